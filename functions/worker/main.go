@@ -1,0 +1,43 @@
+// Command worker is the Scale Out Worker service (Fargate or EC2): it
+// serves one pool until SIGTERM or SIGINT, then lets running executions
+// finish for a grace period (package worker).
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/scaleout/scaleout/pkg/assemble"
+	"github.com/scaleout/scaleout/pkg/awsconfig"
+	"github.com/scaleout/scaleout/pkg/config"
+)
+
+func run(ctx context.Context, log *slog.Logger) error {
+	cfg, err := config.FromEnv(os.Getenv)
+	if err != nil {
+		return err
+	}
+	clients, err := awsconfig.Load(ctx)
+	if err != nil {
+		return err
+	}
+	w, err := assemble.Worker(ctx, cfg, clients, log)
+	if err != nil {
+		return err
+	}
+	return w.Run(ctx)
+}
+
+func main() {
+	log := slog.New(slog.NewJSONHandler(os.Stdout, nil))
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	defer stop()
+	if err := run(ctx, log); err != nil {
+		fmt.Fprintln(os.Stderr, "worker:", err)
+		os.Exit(1)
+	}
+}

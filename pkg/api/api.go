@@ -1,0 +1,317 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/scaleout/scaleout/pkg/aggregate"
+	"github.com/scaleout/scaleout/pkg/auth"
+	"github.com/scaleout/scaleout/pkg/execution"
+	"github.com/scaleout/scaleout/pkg/queue"
+	"github.com/scaleout/scaleout/pkg/resources"
+)
+
+// Store is where executions are recorded.
+type Store interface {
+	Create(ctx context.Context, e execution.Execution) error
+	Get(ctx context.Context, id string) (execution.Execution, error)
+	Fail(ctx context.Context, id, reason string, now time.Time) error
+}
+
+// Enqueuer sends a task to a pool's queue.
+type Enqueuer interface {
+	Send(ctx context.Context, t queue.Task) error
+}
+
+// Stats reads aggregate counts.
+type Stats interface {
+	Counts(ctx context.Context, r aggregate.Ref) (aggregate.Counts, error)
+}
+
+// MaxBodyBytes is the largest request body accepted.
+const MaxBodyBytes = 1 << 20
+
+// Server is the HTTP API.
+type Server struct {
+	store  Store
+	queues map[string]Enqueuer
+	stats  Stats
+	auth   auth.Authenticator
+	log    *slog.Logger
+	now    func() time.Time
+	newID  func() string
+	mux    *http.ServeMux
+}
+
+// Deps are what the server needs.
+type Deps struct {
+	Store Store
+	// Queues maps each pool to its queue.
+	Queues map[string]Enqueuer
+	Stats  Stats
+	Auth   auth.Authenticator
+	Logger *slog.Logger
+	// Now and NewID default to time.Now and UUIDv7 (time-ordered).
+	Now   func() time.Time
+	NewID func() string
+}
+
+// New builds the server; it fails on missing dependencies.
+func New(d Deps) (*Server, error) {
+	var errs []error
+	if d.Store == nil {
+		errs = append(errs, errors.New("api: no execution store"))
+	}
+	if len(d.Queues) == 0 {
+		errs = append(errs, errors.New("api: no queues"))
+	}
+	if d.Stats == nil {
+		errs = append(errs, errors.New("api: no stats reader"))
+	}
+	if d.Auth == nil {
+		errs = append(errs, errors.New("api: no authenticator (every route but health is authenticated)"))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	s := &Server{store: d.Store, queues: d.Queues, stats: d.Stats, auth: d.Auth, log: d.Logger, now: d.Now, newID: d.NewID}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.newID == nil {
+		s.newID = func() string { return uuid.Must(uuid.NewV7()).String() }
+	}
+	s.routes()
+	return s, nil
+}
+
+func (s *Server) routes() {
+	m := http.NewServeMux()
+	m.HandleFunc("GET /v1/health", s.health)
+	m.Handle("POST /v1/executions", s.authorized(auth.Executor, s.createExecution))
+	m.Handle("GET /v1/executions/{id}", s.authorized(auth.Reader, s.getExecution))
+	m.Handle("GET /v1/stats", s.authorized(auth.Reader, s.getStats))
+	s.mux = m
+}
+
+// ServeHTTP implements http.Handler. Unknown routes and methods get the
+// JSON error shape too.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	defer func() {
+		if v := recover(); v != nil {
+			s.log.ErrorContext(r.Context(), "handler panic", "method", r.Method, "path", r.URL.Path, "panic", fmt.Sprint(v))
+			s.fail(w, r, fmt.Errorf("panic: %v", v))
+		}
+	}()
+	h, pattern := s.mux.Handler(r)
+	if pattern == "" {
+		// Ask the mux whether the path exists under another method.
+		rec := &statusOnly{header: http.Header{}}
+		h.ServeHTTP(rec, r)
+		if rec.status == http.StatusMethodNotAllowed {
+			w.Header().Set("Allow", rec.header.Get("Allow"))
+			s.fail(w, r, &Error{Status: http.StatusMethodNotAllowed, Code: "method_not_allowed",
+				Message: fmt.Sprintf("%s is not allowed on %s; allowed: %s", r.Method, r.URL.Path, rec.header.Get("Allow"))})
+			return
+		}
+		s.fail(w, r, &Error{Status: http.StatusNotFound, Code: "not_found", Message: fmt.Sprintf("no route %s %s", r.Method, r.URL.Path)})
+		return
+	}
+	s.mux.ServeHTTP(w, r)
+}
+
+type statusOnly struct {
+	header http.Header
+	status int
+}
+
+func (s *statusOnly) Header() http.Header         { return s.header }
+func (s *statusOnly) Write(b []byte) (int, error) { return len(b), nil }
+func (s *statusOnly) WriteHeader(code int)        { s.status = code }
+
+type handlerFunc func(w http.ResponseWriter, r *http.Request) error
+
+// authorized wraps a route: the caller must be authenticated and its role
+// must allow need.
+func (s *Server) authorized(need auth.Role, h handlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p, err := s.auth.Authenticate(r)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		if !p.Role.Allows(need) {
+			s.fail(w, r, &Error{Status: http.StatusForbidden, Code: "forbidden",
+				Message: fmt.Sprintf("%s %s needs the %s role; caller %q has %q", r.Method, r.URL.Path, need, p.Name, p.Role)})
+			return
+		}
+		r = r.WithContext(auth.WithPrincipal(r.Context(), p))
+		if err := h(w, r); err != nil {
+			s.fail(w, r, err)
+		}
+	})
+}
+
+func (s *Server) health(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// CreateExecutionRequest is the body of POST /v1/executions.
+type CreateExecutionRequest struct {
+	Folder  string   `json:"folder"`
+	Project string   `json:"project"`
+	Package string   `json:"package"`
+	Pool    string   `json:"pool"`
+	Command []string `json:"command"`
+}
+
+// decode reads a JSON body strictly: size-limited, no unknown fields, one
+// value.
+func decode(w http.ResponseWriter, r *http.Request, v any) error {
+	if ct := r.Header.Get("Content-Type"); !jsonContentType(ct) {
+		return &Error{Status: http.StatusUnsupportedMediaType, Code: "unsupported_media_type",
+			Message: fmt.Sprintf("Content-Type %q: send application/json", ct)}
+	}
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+	dec.DisallowUnknownFields()
+	err := dec.Decode(v)
+	var maxErr *http.MaxBytesError
+	var syntax *json.SyntaxError
+	var typeErr *json.UnmarshalTypeError
+	switch {
+	case err == nil:
+	case errors.As(err, &maxErr):
+		return &Error{Status: http.StatusRequestEntityTooLarge, Code: "too_large",
+			Message: fmt.Sprintf("request body over %d bytes", MaxBodyBytes)}
+	case errors.Is(err, io.EOF):
+		return badRequest("empty body: send a JSON object")
+	case errors.As(err, &syntax):
+		return badRequest(fmt.Sprintf("malformed JSON at byte %d: %v", syntax.Offset, err))
+	case errors.As(err, &typeErr):
+		return badRequest(fmt.Sprintf("field %q: expected %s, got JSON %s", typeErr.Field, typeErr.Type, typeErr.Value))
+	case strings.HasPrefix(err.Error(), "json: unknown field"):
+		return badRequest(strings.TrimPrefix(err.Error(), "json: ") + " (see the API documentation for the fields)")
+	default:
+		return badRequest("malformed JSON: " + err.Error())
+	}
+	if dec.More() {
+		return badRequest("body has data after the JSON object: send exactly one object")
+	}
+	return nil
+}
+
+// jsonContentType accepts JSON, no type, and curl's default for -d
+// (application/x-www-form-urlencoded), whose body is still parsed as JSON.
+func jsonContentType(ct string) bool {
+	mt, _, _ := strings.Cut(strings.ToLower(ct), ";")
+	mt = strings.TrimSpace(mt)
+	return mt == "" || mt == "application/json" || strings.HasSuffix(mt, "+json") ||
+		mt == "application/x-www-form-urlencoded"
+}
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+func (s *Server) createExecution(w http.ResponseWriter, r *http.Request) error {
+	var req CreateExecutionRequest
+	if err := decode(w, r, &req); err != nil {
+		return err
+	}
+	e := execution.Execution{
+		ID:        s.newID(),
+		Folder:    orDefault(req.Folder, "default"),
+		Project:   orDefault(req.Project, "default"),
+		Package:   req.Package,
+		Pool:      orDefault(req.Pool, resources.DefaultPool),
+		Status:    execution.Pending,
+		Command:   req.Command,
+		CreatedAt: s.now().UTC().Truncate(time.Millisecond),
+	}
+	if err := execution.ValidateSubmission(e); err != nil {
+		return badRequest(strings.ReplaceAll(err.Error(), "\n", "; "))
+	}
+	q, ok := s.queues[e.Pool]
+	if !ok {
+		return badRequest(fmt.Sprintf("pool %q does not exist (known: %s)", e.Pool, strings.Join(s.pools(), ", ")))
+	}
+	if err := s.store.Create(r.Context(), e); err != nil {
+		return err
+	}
+	if err := q.Send(r.Context(), queue.Task{ExecutionID: e.ID, Pool: e.Pool}); err != nil {
+		// Not enqueued: the execution must not wait forever. End it as
+		// failed, and tell the caller to retry.
+		s.log.ErrorContext(r.Context(), "enqueue failed", "execution_id", e.ID, "error", err)
+		if ferr := s.store.Fail(context.WithoutCancel(r.Context()), e.ID, "could not enqueue: "+err.Error(), s.now()); ferr != nil {
+			s.log.ErrorContext(r.Context(), "could not mark unqueued execution failed", "execution_id", e.ID, "error", ferr)
+		}
+		return &Error{Status: http.StatusServiceUnavailable, Code: "unavailable",
+			Message: fmt.Sprintf("execution %s was recorded but could not be queued, and was marked failed; retry the request", e.ID)}
+	}
+	s.log.InfoContext(r.Context(), "execution accepted", "execution_id", e.ID, "package", e.Ref(), "pool", e.Pool)
+	w.Header().Set("Location", "/v1/executions/"+e.ID)
+	writeJSON(w, http.StatusCreated, e)
+	return nil
+}
+
+func (s *Server) pools() []string {
+	out := make([]string, 0, len(s.queues))
+	for p := range s.queues {
+		out = append(out, p)
+	}
+	return out
+}
+
+func (s *Server) getExecution(w http.ResponseWriter, r *http.Request) error {
+	id := r.PathValue("id")
+	if _, err := uuid.Parse(id); err != nil {
+		return &Error{Status: http.StatusNotFound, Code: "not_found", Message: fmt.Sprintf("execution %q: not a valid execution id", id)}
+	}
+	e, err := s.store.Get(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, e)
+	return nil
+}
+
+// StatsResponse is the body of GET /v1/stats.
+type StatsResponse struct {
+	aggregate.Ref
+	Counts aggregate.Counts `json:"counts"`
+}
+
+func (s *Server) getStats(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	ref := aggregate.Ref{
+		Folder:  orDefault(q.Get("folder"), "default"),
+		Project: orDefault(q.Get("project"), "default"),
+		Package: q.Get("package"),
+	}
+	for _, f := range []struct{ name, v string }{{"folder", ref.Folder}, {"project", ref.Project}, {"package", ref.Package}} {
+		if !execution.ValidName(f.v) {
+			return badRequest(fmt.Sprintf("query parameter %s=%q: give a valid name (letters, digits, '.', '_', '-')", f.name, f.v))
+		}
+	}
+	c, err := s.stats.Counts(r.Context(), ref)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, StatsResponse{Ref: ref, Counts: c})
+	return nil
+}

@@ -1,0 +1,14 @@
+// Package api is Scaleout's HTTP API as one http.Handler. The same handler
+// serves API Gateway (HTTP API, payload 2.0) events in the Lambda function,
+// through aws-lambda-go-api-proxy, and plain HTTP in the local mode.
+//
+// Routes:
+//
+//	GET  /v1/health             liveness, no authentication
+//	POST /v1/executions         record an execution and enqueue it (executor)
+//	GET  /v1/executions/{id}    one execution (reader)
+//	GET  /v1/stats              counts by status of one package (reader)
+//
+// Every other route needs an authenticated caller whose role allows it.
+// Errors have one JSON shape: {"error": {"code": "...", "message": "..."}}.
+package api

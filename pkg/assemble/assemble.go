@@ -1,0 +1,63 @@
+package assemble
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+
+	"github.com/scaleout/scaleout/pkg/aggregate"
+	"github.com/scaleout/scaleout/pkg/api"
+	"github.com/scaleout/scaleout/pkg/awsconfig"
+	"github.com/scaleout/scaleout/pkg/config"
+	"github.com/scaleout/scaleout/pkg/execstore"
+	"github.com/scaleout/scaleout/pkg/queue"
+	"github.com/scaleout/scaleout/pkg/worker"
+)
+
+// API builds the HTTP API server. It looks up each pool's queue once.
+func API(ctx context.Context, cfg config.Config, c *awsconfig.Clients, log *slog.Logger) (*api.Server, error) {
+	set := cfg.Resources()
+	authn, err := cfg.Authenticator()
+	if err != nil {
+		return nil, fmt.Errorf("authentication: %w", err)
+	}
+	queues := map[string]api.Enqueuer{}
+	for pool, def := range set.Pools {
+		q, err := queue.Lookup(ctx, c.SQS, def.Name)
+		if err != nil {
+			return nil, err
+		}
+		queues[pool] = q
+	}
+	return api.New(api.Deps{
+		Store:  execstore.New(c.DynamoDB, set.Executions.Name),
+		Queues: queues,
+		Stats:  aggregate.NewStore(c.DynamoDB, set.Catalog.Name),
+		Auth:   authn,
+		Logger: log,
+	})
+}
+
+// Worker builds a worker that serves cfg.WorkerPool.
+func Worker(ctx context.Context, cfg config.Config, c *awsconfig.Clients, log *slog.Logger) (*worker.Worker, error) {
+	set := cfg.Resources()
+	def, ok := set.Pools[cfg.WorkerPool]
+	if !ok {
+		return nil, fmt.Errorf("worker pool %q is not one of SCALEOUT_POOLS %v", cfg.WorkerPool, cfg.Pools)
+	}
+	q, err := queue.Lookup(ctx, c.SQS, def.Name)
+	if err != nil {
+		return nil, err
+	}
+	return worker.New(execstore.New(c.DynamoDB, set.Executions.Name), q, worker.CommandRunner{}, worker.Config{
+		ID:          cfg.WorkerID,
+		Concurrency: cfg.WorkerConcurrency,
+		Lease:       cfg.Lease,
+		Logger:      log,
+	})
+}
+
+// StreamHandler builds the stream function's handler.
+func StreamHandler(cfg config.Config, c *awsconfig.Clients, log *slog.Logger) aggregate.Handler {
+	return aggregate.Handler{Store: aggregate.NewStore(c.DynamoDB, cfg.Resources().Catalog.Name), Logger: log}
+}

@@ -1,0 +1,95 @@
+package auth
+
+import (
+	"context"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/awslabs/aws-lambda-go-api-proxy/core"
+	"github.com/stretchr/testify/require"
+)
+
+func TestRoleAllows(t *testing.T) {
+	t.Parallel()
+	require.True(t, Admin.Allows(Executor))
+	require.True(t, Executor.Allows(Reader))
+	require.False(t, Reader.Allows(Executor))
+	require.False(t, Role("").Allows(Reader))
+	_, err := ParseRole("root")
+	require.ErrorContains(t, err, `role "root"`)
+}
+
+func TestBearerTokens(t *testing.T) {
+	t.Parallel()
+	b, err := NewBearerTokens(map[string]Principal{
+		"admin-token-0123456789": {Name: "ops", Role: Admin},
+		"reader-token-012345678": {Name: "dash", Role: Reader},
+	})
+	require.NoError(t, err)
+	for _, tc := range []struct {
+		header string
+		want   Principal
+		err    string
+	}{
+		{"Bearer admin-token-0123456789", Principal{Name: "ops", Role: Admin}, ""},
+		{"bearer reader-token-012345678", Principal{Name: "dash", Role: Reader}, ""},
+		{"", Principal{}, `send the header`},
+		{"Basic abc", Principal{}, `send the header`},
+		{"Bearer wrong-token-0123456789", Principal{}, "not valid"},
+	} {
+		r := httptest.NewRequest("GET", "/v1/executions/x", nil)
+		if tc.header != "" {
+			r.Header.Set("Authorization", tc.header)
+		}
+		p, err := b.Authenticate(r)
+		if tc.err != "" {
+			require.ErrorIs(t, err, ErrUnauthenticated)
+			require.ErrorContains(t, err, tc.err)
+			continue
+		}
+		require.NoError(t, err)
+		require.Equal(t, tc.want, p)
+	}
+	_, err = NewBearerTokens(map[string]Principal{"short": {Name: "x", Role: Admin}})
+	require.ErrorContains(t, err, "at least 16 characters")
+	_, err = NewBearerTokens(nil)
+	require.ErrorContains(t, err, "no tokens")
+}
+
+func TestGateway(t *testing.T) {
+	t.Parallel()
+	g := Gateway{Roles: map[string]Role{
+		"arn:aws:sts::123456789012:assumed-role/scheduler/*": Executor,
+		"arn:aws:iam::123456789012:user/alice":               Admin,
+	}}
+	for _, tc := range []struct {
+		arn  string
+		want Role
+		ok   bool
+	}{
+		{"arn:aws:sts::123456789012:assumed-role/scheduler/session-1", Executor, true},
+		{"arn:aws:iam::123456789012:user/alice", Admin, true},
+		{"arn:aws:iam::123456789012:user/bob", "", false},
+		{"", "", false},
+	} {
+		ev := events.APIGatewayV2HTTPRequest{RawPath: "/v1/executions/x", RequestContext: events.APIGatewayV2HTTPRequestContext{
+			HTTP: events.APIGatewayV2HTTPRequestContextHTTPDescription{Method: "GET", Path: "/v1/executions/x"},
+		}}
+		if tc.arn != "" {
+			ev.RequestContext.Authorizer = &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{
+				IAM: &events.APIGatewayV2HTTPRequestContextAuthorizerIAMDescription{UserARN: tc.arn},
+			}
+		}
+		var acc core.RequestAccessorV2
+		r, err := acc.EventToRequestWithContext(context.Background(), ev)
+		require.NoError(t, err)
+		p, err := g.Authenticate(r)
+		if !tc.ok {
+			require.ErrorIs(t, err, ErrUnauthenticated)
+			continue
+		}
+		require.NoError(t, err)
+		require.Equal(t, tc.want, p.Role)
+	}
+}

@@ -1,0 +1,157 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/scaleout/scaleout/pkg/auth"
+	"github.com/scaleout/scaleout/pkg/resources"
+)
+
+// Config is every setting. Each field names its environment variable.
+type Config struct {
+	// Prefix names the tables and queues (SCALEOUT_PREFIX, default "scaleout").
+	Prefix string
+	// Pools are the pools this installation has (SCALEOUT_POOLS, comma
+	// separated, default "default").
+	Pools []string
+
+	// Auth is "token" or "iam" (SCALEOUT_AUTH, default "token").
+	Auth string
+	// Tokens maps bearer tokens to principals. SCALEOUT_TOKEN is one admin
+	// token; SCALEOUT_TOKENS adds more as "name:role:token,..." entries.
+	Tokens map[string]auth.Principal
+	// IAMRoles maps caller ARNs (or prefixes ending in '*') to roles for
+	// Auth "iam" (SCALEOUT_IAM_ROLES, "arn=role,...").
+	IAMRoles map[string]auth.Role
+
+	// WorkerID names the worker (SCALEOUT_WORKER_ID, default host-pid).
+	WorkerID string
+	// WorkerPool is the pool a worker serves (SCALEOUT_WORKER_POOL, default "default").
+	WorkerPool string
+	// WorkerConcurrency is how many executions a worker runs at once
+	// (SCALEOUT_WORKER_CONCURRENCY, default the CPU count).
+	WorkerConcurrency int
+	// Lease is how long a claim holds without a heartbeat (SCALEOUT_LEASE, default 60s).
+	Lease time.Duration
+}
+
+// FromEnv reads the configuration through getenv (os.Getenv in mains) and
+// validates it.
+func FromEnv(getenv func(string) string) (Config, error) {
+	c := Config{
+		Prefix:            or(getenv("SCALEOUT_PREFIX"), resources.DefaultPrefix),
+		Pools:             split(or(getenv("SCALEOUT_POOLS"), resources.DefaultPool)),
+		Auth:              or(getenv("SCALEOUT_AUTH"), "token"),
+		Tokens:            map[string]auth.Principal{},
+		IAMRoles:          map[string]auth.Role{},
+		WorkerID:          getenv("SCALEOUT_WORKER_ID"),
+		WorkerPool:        or(getenv("SCALEOUT_WORKER_POOL"), resources.DefaultPool),
+		WorkerConcurrency: runtime.NumCPU(),
+		Lease:             60 * time.Second,
+	}
+	var errs []error
+	if v := getenv("SCALEOUT_WORKER_CONCURRENCY"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			errs = append(errs, fmt.Errorf("SCALEOUT_WORKER_CONCURRENCY=%q: give a whole number of at least 1", v))
+		}
+		c.WorkerConcurrency = n
+	}
+	if v := getenv("SCALEOUT_LEASE"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("SCALEOUT_LEASE=%q: give a duration such as 60s", v))
+		}
+		c.Lease = d
+	}
+	if t := getenv("SCALEOUT_TOKEN"); t != "" {
+		c.Tokens[t] = auth.Principal{Name: "admin", Role: auth.Admin}
+	}
+	for _, entry := range split(getenv("SCALEOUT_TOKENS")) {
+		parts := strings.SplitN(entry, ":", 3)
+		if len(parts) != 3 {
+			errs = append(errs, errors.New("SCALEOUT_TOKENS: each entry is name:role:token"))
+			continue
+		}
+		role, err := auth.ParseRole(parts[1])
+		if err != nil {
+			errs = append(errs, fmt.Errorf("SCALEOUT_TOKENS entry %q: %w", parts[0], err))
+			continue
+		}
+		c.Tokens[parts[2]] = auth.Principal{Name: parts[0], Role: role}
+	}
+	for _, entry := range split(getenv("SCALEOUT_IAM_ROLES")) {
+		arn, r, ok := strings.Cut(entry, "=")
+		role, err := auth.ParseRole(r)
+		if !ok || err != nil {
+			errs = append(errs, fmt.Errorf("SCALEOUT_IAM_ROLES entry %q: write arn=role with role admin, executor or reader", entry))
+			continue
+		}
+		c.IAMRoles[arn] = role
+	}
+	if err := errors.Join(append(errs, c.Validate())...); err != nil {
+		return c, fmt.Errorf("configuration: %w", err)
+	}
+	return c, nil
+}
+
+// Validate reports every problem with c.
+func (c Config) Validate() error {
+	var errs []error
+	if _, err := resources.New(c.Prefix, c.Pools...); err != nil {
+		errs = append(errs, err)
+	}
+	if c.Auth != "token" && c.Auth != "iam" {
+		errs = append(errs, fmt.Errorf("SCALEOUT_AUTH=%q: use token or iam", c.Auth))
+	}
+	if c.Lease < 3*time.Second {
+		errs = append(errs, fmt.Errorf("SCALEOUT_LEASE=%s: at least 3s", c.Lease))
+	}
+	return errors.Join(errs...)
+}
+
+// Resources is the set of tables and queues c names.
+func (c Config) Resources() resources.Set {
+	s, _ := resources.New(c.Prefix, c.Pools...) // checked by Validate
+	return s
+}
+
+// Authenticator builds the configured authenticator; only the API needs
+// one, so only the API fails without credentials configured.
+func (c Config) Authenticator() (auth.Authenticator, error) {
+	switch c.Auth {
+	case "iam":
+		if len(c.IAMRoles) == 0 {
+			return nil, errors.New("SCALEOUT_AUTH=iam needs SCALEOUT_IAM_ROLES (arn=role,...)")
+		}
+		return auth.Gateway{Roles: c.IAMRoles}, nil
+	case "token":
+		if len(c.Tokens) == 0 {
+			return nil, errors.New("SCALEOUT_AUTH=token needs SCALEOUT_TOKEN or SCALEOUT_TOKENS")
+		}
+		return auth.NewBearerTokens(c.Tokens)
+	}
+	return nil, fmt.Errorf("SCALEOUT_AUTH=%q: use token or iam", c.Auth)
+}
+
+func or(v, def string) string {
+	if v == "" {
+		return def
+	}
+	return v
+}
+
+func split(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}

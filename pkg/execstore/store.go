@@ -1,0 +1,276 @@
+package execstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/scaleout/scaleout/pkg/execution"
+	"github.com/scaleout/scaleout/pkg/resources"
+)
+
+// Store reads and writes executions in one table.
+type Store struct {
+	db    *dynamodb.Client
+	table string
+	// Retention is how long an execution is kept after it is created
+	// (DynamoDB TTL). Zero keeps it forever.
+	Retention time.Duration
+}
+
+// New returns a store on the named executions table.
+func New(db *dynamodb.Client, table string) *Store {
+	return &Store{db: db, table: table, Retention: 90 * 24 * time.Hour}
+}
+
+// item is the stored shape of an execution.
+type item struct {
+	ID         string   `dynamodbav:"id"`
+	Folder     string   `dynamodbav:"folder"`
+	Project    string   `dynamodbav:"project"`
+	Package    string   `dynamodbav:"package"`
+	Pool       string   `dynamodbav:"pool"`
+	Status     string   `dynamodbav:"status"`
+	Command    []string `dynamodbav:"command,omitempty"`
+	Attempt    int      `dynamodbav:"attempt"`
+	WorkerID   string   `dynamodbav:"worker_id,omitempty"`
+	LeaseUntil int64    `dynamodbav:"lease_until,omitempty"` // unix ms
+	CreatedAt  int64    `dynamodbav:"created_at"`            // unix ms
+	StartedAt  int64    `dynamodbav:"started_at,omitempty"`
+	EndedAt    int64    `dynamodbav:"ended_at,omitempty"`
+	ExitCode   *int     `dynamodbav:"exit_code,omitempty"`
+	Error      string   `dynamodbav:"error,omitempty"`
+	Output     string   `dynamodbav:"output,omitempty"`
+	ExpiresAt  int64    `dynamodbav:"expires_at,omitempty"` // unix s, TTL
+}
+
+func ms(t time.Time) int64 { return t.UnixMilli() }
+
+func fromMS(v int64) *time.Time {
+	if v == 0 {
+		return nil
+	}
+	t := time.UnixMilli(v).UTC()
+	return &t
+}
+
+func toItem(e execution.Execution, retention time.Duration) item {
+	it := item{
+		ID: e.ID, Folder: e.Folder, Project: e.Project, Package: e.Package, Pool: e.Pool,
+		Status: string(e.Status), Command: e.Command, Attempt: e.Attempt, WorkerID: e.WorkerID,
+		CreatedAt: ms(e.CreatedAt), ExitCode: e.ExitCode, Error: e.Error, Output: e.Output,
+	}
+	if retention > 0 {
+		it.ExpiresAt = e.CreatedAt.Add(retention).Unix()
+	}
+	return it
+}
+
+// Decode turns a stored item into an execution.
+func Decode(av map[string]types.AttributeValue) (execution.Execution, error) {
+	var it item
+	if err := attributevalue.UnmarshalMap(av, &it); err != nil {
+		return execution.Execution{}, fmt.Errorf("decode execution item: %w", err)
+	}
+	created := time.UnixMilli(it.CreatedAt).UTC()
+	return execution.Execution{
+		ID: it.ID, Folder: it.Folder, Project: it.Project, Package: it.Package, Pool: it.Pool,
+		Status: execution.Status(it.Status), Command: it.Command, Attempt: it.Attempt,
+		WorkerID: it.WorkerID, LeaseUntil: fromMS(it.LeaseUntil), CreatedAt: created,
+		StartedAt: fromMS(it.StartedAt), EndedAt: fromMS(it.EndedAt), ExitCode: it.ExitCode,
+		Error: it.Error, Output: it.Output,
+	}, nil
+}
+
+// Create stores a new execution; its id must be unused.
+func (s *Store) Create(ctx context.Context, e execution.Execution) error {
+	av, err := attributevalue.MarshalMap(toItem(e, s.Retention))
+	if err != nil {
+		return fmt.Errorf("encode execution %s: %w", e.ID, err)
+	}
+	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName:           aws.String(s.table),
+		Item:                av,
+		ConditionExpression: aws.String("attribute_not_exists(#id)"),
+		ExpressionAttributeNames: map[string]string{
+			"#id": resources.ExecutionKey,
+		},
+	})
+	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
+		return fmt.Errorf("create execution %s: %w", e.ID, execution.ErrExists)
+	}
+	if err != nil {
+		return fmt.Errorf("create execution %s: %w", e.ID, err)
+	}
+	return nil
+}
+
+// Get reads one execution (strongly consistent).
+func (s *Store) Get(ctx context.Context, id string) (execution.Execution, error) {
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName:      aws.String(s.table),
+		Key:            key(id),
+		ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return execution.Execution{}, fmt.Errorf("get execution %s: %w", id, err)
+	}
+	if out.Item == nil {
+		return execution.Execution{}, fmt.Errorf("execution %s: %w", id, execution.ErrNotFound)
+	}
+	return Decode(out.Item)
+}
+
+func key(id string) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{resources.ExecutionKey: &types.AttributeValueMemberS{Value: id}}
+}
+
+func num(v int64) types.AttributeValue {
+	return &types.AttributeValueMemberN{Value: strconv.FormatInt(v, 10)}
+}
+
+func str(v string) types.AttributeValue { return &types.AttributeValueMemberS{Value: v} }
+
+// Claim moves a pending execution to running for workerID, starting a new
+// attempt whose lease runs until leaseUntil. It returns the claimed
+// execution, or a *execution.ConflictError holding the stored one.
+func (s *Store) Claim(ctx context.Context, id, workerID string, now, leaseUntil time.Time) (execution.Execution, error) {
+	out, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:           aws.String(s.table),
+		Key:                 key(id),
+		ConditionExpression: aws.String("#status = :pending"),
+		UpdateExpression: aws.String("SET #status = :running, worker_id = :worker, lease_until = :lease, " +
+			"started_at = :now, attempt = attempt + :one"),
+		ExpressionAttributeNames: map[string]string{"#status": "status"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":pending": str(string(execution.Pending)),
+			":running": str(string(execution.Running)),
+			":worker":  str(workerID),
+			":lease":   num(ms(leaseUntil)),
+			":now":     num(ms(now)),
+			":one":     num(1),
+		},
+		ReturnValues:                        types.ReturnValueAllNew,
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+	})
+	if err != nil {
+		return execution.Execution{}, s.conflict(id, "pending", err)
+	}
+	return Decode(out.Attributes)
+}
+
+func leaseCondition(l execution.Lease, values map[string]types.AttributeValue) string {
+	values[":worker"] = str(l.WorkerID)
+	values[":attempt"] = num(int64(l.Attempt))
+	values[":running"] = str(string(execution.Running))
+	values[":stopping"] = str(string(execution.Stopping))
+	return "#status IN (:running, :stopping) AND worker_id = :worker AND attempt = :attempt"
+}
+
+// Heartbeat extends the lease of a running attempt.
+func (s *Store) Heartbeat(ctx context.Context, l execution.Lease, leaseUntil time.Time) error {
+	values := map[string]types.AttributeValue{":lease": num(ms(leaseUntil))}
+	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                           aws.String(s.table),
+		Key:                                 key(l.ID),
+		ConditionExpression:                 aws.String(leaseCondition(l, values)),
+		UpdateExpression:                    aws.String("SET lease_until = :lease"),
+		ExpressionAttributeNames:            map[string]string{"#status": "status"},
+		ExpressionAttributeValues:           values,
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+	})
+	if err != nil {
+		return s.leaseLost(l, err)
+	}
+	return nil
+}
+
+// Finish records the final result of the attempt that holds l.
+func (s *Store) Finish(ctx context.Context, l execution.Lease, r execution.Result, now time.Time) (execution.Execution, error) {
+	if !r.Status.Final() {
+		return execution.Execution{}, fmt.Errorf("finish execution %s: %q is not a final status", l.ID, r.Status)
+	}
+	values := map[string]types.AttributeValue{
+		":final": str(string(r.Status)),
+		":now":   num(ms(now)),
+		":err":   str(r.Error),
+		":out":   str(r.Output),
+	}
+	set := "SET #status = :final, ended_at = :now, #error = :err, #output = :out REMOVE lease_until"
+	if r.ExitCode != nil {
+		values[":code"] = num(int64(*r.ExitCode))
+		set = "SET #status = :final, ended_at = :now, #error = :err, #output = :out, exit_code = :code REMOVE lease_until"
+	}
+	out, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                           aws.String(s.table),
+		Key:                                 key(l.ID),
+		ConditionExpression:                 aws.String(leaseCondition(l, values)),
+		UpdateExpression:                    aws.String(set),
+		ExpressionAttributeNames:            map[string]string{"#status": "status", "#error": "error", "#output": "output"},
+		ExpressionAttributeValues:           values,
+		ReturnValues:                        types.ReturnValueAllNew,
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+	})
+	if err != nil {
+		return execution.Execution{}, s.leaseLost(l, err)
+	}
+	return Decode(out.Attributes)
+}
+
+// Fail moves an execution that no worker holds (pending) to failed, for
+// example when it could not be enqueued.
+func (s *Store) Fail(ctx context.Context, id, reason string, now time.Time) error {
+	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:           aws.String(s.table),
+		Key:                 key(id),
+		ConditionExpression: aws.String("#status = :pending"),
+		UpdateExpression:    aws.String("SET #status = :failed, ended_at = :now, #error = :err"),
+		ExpressionAttributeNames: map[string]string{
+			"#status": "status", "#error": "error",
+		},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":pending": str(string(execution.Pending)),
+			":failed":  str(string(execution.Failed)),
+			":now":     num(ms(now)),
+			":err":     str(reason),
+		},
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+	})
+	if err != nil {
+		return s.conflict(id, "pending", err)
+	}
+	return nil
+}
+
+func (s *Store) conflict(id, want string, err error) error {
+	var ccf *types.ConditionalCheckFailedException
+	if !errors.As(err, &ccf) {
+		return fmt.Errorf("update execution %s: %w", id, err)
+	}
+	c := &execution.ConflictError{ID: id, Want: want}
+	if len(ccf.Item) == 0 {
+		return fmt.Errorf("%w: %w", execution.ErrNotFound, c)
+	}
+	if cur, derr := Decode(ccf.Item); derr == nil {
+		c.Current = &cur
+	}
+	return c
+}
+
+func (s *Store) leaseLost(l execution.Lease, err error) error {
+	want := fmt.Sprintf("held by worker %q attempt %d", l.WorkerID, l.Attempt)
+	c := s.conflict(l.ID, want, err)
+	var ce *execution.ConflictError
+	if errors.As(c, &ce) {
+		return execution.LeaseLost{ConflictError: ce}
+	}
+	return c
+}

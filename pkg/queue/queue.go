@@ -1,0 +1,104 @@
+package queue
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+)
+
+// Queue is one pool's SQS work queue.
+type Queue struct {
+	client *sqs.Client
+	url    string
+}
+
+// New returns the queue at url.
+func New(client *sqs.Client, url string) *Queue { return &Queue{client: client, url: url} }
+
+// Lookup finds a queue's URL by name.
+func Lookup(ctx context.Context, client *sqs.Client, name string) (*Queue, error) {
+	out, err := client.GetQueueUrl(ctx, &sqs.GetQueueUrlInput{QueueName: aws.String(name)})
+	if err != nil {
+		return nil, fmt.Errorf("find queue %s (is it created? `scaleout dev` and the CDK app create it): %w", name, err)
+	}
+	return New(client, aws.ToString(out.QueueUrl)), nil
+}
+
+// URL is the queue's URL.
+func (q *Queue) URL() string { return q.url }
+
+// Task is the body of one message.
+type Task struct {
+	ExecutionID string `json:"execution_id"`
+	Pool        string `json:"pool"`
+}
+
+// Message is a received task.
+type Message struct {
+	Task
+	Receipt string
+	// ReceiveCount is how often SQS delivered this message, this time included.
+	ReceiveCount int
+}
+
+// Send enqueues a task.
+func (q *Queue) Send(ctx context.Context, t Task) error {
+	body, err := json.Marshal(t)
+	if err != nil {
+		return err
+	}
+	_, err = q.client.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: aws.String(q.url), MessageBody: aws.String(string(body))})
+	if err != nil {
+		return fmt.Errorf("enqueue execution %s: %w", t.ExecutionID, err)
+	}
+	return nil
+}
+
+// Receive long-polls for up to max tasks, waiting at most wait.
+// A message whose body is not a task is returned with an empty ExecutionID
+// so that the caller can delete it.
+func (q *Queue) Receive(ctx context.Context, max int32, wait time.Duration) ([]Message, error) {
+	out, err := q.client.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
+		QueueUrl:                    aws.String(q.url),
+		MaxNumberOfMessages:         max,
+		WaitTimeSeconds:             int32(wait / time.Second),
+		MessageSystemAttributeNames: []types.MessageSystemAttributeName{types.MessageSystemAttributeNameApproximateReceiveCount},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("receive from %s: %w", q.url, err)
+	}
+	msgs := make([]Message, 0, len(out.Messages))
+	for _, m := range out.Messages {
+		var t Task
+		_ = json.Unmarshal([]byte(aws.ToString(m.Body)), &t) // a bad body leaves t empty
+		n, _ := strconv.Atoi(m.Attributes[string(types.MessageSystemAttributeNameApproximateReceiveCount)])
+		msgs = append(msgs, Message{Task: t, Receipt: aws.ToString(m.ReceiptHandle), ReceiveCount: n})
+	}
+	return msgs, nil
+}
+
+// Extend keeps a message invisible for d from now.
+func (q *Queue) Extend(ctx context.Context, m Message, d time.Duration) error {
+	_, err := q.client.ChangeMessageVisibility(ctx, &sqs.ChangeMessageVisibilityInput{
+		QueueUrl: aws.String(q.url), ReceiptHandle: aws.String(m.Receipt), VisibilityTimeout: int32(d / time.Second),
+	})
+	if err != nil {
+		return fmt.Errorf("extend visibility of execution %s: %w", m.ExecutionID, err)
+	}
+	return nil
+}
+
+// Delete removes a handled message.
+func (q *Queue) Delete(ctx context.Context, m Message) error {
+	_, err := q.client.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: aws.String(q.url), ReceiptHandle: aws.String(m.Receipt)})
+	if err != nil {
+		return fmt.Errorf("delete message of execution %s: %w", m.ExecutionID, err)
+	}
+	return nil
+}
