@@ -75,7 +75,7 @@ func (s *Store) Apply(ctx context.Context, d Delta) error {
 	return nil
 }
 
-// Counts reads one package's counts; a package never run has none.
+// Counts reads one package's counts, every status listed (zero when none).
 func (s *Store) Counts(ctx context.Context, r Ref) (Counts, error) {
 	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
 		TableName: aws.String(s.table), Key: statsKey(r), ConsistentRead: aws.Bool(true),
@@ -85,6 +85,7 @@ func (s *Store) Counts(ctx context.Context, r Ref) (Counts, error) {
 	}
 	c := Counts{}
 	for _, st := range execution.Statuses {
+		c[st] = 0
 		if v, ok := out.Item["n_"+string(st)].(*types.AttributeValueMemberN); ok {
 			n, err := strconv.ParseInt(v.Value, 10, 64)
 			if err != nil {
