@@ -1,0 +1,51 @@
+# Scaleout: run SSIS-style package executions at scale on AWS.
+# `make help` lists every target.
+
+SHELL := /bin/bash
+GO ?= go
+# The test suite runs its own stand-ins on these ports, so that it never
+# touches the ones `make run` uses (8000 and 9324).
+TEST_PORTS := SCALEOUT_DYNAMODB_PORT=8100 SCALEOUT_SQS_PORT=9424
+LAMBDA_FLAGS := GOOS=linux GOARCH=arm64 CGO_ENABLED=0
+FUNCTIONS := api stream
+
+.DEFAULT_GOAL := help
+
+.PHONY: help
+help: ## List every target with what it does
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-14s %s\n", $$1, $$2}'
+
+.PHONY: run
+run: ## Run all of Scaleout locally on the stand-ins: API on 127.0.0.1:8080, a worker, the stream poller
+	$(GO) run ./cmd/scaleout dev
+
+.PHONY: test
+test: ## Run every test (starts the stand-ins on test ports and stops them after)
+	@$(TEST_PORTS) $(GO) run ./cmd/scaleout standins up >/dev/null
+	@$(TEST_PORTS) $(GO) test -count=1 ./... ; rc=$$?; \
+	  $(TEST_PORTS) $(GO) run ./cmd/scaleout standins down; exit $$rc
+
+.PHONY: lint
+lint: ## Check formatting (gofmt) and vet the code (go vet)
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+.PHONY: build
+build: ## Build the Lambda bootstraps (linux/arm64) into build/ and the scaleout and worker binaries into bin/
+	@for fn in $(FUNCTIONS); do \
+	  $(LAMBDA_FLAGS) $(GO) build -tags lambda.norpc -trimpath -ldflags='-s -w' -o build/$$fn/bootstrap ./functions/$$fn || exit 1; \
+	done
+	$(GO) build -o bin/scaleout ./cmd/scaleout
+	$(GO) build -o bin/worker ./functions/worker
+
+.PHONY: standins-up
+standins-up: ## Start the local stand-ins (DynamoDB Local, SQS emulator) in the background
+	$(GO) run ./cmd/scaleout standins up
+
+.PHONY: standins-down
+standins-down: ## Stop the local stand-ins on the default ports (started by standins-up or left running)
+	$(GO) run ./cmd/scaleout standins down
+
+.PHONY: clean
+clean: ## Remove build output (not the installed stand-ins)
+	rm -rf build bin cdk.out

@@ -1,0 +1,121 @@
+package main
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/scaleout/scaleout/localstack/standins"
+	"github.com/scaleout/scaleout/pkg/config"
+	"github.com/scaleout/scaleout/pkg/devstack"
+)
+
+func newRoot() *cobra.Command {
+	root := &cobra.Command{
+		Use:           "scaleout",
+		Short:         "Run SSIS-style package executions at scale on AWS",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.AddCommand(newDev(), newStandins())
+	return root
+}
+
+func newDev() *cobra.Command {
+	var addr, prefix string
+	var verbose bool
+	cmd := &cobra.Command{
+		Use:   "dev",
+		Short: "Run all of Scaleout on this computer: stand-ins, API, worker and stream poller",
+		Long: `Run all of Scaleout on this computer, as SSIS Scale Out's "single computer" setup:
+starts (or reuses) DynamoDB Local and the SQS emulator on 127.0.0.1, creates the tables and
+queues, and runs the HTTP API, one worker and the stream poller in this process.
+Ctrl-C stops everything it started.
+
+The API needs a bearer token: SCALEOUT_TOKEN, or a generated one that is printed.
+With AWS_ENDPOINT_URL set (LocalStack), no stand-ins are started.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			generated := false
+			if os.Getenv("SCALEOUT_TOKEN") == "" && os.Getenv("SCALEOUT_TOKENS") == "" {
+				b := make([]byte, 16)
+				if _, err := rand.Read(b); err != nil {
+					return err
+				}
+				os.Setenv("SCALEOUT_TOKEN", hex.EncodeToString(b))
+				generated = true
+			}
+			if prefix != "" {
+				os.Setenv("SCALEOUT_PREFIX", prefix)
+			}
+			cfg, err := config.FromEnv(os.Getenv)
+			if err != nil {
+				return err
+			}
+			level := slog.LevelInfo
+			if verbose {
+				level = slog.LevelDebug
+			}
+			log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level}))
+			return devstack.Run(cmd.Context(), devstack.Options{
+				Addr: addr, Config: cfg, Logger: log,
+				Ready: func(base string) {
+					out := cmd.OutOrStdout()
+					fmt.Fprintf(out, "\nScaleout is running at %s (Ctrl-C stops it)\n", base)
+					if generated {
+						fmt.Fprintf(out, "API token (set SCALEOUT_TOKEN to choose your own):\n  export SCALEOUT_TOKEN=%s\n", os.Getenv("SCALEOUT_TOKEN"))
+					}
+					fmt.Fprintf(out, "Try:\n  curl -s -X POST %s/v1/executions -H \"Authorization: Bearer $SCALEOUT_TOKEN\" \\\n"+
+						"    -d '{\"package\":\"hello\",\"command\":[\"sh\",\"-c\",\"echo hello from Scaleout\"]}'\n\n", base)
+				},
+			})
+		},
+	}
+	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:8080", "address the HTTP API listens on")
+	cmd.Flags().StringVar(&prefix, "prefix", "", "name prefix of the tables and queues (default $SCALEOUT_PREFIX or \"scaleout\")")
+	cmd.Flags().BoolVarP(&verbose, "verbose", "v", false, "debug logging")
+	return cmd
+}
+
+func newStandins() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "standins",
+		Short: "Install, start and stop the local AWS stand-ins (DynamoDB Local, SQS emulator)",
+	}
+	up := &cobra.Command{
+		Use:   "up",
+		Short: "Start the stand-ins in the background (reusing running ones) and print their environment",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil))
+			s, err := standins.Start(cmd.Context(), standins.Options{Logger: log})
+			if err != nil {
+				return err
+			}
+			for _, kv := range s.Env() {
+				fmt.Fprintf(cmd.OutOrStdout(), "export %s\n", kv)
+			}
+			return nil
+		},
+	}
+	var all bool
+	down := &cobra.Command{
+		Use:   "down",
+		Short: "Stop the stand-ins on the configured ports (SCALEOUT_DYNAMODB_PORT, SCALEOUT_SQS_PORT), whoever started them",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil))
+			if all {
+				return standins.StopAll(standins.DefaultDir(), log)
+			}
+			return standins.StopPorts(standins.Options{Logger: log})
+		},
+	}
+	down.Flags().BoolVar(&all, "all", false, "stop every stand-in recorded in the stand-ins folder, on any port")
+	cmd.AddCommand(up, down)
+	return cmd
+}

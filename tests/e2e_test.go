@@ -1,0 +1,213 @@
+package tests
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/scaleout/scaleout/pkg/testenv"
+)
+
+func TestMain(m *testing.M) { testenv.Main(m) }
+
+const token = "e2e-token-0123456789abcdef"
+
+// dev is a running `scaleout dev`.
+type dev struct {
+	base string
+	cmd  *exec.Cmd
+	logs *syncBuffer
+	done chan error
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func buildScaleout(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "scaleout")
+	out, err := exec.Command("go", "build", "-o", bin, "../cmd/scaleout").CombinedOutput()
+	require.NoError(t, err, "go build: %s", out)
+	return bin
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// startDev runs `scaleout dev` on the stand-ins that testenv started (their
+// endpoints are in the environment, so it starts none of its own).
+func startDev(t *testing.T, bin string) *dev {
+	t.Helper()
+	addr := freeAddr(t)
+	d := &dev{base: "http://" + addr, logs: &syncBuffer{}, done: make(chan error, 1)}
+	d.cmd = exec.Command(bin, "dev", "--addr", addr, "--prefix", "e2e")
+	d.cmd.Env = append(os.Environ(), "SCALEOUT_TOKEN="+token, "SCALEOUT_WORKER_CONCURRENCY=2")
+	d.cmd.Stdout = d.logs
+	d.cmd.Stderr = d.logs
+	require.NoError(t, d.cmd.Start())
+	go func() { d.done <- d.cmd.Wait() }()
+	t.Cleanup(func() {
+		_ = d.cmd.Process.Kill()
+		if t.Failed() {
+			t.Logf("scaleout dev output:\n%s", d.logs.String())
+		}
+	})
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		resp, err := http.Get(d.base + "/v1/health")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return d
+			}
+		}
+		select {
+		case err := <-d.done:
+			t.Fatalf("scaleout dev exited before it was ready (%v):\n%s", err, d.logs.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("scaleout dev not ready after 60s:\n%s", d.logs.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func call(t *testing.T, method, url, body string, out any) int {
+	t.Helper()
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	if out != nil {
+		require.NoError(t, json.Unmarshal(b, out), "body: %s", b)
+	}
+	return resp.StatusCode
+}
+
+type execution struct {
+	ID       string `json:"id"`
+	Status   string `json:"status"`
+	Attempt  int    `json:"attempt"`
+	ExitCode *int   `json:"exit_code"`
+	Output   string `json:"output"`
+	Error    string `json:"error"`
+}
+
+func submit(t *testing.T, d *dev, pkg string, command ...string) execution {
+	t.Helper()
+	body, err := json.Marshal(map[string]any{"folder": "e2e", "project": "skeleton", "package": pkg, "command": command})
+	require.NoError(t, err)
+	var e execution
+	require.Equal(t, http.StatusCreated, call(t, "POST", d.base+"/v1/executions", string(body), &e))
+	require.Equal(t, "pending", e.Status)
+	return e
+}
+
+func waitFinal(t *testing.T, d *dev, id string) execution {
+	t.Helper()
+	var e execution
+	require.Eventually(t, func() bool {
+		e = execution{}
+		require.Equal(t, http.StatusOK, call(t, "GET", d.base+"/v1/executions/"+id, "", &e))
+		return e.Status == "succeeded" || e.Status == "failed"
+	}, 30*time.Second, 50*time.Millisecond, "execution %s never ended", id)
+	return e
+}
+
+func TestSingleComputer(t *testing.T) {
+	d := startDev(t, buildScaleout(t))
+	pkg := testenv.Name("hello")
+
+	ok := submit(t, d, pkg, "sh", "-c", "echo hello from $0", "scaleout")
+	bad := submit(t, d, pkg, "sh", "-c", "echo about to fail >&2; exit 7")
+
+	got := waitFinal(t, d, ok.ID)
+	require.Equal(t, "succeeded", got.Status)
+	require.Equal(t, 1, got.Attempt)
+	require.Equal(t, 0, *got.ExitCode)
+	require.Equal(t, "hello from scaleout\n", got.Output)
+
+	got = waitFinal(t, d, bad.ID)
+	require.Equal(t, "failed", got.Status)
+	require.Equal(t, 7, *got.ExitCode)
+	require.Equal(t, "about to fail\n", got.Output)
+	require.Contains(t, got.Error, "exited with code 7")
+
+	// The stream poller folds the changes into the package's counts.
+	var stats struct {
+		Counts map[string]int `json:"counts"`
+	}
+	require.Eventually(t, func() bool {
+		require.Equal(t, 200, call(t, "GET", d.base+"/v1/stats?folder=e2e&project=skeleton&package="+pkg, "", &stats))
+		return stats.Counts["succeeded"] == 1 && stats.Counts["failed"] == 1
+	}, 30*time.Second, 100*time.Millisecond, "counts never reached 1 succeeded, 1 failed")
+	require.Equal(t, 0, stats.Counts["pending"])
+	require.Equal(t, 0, stats.Counts["running"])
+
+	// Without the token, only health answers.
+	resp, err := http.Get(d.base + "/v1/executions/" + ok.ID)
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusUnauthorized, resp.StatusCode)
+
+	// Ctrl-C stops everything cleanly.
+	require.NoError(t, d.cmd.Process.Signal(syscall.SIGINT))
+	select {
+	case err := <-d.done:
+		require.NoError(t, err, "scaleout dev exit:\n%s", d.logs.String())
+	case <-time.After(30 * time.Second):
+		t.Fatalf("scaleout dev did not stop within 30s of SIGINT:\n%s", d.logs.String())
+	}
+	require.Contains(t, lastLines(d.logs.String(), 5), "stopped")
+}
+
+func lastLines(s string, n int) string {
+	var lines []string
+	sc := bufio.NewScanner(strings.NewReader(s))
+	for sc.Scan() {
+		lines = append(lines, sc.Text())
+	}
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return fmt.Sprint(lines)
+}
