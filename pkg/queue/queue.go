@@ -94,6 +94,11 @@ func (q *Queue) Extend(ctx context.Context, m Message, d time.Duration) error {
 	return nil
 }
 
+// Release makes a message visible again at once, for another worker.
+func (q *Queue) Release(ctx context.Context, m Message) error {
+	return q.Extend(ctx, m, 0)
+}
+
 // Delete removes a handled message.
 func (q *Queue) Delete(ctx context.Context, m Message) error {
 	_, err := q.client.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: aws.String(q.url), ReceiptHandle: aws.String(m.Receipt)})

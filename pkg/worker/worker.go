@@ -24,6 +24,7 @@ type Store interface {
 type Queue interface {
 	Receive(ctx context.Context, max int32, wait time.Duration) ([]queue.Message, error)
 	Extend(ctx context.Context, m queue.Message, d time.Duration) error
+	Release(ctx context.Context, m queue.Message) error
 	Delete(ctx context.Context, m queue.Message) error
 }
 
@@ -42,7 +43,8 @@ type Config struct {
 	// Lease is how long a claim holds without a heartbeat; default 60 s.
 	// Heartbeats come every Lease/3.
 	Lease time.Duration
-	// PollWait is the long-poll wait; default 20 s.
+	// PollWait is the long-poll wait; default 20 s. Stopping waits for the
+	// poll in flight, so it takes up to PollWait.
 	PollWait time.Duration
 	// Grace is how long running executions may finish after Run's context
 	// ends; default 30 s. Then they are cancelled.
@@ -137,11 +139,18 @@ func (w *Worker) Run(ctx context.Context) error {
 func (w *Worker) loop(ctx, runCtx context.Context) {
 	backoff := 100 * time.Millisecond
 	for ctx.Err() == nil {
-		msgs, err := w.queue.Receive(ctx, 1, w.cfg.PollWait)
+		// The long poll is not cut short when ctx ends: SQS may already have
+		// handed a message to it, which would then stay invisible for a whole
+		// visibility timeout. It ends within PollWait; what it brings after
+		// ctx ended is released at once for another worker.
+		pollCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), w.cfg.PollWait+10*time.Second)
+		msgs, err := w.queue.Receive(pollCtx, 1, w.cfg.PollWait)
+		cancel()
+		if ctx.Err() != nil {
+			w.release(runCtx, msgs)
+			return
+		}
 		if err != nil {
-			if ctx.Err() != nil {
-				return
-			}
 			w.log.WarnContext(ctx, "receive failed; retrying", "error", err, "backoff", backoff)
 			select {
 			case <-ctx.Done():
@@ -178,10 +187,13 @@ func (w *Worker) handle(ctx context.Context, m queue.Message) {
 		log.InfoContext(ctx, "execution already ended; deleting duplicate message", "status", conflict.Current.Status)
 		w.delete(ctx, log, m)
 		return
+	case errors.As(err, &conflict) && conflict.Current != nil && conflict.Current.LeaseUntil != nil:
+		w.lookAgainLater(ctx, log, m, conflict.Current)
+		return
 	case err != nil:
-		// Held by another attempt, or the store failed: the message comes
-		// back after its visibility timeout.
-		log.InfoContext(ctx, "not claimed; leaving the message", "reason", err)
+		// The store failed: the message comes back after its visibility
+		// timeout.
+		log.WarnContext(ctx, "not claimed; leaving the message", "reason", err)
 		return
 	}
 	lease := execution.LeaseOf(e)
@@ -200,6 +212,9 @@ func (w *Worker) handle(ctx context.Context, m queue.Message) {
 		cancel(nil)
 		<-hbDone
 		log.WarnContext(ctx, "lease lost while running; result dropped", "error", cause)
+		if errors.As(cause, &conflict) && conflict.Current != nil && conflict.Current.LeaseUntil != nil {
+			w.lookAgainLater(ctx, log, m, conflict.Current)
+		}
 		return
 	}
 	cancel(nil)
@@ -218,6 +233,18 @@ func (w *Worker) handle(ctx context.Context, m queue.Message) {
 			"duration_ms", done.EndedAt.Sub(*done.StartedAt).Milliseconds())
 	}
 	w.delete(ctx, log, m)
+}
+
+// lookAgainLater leaves a message whose execution another attempt holds
+// invisible until that attempt's lease would expire, so that a takeover, if
+// one is needed, is not delayed by a whole visibility timeout.
+func (w *Worker) lookAgainLater(ctx context.Context, log *slog.Logger, m queue.Message, holder *execution.Execution) {
+	wait := max(holder.LeaseUntil.Sub(w.cfg.Now()), time.Second)
+	log.InfoContext(ctx, "held by another attempt; looking again when its lease expires",
+		"holder", holder.WorkerID, "holder_attempt", holder.Attempt, "in", wait)
+	if err := w.queue.Extend(ctx, m, wait); err != nil {
+		log.WarnContext(ctx, "could not set the message's visibility", "error", err)
+	}
 }
 
 // heartbeat extends the lease and the message's visibility every Lease/3
@@ -241,6 +268,15 @@ func (w *Worker) heartbeat(ctx context.Context, log *slog.Logger, l execution.Le
 		}
 		if err := w.queue.Extend(ctx, m, w.cfg.Lease); err != nil && ctx.Err() == nil {
 			log.WarnContext(ctx, "could not extend message visibility", "error", err)
+		}
+	}
+}
+
+func (w *Worker) release(ctx context.Context, msgs []queue.Message) {
+	for _, m := range msgs {
+		if err := w.queue.Release(ctx, m); err != nil {
+			w.log.WarnContext(ctx, "could not release a message on stop; it returns after its visibility timeout",
+				"execution_id", m.ExecutionID, "error", err)
 		}
 	}
 }

@@ -1,0 +1,228 @@
+package worker_test
+
+import (
+	"log/slog"
+	"context"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/require"
+
+	"github.com/scaleout/scaleout/pkg/execstore"
+	"github.com/scaleout/scaleout/pkg/execution"
+	"github.com/scaleout/scaleout/pkg/queue"
+	"github.com/scaleout/scaleout/pkg/testenv"
+	"github.com/scaleout/scaleout/pkg/worker"
+)
+
+func TestMain(m *testing.M) { testenv.Main(m) }
+
+// The worker tests share the "other" pool's queue, so they run one at a
+// time, and each leaves it empty.
+type bundle struct {
+	env   testenv.Env
+	store *execstore.Store
+	queue *queue.Queue
+}
+
+func setup(t *testing.T) bundle {
+	t.Helper()
+	env := testenv.AWS(t)
+	b := bundle{
+		env:   env,
+		store: execstore.New(env.Clients.DynamoDB, env.Set.Executions.Name),
+		queue: queue.New(env.Clients.SQS, env.Created.QueueURLs["other"]),
+	}
+	return b
+}
+
+func (b bundle) submit(t *testing.T, command ...string) execution.Execution {
+	t.Helper()
+	e := execution.Execution{
+		ID: uuid.Must(uuid.NewV7()).String(), Folder: "f", Project: "p", Package: "worker-test", Pool: "other",
+		Status: execution.Pending, Command: command, CreatedAt: time.Now().UTC().Truncate(time.Millisecond),
+	}
+	ctx := context.Background()
+	require.NoError(t, b.store.Create(ctx, e))
+	require.NoError(t, b.queue.Send(ctx, queue.Task{ExecutionID: e.ID, Pool: "other"}))
+	return e
+}
+
+// start runs a worker until the test ends (or stop is called).
+func (b bundle) start(t *testing.T, r worker.Runner, cfg worker.Config) (stop func()) {
+	t.Helper()
+	cfg.PollWait = time.Second
+	cfg.Logger = slog.New(slog.NewTextHandler(testLog{t}, nil))
+	w, err := worker.New(b.store, b.queue, r, cfg)
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		require.NoError(t, w.Run(ctx))
+	}()
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cancel()
+			select {
+			case <-done:
+			case <-time.After(30 * time.Second):
+				t.Error("worker did not stop")
+			}
+		})
+	}
+	t.Cleanup(stop)
+	return stop
+}
+
+// testLog shows the worker's log with the test's output when it fails.
+type testLog struct{ t *testing.T }
+
+func (l testLog) Write(p []byte) (int, error) {
+	l.t.Log(strings.TrimSuffix(string(p), "\n"))
+	return len(p), nil
+}
+
+func (b bundle) waitStatus(t *testing.T, id string, want execution.Status) execution.Execution {
+	t.Helper()
+	var e execution.Execution
+	require.Eventually(t, func() bool {
+		var err error
+		e, err = b.store.Get(context.Background(), id)
+		require.NoError(t, err)
+		return e.Status == want
+	}, 20*time.Second, 20*time.Millisecond, "execution %s never reached %s", id, want)
+	return e
+}
+
+func (b bundle) queueEmpty(t *testing.T) {
+	t.Helper()
+	require.Eventually(t, func() bool {
+		out, err := b.env.Clients.SQS.GetQueueAttributes(context.Background(), &sqs.GetQueueAttributesInput{
+			QueueUrl:       aws.String(b.queue.URL()),
+			AttributeNames: []sqstypes.QueueAttributeName{"ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"},
+		})
+		require.NoError(t, err)
+		return out.Attributes["ApproximateNumberOfMessages"] == "0" && out.Attributes["ApproximateNumberOfMessagesNotVisible"] == "0"
+	}, 15*time.Second, 50*time.Millisecond, "messages left in the queue")
+}
+
+func TestRunsExecutionsToTheirEnd(t *testing.T) {
+	b := setup(t)
+	b.start(t, worker.CommandRunner{}, worker.Config{ID: "w1", Concurrency: 2})
+	ok := b.submit(t, "sh", "-c", "echo done")
+	bad := b.submit(t, "sh", "-c", "exit 4")
+	missing := b.submit(t, "/no/such/program")
+
+	e := b.waitStatus(t, ok.ID, execution.Succeeded)
+	require.Equal(t, "w1", e.WorkerID)
+	require.Equal(t, 1, e.Attempt)
+	require.Equal(t, "done\n", e.Output)
+	require.Nil(t, e.LeaseUntil)
+
+	e = b.waitStatus(t, bad.ID, execution.Failed)
+	require.Equal(t, 4, *e.ExitCode)
+	e = b.waitStatus(t, missing.ID, execution.Failed)
+	require.Contains(t, e.Error, "/no/such/program")
+	b.queueEmpty(t)
+}
+
+// A message for an execution that already ended is dropped without a run.
+func TestDuplicateMessageIsDropped(t *testing.T) {
+	b := setup(t)
+	stop := b.start(t, worker.CommandRunner{}, worker.Config{ID: "w1"})
+	e := b.submit(t, "true")
+	b.waitStatus(t, e.ID, execution.Succeeded)
+	b.queueEmpty(t)
+	stop()
+
+	require.NoError(t, b.queue.Send(context.Background(), queue.Task{ExecutionID: e.ID, Pool: "other"}))
+	require.NoError(t, b.queue.Send(context.Background(), queue.Task{ExecutionID: uuid.NewString(), Pool: "other"}))
+	b.start(t, worker.CommandRunner{}, worker.Config{ID: "w2"})
+	b.queueEmpty(t)
+	got, err := b.store.Get(context.Background(), e.ID)
+	require.NoError(t, err)
+	require.Equal(t, 1, got.Attempt, "the finished execution did not run again")
+	require.Equal(t, "w1", got.WorkerID)
+}
+
+// On stop, running executions get the grace period to finish.
+func TestStopLetsRunningExecutionsFinish(t *testing.T) {
+	b := setup(t)
+	stop := b.start(t, worker.CommandRunner{}, worker.Config{ID: "w1", Grace: 20 * time.Second})
+	e := b.submit(t, "sh", "-c", "sleep 1; echo finished")
+	b.waitStatus(t, e.ID, execution.Running)
+	stop()
+	got, err := b.store.Get(context.Background(), e.ID)
+	require.NoError(t, err)
+	require.Equal(t, execution.Succeeded, got.Status)
+	require.Equal(t, "finished\n", got.Output)
+}
+
+func TestConfigValidate(t *testing.T) {
+	_, err := worker.New(nil, nil, nil, worker.Config{Concurrency: -1, Lease: time.Second, PollWait: time.Minute})
+	require.Error(t, err)
+	for _, want := range []string{"concurrency -1", "lease 1s", "poll wait 1m0s"} {
+		require.ErrorContains(t, err, want)
+	}
+}
+
+// blockingRunner runs until its context ends and tells when it started.
+type blockingRunner struct{ started chan string }
+
+func (r blockingRunner) Run(ctx context.Context, e execution.Execution) execution.Result {
+	r.started <- e.ID
+	<-ctx.Done()
+	return execution.Result{Status: execution.Failed, Error: "canceled: " + context.Cause(ctx).Error()}
+}
+
+// When another attempt takes the execution over, the heartbeat notices,
+// the run is cancelled and its result never overwrites the newer attempt.
+func TestLostLeaseCancelsTheRun(t *testing.T) {
+	b := setup(t)
+	r := blockingRunner{started: make(chan string, 1)}
+	b.start(t, r, worker.Config{ID: "w1", Lease: 3 * time.Second})
+	e := b.submit(t, "ignored")
+	require.Equal(t, e.ID, <-r.started)
+
+	// Another worker's attempt 2 holds the lease now.
+	_, err := b.env.Clients.DynamoDB.UpdateItem(context.Background(), &dynamodb.UpdateItemInput{
+		TableName:        aws.String(b.env.Set.Executions.Name),
+		Key:              map[string]types.AttributeValue{"id": &types.AttributeValueMemberS{Value: e.ID}},
+		UpdateExpression: aws.String("SET worker_id = :w, attempt = :a"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":w": &types.AttributeValueMemberS{Value: "w9"},
+			":a": &types.AttributeValueMemberN{Value: strconv.Itoa(2)},
+		},
+	})
+	require.NoError(t, err)
+
+	// Within a heartbeat the run is cancelled and the message left for the
+	// lease holder; the execution stays with attempt 2.
+	require.Eventually(t, func() bool {
+		got, err := b.store.Get(context.Background(), e.ID)
+		require.NoError(t, err)
+		return got.Status == execution.Running && got.WorkerID == "w9" && got.Attempt == 2
+	}, 5*time.Second, 50*time.Millisecond)
+	require.Never(t, func() bool {
+		got, err := b.store.Get(context.Background(), e.ID)
+		require.NoError(t, err)
+		return got.Status != execution.Running
+	}, 2*time.Second, 100*time.Millisecond, "the lost attempt must not write its result")
+
+	// The new holder finishes; the message left behind is then dropped.
+	_, err = b.store.Finish(context.Background(), execution.Lease{ID: e.ID, WorkerID: "w9", Attempt: 2},
+		execution.Result{Status: execution.Succeeded}, time.Now())
+	require.NoError(t, err)
+	b.queueEmpty(t)
+}
