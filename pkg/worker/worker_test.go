@@ -1,8 +1,8 @@
 package worker_test
 
 import (
-	"log/slog"
 	"context"
+	"log/slog"
 	"strconv"
 	"strings"
 	"sync"
