@@ -49,6 +49,10 @@ With AWS_ENDPOINT_URL set (LocalStack), no stand-ins are started.`,
 				os.Setenv("SCALEOUT_TOKEN", hex.EncodeToString(b))
 				generated = true
 			}
+			if os.Getenv("SCALEOUT_POLL_WAIT") == "" {
+				// Ctrl-C waits for the worker's poll in flight: keep it short.
+				os.Setenv("SCALEOUT_POLL_WAIT", "2s")
+			}
 			if prefix != "" {
 				os.Setenv("SCALEOUT_PREFIX", prefix)
 			}

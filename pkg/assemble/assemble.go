@@ -53,6 +53,7 @@ func Worker(ctx context.Context, cfg config.Config, c *awsconfig.Clients, log *s
 		ID:          cfg.WorkerID,
 		Concurrency: cfg.WorkerConcurrency,
 		Lease:       cfg.Lease,
+		PollWait:    cfg.PollWait,
 		Logger:      log,
 	})
 }

@@ -38,6 +38,9 @@ type Config struct {
 	WorkerConcurrency int
 	// Lease is how long a claim holds without a heartbeat (SCALEOUT_LEASE, default 60s).
 	Lease time.Duration
+	// PollWait is a worker's SQS long-poll wait (SCALEOUT_POLL_WAIT, default
+	// 20s, at most 20s). A stopping worker waits for the poll in flight.
+	PollWait time.Duration
 }
 
 // FromEnv reads the configuration through getenv (os.Getenv in mains) and
@@ -53,6 +56,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		WorkerPool:        or(getenv("SCALEOUT_WORKER_POOL"), resources.DefaultPool),
 		WorkerConcurrency: runtime.NumCPU(),
 		Lease:             60 * time.Second,
+		PollWait:          20 * time.Second,
 	}
 	var errs []error
 	if v := getenv("SCALEOUT_WORKER_CONCURRENCY"); v != "" {
@@ -68,6 +72,13 @@ func FromEnv(getenv func(string) string) (Config, error) {
 			errs = append(errs, fmt.Errorf("SCALEOUT_LEASE=%q: give a duration such as 60s", v))
 		}
 		c.Lease = d
+	}
+	if v := getenv("SCALEOUT_POLL_WAIT"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < time.Second || d > 20*time.Second {
+			errs = append(errs, fmt.Errorf("SCALEOUT_POLL_WAIT=%q: give a duration from 1s to 20s", v))
+		}
+		c.PollWait = d
 	}
 	if t := getenv("SCALEOUT_TOKEN"); t != "" {
 		c.Tokens[t] = auth.Principal{Name: "admin", Role: auth.Admin}

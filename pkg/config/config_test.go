@@ -30,10 +30,11 @@ func TestFromEnvReportsEveryProblem(t *testing.T) {
 		"SCALEOUT_WORKER_CONCURRENCY": "zero",
 		"SCALEOUT_LEASE":              "soon",
 		"SCALEOUT_TOKENS":             "ci:root:abc",
+		"SCALEOUT_POLL_WAIT":          "1m",
 	}))
 	require.Error(t, err)
 	for _, want := range []string{
-		`resource prefix "bad prefix"`, "SCALEOUT_WORKER_CONCURRENCY", "SCALEOUT_LEASE", `role "root"`,
+		`resource prefix "bad prefix"`, "SCALEOUT_WORKER_CONCURRENCY", "SCALEOUT_LEASE", `role "root"`, "SCALEOUT_POLL_WAIT",
 	} {
 		require.ErrorContains(t, err, want)
 	}
