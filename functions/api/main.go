@@ -14,8 +14,6 @@ import (
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 
 	"github.com/scaleout/scaleout/pkg/assemble"
-	"github.com/scaleout/scaleout/pkg/awsconfig"
-	"github.com/scaleout/scaleout/pkg/config"
 )
 
 // handler is what lambda.Start runs.
@@ -23,11 +21,7 @@ type handler func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIGa
 
 // newHandler wires the API from the environment, once per cold start.
 func newHandler(ctx context.Context, getenv func(string) string, log *slog.Logger) (handler, error) {
-	cfg, err := config.FromEnv(getenv)
-	if err != nil {
-		return nil, err
-	}
-	clients, err := awsconfig.Load(ctx)
+	cfg, clients, err := assemble.Load(ctx, getenv)
 	if err != nil {
 		return nil, err
 	}

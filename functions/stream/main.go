@@ -14,18 +14,12 @@ import (
 	"github.com/aws/aws-lambda-go/lambdacontext"
 
 	"github.com/scaleout/scaleout/pkg/assemble"
-	"github.com/scaleout/scaleout/pkg/awsconfig"
-	"github.com/scaleout/scaleout/pkg/config"
 )
 
 type handler func(context.Context, events.DynamoDBEvent) (events.DynamoDBEventResponse, error)
 
 func newHandler(ctx context.Context, getenv func(string) string, log *slog.Logger) (handler, error) {
-	cfg, err := config.FromEnv(getenv)
-	if err != nil {
-		return nil, err
-	}
-	clients, err := awsconfig.Load(ctx)
+	cfg, clients, err := assemble.Load(ctx, getenv)
 	if err != nil {
 		return nil, err
 	}

@@ -12,16 +12,10 @@ import (
 	"syscall"
 
 	"github.com/scaleout/scaleout/pkg/assemble"
-	"github.com/scaleout/scaleout/pkg/awsconfig"
-	"github.com/scaleout/scaleout/pkg/config"
 )
 
 func run(ctx context.Context, log *slog.Logger) error {
-	cfg, err := config.FromEnv(os.Getenv)
-	if err != nil {
-		return err
-	}
-	clients, err := awsconfig.Load(ctx)
+	cfg, clients, err := assemble.Load(ctx, os.Getenv)
 	if err != nil {
 		return err
 	}

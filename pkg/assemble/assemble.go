@@ -14,6 +14,17 @@ import (
 	"github.com/scaleout/scaleout/pkg/worker"
 )
 
+// Load reads the configuration through getenv and builds the AWS clients:
+// the first step of every main.
+func Load(ctx context.Context, getenv func(string) string) (config.Config, *awsconfig.Clients, error) {
+	cfg, err := config.FromEnv(getenv)
+	if err != nil {
+		return cfg, nil, err
+	}
+	clients, err := awsconfig.Load(ctx)
+	return cfg, clients, err
+}
+
 // API builds the HTTP API server. It looks up each pool's queue once.
 func API(ctx context.Context, cfg config.Config, c *awsconfig.Clients, log *slog.Logger) (*api.Server, error) {
 	set := cfg.Resources()
