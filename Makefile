@@ -11,6 +11,8 @@ FUNCTIONS := api stream
 
 .DEFAULT_GOAL := help
 
+include infra.mk
+
 .PHONY: help
 help: ## List every target with what it does
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-14s %s\n", $$1, $$2}'

@@ -1,0 +1,79 @@
+# AWS CDK targets: synthesize and deploy the stack in infra/ (package
+# infra/stack). Included from the Makefile; `make help` lists the targets.
+#
+# Settings (make variables, passed to the app as CDK context):
+#   STAGE      installation name, default dev: stack and prefix scaleout-$(STAGE)
+#   POOLS      worker pools, comma separated, default "default"
+#   IAM_ROLES  who may call the API: "arn=role,..." with role admin, executor
+#              or reader; an ARN may end in '*'. Required for deploy; synth
+#              uses a placeholder ARN when it is empty.
+# Example: make deploy STAGE=prod POOLS=default,etl \
+#            IAM_ROLES='arn:aws:sts::123456789012:assumed-role/ops/*=admin'
+
+GO ?= go
+STAGE ?= dev
+POOLS ?= default
+IAM_ROLES ?=
+SYNTH_IAM_ROLES := $(or $(IAM_ROLES),arn:aws:iam::000000000000:role/scaleout-placeholder=reader)
+
+# The CDK CLI is pinned by infra/cdk-cli/package-lock.json and installed
+# under build/_cdk-cli: outside infra/, so that gofmt and the go tool never
+# walk its node_modules (which ship Go templates).
+CDK_CLI_DIR := build/_cdk-cli
+CDK := $(CDK_CLI_DIR)/node_modules/.bin/cdk
+CDKLOCAL := $(CDK_CLI_DIR)/node_modules/.bin/cdklocal
+# Offline and quiet: no version check, notices, telemetry or Node banner.
+CDK_ENV := CDK_DISABLE_VERSION_CHECK=true CDK_DISABLE_CLI_TELEMETRY=true \
+  JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20
+CDK_CONTEXT = --app bin/infra -c stage=$(STAGE) -c pools=$(POOLS) -c buildDir=build
+FAKE_ENV := CDK_DEFAULT_ACCOUNT=000000000000 CDK_DEFAULT_REGION=us-east-1
+
+# bin/infra is linked once (about 120 MB) and reused by every cdk command.
+INFRA_SOURCES := $(shell find infra pkg -name '*.go' -not -name '*_test.go' 2>/dev/null) go.mod go.sum
+bin/infra: $(INFRA_SOURCES)
+	$(GO) build -o $@ ./infra
+	@touch $@
+
+# The Lambda assets come from the Makefile's build target. go build leaves
+# an unchanged binary's time alone: touch them so make sees them as new.
+LAMBDA_SOURCES := $(shell find functions pkg -name '*.go' -not -name '*_test.go' 2>/dev/null) go.mod go.sum
+build/api/bootstrap build/stream/bootstrap &: $(LAMBDA_SOURCES)
+	$(MAKE) build
+	@touch build/api/bootstrap build/stream/bootstrap
+
+$(CDK): infra/cdk-cli/package.json infra/cdk-cli/package-lock.json
+	@mkdir -p $(CDK_CLI_DIR)
+	cp infra/cdk-cli/package.json infra/cdk-cli/package-lock.json $(CDK_CLI_DIR)/
+	cd $(CDK_CLI_DIR) && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+CDK_INPUTS := bin/infra $(CDK) build/api/bootstrap build/stream/bootstrap
+
+.PHONY: synth
+synth: $(CDK_INPUTS) ## Synthesize the CDK stack into cdk.out, offline (fake account 000000000000, us-east-1)
+	rm -rf cdk.out
+	$(FAKE_ENV) $(CDK_ENV) $(CDK) synth --no-notices --quiet $(CDK_CONTEXT) -c iamRoles='$(SYNTH_IAM_ROLES)'
+	@echo "synthesized cdk.out/Scaleout.template.json"
+
+# A first deploy to an account and region needs `$(CDK) bootstrap` there once.
+.PHONY: deploy
+deploy: $(CDK_INPUTS) ## Deploy the stack to AWS with your credentials (needs IAM_ROLES; STAGE and POOLS optional)
+	@if [ -z '$(IAM_ROLES)' ]; then echo "deploy: set IAM_ROLES='arn:aws:iam::<account>:role/<name>=admin,...' (who may call the API)"; exit 1; fi
+	JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 $(CDK) deploy $(CDK_CONTEXT) -c iamRoles='$(IAM_ROLES)'
+
+# deploy-local needs LocalStack (Docker; not available on the project's own
+# machines, so this target is untested there) listening on localhost:4566,
+# started with LOCALSTACK_AUTH_TOKEN if its image asks for one. cdklocal
+# points the CDK CLI at it, bootstraps the fake account and deploys. The
+# functions are arm64: on an x86-64 Linux host Docker needs arm64 emulation
+# (binfmt/QEMU; Docker Desktop has it). Without IAM_ROLES the API admits
+# LocalStack's default caller (arn:aws:iam::000000000000:root) as admin.
+# Then point the SDK and the scaleout CLI at it with
+# AWS_ENDPOINT_URL=http://localhost:4566 SCALEOUT_PREFIX=scaleout-$(STAGE).
+LOCAL_ENV := $(FAKE_ENV) AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1 $(CDK_ENV)
+LOCAL_IAM_ROLES := $(or $(IAM_ROLES),arn:aws:iam::000000000000:root=admin)
+
+.PHONY: deploy-local
+deploy-local: $(CDK_INPUTS) ## Deploy the stack to LocalStack on localhost:4566 with cdklocal (needs Docker)
+	$(LOCAL_ENV) $(CDKLOCAL) bootstrap --no-notices $(CDK_CONTEXT) -c iamRoles='$(LOCAL_IAM_ROLES)'
+	$(LOCAL_ENV) $(CDKLOCAL) deploy --no-notices --require-approval never $(CDK_CONTEXT) -c iamRoles='$(LOCAL_IAM_ROLES)'

@@ -1,0 +1,20 @@
+// Package stack is Scaleout's AWS CDK stack: the DynamoDB tables and SQS
+// queues stated once in package resources, the API function behind an API
+// Gateway HTTP API with IAM authorization, and the stream function that
+// folds the executions table's stream into the catalog table.
+//
+// Nothing here restates a table or queue: New builds them from the
+// resources.Set that the functions' own configuration (package config)
+// derives from the same prefix and pools, and the tests check the
+// synthesized names against that set. The functions' environment is
+// validated at synth time with the same config.FromEnv the functions run,
+// so a stack that synthesizes also starts.
+//
+// Settings come from CDK context (see SettingsFrom): stage, prefix, pools,
+// iamRoles (who may call the API, as SCALEOUT_IAM_ROLES) and buildDir (the
+// Lambda bootstraps that `make build` writes). The command in infra/ only
+// wires them together; infra.mk at the repository root builds it once to
+// bin/infra and runs the CDK CLI pinned by infra/cdk-cli/package-lock.json
+// (installed under build/_cdk-cli, where neither gofmt nor the go tool
+// walks its node_modules).
+package stack

@@ -1,0 +1,333 @@
+package stack
+
+import (
+	"maps"
+	"path/filepath"
+	"slices"
+	"time"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigateway"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2authorizers"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2integrations"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambdaeventsources"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
+
+	"github.com/scaleout/scaleout/pkg/resources"
+)
+
+// Props configure the stack.
+type Props struct {
+	awscdk.StackProps
+	Settings Settings
+}
+
+// Stack is Scaleout's stack, with the constructs later parts (workers,
+// alarms) attach to.
+type Stack struct {
+	awscdk.Stack
+	// Resources are the definitions the tables and queues were built from.
+	Resources  resources.Set
+	Executions awsdynamodb.Table
+	Catalog    awsdynamodb.Table
+	// Pools maps a pool name to its work queue (with its dead-letter queue).
+	Pools map[string]awssqs.Queue
+	// StreamDLQ receives the descriptions of stream batches the stream
+	// function failed on after every retry.
+	StreamDLQ awssqs.Queue
+	API       awslambda.Function
+	Stream    awslambda.Function
+	HTTPAPI   awsapigatewayv2.HttpApi
+	// URL is the API's base URL (its $default stage).
+	URL *string
+}
+
+// Function settings. The HTTP API gives an integration 30 s at most.
+const (
+	apiTimeout     = 15 * time.Second
+	streamTimeout  = 60 * time.Second
+	functionMemory = 256
+	logRetention   = awslogs.RetentionDays_ONE_MONTH
+)
+
+// New defines the stack. It fails, before defining anything, when the
+// settings are not valid.
+func New(scope constructs.Construct, id string, props Props) (*Stack, error) {
+	set := props.Settings
+	cfg, err := set.config()
+	if err != nil {
+		return nil, err
+	}
+	sp := props.StackProps
+	if sp.StackName == nil {
+		sp.StackName = jsii.String(set.StackName())
+	}
+	if sp.Description == nil {
+		sp.Description = jsii.String("Scaleout " + set.Prefix + ": executions API, stream aggregation, pool queues")
+	}
+	s := &Stack{
+		Stack:     awscdk.NewStack(scope, jsii.String(id), &sp),
+		Resources: cfg.Resources(),
+		Pools:     map[string]awssqs.Queue{},
+	}
+	// cdk-nag's AWS Solutions rules run at synth; a finding that is not
+	// suppressed below, with its reason, fails the synth.
+	awscdk.Aspects_Of(s.Stack).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Verbose: jsii.Bool(true)}), nil)
+	awscdk.Tags_Of(s.Stack).Add(jsii.String("project"), jsii.String("scaleout"), nil)
+	if set.Stage != "" {
+		awscdk.Tags_Of(s.Stack).Add(jsii.String("stage"), jsii.String(set.Stage), nil)
+	}
+
+	s.Executions = newTable(s.Stack, "Executions", s.Resources.Executions)
+	s.Catalog = newTable(s.Stack, "Catalog", s.Resources.Catalog)
+	for _, pool := range slices.Sorted(maps.Keys(s.Resources.Pools)) {
+		scope := constructs.NewConstruct(s.Stack, jsii.String("Pool-"+pool))
+		q := newQueue(scope, "Queue", s.Resources.Pools[pool])
+		s.Pools[pool] = q
+		output(scope, "QueueUrl", q.QueueUrl(), "work queue of pool "+pool)
+	}
+
+	s.API = newFunction(s.Stack, "Api", functionProps{
+		name:        set.Prefix + "-api",
+		description: "Scaleout HTTP API (behind API Gateway, IAM authorization)",
+		code:        filepath.Join(set.BuildDir, "api"),
+		timeout:     apiTimeout,
+		environment: set.apiEnvironment(),
+	})
+	s.Executions.GrantReadWriteData(s.API)
+	s.Catalog.GrantReadData(s.API)
+	for _, pool := range slices.Sorted(maps.Keys(s.Pools)) {
+		// Not GrantSendMessages: the API never reads queue attributes.
+		s.Pools[pool].Grant(s.API, jsii.String("sqs:SendMessage"), jsii.String("sqs:GetQueueUrl"))
+	}
+	s.HTTPAPI, s.URL = newHTTPAPI(s.Stack, set.Prefix+"-api", s.API)
+
+	s.Stream = newFunction(s.Stack, "Stream", functionProps{
+		name:        set.Prefix + "-stream",
+		description: "Scaleout stream aggregation: executions table stream to catalog aggregates",
+		code:        filepath.Join(set.BuildDir, "stream"),
+		timeout:     streamTimeout,
+		environment: set.baseEnvironment(),
+	})
+	s.StreamDLQ = awssqs.NewQueue(s.Stack, jsii.String("StreamDlq"), &awssqs.QueueProps{
+		RetentionPeriod: awscdk.Duration_Days(jsii.Number(14)),
+		Encryption:      awssqs.QueueEncryption_SQS_MANAGED,
+		EnforceSSL:      jsii.Bool(true),
+	})
+	suppress(s.StreamDLQ, "AwsSolutions-SQS3", "this queue is the stream event source's on-failure destination: a dead-letter queue itself")
+	s.Stream.AddEventSource(awslambdaeventsources.NewDynamoEventSource(s.Executions, &awslambdaeventsources.DynamoEventSourceProps{
+		StartingPosition:        awslambda.StartingPosition_TRIM_HORIZON,
+		BatchSize:               jsii.Number(100),
+		BisectBatchOnError:      jsii.Bool(true),
+		RetryAttempts:           jsii.Number(10),
+		MaxRecordAge:            awscdk.Duration_Hours(jsii.Number(1)),
+		ReportBatchItemFailures: jsii.Bool(true),
+		OnFailure:               awslambdaeventsources.NewSqsDlq(s.StreamDLQ),
+	}))
+	s.Catalog.GrantWriteData(s.Stream)
+	suppress(s.Stream.Role(), "AwsSolutions-IAM5", "the DynamoDB event source (grantStreamRead) grants only dynamodb:ListStreams on *; the stream reads are scoped to the executions stream",
+		"Resource::*")
+
+	output(s.Stack, "ApiUrl", s.URL, "base URL of the Scaleout HTTP API (sign requests with SigV4)")
+	output(s.Stack, "ExecutionsTableName", s.Executions.TableName(), "executions table")
+	output(s.Stack, "CatalogTableName", s.Catalog.TableName(), "catalog (aggregates) table")
+	output(s.Stack, "StreamDlqUrl", s.StreamDLQ.QueueUrl(), "stream batches the stream function gave up on")
+	return s, nil
+}
+
+// newTable turns a table definition into an on-demand table with point-in-
+// time recovery, AWS-managed encryption and TTL. Tables are retained when
+// the stack is deleted.
+func newTable(scope constructs.Construct, id string, def resources.Table) awsdynamodb.Table {
+	props := &awsdynamodb.TableProps{
+		TableName:    jsii.String(def.Name),
+		PartitionKey: attribute(def.PartitionKey),
+		BillingMode:  awsdynamodb.BillingMode_PAY_PER_REQUEST,
+		PointInTimeRecoverySpecification: &awsdynamodb.PointInTimeRecoverySpecification{
+			PointInTimeRecoveryEnabled: jsii.Bool(true),
+		},
+		Encryption:    awsdynamodb.TableEncryption_AWS_MANAGED,
+		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
+	}
+	if def.SortKey != nil {
+		props.SortKey = attribute(*def.SortKey)
+	}
+	if def.Stream {
+		props.Stream = awsdynamodb.StreamViewType_NEW_AND_OLD_IMAGES
+	}
+	if def.TTLAttribute != "" {
+		props.TimeToLiveAttribute = jsii.String(def.TTLAttribute)
+	}
+	t := awsdynamodb.NewTable(scope, jsii.String(id), props)
+	for _, ix := range def.Indexes {
+		gsi := &awsdynamodb.GlobalSecondaryIndexProps{
+			IndexName:      jsii.String(ix.Name),
+			PartitionKey:   attribute(ix.PartitionKey),
+			ProjectionType: awsdynamodb.ProjectionType_ALL,
+		}
+		if ix.SortKey != nil {
+			gsi.SortKey = attribute(*ix.SortKey)
+		}
+		t.AddGlobalSecondaryIndex(gsi)
+	}
+	return t
+}
+
+func attribute(k resources.Key) *awsdynamodb.Attribute {
+	typ := awsdynamodb.AttributeType_STRING
+	if k.Type == resources.Number {
+		typ = awsdynamodb.AttributeType_NUMBER
+	}
+	return &awsdynamodb.Attribute{Name: jsii.String(k.Name), Type: typ}
+}
+
+// newQueue turns a queue definition (and its dead-letter queue) into
+// SQS-encrypted queues that refuse plain HTTP.
+func newQueue(scope constructs.Construct, id string, def resources.Queue) awssqs.Queue {
+	props := &awssqs.QueueProps{
+		QueueName:  jsii.String(def.Name),
+		Encryption: awssqs.QueueEncryption_SQS_MANAGED,
+		EnforceSSL: jsii.Bool(true),
+	}
+	if def.VisibilityTimeout > 0 {
+		props.VisibilityTimeout = seconds(def.VisibilityTimeout)
+	}
+	if def.ReceiveWait > 0 {
+		props.ReceiveMessageWaitTime = seconds(def.ReceiveWait)
+	}
+	if def.Retention > 0 {
+		props.RetentionPeriod = seconds(def.Retention)
+	}
+	if def.DeadLetter != nil {
+		props.DeadLetterQueue = &awssqs.DeadLetterQueue{
+			Queue:           newQueue(scope, id+"Dlq", *def.DeadLetter),
+			MaxReceiveCount: jsii.Number(def.MaxReceiveCount),
+		}
+	}
+	return awssqs.NewQueue(scope, jsii.String(id), props)
+}
+
+func seconds(d time.Duration) awscdk.Duration {
+	return awscdk.Duration_Seconds(jsii.Number(d.Seconds()))
+}
+
+type functionProps struct {
+	name, description, code string
+	timeout                 time.Duration
+	environment             map[string]string
+}
+
+// newFunction defines a Go function (arm64, provided.al2023, handler
+// bootstrap) with JSON logs kept a month.
+func newFunction(scope constructs.Construct, id string, p functionProps) awslambda.Function {
+	logs := awslogs.NewLogGroup(scope, jsii.String(id+"Logs"), &awslogs.LogGroupProps{
+		Retention:     logRetention,
+		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
+	})
+	// Its own role, without AWSLambdaBasicExecutionRole (logs on *): it may
+	// write to its log group only.
+	role := awsiam.NewRole(scope, jsii.String(id+"Role"), &awsiam.RoleProps{
+		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("lambda.amazonaws.com"), nil),
+		Description: jsii.String("runs " + p.name),
+	})
+	logs.GrantWrite(role)
+	env := map[string]*string{}
+	for k, v := range p.environment {
+		env[k] = jsii.String(v)
+	}
+	return awslambda.NewFunction(scope, jsii.String(id), &awslambda.FunctionProps{
+		Role:          role,
+		FunctionName:  jsii.String(p.name),
+		Description:   jsii.String(p.description),
+		Runtime:       awslambda.Runtime_PROVIDED_AL2023(),
+		Architecture:  awslambda.Architecture_ARM_64(),
+		Handler:       jsii.String("bootstrap"),
+		Code:          awslambda.Code_FromAsset(jsii.String(p.code), nil),
+		MemorySize:    jsii.Number(functionMemory),
+		Timeout:       seconds(p.timeout),
+		Environment:   &env,
+		LogGroup:      logs,
+		LoggingFormat: awslambda.LoggingFormat_JSON,
+	})
+}
+
+// newHTTPAPI defines the HTTP API: every /v1 route goes to fn behind IAM
+// authorization, except GET /v1/health, which is open so that load
+// balancers and monitors can call it unsigned.
+func newHTTPAPI(scope constructs.Construct, name string, fn awslambda.IFunction) (awsapigatewayv2.HttpApi, *string) {
+	api := awsapigatewayv2.NewHttpApi(scope, jsii.String("HttpApi"), &awsapigatewayv2.HttpApiProps{
+		ApiName:            jsii.String(name),
+		Description:        jsii.String("Scaleout HTTP API"),
+		CreateDefaultStage: jsii.Bool(false),
+	})
+	accessLogs := awslogs.NewLogGroup(scope, jsii.String("HttpApiAccessLogs"), &awslogs.LogGroupProps{
+		Retention:     logRetention,
+		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
+	})
+	stage := api.AddStage(jsii.String("DefaultStage"), &awsapigatewayv2.HttpStageOptions{
+		StageName:         jsii.String("$default"),
+		AutoDeploy:        jsii.Bool(true),
+		AccessLogSettings: &accessLogSettings{logs: accessLogs},
+	})
+	integration := awsapigatewayv2integrations.NewHttpLambdaIntegration(jsii.String("Api"), fn, &awsapigatewayv2integrations.HttpLambdaIntegrationProps{
+		PayloadFormatVersion: awsapigatewayv2.PayloadFormatVersion_VERSION_2_0(),
+	})
+	api.AddRoutes(&awsapigatewayv2.AddRoutesOptions{
+		Path:        jsii.String("/v1/{proxy+}"),
+		Methods:     &[]awsapigatewayv2.HttpMethod{awsapigatewayv2.HttpMethod_ANY},
+		Integration: integration,
+		Authorizer:  awsapigatewayv2authorizers.NewHttpIamAuthorizer(),
+	})
+	health := api.AddRoutes(&awsapigatewayv2.AddRoutesOptions{
+		Path:        jsii.String("/v1/health"),
+		Methods:     &[]awsapigatewayv2.HttpMethod{awsapigatewayv2.HttpMethod_GET},
+		Integration: integration,
+	})
+	for _, r := range *health {
+		suppress(r, "AwsSolutions-APIG4", "the health check is public on purpose: it reads no data and answers monitors that cannot sign requests")
+	}
+	return api, stage.Url()
+}
+
+// accessLogSettings writes one JSON line per request, with the verified
+// caller for IAM-authorized routes.
+type accessLogSettings struct{ logs awslogs.ILogGroup }
+
+func (a *accessLogSettings) Destination() awsapigatewayv2.IAccessLogDestination {
+	return awsapigatewayv2.NewLogGroupLogDestination(a.logs)
+}
+
+func (a *accessLogSettings) Format() awsapigateway.AccessLogFormat {
+	return awsapigateway.AccessLogFormat_Custom(jsii.String(`{"requestId":"$context.requestId","ip":"$context.identity.sourceIp",` +
+		`"caller":"$context.identity.userArn","requestTime":"$context.requestTime","routeKey":"$context.routeKey",` +
+		`"status":"$context.status","latency":"$context.responseLatency","integrationError":"$context.integrationErrorMessage"}`))
+}
+
+// suppress records why a cdk-nag finding on c does not apply; appliesTo
+// narrows it to the named findings of a granular rule.
+func suppress(c constructs.IConstruct, rule, reason string, appliesTo ...string) {
+	sup := &cdknag.NagPackSuppression{Id: jsii.String(rule), Reason: jsii.String(reason)}
+	if len(appliesTo) > 0 {
+		var to []any
+		for _, a := range appliesTo {
+			to = append(to, a)
+		}
+		sup.AppliesTo = &to
+	}
+	cdknag.NagSuppressions_AddResourceSuppressions(c, &[]*cdknag.NagPackSuppression{sup}, jsii.Bool(true))
+}
+
+func output(scope constructs.Construct, id string, value *string, description string) {
+	awscdk.NewCfnOutput(scope, jsii.String(id), &awscdk.CfnOutputProps{
+		Value:       value,
+		Description: jsii.String(description),
+	})
+}

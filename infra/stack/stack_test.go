@@ -1,0 +1,480 @@
+package stack_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"maps"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+	"github.com/aws/jsii-runtime-go"
+	"github.com/stretchr/testify/require"
+
+	"github.com/scaleout/scaleout/infra/stack"
+	"github.com/scaleout/scaleout/pkg/config"
+	"github.com/scaleout/scaleout/pkg/resources"
+)
+
+// The stack is synthesized once for the whole package (a synth costs
+// seconds); every test reads the same template.
+var synth struct {
+	template    assertions.Template
+	annotations assertions.Annotations
+	json        map[string]any
+	set         resources.Set
+	settings    stack.Settings
+}
+
+func TestMain(m *testing.M) {
+	code, err := run(m)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "synthesize the stack:", err)
+		code = 1
+	}
+	jsii.Close()
+	os.Exit(code)
+}
+
+func run(m *testing.M) (int, error) {
+	build, err := os.MkdirTemp("", "scaleout-infra-test-")
+	if err != nil {
+		return 0, err
+	}
+	defer os.RemoveAll(build)
+	// Placeholder bootstraps stand in for `make build`'s output.
+	for _, fn := range []string{"api", "stream"} {
+		if err := os.MkdirAll(filepath.Join(build, fn), 0o755); err != nil {
+			return 0, err
+		}
+		if err := os.WriteFile(filepath.Join(build, fn, "bootstrap"), []byte("placeholder "+fn), 0o755); err != nil {
+			return 0, err
+		}
+	}
+	flags, err := featureFlags()
+	if err != nil {
+		return 0, err
+	}
+	synth.settings = stack.Settings{
+		Stage:    "test",
+		Prefix:   "scaleout-test",
+		Pools:    []string{"default", "etl"},
+		IAMRoles: "arn:aws:iam::123456789012:role/ops=admin,arn:aws:sts::123456789012:assumed-role/ci/*=executor",
+		BuildDir: build,
+	}
+	app := awscdk.NewApp(&awscdk.AppProps{Context: &flags})
+	s, err := stack.New(app, "Scaleout", stack.Props{
+		StackProps: awscdk.StackProps{Env: &awscdk.Environment{
+			Account: jsii.String("000000000000"), Region: jsii.String("us-east-1"),
+		}},
+		Settings: synth.settings,
+	})
+	if err != nil {
+		return 0, err
+	}
+	synth.set = s.Resources
+	if err := synthesize(s); err != nil {
+		return 0, err
+	}
+	return m.Run(), nil
+}
+
+// synthesize turns the panic of a failed synth (an unsuppressed cdk-nag
+// error fails validation) into an error.
+func synthesize(s *stack.Stack) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%v", r)
+		}
+	}()
+	synth.template = assertions.Template_FromStack(s.Stack, nil)
+	synth.json = *synth.template.ToJSON()
+	synth.annotations = assertions.Annotations_FromStack(s.Stack)
+	return nil
+}
+
+// featureFlags are cdk.json's context, which the CLI hands the app at synth
+// time: the tests synthesize with the same flags.
+func featureFlags() (map[string]any, error) {
+	b, err := os.ReadFile(filepath.Join("..", "..", "cdk.json"))
+	if err != nil {
+		return nil, err
+	}
+	var cdk struct {
+		Context map[string]any `json:"context"`
+	}
+	return cdk.Context, json.Unmarshal(b, &cdk)
+}
+
+// check runs one assertions check; a failed one panics, which would end
+// the test binary, so it is turned into a test error that names the line
+// of the check.
+func check(t testing.TB, f func()) {
+	t.Helper()
+	_, file, line, _ := runtime.Caller(1)
+	defer func() {
+		if r := recover(); r != nil {
+			t.Errorf("%s:%d: %v", filepath.Base(file), line, r)
+		}
+	}()
+	f()
+}
+
+type obj = map[string]any
+
+func arr(v ...any) *[]any { return &v }
+
+func like(m obj) assertions.Matcher { return assertions.Match_ObjectLike(&m) }
+
+func getAtt(id, attr string) obj { return obj{"Fn::GetAtt": []any{id, attr}} }
+
+func resourceID(t *testing.T, typ string, props obj) string {
+	t.Helper()
+	var id string
+	check(t, func() { id = *synth.template.GetResourceId(jsii.String(typ), obj{"Properties": like(props)}) })
+	return id
+}
+
+// resourcesOf returns the template's resources of one type by logical ID.
+func resourcesOf(typ string) map[string]obj {
+	out := map[string]obj{}
+	for id, r := range synth.json["Resources"].(obj) {
+		if r := r.(obj); r["Type"] == typ {
+			out[id] = r
+		}
+	}
+	return out
+}
+
+// recorder keeps the errors reported to it instead of failing the test.
+type recorder struct {
+	testing.TB
+	errors []string
+}
+
+func (r *recorder) Helper() {}
+
+func (r *recorder) Errorf(format string, args ...any) {
+	r.errors = append(r.errors, fmt.Sprintf(format, args...))
+}
+
+func TestAssertionFailuresAreRecovered(t *testing.T) {
+	r := &recorder{TB: t}
+	check(r, func() {
+		synth.template.HasResourceProperties(jsii.String("AWS::DynamoDB::Table"), obj{"TableName": "no-such-table"})
+	})
+	require.Len(t, r.errors, 1)
+	require.Contains(t, r.errors[0], "no-such-table")
+}
+
+func TestTablesComeFromResources(t *testing.T) {
+	for _, def := range synth.set.Tables() {
+		t.Run(def.Name, func(t *testing.T) {
+			keys := []any{obj{"AttributeName": def.PartitionKey.Name, "KeyType": "HASH"}}
+			if def.SortKey != nil {
+				keys = append(keys, obj{"AttributeName": def.SortKey.Name, "KeyType": "RANGE"})
+			}
+			stream := assertions.Match_Absent()
+			if def.Stream {
+				stream = like(obj{"StreamViewType": "NEW_AND_OLD_IMAGES"})
+			}
+			check(t, func() {
+				synth.template.HasResource(jsii.String("AWS::DynamoDB::Table"), obj{
+					"DeletionPolicy": "Retain",
+					"Properties": like(obj{
+						"TableName":                        def.Name,
+						"KeySchema":                        assertions.Match_ArrayEquals(&keys),
+						"BillingMode":                      "PAY_PER_REQUEST",
+						"PointInTimeRecoverySpecification": obj{"PointInTimeRecoveryEnabled": true},
+						"SSESpecification":                 obj{"SSEEnabled": true},
+						"TimeToLiveSpecification":          obj{"AttributeName": def.TTLAttribute, "Enabled": true},
+						"StreamSpecification":              stream,
+					}),
+				})
+			})
+		})
+	}
+	check(t, func() { synth.template.ResourceCountIs(jsii.String("AWS::DynamoDB::Table"), jsii.Number(2)) })
+}
+
+func TestQueuesRedriveToTheirDeadLetterQueues(t *testing.T) {
+	for pool, def := range synth.set.Pools {
+		t.Run(pool, func(t *testing.T) {
+			dlq := resourceID(t, "AWS::SQS::Queue", obj{"QueueName": def.DeadLetter.Name})
+			queue := resourceID(t, "AWS::SQS::Queue", obj{
+				"QueueName":                     def.Name,
+				"VisibilityTimeout":             def.VisibilityTimeout.Seconds(),
+				"ReceiveMessageWaitTimeSeconds": def.ReceiveWait.Seconds(),
+				"MessageRetentionPeriod":        def.Retention.Seconds(),
+				"SqsManagedSseEnabled":          true,
+				"RedrivePolicy": obj{
+					"deadLetterTargetArn": getAtt(dlq, "Arn"),
+					"maxReceiveCount":     def.MaxReceiveCount,
+				},
+			})
+			check(t, func() {
+				synth.template.HasResourceProperties(jsii.String("AWS::SQS::Queue"), obj{
+					"QueueName":              def.DeadLetter.Name,
+					"MessageRetentionPeriod": def.DeadLetter.Retention.Seconds(),
+					"SqsManagedSseEnabled":   true,
+				})
+			})
+			for _, id := range []string{queue, dlq} {
+				check(t, func() {
+					synth.template.HasResourceProperties(jsii.String("AWS::SQS::QueuePolicy"), obj{
+						"Queues": []any{obj{"Ref": id}},
+						"PolicyDocument": like(obj{"Statement": assertions.Match_ArrayWith(arr(like(obj{
+							"Effect":    "Deny",
+							"Condition": obj{"Bool": obj{"aws:SecureTransport": "false"}},
+						})))}),
+					})
+				})
+			}
+		})
+	}
+}
+
+// TestNamesEqualResources checks both ways that the stack names exactly the
+// tables and queues of the resources.Set, so the two cannot drift.
+func TestNamesEqualResources(t *testing.T) {
+	var wantTables, wantQueues []string
+	for _, tb := range synth.set.Tables() {
+		wantTables = append(wantTables, tb.Name)
+	}
+	for _, q := range synth.set.Pools {
+		wantQueues = append(wantQueues, q.Name, q.DeadLetter.Name)
+	}
+	var gotTables, gotQueues []string
+	for _, r := range resourcesOf("AWS::DynamoDB::Table") {
+		gotTables = append(gotTables, r["Properties"].(obj)["TableName"].(string))
+	}
+	unnamed := 0
+	for _, r := range resourcesOf("AWS::SQS::Queue") {
+		name, ok := r["Properties"].(obj)["QueueName"].(string)
+		if !ok {
+			unnamed++ // the stream function's failure queue, which no code looks up
+			continue
+		}
+		gotQueues = append(gotQueues, name)
+	}
+	require.ElementsMatch(t, wantTables, gotTables)
+	require.ElementsMatch(t, wantQueues, gotQueues)
+	require.Equal(t, 1, unnamed)
+	for _, name := range append(gotTables, gotQueues...) {
+		require.True(t, strings.HasPrefix(name, synth.settings.Prefix+"-"), name)
+	}
+}
+
+func TestFunctionsAreGoOnArm(t *testing.T) {
+	for _, fn := range []string{"api", "stream"} {
+		t.Run(fn, func(t *testing.T) {
+			id := resourceID(t, "AWS::Lambda::Function", obj{"FunctionName": synth.settings.Prefix + "-" + fn})
+			logs := resourcesOf("AWS::Logs::LogGroup")
+			check(t, func() {
+				synth.template.HasResourceProperties(jsii.String("AWS::Lambda::Function"), obj{
+					"FunctionName":  synth.settings.Prefix + "-" + fn,
+					"Architectures": []any{"arm64"},
+					"Runtime":       "provided.al2023",
+					"Handler":       "bootstrap",
+					"LoggingConfig": obj{"LogFormat": "JSON", "LogGroup": obj{"Ref": assertions.Match_AnyValue()}},
+				})
+			})
+			props := resourcesOf("AWS::Lambda::Function")[id]["Properties"].(obj)
+			group := props["LoggingConfig"].(obj)["LogGroup"].(obj)["Ref"].(string)
+			require.Equal(t, float64(30), logs[group]["Properties"].(obj)["RetentionInDays"])
+
+			// The environment must be one the function starts with.
+			env := map[string]string{}
+			for k, v := range props["Environment"].(obj)["Variables"].(obj) {
+				env[k] = v.(string)
+			}
+			cfg, err := config.FromEnv(func(k string) string { return env[k] })
+			require.NoError(t, err)
+			require.Equal(t, synth.set, cfg.Resources())
+			if fn == "api" {
+				require.Equal(t, "iam", env["SCALEOUT_AUTH"])
+				require.Equal(t, synth.settings.IAMRoles, env["SCALEOUT_IAM_ROLES"])
+				_, err := cfg.Authenticator()
+				require.NoError(t, err)
+			}
+		})
+	}
+	check(t, func() { synth.template.ResourceCountIs(jsii.String("AWS::Lambda::Function"), jsii.Number(2)) })
+}
+
+func TestHTTPAPIRoutes(t *testing.T) {
+	integration := resourceID(t, "AWS::ApiGatewayV2::Integration", obj{
+		"IntegrationType":      "AWS_PROXY",
+		"PayloadFormatVersion": "2.0",
+	})
+	target := obj{"Fn::Join": []any{"", []any{"integrations/", obj{"Ref": integration}}}}
+	for route, authorization := range map[string]string{
+		"ANY /v1/{proxy+}": "AWS_IAM",
+		"GET /v1/health":   "NONE",
+	} {
+		check(t, func() {
+			synth.template.HasResourceProperties(jsii.String("AWS::ApiGatewayV2::Route"), obj{
+				"RouteKey": route, "AuthorizationType": authorization, "Target": target,
+			})
+		})
+	}
+	check(t, func() { synth.template.ResourceCountIs(jsii.String("AWS::ApiGatewayV2::Route"), jsii.Number(2)) })
+	check(t, func() {
+		synth.template.HasResourceProperties(jsii.String("AWS::ApiGatewayV2::Stage"), obj{
+			"StageName":         "$default",
+			"AutoDeploy":        true,
+			"AccessLogSettings": obj{"DestinationArn": assertions.Match_AnyValue(), "Format": assertions.Match_AnyValue()},
+		})
+	})
+	check(t, func() { synth.template.HasOutput(jsii.String("ApiUrl"), obj{}) })
+}
+
+func TestStreamEventSource(t *testing.T) {
+	executions := resourceID(t, "AWS::DynamoDB::Table", obj{"TableName": synth.set.Executions.Name})
+	stream := resourceID(t, "AWS::Lambda::Function", obj{"FunctionName": synth.settings.Prefix + "-stream"})
+	var dlq string
+	for id, r := range resourcesOf("AWS::SQS::Queue") {
+		if _, named := r["Properties"].(obj)["QueueName"]; !named {
+			dlq = id
+		}
+	}
+	require.NotEmpty(t, dlq, "no stream failure queue")
+	check(t, func() {
+		synth.template.HasResourceProperties(jsii.String("AWS::Lambda::EventSourceMapping"), obj{
+			"FunctionName":               obj{"Ref": stream},
+			"EventSourceArn":             getAtt(executions, "StreamArn"),
+			"StartingPosition":           "TRIM_HORIZON",
+			"BatchSize":                  100,
+			"BisectBatchOnFunctionError": true,
+			"MaximumRetryAttempts":       10,
+			"MaximumRecordAgeInSeconds":  3600,
+			"FunctionResponseTypes":      []any{"ReportBatchItemFailures"},
+			"DestinationConfig":          obj{"OnFailure": obj{"Destination": getAtt(dlq, "Arn")}},
+		})
+	})
+	check(t, func() { synth.template.ResourceCountIs(jsii.String("AWS::Lambda::EventSourceMapping"), jsii.Number(1)) })
+}
+
+// grants lists, per IAM policy (by the function whose role it is), the
+// DynamoDB and SQS actions granted on each resource (a logical ID, with
+// the attribute for GetAtt, or "*").
+func grants(t *testing.T) map[string]map[string][]string {
+	t.Helper()
+	roleOf := map[string]string{}
+	for _, r := range resourcesOf("AWS::Lambda::Function") {
+		role := r["Properties"].(obj)["Role"].(obj)["Fn::GetAtt"].([]any)[0].(string)
+		roleOf[role] = r["Properties"].(obj)["FunctionName"].(string)
+	}
+	out := map[string]map[string][]string{}
+	for id, p := range resourcesOf("AWS::IAM::Policy") {
+		props := p["Properties"].(obj)
+		roles := props["Roles"].([]any)
+		require.Len(t, roles, 1, id)
+		fn := roleOf[roles[0].(obj)["Ref"].(string)]
+		require.NotEmpty(t, fn, "policy %s is not a function's", id)
+		out[fn] = map[string][]string{}
+		for _, st := range props["PolicyDocument"].(obj)["Statement"].([]any) {
+			st := st.(obj)
+			require.Equal(t, "Allow", st["Effect"])
+			for _, res := range list(st["Resource"]) {
+				key := "*"
+				switch r := res.(type) {
+				case string:
+					key = r
+				case obj:
+					if att, ok := r["Fn::GetAtt"].([]any); ok {
+						key = att[0].(string) + "." + att[1].(string)
+					} else {
+						key = fmt.Sprint(r)
+					}
+				}
+				for _, a := range list(st["Action"]) {
+					if a := a.(string); strings.HasPrefix(a, "dynamodb:") || strings.HasPrefix(a, "sqs:") {
+						out[fn][key] = append(out[fn][key], a)
+					}
+				}
+			}
+		}
+	}
+	return out
+}
+
+func list(v any) []any {
+	if l, ok := v.([]any); ok {
+		return l
+	}
+	return []any{v}
+}
+
+func TestLeastPrivilege(t *testing.T) {
+	g := grants(t)
+	id := func(typ, name string) string {
+		key := "TableName"
+		if typ == "AWS::SQS::Queue" {
+			key = "QueueName"
+		}
+		return resourceID(t, typ, obj{key: name})
+	}
+	executions := id("AWS::DynamoDB::Table", synth.set.Executions.Name)
+	catalog := id("AWS::DynamoDB::Table", synth.set.Catalog.Name)
+
+	t.Run("no wildcard resources", func(t *testing.T) {
+		for fn, byResource := range g {
+			for res, actions := range byResource {
+				if res == "*" {
+					// dynamodb:ListStreams takes no resource; the DynamoDB
+					// event source grants it on "*" and nothing else.
+					require.Equal(t, []string{"dynamodb:ListStreams"}, actions, fn)
+					require.Equal(t, synth.settings.Prefix+"-stream", fn)
+				}
+			}
+		}
+	})
+	t.Run("api", func(t *testing.T) {
+		api := g[synth.settings.Prefix+"-api"]
+		var want []string
+		want = append(want, executions+".Arn", catalog+".Arn")
+		for _, q := range synth.set.Pools {
+			qid := id("AWS::SQS::Queue", q.Name)
+			want = append(want, qid+".Arn")
+			require.ElementsMatch(t, []string{"sqs:SendMessage", "sqs:GetQueueUrl"}, api[qid+".Arn"])
+		}
+		require.ElementsMatch(t, want, slices.Collect(maps.Keys(api)))
+		require.Subset(t, api[executions+".Arn"], []string{"dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:UpdateItem"})
+		require.Subset(t, api[catalog+".Arn"], []string{"dynamodb:GetItem", "dynamodb:Query"})
+		require.NotContains(t, api[catalog+".Arn"], "dynamodb:UpdateItem")
+		require.NotContains(t, api[catalog+".Arn"], "dynamodb:PutItem")
+	})
+	t.Run("stream", func(t *testing.T) {
+		stream := g[synth.settings.Prefix+"-stream"]
+		for res := range stream {
+			require.NotEqual(t, executions+".Arn", res, "the stream function needs the executions stream, not the table")
+			require.False(t, strings.HasPrefix(res, "Pool"), "the stream function needs no pool queue: %s", res)
+		}
+		require.Subset(t, stream[executions+".StreamArn"], []string{"dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:DescribeStream"})
+		require.Contains(t, stream[catalog+".Arn"], "dynamodb:UpdateItem")
+		require.NotContains(t, stream[catalog+".Arn"], "dynamodb:GetItem")
+	})
+}
+
+// TestNagFindingsAreResolved: cdk-nag's AWS Solutions rules ran and left no
+// error or warning; the findings that do not apply are suppressed with a
+// reason, in the template's metadata.
+func TestNagFindingsAreResolved(t *testing.T) {
+	nag := assertions.Match_StringLikeRegexp(jsii.String("AwsSolutions-.*"))
+	check(t, func() { synth.annotations.HasNoError(jsii.String("*"), nag) })
+	check(t, func() { synth.annotations.HasNoWarning(jsii.String("*"), nag) })
+	check(t, func() {
+		synth.template.HasResource(jsii.String("AWS::ApiGatewayV2::Route"), obj{
+			"Properties": like(obj{"RouteKey": "GET /v1/health"}),
+			"Metadata": like(obj{"cdk_nag": obj{"rules_to_suppress": assertions.Match_ArrayWith(arr(
+				like(obj{"id": "AwsSolutions-APIG4", "reason": assertions.Match_AnyValue()}),
+			))}}),
+		})
+	})
+}
