@@ -1,0 +1,286 @@
+package messages
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/scaleout/scaleout/pkg/resources"
+)
+
+// Message is one event of an execution.
+type Message struct {
+	ExecutionID string    `json:"-" dynamodbav:"execution_id"`
+	Attempt     int       `json:"attempt" dynamodbav:"attempt"`
+	Seq         int       `json:"seq" dynamodbav:"seq"`
+	Time        time.Time `json:"time" dynamodbav:"time"`
+	Kind        string    `json:"kind" dynamodbav:"kind"`
+	Task        string    `json:"task,omitempty" dynamodbav:"task,omitempty"`
+	Status      string    `json:"status,omitempty" dynamodbav:"status,omitempty"`
+	Stream      string    `json:"stream,omitempty" dynamodbav:"stream,omitempty"`
+	Message     string    `json:"message,omitempty" dynamodbav:"message,omitempty"`
+	DurationMS  int64     `json:"duration_ms,omitempty" dynamodbav:"duration_ms,omitempty"`
+}
+
+// MaxMessageBytes caps one message's text; longer text is cut.
+const MaxMessageBytes = 8 << 10
+
+func partition(id string) string { return "EXEC#" + id }
+
+// sortKey orders messages by attempt, then sequence.
+func sortKey(attempt, seq int) string { return fmt.Sprintf("MSG#%04d#%09d", attempt, seq) }
+
+// Store reads and writes messages in the catalog table.
+type Store struct {
+	db    *dynamodb.Client
+	table string
+	// Retention is how long messages are kept (TTL); zero keeps them.
+	Retention time.Duration
+}
+
+// NewStore returns a store on the catalog table.
+func NewStore(db *dynamodb.Client, table string) *Store {
+	return &Store{db: db, table: table, Retention: 30 * 24 * time.Hour}
+}
+
+// Write stores messages with BatchWriteItem, 25 a call, retrying what
+// DynamoDB leaves unprocessed.
+func (s *Store) Write(ctx context.Context, msgs []Message) error {
+	for len(msgs) > 0 {
+		n := min(len(msgs), 25)
+		reqs := make([]types.WriteRequest, 0, n)
+		for _, m := range msgs[:n] {
+			item, err := attributevalue.MarshalMap(m)
+			if err != nil {
+				return fmt.Errorf("encode message %d of execution %s: %w", m.Seq, m.ExecutionID, err)
+			}
+			item[resources.CatalogPK] = &types.AttributeValueMemberS{Value: partition(m.ExecutionID)}
+			item[resources.CatalogSK] = &types.AttributeValueMemberS{Value: sortKey(m.Attempt, m.Seq)}
+			if s.Retention > 0 {
+				item[resources.TTLAttribute] = &types.AttributeValueMemberN{Value: strconv.FormatInt(m.Time.Add(s.Retention).Unix(), 10)}
+			}
+			reqs = append(reqs, types.WriteRequest{PutRequest: &types.PutRequest{Item: item}})
+		}
+		if err := s.batch(ctx, reqs); err != nil {
+			return err
+		}
+		msgs = msgs[n:]
+	}
+	return nil
+}
+
+func (s *Store) batch(ctx context.Context, reqs []types.WriteRequest) error {
+	backoff := 50 * time.Millisecond
+	for attempt := 0; len(reqs) > 0; attempt++ {
+		out, err := s.db.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{
+			RequestItems: map[string][]types.WriteRequest{s.table: reqs},
+		})
+		if err != nil {
+			return fmt.Errorf("write messages: %w", err)
+		}
+		reqs = out.UnprocessedItems[s.table]
+		if len(reqs) == 0 {
+			return nil
+		}
+		if attempt == 8 {
+			return fmt.Errorf("write messages: %d left unprocessed after %d tries", len(reqs), attempt+1)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(backoff):
+		}
+		backoff = min(backoff*2, 2*time.Second)
+	}
+	return nil
+}
+
+// Page is one page of messages.
+type Page struct {
+	Messages []Message `json:"messages"`
+	// Next is the cursor of the next page; empty at the end (so far: a
+	// running execution may add more, tail by asking again with the cursor).
+	Next string `json:"next,omitempty"`
+}
+
+// List returns up to limit messages after the cursor (empty: from the
+// start), in order.
+func (s *Store) List(ctx context.Context, executionID, cursor string, limit int) (Page, error) {
+	if limit <= 0 || limit > 1000 {
+		limit = 1000
+	}
+	cond := "#pk = :pk AND begins_with(#sk, :msg)"
+	values := map[string]types.AttributeValue{
+		":pk":  &types.AttributeValueMemberS{Value: partition(executionID)},
+		":msg": &types.AttributeValueMemberS{Value: "MSG#"},
+	}
+	if cursor != "" {
+		if !strings.HasPrefix(cursor, "MSG#") || len(cursor) > 40 {
+			return Page{}, ErrBadCursor
+		}
+		cond = "#pk = :pk AND #sk > :after"
+		delete(values, ":msg")
+		values[":after"] = &types.AttributeValueMemberS{Value: cursor}
+	}
+	out, err := s.db.Query(ctx, &dynamodb.QueryInput{
+		TableName:                 aws.String(s.table),
+		KeyConditionExpression:    aws.String(cond),
+		ExpressionAttributeNames:  map[string]string{"#pk": resources.CatalogPK, "#sk": resources.CatalogSK},
+		ExpressionAttributeValues: values,
+		Limit:                     aws.Int32(int32(limit)),
+		ConsistentRead:            aws.Bool(true),
+	})
+	if err != nil {
+		return Page{}, fmt.Errorf("list messages of execution %s: %w", executionID, err)
+	}
+	p := Page{Messages: make([]Message, 0, len(out.Items))}
+	for _, it := range out.Items {
+		var m Message
+		if err := attributevalue.UnmarshalMap(it, &m); err != nil {
+			return Page{}, fmt.Errorf("decode message of execution %s: %w", executionID, err)
+		}
+		p.Messages = append(p.Messages, m)
+	}
+	if n := len(p.Messages); n > 0 {
+		last := p.Messages[n-1]
+		p.Next = sortKey(last.Attempt, last.Seq)
+	} else {
+		p.Next = cursor
+	}
+	return p, nil
+}
+
+// ErrBadCursor is returned for a cursor List did not make.
+var ErrBadCursor = errors.New("messages: not a cursor from a previous page")
+
+// Writer buffers one attempt's messages and writes them in batches.
+type Writer struct {
+	store   *Store
+	id      string
+	attempt int
+	log     *slog.Logger
+
+	mu      sync.Mutex
+	buf     []Message
+	seq     int
+	kick    chan struct{}
+	done    chan struct{}
+	quit    chan struct{}
+	errs    []error
+	dropped int
+	maxBuf  int
+}
+
+// WriterOptions tune a Writer.
+type WriterOptions struct {
+	// FlushEvery is the longest a message waits in the buffer; default 250 ms.
+	FlushEvery time.Duration
+	// MaxBuffered caps buffered messages; beyond it messages are dropped
+	// and counted (a runaway task must not exhaust memory). Default 50,000.
+	MaxBuffered int
+	Logger      *slog.Logger
+}
+
+// NewWriter starts a writer for one attempt of an execution.
+func NewWriter(store *Store, executionID string, attempt int, o WriterOptions) *Writer {
+	if o.FlushEvery <= 0 {
+		o.FlushEvery = 250 * time.Millisecond
+	}
+	if o.MaxBuffered <= 0 {
+		o.MaxBuffered = 50_000
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	w := &Writer{store: store, id: executionID, attempt: attempt, log: o.Logger,
+		kick: make(chan struct{}, 1), done: make(chan struct{}), quit: make(chan struct{}), maxBuf: o.MaxBuffered}
+	go w.loop(o.FlushEvery)
+	return w
+}
+
+// Add buffers one message; it never blocks on DynamoDB.
+func (w *Writer) Add(m Message) {
+	if len(m.Message) > MaxMessageBytes {
+		m.Message = m.Message[:MaxMessageBytes] + "… (cut)"
+	}
+	w.mu.Lock()
+	if len(w.buf) >= w.maxBuf {
+		w.dropped++
+		w.mu.Unlock()
+		return
+	}
+	w.seq++
+	m.ExecutionID, m.Attempt, m.Seq = w.id, w.attempt, w.seq
+	if m.Time.IsZero() {
+		m.Time = time.Now().UTC()
+	}
+	w.buf = append(w.buf, m)
+	full := len(w.buf) >= 25
+	w.mu.Unlock()
+	if full {
+		select {
+		case w.kick <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// loop flushes on a timer, when the buffer fills, and once more on Close.
+// Writes are not cancelled by Close: what was emitted is written.
+func (w *Writer) loop(every time.Duration) {
+	defer close(w.done)
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-w.quit:
+			w.flush()
+			return
+		case <-t.C:
+		case <-w.kick:
+		}
+		w.flush()
+	}
+}
+
+func (w *Writer) flush() {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	w.mu.Lock()
+	batch := w.buf
+	w.buf = nil
+	w.mu.Unlock()
+	if len(batch) == 0 {
+		return
+	}
+	if err := w.store.Write(ctx, batch); err != nil {
+		w.log.WarnContext(ctx, "could not write messages", "execution_id", w.id, "count", len(batch), "error", err)
+		w.mu.Lock()
+		w.errs = append(w.errs, err)
+		w.mu.Unlock()
+	}
+}
+
+// Close writes what is buffered and stops the writer. It reports write
+// failures and dropped messages.
+func (w *Writer) Close() error {
+	close(w.quit)
+	<-w.done
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	errs := w.errs
+	if w.dropped > 0 {
+		errs = append(errs, fmt.Errorf("%d messages dropped: more than %d buffered", w.dropped, w.maxBuf))
+	}
+	return errors.Join(errs...)
+}
