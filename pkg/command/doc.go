@@ -1,5 +1,11 @@
-// Package command runs one external program for an execution: in its own
-// process group, so that cancelling the context kills the program and every
-// child it started, with its combined output kept up to a cap (the tail is
-// kept, since a failure's cause is usually at the end).
+// Package command runs one external program for an execution or an exec
+// task: in its own process group, so that cancelling the context kills the
+// program and every child it started (and whatever the program leaves
+// running when it ends is killed too), with its output kept up to a cap
+// (the tail is kept, since a failure's cause is usually at the end).
+//
+// Options.OnLine streams the output line by line as it is written, stdout
+// and stderr apart, with over-long lines cut into pieces; a program that
+// cannot start is reported with an error wrapping ErrNotStarted, so callers
+// can tell it from one that ran and failed.
 package command
