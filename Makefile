@@ -40,6 +40,10 @@ build: ## Build the Lambda bootstraps (linux/arm64) into build/ and the scaleout
 	$(GO) build -o bin/scaleout ./cmd/scaleout
 	$(GO) build -o bin/worker ./functions/worker
 
+.PHONY: bench
+bench: ## Print performance figures as `bench: NAME VALUE UNIT` lines (engine task overhead)
+	$(GO) run ./cmd/bench
+
 .PHONY: standins-up
 standins-up: ## Start the local stand-ins (DynamoDB Local, SQS emulator) in the background
 	$(GO) run ./cmd/scaleout standins up

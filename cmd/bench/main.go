@@ -1,0 +1,123 @@
+// Command bench prints the engine's figures as `bench: NAME VALUE UNIT`
+// lines: the overhead per no-op task of running wide packages (N
+// independent tasks) and deep ones (a chain of N tasks, each after the
+// previous), for N = 1k, 10k and 100k. engine.task_overhead_N is the worse
+// of the two shapes. Each figure is the median of several runs (more for
+// small N), after one warm-up run, with a GC before each run so that one
+// run's garbage is not charged to the next. Compiling is measured apart
+// (median of three).
+//
+//	go run ./cmd/bench
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"runtime"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/scaleout/scaleout/pkg/engine"
+	"github.com/scaleout/scaleout/pkg/pkgfile"
+	"github.com/scaleout/scaleout/pkg/task"
+)
+
+// noop is a task type that does nothing.
+type noop struct{}
+
+func (noop) Check(map[string]any) error                           { return nil }
+func (noop) Run(context.Context, task.Input) (task.Output, error) { return nil, nil }
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	types := task.NewRegistry()
+	types.MustRegister("noop", noop{})
+	fmt.Fprintf(os.Stderr, "# %d CPUs, GOMAXPROCS %d, max_parallel %d; median of runs; µs per no-op task\n",
+		runtime.NumCPU(), runtime.GOMAXPROCS(0), engine.DefaultMaxParallel)
+	for _, size := range []struct {
+		n     int
+		label string
+		runs  int
+	}{{1_000, "1k", 41}, {10_000, "10k", 11}, {100_000, "100k", 5}} {
+		worst := 0.0
+		for _, shape := range []struct {
+			name  string
+			build func(int) *pkgfile.Package
+		}{{"wide", wide}, {"deep", deep}} {
+			p := shape.build(size.n)
+			var plan *engine.Plan
+			var compiles []float64
+			for range 3 {
+				runtime.GC()
+				t0 := time.Now()
+				var err error
+				if plan, err = engine.Compile(p, types); err != nil {
+					return err
+				}
+				compiles = append(compiles, us(time.Since(t0))/float64(size.n))
+			}
+			slices.Sort(compiles)
+			perTask, err := measure(plan, size.n, size.runs)
+			if err != nil {
+				return fmt.Errorf("%s %s: %w", shape.name, size.label, err)
+			}
+			worst = max(worst, perTask)
+			fmt.Printf("bench: engine.task_overhead_%s_%s %.2f us\n", shape.name, size.label, perTask)
+			fmt.Printf("bench: engine.compile_%s_%s %.2f us\n", shape.name, size.label, compiles[1])
+		}
+		fmt.Printf("bench: engine.task_overhead_%s %.2f us\n", size.label, worst)
+	}
+	return nil
+}
+
+// measure runs the plan once to warm up, then runs times, and returns the
+// median µs per task.
+func measure(plan *engine.Plan, n, runs int) (float64, error) {
+	var per []float64
+	for i := range runs + 1 {
+		runtime.GC()
+		t0 := time.Now()
+		res, err := engine.Run(context.Background(), plan, engine.RunOptions{})
+		d := time.Since(t0)
+		if err != nil {
+			return 0, err
+		}
+		if res.Status != engine.Succeeded {
+			return 0, fmt.Errorf("run %s: %s", res.Status, res.Error)
+		}
+		if i > 0 {
+			per = append(per, us(d)/float64(n))
+		}
+	}
+	slices.Sort(per)
+	return per[len(per)/2], nil
+}
+
+func us(d time.Duration) float64 { return float64(d.Nanoseconds()) / 1e3 }
+
+// wide is n independent no-op tasks.
+func wide(n int) *pkgfile.Package {
+	p := &pkgfile.Package{Name: "wide", Tasks: make([]pkgfile.Task, n)}
+	for i := range p.Tasks {
+		p.Tasks[i] = pkgfile.Task{Name: "t" + strconv.Itoa(i), Type: "noop"}
+	}
+	return p
+}
+
+// deep is a chain of n no-op tasks, each after the previous.
+func deep(n int) *pkgfile.Package {
+	p := wide(n)
+	p.Name = "deep"
+	for i := 1; i < n; i++ {
+		p.Tasks[i].After = []pkgfile.Constraint{{Task: p.Tasks[i-1].Name}}
+	}
+	return p
+}
