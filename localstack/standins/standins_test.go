@@ -249,6 +249,9 @@ func TestStartReplacesAHungStandIn(t *testing.T) {
 	// Freeze DynamoDB Local: it keeps its port but no longer answers.
 	require.NoError(t, syscall.Kill(hung, syscall.SIGSTOP))
 	t.Cleanup(func() { _ = syscall.Kill(hung, syscall.SIGKILL) })
+	// The stop is asynchronous: a busy JVM thread may still answer a request
+	// until every thread is seen stopped.
+	require.Eventually(t, func() bool { return allThreadsStopped(hung) }, 10*time.Second, 10*time.Millisecond)
 
 	second := start(t, o)
 	require.Equal(t, []string{standins.ServiceDynamoDB}, second.Started())
@@ -424,4 +427,23 @@ func Example() {
 	}
 	_ = dynamodb.NewFromConfig(cfg) // talks to DynamoDB Local
 	_ = sqs.NewFromConfig(cfg)      // talks to fauxqs
+}
+
+// allThreadsStopped reports whether every thread of pid is in state T.
+func allThreadsStopped(pid int) bool {
+	stats, err := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/stat", pid))
+	if err != nil || len(stats) == 0 {
+		return false
+	}
+	for _, path := range stats {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return false
+		}
+		i := strings.LastIndexByte(string(b), ')')
+		if i < 0 || i+2 >= len(b) || (b[i+2] != 'T' && b[i+2] != 't') {
+			return false
+		}
+	}
+	return true
 }
