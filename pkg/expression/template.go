@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"time"
 )
 
 // Template is a string with ${expression} interpolations. "$${" writes a
@@ -128,6 +129,8 @@ func Format(v any) string {
 		return ""
 	case string:
 		return x
+	case time.Time:
+		return x.Format(time.RFC3339Nano)
 	case []any, map[string]any:
 		b, err := json.Marshal(x)
 		if err != nil {

@@ -83,7 +83,8 @@ type Task struct {
 	Items string `json:"items,omitempty"`
 	// Parallel runs foreach iterations at once (within max_parallel).
 	Parallel bool `json:"parallel,omitempty"`
-	// As names the loop variable (default "item").
+	// As names the loop value; expressions see it as item, the only name
+	// allowed (kept for clarity in files: as: item).
 	As string `json:"as,omitempty"`
 }
 
