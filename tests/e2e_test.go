@@ -124,22 +124,79 @@ func call(t *testing.T, method, url, body string, out any) int {
 }
 
 type execution struct {
-	ID       string `json:"id"`
-	Status   string `json:"status"`
-	Attempt  int    `json:"attempt"`
-	ExitCode *int   `json:"exit_code"`
-	Output   string `json:"output"`
-	Error    string `json:"error"`
+	ID         string         `json:"id"`
+	Status     string         `json:"status"`
+	Attempt    int            `json:"attempt"`
+	Error      string         `json:"error"`
+	Parameters map[string]any `json:"parameters"`
+	Tasks      []struct {
+		Path     string `json:"path"`
+		Status   string `json:"status"`
+		Attempts int    `json:"attempts"`
+		Error    string `json:"error"`
+	} `json:"tasks"`
+}
+
+// taskStatus maps each task path to its final status.
+func (e execution) taskStatus() map[string]string {
+	out := map[string]string{}
+	for _, t := range e.Tasks {
+		out[t.Path] = t.Status
+	}
+	return out
 }
 
 func submit(t *testing.T, d *dev, pkg string, command ...string) execution {
 	t.Helper()
-	body, err := json.Marshal(map[string]any{"folder": "e2e", "project": "skeleton", "package": pkg, "command": command})
+	return post(t, d, map[string]any{"folder": "e2e", "project": "skeleton", "package": pkg, "command": command})
+}
+
+func post(t *testing.T, d *dev, req map[string]any) execution {
+	t.Helper()
+	body, err := json.Marshal(req)
 	require.NoError(t, err)
 	var e execution
 	require.Equal(t, http.StatusCreated, call(t, "POST", d.base+"/v1/executions", string(body), &e))
 	require.Equal(t, "pending", e.Status)
 	return e
+}
+
+type message struct {
+	Kind    string `json:"kind"`
+	Task    string `json:"task"`
+	Stream  string `json:"stream"`
+	Status  string `json:"status"`
+	Message string `json:"message"`
+}
+
+// messages reads every message of an execution, page by page.
+func messages(t *testing.T, d *dev, id string) []message {
+	t.Helper()
+	var all []message
+	after := ""
+	for {
+		var page struct {
+			Messages []message `json:"messages"`
+			Next     string    `json:"next"`
+		}
+		require.Equal(t, http.StatusOK, call(t, "GET", d.base+"/v1/executions/"+id+"/messages?limit=50&after="+after, "", &page))
+		all = append(all, page.Messages...)
+		if len(page.Messages) == 0 {
+			return all
+		}
+		after = page.Next
+	}
+}
+
+// outputLines are the output messages as "task stream: line".
+func outputLines(ms []message) []string {
+	var out []string
+	for _, m := range ms {
+		if m.Kind == "output" {
+			out = append(out, m.Task+" "+m.Stream+": "+m.Message)
+		}
+	}
+	return out
 }
 
 func waitFinal(t *testing.T, d *dev, id string) execution {
@@ -148,8 +205,8 @@ func waitFinal(t *testing.T, d *dev, id string) execution {
 	require.Eventually(t, func() bool {
 		e = execution{}
 		require.Equal(t, http.StatusOK, call(t, "GET", d.base+"/v1/executions/"+id, "", &e))
-		return e.Status == "succeeded" || e.Status == "failed"
-	}, 30*time.Second, 50*time.Millisecond, "execution %s never ended", id)
+		return e.Status == "succeeded" || e.Status == "failed" || e.Status == "canceled"
+	}, 60*time.Second, 50*time.Millisecond, "execution %s never ended", id)
 	return e
 }
 
@@ -163,14 +220,12 @@ func TestSingleComputer(t *testing.T) {
 	got := waitFinal(t, d, ok.ID)
 	require.Equal(t, "succeeded", got.Status)
 	require.Equal(t, 1, got.Attempt)
-	require.Equal(t, 0, *got.ExitCode)
-	require.Equal(t, "hello from scaleout\n", got.Output)
+	require.Equal(t, []string{"main stdout: hello from scaleout"}, outputLines(messages(t, d, ok.ID)))
 
 	got = waitFinal(t, d, bad.ID)
 	require.Equal(t, "failed", got.Status)
-	require.Equal(t, 7, *got.ExitCode)
-	require.Equal(t, "about to fail\n", got.Output)
 	require.Contains(t, got.Error, "exited with code 7")
+	require.Equal(t, []string{"main stderr: about to fail"}, outputLines(messages(t, d, bad.ID)))
 
 	// The stream poller folds the changes into the package's counts.
 	var stats struct {

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -16,8 +17,12 @@ import (
 	"github.com/scaleout/scaleout/pkg/aggregate"
 	"github.com/scaleout/scaleout/pkg/auth"
 	"github.com/scaleout/scaleout/pkg/execution"
+	"github.com/scaleout/scaleout/pkg/messages"
+	"github.com/scaleout/scaleout/pkg/pkgfile"
+	"github.com/scaleout/scaleout/pkg/pkgrun"
 	"github.com/scaleout/scaleout/pkg/queue"
 	"github.com/scaleout/scaleout/pkg/resources"
+	"github.com/scaleout/scaleout/pkg/task"
 )
 
 // Store is where executions are recorded.
@@ -32,6 +37,11 @@ type Enqueuer interface {
 	Send(ctx context.Context, t queue.Task) error
 }
 
+// Messages lists an execution's messages.
+type Messages interface {
+	List(ctx context.Context, executionID, cursor string, limit int) (messages.Page, error)
+}
+
 // Stats reads aggregate counts.
 type Stats interface {
 	Counts(ctx context.Context, r aggregate.Ref) (aggregate.Counts, error)
@@ -43,6 +53,8 @@ const MaxBodyBytes = 1 << 20
 // Server is the HTTP API.
 type Server struct {
 	store  Store
+	msgs   Messages
+	types  *task.Registry
 	queues map[string]Enqueuer
 	stats  Stats
 	auth   auth.Authenticator
@@ -55,6 +67,10 @@ type Server struct {
 // Deps are what the server needs.
 type Deps struct {
 	Store Store
+	// Messages lists execution messages.
+	Messages Messages
+	// Types are the task types packages may use.
+	Types *task.Registry
 	// Queues maps each pool to its queue.
 	Queues map[string]Enqueuer
 	Stats  Stats
@@ -77,13 +93,19 @@ func New(d Deps) (*Server, error) {
 	if d.Stats == nil {
 		errs = append(errs, errors.New("api: no stats reader"))
 	}
+	if d.Messages == nil {
+		errs = append(errs, errors.New("api: no message store"))
+	}
+	if d.Types == nil {
+		errs = append(errs, errors.New("api: no task types"))
+	}
 	if d.Auth == nil {
 		errs = append(errs, errors.New("api: no authenticator (every route but health is authenticated)"))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
-	s := &Server{store: d.Store, queues: d.Queues, stats: d.Stats, auth: d.Auth, log: d.Logger, now: d.Now, newID: d.NewID}
+	s := &Server{store: d.Store, msgs: d.Messages, types: d.Types, queues: d.Queues, stats: d.Stats, auth: d.Auth, log: d.Logger, now: d.Now, newID: d.NewID}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -102,6 +124,7 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /v1/health", s.health)
 	m.Handle("POST /v1/executions", s.authorized(auth.Executor, s.createExecution))
 	m.Handle("GET /v1/executions/{id}", s.authorized(auth.Reader, s.getExecution))
+	m.Handle("GET /v1/executions/{id}/messages", s.authorized(auth.Reader, s.getMessages))
 	m.Handle("GET /v1/stats", s.authorized(auth.Reader, s.getStats))
 	s.mux = m
 }
@@ -170,11 +193,53 @@ func (s *Server) health(w http.ResponseWriter, r *http.Request) {
 
 // CreateExecutionRequest is the body of POST /v1/executions.
 type CreateExecutionRequest struct {
-	Folder  string   `json:"folder"`
-	Project string   `json:"project"`
-	Package string   `json:"package"`
-	Pool    string   `json:"pool"`
+	Folder  string `json:"folder"`
+	Project string `json:"project"`
+	Package string `json:"package"`
+	Pool    string `json:"pool"`
+	// Definition is the package to run: a JSON object, or a string
+	// holding the package file's YAML or JSON text.
+	Definition json.RawMessage `json:"definition"`
+	// Parameters are values for the package's parameters.
+	Parameters map[string]any `json:"parameters"`
+	// Command runs one program instead of a package (a one-task package).
 	Command []string `json:"command"`
+}
+
+// definitionText returns the package text of a request.
+func (req CreateExecutionRequest) definitionText() ([]byte, error) {
+	switch {
+	case len(req.Definition) > 0 && len(req.Command) > 0:
+		return nil, badRequest("give either definition or command, not both")
+	case len(req.Command) > 0:
+		if req.Command[0] == "" {
+			return nil, badRequest("command[0]: the program name is empty")
+		}
+		return pkgrun.CommandDefinition("command", req.Command), nil
+	case len(req.Definition) == 0 || string(req.Definition) == "null":
+		return nil, badRequest(`definition: give the package to run (a JSON object or the file's text), or "command": ["program", "arg", ...]`)
+	case len(req.Definition) > execution.MaxDefinitionBytes:
+		return nil, badRequest(fmt.Sprintf("definition: %d bytes, at most %d", len(req.Definition), execution.MaxDefinitionBytes))
+	case req.Definition[0] == '"':
+		var text string
+		if err := json.Unmarshal(req.Definition, &text); err != nil {
+			return nil, badRequest("definition: not a valid JSON string")
+		}
+		return []byte(text), nil
+	case req.Definition[0] == '{':
+		return req.Definition, nil
+	}
+	return nil, badRequest("definition: give a JSON object, or a string holding the package file's text")
+}
+
+// invalidPackage is the 400 for a package or parameters that do not
+// validate: every problem listed.
+func invalidPackage(err error) *Error {
+	var ve *pkgfile.ValidationError
+	if errors.As(err, &ve) {
+		return &Error{Status: http.StatusBadRequest, Code: "invalid_package", Message: err.Error(), Problems: ve.Problems}
+	}
+	return &Error{Status: http.StatusBadRequest, Code: "invalid_package", Message: err.Error()}
 }
 
 // decode reads a JSON body strictly: size-limited, no unknown fields, one
@@ -233,15 +298,29 @@ func (s *Server) createExecution(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(w, r, &req); err != nil {
 		return err
 	}
+	text, err := req.definitionText()
+	if err != nil {
+		return err
+	}
+	prep, err := pkgrun.Prepare(s.types, text, req.Parameters)
+	if err != nil {
+		return invalidPackage(err)
+	}
+	var pkgName struct {
+		Name string `json:"name"`
+	}
+	_ = json.Unmarshal(prep.Definition, &pkgName)
 	e := execution.Execution{
-		ID:        s.newID(),
-		Folder:    orDefault(req.Folder, "default"),
-		Project:   orDefault(req.Project, "default"),
-		Package:   req.Package,
-		Pool:      orDefault(req.Pool, resources.DefaultPool),
-		Status:    execution.Pending,
-		Command:   req.Command,
-		CreatedAt: s.now().UTC().Truncate(time.Millisecond),
+		ID:         s.newID(),
+		Folder:     orDefault(req.Folder, "default"),
+		Project:    orDefault(req.Project, "default"),
+		Package:    orDefault(req.Package, pkgName.Name),
+		Pool:       orDefault(req.Pool, resources.DefaultPool),
+		Status:     execution.Pending,
+		Definition: prep.Definition,
+		Parameters: prep.Params,
+		Sensitive:  prep.Sensitive,
+		CreatedAt:  s.now().UTC().Truncate(time.Millisecond),
 	}
 	if err := execution.ValidateSubmission(e); err != nil {
 		return badRequest(strings.ReplaceAll(err.Error(), "\n", "; "))
@@ -265,7 +344,7 @@ func (s *Server) createExecution(w http.ResponseWriter, r *http.Request) error {
 	}
 	s.log.InfoContext(r.Context(), "execution accepted", "execution_id", e.ID, "package", e.Ref(), "pool", e.Pool)
 	w.Header().Set("Location", "/v1/executions/"+e.ID)
-	writeJSON(w, http.StatusCreated, e)
+	writeJSON(w, http.StatusCreated, e.Redacted())
 	return nil
 }
 
@@ -286,7 +365,37 @@ func (s *Server) getExecution(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, e)
+	writeJSON(w, http.StatusOK, e.Redacted())
+	return nil
+}
+
+// getMessages pages through an execution's messages: ?after=<cursor from
+// the previous page>&limit=N (1-1000, default 100). The last page's "next"
+// tails a running execution.
+func (s *Server) getMessages(w http.ResponseWriter, r *http.Request) error {
+	id := r.PathValue("id")
+	if _, err := uuid.Parse(id); err != nil {
+		return &Error{Status: http.StatusNotFound, Code: "not_found", Message: fmt.Sprintf("execution %q: not a valid execution id", id)}
+	}
+	limit := 100
+	if v := r.URL.Query().Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 1000 {
+			return badRequest(fmt.Sprintf("query parameter limit=%q: give a whole number from 1 to 1000", v))
+		}
+		limit = n
+	}
+	if _, err := s.store.Get(r.Context(), id); err != nil {
+		return err
+	}
+	page, err := s.msgs.List(r.Context(), id, r.URL.Query().Get("after"), limit)
+	if errors.Is(err, messages.ErrBadCursor) {
+		return badRequest("query parameter after: use the \"next\" value of a previous page")
+	}
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, page)
 	return nil
 }
 

@@ -16,7 +16,9 @@ import (
 	"github.com/scaleout/scaleout/pkg/auth"
 	"github.com/scaleout/scaleout/pkg/execstore"
 	"github.com/scaleout/scaleout/pkg/execution"
+	"github.com/scaleout/scaleout/pkg/messages"
 	"github.com/scaleout/scaleout/pkg/queue"
+	"github.com/scaleout/scaleout/pkg/tasktypes"
 	"github.com/scaleout/scaleout/pkg/testenv"
 )
 
@@ -45,10 +47,12 @@ func setup(t *testing.T) bundle {
 	q := queue.New(env.Clients.SQS, env.Created.QueueURLs["default"])
 	broken := queue.New(env.Clients.SQS, strings.Replace(env.Created.QueueURLs["default"], "pool-default", "no-such-queue", 1))
 	s, err := api.New(api.Deps{
-		Store:  store,
-		Queues: map[string]api.Enqueuer{"default": q, "broken": broken},
-		Stats:  aggregate.NewStore(env.Clients.DynamoDB, env.Set.Catalog.Name),
-		Auth:   authn,
+		Store:    store,
+		Messages: messages.NewStore(env.Clients.DynamoDB, env.Set.Catalog.Name),
+		Types:    tasktypes.NewRegistry(),
+		Queues:   map[string]api.Enqueuer{"default": q, "broken": broken},
+		Stats:    aggregate.NewStore(env.Clients.DynamoDB, env.Set.Catalog.Name),
+		Auth:     authn,
 	})
 	require.NoError(t, err)
 	srv := httptest.NewServer(s)
@@ -117,8 +121,13 @@ func TestClientMistakes(t *testing.T) {
 		{"unknown field", "POST", "/v1/executions", adminToken, `{"package":"a","cmd":["x"]}`, 400, "invalid_request", `unknown field "cmd"`},
 		{"wrong type", "POST", "/v1/executions", adminToken, `{"package":"a","command":"echo"}`, 400, "invalid_request", `field "command": expected []string`},
 		{"two objects", "POST", "/v1/executions", adminToken, `{"package":"a","command":["x"]} {}`, 400, "invalid_request", "exactly one object"},
-		{"missing package and command", "POST", "/v1/executions", adminToken, `{}`, 400, "invalid_request", `package ""`},
+		{"no definition", "POST", "/v1/executions", adminToken, `{}`, 400, "invalid_request", `definition: give the package`},
+		{"both definition and command", "POST", "/v1/executions", adminToken, `{"definition":{},"command":["x"]}`, 400, "invalid_request", "not both"},
+		{"definition not an object", "POST", "/v1/executions", adminToken, `{"definition":[1]}`, 400, "invalid_request", "give a JSON object"},
+		{"invalid package", "POST", "/v1/executions", adminToken, `{"definition":{"name":"p","tasks":[{"name":"a","type":"nope"}]}}`, 400, "invalid_package", `unknown task type "nope"`},
+		{"missing required parameter", "POST", "/v1/executions", adminToken, `{"definition":{"name":"p","parameters":{"date":{"type":"string","required":true}},"tasks":[{"name":"a","type":"sleep","with":{"duration":"0s"}}]}}`, 400, "invalid_package", "parameters.date"},
 		{"bad name", "POST", "/v1/executions", adminToken, `{"package":"../x","command":["x"]}`, 400, "invalid_request", `package "../x"`},
+		{"bad messages limit", "GET", "/v1/executions/01a21404-fe6e-7674-964b-99a66dab3bca/messages?limit=0", readerToken, "", 400, "invalid_request", "limit="},
 		{"unknown pool", "POST", "/v1/executions", adminToken, `{"package":"a","pool":"gpu","command":["x"]}`, 400, "invalid_request", `pool "gpu" does not exist`},
 		{"too large", "POST", "/v1/executions", adminToken, `{"package":"` + strings.Repeat("a", api.MaxBodyBytes) + `"}`, 413, "too_large", "request body over"},
 		{"not an id", "GET", "/v1/executions/nope", readerToken, "", 404, "not_found", "not a valid execution id"},
@@ -136,6 +145,76 @@ func TestClientMistakes(t *testing.T) {
 			require.Contains(t, e["message"], tc.message)
 		})
 	}
+}
+
+const etlPackage = `
+name: load-sales
+parameters:
+  date: {type: string, required: true}
+  batch_size: {type: int, default: 1000}
+  api_token: {type: string, sensitive: true}
+tasks:
+  - name: extract
+    type: exec
+    with: {command: ["sh", "-c", "echo ${params.date}"]}
+`
+
+// A package given as YAML text, its parameters bound and typed, the
+// sensitive one never shown.
+func TestCreatePackageExecution(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	body, err := json.Marshal(map[string]any{
+		"folder": "finance", "definition": etlPackage,
+		"parameters": map[string]any{"date": "2026-11-25", "api_token": "s3cret-value"},
+	})
+	require.NoError(t, err)
+	code, out, _ := do(t, b, "POST", "/v1/executions", adminToken, string(body))
+	require.Equal(t, http.StatusCreated, code, out)
+	require.Equal(t, "load-sales", out["package"], "the package's name when none is given")
+	params := out["parameters"].(map[string]any)
+	require.Equal(t, "***", params["api_token"])
+	require.Equal(t, float64(1000), params["batch_size"], "defaults applied")
+	raw, err := json.Marshal(out)
+	require.NoError(t, err)
+	require.NotContains(t, string(raw), "s3cret-value")
+
+	code, got, _ := do(t, b, "GET", "/v1/executions/"+out["id"].(string), readerToken, "")
+	require.Equal(t, http.StatusOK, code)
+	raw, err = json.Marshal(got)
+	require.NoError(t, err)
+	require.NotContains(t, string(raw), "s3cret-value")
+	require.Equal(t, "***", got["parameters"].(map[string]any)["api_token"])
+
+	// The worker needs the value: it is stored.
+	e, err := b.store.Get(context.Background(), out["id"].(string))
+	require.NoError(t, err)
+	require.Equal(t, "s3cret-value", e.Parameters["api_token"])
+
+	code, page, _ := do(t, b, "GET", "/v1/executions/"+out["id"].(string)+"/messages", readerToken, "")
+	require.Equal(t, http.StatusOK, code, page)
+	require.Empty(t, page["messages"], "not run yet")
+	code, page, _ = do(t, b, "GET", "/v1/executions/"+out["id"].(string)+"/messages?after=nope", readerToken, "")
+	require.Equal(t, http.StatusBadRequest, code, page)
+}
+
+// Every problem of an invalid package is listed with its location.
+func TestInvalidPackageListsEveryProblem(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	code, out, _ := do(t, b, "POST", "/v1/executions", adminToken,
+		`{"definition":{"name":"p","tasks":[{"name":"a","type":"exec","with":{}},{"name":"b","type":"sleep","after":[{"task":"zz"}],"with":{"duration":"1s"}}]}}`)
+	require.Equal(t, http.StatusBadRequest, code)
+	problems := out["error"].(map[string]any)["problems"].([]any)
+	require.GreaterOrEqual(t, len(problems), 2)
+	var lines []string
+	for _, p := range problems {
+		lines = append(lines, p.(map[string]any)["path"].(string)+": "+p.(map[string]any)["message"].(string))
+	}
+	all := strings.Join(lines, "\n")
+	require.Contains(t, all, `tasks[0] "a".with: `)
+	require.Contains(t, all, "command")
+	require.Contains(t, all, `tasks[1] "b".after[0]: `)
 }
 
 func TestHealthNeedsNoToken(t *testing.T) {

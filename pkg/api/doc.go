@@ -7,6 +7,7 @@
 //	GET  /v1/health             liveness, no authentication
 //	POST /v1/executions         record an execution and enqueue it (executor)
 //	GET  /v1/executions/{id}    one execution (reader)
+//	GET  /v1/executions/{id}/messages  its messages, paged and tail-able (reader)
 //	GET  /v1/stats              counts by status of one package (reader)
 //
 // Every other route needs an authenticated caller whose role allows it.

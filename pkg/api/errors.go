@@ -10,6 +10,7 @@ import (
 
 	"github.com/scaleout/scaleout/pkg/auth"
 	"github.com/scaleout/scaleout/pkg/execution"
+	"github.com/scaleout/scaleout/pkg/pkgfile"
 )
 
 // Error is an API error with its status and a stable code.
@@ -17,6 +18,8 @@ type Error struct {
 	Status  int    `json:"-"`
 	Code    string `json:"code"`
 	Message string `json:"message"`
+	// Problems lists every problem of an invalid package, with its location.
+	Problems []pkgfile.Problem `json:"problems,omitempty"`
 }
 
 func (e *Error) Error() string { return e.Message }

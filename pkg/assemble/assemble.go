@@ -10,7 +10,10 @@ import (
 	"github.com/scaleout/scaleout/pkg/awsconfig"
 	"github.com/scaleout/scaleout/pkg/config"
 	"github.com/scaleout/scaleout/pkg/execstore"
+	"github.com/scaleout/scaleout/pkg/messages"
+	"github.com/scaleout/scaleout/pkg/pkgrun"
 	"github.com/scaleout/scaleout/pkg/queue"
+	"github.com/scaleout/scaleout/pkg/tasktypes"
 	"github.com/scaleout/scaleout/pkg/worker"
 )
 
@@ -41,11 +44,13 @@ func API(ctx context.Context, cfg config.Config, c *awsconfig.Clients, log *slog
 		queues[pool] = q
 	}
 	return api.New(api.Deps{
-		Store:  execstore.New(c.DynamoDB, set.Executions.Name),
-		Queues: queues,
-		Stats:  aggregate.NewStore(c.DynamoDB, set.Catalog.Name),
-		Auth:   authn,
-		Logger: log,
+		Store:    execstore.New(c.DynamoDB, set.Executions.Name),
+		Messages: messages.NewStore(c.DynamoDB, set.Catalog.Name),
+		Types:    tasktypes.NewRegistry(),
+		Queues:   queues,
+		Stats:    aggregate.NewStore(c.DynamoDB, set.Catalog.Name),
+		Auth:     authn,
+		Logger:   log,
 	})
 }
 
@@ -60,7 +65,12 @@ func Worker(ctx context.Context, cfg config.Config, c *awsconfig.Clients, log *s
 	if err != nil {
 		return nil, err
 	}
-	return worker.New(execstore.New(c.DynamoDB, set.Executions.Name), q, worker.CommandRunner{}, worker.Config{
+	runner := pkgrun.Runner{
+		Types:    tasktypes.NewRegistry(),
+		Messages: messages.NewStore(c.DynamoDB, set.Catalog.Name),
+		Logger:   log,
+	}
+	return worker.New(execstore.New(c.DynamoDB, set.Executions.Name), q, runner, worker.Config{
 		ID:          cfg.WorkerID,
 		Concurrency: cfg.WorkerConcurrency,
 		Lease:       cfg.Lease,

@@ -2,9 +2,11 @@ package execstore
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -32,23 +34,24 @@ func New(db *dynamodb.Client, table string) *Store {
 
 // item is the stored shape of an execution.
 type item struct {
-	ID         string   `dynamodbav:"id"`
-	Folder     string   `dynamodbav:"folder"`
-	Project    string   `dynamodbav:"project"`
-	Package    string   `dynamodbav:"package"`
-	Pool       string   `dynamodbav:"pool"`
-	Status     string   `dynamodbav:"status"`
-	Command    []string `dynamodbav:"command,omitempty"`
-	Attempt    int      `dynamodbav:"attempt"`
-	WorkerID   string   `dynamodbav:"worker_id,omitempty"`
-	LeaseUntil int64    `dynamodbav:"lease_until,omitempty"` // unix ms
-	CreatedAt  int64    `dynamodbav:"created_at"`            // unix ms
-	StartedAt  int64    `dynamodbav:"started_at,omitempty"`
-	EndedAt    int64    `dynamodbav:"ended_at,omitempty"`
-	ExitCode   *int     `dynamodbav:"exit_code,omitempty"`
-	Error      string   `dynamodbav:"error,omitempty"`
-	Output     string   `dynamodbav:"output,omitempty"`
-	ExpiresAt  int64    `dynamodbav:"expires_at,omitempty"` // unix s, TTL
+	ID         string                  `dynamodbav:"id"`
+	Folder     string                  `dynamodbav:"folder"`
+	Project    string                  `dynamodbav:"project"`
+	Package    string                  `dynamodbav:"package"`
+	Pool       string                  `dynamodbav:"pool"`
+	Status     string                  `dynamodbav:"status"`
+	Definition string                  `dynamodbav:"definition,omitempty"` // JSON
+	Parameters string                  `dynamodbav:"parameters,omitempty"` // JSON object
+	Sensitive  []string                `dynamodbav:"sensitive,omitempty,stringset"`
+	Attempt    int                     `dynamodbav:"attempt"`
+	WorkerID   string                  `dynamodbav:"worker_id,omitempty"`
+	LeaseUntil int64                   `dynamodbav:"lease_until,omitempty"` // unix ms
+	CreatedAt  int64                   `dynamodbav:"created_at"`            // unix ms
+	StartedAt  int64                   `dynamodbav:"started_at,omitempty"`
+	EndedAt    int64                   `dynamodbav:"ended_at,omitempty"`
+	Error      string                  `dynamodbav:"error,omitempty"`
+	Tasks      []execution.TaskSummary `dynamodbav:"tasks,omitempty"`
+	ExpiresAt  int64                   `dynamodbav:"expires_at,omitempty"` // unix s, TTL
 }
 
 func ms(t time.Time) int64 { return t.UnixMilli() }
@@ -61,16 +64,23 @@ func fromMS(v int64) *time.Time {
 	return &t
 }
 
-func toItem(e execution.Execution, retention time.Duration) item {
+func toItem(e execution.Execution, retention time.Duration) (item, error) {
 	it := item{
 		ID: e.ID, Folder: e.Folder, Project: e.Project, Package: e.Package, Pool: e.Pool,
-		Status: string(e.Status), Command: e.Command, Attempt: e.Attempt, WorkerID: e.WorkerID,
-		CreatedAt: ms(e.CreatedAt), ExitCode: e.ExitCode, Error: e.Error, Output: e.Output,
+		Status: string(e.Status), Definition: string(e.Definition), Sensitive: e.Sensitive,
+		Attempt: e.Attempt, WorkerID: e.WorkerID, CreatedAt: ms(e.CreatedAt), Error: e.Error, Tasks: e.Tasks,
+	}
+	if len(e.Parameters) > 0 {
+		b, err := json.Marshal(e.Parameters)
+		if err != nil {
+			return it, fmt.Errorf("encode parameters: %w", err)
+		}
+		it.Parameters = string(b)
 	}
 	if retention > 0 {
 		it.ExpiresAt = e.CreatedAt.Add(retention).Unix()
 	}
-	return it
+	return it, nil
 }
 
 // Decode turns a stored item into an execution.
@@ -80,18 +90,32 @@ func Decode(av map[string]types.AttributeValue) (execution.Execution, error) {
 		return execution.Execution{}, fmt.Errorf("decode execution item: %w", err)
 	}
 	created := time.UnixMilli(it.CreatedAt).UTC()
-	return execution.Execution{
+	e := execution.Execution{
 		ID: it.ID, Folder: it.Folder, Project: it.Project, Package: it.Package, Pool: it.Pool,
-		Status: execution.Status(it.Status), Command: it.Command, Attempt: it.Attempt,
+		Status: execution.Status(it.Status), Sensitive: it.Sensitive, Attempt: it.Attempt,
 		WorkerID: it.WorkerID, LeaseUntil: fromMS(it.LeaseUntil), CreatedAt: created,
-		StartedAt: fromMS(it.StartedAt), EndedAt: fromMS(it.EndedAt), ExitCode: it.ExitCode,
-		Error: it.Error, Output: it.Output,
-	}, nil
+		StartedAt: fromMS(it.StartedAt), EndedAt: fromMS(it.EndedAt), Error: it.Error, Tasks: it.Tasks,
+	}
+	if it.Definition != "" {
+		e.Definition = json.RawMessage(it.Definition)
+	}
+	if it.Parameters != "" {
+		dec := json.NewDecoder(strings.NewReader(it.Parameters))
+		dec.UseNumber()
+		if err := dec.Decode(&e.Parameters); err != nil {
+			return e, fmt.Errorf("decode parameters of execution %s: %w", it.ID, err)
+		}
+	}
+	return e, nil
 }
 
 // Create stores a new execution; its id must be unused.
 func (s *Store) Create(ctx context.Context, e execution.Execution) error {
-	av, err := attributevalue.MarshalMap(toItem(e, s.Retention))
+	it, err := toItem(e, s.Retention)
+	if err != nil {
+		return fmt.Errorf("encode execution %s: %w", e.ID, err)
+	}
+	av, err := attributevalue.MarshalMap(it)
 	if err != nil {
 		return fmt.Errorf("encode execution %s: %w", e.ID, err)
 	}
@@ -198,23 +222,27 @@ func (s *Store) Finish(ctx context.Context, l execution.Lease, r execution.Resul
 	if !r.Status.Final() {
 		return execution.Execution{}, fmt.Errorf("finish execution %s: %q is not a final status", l.ID, r.Status)
 	}
+	tasks := r.Tasks
+	if len(tasks) > execution.MaxTaskSummaries {
+		tasks = tasks[:execution.MaxTaskSummaries]
+	}
+	tasksAV, err := attributevalue.Marshal(tasks)
+	if err != nil {
+		return execution.Execution{}, fmt.Errorf("encode task summaries of %s: %w", l.ID, err)
+	}
 	values := map[string]types.AttributeValue{
 		":final": str(string(r.Status)),
 		":now":   num(ms(now)),
 		":err":   str(r.Error),
-		":out":   str(r.Output),
+		":tasks": tasksAV,
 	}
-	set := "SET #status = :final, ended_at = :now, #error = :err, #output = :out REMOVE lease_until"
-	if r.ExitCode != nil {
-		values[":code"] = num(int64(*r.ExitCode))
-		set = "SET #status = :final, ended_at = :now, #error = :err, #output = :out, exit_code = :code REMOVE lease_until"
-	}
+	set := "SET #status = :final, ended_at = :now, #error = :err, tasks = :tasks REMOVE lease_until"
 	out, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                           aws.String(s.table),
 		Key:                                 key(l.ID),
 		ConditionExpression:                 aws.String(leaseCondition(l, values)),
 		UpdateExpression:                    aws.String(set),
-		ExpressionAttributeNames:            map[string]string{"#status": "status", "#error": "error", "#output": "output"},
+		ExpressionAttributeNames:            map[string]string{"#status": "status", "#error": "error"},
 		ExpressionAttributeValues:           values,
 		ReturnValues:                        types.ReturnValueAllNew,
 		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,

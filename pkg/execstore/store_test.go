@@ -22,7 +22,8 @@ func setup(t *testing.T) (*execstore.Store, execution.Execution) {
 	s := execstore.New(env.Clients.DynamoDB, env.Set.Executions.Name)
 	e := execution.Execution{
 		ID: uuid.Must(uuid.NewV7()).String(), Folder: "f", Project: "p", Package: testenv.Name("pkg"),
-		Pool: "default", Status: execution.Pending, Command: []string{"true"},
+		Pool: "default", Status: execution.Pending, Definition: []byte(`{"name":"x","tasks":[]}`),
+		Parameters: map[string]any{"date": "2026-11-25", "token": "s3cret"}, Sensitive: []string{"token"},
 		CreatedAt: time.Now().UTC().Truncate(time.Millisecond),
 	}
 	require.NoError(t, s.Create(context.Background(), e))
@@ -113,12 +114,11 @@ func TestFinishNeedsTheLease(t *testing.T) {
 	_, err = s.Finish(ctx, other, execution.Result{Status: execution.Succeeded}, now)
 	require.ErrorIs(t, err, execution.ErrLeaseLost)
 
-	code := 0
-	done, err := s.Finish(ctx, lease, execution.Result{Status: execution.Succeeded, ExitCode: &code, Output: "ok\n"}, now.Add(time.Second))
+	tasks := []execution.TaskSummary{{Path: "load", Status: "succeeded", Attempts: 2, DurationMS: 12}}
+	done, err := s.Finish(ctx, lease, execution.Result{Status: execution.Succeeded, Tasks: tasks}, now.Add(time.Second))
 	require.NoError(t, err)
 	require.Equal(t, execution.Succeeded, done.Status)
-	require.Equal(t, 0, *done.ExitCode)
-	require.Equal(t, "ok\n", done.Output)
+	require.Equal(t, tasks, done.Tasks)
 	require.Nil(t, done.LeaseUntil)
 	require.NotNil(t, done.EndedAt)
 

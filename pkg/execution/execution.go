@@ -1,6 +1,7 @@
 package execution
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"regexp"
@@ -81,8 +82,12 @@ type Execution struct {
 	Package string `json:"package"`
 	Pool    string `json:"pool"`
 	Status  Status `json:"status"`
-	// Command is what the worker runs until packages are run by the engine.
-	Command []string `json:"command,omitempty"`
+	// Definition is the package to run, as JSON (see pkg/pkgfile).
+	Definition json.RawMessage `json:"definition,omitempty"`
+	// Parameters are the execution's parameter values, defaults applied.
+	Parameters map[string]any `json:"parameters,omitempty"`
+	// Sensitive names the parameters whose values are never shown.
+	Sensitive []string `json:"-"`
 	// Attempt counts claims; the current attempt holds the lease.
 	Attempt    int        `json:"attempt"`
 	WorkerID   string     `json:"worker_id,omitempty"`
@@ -90,11 +95,42 @@ type Execution struct {
 	CreatedAt  time.Time  `json:"created_at"`
 	StartedAt  *time.Time `json:"started_at,omitempty"`
 	EndedAt    *time.Time `json:"ended_at,omitempty"`
-	ExitCode   *int       `json:"exit_code,omitempty"`
 	// Error says why a failed execution failed.
 	Error string `json:"error,omitempty"`
-	// Output is the capped tail of the command's output.
-	Output string `json:"output,omitempty"`
+	// Tasks summarize how each task ended (at most MaxTaskSummaries).
+	Tasks []TaskSummary `json:"tasks,omitempty"`
+}
+
+// TaskSummary is how one task of the package ended.
+type TaskSummary struct {
+	Path       string `json:"path"`
+	Status     string `json:"status"`
+	Attempts   int    `json:"attempts"`
+	DurationMS int64  `json:"duration_ms"`
+	Error      string `json:"error,omitempty"`
+}
+
+// MaxTaskSummaries caps the task summaries kept on an execution; the
+// messages keep everything.
+const MaxTaskSummaries = 200
+
+// Redacted returns e as callers may see it: sensitive parameter values
+// replaced by "***".
+func (e Execution) Redacted() Execution {
+	if len(e.Sensitive) == 0 || len(e.Parameters) == 0 {
+		return e
+	}
+	params := make(map[string]any, len(e.Parameters))
+	for k, v := range e.Parameters {
+		params[k] = v
+	}
+	for _, k := range e.Sensitive {
+		if _, ok := params[k]; ok {
+			params[k] = "***"
+		}
+	}
+	e.Parameters = params
+	return e
 }
 
 // Ref names the package an execution runs.
@@ -113,17 +149,14 @@ func LeaseOf(e Execution) Lease { return Lease{ID: e.ID, WorkerID: e.WorkerID, A
 
 // Result is what a finished attempt reports.
 type Result struct {
-	Status   Status
-	ExitCode *int
-	Error    string
-	Output   string
+	Status Status
+	Error  string
+	Tasks  []TaskSummary
 }
 
-// Limits on what a submission may carry.
-const (
-	MaxCommandArgs = 256
-	MaxCommandLen  = 64 << 10
-)
+// MaxDefinitionBytes caps a package definition carried by an execution
+// (a DynamoDB item holds 400 KB).
+const MaxDefinitionBytes = 256 << 10
 
 var namePattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
 
@@ -141,19 +174,10 @@ func ValidateSubmission(e Execution) error {
 		}
 	}
 	switch {
-	case len(e.Command) == 0:
-		errs = append(errs, errors.New(`command: give the program and its arguments, for example ["sh", "-c", "echo hello"]`))
-	case len(e.Command) > MaxCommandArgs:
-		errs = append(errs, fmt.Errorf("command: %d arguments, at most %d", len(e.Command), MaxCommandArgs))
-	case e.Command[0] == "":
-		errs = append(errs, errors.New("command[0]: the program name is empty"))
-	}
-	n := 0
-	for _, a := range e.Command {
-		n += len(a)
-	}
-	if n > MaxCommandLen {
-		errs = append(errs, fmt.Errorf("command: %d bytes, at most %d", n, MaxCommandLen))
+	case len(e.Definition) == 0:
+		errs = append(errs, errors.New("definition: give the package to run (or a command)"))
+	case len(e.Definition) > MaxDefinitionBytes:
+		errs = append(errs, fmt.Errorf("definition: %d bytes, at most %d", len(e.Definition), MaxDefinitionBytes))
 	}
 	return errors.Join(errs...)
 }

@@ -44,26 +44,31 @@ func TestStatusValid(t *testing.T) {
 
 func TestValidateSubmission(t *testing.T) {
 	t.Parallel()
-	good := Execution{Folder: "f", Project: "p", Package: "load.yaml", Pool: "default", Command: []string{"true"}}
+	good := Execution{Folder: "f", Project: "p", Package: "load.yaml", Pool: "default", Definition: []byte(`{}`)}
 	require.NoError(t, ValidateSubmission(good))
 
 	bad := good
 	bad.Folder = ""
 	bad.Package = "../etc"
-	bad.Command = nil
+	bad.Definition = nil
 	err := ValidateSubmission(bad)
 	require.Error(t, err)
-	for _, want := range []string{`folder ""`, `package "../etc"`, "command: give the program"} {
+	for _, want := range []string{`folder ""`, `package "../etc"`, "definition: give the package"} {
 		require.Contains(t, err.Error(), want)
 	}
 
 	long := good
-	long.Command = []string{"echo", strings.Repeat("x", MaxCommandLen)}
+	long.Definition = []byte(`"` + strings.Repeat("x", MaxDefinitionBytes) + `"`)
 	require.ErrorContains(t, ValidateSubmission(long), "bytes, at most")
+}
 
-	empty := good
-	empty.Command = []string{""}
-	require.ErrorContains(t, ValidateSubmission(empty), "program name is empty")
+func TestRedacted(t *testing.T) {
+	t.Parallel()
+	e := Execution{Parameters: map[string]any{"token": "s3cret", "date": "2026-11-25"}, Sensitive: []string{"token"}}
+	r := e.Redacted()
+	require.Equal(t, "***", r.Parameters["token"])
+	require.Equal(t, "2026-11-25", r.Parameters["date"])
+	require.Equal(t, "s3cret", e.Parameters["token"], "the original is not changed")
 }
 
 func TestLeaseLost(t *testing.T) {

@@ -125,12 +125,13 @@ func (s *Store) List(ctx context.Context, executionID, cursor string, limit int)
 		":msg": &types.AttributeValueMemberS{Value: "MSG#"},
 	}
 	if cursor != "" {
-		if !strings.HasPrefix(cursor, "MSG#") || len(cursor) > 40 {
+		attempt, seq, ok := parseCursor(cursor)
+		if !ok {
 			return Page{}, ErrBadCursor
 		}
 		cond = "#pk = :pk AND #sk > :after"
 		delete(values, ":msg")
-		values[":after"] = &types.AttributeValueMemberS{Value: cursor}
+		values[":after"] = &types.AttributeValueMemberS{Value: sortKey(attempt, seq)}
 	}
 	out, err := s.db.Query(ctx, &dynamodb.QueryInput{
 		TableName:                 aws.String(s.table),
@@ -153,11 +154,25 @@ func (s *Store) List(ctx context.Context, executionID, cursor string, limit int)
 	}
 	if n := len(p.Messages); n > 0 {
 		last := p.Messages[n-1]
-		p.Next = sortKey(last.Attempt, last.Seq)
+		p.Next = fmt.Sprintf("%d.%d", last.Attempt, last.Seq)
 	} else {
 		p.Next = cursor
 	}
 	return p, nil
+}
+
+// A cursor is "<attempt>.<seq>" of the last message seen.
+func parseCursor(c string) (attempt, seq int, ok bool) {
+	a, q, found := strings.Cut(c, ".")
+	if !found {
+		return 0, 0, false
+	}
+	attempt, err1 := strconv.Atoi(a)
+	seq, err2 := strconv.Atoi(q)
+	if err1 != nil || err2 != nil || attempt < 0 || seq < 0 || attempt > 9999 || seq > 999_999_999 {
+		return 0, 0, false
+	}
+	return attempt, seq, true
 }
 
 // ErrBadCursor is returned for a cursor List did not make.

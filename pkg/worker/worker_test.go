@@ -19,7 +19,10 @@ import (
 
 	"github.com/scaleout/scaleout/pkg/execstore"
 	"github.com/scaleout/scaleout/pkg/execution"
+	"github.com/scaleout/scaleout/pkg/messages"
+	"github.com/scaleout/scaleout/pkg/pkgrun"
 	"github.com/scaleout/scaleout/pkg/queue"
+	"github.com/scaleout/scaleout/pkg/tasktypes"
 	"github.com/scaleout/scaleout/pkg/testenv"
 	"github.com/scaleout/scaleout/pkg/worker"
 )
@@ -29,9 +32,11 @@ func TestMain(m *testing.M) { testenv.Main(m) }
 // The worker tests share the "other" pool's queue, so they run one at a
 // time, and each leaves it empty.
 type bundle struct {
-	env   testenv.Env
-	store *execstore.Store
-	queue *queue.Queue
+	env    testenv.Env
+	store  *execstore.Store
+	queue  *queue.Queue
+	runner pkgrun.Runner
+	msgs   *messages.Store
 }
 
 func setup(t *testing.T) bundle {
@@ -41,7 +46,9 @@ func setup(t *testing.T) bundle {
 		env:   env,
 		store: execstore.New(env.Clients.DynamoDB, env.Set.Executions.Name),
 		queue: queue.New(env.Clients.SQS, env.Created.QueueURLs["other"]),
+		msgs:  messages.NewStore(env.Clients.DynamoDB, env.Set.Catalog.Name),
 	}
+	b.runner = pkgrun.Runner{Types: tasktypes.NewRegistry(), Messages: b.msgs}
 	return b
 }
 
@@ -49,7 +56,8 @@ func (b bundle) submit(t *testing.T, command ...string) execution.Execution {
 	t.Helper()
 	e := execution.Execution{
 		ID: uuid.Must(uuid.NewV7()).String(), Folder: "f", Project: "p", Package: "worker-test", Pool: "other",
-		Status: execution.Pending, Command: command, CreatedAt: time.Now().UTC().Truncate(time.Millisecond),
+		Status: execution.Pending, Definition: pkgrun.CommandDefinition("worker-test", command),
+		CreatedAt: time.Now().UTC().Truncate(time.Millisecond),
 	}
 	ctx := context.Background()
 	require.NoError(t, b.store.Create(ctx, e))
@@ -119,7 +127,7 @@ func (b bundle) queueEmpty(t *testing.T) {
 
 func TestRunsExecutionsToTheirEnd(t *testing.T) {
 	b := setup(t)
-	b.start(t, worker.CommandRunner{}, worker.Config{ID: "w1", Concurrency: 2})
+	b.start(t, b.runner, worker.Config{ID: "w1", Concurrency: 2})
 	ok := b.submit(t, "sh", "-c", "echo done")
 	bad := b.submit(t, "sh", "-c", "exit 4")
 	missing := b.submit(t, "/no/such/program")
@@ -127,11 +135,24 @@ func TestRunsExecutionsToTheirEnd(t *testing.T) {
 	e := b.waitStatus(t, ok.ID, execution.Succeeded)
 	require.Equal(t, "w1", e.WorkerID)
 	require.Equal(t, 1, e.Attempt)
-	require.Equal(t, "done\n", e.Output)
 	require.Nil(t, e.LeaseUntil)
+	require.Equal(t, "main", e.Tasks[0].Path)
+	require.Equal(t, "succeeded", e.Tasks[0].Status)
+	page, err := b.msgs.List(context.Background(), ok.ID, "", 100)
+	require.NoError(t, err)
+	var kinds, lines []string
+	for _, m := range page.Messages {
+		kinds = append(kinds, m.Kind)
+		if m.Kind == "output" {
+			lines = append(lines, m.Stream+": "+m.Message)
+		}
+	}
+	require.Equal(t, "package_started", kinds[0])
+	require.Equal(t, "package_ended", kinds[len(kinds)-1])
+	require.Equal(t, []string{"stdout: done"}, lines)
 
 	e = b.waitStatus(t, bad.ID, execution.Failed)
-	require.Equal(t, 4, *e.ExitCode)
+	require.Contains(t, e.Tasks[0].Error, "exited with code 4")
 	e = b.waitStatus(t, missing.ID, execution.Failed)
 	require.Contains(t, e.Error, "/no/such/program")
 	b.queueEmpty(t)
@@ -140,7 +161,7 @@ func TestRunsExecutionsToTheirEnd(t *testing.T) {
 // A message for an execution that already ended is dropped without a run.
 func TestDuplicateMessageIsDropped(t *testing.T) {
 	b := setup(t)
-	stop := b.start(t, worker.CommandRunner{}, worker.Config{ID: "w1"})
+	stop := b.start(t, b.runner, worker.Config{ID: "w1"})
 	e := b.submit(t, "true")
 	b.waitStatus(t, e.ID, execution.Succeeded)
 	b.queueEmpty(t)
@@ -148,7 +169,7 @@ func TestDuplicateMessageIsDropped(t *testing.T) {
 
 	require.NoError(t, b.queue.Send(context.Background(), queue.Task{ExecutionID: e.ID, Pool: "other"}))
 	require.NoError(t, b.queue.Send(context.Background(), queue.Task{ExecutionID: uuid.NewString(), Pool: "other"}))
-	b.start(t, worker.CommandRunner{}, worker.Config{ID: "w2"})
+	b.start(t, b.runner, worker.Config{ID: "w2"})
 	b.queueEmpty(t)
 	got, err := b.store.Get(context.Background(), e.ID)
 	require.NoError(t, err)
@@ -159,14 +180,13 @@ func TestDuplicateMessageIsDropped(t *testing.T) {
 // On stop, running executions get the grace period to finish.
 func TestStopLetsRunningExecutionsFinish(t *testing.T) {
 	b := setup(t)
-	stop := b.start(t, worker.CommandRunner{}, worker.Config{ID: "w1", Grace: 20 * time.Second})
+	stop := b.start(t, b.runner, worker.Config{ID: "w1", Grace: 20 * time.Second})
 	e := b.submit(t, "sh", "-c", "sleep 1; echo finished")
 	b.waitStatus(t, e.ID, execution.Running)
 	stop()
 	got, err := b.store.Get(context.Background(), e.ID)
 	require.NoError(t, err)
 	require.Equal(t, execution.Succeeded, got.Status)
-	require.Equal(t, "finished\n", got.Output)
 }
 
 func TestConfigValidate(t *testing.T) {
