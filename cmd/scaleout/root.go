@@ -21,7 +21,7 @@ func newRoot() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newDev(), newStandins())
+	root.AddCommand(newDev(), newStandins(), newPackage())
 	return root
 }
 
