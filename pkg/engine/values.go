@@ -196,49 +196,26 @@ func where(path []string) string {
 	return strings.Join(path, ".")
 }
 
-// redactor replaces every sensitive value with "***".
+// redactor replaces every sensitive value with "***" in strings and in
+// the strings inside values (pkgfile.Redactor does the replacing).
 type redactor struct {
-	r *strings.Replacer
+	r *pkgfile.Redactor // nil when nothing is sensitive
 }
 
 func newRedactor(secrets []string) redactor {
-	var keep []string
 	for _, s := range secrets {
-		if s != "" && !contains(keep, s) {
-			keep = append(keep, s)
+		if s != "" {
+			return redactor{r: pkgfile.NewRedactor(secrets)}
 		}
 	}
-	if len(keep) == 0 {
-		return redactor{}
-	}
-	// Longest first, so that a secret that contains another is replaced
-	// whole.
-	for i := 1; i < len(keep); i++ {
-		for j := i; j > 0 && len(keep[j]) > len(keep[j-1]); j-- {
-			keep[j], keep[j-1] = keep[j-1], keep[j]
-		}
-	}
-	pairs := make([]string, 0, 2*len(keep))
-	for _, s := range keep {
-		pairs = append(pairs, s, "***")
-	}
-	return redactor{r: strings.NewReplacer(pairs...)}
-}
-
-func contains(l []string, s string) bool {
-	for _, x := range l {
-		if x == s {
-			return true
-		}
-	}
-	return false
+	return redactor{}
 }
 
 func (x redactor) str(s string) string {
 	if x.r == nil || s == "" {
 		return s
 	}
-	return x.r.Replace(s)
+	return x.r.Redact(s)
 }
 
 // value returns v with every string inside redacted (maps and lists are

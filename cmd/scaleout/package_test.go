@@ -1,0 +1,88 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// run executes the CLI in-process with args, returning its output and error.
+func run(t *testing.T, args ...string) (string, string, error) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	root := newRoot()
+	root.SetArgs(args)
+	root.SetOut(&out)
+	root.SetErr(&errOut)
+	err := root.ExecuteContext(context.Background())
+	return out.String(), errOut.String(), err
+}
+
+func exitCode(err error) int {
+	var e exitError
+	if errors.As(err, &e) {
+		return e.code
+	}
+	if err != nil {
+		return 1
+	}
+	return 0
+}
+
+func TestPackageValidate(t *testing.T) {
+	t.Parallel()
+	out, _, err := run(t, "package", "validate", "../../examples/hello.yaml", "../../examples/etl.yaml")
+	require.NoError(t, err)
+	require.Contains(t, out, `package "hello" is valid (1 tasks)`)
+
+	bad := filepath.Join(t.TempDir(), "bad.yaml")
+	require.NoError(t, os.WriteFile(bad, []byte("name: bad\ntasks:\n  - {name: a, type: exce}\n  - {name: b, type: sleep, after: [{task: zz}], with: {duration: 1s}}\n"), 0o600))
+	_, errOut, err := run(t, "package", "validate", bad)
+	require.Equal(t, 1, exitCode(err))
+	require.Contains(t, errOut, `bad.yaml:3: tasks[0] "a".type: unknown task type "exce"`)
+	require.Contains(t, errOut, `unknown task "zz"`)
+}
+
+func TestPackageRun(t *testing.T) {
+	t.Parallel()
+	out, _, err := run(t, "package", "run", "../../examples/hello.yaml", "--param", "who=Ada")
+	require.NoError(t, err)
+	require.Contains(t, out, "▶ greet started")
+	require.Contains(t, out, "greet | hello, Ada")
+	require.Contains(t, out, "✔ greet succeeded")
+	require.Contains(t, out, "package succeeded")
+
+	out, _, err = run(t, "package", "run", "../../examples/retry.yaml", "-p", "dir="+t.TempDir())
+	require.NoError(t, err)
+	require.Equal(t, 2, strings.Count(out, "↻ flaky will retry"))
+
+	_, _, err = run(t, "package", "run", "../../examples/hello.yaml", "--param", "nobody=x")
+	require.ErrorContains(t, err, "parameters.nobody")
+	_, _, err = run(t, "package", "run", "../../examples/hello.yaml", "--param", "who")
+	require.ErrorContains(t, err, "write name=value")
+}
+
+// A failing package exits 1, and a sensitive value is never printed.
+func TestPackageRunFailureRedacts(t *testing.T) {
+	t.Parallel()
+	file := filepath.Join(t.TempDir(), "leak.yaml")
+	require.NoError(t, os.WriteFile(file, []byte(`name: leak
+parameters:
+  token: {type: string, sensitive: true}
+tasks:
+  - name: echo
+    type: exec
+    with: {command: [sh, -c, 'echo "token is $0"; echo "$0" >&2; exit 3', "${params.token}"]}
+`), 0o600))
+	out, _, err := run(t, "package", "run", file, "--param", "token=hunter2-secret")
+	require.Equal(t, 1, exitCode(err))
+	require.Contains(t, out, "token is ***")
+	require.Contains(t, out, "package failed")
+	require.NotContains(t, out, "hunter2-secret")
+}
