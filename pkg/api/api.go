@@ -1,7 +1,10 @@
 package api
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -16,6 +19,7 @@ import (
 
 	"github.com/scaleout/scaleout/pkg/aggregate"
 	"github.com/scaleout/scaleout/pkg/auth"
+	"github.com/scaleout/scaleout/pkg/execstore"
 	"github.com/scaleout/scaleout/pkg/execution"
 	"github.com/scaleout/scaleout/pkg/messages"
 	"github.com/scaleout/scaleout/pkg/pkgfile"
@@ -28,7 +32,10 @@ import (
 // Store is where executions are recorded.
 type Store interface {
 	Create(ctx context.Context, e execution.Execution) error
+	CreateIdempotent(ctx context.Context, e execution.Execution, idem execstore.Idempotency) (execution.Execution, bool, error)
 	Get(ctx context.Context, id string) (execution.Execution, error)
+	List(ctx context.Context, f execstore.Filter, now time.Time) (execstore.Page, error)
+	Stop(ctx context.Context, id string, now time.Time) (execution.Execution, error)
 	Fail(ctx context.Context, id, reason string, now time.Time) error
 }
 
@@ -52,21 +59,24 @@ const MaxBodyBytes = 1 << 20
 
 // Server is the HTTP API.
 type Server struct {
-	store  Store
-	msgs   Messages
-	types  *task.Registry
-	queues map[string]Enqueuer
-	stats  Stats
-	auth   auth.Authenticator
-	log    *slog.Logger
-	now    func() time.Time
-	newID  func() string
-	mux    *http.ServeMux
+	idemTable string
+	store     Store
+	msgs      Messages
+	types     *task.Registry
+	queues    map[string]Enqueuer
+	stats     Stats
+	auth      auth.Authenticator
+	log       *slog.Logger
+	now       func() time.Time
+	newID     func() string
+	mux       *http.ServeMux
 }
 
 // Deps are what the server needs.
 type Deps struct {
 	Store Store
+	// IdempotencyTable holds Idempotency-Key records (the catalog table).
+	IdempotencyTable string
 	// Messages lists execution messages.
 	Messages Messages
 	// Types are the task types packages may use.
@@ -87,6 +97,9 @@ func New(d Deps) (*Server, error) {
 	if d.Store == nil {
 		errs = append(errs, errors.New("api: no execution store"))
 	}
+	if d.IdempotencyTable == "" {
+		errs = append(errs, errors.New("api: no idempotency table"))
+	}
 	if len(d.Queues) == 0 {
 		errs = append(errs, errors.New("api: no queues"))
 	}
@@ -105,7 +118,7 @@ func New(d Deps) (*Server, error) {
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
-	s := &Server{store: d.Store, msgs: d.Messages, types: d.Types, queues: d.Queues, stats: d.Stats, auth: d.Auth, log: d.Logger, now: d.Now, newID: d.NewID}
+	s := &Server{idemTable: d.IdempotencyTable, store: d.Store, msgs: d.Messages, types: d.Types, queues: d.Queues, stats: d.Stats, auth: d.Auth, log: d.Logger, now: d.Now, newID: d.NewID}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -123,7 +136,9 @@ func (s *Server) routes() {
 	m := http.NewServeMux()
 	m.HandleFunc("GET /v1/health", s.health)
 	m.Handle("POST /v1/executions", s.authorized(auth.Executor, s.createExecution))
+	m.Handle("GET /v1/executions", s.authorized(auth.Reader, s.listExecutions))
 	m.Handle("GET /v1/executions/{id}", s.authorized(auth.Reader, s.getExecution))
+	m.Handle("POST /v1/executions/{id}/stop", s.authorized(auth.Executor, s.stopExecution))
 	m.Handle("GET /v1/executions/{id}/messages", s.authorized(auth.Reader, s.getMessages))
 	m.Handle("GET /v1/stats", s.authorized(auth.Reader, s.getStats))
 	s.mux = m
@@ -293,7 +308,23 @@ func orDefault(s, def string) string {
 	return s
 }
 
+// MaxIdempotencyKey is the longest Idempotency-Key accepted.
+const MaxIdempotencyKey = 255
+
 func (s *Server) createExecution(w http.ResponseWriter, r *http.Request) error {
+	idemKey := r.Header.Get("Idempotency-Key")
+	if len(idemKey) > MaxIdempotencyKey || strings.ContainsFunc(idemKey, func(c rune) bool { return c < 0x21 || c > 0x7e }) {
+		return badRequest(fmt.Sprintf("Idempotency-Key: 1-%d printable ASCII characters without spaces (a UUID is a good key)", MaxIdempotencyKey))
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+	var maxErr *http.MaxBytesError
+	if errors.As(err, &maxErr) {
+		return &Error{Status: http.StatusRequestEntityTooLarge, Code: "too_large", Message: fmt.Sprintf("request body over %d bytes", MaxBodyBytes)}
+	}
+	if err != nil {
+		return badRequest("could not read the request body: " + err.Error())
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
 	var req CreateExecutionRequest
 	if err := decode(w, r, &req); err != nil {
 		return err
@@ -329,7 +360,26 @@ func (s *Server) createExecution(w http.ResponseWriter, r *http.Request) error {
 	if !ok {
 		return badRequest(fmt.Sprintf("pool %q does not exist (known: %s)", e.Pool, strings.Join(s.pools(), ", ")))
 	}
-	if err := s.store.Create(r.Context(), e); err != nil {
+	if idemKey != "" {
+		p, _ := auth.FromContext(r.Context())
+		sum := sha256.Sum256(body)
+		got, replayed, err := s.store.CreateIdempotent(r.Context(), e, execstore.Idempotency{
+			Table: s.idemTable, Scope: p.Name, Key: idemKey, Hash: hex.EncodeToString(sum[:]),
+		})
+		if errors.Is(err, execstore.ErrIdempotencyMismatch) {
+			return &Error{Status: http.StatusConflict, Code: "idempotency_key_reused",
+				Message: "Idempotency-Key was used before with a different request body: use a new key for a new request"}
+		}
+		if err != nil {
+			return err
+		}
+		if replayed {
+			w.Header().Set("Location", "/v1/executions/"+got.ID)
+			w.Header().Set("Idempotent-Replayed", "true")
+			writeJSON(w, http.StatusOK, got.Redacted())
+			return nil
+		}
+	} else if err := s.store.Create(r.Context(), e); err != nil {
 		return err
 	}
 	if err := q.Send(r.Context(), queue.Task{ExecutionID: e.ID, Pool: e.Pool}); err != nil {
@@ -366,6 +416,86 @@ func (s *Server) getExecution(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	writeJSON(w, http.StatusOK, e.Redacted())
+	return nil
+}
+
+// listExecutions answers GET /v1/executions?folder=&project=&package=
+// &status=&since=&until=&limit=&cursor=, newest first.
+func (s *Server) listExecutions(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	for k := range q {
+		switch k {
+		case "folder", "project", "package", "status", "since", "until", "limit", "cursor":
+		default:
+			return badRequest(fmt.Sprintf("query parameter %q: use folder, project, package, status, since, until, limit or cursor", k))
+		}
+	}
+	f := execstore.Filter{Folder: q.Get("folder"), Project: q.Get("project"), Package: q.Get("package"), Cursor: q.Get("cursor")}
+	if f.Package != "" {
+		f.Folder, f.Project = orDefault(f.Folder, "default"), orDefault(f.Project, "default")
+	}
+	for _, v := range []struct{ name, value string }{{"folder", f.Folder}, {"project", f.Project}, {"package", f.Package}} {
+		if v.value != "" && !execution.ValidName(v.value) {
+			return badRequest(fmt.Sprintf("query parameter %s=%q: not a valid name", v.name, v.value))
+		}
+	}
+	if st := q.Get("status"); st != "" {
+		f.Status = execution.Status(st)
+		if !f.Status.Valid() {
+			return badRequest(fmt.Sprintf("query parameter status=%q: use one of %v", st, execution.Statuses))
+		}
+	}
+	for _, t := range []struct {
+		name string
+		dst  *time.Time
+	}{{"since", &f.Since}, {"until", &f.Until}} {
+		if v := q.Get(t.name); v != "" {
+			tm, err := time.Parse(time.RFC3339, v)
+			if err != nil {
+				return badRequest(fmt.Sprintf("query parameter %s=%q: give an RFC 3339 time such as 2026-11-25T10:00:00Z", t.name, v))
+			}
+			*t.dst = tm
+		}
+	}
+	if !f.Since.IsZero() && !f.Until.IsZero() && f.Until.Before(f.Since) {
+		return badRequest("query parameters since and until: until is before since")
+	}
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 1000 {
+			return badRequest(fmt.Sprintf("query parameter limit=%q: give a whole number from 1 to 1000", v))
+		}
+		f.Limit = n
+	}
+	page, err := s.store.List(r.Context(), f, s.now())
+	if errors.Is(err, execstore.ErrBadCursor) {
+		return badRequest("query parameter cursor: use the \"next\" value of a previous page, with the same filters")
+	}
+	if err != nil {
+		return err
+	}
+	for i, e := range page.Executions {
+		page.Executions[i] = e.Redacted()
+	}
+	writeJSON(w, http.StatusOK, page)
+	return nil
+}
+
+// stopExecution answers POST /v1/executions/{id}/stop: a pending execution
+// is canceled at once; a running one moves to stopping and its worker
+// cancels it within a heartbeat. 202 with the execution.
+func (s *Server) stopExecution(w http.ResponseWriter, r *http.Request) error {
+	id := r.PathValue("id")
+	if _, err := uuid.Parse(id); err != nil {
+		return &Error{Status: http.StatusNotFound, Code: "not_found", Message: fmt.Sprintf("execution %q: not a valid execution id", id)}
+	}
+	e, err := s.store.Stop(r.Context(), id, s.now())
+	if err != nil {
+		return err
+	}
+	p, _ := auth.FromContext(r.Context())
+	s.log.InfoContext(r.Context(), "stop requested", "execution_id", id, "status", e.Status, "by", p.Name)
+	writeJSON(w, http.StatusAccepted, e.Redacted())
 	return nil
 }
 

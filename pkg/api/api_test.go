@@ -3,12 +3,14 @@ package api_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 
 	"github.com/scaleout/scaleout/pkg/aggregate"
@@ -33,6 +35,7 @@ type bundle struct {
 	srv   *httptest.Server
 	store *execstore.Store
 	queue *queue.Queue
+	env   testenv.Env
 }
 
 func setup(t *testing.T) bundle {
@@ -47,23 +50,27 @@ func setup(t *testing.T) bundle {
 	q := queue.New(env.Clients.SQS, env.Created.QueueURLs["default"])
 	broken := queue.New(env.Clients.SQS, strings.Replace(env.Created.QueueURLs["default"], "pool-default", "no-such-queue", 1))
 	s, err := api.New(api.Deps{
-		Store:    store,
-		Messages: messages.NewStore(env.Clients.DynamoDB, env.Set.Catalog.Name),
-		Types:    tasktypes.NewRegistry(),
-		Queues:   map[string]api.Enqueuer{"default": q, "broken": broken},
-		Stats:    aggregate.NewStore(env.Clients.DynamoDB, env.Set.Catalog.Name),
-		Auth:     authn,
+		Store:            store,
+		IdempotencyTable: env.Set.Catalog.Name,
+		Messages:         messages.NewStore(env.Clients.DynamoDB, env.Set.Catalog.Name),
+		Types:            tasktypes.NewRegistry(),
+		Queues:           map[string]api.Enqueuer{"default": q, "broken": broken, "api": queue.New(env.Clients.SQS, env.Created.QueueURLs["api"])},
+		Stats:            aggregate.NewStore(env.Clients.DynamoDB, env.Set.Catalog.Name),
+		Auth:             authn,
 	})
 	require.NoError(t, err)
 	srv := httptest.NewServer(s)
 	t.Cleanup(srv.Close)
-	return bundle{srv: srv, store: store, queue: q}
+	return bundle{srv: srv, store: store, queue: q, env: env}
 }
 
-func do(t *testing.T, b bundle, method, path, token, body string) (int, map[string]any, http.Header) {
+func do(t *testing.T, b bundle, method, path, token, body string, headers ...string) (int, map[string]any, http.Header) {
 	t.Helper()
 	req, err := http.NewRequest(method, b.srv.URL+path, strings.NewReader(body))
 	require.NoError(t, err)
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
@@ -248,4 +255,83 @@ func TestStats(t *testing.T) {
 	require.Equal(t, "f", out["folder"])
 	require.Equal(t, "default", out["project"])
 	require.Equal(t, float64(0), out["counts"].(map[string]any)["succeeded"])
+}
+
+// The same Idempotency-Key twice gives one execution and one SQS message;
+// the same key with another body is a 409.
+func TestIdempotencyKey(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	key := uuid.NewString()
+	body := `{"pool":"api","package":"idem","command":["true"]}`
+	code, first, _ := do(t, b, "POST", "/v1/executions", adminToken, body, "Idempotency-Key", key)
+	require.Equal(t, http.StatusCreated, code, first)
+	code, again, hdr := do(t, b, "POST", "/v1/executions", adminToken, body, "Idempotency-Key", key)
+	require.Equal(t, http.StatusOK, code, again)
+	require.Equal(t, "true", hdr.Get("Idempotent-Replayed"))
+	require.Equal(t, first["id"], again["id"])
+
+	code, out, _ := do(t, b, "POST", "/v1/executions", adminToken, `{"pool":"api","package":"other","command":["true"]}`, "Idempotency-Key", key)
+	require.Equal(t, http.StatusConflict, code, out)
+	require.Equal(t, "idempotency_key_reused", out["error"].(map[string]any)["code"])
+
+	code, out, _ = do(t, b, "POST", "/v1/executions", adminToken, body, "Idempotency-Key", "has space")
+	require.Equal(t, http.StatusBadRequest, code, out)
+
+	// One message on the queue for it (the "api" pool is this test's own).
+	q := queue.New(b.env.Clients.SQS, b.env.Created.QueueURLs["api"])
+	seen := 0
+	for range 20 {
+		msgs, err := q.Receive(context.Background(), 10, 0)
+		require.NoError(t, err)
+		if len(msgs) == 0 {
+			break
+		}
+		for _, m := range msgs {
+			if m.ExecutionID == first["id"] {
+				seen++
+			}
+			require.NoError(t, q.Delete(context.Background(), m))
+		}
+	}
+	require.Equal(t, 1, seen)
+}
+
+func TestListAndStopExecutions(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	folder := testenv.Name("f")
+	var ids []string
+	for i := range 3 {
+		code, out, _ := do(t, b, "POST", "/v1/executions", adminToken,
+			fmt.Sprintf(`{"folder":%q,"package":"p%d","command":["true"]}`, folder, i%2))
+		require.Equal(t, http.StatusCreated, code, out)
+		ids = append(ids, out["id"].(string))
+	}
+	list := func(query string) []string {
+		code, out, _ := do(t, b, "GET", "/v1/executions?"+query, readerToken, "")
+		require.Equal(t, http.StatusOK, code, out)
+		var got []string
+		for _, e := range out["executions"].([]any) {
+			got = append(got, e.(map[string]any)["id"].(string))
+		}
+		return got
+	}
+	require.Equal(t, []string{ids[2], ids[1], ids[0]}, list("folder="+folder))
+	require.Equal(t, []string{ids[2], ids[0]}, list("folder="+folder+"&package=p0"))
+
+	code, out, _ := do(t, b, "POST", "/v1/executions/"+ids[0]+"/stop", readerToken, "")
+	require.Equal(t, http.StatusForbidden, code, out)
+	code, out, _ = do(t, b, "POST", "/v1/executions/"+ids[0]+"/stop", adminToken, "")
+	require.Equal(t, http.StatusAccepted, code, out)
+	require.Equal(t, "canceled", out["status"])
+	code, out, _ = do(t, b, "POST", "/v1/executions/"+ids[0]+"/stop", adminToken, "")
+	require.Equal(t, http.StatusConflict, code, out)
+	require.Equal(t, []string{ids[0]}, list("folder="+folder+"&status=canceled"))
+
+	for _, bad := range []string{"status=done", "since=yesterday", "limit=0", "nope=1", "cursor=zz!", "package=a/b",
+		"since=2026-11-25T10:00:00Z&until=2026-11-24T10:00:00Z"} {
+		code, out, _ := do(t, b, "GET", "/v1/executions?"+bad, readerToken, "")
+		require.Equal(t, http.StatusBadRequest, code, "%s: %v", bad, out)
+	}
 }

@@ -5,7 +5,10 @@
 // Routes:
 //
 //	GET  /v1/health             liveness, no authentication
-//	POST /v1/executions         record an execution and enqueue it (executor)
+//	POST /v1/executions         record an execution and enqueue it (executor);
+//	                            an Idempotency-Key header makes a retry return the same one
+//	GET  /v1/executions         list, filtered and paged, newest first (reader)
+//	POST /v1/executions/{id}/stop  cancel a pending one, stop a running one (executor)
 //	GET  /v1/executions/{id}    one execution (reader)
 //	GET  /v1/executions/{id}/messages  its messages, paged and tail-able (reader)
 //	GET  /v1/stats              counts by status of one package (reader)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"runtime/debug"
 
 	"github.com/scaleout/scaleout/pkg/aggregate"
 	"github.com/scaleout/scaleout/pkg/api"
@@ -15,6 +16,7 @@ import (
 	"github.com/scaleout/scaleout/pkg/queue"
 	"github.com/scaleout/scaleout/pkg/tasktypes"
 	"github.com/scaleout/scaleout/pkg/worker"
+	"github.com/scaleout/scaleout/pkg/workers"
 )
 
 // Load reads the configuration through getenv and builds the AWS clients:
@@ -44,13 +46,14 @@ func API(ctx context.Context, cfg config.Config, c *awsconfig.Clients, log *slog
 		queues[pool] = q
 	}
 	return api.New(api.Deps{
-		Store:    execstore.New(c.DynamoDB, set.Executions.Name),
-		Messages: messages.NewStore(c.DynamoDB, set.Catalog.Name),
-		Types:    tasktypes.NewRegistry(),
-		Queues:   queues,
-		Stats:    aggregate.NewStore(c.DynamoDB, set.Catalog.Name),
-		Auth:     authn,
-		Logger:   log,
+		Store:            execstore.New(c.DynamoDB, set.Executions.Name),
+		IdempotencyTable: set.Catalog.Name,
+		Messages:         messages.NewStore(c.DynamoDB, set.Catalog.Name),
+		Types:            tasktypes.NewRegistry(),
+		Queues:           queues,
+		Stats:            aggregate.NewStore(c.DynamoDB, set.Catalog.Name),
+		Auth:             authn,
+		Logger:           log,
 	})
 }
 
@@ -70,13 +73,63 @@ func Worker(ctx context.Context, cfg config.Config, c *awsconfig.Clients, log *s
 		Messages: messages.NewStore(c.DynamoDB, set.Catalog.Name),
 		Logger:   log,
 	}
+	minFree := int64(cfg.MinMemoryMB) << 20
+	if minFree == 0 {
+		minFree = -1 // no floor
+	}
 	return worker.New(execstore.New(c.DynamoDB, set.Executions.Name), q, runner, worker.Config{
-		ID:          cfg.WorkerID,
-		Concurrency: cfg.WorkerConcurrency,
-		Lease:       cfg.Lease,
-		PollWait:    cfg.PollWait,
-		Logger:      log,
+		ID:                cfg.WorkerID,
+		Concurrency:       cfg.WorkerConcurrency,
+		Lease:             cfg.Lease,
+		PollWait:          cfg.PollWait,
+		Logger:            log,
+		Registry:          Workers(cfg, c),
+		HeartbeatInterval: cfg.Heartbeat,
+		Pools:             []string{cfg.WorkerPool},
+		Tags:              cfg.WorkerTags,
+		Version:           Version(),
+		Sampler:           workers.NewProcSampler(),
+		MaxCPU:            cfg.MaxCPU,
+		MinFreeMemory:     minFree,
 	})
+}
+
+// Workers is the worker registry (for the worker and the API).
+func Workers(cfg config.Config, c *awsconfig.Clients) *workers.Store {
+	s := workers.NewStore(c.DynamoDB, cfg.Resources().Catalog.Name)
+	s.OfflineAfter = cfg.OfflineAfter
+	return s
+}
+
+// Version is the build's version: the module version, else the VCS
+// revision, else "devel".
+func Version() string {
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "devel"
+	}
+	if v := info.Main.Version; v != "" && v != "(devel)" {
+		return v
+	}
+	rev, dirty := "", false
+	for _, s := range info.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.modified":
+			dirty = s.Value == "true"
+		}
+	}
+	if rev == "" {
+		return "devel"
+	}
+	if len(rev) > 12 {
+		rev = rev[:12]
+	}
+	if dirty {
+		rev += "-dirty"
+	}
+	return rev
 }
 
 // StreamHandler builds the stream function's handler.

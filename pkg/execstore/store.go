@@ -52,6 +52,15 @@ type item struct {
 	Error      string                  `dynamodbav:"error,omitempty"`
 	Tasks      []execution.TaskSummary `dynamodbav:"tasks,omitempty"`
 	ExpiresAt  int64                   `dynamodbav:"expires_at,omitempty"` // unix s, TTL
+	// Index keys (see resources.ByPackage and the others).
+	PackageKey string `dynamodbav:"package_key"`
+	CreatedKey string `dynamodbav:"created_key"`
+	Day        string `dynamodbav:"day"`
+}
+
+// createdKey sorts executions by creation time, then id.
+func createdKey(created time.Time, id string) string {
+	return fmt.Sprintf("%013d#%s", created.UnixMilli(), id)
 }
 
 func ms(t time.Time) int64 { return t.UnixMilli() }
@@ -69,6 +78,7 @@ func toItem(e execution.Execution, retention time.Duration) (item, error) {
 		ID: e.ID, Folder: e.Folder, Project: e.Project, Package: e.Package, Pool: e.Pool,
 		Status: string(e.Status), Definition: string(e.Definition), Sensitive: e.Sensitive,
 		Attempt: e.Attempt, WorkerID: e.WorkerID, CreatedAt: ms(e.CreatedAt), Error: e.Error, Tasks: e.Tasks,
+		PackageKey: e.Ref(), CreatedKey: createdKey(e.CreatedAt, e.ID), Day: e.CreatedAt.UTC().Format(time.DateOnly),
 	}
 	if len(e.Parameters) > 0 {
 		b, err := json.Marshal(e.Parameters)
@@ -109,23 +119,33 @@ func Decode(av map[string]types.AttributeValue) (execution.Execution, error) {
 	return e, nil
 }
 
-// Create stores a new execution; its id must be unused.
-func (s *Store) Create(ctx context.Context, e execution.Execution) error {
+// put is the conditional write that creates e.
+func (s *Store) put(e execution.Execution) (*types.Put, error) {
 	it, err := toItem(e, s.Retention)
 	if err != nil {
-		return fmt.Errorf("encode execution %s: %w", e.ID, err)
+		return nil, fmt.Errorf("encode execution %s: %w", e.ID, err)
 	}
 	av, err := attributevalue.MarshalMap(it)
 	if err != nil {
-		return fmt.Errorf("encode execution %s: %w", e.ID, err)
+		return nil, fmt.Errorf("encode execution %s: %w", e.ID, err)
+	}
+	return &types.Put{
+		TableName:                aws.String(s.table),
+		Item:                     av,
+		ConditionExpression:      aws.String("attribute_not_exists(#id)"),
+		ExpressionAttributeNames: map[string]string{"#id": resources.ExecutionKey},
+	}, nil
+}
+
+// Create stores a new execution; its id must be unused.
+func (s *Store) Create(ctx context.Context, e execution.Execution) error {
+	put, err := s.put(e)
+	if err != nil {
+		return err
 	}
 	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{
-		TableName:           aws.String(s.table),
-		Item:                av,
-		ConditionExpression: aws.String("attribute_not_exists(#id)"),
-		ExpressionAttributeNames: map[string]string{
-			"#id": resources.ExecutionKey,
-		},
+		TableName: put.TableName, Item: put.Item, ConditionExpression: put.ConditionExpression,
+		ExpressionAttributeNames: put.ExpressionAttributeNames,
 	})
 	var ccf *types.ConditionalCheckFailedException
 	if errors.As(err, &ccf) {

@@ -145,3 +145,145 @@ func TestFailOnlyPending(t *testing.T) {
 	var c *execution.ConflictError
 	require.ErrorAs(t, s.Fail(ctx, e.ID, "again", time.Now()), &c)
 }
+
+func TestStop(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	now := time.Now()
+
+	s, pending := setup(t)
+	got, err := s.Stop(ctx, pending.ID, now)
+	require.NoError(t, err)
+	require.Equal(t, execution.Canceled, got.Status)
+	var c *execution.ConflictError
+	_, err = s.Stop(ctx, pending.ID, now)
+	require.ErrorAs(t, err, &c, "a final execution cannot be stopped")
+	_, err = s.Claim(ctx, pending.ID, "w1", now, now.Add(time.Minute))
+	require.ErrorAs(t, err, &c, "a canceled execution is never claimed")
+
+	s, running := setup(t)
+	claimed, err := s.Claim(ctx, running.ID, "w1", now, now.Add(time.Minute))
+	require.NoError(t, err)
+	got, err = s.Stop(ctx, running.ID, now)
+	require.NoError(t, err)
+	require.Equal(t, execution.Stopping, got.Status)
+	got, err = s.Stop(ctx, running.ID, now)
+	require.NoError(t, err, "stopping twice is fine")
+	require.Equal(t, execution.Stopping, got.Status)
+	// The lease holder still heartbeats and ends it.
+	require.NoError(t, s.Heartbeat(ctx, execution.LeaseOf(claimed), now.Add(time.Minute)))
+	done, err := s.Finish(ctx, execution.LeaseOf(claimed), execution.Result{Status: execution.Canceled, Error: "stopped"}, now)
+	require.NoError(t, err)
+	require.Equal(t, execution.Canceled, done.Status)
+
+	_, err = s.Stop(ctx, uuid.NewString(), now)
+	require.ErrorIs(t, err, execution.ErrNotFound)
+}
+
+func TestCreateIdempotent(t *testing.T) {
+	t.Parallel()
+	s, e := setup(t)
+	env := testenv.AWS(t)
+	ctx := context.Background()
+	idem := execstore.Idempotency{Table: env.Set.Catalog.Name, Scope: "ops", Key: uuid.NewString(), Hash: "h1"}
+
+	first := e
+	first.ID = uuid.Must(uuid.NewV7()).String()
+	got, replayed, err := s.CreateIdempotent(ctx, first, idem)
+	require.NoError(t, err)
+	require.False(t, replayed)
+	require.Equal(t, first.ID, got.ID)
+
+	second := e
+	second.ID = uuid.Must(uuid.NewV7()).String()
+	got, replayed, err = s.CreateIdempotent(ctx, second, idem)
+	require.NoError(t, err)
+	require.True(t, replayed)
+	require.Equal(t, first.ID, got.ID, "the same key gives the first execution")
+	_, err = s.Get(ctx, second.ID)
+	require.ErrorIs(t, err, execution.ErrNotFound, "and makes no second one")
+
+	other := idem
+	other.Hash = "h2"
+	_, _, err = s.CreateIdempotent(ctx, second, other)
+	require.ErrorIs(t, err, execstore.ErrIdempotencyMismatch)
+
+	// Another caller's key of the same text is another key.
+	theirs := idem
+	theirs.Scope = "someone-else"
+	got, replayed, err = s.CreateIdempotent(ctx, second, theirs)
+	require.NoError(t, err)
+	require.False(t, replayed)
+	require.Equal(t, second.ID, got.ID)
+}
+
+func TestList(t *testing.T) {
+	t.Parallel()
+	env := testenv.AWS(t)
+	s := execstore.New(env.Clients.DynamoDB, env.Set.Executions.Name)
+	ctx := context.Background()
+	folder := testenv.Name("folder")
+	base := time.Now().UTC().Truncate(time.Millisecond).Add(-time.Hour)
+	var ids []string
+	for i := range 7 {
+		pkg := "a"
+		if i%2 == 1 {
+			pkg = "b"
+		}
+		e := execution.Execution{
+			ID: uuid.Must(uuid.NewV7()).String(), Folder: folder, Project: "p", Package: pkg, Pool: "default",
+			Status: execution.Pending, Definition: []byte(`{}`), CreatedAt: base.Add(time.Duration(i) * time.Minute),
+		}
+		require.NoError(t, s.Create(ctx, e))
+		ids = append(ids, e.ID)
+	}
+	_, err := s.Stop(ctx, ids[6], base)
+	require.NoError(t, err)
+
+	listIDs := func(f execstore.Filter) ([]string, string) {
+		p, err := s.List(ctx, f, time.Now())
+		require.NoError(t, err)
+		var out []string
+		for _, e := range p.Executions {
+			require.Nil(t, e.Definition, "lists leave the definition out")
+			out = append(out, e.ID)
+		}
+		return out, p.Next
+	}
+	rev := func(idx ...int) []string {
+		var out []string
+		for _, i := range idx {
+			out = append(out, ids[i])
+		}
+		return out
+	}
+
+	got, _ := listIDs(execstore.Filter{Folder: folder})
+	require.Equal(t, rev(6, 5, 4, 3, 2, 1, 0), got, "newest first")
+	got, _ = listIDs(execstore.Filter{Folder: folder, Project: "p", Package: "a"})
+	require.Equal(t, rev(6, 4, 2, 0), got)
+	got, _ = listIDs(execstore.Filter{Folder: folder, Status: execution.Canceled})
+	require.Equal(t, rev(6), got)
+	got, _ = listIDs(execstore.Filter{Folder: folder, Since: base.Add(2 * time.Minute), Until: base.Add(4 * time.Minute)})
+	require.Equal(t, rev(4, 3, 2), got)
+
+	// Pages of 3 walk the whole list once.
+	var all []string
+	cursor := ""
+	for range 5 {
+		page, next := listIDs(execstore.Filter{Folder: folder, Limit: 3, Cursor: cursor})
+		all = append(all, page...)
+		if next == "" {
+			break
+		}
+		cursor = next
+	}
+	require.Equal(t, rev(6, 5, 4, 3, 2, 1, 0), all)
+
+	// Without folder, package or status: by day, here within the last day.
+	got, _ = listIDs(execstore.Filter{Since: base.Add(-time.Minute), Project: "p", Limit: 1000})
+	require.Subset(t, got, rev(0, 1, 2, 3, 4, 5, 6))
+
+	_, err = s.List(ctx, execstore.Filter{Folder: folder, Cursor: "garbage!"}, time.Now())
+	require.ErrorIs(t, err, execstore.ErrBadCursor)
+}

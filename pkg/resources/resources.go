@@ -23,6 +23,19 @@ const (
 	TTLAttribute = "expires_at"
 )
 
+// The executions table's indexes, for listing executions newest first.
+// Each is keyed by a filter value and sorted by CreatedKey
+// ("<created ms, 13 digits>#<id>").
+const (
+	ByPackage  = "by_package" // partition: PackageKey ("folder/project/package")
+	ByFolder   = "by_folder"  // partition: "folder"
+	ByStatus   = "by_status"  // partition: "status"
+	ByDay      = "by_day"     // partition: DayKey ("2026-11-25", UTC)
+	CreatedKey = "created_key"
+	PackageKey = "package_key"
+	DayKey     = "day"
+)
+
 // KeyType is a DynamoDB scalar key type.
 type KeyType string
 
@@ -98,6 +111,12 @@ func New(prefix string, pools ...string) (Set, error) {
 			PartitionKey: Key{Name: ExecutionKey, Type: String},
 			Stream:       true,
 			TTLAttribute: TTLAttribute,
+			Indexes: []Index{
+				{Name: ByPackage, PartitionKey: Key{Name: PackageKey, Type: String}, SortKey: &Key{Name: CreatedKey, Type: String}},
+				{Name: ByFolder, PartitionKey: Key{Name: "folder", Type: String}, SortKey: &Key{Name: CreatedKey, Type: String}},
+				{Name: ByStatus, PartitionKey: Key{Name: "status", Type: String}, SortKey: &Key{Name: CreatedKey, Type: String}},
+				{Name: ByDay, PartitionKey: Key{Name: DayKey, Type: String}, SortKey: &Key{Name: CreatedKey, Type: String}},
+			},
 		},
 		Catalog: Table{
 			Name:         prefix + "-catalog",

@@ -60,7 +60,7 @@ func AWS(tb testing.TB) Env {
 			setErr = err
 			return
 		}
-		set, err := resources.New(Prefix, resources.DefaultPool, "other")
+		set, err := resources.New(Prefix, resources.DefaultPool, "other", "api")
 		if err != nil {
 			setErr = err
 			return

@@ -1,0 +1,165 @@
+package execstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/scaleout/scaleout/pkg/execution"
+	"github.com/scaleout/scaleout/pkg/resources"
+)
+
+// Stop asks an execution to stop: a pending one is canceled at once (its
+// message is dropped by the worker that receives it), a running one moves
+// to stopping and its worker cancels it at its next heartbeat. Stopping an
+// execution that is stopping already changes nothing. A final execution
+// gives a *execution.ConflictError.
+func (s *Store) Stop(ctx context.Context, id string, now time.Time) (execution.Execution, error) {
+	out, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:           aws.String(s.table),
+		Key:                 key(id),
+		ConditionExpression: aws.String("#status = :pending"),
+		UpdateExpression:    aws.String("SET #status = :canceled, ended_at = :now, #error = :why"),
+		ExpressionAttributeNames: map[string]string{
+			"#status": "status", "#error": "error",
+		},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":pending":  str(string(execution.Pending)),
+			":canceled": str(string(execution.Canceled)),
+			":now":      num(ms(now)),
+			":why":      str("stopped before it started"),
+		},
+		ReturnValues:                        types.ReturnValueAllNew,
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+	})
+	if err == nil {
+		return Decode(out.Attributes)
+	}
+	var ce *execution.ConflictError
+	if err = s.conflict(id, "pending", err); !errors.As(err, &ce) || ce.Current == nil {
+		return execution.Execution{}, err
+	}
+	switch ce.Current.Status {
+	case execution.Stopping:
+		return *ce.Current, nil
+	case execution.Running:
+	default:
+		return execution.Execution{}, &execution.ConflictError{ID: id, Want: "pending or running to stop it", Current: ce.Current}
+	}
+	out, err = s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                aws.String(s.table),
+		Key:                      key(id),
+		ConditionExpression:      aws.String("#status = :running"),
+		UpdateExpression:         aws.String("SET #status = :stopping, stop_requested_at = :now"),
+		ExpressionAttributeNames: map[string]string{"#status": "status"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":running":  str(string(execution.Running)),
+			":stopping": str(string(execution.Stopping)),
+			":now":      num(ms(now)),
+		},
+		ReturnValues:                        types.ReturnValueAllNew,
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+	})
+	if err != nil {
+		// It ended (or was stopped) between the two writes.
+		return execution.Execution{}, s.conflict(id, "running to stop it", err)
+	}
+	return Decode(out.Attributes)
+}
+
+// Idempotency records which execution a caller's Idempotency-Key made.
+type Idempotency struct {
+	// Table is the catalog table, which holds the records.
+	Table string
+	// Scope separates callers (the principal's name): keys are theirs.
+	Scope string
+	Key   string
+	// Hash identifies the request body; the same key with another body is
+	// a conflict.
+	Hash string
+	// TTL is how long the key is remembered (default 24 h).
+	TTL time.Duration
+}
+
+// ErrIdempotencyMismatch is returned when a key is reused with another body.
+var ErrIdempotencyMismatch = errors.New("idempotency key reused with a different request")
+
+// CreateIdempotent stores e and the idempotency record in one transaction.
+// When the key was used before with the same body, it returns the
+// execution made then and replayed = true; with another body,
+// ErrIdempotencyMismatch.
+func (s *Store) CreateIdempotent(ctx context.Context, e execution.Execution, idem Idempotency) (_ execution.Execution, replayed bool, err error) {
+	if idem.TTL <= 0 {
+		idem.TTL = 24 * time.Hour
+	}
+	put, err := s.put(e)
+	if err != nil {
+		return e, false, err
+	}
+	idemKey := map[string]types.AttributeValue{
+		resources.CatalogPK: str("IDEM#" + idem.Scope + "#" + idem.Key),
+		resources.CatalogSK: str("IDEM"),
+	}
+	record := map[string]types.AttributeValue{
+		"execution_id":         str(e.ID),
+		"request_hash":         str(idem.Hash),
+		resources.TTLAttribute: num(e.CreatedAt.Add(idem.TTL).Unix()),
+	}
+	for k, v := range idemKey {
+		record[k] = v
+	}
+	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{
+		TransactItems: []types.TransactWriteItem{
+			{Put: &types.Put{
+				TableName:                aws.String(idem.Table),
+				Item:                     record,
+				ConditionExpression:      aws.String("attribute_not_exists(#pk)"),
+				ExpressionAttributeNames: map[string]string{"#pk": resources.CatalogPK},
+			}},
+			{Put: put},
+		},
+	})
+	var tce *types.TransactionCanceledException
+	if !errors.As(err, &tce) {
+		if err != nil {
+			return e, false, fmt.Errorf("create execution %s: %w", e.ID, err)
+		}
+		return e, false, nil
+	}
+	// The key was used before: replay what it made.
+	got, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName: aws.String(idem.Table), Key: idemKey, ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return e, false, fmt.Errorf("read idempotency key: %w", err)
+	}
+	if got.Item == nil {
+		return e, false, fmt.Errorf("create execution %s: transaction canceled (%s); retry", e.ID, reasons(tce))
+	}
+	if h, _ := got.Item["request_hash"].(*types.AttributeValueMemberS); h == nil || h.Value != idem.Hash {
+		return e, false, ErrIdempotencyMismatch
+	}
+	prevID, _ := got.Item["execution_id"].(*types.AttributeValueMemberS)
+	if prevID == nil {
+		return e, false, fmt.Errorf("idempotency record without an execution id")
+	}
+	prev, err := s.Get(ctx, prevID.Value)
+	return prev, true, err
+}
+
+func reasons(tce *types.TransactionCanceledException) string {
+	out := ""
+	for i, r := range tce.CancellationReasons {
+		if out != "" {
+			out += ", "
+		}
+		out += strconv.Itoa(i) + ": " + aws.ToString(r.Code)
+	}
+	return out
+}
