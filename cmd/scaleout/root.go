@@ -49,6 +49,11 @@ With AWS_ENDPOINT_URL set (LocalStack), no stand-ins are started.`,
 				os.Setenv("SCALEOUT_TOKEN", hex.EncodeToString(b))
 				generated = true
 			}
+			if os.Getenv("SCALEOUT_MAX_CPU") == "" {
+				// On one computer the stand-ins share the CPU with the
+				// worker: holding work back for their load would stall it.
+				os.Setenv("SCALEOUT_MAX_CPU", "100")
+			}
 			if os.Getenv("SCALEOUT_POLL_WAIT") == "" {
 				// Ctrl-C waits for the worker's poll in flight: keep it short.
 				os.Setenv("SCALEOUT_POLL_WAIT", "2s")

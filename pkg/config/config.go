@@ -41,6 +41,24 @@ type Config struct {
 	// PollWait is a worker's SQS long-poll wait (SCALEOUT_POLL_WAIT, default
 	// 20s, at most 20s). A stopping worker waits for the poll in flight.
 	PollWait time.Duration
+
+	// WorkerTags are a worker's tags on its first registration
+	// (SCALEOUT_WORKER_TAGS, "key=value,key,..."; after that an
+	// administrator edits them).
+	WorkerTags map[string]string
+	// Heartbeat is how often a worker heartbeats to the registry
+	// (SCALEOUT_HEARTBEAT, default 5s, at least 1s).
+	Heartbeat time.Duration
+	// OfflineAfter is how old a worker's last heartbeat may be for it to
+	// count as online (SCALEOUT_OFFLINE_AFTER, default 3 x Heartbeat; more
+	// than Heartbeat).
+	OfflineAfter time.Duration
+	// MaxCPU is the CPU use in percent above which a worker takes no new
+	// work (SCALEOUT_MAX_CPU, default 70, 1-100; 100 turns the check off).
+	MaxCPU float64
+	// MinMemoryMB is the free memory in MiB below which a worker takes no
+	// new work (SCALEOUT_MIN_MEMORY_MB, default 100; 0 turns the check off).
+	MinMemoryMB int
 }
 
 // FromEnv reads the configuration through getenv (os.Getenv in mains) and
@@ -57,6 +75,10 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		WorkerConcurrency: runtime.NumCPU(),
 		Lease:             60 * time.Second,
 		PollWait:          20 * time.Second,
+		WorkerTags:        map[string]string{},
+		Heartbeat:         5 * time.Second,
+		MaxCPU:            70,
+		MinMemoryMB:       100,
 	}
 	var errs []error
 	if v := getenv("SCALEOUT_WORKER_CONCURRENCY"); v != "" {
@@ -79,6 +101,43 @@ func FromEnv(getenv func(string) string) (Config, error) {
 			errs = append(errs, fmt.Errorf("SCALEOUT_POLL_WAIT=%q: give a duration from 1s to 20s", v))
 		}
 		c.PollWait = d
+	}
+	for _, entry := range split(getenv("SCALEOUT_WORKER_TAGS")) {
+		k, v, _ := strings.Cut(entry, "=")
+		if k = strings.TrimSpace(k); k == "" {
+			errs = append(errs, fmt.Errorf("SCALEOUT_WORKER_TAGS entry %q: write key=value or key", entry))
+			continue
+		}
+		c.WorkerTags[k] = strings.TrimSpace(v)
+	}
+	if v := getenv("SCALEOUT_HEARTBEAT"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < time.Second {
+			errs = append(errs, fmt.Errorf("SCALEOUT_HEARTBEAT=%q: give a duration of at least 1s, such as 5s", v))
+		}
+		c.Heartbeat = d
+	}
+	c.OfflineAfter = 3 * c.Heartbeat
+	if v := getenv("SCALEOUT_OFFLINE_AFTER"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("SCALEOUT_OFFLINE_AFTER=%q: give a duration such as 15s", v))
+		}
+		c.OfflineAfter = d
+	}
+	if v := getenv("SCALEOUT_MAX_CPU"); v != "" {
+		f, err := strconv.ParseFloat(strings.TrimSuffix(v, "%"), 64)
+		if err != nil || f < 1 || f > 100 {
+			errs = append(errs, fmt.Errorf("SCALEOUT_MAX_CPU=%q: give a percentage from 1 to 100", v))
+		}
+		c.MaxCPU = f
+	}
+	if v := getenv("SCALEOUT_MIN_MEMORY_MB"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			errs = append(errs, fmt.Errorf("SCALEOUT_MIN_MEMORY_MB=%q: give a whole number of MiB, 0 or more", v))
+		}
+		c.MinMemoryMB = n
 	}
 	if t := getenv("SCALEOUT_TOKEN"); t != "" {
 		c.Tokens[t] = auth.Principal{Name: "admin", Role: auth.Admin}
@@ -122,6 +181,10 @@ func (c Config) Validate() error {
 	}
 	if c.Lease < 3*time.Second {
 		errs = append(errs, fmt.Errorf("SCALEOUT_LEASE=%s: at least 3s", c.Lease))
+	}
+	if c.Heartbeat >= time.Second && c.OfflineAfter <= c.Heartbeat {
+		errs = append(errs, fmt.Errorf("SCALEOUT_OFFLINE_AFTER=%s: must be more than SCALEOUT_HEARTBEAT=%s (default 3 x heartbeat)",
+			c.OfflineAfter, c.Heartbeat))
 	}
 	return errors.Join(errs...)
 }

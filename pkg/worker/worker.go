@@ -7,10 +7,12 @@ import (
 	"log/slog"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/scaleout/scaleout/pkg/execution"
 	"github.com/scaleout/scaleout/pkg/queue"
+	"github.com/scaleout/scaleout/pkg/workers"
 )
 
 // Store is where executions live.
@@ -34,6 +36,20 @@ type Runner interface {
 	Run(ctx context.Context, e execution.Execution) execution.Result
 }
 
+// Registry is where a worker registers and heartbeats (package workers'
+// Store). Heartbeat answers whether the worker is enabled, or
+// workers.ErrNotFound once it was removed.
+type Registry interface {
+	Register(ctx context.Context, r workers.Registration) (workers.Worker, error)
+	Heartbeat(ctx context.Context, id string, running int) (enabled bool, err error)
+}
+
+// Sampler measures the machine's load (workers.ProcSampler). It is called
+// every SampleInterval; an unknown value does not hold the worker back.
+type Sampler interface {
+	Sample() (workers.Usage, error)
+}
+
 // Config tunes a worker.
 type Config struct {
 	// ID names this worker in leases and logs; default host name and pid.
@@ -51,6 +67,30 @@ type Config struct {
 	Grace  time.Duration
 	Now    func() time.Time
 	Logger *slog.Logger
+
+	// Registry, when set, is where the worker registers on Run and
+	// heartbeats every HeartbeatInterval with the number of executions it
+	// runs. While it is not registered, disabled or removed it takes no new
+	// work; running executions finish. A removed worker stays idle until it
+	// restarts. Nil: no registry, the worker always takes work.
+	Registry Registry
+	// HeartbeatInterval: default 5 s.
+	HeartbeatInterval time.Duration
+	// Machine, Pools, Tags and Version describe the worker in its
+	// registration (Machine defaults to the host name; Tags apply only to a
+	// first registration).
+	Machine string
+	Pools   []string
+	Tags    map[string]string
+	Version string
+
+	// Sampler, when set, holds new work back while CPU use is over MaxCPU
+	// percent (default 70) or free memory under MinFreeMemory bytes
+	// (default 100 MiB; negative: no floor). Nil: no capacity check.
+	Sampler        Sampler
+	MaxCPU         float64
+	MinFreeMemory  int64
+	SampleInterval time.Duration // default 1 s
 }
 
 func (c *Config) defaults() {
@@ -76,6 +116,21 @@ func (c *Config) defaults() {
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
+	if c.HeartbeatInterval == 0 {
+		c.HeartbeatInterval = workers.DefaultHeartbeat
+	}
+	if c.Machine == "" {
+		c.Machine, _ = os.Hostname()
+	}
+	if c.MaxCPU == 0 {
+		c.MaxCPU = workers.DefaultMaxCPU
+	}
+	if c.MinFreeMemory == 0 {
+		c.MinFreeMemory = workers.DefaultMinFreeMemory
+	}
+	if c.SampleInterval == 0 {
+		c.SampleInterval = time.Second
+	}
 }
 
 // Validate reports every problem with the configuration.
@@ -90,6 +145,15 @@ func (c Config) Validate() error {
 	if c.PollWait < 0 || c.PollWait > 20*time.Second {
 		errs = append(errs, fmt.Errorf("poll wait %s: must be between 0 and 20s (the SQS long-poll limit)", c.PollWait))
 	}
+	if c.HeartbeatInterval < 0 {
+		errs = append(errs, fmt.Errorf("heartbeat interval %s: must be positive", c.HeartbeatInterval))
+	}
+	if c.MaxCPU < 0 || c.MaxCPU > 100 {
+		errs = append(errs, fmt.Errorf("max CPU %g%%: must be between 0 and 100", c.MaxCPU))
+	}
+	if c.SampleInterval < 0 {
+		errs = append(errs, fmt.Errorf("sample interval %s: must be positive", c.SampleInterval))
+	}
 	return errors.Join(errs...)
 }
 
@@ -100,6 +164,10 @@ type Worker struct {
 	queue  Queue
 	runner Runner
 	log    *slog.Logger
+
+	gate            gate
+	running         atomic.Int64
+	sampleErrLogged bool
 }
 
 // New returns a worker.
@@ -108,7 +176,16 @@ func New(store Store, q Queue, r Runner, cfg Config) (*Worker, error) {
 		return nil, fmt.Errorf("worker configuration: %w", err)
 	}
 	cfg.defaults()
-	return &Worker{cfg: cfg, store: store, queue: q, runner: r, log: cfg.Logger.With("worker_id", cfg.ID)}, nil
+	if cfg.Registry != nil {
+		r := workers.Registration{ID: cfg.ID, Machine: cfg.Machine, Pools: cfg.Pools, MaxTasks: cfg.Concurrency,
+			Version: cfg.Version, Tags: cfg.Tags}
+		if err := r.Validate(); err != nil {
+			return nil, fmt.Errorf("worker registration: %w", err)
+		}
+	}
+	w := &Worker{cfg: cfg, store: store, queue: q, runner: r, log: cfg.Logger.With("worker_id", cfg.ID)}
+	w.gate.unregistered = cfg.Registry != nil
+	return w, nil
 }
 
 // ID is the worker's id.
@@ -128,17 +205,223 @@ func (w *Worker) Run(ctx context.Context) error {
 
 	w.log.InfoContext(ctx, "worker started", "concurrency", w.cfg.Concurrency)
 	var wg sync.WaitGroup
-	for range w.cfg.Concurrency {
-		wg.Go(func() { w.loop(ctx, runCtx) })
+	// The first registration and capacity reading come before the first
+	// receive, so a disabled or busy worker takes nothing meanwhile.
+	if w.cfg.Registry != nil {
+		w.register(ctx)
+		wg.Go(func() { w.heartbeatRegistry(ctx) })
 	}
+	if w.cfg.Sampler != nil {
+		w.sample()
+		wg.Go(func() { w.watchCapacity(ctx) })
+	}
+	var loops sync.WaitGroup
+	for range w.cfg.Concurrency {
+		loops.Go(func() { w.loop(ctx, runCtx) })
+	}
+	loops.Wait()
 	wg.Wait()
+	if w.cfg.Registry != nil && !w.gate.isRemoved() {
+		// A last heartbeat says nothing runs any more.
+		hbCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		if _, err := w.cfg.Registry.Heartbeat(hbCtx, w.cfg.ID, 0); err != nil {
+			w.log.Warn("last heartbeat failed", "error", err)
+		}
+		cancel()
+	}
 	w.log.Info("worker stopped")
 	return nil
+}
+
+// Accepting reports whether the worker takes new work now: registered (if
+// it has a registry), enabled, not removed and under its capacity limits.
+func (w *Worker) Accepting() bool { return w.gate.reason() == "" }
+
+// register registers the worker, retrying until it succeeds or ctx ends.
+func (w *Worker) register(ctx context.Context) bool {
+	backoff := 100 * time.Millisecond
+	for {
+		rec, err := w.cfg.Registry.Register(ctx, workers.Registration{
+			ID: w.cfg.ID, Machine: w.cfg.Machine, Pools: w.cfg.Pools, MaxTasks: w.cfg.Concurrency,
+			Version: w.cfg.Version, Tags: w.cfg.Tags,
+		})
+		if err == nil {
+			w.log.InfoContext(ctx, "worker registered", "enabled", rec.Enabled)
+			w.gate.set(w.log, func(g *gate) { g.unregistered, g.disabled = false, !rec.Enabled })
+			return true
+		}
+		if ctx.Err() != nil {
+			return false
+		}
+		w.log.WarnContext(ctx, "registration failed; retrying", "error", err, "backoff", backoff)
+		select {
+		case <-ctx.Done():
+			return false
+		case <-time.After(backoff):
+		}
+		backoff = min(backoff*2, w.cfg.HeartbeatInterval)
+	}
+}
+
+// heartbeatRegistry tells the registry every HeartbeatInterval that the
+// worker is alive and how much it runs, and learns whether it may take
+// work. It ends with ctx, or when the worker was removed.
+func (w *Worker) heartbeatRegistry(ctx context.Context) {
+	if w.gate.isUnregistered() && !w.register(ctx) {
+		return
+	}
+	t := time.NewTicker(w.cfg.HeartbeatInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		enabled, err := w.cfg.Registry.Heartbeat(ctx, w.cfg.ID, int(w.running.Load()))
+		switch {
+		case errors.Is(err, workers.ErrNotFound):
+			w.gate.set(w.log, func(g *gate) { g.removed = true })
+			return
+		case err != nil:
+			if ctx.Err() == nil {
+				// Keep the last known state: the store is the same
+				// DynamoDB the executions need anyway.
+				w.log.WarnContext(ctx, "registry heartbeat failed", "error", err)
+			}
+		default:
+			w.gate.set(w.log, func(g *gate) { g.disabled = !enabled })
+		}
+	}
+}
+
+// watchCapacity samples the machine's load every SampleInterval.
+func (w *Worker) watchCapacity(ctx context.Context) {
+	t := time.NewTicker(w.cfg.SampleInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			w.sample()
+		}
+	}
+}
+
+func (w *Worker) sample() {
+	u, err := w.cfg.Sampler.Sample()
+	if err != nil && !w.sampleErrLogged {
+		w.sampleErrLogged = true // only one goroutine at a time samples
+		w.log.Warn("cannot measure the machine's load; unknown values do not hold work back", "error", err)
+	}
+	cpu := u.CPUKnown && u.CPUPercent > w.cfg.MaxCPU
+	mem := u.MemoryKnown && w.cfg.MinFreeMemory > 0 && u.FreeMemory < uint64(w.cfg.MinFreeMemory)
+	before := w.gate.reason()
+	w.gate.set(nil, func(g *gate) { g.cpuBusy, g.memoryLow = cpu, mem })
+	if after := w.gate.reason(); after != before {
+		logGate(w.log, before, after, "cpu_percent", u.CPUPercent, "max_cpu_percent", w.cfg.MaxCPU,
+			"free_memory_mb", u.FreeMemory>>20, "min_free_memory_mb", w.cfg.MinFreeMemory>>20)
+	}
+}
+
+func logGate(log *slog.Logger, before, after string, args ...any) {
+	switch {
+	case after == "":
+		log.Info("taking new work again", append([]any{"was", before}, args...)...)
+	case before == "":
+		log.Info("holding back new work", append([]any{"reason", after}, args...)...)
+	default:
+		log.Info("still holding back new work", append([]any{"reason", after, "was", before}, args...)...)
+	}
+}
+
+// gate holds the receive loops back while the worker may not take work.
+type gate struct {
+	mu                                                  sync.Mutex
+	changed                                             chan struct{}
+	unregistered, disabled, removed, cpuBusy, memoryLow bool
+}
+
+// reason says why the worker holds back; "" when it takes work.
+func (g *gate) reason() string {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.reasonLocked()
+}
+
+func (g *gate) reasonLocked() string {
+	switch {
+	case g.removed:
+		return "removed from the registry; restart the worker to register it again"
+	case g.unregistered:
+		return "not registered yet"
+	case g.disabled:
+		return "disabled"
+	case g.cpuBusy:
+		return "cpu busy"
+	case g.memoryLow:
+		return "memory low"
+	}
+	return ""
+}
+
+func (g *gate) isRemoved() bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.removed
+}
+
+func (g *gate) isUnregistered() bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.unregistered
+}
+
+// set changes the state, wakes the waiting loops when it opens or closes
+// and, with a logger, logs the change.
+func (g *gate) set(log *slog.Logger, f func(*gate)) {
+	g.mu.Lock()
+	before := g.reasonLocked()
+	f(g)
+	after := g.reasonLocked()
+	if (before == "") != (after == "") && g.changed != nil {
+		close(g.changed)
+		g.changed = nil
+	}
+	g.mu.Unlock()
+	if log != nil && before != after {
+		logGate(log, before, after)
+	}
+}
+
+// wait blocks until the worker may take work; false when ctx ended.
+func (g *gate) wait(ctx context.Context) bool {
+	for {
+		g.mu.Lock()
+		if g.reasonLocked() == "" {
+			g.mu.Unlock()
+			return true
+		}
+		if g.changed == nil {
+			g.changed = make(chan struct{})
+		}
+		ch := g.changed
+		g.mu.Unlock()
+		select {
+		case <-ctx.Done():
+			return false
+		case <-ch:
+		}
+	}
 }
 
 func (w *Worker) loop(ctx, runCtx context.Context) {
 	backoff := 100 * time.Millisecond
 	for ctx.Err() == nil {
+		if !w.gate.wait(ctx) {
+			return
+		}
 		// The long poll is not cut short when ctx ends: SQS may already have
 		// handed a message to it, which would then stay invisible for a whole
 		// visibility timeout. It ends within PollWait; what it brings after
@@ -161,6 +444,11 @@ func (w *Worker) loop(ctx, runCtx context.Context) {
 			continue
 		}
 		backoff = 100 * time.Millisecond
+		if !w.Accepting() {
+			// Held back during the poll: the message goes to another worker.
+			w.release(runCtx, msgs)
+			continue
+		}
 		for _, m := range msgs {
 			w.handle(runCtx, m)
 		}
@@ -197,6 +485,8 @@ func (w *Worker) handle(ctx context.Context, m queue.Message) {
 		return
 	}
 	lease := execution.LeaseOf(e)
+	w.running.Add(1)
+	defer w.running.Add(-1)
 	log = log.With("attempt", e.Attempt, "package", e.Ref())
 	log.InfoContext(ctx, "execution started")
 

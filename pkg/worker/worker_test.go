@@ -3,6 +3,8 @@ package worker_test
 import (
 	"context"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -25,6 +27,7 @@ import (
 	"github.com/scaleout/scaleout/pkg/tasktypes"
 	"github.com/scaleout/scaleout/pkg/testenv"
 	"github.com/scaleout/scaleout/pkg/worker"
+	"github.com/scaleout/scaleout/pkg/workers"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }
@@ -68,6 +71,13 @@ func (b bundle) submit(t *testing.T, command ...string) execution.Execution {
 // start runs a worker until the test ends (or stop is called).
 func (b bundle) start(t *testing.T, r worker.Runner, cfg worker.Config) (stop func()) {
 	t.Helper()
+	_, stop = b.startWorker(t, r, cfg)
+	return stop
+}
+
+// startWorker is start that also returns the worker.
+func (b bundle) startWorker(t *testing.T, r worker.Runner, cfg worker.Config) (w *worker.Worker, stop func()) {
+	t.Helper()
 	cfg.PollWait = time.Second
 	cfg.Logger = slog.New(slog.NewTextHandler(testLog{t}, nil))
 	w, err := worker.New(b.store, b.queue, r, cfg)
@@ -90,7 +100,7 @@ func (b bundle) start(t *testing.T, r worker.Runner, cfg worker.Config) (stop fu
 		})
 	}
 	t.Cleanup(stop)
-	return stop
+	return w, stop
 }
 
 // testLog shows the worker's log with the test's output when it fails.
@@ -245,4 +255,179 @@ func TestLostLeaseCancelsTheRun(t *testing.T) {
 		execution.Result{Status: execution.Succeeded}, time.Now())
 	require.NoError(t, err)
 	b.queueEmpty(t)
+}
+
+func (b bundle) registry() *workers.Store {
+	return workers.NewStore(b.env.Clients.DynamoDB, b.env.Set.Catalog.Name)
+}
+
+// registered is a worker configuration with the registry and fast heartbeats.
+func registered(reg *workers.Store, id string) worker.Config {
+	return worker.Config{ID: id, Registry: reg, HeartbeatInterval: 100 * time.Millisecond,
+		Pools: []string{"other"}, Version: "test", Tags: map[string]string{"suite": "worker"}}
+}
+
+// waitFile is a package that runs until the test creates the returned file.
+func waitFile(t *testing.T) (command []string, finish func()) {
+	path := filepath.Join(t.TempDir(), "go")
+	return []string{"sh", "-c", "while [ ! -e " + path + " ]; do sleep 0.05; done"}, func() {
+		require.NoError(t, os.WriteFile(path, nil, 0o644))
+	}
+}
+
+func (b bundle) waitWorker(t *testing.T, reg *workers.Store, id string, ok func(workers.Worker) bool, msg string) {
+	t.Helper()
+	require.Eventually(t, func() bool {
+		w, err := reg.Get(context.Background(), id)
+		return err == nil && ok(w)
+	}, 10*time.Second, 20*time.Millisecond, msg)
+}
+
+func TestRegistersAndHeartbeatsTheRunningCount(t *testing.T) {
+	b := setup(t)
+	reg := b.registry()
+	id := testenv.Name("w")
+	b.start(t, b.runner, registered(reg, id))
+
+	b.waitWorker(t, reg, id, func(w workers.Worker) bool { return w.Online }, "never registered")
+	w, err := reg.Get(context.Background(), id)
+	require.NoError(t, err)
+	host, _ := os.Hostname()
+	require.Equal(t, host, w.Machine)
+	require.Equal(t, []string{"other"}, w.Pools)
+	require.Equal(t, 1, w.MaxTasks)
+	require.Equal(t, "test", w.Version)
+	require.Equal(t, map[string]string{"suite": "worker"}, w.Tags)
+	require.True(t, w.Enabled)
+
+	cmd, finish := waitFile(t)
+	e := b.submit(t, cmd...)
+	b.waitWorker(t, reg, id, func(w workers.Worker) bool { return w.Running == 1 }, "running never 1")
+	finish()
+	b.waitStatus(t, e.ID, execution.Succeeded)
+	b.waitWorker(t, reg, id, func(w workers.Worker) bool { return w.Running == 0 }, "running never back to 0")
+	b.queueEmpty(t)
+}
+
+func TestDisabledWorkerTakesNoNewWork(t *testing.T) {
+	b := setup(t)
+	ctx := context.Background()
+	reg := b.registry()
+	id1, id2 := testenv.Name("w1"), testenv.Name("w2")
+	w1, _ := b.startWorker(t, b.runner, registered(reg, id1))
+	w2, stop2 := b.startWorker(t, b.runner, registered(reg, id2))
+	require.Eventually(t, func() bool { return w1.Accepting() && w2.Accepting() }, 10*time.Second, 20*time.Millisecond)
+
+	_, err := reg.SetEnabled(ctx, id1, false)
+	require.NoError(t, err)
+	require.Eventually(t, func() bool { return !w1.Accepting() }, 10*time.Second, 20*time.Millisecond,
+		"the heartbeat never told w1 it was disabled")
+	var ids []string
+	for range 4 {
+		ids = append(ids, b.submit(t, "true").ID)
+	}
+	for _, id := range ids {
+		e := b.waitStatus(t, id, execution.Succeeded)
+		require.Equal(t, id2, e.WorkerID, "only the enabled worker takes work")
+	}
+	b.queueEmpty(t)
+
+	// w2 goes away; w1, enabled again, takes work again.
+	stop2()
+	_, err = reg.SetEnabled(ctx, id1, true)
+	require.NoError(t, err)
+	require.Eventually(t, w1.Accepting, 10*time.Second, 20*time.Millisecond)
+	e := b.waitStatus(t, b.submit(t, "true").ID, execution.Succeeded)
+	require.Equal(t, id1, e.WorkerID)
+	b.queueEmpty(t)
+}
+
+func TestRemovedWorkerStopsTakingWork(t *testing.T) {
+	b := setup(t)
+	ctx := context.Background()
+	reg := b.registry()
+	id := testenv.Name("w")
+	w, _ := b.startWorker(t, b.runner, registered(reg, id))
+	b.waitWorker(t, reg, id, func(w workers.Worker) bool { return w.Online }, "never registered")
+
+	// Removed while it runs an execution: that one finishes, nothing new starts.
+	cmd, finish := waitFile(t)
+	running := b.submit(t, cmd...)
+	b.waitStatus(t, running.ID, execution.Running)
+	require.NoError(t, reg.Remove(ctx, id))
+	require.Eventually(t, func() bool { return !w.Accepting() }, 10*time.Second, 20*time.Millisecond)
+	finish()
+	b.waitStatus(t, running.ID, execution.Succeeded)
+
+	waiting := b.submit(t, "true")
+	require.Never(t, func() bool {
+		e, err := b.store.Get(ctx, waiting.ID)
+		require.NoError(t, err)
+		return e.Status != execution.Pending
+	}, 1500*time.Millisecond, 50*time.Millisecond, "a removed worker took work")
+	_, err := reg.Get(ctx, id)
+	require.ErrorIs(t, err, workers.ErrNotFound, "heartbeats did not bring the removed worker back")
+
+	// Another worker takes it.
+	b.start(t, b.runner, worker.Config{ID: "w-other"})
+	e := b.waitStatus(t, waiting.ID, execution.Succeeded)
+	require.Equal(t, "w-other", e.WorkerID)
+	b.queueEmpty(t)
+}
+
+// fakeSampler reports what the test sets.
+type fakeSampler struct {
+	mu sync.Mutex
+	u  workers.Usage
+}
+
+func (f *fakeSampler) Sample() (workers.Usage, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.u, nil
+}
+
+func (f *fakeSampler) set(u workers.Usage) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.u = u
+}
+
+func TestCapacityHoldsNewWorkBack(t *testing.T) {
+	idle := workers.Usage{CPUPercent: 10, CPUKnown: true, FreeMemory: 4 << 30, MemoryKnown: true}
+	for _, tc := range []struct {
+		name string
+		busy workers.Usage
+	}{
+		{"cpu over 70%", workers.Usage{CPUPercent: 95, CPUKnown: true, FreeMemory: 4 << 30, MemoryKnown: true}},
+		{"memory under 100 MiB", workers.Usage{CPUPercent: 10, CPUKnown: true, FreeMemory: 50 << 20, MemoryKnown: true}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b := setup(t)
+			ctx := context.Background()
+			sampler := &fakeSampler{u: tc.busy}
+			w, _ := b.startWorker(t, b.runner, worker.Config{ID: "w-busy", Sampler: sampler,
+				SampleInterval: 50 * time.Millisecond})
+
+			e := b.submit(t, "true")
+			require.Never(t, func() bool {
+				got, err := b.store.Get(ctx, e.ID)
+				require.NoError(t, err)
+				return got.Status != execution.Pending || w.Accepting()
+			}, 1500*time.Millisecond, 50*time.Millisecond, "a busy worker took work")
+
+			sampler.set(idle)
+			require.Eventually(t, w.Accepting, 5*time.Second, 20*time.Millisecond)
+			got := b.waitStatus(t, e.ID, execution.Succeeded)
+			require.Equal(t, "w-busy", got.WorkerID)
+			b.queueEmpty(t)
+		})
+	}
+}
+
+func TestRegistryConfigIsValidated(t *testing.T) {
+	_, err := worker.New(nil, nil, nil, worker.Config{ID: "bad id", Registry: &workers.Store{}, MaxCPU: 120})
+	require.ErrorContains(t, err, "max CPU 120%")
+	_, err = worker.New(nil, nil, nil, worker.Config{ID: "bad id", Registry: &workers.Store{}})
+	require.ErrorIs(t, err, workers.ErrInvalid)
 }

@@ -1,0 +1,310 @@
+package workers_test
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/scaleout/scaleout/pkg/testenv"
+	"github.com/scaleout/scaleout/pkg/workers"
+)
+
+func TestMain(m *testing.M) { testenv.Main(m) }
+
+// clock is an injectable clock that tests move by hand.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) Add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+type bundle struct {
+	store *workers.Store
+	clock *clock
+	id    string // a worker id unique to the test
+}
+
+func setup(t *testing.T) bundle {
+	t.Helper()
+	env := testenv.AWS(t)
+	c := &clock{t: time.Now().UTC().Truncate(time.Millisecond)}
+	s := workers.NewStore(env.Clients.DynamoDB, env.Set.Catalog.Name)
+	s.Now = c.Now
+	s.OfflineAfter = 15 * time.Second
+	return bundle{store: s, clock: c, id: testenv.Name("w")}
+}
+
+func (b bundle) register(t *testing.T, id string) workers.Worker {
+	t.Helper()
+	w, err := b.store.Register(context.Background(), workers.Registration{
+		ID: id, Machine: "host-a", Pools: []string{"default", "etl"}, MaxTasks: 4, Version: "v1",
+		Tags: map[string]string{"zone": "a"},
+	})
+	require.NoError(t, err)
+	return w
+}
+
+func TestRegisterCreatesThenKeepsAdminFields(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	first := b.clock.Now()
+
+	w := b.register(t, b.id)
+	require.Equal(t, workers.Worker{
+		ID: b.id, DisplayName: b.id, Description: "", Tags: map[string]string{"zone": "a"}, Enabled: true,
+		Machine: "host-a", Pools: []string{"default", "etl"}, MaxTasks: 4, Version: "v1", Running: 0,
+		RegisteredAt: first, LastHeartbeat: first, Online: true,
+	}, w)
+
+	// An administrator edits and disables it; it heartbeats, then restarts
+	// on another machine with another version and other tags.
+	name, desc := "ETL box", "nightly loads"
+	_, err := b.store.Update(ctx, b.id, workers.Changes{DisplayName: &name, Description: &desc,
+		Tags: map[string]string{"team": "data"}})
+	require.NoError(t, err)
+	_, err = b.store.SetEnabled(ctx, b.id, false)
+	require.NoError(t, err)
+	enabled, err := b.store.Heartbeat(ctx, b.id, 3)
+	require.NoError(t, err)
+	require.False(t, enabled)
+
+	b.clock.Add(time.Minute)
+	w, err = b.store.Register(ctx, workers.Registration{ID: b.id, Machine: "host-b", Pools: []string{"default"},
+		MaxTasks: 8, Version: "v2", Tags: map[string]string{"zone": "b"}})
+	require.NoError(t, err)
+	require.Equal(t, workers.Worker{
+		ID: b.id, DisplayName: name, Description: desc, Tags: map[string]string{"team": "data"}, Enabled: false,
+		Machine: "host-b", Pools: []string{"default"}, MaxTasks: 8, Version: "v2", Running: 0,
+		RegisteredAt: first, LastHeartbeat: first.Add(time.Minute), Online: true,
+	}, w)
+	got, err := b.store.Get(ctx, b.id)
+	require.NoError(t, err)
+	require.Equal(t, w, got)
+}
+
+func TestHeartbeat(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	b.register(t, b.id)
+
+	b.clock.Add(5 * time.Second)
+	enabled, err := b.store.Heartbeat(ctx, b.id, 2)
+	require.NoError(t, err)
+	require.True(t, enabled)
+	w, err := b.store.Get(ctx, b.id)
+	require.NoError(t, err)
+	require.Equal(t, 2, w.Running)
+	require.Equal(t, b.clock.Now(), w.LastHeartbeat)
+
+	_, err = b.store.SetEnabled(ctx, b.id, false)
+	require.NoError(t, err)
+	enabled, err = b.store.Heartbeat(ctx, b.id, 0)
+	require.NoError(t, err)
+	require.False(t, enabled, "the heartbeat tells a worker it was disabled")
+	_, err = b.store.SetEnabled(ctx, b.id, true)
+	require.NoError(t, err)
+	enabled, err = b.store.Heartbeat(ctx, b.id, 0)
+	require.NoError(t, err)
+	require.True(t, enabled)
+
+	require.NoError(t, b.store.Remove(ctx, b.id))
+	_, err = b.store.Heartbeat(ctx, b.id, 0)
+	require.ErrorIs(t, err, workers.ErrNotFound, "a removed worker's heartbeat does not recreate it")
+	_, err = b.store.Get(ctx, b.id)
+	require.ErrorIs(t, err, workers.ErrNotFound)
+
+	// It registers again when it restarts: a new worker.
+	w = b.register(t, b.id)
+	require.True(t, w.Enabled)
+}
+
+func TestOnlineFollowsTheClock(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	b.register(t, b.id)
+	for _, tc := range []struct {
+		advance time.Duration
+		online  bool
+	}{
+		{0, true},
+		{15 * time.Second, true}, // exactly OfflineAfter
+		{time.Millisecond, false},
+		{time.Hour, false},
+	} {
+		b.clock.Add(tc.advance)
+		w, err := b.store.Get(ctx, b.id)
+		require.NoError(t, err)
+		require.Equal(t, tc.online, w.Online, "after %s more", tc.advance)
+	}
+	_, err := b.store.Heartbeat(ctx, b.id, 0)
+	require.NoError(t, err)
+	w, err := b.store.Get(ctx, b.id)
+	require.NoError(t, err)
+	require.True(t, w.Online, "a heartbeat brings it back online")
+}
+
+func TestListIsOrderedAndComputesOnline(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	ids := []string{b.id + "-c", b.id + "-a", b.id + "-b"}
+	for _, id := range ids {
+		b.register(t, id)
+	}
+	b.clock.Add(10 * time.Second)
+	_, err := b.store.Heartbeat(ctx, b.id+"-b", 1)
+	require.NoError(t, err)
+	b.clock.Add(10 * time.Second) // a and c are 20 s old, b 10 s
+
+	all, err := b.store.List(ctx)
+	require.NoError(t, err)
+	var mine []workers.Worker
+	for _, w := range all {
+		if strings.HasPrefix(w.ID, b.id+"-") {
+			mine = append(mine, w)
+		}
+	}
+	require.Len(t, mine, 3)
+	for i, want := range []struct {
+		id     string
+		online bool
+	}{{b.id + "-a", false}, {b.id + "-b", true}, {b.id + "-c", false}} {
+		require.Equal(t, want.id, mine[i].ID)
+		require.Equal(t, want.online, mine[i].Online, want.id)
+	}
+	require.Equal(t, 1, mine[1].Running)
+}
+
+func TestRetentionHidesLongOfflineWorkers(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	b.store.Retention = time.Hour
+	b.register(t, b.id)
+	b.clock.Add(time.Hour + time.Second)
+
+	_, err := b.store.Get(ctx, b.id)
+	require.ErrorIs(t, err, workers.ErrNotFound)
+	all, err := b.store.List(ctx)
+	require.NoError(t, err)
+	for _, w := range all {
+		require.NotEqual(t, b.id, w.ID)
+	}
+	_, err = b.store.SetEnabled(ctx, b.id, false)
+	require.ErrorIs(t, err, workers.ErrNotFound)
+	require.ErrorIs(t, b.store.Remove(ctx, b.id), workers.ErrNotFound)
+
+	// A worker that comes back registers again.
+	w := b.register(t, b.id)
+	require.True(t, w.Online)
+}
+
+func TestUpdate(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	b.register(t, b.id)
+	ptr := func(s string) *string { return &s }
+
+	w, err := b.store.Update(ctx, b.id, workers.Changes{Description: ptr("only this")})
+	require.NoError(t, err)
+	require.Equal(t, "only this", w.Description)
+	require.Equal(t, b.id, w.DisplayName, "fields not given stay")
+	require.Equal(t, map[string]string{"zone": "a"}, w.Tags)
+
+	w, err = b.store.Update(ctx, b.id, workers.Changes{DisplayName: ptr("Box"), Tags: map[string]string{}})
+	require.NoError(t, err)
+	require.Equal(t, "Box", w.DisplayName)
+	require.Empty(t, w.Tags, "an empty map removes every tag")
+	require.Equal(t, "only this", w.Description)
+
+	w, err = b.store.Update(ctx, b.id, workers.Changes{DisplayName: ptr("")})
+	require.NoError(t, err)
+	require.Equal(t, b.id, w.DisplayName, "an empty display name shows the id")
+}
+
+func TestFailurePaths(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	ptr := func(s string) *string { return &s }
+	missing := testenv.Name("missing")
+	b.register(t, b.id)
+	tags := map[string]string{}
+	for i := range workers.MaxTags + 1 {
+		tags[strings.Repeat("k", i+1)] = ""
+	}
+
+	for _, tc := range []struct {
+		name    string
+		call    func() error
+		wantErr error
+		want    []string // parts of the message
+	}{
+		{"heartbeat unknown", func() error { _, err := b.store.Heartbeat(ctx, missing, 0); return err },
+			workers.ErrNotFound, nil},
+		{"get unknown", func() error { _, err := b.store.Get(ctx, missing); return err }, workers.ErrNotFound, nil},
+		{"get malformed id", func() error { _, err := b.store.Get(ctx, ""); return err }, workers.ErrNotFound, nil},
+		{"enable unknown", func() error { _, err := b.store.SetEnabled(ctx, missing, true); return err },
+			workers.ErrNotFound, nil},
+		{"update unknown", func() error {
+			_, err := b.store.Update(ctx, missing, workers.Changes{Description: ptr("x")})
+			return err
+		}, workers.ErrNotFound, nil},
+		{"remove unknown", func() error { return b.store.Remove(ctx, missing) }, workers.ErrNotFound, nil},
+		{"update nothing", func() error { _, err := b.store.Update(ctx, b.id, workers.Changes{}); return err },
+			workers.ErrInvalid, []string{"nothing to change"}},
+		{"update too long", func() error {
+			_, err := b.store.Update(ctx, b.id, workers.Changes{
+				DisplayName: ptr(strings.Repeat("é", workers.MaxDisplayNameLength+1)),
+				Description: ptr(strings.Repeat("d", workers.MaxDescriptionLength+1)),
+				Tags:        map[string]string{"": "x", "k": strings.Repeat("v", workers.MaxTagValueLength+1)},
+			})
+			return err
+		}, workers.ErrInvalid, []string{"display name: 101 characters, at most 100", "description: 1001 characters",
+			"tag key \"\": must not be empty", "tag \"k\" value: 257 characters"}},
+		{"update control characters", func() error {
+			_, err := b.store.Update(ctx, b.id, workers.Changes{DisplayName: ptr("a\x00b")})
+			return err
+		}, workers.ErrInvalid, []string{"display name: contains a control character"}},
+		{"too many tags", func() error { _, err := b.store.Update(ctx, b.id, workers.Changes{Tags: tags}); return err },
+			workers.ErrInvalid, []string{"51 tags: at most 50"}},
+		{"register invalid", func() error {
+			_, err := b.store.Register(ctx, workers.Registration{ID: "bad id", Pools: []string{""}})
+			return err
+		}, workers.ErrInvalid, []string{`id "bad id"`, "max tasks 0", "pool: must not be empty"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := tc.call()
+			require.ErrorIs(t, err, tc.wantErr)
+			for _, w := range tc.want {
+				require.ErrorContains(t, err, w)
+			}
+		})
+	}
+	// Nothing above changed the worker.
+	w, err := b.store.Get(ctx, b.id)
+	require.NoError(t, err)
+	require.Equal(t, b.id, w.DisplayName)
+	require.Equal(t, map[string]string{"zone": "a"}, w.Tags)
+	_, err = b.store.Get(ctx, missing)
+	require.ErrorIs(t, err, workers.ErrNotFound, "a failed heartbeat or edit did not create the worker")
+}

@@ -1,0 +1,181 @@
+package workers
+
+import (
+	"errors"
+	"fmt"
+	"maps"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Errors for the HTTP layer; check them with errors.Is.
+var (
+	// ErrNotFound: no such worker (never registered, removed or expired).
+	ErrNotFound = errors.New("worker not found")
+	// ErrInvalid: a field is malformed or too long; the message lists every problem.
+	ErrInvalid = errors.New("invalid worker")
+)
+
+// Limits on the fields a worker or an administrator sets.
+const (
+	MaxIDLength          = 128
+	MaxDisplayNameLength = 100  // characters
+	MaxDescriptionLength = 1000 // characters
+	MaxTags              = 50
+	MaxTagKeyLength      = 128
+	MaxTagValueLength    = 256
+	MaxPools             = 50
+	MaxMachineLength     = 255
+	MaxVersionLength     = 128
+)
+
+// Defaults of a Store.
+const (
+	DefaultHeartbeat    = 5 * time.Second
+	DefaultOfflineAfter = 3 * DefaultHeartbeat
+	DefaultRetention    = 7 * 24 * time.Hour
+)
+
+// Worker is one registered worker.
+type Worker struct {
+	ID string `json:"id"`
+	// DisplayName, Description, Tags and Enabled are the administrator's;
+	// a worker's registration does not change them once it exists.
+	DisplayName string `json:"display_name"`
+	Description string `json:"description"`
+	// Tags are labels as key/value pairs (a map, so that an administrator
+	// can set, replace or look up one label by its key, and the JSON is an
+	// object). A label without a value has value "".
+	Tags    map[string]string `json:"tags"`
+	Enabled bool              `json:"enabled"`
+
+	// Machine is the host name the worker runs on.
+	Machine string   `json:"machine"`
+	Pools   []string `json:"pools"`
+	// MaxTasks is how many executions the worker runs at once.
+	MaxTasks int    `json:"max_tasks"`
+	Version  string `json:"version"`
+	// Running is how many executions ran at the last heartbeat.
+	Running int `json:"running"`
+
+	RegisteredAt  time.Time `json:"registered_at"`
+	LastHeartbeat time.Time `json:"last_heartbeat"`
+	// Online is derived: the last heartbeat is at most the store's
+	// OfflineAfter old.
+	Online bool `json:"online"`
+}
+
+// Registration is what a worker says about itself when it starts.
+type Registration struct {
+	ID       string
+	Machine  string
+	Pools    []string
+	MaxTasks int
+	Version  string
+	// Tags apply only when the worker is first registered; after that they
+	// are the administrator's.
+	Tags map[string]string
+}
+
+// Changes is an administrator's edit: a nil field is left as it is.
+type Changes struct {
+	DisplayName *string
+	Description *string
+	// Tags replaces every tag; a non-nil empty map removes them all.
+	Tags map[string]string
+}
+
+var idPattern = regexp.MustCompile(`^[A-Za-z0-9._:@-]+$`)
+
+// ValidID reports whether id can name a worker: 1-128 letters, digits or
+// any of . _ : @ -.
+func ValidID(id string) error {
+	if id == "" || len(id) > MaxIDLength || !idPattern.MatchString(id) {
+		return fmt.Errorf("%w: id %q: use 1-%d letters, digits, '.', '_', ':', '@' or '-'", ErrInvalid, id, MaxIDLength)
+	}
+	return nil
+}
+
+// Validate reports every problem with r, wrapping ErrInvalid.
+func (r Registration) Validate() error {
+	var p problems
+	if err := ValidID(r.ID); err != nil {
+		p.add("id %q: use 1-%d letters, digits, '.', '_', ':', '@' or '-'", r.ID, MaxIDLength)
+	}
+	p.text("machine", r.Machine, MaxMachineLength, false)
+	p.text("version", r.Version, MaxVersionLength, false)
+	if r.MaxTasks < 1 {
+		p.add("max tasks %d: must be at least 1", r.MaxTasks)
+	}
+	if len(r.Pools) > MaxPools {
+		p.add("%d pools: at most %d", len(r.Pools), MaxPools)
+	}
+	for _, pool := range r.Pools {
+		p.text("pool", pool, 40, true)
+	}
+	p.tags(r.Tags)
+	return p.err()
+}
+
+// Validate reports every problem with c, wrapping ErrInvalid.
+func (c Changes) Validate() error {
+	var p problems
+	if c.DisplayName != nil {
+		p.text("display name", *c.DisplayName, MaxDisplayNameLength, false)
+	}
+	if c.Description != nil {
+		p.text("description", *c.Description, MaxDescriptionLength, false)
+	}
+	p.tags(c.Tags)
+	if c.DisplayName == nil && c.Description == nil && c.Tags == nil {
+		p.add("nothing to change: give a display name, description or tags")
+	}
+	return p.err()
+}
+
+type problems []string
+
+func (p *problems) add(format string, args ...any) { *p = append(*p, fmt.Sprintf(format, args...)) }
+
+// text checks a length in characters, valid UTF-8 and no control
+// characters (a description may have line breaks and tabs).
+func (p *problems) text(field, v string, max int, required bool) {
+	switch {
+	case required && v == "":
+		p.add("%s: must not be empty", field)
+	case !utf8.ValidString(v):
+		p.add("%s: not valid UTF-8", field)
+	case utf8.RuneCountInString(v) > max:
+		p.add("%s: %d characters, at most %d", field, utf8.RuneCountInString(v), max)
+	case strings.ContainsFunc(v, func(r rune) bool { return unicode.IsControl(r) && r != '\n' && r != '\t' }):
+		p.add("%s: contains a control character", field)
+	}
+}
+
+func (p *problems) tags(tags map[string]string) {
+	if len(tags) > MaxTags {
+		p.add("%d tags: at most %d", len(tags), MaxTags)
+	}
+	for _, k := range slices.Sorted(maps.Keys(tags)) {
+		v := tags[k]
+		p.text(fmt.Sprintf("tag key %q", k), k, MaxTagKeyLength, true)
+		p.text(fmt.Sprintf("tag %q value", k), v, MaxTagValueLength, false)
+	}
+}
+
+func (p problems) err() error {
+	if len(p) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%w: %s", ErrInvalid, strings.Join(p, "; "))
+}
+
+// OnlineAt reports whether a worker whose last heartbeat was at last is
+// online at now.
+func OnlineAt(last, now time.Time, offlineAfter time.Duration) bool {
+	return !last.IsZero() && now.Sub(last) <= offlineAfter
+}
