@@ -34,24 +34,25 @@ func New(db *dynamodb.Client, table string) *Store {
 
 // item is the stored shape of an execution.
 type item struct {
-	ID         string                  `dynamodbav:"id"`
-	Folder     string                  `dynamodbav:"folder"`
-	Project    string                  `dynamodbav:"project"`
-	Package    string                  `dynamodbav:"package"`
-	Pool       string                  `dynamodbav:"pool"`
-	Status     string                  `dynamodbav:"status"`
-	Definition string                  `dynamodbav:"definition,omitempty"` // JSON
-	Parameters string                  `dynamodbav:"parameters,omitempty"` // JSON object
-	Sensitive  []string                `dynamodbav:"sensitive,omitempty,stringset"`
-	Attempt    int                     `dynamodbav:"attempt"`
-	WorkerID   string                  `dynamodbav:"worker_id,omitempty"`
-	LeaseUntil int64                   `dynamodbav:"lease_until,omitempty"` // unix ms
-	CreatedAt  int64                   `dynamodbav:"created_at"`            // unix ms
-	StartedAt  int64                   `dynamodbav:"started_at,omitempty"`
-	EndedAt    int64                   `dynamodbav:"ended_at,omitempty"`
-	Error      string                  `dynamodbav:"error,omitempty"`
-	Tasks      []execution.TaskSummary `dynamodbav:"tasks,omitempty"`
-	ExpiresAt  int64                   `dynamodbav:"expires_at,omitempty"` // unix s, TTL
+	ID             string                  `dynamodbav:"id"`
+	Folder         string                  `dynamodbav:"folder"`
+	Project        string                  `dynamodbav:"project"`
+	Package        string                  `dynamodbav:"package"`
+	Pool           string                  `dynamodbav:"pool"`
+	Status         string                  `dynamodbav:"status"`
+	Definition     string                  `dynamodbav:"definition,omitempty"` // JSON
+	Parameters     string                  `dynamodbav:"parameters,omitempty"` // JSON object
+	Sensitive      []string                `dynamodbav:"sensitive,omitempty,stringset"`
+	ProjectVersion int                     `dynamodbav:"project_version,omitempty"`
+	Attempt        int                     `dynamodbav:"attempt"`
+	WorkerID       string                  `dynamodbav:"worker_id,omitempty"`
+	LeaseUntil     int64                   `dynamodbav:"lease_until,omitempty"` // unix ms
+	CreatedAt      int64                   `dynamodbav:"created_at"`            // unix ms
+	StartedAt      int64                   `dynamodbav:"started_at,omitempty"`
+	EndedAt        int64                   `dynamodbav:"ended_at,omitempty"`
+	Error          string                  `dynamodbav:"error,omitempty"`
+	Tasks          []execution.TaskSummary `dynamodbav:"tasks,omitempty"`
+	ExpiresAt      int64                   `dynamodbav:"expires_at,omitempty"` // unix s, TTL
 	// Index keys (see resources.ByPackage and the others).
 	PackageKey string `dynamodbav:"package_key"`
 	CreatedKey string `dynamodbav:"created_key"`
@@ -76,7 +77,7 @@ func fromMS(v int64) *time.Time {
 func toItem(e execution.Execution, retention time.Duration) (item, error) {
 	it := item{
 		ID: e.ID, Folder: e.Folder, Project: e.Project, Package: e.Package, Pool: e.Pool,
-		Status: string(e.Status), Definition: string(e.Definition), Sensitive: e.Sensitive,
+		Status: string(e.Status), Definition: string(e.Definition), Sensitive: e.Sensitive, ProjectVersion: e.ProjectVersion,
 		Attempt: e.Attempt, WorkerID: e.WorkerID, CreatedAt: ms(e.CreatedAt), Error: e.Error, Tasks: e.Tasks,
 		PackageKey: e.Ref(), CreatedKey: createdKey(e.CreatedAt, e.ID), Day: e.CreatedAt.UTC().Format(time.DateOnly),
 	}
@@ -102,7 +103,7 @@ func Decode(av map[string]types.AttributeValue) (execution.Execution, error) {
 	created := time.UnixMilli(it.CreatedAt).UTC()
 	e := execution.Execution{
 		ID: it.ID, Folder: it.Folder, Project: it.Project, Package: it.Package, Pool: it.Pool,
-		Status: execution.Status(it.Status), Sensitive: it.Sensitive, Attempt: it.Attempt,
+		Status: execution.Status(it.Status), Sensitive: it.Sensitive, ProjectVersion: it.ProjectVersion, Attempt: it.Attempt,
 		WorkerID: it.WorkerID, LeaseUntil: fromMS(it.LeaseUntil), CreatedAt: created,
 		StartedAt: fromMS(it.StartedAt), EndedAt: fromMS(it.EndedAt), Error: it.Error, Tasks: it.Tasks,
 	}
@@ -219,22 +220,28 @@ func leaseCondition(l execution.Lease, values map[string]types.AttributeValue) s
 	return "#status IN (:running, :stopping) AND worker_id = :worker AND attempt = :attempt"
 }
 
-// Heartbeat extends the lease of a running attempt.
-func (s *Store) Heartbeat(ctx context.Context, l execution.Lease, leaseUntil time.Time) error {
+// Heartbeat extends the lease of a running (or stopping) attempt and
+// returns the execution's status, so the worker learns of a stop request.
+func (s *Store) Heartbeat(ctx context.Context, l execution.Lease, leaseUntil time.Time) (execution.Status, error) {
 	values := map[string]types.AttributeValue{":lease": num(ms(leaseUntil))}
-	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+	out, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                           aws.String(s.table),
 		Key:                                 key(l.ID),
 		ConditionExpression:                 aws.String(leaseCondition(l, values)),
 		UpdateExpression:                    aws.String("SET lease_until = :lease"),
 		ExpressionAttributeNames:            map[string]string{"#status": "status"},
 		ExpressionAttributeValues:           values,
+		ReturnValues:                        types.ReturnValueAllNew,
 		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 	})
 	if err != nil {
-		return s.leaseLost(l, err)
+		return "", s.leaseLost(l, err)
 	}
-	return nil
+	st, _ := out.Attributes["status"].(*types.AttributeValueMemberS)
+	if st == nil {
+		return "", fmt.Errorf("heartbeat of %s: no status in the item", l.ID)
+	}
+	return execution.Status(st.Value), nil
 }
 
 // Finish records the final result of the attempt that holds l.

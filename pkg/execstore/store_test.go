@@ -105,10 +105,13 @@ func TestFinishNeedsTheLease(t *testing.T) {
 	require.NoError(t, err)
 	lease := execution.LeaseOf(got)
 
-	require.NoError(t, s.Heartbeat(ctx, lease, now.Add(2*time.Minute)))
+	st, err := s.Heartbeat(ctx, lease, now.Add(2*time.Minute))
+	require.NoError(t, err)
+	require.Equal(t, execution.Running, st)
 	stale := lease
 	stale.Attempt = 0
-	require.ErrorIs(t, s.Heartbeat(ctx, stale, now), execution.ErrLeaseLost)
+	_, err = s.Heartbeat(ctx, stale, now)
+	require.ErrorIs(t, err, execution.ErrLeaseLost)
 	other := lease
 	other.WorkerID = "w2"
 	_, err = s.Finish(ctx, other, execution.Result{Status: execution.Succeeded}, now)
@@ -127,7 +130,8 @@ func TestFinishNeedsTheLease(t *testing.T) {
 	var c *execution.ConflictError
 	require.ErrorAs(t, err, &c)
 	require.Equal(t, execution.Succeeded, c.Current.Status)
-	require.ErrorIs(t, s.Heartbeat(ctx, lease, now), execution.ErrLeaseLost)
+	_, err = s.Heartbeat(ctx, lease, now)
+	require.ErrorIs(t, err, execution.ErrLeaseLost)
 
 	_, err = s.Finish(ctx, lease, execution.Result{Status: execution.Running}, now)
 	require.ErrorContains(t, err, "not a final status")
@@ -171,7 +175,9 @@ func TestStop(t *testing.T) {
 	require.NoError(t, err, "stopping twice is fine")
 	require.Equal(t, execution.Stopping, got.Status)
 	// The lease holder still heartbeats and ends it.
-	require.NoError(t, s.Heartbeat(ctx, execution.LeaseOf(claimed), now.Add(time.Minute)))
+	st, err := s.Heartbeat(ctx, execution.LeaseOf(claimed), now.Add(time.Minute))
+	require.NoError(t, err)
+	require.Equal(t, execution.Stopping, st, "the heartbeat tells the worker of the stop")
 	done, err := s.Finish(ctx, execution.LeaseOf(claimed), execution.Result{Status: execution.Canceled, Error: "stopped"}, now)
 	require.NoError(t, err)
 	require.Equal(t, execution.Canceled, done.Status)

@@ -15,10 +15,19 @@ import (
 	"github.com/scaleout/scaleout/pkg/workers"
 )
 
+// StopCheck is the longest a stop request waits to reach a running
+// execution's worker: heartbeats come at least this often.
+const StopCheck = 2 * time.Second
+
+// ErrStopRequested is the cause of a run canceled by a stop request.
+var ErrStopRequested = errors.New("stop requested")
+
 // Store is where executions live.
 type Store interface {
 	Claim(ctx context.Context, id, workerID string, now, leaseUntil time.Time) (execution.Execution, error)
-	Heartbeat(ctx context.Context, l execution.Lease, leaseUntil time.Time) error
+	// Heartbeat extends the lease and answers the execution's status, so
+	// that a stop request (stopping) reaches the worker.
+	Heartbeat(ctx context.Context, l execution.Lease, leaseUntil time.Time) (execution.Status, error)
 	Finish(ctx context.Context, l execution.Lease, r execution.Result, now time.Time) (execution.Execution, error)
 }
 
@@ -507,10 +516,14 @@ func (w *Worker) handle(ctx context.Context, m queue.Message) {
 		}
 		return
 	}
+	stopped := errors.Is(context.Cause(runCtx), ErrStopRequested)
 	cancel(nil)
 	<-hbDone
 	if res.Status == "" || !res.Status.Final() {
 		res.Status = execution.Failed
+	}
+	if stopped {
+		res.Status, res.Error = execution.Canceled, "stopped by request"
 	}
 	done, err := w.store.Finish(ctx, lease, res, w.cfg.Now())
 	if err != nil {
@@ -540,7 +553,7 @@ func (w *Worker) lookAgainLater(ctx context.Context, log *slog.Logger, m queue.M
 // heartbeat extends the lease and the message's visibility every Lease/3
 // until ctx ends; on a lost lease it cancels the run.
 func (w *Worker) heartbeat(ctx context.Context, log *slog.Logger, l execution.Lease, m queue.Message, cancel context.CancelCauseFunc) {
-	t := time.NewTicker(w.cfg.Lease / 3)
+	t := time.NewTicker(min(w.cfg.Lease/3, StopCheck))
 	defer t.Stop()
 	for {
 		select {
@@ -548,10 +561,14 @@ func (w *Worker) heartbeat(ctx context.Context, log *slog.Logger, l execution.Le
 			return
 		case <-t.C:
 		}
-		err := w.store.Heartbeat(ctx, l, w.cfg.Now().Add(w.cfg.Lease))
+		status, err := w.store.Heartbeat(ctx, l, w.cfg.Now().Add(w.cfg.Lease))
 		if errors.Is(err, execution.ErrLeaseLost) {
 			cancel(err)
 			return
+		}
+		if err == nil && status == execution.Stopping {
+			log.InfoContext(ctx, "stop requested; canceling the run")
+			cancel(ErrStopRequested)
 		}
 		if err != nil && ctx.Err() == nil {
 			log.WarnContext(ctx, "heartbeat failed", "error", err)

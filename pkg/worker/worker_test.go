@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -430,4 +431,43 @@ func TestRegistryConfigIsValidated(t *testing.T) {
 	require.ErrorContains(t, err, "max CPU 120%")
 	_, err = worker.New(nil, nil, nil, worker.Config{ID: "bad id", Registry: &workers.Store{}})
 	require.ErrorIs(t, err, workers.ErrInvalid)
+}
+
+// A stop request reaches the running worker within seconds: the package's
+// processes are killed and the execution ends canceled.
+func TestStopRunningExecution(t *testing.T) {
+	b := setup(t)
+	b.start(t, b.runner, worker.Config{ID: "w1"})
+	pidFile := filepath.Join(t.TempDir(), "pid")
+	e := b.submit(t, "sh", "-c", "sleep 60 & echo $! > "+pidFile+"; wait")
+	b.waitStatus(t, e.ID, execution.Running)
+	var child int
+	require.Eventually(t, func() bool {
+		data, err := os.ReadFile(pidFile)
+		if err != nil || !strings.HasSuffix(string(data), "\n") {
+			return false
+		}
+		child, err = strconv.Atoi(strings.TrimSpace(string(data)))
+		return err == nil
+	}, 10*time.Second, 20*time.Millisecond)
+
+	asked := time.Now()
+	_, err := b.store.Stop(context.Background(), e.ID, asked)
+	require.NoError(t, err)
+	got := b.waitStatus(t, e.ID, execution.Canceled)
+	require.Less(t, time.Since(asked), 5*time.Second+worker.StopCheck, "canceled within seconds")
+	require.Equal(t, "stopped by request", got.Error)
+	require.Eventually(t, func() bool {
+		return syscall.Kill(child, 0) == syscall.ESRCH || zombie(child)
+	}, time.Second, 10*time.Millisecond, "the package's child process is gone")
+	b.queueEmpty(t)
+}
+
+func zombie(pid int) bool {
+	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return true
+	}
+	i := strings.LastIndexByte(string(data), ')')
+	return i > 0 && i+2 < len(data) && data[i+2] == 'Z'
 }
