@@ -27,10 +27,21 @@ test: ## Run every test (starts the stand-ins on test ports and stops them after
 	@$(TEST_PORTS) $(GO) test -count=1 ./... ; rc=$$?; \
 	  $(TEST_PORTS) $(GO) run ./cmd/scaleout standins down; exit $$rc
 
+# The OpenAPI linter is pinned by tools/openapi/package-lock.json and
+# installed under build/_redocly, where the go tool never walks.
+REDOCLY_DIR := build/_redocly
+REDOCLY := $(REDOCLY_DIR)/node_modules/.bin/redocly
+$(REDOCLY): tools/openapi/package.json tools/openapi/package-lock.json
+	@mkdir -p $(REDOCLY_DIR)
+	cp tools/openapi/package.json tools/openapi/package-lock.json $(REDOCLY_DIR)/
+	cd $(REDOCLY_DIR) && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
 .PHONY: lint
-lint: ## Check formatting (gofmt) and vet the code (go vet)
+lint: $(REDOCLY) ## Check formatting (gofmt), vet the code (go vet) and lint the OpenAPI document (Redocly)
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true $(REDOCLY) lint --config tools/openapi/redocly.yaml pkg/api/openapi.json
 
 .PHONY: build
 build: ## Build the Lambda bootstraps (linux/arm64) into build/ and the scaleout and worker binaries into bin/

@@ -31,7 +31,9 @@ type dev struct {
 	base string
 	cmd  *exec.Cmd
 	logs *syncBuffer
-	done chan error
+	// exited is closed when the process ended; err is then its Wait error.
+	exited chan struct{}
+	err    error
 }
 
 type syncBuffer struct {
@@ -72,15 +74,25 @@ func freeAddr(t *testing.T) string {
 func startDev(t *testing.T, bin string) *dev {
 	t.Helper()
 	addr := freeAddr(t)
-	d := &dev{base: "http://" + addr, logs: &syncBuffer{}, done: make(chan error, 1)}
+	d := &dev{base: "http://" + addr, logs: &syncBuffer{}, exited: make(chan struct{})}
 	d.cmd = exec.Command(bin, "dev", "--addr", addr, "--prefix", "e2e")
-	d.cmd.Env = append(os.Environ(), "SCALEOUT_TOKEN="+token, "SCALEOUT_WORKER_CONCURRENCY=2")
+	d.cmd.Env = append(os.Environ(), "SCALEOUT_TOKEN="+token, "SCALEOUT_WORKER_CONCURRENCY=2",
+		"SCALEOUT_POOLS=default,idle") // no worker serves "idle"
 	d.cmd.Stdout = d.logs
 	d.cmd.Stderr = d.logs
 	require.NoError(t, d.cmd.Start())
-	go func() { d.done <- d.cmd.Wait() }()
+	go func() { d.err = d.cmd.Wait(); close(d.exited) }()
 	t.Cleanup(func() {
-		_ = d.cmd.Process.Kill()
+		// Stop it as Ctrl-C does: the worker's long poll in flight ends and
+		// whatever it brings is released. Killed, a poll still open in the
+		// SQS emulator could take the next test's message for a whole
+		// visibility timeout.
+		_ = d.cmd.Process.Signal(syscall.SIGINT)
+		select {
+		case <-d.exited:
+		case <-time.After(20 * time.Second):
+			_ = d.cmd.Process.Kill()
+		}
 		if t.Failed() {
 			t.Logf("scaleout dev output:\n%s", d.logs.String())
 		}
@@ -95,8 +107,8 @@ func startDev(t *testing.T, bin string) *dev {
 			}
 		}
 		select {
-		case err := <-d.done:
-			t.Fatalf("scaleout dev exited before it was ready (%v):\n%s", err, d.logs.String())
+		case <-d.exited:
+			t.Fatalf("scaleout dev exited before it was ready (%v):\n%s", d.err, d.logs.String())
 		default:
 		}
 		if time.Now().After(deadline) {
@@ -247,8 +259,8 @@ func TestSingleComputer(t *testing.T) {
 	// Ctrl-C stops everything cleanly.
 	require.NoError(t, d.cmd.Process.Signal(syscall.SIGINT))
 	select {
-	case err := <-d.done:
-		require.NoError(t, err, "scaleout dev exit:\n%s", d.logs.String())
+	case <-d.exited:
+		require.NoError(t, d.err, "scaleout dev exit:\n%s", d.logs.String())
 	case <-time.After(30 * time.Second):
 		t.Fatalf("scaleout dev did not stop within 30s of SIGINT:\n%s", d.logs.String())
 	}

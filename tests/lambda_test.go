@@ -95,7 +95,7 @@ func readFixture(t *testing.T, path string) []byte {
 func TestAPIFunctionUnderLambdaEmulator(t *testing.T) {
 	env := testenv.AWS(t)
 	l := startLambda(t, "api",
-		"SCALEOUT_PREFIX="+testenv.Prefix, "SCALEOUT_POOLS="+poolList(env),
+		"SCALEOUT_PREFIX="+testenv.Prefix, "SCALEOUT_POOLS="+poolList(env), "SCALEOUT_SECRET_KEY="+strings.Repeat("ab", 32),
 		"SCALEOUT_AUTH=iam", "SCALEOUT_IAM_ROLES=arn:aws:sts::123456789012:assumed-role/scheduler/*=executor")
 	var resp events.APIGatewayV2HTTPResponse
 	l.invoke(t, readFixture(t, "../functions/api/testdata/post-execution-iam.json"), &resp)

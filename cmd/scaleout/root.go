@@ -58,6 +58,15 @@ With AWS_ENDPOINT_URL set (LocalStack), no stand-ins are started.`,
 				// Ctrl-C waits for the worker's poll in flight: keep it short.
 				os.Setenv("SCALEOUT_POLL_WAIT", "2s")
 			}
+			if os.Getenv("SCALEOUT_SECRET_KEY") == "" && os.Getenv("SCALEOUT_KMS_KEY_ID") == "" {
+				// Sensitive environment values are sealed with this key;
+				// set your own to keep them readable across restarts.
+				key := make([]byte, 32)
+				if _, err := rand.Read(key); err != nil {
+					return err
+				}
+				os.Setenv("SCALEOUT_SECRET_KEY", hex.EncodeToString(key))
+			}
 			if prefix != "" {
 				os.Setenv("SCALEOUT_PREFIX", prefix)
 			}

@@ -30,9 +30,10 @@ func event(t *testing.T, name string) events.APIGatewayV2HTTPRequest {
 func TestLambdaEntryPoint(t *testing.T) {
 	env := testenv.AWS(t)
 	vars := map[string]string{
-		"SCALEOUT_PREFIX": testenv.Prefix,
-		"SCALEOUT_POOLS":  "default,other",
-		"SCALEOUT_AUTH":   "iam",
+		"SCALEOUT_PREFIX":     testenv.Prefix,
+		"SCALEOUT_SECRET_KEY": "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f",
+		"SCALEOUT_POOLS":      "default,other",
+		"SCALEOUT_AUTH":       "iam",
 		"SCALEOUT_IAM_ROLES": "arn:aws:sts::123456789012:assumed-role/scheduler/*=executor," +
 			"arn:aws:iam::123456789012:user/dashboard=reader",
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2integrations"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambdaeventsources"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
@@ -38,6 +39,8 @@ type Stack struct {
 	Resources  resources.Set
 	Executions awsdynamodb.Table
 	Catalog    awsdynamodb.Table
+	// SecretsKey seals sensitive environment values.
+	SecretsKey awskms.Key
 	// Pools maps a pool name to its work queue (with its dead-letter queue).
 	Pools map[string]awssqs.Queue
 	// StreamDLQ receives the descriptions of stream batches the stream
@@ -102,6 +105,16 @@ func New(scope constructs.Construct, id string, props Props) (*Stack, error) {
 		timeout:     apiTimeout,
 		environment: set.apiEnvironment(),
 	})
+	// Sensitive environment values are sealed with this key (envelope
+	// encryption context: folder, environment, variable).
+	s.SecretsKey = awskms.NewKey(s.Stack, jsii.String("SecretsKey"), &awskms.KeyProps{
+		Description:       jsii.String("Scaleout " + set.Prefix + ": seals sensitive environment values"),
+		EnableKeyRotation: jsii.Bool(true),
+		RemovalPolicy:     awscdk.RemovalPolicy_RETAIN,
+	})
+	// Only what the KMS sealer calls (not GrantEncryptDecrypt's wildcards).
+	s.SecretsKey.Grant(s.API, jsii.String("kms:Encrypt"), jsii.String("kms:Decrypt"))
+	s.API.AddEnvironment(jsii.String("SCALEOUT_KMS_KEY_ID"), s.SecretsKey.KeyArn(), nil)
 	s.Executions.GrantReadWriteData(s.API)
 	// Idempotency records live in the catalog table; messages are read there.
 	s.Catalog.GrantReadWriteData(s.API)

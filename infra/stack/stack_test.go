@@ -291,7 +291,13 @@ func TestFunctionsAreGoOnArm(t *testing.T) {
 			// The environment must be one the function starts with.
 			env := map[string]string{}
 			for k, v := range props["Environment"].(obj)["Variables"].(obj) {
-				env[k] = v.(string)
+				s, ok := v.(string)
+				if !ok {
+					// A reference resolved at deploy time (the KMS key's ARN).
+					require.Equal(t, "SCALEOUT_KMS_KEY_ID", k)
+					s = "arn:aws:kms:us-east-1:000000000000:key/resolved-at-deploy"
+				}
+				env[k] = s
 			}
 			cfg, err := config.FromEnv(func(k string) string { return env[k] })
 			require.NoError(t, err)
@@ -301,6 +307,7 @@ func TestFunctionsAreGoOnArm(t *testing.T) {
 				require.Equal(t, synth.settings.IAMRoles, env["SCALEOUT_IAM_ROLES"])
 				_, err := cfg.Authenticator()
 				require.NoError(t, err)
+				require.NotEmpty(t, env["SCALEOUT_KMS_KEY_ID"], "sensitive values are sealed with KMS")
 			}
 		})
 	}

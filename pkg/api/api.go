@@ -19,6 +19,7 @@ import (
 
 	"github.com/scaleout/scaleout/pkg/aggregate"
 	"github.com/scaleout/scaleout/pkg/auth"
+	"github.com/scaleout/scaleout/pkg/catalog"
 	"github.com/scaleout/scaleout/pkg/execstore"
 	"github.com/scaleout/scaleout/pkg/execution"
 	"github.com/scaleout/scaleout/pkg/messages"
@@ -59,6 +60,8 @@ const MaxBodyBytes = 1 << 20
 
 // Server is the HTTP API.
 type Server struct {
+	catalog   Catalog
+	workers   Workers
 	idemTable string
 	store     Store
 	msgs      Messages
@@ -75,6 +78,10 @@ type Server struct {
 // Deps are what the server needs.
 type Deps struct {
 	Store Store
+	// Catalog holds folders, projects and environments.
+	Catalog Catalog
+	// Workers is the worker registry.
+	Workers Workers
 	// IdempotencyTable holds Idempotency-Key records (the catalog table).
 	IdempotencyTable string
 	// Messages lists execution messages.
@@ -97,6 +104,12 @@ func New(d Deps) (*Server, error) {
 	if d.Store == nil {
 		errs = append(errs, errors.New("api: no execution store"))
 	}
+	if d.Catalog == nil {
+		errs = append(errs, errors.New("api: no catalog"))
+	}
+	if d.Workers == nil {
+		errs = append(errs, errors.New("api: no worker registry"))
+	}
 	if d.IdempotencyTable == "" {
 		errs = append(errs, errors.New("api: no idempotency table"))
 	}
@@ -118,7 +131,7 @@ func New(d Deps) (*Server, error) {
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
-	s := &Server{idemTable: d.IdempotencyTable, store: d.Store, msgs: d.Messages, types: d.Types, queues: d.Queues, stats: d.Stats, auth: d.Auth, log: d.Logger, now: d.Now, newID: d.NewID}
+	s := &Server{catalog: d.Catalog, workers: d.Workers, idemTable: d.IdempotencyTable, store: d.Store, msgs: d.Messages, types: d.Types, queues: d.Queues, stats: d.Stats, auth: d.Auth, log: d.Logger, now: d.Now, newID: d.NewID}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -132,16 +145,58 @@ func New(d Deps) (*Server, error) {
 	return s, nil
 }
 
+// Route is one route of the API and the role it needs ("" for none).
+type Route struct {
+	Method, Path string
+	Role         auth.Role
+	handle       handlerFunc
+}
+
+// Routes lists every route, in one place: the mux, the OpenAPI test and
+// the role tests all read it.
+func (s *Server) Routes() []Route {
+	return append(s.executionRoutes(), s.catalogRoutes()...)
+}
+
+func (s *Server) executionRoutes() []Route {
+	return []Route{
+		{"GET", "/v1/health", "", s.health},
+		{"GET", "/v1/openapi.json", auth.Reader, s.openapi},
+		{"POST", "/v1/executions", auth.Executor, s.createExecution},
+		{"GET", "/v1/executions", auth.Reader, s.listExecutions},
+		{"GET", "/v1/executions/{id}", auth.Reader, s.getExecution},
+		{"POST", "/v1/executions/{id}/stop", auth.Executor, s.stopExecution},
+		{"GET", "/v1/executions/{id}/messages", auth.Reader, s.getMessages},
+		{"GET", "/v1/stats", auth.Reader, s.getStats},
+		{"GET", "/v1/workers", auth.Reader, s.listWorkers},
+		{"GET", "/v1/workers/{id}", auth.Reader, s.getWorker},
+		{"PATCH", "/v1/workers/{id}", auth.Admin, s.updateWorker},
+		{"DELETE", "/v1/workers/{id}", auth.Admin, s.removeWorker},
+		{"POST", "/v1/workers/{id}/enable", auth.Admin, s.enableWorker},
+		{"POST", "/v1/workers/{id}/disable", auth.Admin, s.disableWorker},
+	}
+}
+
 func (s *Server) routes() {
 	m := http.NewServeMux()
-	m.HandleFunc("GET /v1/health", s.health)
-	m.Handle("POST /v1/executions", s.authorized(auth.Executor, s.createExecution))
-	m.Handle("GET /v1/executions", s.authorized(auth.Reader, s.listExecutions))
-	m.Handle("GET /v1/executions/{id}", s.authorized(auth.Reader, s.getExecution))
-	m.Handle("POST /v1/executions/{id}/stop", s.authorized(auth.Executor, s.stopExecution))
-	m.Handle("GET /v1/executions/{id}/messages", s.authorized(auth.Reader, s.getMessages))
-	m.Handle("GET /v1/stats", s.authorized(auth.Reader, s.getStats))
+	for _, rt := range s.Routes() {
+		pattern := rt.Method + " " + rt.Path
+		if rt.Role == "" {
+			m.Handle(pattern, s.open(rt.handle))
+			continue
+		}
+		m.Handle(pattern, s.authorized(rt.Role, rt.handle))
+	}
 	s.mux = m
+}
+
+// open wraps a route that needs no caller (health).
+func (s *Server) open(h handlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := h(w, r); err != nil {
+			s.fail(w, r, err)
+		}
+	})
 }
 
 // ServeHTTP implements http.Handler. Unknown routes and methods get the
@@ -202,8 +257,9 @@ func (s *Server) authorized(need auth.Role, h handlerFunc) http.Handler {
 	})
 }
 
-func (s *Server) health(w http.ResponseWriter, r *http.Request) {
+func (s *Server) health(w http.ResponseWriter, r *http.Request) error {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	return nil
 }
 
 // CreateExecutionRequest is the body of POST /v1/executions.
@@ -219,6 +275,14 @@ type CreateExecutionRequest struct {
 	Parameters map[string]any `json:"parameters"`
 	// Command runs one program instead of a package (a one-task package).
 	Command []string `json:"command"`
+	// Environment names the environment whose variables bind the deployed
+	// project's parameters (one of the project's references).
+	Environment *catalog.EnvRef `json:"environment"`
+}
+
+// fromCatalog reports whether the request runs a deployed project's package.
+func (req CreateExecutionRequest) fromCatalog() bool {
+	return (len(req.Definition) == 0 || string(req.Definition) == "null") && len(req.Command) == 0 && req.Project != ""
 }
 
 // definitionText returns the package text of a request.
@@ -232,7 +296,7 @@ func (req CreateExecutionRequest) definitionText() ([]byte, error) {
 		}
 		return pkgrun.CommandDefinition("command", req.Command), nil
 	case len(req.Definition) == 0 || string(req.Definition) == "null":
-		return nil, badRequest(`definition: give the package to run (a JSON object or the file's text), or "command": ["program", "arg", ...]`)
+		return nil, badRequest(`give "project" and "package" of a deployed project, or "definition": the package to run (a JSON object or the file's text), or "command": ["program", "arg", ...]`)
 	case len(req.Definition) > execution.MaxDefinitionBytes:
 		return nil, badRequest(fmt.Sprintf("definition: %d bytes, at most %d", len(req.Definition), execution.MaxDefinitionBytes))
 	case req.Definition[0] == '"':
@@ -329,29 +393,48 @@ func (s *Server) createExecution(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(w, r, &req); err != nil {
 		return err
 	}
-	text, err := req.definitionText()
-	if err != nil {
-		return err
-	}
-	prep, err := pkgrun.Prepare(s.types, text, req.Parameters)
-	if err != nil {
-		return invalidPackage(err)
+	var (
+		prep           pkgrun.Prepared
+		projectVersion int
+	)
+	if req.fromCatalog() {
+		if req.Project == "" || req.Package == "" {
+			return badRequest(`give "project" and "package" of a deployed project (and "folder"), or a "definition", or a "command"`)
+		}
+		res, err := s.catalog.Resolve(r.Context(), orDefault(req.Folder, "default"), req.Project, req.Package, req.Environment, req.Parameters)
+		if err != nil {
+			return err
+		}
+		prep = pkgrun.Prepared{Definition: res.Definition, Params: res.Params, Sensitive: res.Sensitive}
+		projectVersion = res.ProjectVersion
+	} else {
+		if req.Environment != nil {
+			return badRequest("environment: only an execution of a deployed project (no definition or command) takes an environment")
+		}
+		text, err := req.definitionText()
+		if err != nil {
+			return err
+		}
+		if prep, err = pkgrun.Prepare(s.types, text, req.Parameters); err != nil {
+			return invalidPackage(err)
+		}
 	}
 	var pkgName struct {
 		Name string `json:"name"`
 	}
 	_ = json.Unmarshal(prep.Definition, &pkgName)
 	e := execution.Execution{
-		ID:         s.newID(),
-		Folder:     orDefault(req.Folder, "default"),
-		Project:    orDefault(req.Project, "default"),
-		Package:    orDefault(req.Package, pkgName.Name),
-		Pool:       orDefault(req.Pool, resources.DefaultPool),
-		Status:     execution.Pending,
-		Definition: prep.Definition,
-		Parameters: prep.Params,
-		Sensitive:  prep.Sensitive,
-		CreatedAt:  s.now().UTC().Truncate(time.Millisecond),
+		ID:             s.newID(),
+		Folder:         orDefault(req.Folder, "default"),
+		Project:        orDefault(req.Project, "default"),
+		Package:        orDefault(req.Package, pkgName.Name),
+		Pool:           orDefault(req.Pool, resources.DefaultPool),
+		Status:         execution.Pending,
+		Definition:     prep.Definition,
+		Parameters:     prep.Params,
+		Sensitive:      prep.Sensitive,
+		CreatedAt:      s.now().UTC().Truncate(time.Millisecond),
+		ProjectVersion: projectVersion,
 	}
 	if err := execution.ValidateSubmission(e); err != nil {
 		return badRequest(strings.ReplaceAll(err.Error(), "\n", "; "))

@@ -16,12 +16,15 @@ import (
 	"github.com/scaleout/scaleout/pkg/aggregate"
 	"github.com/scaleout/scaleout/pkg/api"
 	"github.com/scaleout/scaleout/pkg/auth"
+	"github.com/scaleout/scaleout/pkg/catalog"
 	"github.com/scaleout/scaleout/pkg/execstore"
 	"github.com/scaleout/scaleout/pkg/execution"
 	"github.com/scaleout/scaleout/pkg/messages"
 	"github.com/scaleout/scaleout/pkg/queue"
+	"github.com/scaleout/scaleout/pkg/secrets"
 	"github.com/scaleout/scaleout/pkg/tasktypes"
 	"github.com/scaleout/scaleout/pkg/testenv"
+	"github.com/scaleout/scaleout/pkg/workers"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }
@@ -32,28 +35,38 @@ const (
 )
 
 type bundle struct {
-	srv   *httptest.Server
-	store *execstore.Store
-	queue *queue.Queue
-	env   testenv.Env
+	server *api.Server
+	srv    *httptest.Server
+	store  *execstore.Store
+	queue  *queue.Queue
+	env    testenv.Env
 }
 
-func setup(t *testing.T) bundle {
+func setup(t testing.TB) bundle {
 	t.Helper()
 	env := testenv.AWS(t)
 	authn, err := auth.NewBearerTokens(map[string]auth.Principal{
-		adminToken:  {Name: "ops", Role: auth.Admin},
-		readerToken: {Name: "dash", Role: auth.Reader},
+		adminToken:    {Name: "ops", Role: auth.Admin},
+		readerToken:   {Name: "dash", Role: auth.Reader},
+		executorToken: {Name: "scheduler", Role: auth.Executor},
 	})
 	require.NoError(t, err)
 	store := execstore.New(env.Clients.DynamoDB, env.Set.Executions.Name)
 	q := queue.New(env.Clients.SQS, env.Created.QueueURLs["default"])
 	broken := queue.New(env.Clients.SQS, strings.Replace(env.Created.QueueURLs["default"], "pool-default", "no-such-queue", 1))
+	key := make([]byte, 32)
+	sealer, err := secrets.NewLocalSealer(key)
+	require.NoError(t, err)
+	types := tasktypes.NewRegistry()
+	cat, err := catalog.New(catalog.Config{DB: env.Clients.DynamoDB, Table: env.Set.Catalog.Name, Types: types, Sealer: sealer})
+	require.NoError(t, err)
 	s, err := api.New(api.Deps{
+		Catalog:          cat,
 		Store:            store,
 		IdempotencyTable: env.Set.Catalog.Name,
+		Workers:          workers.NewStore(env.Clients.DynamoDB, env.Set.Catalog.Name),
 		Messages:         messages.NewStore(env.Clients.DynamoDB, env.Set.Catalog.Name),
-		Types:            tasktypes.NewRegistry(),
+		Types:            types,
 		Queues:           map[string]api.Enqueuer{"default": q, "broken": broken, "api": queue.New(env.Clients.SQS, env.Created.QueueURLs["api"])},
 		Stats:            aggregate.NewStore(env.Clients.DynamoDB, env.Set.Catalog.Name),
 		Auth:             authn,
@@ -61,7 +74,7 @@ func setup(t *testing.T) bundle {
 	require.NoError(t, err)
 	srv := httptest.NewServer(s)
 	t.Cleanup(srv.Close)
-	return bundle{srv: srv, store: store, queue: q, env: env}
+	return bundle{server: s, srv: srv, store: store, queue: q, env: env}
 }
 
 func do(t *testing.T, b bundle, method, path, token, body string, headers ...string) (int, map[string]any, http.Header) {
@@ -128,7 +141,7 @@ func TestClientMistakes(t *testing.T) {
 		{"unknown field", "POST", "/v1/executions", adminToken, `{"package":"a","cmd":["x"]}`, 400, "invalid_request", `unknown field "cmd"`},
 		{"wrong type", "POST", "/v1/executions", adminToken, `{"package":"a","command":"echo"}`, 400, "invalid_request", `field "command": expected []string`},
 		{"two objects", "POST", "/v1/executions", adminToken, `{"package":"a","command":["x"]} {}`, 400, "invalid_request", "exactly one object"},
-		{"no definition", "POST", "/v1/executions", adminToken, `{}`, 400, "invalid_request", `definition: give the package`},
+		{"no definition", "POST", "/v1/executions", adminToken, `{}`, 400, "invalid_request", `of a deployed project`},
 		{"both definition and command", "POST", "/v1/executions", adminToken, `{"definition":{},"command":["x"]}`, 400, "invalid_request", "not both"},
 		{"definition not an object", "POST", "/v1/executions", adminToken, `{"definition":[1]}`, 400, "invalid_request", "give a JSON object"},
 		{"invalid package", "POST", "/v1/executions", adminToken, `{"definition":{"name":"p","tasks":[{"name":"a","type":"nope"}]}}`, 400, "invalid_package", `unknown task type "nope"`},

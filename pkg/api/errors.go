@@ -9,8 +9,10 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/scaleout/scaleout/pkg/auth"
+	"github.com/scaleout/scaleout/pkg/catalog"
 	"github.com/scaleout/scaleout/pkg/execution"
 	"github.com/scaleout/scaleout/pkg/pkgfile"
+	"github.com/scaleout/scaleout/pkg/workers"
 )
 
 // Error is an API error with its status and a stable code.
@@ -33,6 +35,7 @@ func badRequest(msg string) *Error {
 // internal error whose details are logged, not shown.
 func toError(err error) *Error {
 	var ae *Error
+	var catInvalid *catalog.ValidationError
 	var conflict *execution.ConflictError
 	var apiErr smithy.APIError
 	switch {
@@ -40,7 +43,25 @@ func toError(err error) *Error {
 		return ae
 	case errors.Is(err, auth.ErrUnauthenticated):
 		return &Error{Status: http.StatusUnauthorized, Code: "unauthenticated", Message: err.Error()}
-	case errors.Is(err, execution.ErrNotFound):
+	case errors.As(err, &catInvalid):
+		e := &Error{Status: http.StatusBadRequest, Code: "invalid", Message: err.Error()}
+		for _, p := range catInvalid.Problems {
+			path := p.Path
+			if p.Package != "" {
+				path = "packages." + p.Package + ": " + path
+			}
+			e.Problems = append(e.Problems, pkgfile.Problem{Path: path, Line: p.Line, Message: p.Message})
+		}
+		return e
+	case errors.Is(err, catalog.ErrInvalid):
+		return &Error{Status: http.StatusBadRequest, Code: "invalid", Message: err.Error()}
+	case errors.Is(err, catalog.ErrNotFound):
+		return &Error{Status: http.StatusNotFound, Code: "not_found", Message: err.Error()}
+	case errors.Is(err, catalog.ErrExists), errors.Is(err, catalog.ErrNotEmpty), errors.Is(err, catalog.ErrConflict):
+		return &Error{Status: http.StatusConflict, Code: "conflict", Message: err.Error()}
+	case errors.Is(err, workers.ErrInvalid):
+		return &Error{Status: http.StatusBadRequest, Code: "invalid_request", Message: err.Error()}
+	case errors.Is(err, execution.ErrNotFound), errors.Is(err, workers.ErrNotFound):
 		return &Error{Status: http.StatusNotFound, Code: "not_found", Message: err.Error()}
 	case errors.As(err, &conflict), errors.Is(err, execution.ErrExists):
 		return &Error{Status: http.StatusConflict, Code: "conflict", Message: err.Error()}

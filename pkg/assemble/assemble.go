@@ -6,14 +6,18 @@ import (
 	"log/slog"
 	"runtime/debug"
 
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+
 	"github.com/scaleout/scaleout/pkg/aggregate"
 	"github.com/scaleout/scaleout/pkg/api"
 	"github.com/scaleout/scaleout/pkg/awsconfig"
+	"github.com/scaleout/scaleout/pkg/catalog"
 	"github.com/scaleout/scaleout/pkg/config"
 	"github.com/scaleout/scaleout/pkg/execstore"
 	"github.com/scaleout/scaleout/pkg/messages"
 	"github.com/scaleout/scaleout/pkg/pkgrun"
 	"github.com/scaleout/scaleout/pkg/queue"
+	"github.com/scaleout/scaleout/pkg/secrets"
 	"github.com/scaleout/scaleout/pkg/tasktypes"
 	"github.com/scaleout/scaleout/pkg/worker"
 	"github.com/scaleout/scaleout/pkg/workers"
@@ -28,6 +32,22 @@ func Load(ctx context.Context, getenv func(string) string) (config.Config, *awsc
 	}
 	clients, err := awsconfig.Load(ctx)
 	return cfg, clients, err
+}
+
+// Sealer builds what seals sensitive environment values: KMS when
+// SCALEOUT_KMS_KEY_ID is set, else AES-GCM with SCALEOUT_SECRET_KEY.
+func Sealer(cfg config.Config, c *awsconfig.Clients) (secrets.Sealer, error) {
+	if cfg.KMSKeyID != "" {
+		return secrets.NewKMSSealer(kms.NewFromConfig(c.Config), cfg.KMSKeyID)
+	}
+	if cfg.SecretKey == "" {
+		return nil, fmt.Errorf("no key for sensitive values: set SCALEOUT_SECRET_KEY (32 bytes as hex or base64, e.g. from `openssl rand -hex 32`) or SCALEOUT_KMS_KEY_ID")
+	}
+	key, err := secrets.LocalKeyFromString(cfg.SecretKey)
+	if err != nil {
+		return nil, fmt.Errorf("SCALEOUT_SECRET_KEY: %w", err)
+	}
+	return secrets.NewLocalSealer(key)
 }
 
 // API builds the HTTP API server. It looks up each pool's queue once.
@@ -45,11 +65,22 @@ func API(ctx context.Context, cfg config.Config, c *awsconfig.Clients, log *slog
 		}
 		queues[pool] = q
 	}
+	sealer, err := Sealer(cfg, c)
+	if err != nil {
+		return nil, err
+	}
+	types := tasktypes.NewRegistry()
+	cat, err := catalog.New(catalog.Config{DB: c.DynamoDB, Table: set.Catalog.Name, Types: types, Sealer: sealer, Logger: log})
+	if err != nil {
+		return nil, err
+	}
 	return api.New(api.Deps{
+		Catalog:          cat,
 		Store:            execstore.New(c.DynamoDB, set.Executions.Name),
 		IdempotencyTable: set.Catalog.Name,
+		Workers:          Workers(cfg, c),
 		Messages:         messages.NewStore(c.DynamoDB, set.Catalog.Name),
-		Types:            tasktypes.NewRegistry(),
+		Types:            types,
 		Queues:           queues,
 		Stats:            aggregate.NewStore(c.DynamoDB, set.Catalog.Name),
 		Auth:             authn,

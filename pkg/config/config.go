@@ -49,6 +49,11 @@ type Config struct {
 	// Heartbeat is how often a worker heartbeats to the registry
 	// (SCALEOUT_HEARTBEAT, default 5s, at least 1s).
 	Heartbeat time.Duration
+	// SecretKey seals sensitive environment values locally: 32 bytes as
+	// hex or base64 (SCALEOUT_SECRET_KEY). KMSKeyID (SCALEOUT_KMS_KEY_ID)
+	// seals them with KMS instead, on AWS. The API needs one of them.
+	SecretKey string
+	KMSKeyID  string
 	// OfflineAfter is how old a worker's last heartbeat may be for it to
 	// count as online (SCALEOUT_OFFLINE_AFTER, default 3 x Heartbeat; more
 	// than Heartbeat).
@@ -76,6 +81,8 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		Lease:             60 * time.Second,
 		PollWait:          20 * time.Second,
 		WorkerTags:        map[string]string{},
+		SecretKey:         getenv("SCALEOUT_SECRET_KEY"),
+		KMSKeyID:          getenv("SCALEOUT_KMS_KEY_ID"),
 		Heartbeat:         5 * time.Second,
 		MaxCPU:            70,
 		MinMemoryMB:       100,

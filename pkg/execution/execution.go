@@ -88,6 +88,9 @@ type Execution struct {
 	Parameters map[string]any `json:"parameters,omitempty"`
 	// Sensitive names the parameters whose values are never shown.
 	Sensitive []string `json:"-"`
+	// ProjectVersion is the deployed project version run (0: an inline
+	// definition or command).
+	ProjectVersion int `json:"project_version,omitempty"`
 	// Attempt counts claims; the current attempt holds the lease.
 	Attempt    int        `json:"attempt"`
 	WorkerID   string     `json:"worker_id,omitempty"`
