@@ -278,6 +278,12 @@ type CreateExecutionRequest struct {
 	// Environment names the environment whose variables bind the deployed
 	// project's parameters (one of the project's references).
 	Environment *catalog.EnvRef `json:"environment"`
+	// Retries is how many more attempts a failed or lost attempt may get
+	// (0-10, default 0).
+	Retries int `json:"retries"`
+	// Timeout bounds each attempt, as "30m" or "2h" (default: the
+	// package's own timeout only).
+	Timeout string `json:"timeout"`
 }
 
 // fromCatalog reports whether the request runs a deployed project's package.
@@ -435,6 +441,14 @@ func (s *Server) createExecution(w http.ResponseWriter, r *http.Request) error {
 		Sensitive:      prep.Sensitive,
 		CreatedAt:      s.now().UTC().Truncate(time.Millisecond),
 		ProjectVersion: projectVersion,
+		Retries:        req.Retries,
+	}
+	if req.Timeout != "" {
+		d, err := time.ParseDuration(req.Timeout)
+		if err != nil || d <= 0 {
+			return badRequest(fmt.Sprintf("timeout %q: write a positive duration such as \"30m\" or \"2h\"", req.Timeout))
+		}
+		e.TimeoutMS = d.Milliseconds()
 	}
 	if err := execution.ValidateSubmission(e); err != nil {
 		return badRequest(strings.ReplaceAll(err.Error(), "\n", "; "))

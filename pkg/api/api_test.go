@@ -147,6 +147,8 @@ func TestClientMistakes(t *testing.T) {
 		{"invalid package", "POST", "/v1/executions", adminToken, `{"definition":{"name":"p","tasks":[{"name":"a","type":"nope"}]}}`, 400, "invalid_package", `unknown task type "nope"`},
 		{"missing required parameter", "POST", "/v1/executions", adminToken, `{"definition":{"name":"p","parameters":{"date":{"type":"string","required":true}},"tasks":[{"name":"a","type":"sleep","with":{"duration":"0s"}}]}}`, 400, "invalid_package", "parameters.date"},
 		{"bad name", "POST", "/v1/executions", adminToken, `{"package":"../x","command":["x"]}`, 400, "invalid_request", `package "../x"`},
+		{"bad timeout", "POST", "/v1/executions", adminToken, `{"command":["true"],"timeout":"soon"}`, 400, "invalid_request", `timeout "soon"`},
+		{"too many retries", "POST", "/v1/executions", adminToken, `{"command":["true"],"retries":11}`, 400, "invalid_request", "retries 11"},
 		{"bad messages limit", "GET", "/v1/executions/01a21404-fe6e-7674-964b-99a66dab3bca/messages?limit=0", readerToken, "", 400, "invalid_request", "limit="},
 		{"unknown pool", "POST", "/v1/executions", adminToken, `{"package":"a","pool":"gpu","command":["x"]}`, 400, "invalid_request", `pool "gpu" does not exist`},
 		{"too large", "POST", "/v1/executions", adminToken, `{"package":"` + strings.Repeat("a", api.MaxBodyBytes) + `"}`, 413, "too_large", "request body over"},

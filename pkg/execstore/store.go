@@ -44,6 +44,8 @@ type item struct {
 	Parameters     string                  `dynamodbav:"parameters,omitempty"` // JSON object
 	Sensitive      []string                `dynamodbav:"sensitive,omitempty,stringset"`
 	ProjectVersion int                     `dynamodbav:"project_version,omitempty"`
+	Retries        int                     `dynamodbav:"retries,omitempty"`
+	TimeoutMS      int64                   `dynamodbav:"timeout_ms,omitempty"`
 	Attempt        int                     `dynamodbav:"attempt"`
 	WorkerID       string                  `dynamodbav:"worker_id,omitempty"`
 	LeaseUntil     int64                   `dynamodbav:"lease_until,omitempty"` // unix ms
@@ -77,7 +79,7 @@ func fromMS(v int64) *time.Time {
 func toItem(e execution.Execution, retention time.Duration) (item, error) {
 	it := item{
 		ID: e.ID, Folder: e.Folder, Project: e.Project, Package: e.Package, Pool: e.Pool,
-		Status: string(e.Status), Definition: string(e.Definition), Sensitive: e.Sensitive, ProjectVersion: e.ProjectVersion,
+		Status: string(e.Status), Definition: string(e.Definition), Sensitive: e.Sensitive, ProjectVersion: e.ProjectVersion, Retries: e.Retries, TimeoutMS: e.TimeoutMS,
 		Attempt: e.Attempt, WorkerID: e.WorkerID, CreatedAt: ms(e.CreatedAt), Error: e.Error, Tasks: e.Tasks,
 		PackageKey: e.Ref(), CreatedKey: createdKey(e.CreatedAt, e.ID), Day: e.CreatedAt.UTC().Format(time.DateOnly),
 	}
@@ -103,7 +105,7 @@ func Decode(av map[string]types.AttributeValue) (execution.Execution, error) {
 	created := time.UnixMilli(it.CreatedAt).UTC()
 	e := execution.Execution{
 		ID: it.ID, Folder: it.Folder, Project: it.Project, Package: it.Package, Pool: it.Pool,
-		Status: execution.Status(it.Status), Sensitive: it.Sensitive, ProjectVersion: it.ProjectVersion, Attempt: it.Attempt,
+		Status: execution.Status(it.Status), Sensitive: it.Sensitive, ProjectVersion: it.ProjectVersion, Retries: it.Retries, TimeoutMS: it.TimeoutMS, Attempt: it.Attempt,
 		WorkerID: it.WorkerID, LeaseUntil: fromMS(it.LeaseUntil), CreatedAt: created,
 		StartedAt: fromMS(it.StartedAt), EndedAt: fromMS(it.EndedAt), Error: it.Error, Tasks: it.Tasks,
 	}

@@ -91,6 +91,12 @@ type Execution struct {
 	// ProjectVersion is the deployed project version run (0: an inline
 	// definition or command).
 	ProjectVersion int `json:"project_version,omitempty"`
+	// Retries is how many more attempts an execution whose attempt failed
+	// or was lost may get (0: none).
+	Retries int `json:"retries,omitempty"`
+	// TimeoutMS bounds one attempt's run, in milliseconds (0: none beyond
+	// the package's own timeout).
+	TimeoutMS int64 `json:"timeout_ms,omitempty"`
 	// Attempt counts claims; the current attempt holds the lease.
 	Attempt    int        `json:"attempt"`
 	WorkerID   string     `json:"worker_id,omitempty"`
@@ -157,6 +163,9 @@ type Result struct {
 	Tasks  []TaskSummary
 }
 
+// MaxRetries caps an execution's retries.
+const MaxRetries = 10
+
 // MaxDefinitionBytes caps a package definition carried by an execution
 // (a DynamoDB item holds 400 KB).
 const MaxDefinitionBytes = 256 << 10
@@ -175,6 +184,12 @@ func ValidateSubmission(e Execution) error {
 		if !ValidName(f.value) {
 			errs = append(errs, fmt.Errorf("%s %q: use 1-128 letters, digits, '.', '_' or '-', starting with a letter or digit", f.field, f.value))
 		}
+	}
+	if e.Retries < 0 || e.Retries > MaxRetries {
+		errs = append(errs, fmt.Errorf("retries %d: give 0 to %d", e.Retries, MaxRetries))
+	}
+	if e.TimeoutMS < 0 {
+		errs = append(errs, fmt.Errorf("timeout: must not be negative"))
 	}
 	switch {
 	case len(e.Definition) == 0:

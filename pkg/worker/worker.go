@@ -19,6 +19,10 @@ import (
 // execution's worker: heartbeats come at least this often.
 const StopCheck = 2 * time.Second
 
+// errExecutionTimeout is the cause of a run that outlived its execution's
+// timeout.
+var errExecutionTimeout = errors.New("execution timeout")
+
 // ErrStopRequested is the cause of a run canceled by a stop request.
 var ErrStopRequested = errors.New("stop requested")
 
@@ -506,7 +510,17 @@ func (w *Worker) handle(ctx context.Context, m queue.Message) {
 		defer close(hbDone)
 		w.heartbeat(runCtx, log, lease, m, cancel)
 	}()
-	res := w.runner.Run(runCtx, e)
+	runFor := runCtx
+	if e.TimeoutMS > 0 {
+		var stopTimer context.CancelFunc
+		runFor, stopTimer = context.WithTimeoutCause(runCtx, time.Duration(e.TimeoutMS)*time.Millisecond, errExecutionTimeout)
+		defer stopTimer()
+	}
+	res := w.runner.Run(runFor, e)
+	if errors.Is(context.Cause(runFor), errExecutionTimeout) && runCtx.Err() == nil {
+		res.Status = execution.Failed
+		res.Error = fmt.Sprintf("execution timeout after %s", time.Duration(e.TimeoutMS)*time.Millisecond)
+	}
 	if cause := context.Cause(runCtx); errors.Is(cause, execution.ErrLeaseLost) {
 		cancel(nil)
 		<-hbDone

@@ -471,3 +471,19 @@ func zombie(pid int) bool {
 	i := strings.LastIndexByte(string(data), ')')
 	return i > 0 && i+2 < len(data) && data[i+2] == 'Z'
 }
+
+// An execution's timeout bounds its run: it fails with the reason.
+func TestExecutionTimeout(t *testing.T) {
+	b := setup(t)
+	b.start(t, b.runner, worker.Config{ID: "w1"})
+	e := execution.Execution{
+		ID: uuid.Must(uuid.NewV7()).String(), Folder: "f", Project: "p", Package: "worker-test", Pool: "other",
+		Status: execution.Pending, Definition: pkgrun.CommandDefinition("slow", []string{"sleep", "30"}),
+		TimeoutMS: 300, CreatedAt: time.Now().UTC().Truncate(time.Millisecond),
+	}
+	require.NoError(t, b.store.Create(context.Background(), e))
+	require.NoError(t, b.queue.Send(context.Background(), queue.Task{ExecutionID: e.ID, Pool: "other"}))
+	got := b.waitStatus(t, e.ID, execution.Failed)
+	require.Equal(t, "execution timeout after 300ms", got.Error)
+	b.queueEmpty(t)
+}
