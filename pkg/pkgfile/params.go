@@ -422,7 +422,7 @@ func declaredList(name string, declared []string) string {
 	if len(declared) == 0 {
 		return " (it declares none)"
 	}
-	return " (declared: " + strings.Join(declared, ", ") + ")" + suggest(name, declared)
+	return " (declared: " + strings.Join(declared, ", ") + ")" + didYouMean(name, declared)
 }
 
 func typeNames() string {

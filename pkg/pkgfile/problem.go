@@ -1,6 +1,8 @@
 package pkgfile
 
 import (
+	"github.com/scaleout/scaleout/pkg/suggest"
+
 	"errors"
 	"fmt"
 	"regexp"
@@ -265,42 +267,10 @@ func lineOf(lines map[string]int, p path) int {
 }
 
 // suggest returns `; did you mean "x"?` when one of known is close to s.
-func suggest(s string, known []string) string {
-	best, bestD := "", 3
-	for _, k := range known {
-		if d := distance(strings.ToLower(s), strings.ToLower(k)); d < bestD && d < max(len(s), 2) {
-			best, bestD = k, d
-		}
-	}
+func didYouMean(s string, known []string) string {
+	best := suggest.Closest(s, known)
 	if best == "" {
 		return ""
 	}
 	return fmt.Sprintf("; did you mean %q?", best)
-}
-
-// distance is the Levenshtein distance, capped for long strings.
-func distance(a, b string) int {
-	if len(a) > 64 || len(b) > 64 {
-		if a == b {
-			return 0
-		}
-		return 64
-	}
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }

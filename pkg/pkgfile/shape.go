@@ -59,7 +59,7 @@ func checkShape(v any, t reflect.Type, at path, ps *problems) {
 		for _, k := range keys {
 			f, ok := fields.byName[k]
 			if !ok {
-				ps.add(at.key(k), "unknown field (the fields here are %s)%s", strings.Join(fields.names, ", "), suggest(k, fields.names))
+				ps.add(at.key(k), "unknown field (the fields here are %s)%s", strings.Join(fields.names, ", "), didYouMean(k, fields.names))
 				continue
 			}
 			checkShape(m[k], t.Field(f).Type, at.key(k), ps)

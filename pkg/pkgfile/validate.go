@@ -142,7 +142,7 @@ func (v *validator) declaration(at path, name string, t Type, def any, sensitive
 	case t == "":
 		v.ps.add(at.key("type"), "missing: give a type (%s)", typeNames())
 	case !slices.Contains(Types, t):
-		v.ps.add(at.key("type"), "unknown type %q (known: %s)%s", clip(string(t)), typeNames(), suggest(string(t), strings.Split(typeNames(), ", ")))
+		v.ps.add(at.key("type"), "unknown type %q (known: %s)%s", clip(string(t)), typeNames(), didYouMean(string(t), strings.Split(typeNames(), ", ")))
 	case def != nil:
 		if _, ok := convert(t, def); !ok {
 			v.ps.add(at.key("default"), "%s", mismatch(t, def, sensitive))
@@ -193,7 +193,7 @@ func (v *validator) scope(tasks []Task, at path, depth int) {
 			cp := tp.key("after").index(k, "")
 			if c.On != "" && c.On != OnSuccess && c.On != OnFailure && c.On != OnCompletion {
 				v.ps.add(cp.key("on"), "unknown outcome %q (use success, failure or completion; success is the default)%s",
-					clip(string(c.On)), suggest(string(c.On), []string{"success", "failure", "completion"}))
+					clip(string(c.On)), didYouMean(string(c.On), []string{"success", "failure", "completion"}))
 			}
 			if c.When != "" {
 				v.expr(cp.key("when"), c.When, expression.Bool)
@@ -237,7 +237,7 @@ func (v *validator) unknownSibling(name string, siblings []Task) string {
 	for _, s := range siblings {
 		names = append(names, s.Name)
 	}
-	return fmt.Sprintf("unknown task %q%s", clip(name), suggest(name, names))
+	return fmt.Sprintf("unknown task %q%s", clip(name), didYouMean(name, names))
 }
 
 func (v *validator) task(t Task, at path, depth int) {
@@ -258,7 +258,7 @@ func (v *validator) task(t Task, at path, depth int) {
 	for _, name := range sortedKeys(t.Outputs) {
 		op := at.key("outputs").key(name)
 		if _, ok := v.p.Variables[name]; !ok {
-			v.ps.add(op, "variable %q is not declared: declare it under variables%s", clip(name), suggest(name, v.vars))
+			v.ps.add(op, "variable %q is not declared: declare it under variables%s", clip(name), didYouMean(name, v.vars))
 		}
 		if !outputPath.MatchString(t.Outputs[name]) {
 			v.ps.add(op, "output path %q: write a dotted path into the task's result, such as body.count or exit_code", clip(t.Outputs[name]))
@@ -274,7 +274,7 @@ func (v *validator) task(t Task, at path, depth int) {
 	}
 	typ, ok := v.types.Lookup(t.Type)
 	if !ok {
-		v.ps.add(at.key("type"), "unknown task type %q (known: %s)%s", clip(t.Type), v.known, suggest(t.Type, v.types.Names()))
+		v.ps.add(at.key("type"), "unknown task type %q (known: %s)%s", clip(t.Type), v.known, didYouMean(t.Type, v.types.Names()))
 	}
 	if len(t.Tasks) > 0 {
 		v.ps.add(at.key("tasks"), "only sequence and foreach hold tasks; %q is not a container", clip(t.Type))
@@ -348,7 +348,7 @@ func (v *validator) setValues(m map[string]any, at path) {
 	for _, name := range sortedKeys(m) {
 		vp := at.key(name)
 		if _, ok := v.p.Variables[name]; !ok {
-			v.ps.add(vp, "variable %q is not declared: declare it under variables%s", clip(name), suggest(name, v.vars))
+			v.ps.add(vp, "variable %q is not declared: declare it under variables%s", clip(name), didYouMean(name, v.vars))
 		}
 		if src, ok := m[name].(string); ok {
 			v.expr(vp, src, expression.Any)
@@ -401,7 +401,7 @@ func (v *validator) refs(at path, refs []expression.Ref) {
 			}
 		case expression.Tasks:
 			if len(v.tasks[r.Name]) == 0 {
-				v.ps.add(at, "tasks.%s: no such task in the package%s", clip(r.Name), suggest(r.Name, sortedKeys(v.tasks)))
+				v.ps.add(at, "tasks.%s: no such task in the package%s", clip(r.Name), didYouMean(r.Name, sortedKeys(v.tasks)))
 			}
 		}
 	}

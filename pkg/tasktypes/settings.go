@@ -1,6 +1,8 @@
 package tasktypes
 
 import (
+	"github.com/scaleout/scaleout/pkg/suggest"
+
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -48,7 +50,7 @@ func newSettings(with map[string]any, check bool, known ...string) *settings {
 	sort.Strings(sorted)
 	for _, k := range unknown {
 		msg := "unknown setting (known: " + strings.Join(sorted, ", ") + ")"
-		if near := nearest(k, known); near != "" {
+		if near := suggest.Closest(k, known); near != "" {
 			msg = fmt.Sprintf("unknown setting: did you mean %q? (known: %s)", near, strings.Join(sorted, ", "))
 		}
 		s.errs = append(s.errs, fmt.Errorf("with.%s: %s", k, msg))
@@ -356,35 +358,4 @@ func clip(s string, n int) string {
 		n--
 	}
 	return s[:n] + "…"
-}
-
-// nearest is the known key within two edits of k, if one is.
-func nearest(k string, known []string) string {
-	best, bestD := "", 3
-	for _, c := range known {
-		if d := editDistance(strings.ToLower(k), c); d < bestD {
-			best, bestD = c, d
-		}
-	}
-	return best
-}
-
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
