@@ -1,7 +1,10 @@
 package aggregate
 
 import (
+	"encoding/binary"
 	"fmt"
+	"hash/fnv"
+	"strconv"
 
 	"github.com/aws/aws-lambda-go/events"
 
@@ -28,50 +31,35 @@ type Delta struct {
 	First int
 }
 
-// Fold reduces a batch of execution changes to one Delta per package, in
-// the order packages first appear. An INSERT counts the new status, a
-// MODIFY that changes status moves one count, a REMOVE takes the old status
-// away; records that change nothing countable are skipped.
+// Fold reduces a batch of execution changes to one count Delta per package,
+// in the order packages first appear, dropping deltas that cancel out. It is
+// the package-count part of Plan, kept for callers that only want counts.
 func Fold(records []events.DynamoDBEventRecord) ([]Delta, error) {
 	var out []Delta
 	index := map[Ref]int{}
-	add := func(i int, ref Ref, s execution.Status, n int64) {
-		j, ok := index[ref]
-		if !ok {
-			j = len(out)
-			index[ref] = j
-			out = append(out, Delta{Ref: ref, Counts: Counts{}, First: i})
-		}
-		out[j].Counts[s] += n
-	}
 	for i, rec := range records {
-		oldRef, oldStatus, hasOld := read(rec.Change.OldImage)
-		newRef, newStatus, hasNew := read(rec.Change.NewImage)
-		switch events.DynamoDBOperationType(rec.EventName) {
-		case events.DynamoDBOperationTypeInsert:
-			if !hasNew {
-				return nil, fmt.Errorf("record %s: INSERT without a new image with status and package (is the stream NEW_AND_OLD_IMAGES?)", rec.EventID)
-			}
-			add(i, newRef, newStatus, 1)
-		case events.DynamoDBOperationTypeModify:
-			if !hasOld || !hasNew {
-				return nil, fmt.Errorf("record %s: MODIFY without both images (is the stream NEW_AND_OLD_IMAGES?)", rec.EventID)
-			}
-			if oldStatus == newStatus && oldRef == newRef {
-				continue
-			}
-			add(i, oldRef, oldStatus, -1)
-			add(i, newRef, newStatus, 1)
-		case events.DynamoDBOperationTypeRemove:
-			if !hasOld {
-				return nil, fmt.Errorf("record %s: REMOVE without an old image (is the stream NEW_AND_OLD_IMAGES?)", rec.EventID)
-			}
-			add(i, oldRef, oldStatus, -1)
-		default:
-			return nil, fmt.Errorf("record %s: unknown event name %q", rec.EventID, rec.EventName)
+		ch, err := readChange(i, rec)
+		if err != nil {
+			return nil, err
 		}
+		if ch.skip {
+			continue
+		}
+		add := func(im *image, n int64) {
+			if im == nil {
+				return
+			}
+			j, ok := index[im.ref]
+			if !ok {
+				j = len(out)
+				index[im.ref] = j
+				out = append(out, Delta{Ref: im.ref, Counts: Counts{}, First: i})
+			}
+			out[j].Counts[im.status] += n
+		}
+		add(ch.old, -1)
+		add(ch.new, 1)
 	}
-	// Drop deltas that cancel out entirely.
 	kept := out[:0]
 	for _, d := range out {
 		for s, n := range d.Counts {
@@ -86,15 +74,124 @@ func Fold(records []events.DynamoDBEventRecord) ([]Delta, error) {
 	return kept, nil
 }
 
-func read(img map[string]events.DynamoDBAttributeValue) (Ref, execution.Status, bool) {
-	get := func(k string) string {
+// image is what the aggregates read of a stored execution (see
+// pkg/execstore: folder, project, package, pool, status, worker_id,
+// attempt, created_at, started_at, ended_at in unix ms, error).
+type image struct {
+	id        string
+	ref       Ref
+	pool      string
+	worker    string
+	status    execution.Status
+	attempt   int64
+	createdAt int64
+	startedAt int64
+	endedAt   int64
+	err       string
+}
+
+func readImage(img map[string]events.DynamoDBAttributeValue) *image {
+	str := func(k string) string {
 		v, ok := img[k]
 		if !ok || v.DataType() != events.DataTypeString {
 			return ""
 		}
 		return v.String()
 	}
-	s := execution.Status(get("status"))
-	ref := Ref{Folder: get("folder"), Project: get("project"), Package: get("package")}
-	return ref, s, s != "" && ref.Package != ""
+	num := func(k string) int64 {
+		v, ok := img[k]
+		if !ok || v.DataType() != events.DataTypeNumber {
+			return 0
+		}
+		n, err := strconv.ParseInt(v.Number(), 10, 64)
+		if err != nil {
+			return 0
+		}
+		return n
+	}
+	im := &image{
+		id:     str("id"),
+		ref:    Ref{Folder: str("folder"), Project: str("project"), Package: str("package")},
+		pool:   str("pool"),
+		worker: str("worker_id"),
+		status: execution.Status(str("status")),
+		// The rest only matter when present.
+		attempt: num("attempt"), createdAt: num("created_at"), startedAt: num("started_at"), endedAt: num("ended_at"),
+		err: str("error"),
+	}
+	if im.status == "" || im.ref.Package == "" {
+		return nil
+	}
+	return im
+}
+
+// change is one stream record, read.
+type change struct {
+	index    int
+	seq      string
+	id       txID
+	hour     int64 // hour of the record (unix hours), for the dedup window
+	old, new *image
+	// skip is set when nothing countable changed.
+	skip bool
+}
+
+// txID identifies a transition: a hash of the execution id and the stream
+// record's sequence number, both the same on every delivery of a record.
+type txID [8]byte
+
+func transitionID(execID, seq string) txID {
+	h := fnv.New64a()
+	h.Write([]byte(execID))
+	h.Write([]byte{0})
+	h.Write([]byte(seq))
+	var id txID
+	binary.BigEndian.PutUint64(id[:], h.Sum64())
+	return id
+}
+
+func readChange(i int, rec events.DynamoDBEventRecord) (change, error) {
+	ch := change{index: i, seq: rec.Change.SequenceNumber}
+	ch.old = readImage(rec.Change.OldImage)
+	ch.new = readImage(rec.Change.NewImage)
+	switch events.DynamoDBOperationType(rec.EventName) {
+	case events.DynamoDBOperationTypeInsert:
+		if ch.new == nil {
+			return ch, fmt.Errorf("record %s: INSERT without a new image with status and package (is the stream NEW_AND_OLD_IMAGES?)", rec.EventID)
+		}
+		ch.old = nil
+	case events.DynamoDBOperationTypeModify:
+		if ch.old == nil || ch.new == nil {
+			return ch, fmt.Errorf("record %s: MODIFY without both images (is the stream NEW_AND_OLD_IMAGES?)", rec.EventID)
+		}
+		o, n := ch.old, ch.new
+		ch.skip = o.status == n.status && o.ref == n.ref && o.pool == n.pool && o.worker == n.worker
+	case events.DynamoDBOperationTypeRemove:
+		if ch.old == nil {
+			return ch, fmt.Errorf("record %s: REMOVE without an old image (is the stream NEW_AND_OLD_IMAGES?)", rec.EventID)
+		}
+		ch.new = nil
+	default:
+		return ch, fmt.Errorf("record %s: unknown event name %q", rec.EventID, rec.EventName)
+	}
+	execID := ""
+	if v, ok := rec.Change.Keys["id"]; ok && v.DataType() == events.DataTypeString {
+		execID = v.String()
+	} else if ch.new != nil {
+		execID = ch.new.id
+	} else if ch.old != nil {
+		execID = ch.old.id
+	}
+	ch.id = transitionID(execID, ch.seq)
+	ch.hour = rec.Change.ApproximateCreationDateTime.Unix() / 3600
+	if ch.hour < 0 {
+		ch.hour = 0
+	}
+	return ch, nil
+}
+
+// enteredFinal reports whether the change moved an execution into a final
+// status: the moment its duration and its bucket are counted, once.
+func (c change) enteredFinal() bool {
+	return c.new != nil && c.new.status.Final() && (c.old == nil || !c.old.status.Final())
 }

@@ -33,7 +33,7 @@ func TestFoldFixture(t *testing.T) {
 	require.Equal(t, Counts{execution.Succeeded: 1, execution.Failed: 1}, d.Counts)
 }
 
-func image(pkg, status string) map[string]events.DynamoDBAttributeValue {
+func testImage(pkg, status string) map[string]events.DynamoDBAttributeValue {
 	return map[string]events.DynamoDBAttributeValue{
 		"folder": events.NewStringAttribute("f"), "project": events.NewStringAttribute("p"),
 		"package": events.NewStringAttribute(pkg), "status": events.NewStringAttribute(status),
@@ -54,34 +54,34 @@ func TestFold(t *testing.T) {
 	}{
 		{
 			name:    "insert counts the new status",
-			records: []events.DynamoDBEventRecord{record("INSERT", nil, image("a", "pending"))},
+			records: []events.DynamoDBEventRecord{record("INSERT", nil, testImage("a", "pending"))},
 			want:    map[string]Counts{"a": {execution.Pending: 1}},
 		},
 		{
 			name: "modify moves a count",
 			records: []events.DynamoDBEventRecord{
-				record("MODIFY", image("a", "pending"), image("a", "running")),
+				record("MODIFY", testImage("a", "pending"), testImage("a", "running")),
 			},
 			want: map[string]Counts{"a": {execution.Pending: -1, execution.Running: 1}},
 		},
 		{
 			name: "modify without a status change is skipped",
 			records: []events.DynamoDBEventRecord{
-				record("MODIFY", image("a", "running"), image("a", "running")),
+				record("MODIFY", testImage("a", "running"), testImage("a", "running")),
 			},
 			want: map[string]Counts{},
 		},
 		{
 			name:    "remove takes the old status away",
-			records: []events.DynamoDBEventRecord{record("REMOVE", image("b", "failed"), nil)},
+			records: []events.DynamoDBEventRecord{record("REMOVE", testImage("b", "failed"), nil)},
 			want:    map[string]Counts{"b": {execution.Failed: -1}},
 		},
 		{
 			name: "packages are kept apart, one delta each",
 			records: []events.DynamoDBEventRecord{
-				record("INSERT", nil, image("a", "pending")),
-				record("INSERT", nil, image("b", "pending")),
-				record("INSERT", nil, image("a", "pending")),
+				record("INSERT", nil, testImage("a", "pending")),
+				record("INSERT", nil, testImage("b", "pending")),
+				record("INSERT", nil, testImage("a", "pending")),
 			},
 			want: map[string]Counts{"a": {execution.Pending: 2}, "b": {execution.Pending: 1}},
 		},
@@ -92,7 +92,7 @@ func TestFold(t *testing.T) {
 		},
 		{
 			name:    "keys-only modify is an error",
-			records: []events.DynamoDBEventRecord{record("MODIFY", nil, image("a", "running"))},
+			records: []events.DynamoDBEventRecord{record("MODIFY", nil, testImage("a", "running"))},
 			err:     "NEW_AND_OLD_IMAGES",
 		},
 		{

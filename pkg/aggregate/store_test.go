@@ -2,6 +2,7 @@ package aggregate_test
 
 import (
 	"context"
+	"strconv"
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -43,9 +44,12 @@ func TestHandlerAppliesCounts(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, counts(nil), c, "a package never run counts zero in every status")
 
+	// Sequence numbers grow along the stream and are never reused.
+	seq := 0
 	batch := func(recs ...events.DynamoDBEventRecord) events.DynamoDBEvent {
 		for i := range recs {
-			recs[i].Change.SequenceNumber = string(rune('1' + i))
+			seq++
+			recs[i].Change.SequenceNumber = strconv.Itoa(seq)
 		}
 		return events.DynamoDBEvent{Records: recs}
 	}

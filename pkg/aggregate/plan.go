@@ -1,0 +1,303 @@
+package aggregate
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/scaleout/scaleout/pkg/execution"
+)
+
+// Key is one aggregate item of the catalog table.
+type Key struct {
+	PK, SK string
+}
+
+// Kinds of aggregate items.
+const (
+	kindCounter = iota // counts by status now, durations, all time
+	kindBucket         // executions that ended in an hour or a day
+)
+
+// keys of the counter items an image counts in (see doc.go for the layout).
+func counterKeys(scope string, im *image) []Key {
+	ks := []Key{
+		pkgKey(scope, im.ref),
+		{scope + "STATS#" + im.ref.Folder, "PROJECT#" + im.ref.Project},
+		{scope + "STATS#" + im.ref.Folder, "FOLDER"},
+		{scope + "STATS", "ALL"},
+		{scope + "POOLS", "POOL#" + im.pool},
+	}
+	if im.worker != "" {
+		ks = append(ks, Key{scope + "WORKERS", "WORKER#" + im.worker})
+	}
+	return ks
+}
+
+func pkgKey(scope string, r Ref) Key {
+	return Key{scope + "STATS#" + r.Folder, "PKG#" + r.Project + "/" + r.Package}
+}
+
+const (
+	hourLayout = "2006-01-02T15"
+	dayLayout  = time.DateOnly
+)
+
+func hourKey(scope string, t time.Time, r Ref) Key {
+	return Key{scope + "HOUR#" + t.UTC().Format(hourLayout), "PKG#" + r.String()}
+}
+
+func dayKey(scope string, t time.Time, r Ref) Key {
+	return Key{scope + "DAY#" + t.UTC().Format(dayLayout), "PKG#" + r.String()}
+}
+
+// Last names an execution and when it changed.
+type Last struct {
+	ExecutionID string           `json:"execution_id"`
+	Status      execution.Status `json:"status"`
+	At          time.Time        `json:"at"`
+	Error       string           `json:"error,omitempty"`
+}
+
+// contrib is what one record adds to one aggregate item.
+type contrib struct {
+	index    int
+	id       txID
+	hour     int64
+	counts   Counts
+	duration int64 // -1: none
+	last     *Last
+	lastFail *Last
+}
+
+// Update is everything one batch adds to one aggregate item: the unit of
+// write, one conditional UpdateItem.
+type Update struct {
+	Key  Key
+	kind int
+	// First is the index, in the batch, of the first record that touched Key.
+	First int
+	// attrs name what the item aggregates (folder, project, ...).
+	attrs    map[string]string
+	expires  int64 // unix s, buckets only
+	contribs []contrib
+}
+
+// Plan reduces a batch of execution changes to one Update per aggregate
+// item, in the order the items are first touched. It is plain Go: the fold
+// work of the stream function. scope prefixes every partition key ("" in
+// production). retention is how long bucket items are kept.
+func Plan(scope string, records []events.DynamoDBEventRecord, retention time.Duration) ([]*Update, error) {
+	p := planner{scope: scope, retention: retention, index: map[Key]*Update{}}
+	for i, rec := range records {
+		ch, err := readChange(i, rec)
+		if err != nil {
+			return nil, err
+		}
+		if !ch.skip {
+			p.add(ch)
+		}
+	}
+	return p.out, nil
+}
+
+type planner struct {
+	scope     string
+	retention time.Duration
+	index     map[Key]*Update
+	out       []*Update
+	// per record scratch: the contribution of the current record per key
+	cur map[Key]*contrib
+}
+
+func (p *planner) contrib(ch change, k Key, kind int, attrs func() map[string]string) *contrib {
+	if c, ok := p.cur[k]; ok {
+		return c
+	}
+	u, ok := p.index[k]
+	if !ok {
+		u = &Update{Key: k, kind: kind, First: ch.index, attrs: attrs()}
+		p.index[k] = u
+		p.out = append(p.out, u)
+	}
+	u.contribs = append(u.contribs, contrib{index: ch.index, id: ch.id, hour: ch.hour, counts: Counts{}, duration: -1})
+	c := &u.contribs[len(u.contribs)-1]
+	p.cur[k] = c
+	return c
+}
+
+func (p *planner) add(ch change) {
+	p.cur = map[Key]*contrib{}
+	var ends []*contrib // contributions of keys the record touched
+	for _, side := range []struct {
+		im *image
+		n  int64
+	}{{ch.old, -1}, {ch.new, 1}} {
+		if side.im == nil {
+			continue
+		}
+		im := side.im
+		for j, k := range counterKeys(p.scope, im) {
+			c := p.contrib(ch, k, kindCounter, func() map[string]string { return counterAttrs(j, im) })
+			c.counts[im.status] += side.n
+		}
+	}
+	final := ch.enteredFinal()
+	if ch.new != nil {
+		im := ch.new
+		dur := int64(-1)
+		if final && im.startedAt > 0 && im.endedAt >= im.startedAt {
+			dur = im.endedAt - im.startedAt
+		}
+		at := changedAt(im)
+		if final {
+			for _, k := range counterKeys(p.scope, im) {
+				c := p.cur[k]
+				c.duration = dur
+			}
+			ended := time.UnixMilli(at).UTC()
+			for _, b := range []struct {
+				k    Key
+				span time.Duration
+			}{{hourKey(p.scope, ended, im.ref), time.Hour}, {dayKey(p.scope, ended, im.ref), 24 * time.Hour}} {
+				start := ended.Truncate(b.span)
+				c := p.contrib(ch, b.k, kindBucket, func() map[string]string {
+					a := refAttrs(im.ref)
+					a["bucket_start"] = fmt.Sprint(start.UnixMilli())
+					return a
+				})
+				u := p.index[b.k]
+				u.expires = start.Add(b.span + p.retention).Unix()
+				c.counts[im.status]++
+				c.duration = dur
+				ends = append(ends, c)
+			}
+		}
+		// Last execution and last failure of the package.
+		pc := p.cur[pkgKey(p.scope, im.ref)]
+		if ch.old == nil || ch.old.status != im.status {
+			pc.last = &Last{ExecutionID: im.id, Status: im.status, At: time.UnixMilli(at).UTC(), Error: im.err}
+		}
+		if final && im.status == execution.Failed {
+			f := &Last{ExecutionID: im.id, Status: im.status, At: time.UnixMilli(at).UTC(), Error: im.err}
+			pc.lastFail = f
+			for _, c := range ends {
+				c.lastFail = f
+			}
+		}
+	}
+	// A key whose counts cancel out and that gets nothing else from this
+	// record (a worker change seen by the package item, say) needs no write.
+	for k, c := range p.cur {
+		if c.duration >= 0 || c.last != nil || c.lastFail != nil {
+			continue
+		}
+		zero := true
+		for _, n := range c.counts {
+			if n != 0 {
+				zero = false
+			}
+		}
+		if !zero {
+			continue
+		}
+		u := p.index[k]
+		u.contribs = u.contribs[:len(u.contribs)-1]
+		if len(u.contribs) == 0 {
+			delete(p.index, k)
+			for i, o := range p.out {
+				if o == u {
+					p.out = append(p.out[:i], p.out[i+1:]...)
+					break
+				}
+			}
+		}
+	}
+}
+
+// changedAt is when an execution last changed status, in unix ms.
+func changedAt(im *image) int64 {
+	switch {
+	case im.endedAt > 0:
+		return im.endedAt
+	case im.startedAt > 0:
+		return im.startedAt
+	default:
+		return im.createdAt
+	}
+}
+
+func refAttrs(r Ref) map[string]string {
+	return map[string]string{"folder": r.Folder, "project": r.Project, "package": r.Package}
+}
+
+// counterAttrs names what the j-th key of counterKeys aggregates.
+func counterAttrs(j int, im *image) map[string]string {
+	switch j {
+	case 0:
+		return refAttrs(im.ref)
+	case 1:
+		return map[string]string{"folder": im.ref.Folder, "project": im.ref.Project}
+	case 2:
+		return map[string]string{"folder": im.ref.Folder}
+	case 3:
+		return map[string]string{}
+	case 4:
+		return map[string]string{"pool": im.pool}
+	default:
+		return map[string]string{"worker_id": im.worker}
+	}
+}
+
+// merged is an Update's contributions added up, leaving out those already
+// applied.
+type merged struct {
+	counts   Counts
+	dur      Durations
+	last     *Last
+	lastFail *Last
+	ids      map[int64][][]byte // by hour
+	n        int
+}
+
+func (u *Update) merge(applied map[txID]bool, from, to int) merged {
+	m := merged{counts: Counts{}, ids: map[int64][][]byte{}}
+	for _, c := range u.contribs[from:to] {
+		if applied[c.id] {
+			continue
+		}
+		m.n++
+		for s, n := range c.counts {
+			m.counts[s] += n
+		}
+		if c.duration >= 0 {
+			m.dur.observe(c.duration)
+		}
+		if c.last != nil {
+			m.last = c.last
+		}
+		if c.lastFail != nil {
+			m.lastFail = c.lastFail
+		}
+		id := c.id
+		m.ids[c.hour] = append(m.ids[c.hour], id[:])
+	}
+	return m
+}
+
+// observe is Observe without the quantiles, for the hot path.
+func (d *Durations) observe(ms int64) {
+	if d.Count == 0 || ms < d.MinMS {
+		d.MinMS = ms
+	}
+	if d.Count == 0 || ms > d.MaxMS {
+		d.MaxMS = ms
+	}
+	d.Count++
+	d.SumMS += ms
+	if d.Buckets == nil {
+		d.Buckets = map[int]int64{}
+	}
+	d.Buckets[bucketOf(ms)]++
+}

@@ -1,0 +1,246 @@
+package aggregate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/scaleout/scaleout/pkg/execution"
+	"github.com/scaleout/scaleout/pkg/resources"
+)
+
+// Stats are the aggregates of one item: executions by status now, the
+// durations of the finished ones, and, for a package, its last execution
+// and last failure.
+type Stats struct {
+	Folder      string    `json:"folder,omitempty"`
+	Project     string    `json:"project,omitempty"`
+	Package     string    `json:"package,omitempty"`
+	Pool        string    `json:"pool,omitempty"`
+	Worker      string    `json:"worker_id,omitempty"`
+	Counts      Counts    `json:"counts"`
+	Running     int64     `json:"running"`
+	Durations   Durations `json:"durations"`
+	Last        *Last     `json:"last,omitempty"`
+	LastFailure *Last     `json:"last_failure,omitempty"`
+}
+
+// Filter selects the Stats of everything (zero Filter), a folder, a
+// project of a folder, or a package of a project.
+type Filter struct {
+	Folder, Project, Package string
+}
+
+// ErrBadFilter is returned for a filter that names a project without its
+// folder or a package without its project.
+var ErrBadFilter = errors.New("bad stats filter")
+
+func decodeStats(item map[string]types.AttributeValue) Stats {
+	st := Stats{
+		Folder: str(item, "folder"), Project: str(item, "project"), Package: str(item, "package"),
+		Pool: str(item, "pool"), Worker: str(item, "worker_id"), Counts: Counts{},
+	}
+	for _, s := range execution.Statuses {
+		v, _ := num(item, "n_"+string(s))
+		st.Counts[s] = v
+	}
+	st.Running = st.Counts[execution.Running]
+	st.Durations.Count, _ = num(item, "d_count")
+	st.Durations.SumMS, _ = num(item, "d_sum")
+	st.Durations.MinMS, _ = num(item, "d_min")
+	st.Durations.MaxMS, _ = num(item, "d_max")
+	st.Durations.Buckets = map[int]int64{}
+	for name := range item {
+		if !strings.HasPrefix(name, "h_") {
+			continue
+		}
+		b := zeroBucket
+		if name != "h_z" {
+			x, err := strconv.Atoi(name[2:])
+			if err != nil {
+				continue
+			}
+			b = x
+		}
+		st.Durations.Buckets[b], _ = num(item, name)
+	}
+	st.Durations.settle()
+	for _, l := range []struct {
+		prefix string
+		to     **Last
+	}{{"last_", &st.Last}, {"last_fail_", &st.LastFailure}} {
+		id := str(item, l.prefix+"id")
+		if id == "" {
+			continue
+		}
+		at, _ := num(item, l.prefix+"at")
+		*l.to = &Last{ExecutionID: id, Status: execution.Status(str(item, l.prefix+"status")), At: time.UnixMilli(at).UTC(), Error: str(item, l.prefix+"error")}
+	}
+	return st
+}
+
+func (s *Store) get(ctx context.Context, k Key) (map[string]types.AttributeValue, error) {
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName: aws.String(s.table), Key: key(k), ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out.Item, nil
+}
+
+// Counts reads one package's counts, every status listed (zero when none).
+func (s *Store) Counts(ctx context.Context, r Ref) (Counts, error) {
+	item, err := s.get(ctx, pkgKey(s.scope, r))
+	if err != nil {
+		return nil, fmt.Errorf("read counts of %s: %w", r, err)
+	}
+	return decodeStats(item).Counts, nil
+}
+
+// Stats reads the aggregates f selects.
+func (s *Store) Stats(ctx context.Context, f Filter) (Stats, error) {
+	var k Key
+	switch {
+	case f.Folder == "" && (f.Project != "" || f.Package != ""):
+		return Stats{}, fmt.Errorf("%w: a project or package needs its folder", ErrBadFilter)
+	case f.Project == "" && f.Package != "":
+		return Stats{}, fmt.Errorf("%w: a package needs its project", ErrBadFilter)
+	case f.Folder == "":
+		k = Key{s.scope + "STATS", "ALL"}
+	case f.Project == "":
+		k = Key{s.scope + "STATS#" + f.Folder, "FOLDER"}
+	case f.Package == "":
+		k = Key{s.scope + "STATS#" + f.Folder, "PROJECT#" + f.Project}
+	default:
+		k = pkgKey(s.scope, Ref{f.Folder, f.Project, f.Package})
+	}
+	item, err := s.get(ctx, k)
+	if err != nil {
+		return Stats{}, fmt.Errorf("read stats %+v: %w", f, err)
+	}
+	st := decodeStats(item)
+	st.Folder, st.Project, st.Package = f.Folder, f.Project, f.Package
+	return st, nil
+}
+
+// Workers reads the counts per worker, sorted by worker id.
+func (s *Store) Workers(ctx context.Context) ([]Stats, error) {
+	return s.list(ctx, s.scope+"WORKERS")
+}
+
+// Pools reads the counts per pool, sorted by pool name.
+func (s *Store) Pools(ctx context.Context) ([]Stats, error) {
+	return s.list(ctx, s.scope+"POOLS")
+}
+
+func (s *Store) query(ctx context.Context, pk string, each func(map[string]types.AttributeValue)) error {
+	p := dynamodb.NewQueryPaginator(s.db, &dynamodb.QueryInput{
+		TableName:                 aws.String(s.table),
+		KeyConditionExpression:    aws.String("#pk = :pk"),
+		ExpressionAttributeNames:  map[string]string{"#pk": resources.CatalogPK},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": avS(pk)},
+		ConsistentRead:            aws.Bool(true),
+	})
+	for p.HasMorePages() {
+		out, err := p.NextPage(ctx)
+		if err != nil {
+			return fmt.Errorf("read aggregates %s: %w", pk, err)
+		}
+		for _, it := range out.Items {
+			each(it)
+		}
+	}
+	return nil
+}
+
+func (s *Store) list(ctx context.Context, pk string) ([]Stats, error) {
+	var out []Stats
+	err := s.query(ctx, pk, func(it map[string]types.AttributeValue) { out = append(out, decodeStats(it)) })
+	return out, err
+}
+
+// Dashboard is the SSIS Integration Services Dashboard: what ended since a
+// time (counted in whole hours), what runs now.
+type Dashboard struct {
+	Since time.Time `json:"since"` // rounded down to the hour
+	Until time.Time `json:"until"`
+	// Counts are the executions that ended in the window, by final status.
+	Counts   Counts `json:"counts"`
+	Failures int64  `json:"failures"`
+	// Running and Pending are now.
+	Running  int64            `json:"running"`
+	Pending  int64            `json:"pending"`
+	Packages []PackageFigures `json:"packages"`
+	Hourly   []HourFigures    `json:"hourly"`
+}
+
+// PackageFigures are one package's executions that ended in the window.
+type PackageFigures struct {
+	Ref
+	Counts      Counts    `json:"counts"`
+	Durations   Durations `json:"durations"`
+	LastFailure *Last     `json:"last_failure,omitempty"`
+}
+
+// HourFigures are the executions that ended in one hour.
+type HourFigures struct {
+	Hour      time.Time `json:"hour"`
+	Counts    Counts    `json:"counts"`
+	Durations Durations `json:"durations"`
+}
+
+// Dashboard reads the dashboard figures from since (rounded down to the
+// hour) until now: one Query per hour and one GetItem.
+func (s *Store) Dashboard(ctx context.Context, since time.Time) (Dashboard, error) {
+	now := s.now().UTC()
+	d := Dashboard{Since: since.UTC().Truncate(time.Hour), Until: now, Counts: Counts{}}
+	pkgs := map[Ref]*PackageFigures{}
+	for h := d.Since; !h.After(now); h = h.Add(time.Hour) {
+		hf := HourFigures{Hour: h, Counts: Counts{}}
+		err := s.query(ctx, s.scope+"HOUR#"+h.Format(hourLayout), func(it map[string]types.AttributeValue) {
+			st := decodeStats(it)
+			ref := Ref{st.Folder, st.Project, st.Package}
+			p, ok := pkgs[ref]
+			if !ok {
+				p = &PackageFigures{Ref: ref, Counts: Counts{}}
+				pkgs[ref] = p
+			}
+			for k, v := range st.Counts {
+				if v != 0 {
+					hf.Counts[k] += v
+					p.Counts[k] += v
+					d.Counts[k] += v
+				}
+			}
+			hf.Durations.Merge(st.Durations)
+			p.Durations.Merge(st.Durations)
+			if st.LastFailure != nil && (p.LastFailure == nil || !st.LastFailure.At.Before(p.LastFailure.At)) {
+				p.LastFailure = st.LastFailure
+			}
+		})
+		if err != nil {
+			return d, err
+		}
+		d.Hourly = append(d.Hourly, hf)
+	}
+	d.Failures = d.Counts[execution.Failed]
+	for _, p := range pkgs {
+		d.Packages = append(d.Packages, *p)
+	}
+	sort.Slice(d.Packages, func(i, j int) bool { return d.Packages[i].Ref.String() < d.Packages[j].Ref.String() })
+	all, err := s.Stats(ctx, Filter{})
+	if err != nil {
+		return d, err
+	}
+	d.Running, d.Pending = all.Counts[execution.Running], all.Counts[execution.Pending]
+	return d, nil
+}
