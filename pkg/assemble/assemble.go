@@ -17,6 +17,7 @@ import (
 	"github.com/scaleout/scaleout/pkg/messages"
 	"github.com/scaleout/scaleout/pkg/pkgrun"
 	"github.com/scaleout/scaleout/pkg/queue"
+	"github.com/scaleout/scaleout/pkg/reconcile"
 	"github.com/scaleout/scaleout/pkg/secrets"
 	"github.com/scaleout/scaleout/pkg/tasktypes"
 	"github.com/scaleout/scaleout/pkg/worker"
@@ -122,6 +123,29 @@ func Worker(ctx context.Context, cfg config.Config, c *awsconfig.Clients, log *s
 		Sampler:           workers.NewProcSampler(),
 		MaxCPU:            cfg.MaxCPU,
 		MinFreeMemory:     minFree,
+		Grace:             cfg.Grace,
+		RetryBackoff:      cfg.RetryBackoff,
+		RetryBackoffMax:   cfg.RetryBackoffMax,
+		MaxReceives:       def.MaxReceiveCount,
+	})
+}
+
+// Reconciler builds the reconciler of every configured pool. It looks up
+// each pool's queue once.
+func Reconciler(ctx context.Context, cfg config.Config, c *awsconfig.Clients, log *slog.Logger) (*reconcile.Reconciler, error) {
+	set := cfg.Resources()
+	queues := map[string]reconcile.Enqueuer{}
+	for pool, def := range set.Pools {
+		q, err := queue.Lookup(ctx, c.SQS, def.Name)
+		if err != nil {
+			return nil, err
+		}
+		queues[pool] = q
+	}
+	return reconcile.New(execstore.New(c.DynamoDB, set.Executions.Name), queues, reconcile.Config{
+		PendingAfter: cfg.PendingAfter,
+		LostAfter:    cfg.LostAfter,
+		Logger:       log,
 	})
 }
 

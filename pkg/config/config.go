@@ -64,6 +64,27 @@ type Config struct {
 	// MinMemoryMB is the free memory in MiB below which a worker takes no
 	// new work (SCALEOUT_MIN_MEMORY_MB, default 100; 0 turns the check off).
 	MinMemoryMB int
+
+	// Grace is how long a stopping worker lets running executions finish
+	// before it releases them to other workers (SCALEOUT_GRACE, default 30s).
+	Grace time.Duration
+	// RetryBackoff and RetryBackoffMax space an execution's retries after
+	// its package failed: RetryBackoff·2^(n-1) before retry n, at most
+	// RetryBackoffMax (SCALEOUT_RETRY_BACKOFF, default 5s;
+	// SCALEOUT_RETRY_BACKOFF_MAX, default 5m).
+	RetryBackoff    time.Duration
+	RetryBackoffMax time.Duration
+	// ReconcileInterval is how often `scaleout dev` runs a reconcile pass
+	// (SCALEOUT_RECONCILE_INTERVAL, default 30s; on AWS the EventBridge
+	// schedule sets it).
+	ReconcileInterval time.Duration
+	// PendingAfter is how long an execution may stay pending before the
+	// reconciler sends its message again (SCALEOUT_PENDING_AFTER, default 2m).
+	PendingAfter time.Duration
+	// LostAfter is how long after its lease expired an attempt no worker
+	// took over is recovered by the reconciler (SCALEOUT_LOST_AFTER,
+	// default the lease).
+	LostAfter time.Duration
 }
 
 // FromEnv reads the configuration through getenv (os.Getenv in mains) and
@@ -86,6 +107,11 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		Heartbeat:         5 * time.Second,
 		MaxCPU:            70,
 		MinMemoryMB:       100,
+		Grace:             30 * time.Second,
+		RetryBackoff:      5 * time.Second,
+		RetryBackoffMax:   5 * time.Minute,
+		ReconcileInterval: 30 * time.Second,
+		PendingAfter:      2 * time.Minute,
 	}
 	var errs []error
 	if v := getenv("SCALEOUT_WORKER_CONCURRENCY"); v != "" {
@@ -146,6 +172,29 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		}
 		c.MinMemoryMB = n
 	}
+	for _, d := range []struct {
+		name string
+		to   *time.Duration
+	}{
+		{"SCALEOUT_GRACE", &c.Grace},
+		{"SCALEOUT_RETRY_BACKOFF", &c.RetryBackoff},
+		{"SCALEOUT_RETRY_BACKOFF_MAX", &c.RetryBackoffMax},
+		{"SCALEOUT_RECONCILE_INTERVAL", &c.ReconcileInterval},
+		{"SCALEOUT_PENDING_AFTER", &c.PendingAfter},
+		{"SCALEOUT_LOST_AFTER", &c.LostAfter},
+	} {
+		if v := getenv(d.name); v != "" {
+			got, err := time.ParseDuration(v)
+			if err != nil || got <= 0 {
+				errs = append(errs, fmt.Errorf("%s=%q: give a positive duration such as 30s", d.name, v))
+				continue
+			}
+			*d.to = got
+		}
+	}
+	if c.LostAfter == 0 {
+		c.LostAfter = c.Lease
+	}
 	if t := getenv("SCALEOUT_TOKEN"); t != "" {
 		c.Tokens[t] = auth.Principal{Name: "admin", Role: auth.Admin}
 	}
@@ -188,6 +237,9 @@ func (c Config) Validate() error {
 	}
 	if c.Lease < 3*time.Second {
 		errs = append(errs, fmt.Errorf("SCALEOUT_LEASE=%s: at least 3s", c.Lease))
+	}
+	if c.RetryBackoffMax < c.RetryBackoff {
+		errs = append(errs, fmt.Errorf("SCALEOUT_RETRY_BACKOFF_MAX=%s: must not be less than SCALEOUT_RETRY_BACKOFF=%s", c.RetryBackoffMax, c.RetryBackoff))
 	}
 	if c.Heartbeat >= time.Second && c.OfflineAfter <= c.Heartbeat {
 		errs = append(errs, fmt.Errorf("SCALEOUT_OFFLINE_AFTER=%s: must be more than SCALEOUT_HEARTBEAT=%s (default 3 x heartbeat)",

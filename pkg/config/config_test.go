@@ -90,3 +90,35 @@ func TestFromEnvWorkerRegistryAndCapacity(t *testing.T) {
 	_, err = FromEnv(env(map[string]string{"SCALEOUT_HEARTBEAT": "5s", "SCALEOUT_OFFLINE_AFTER": "5s"}))
 	require.ErrorContains(t, err, "SCALEOUT_OFFLINE_AFTER=5s: must be more than SCALEOUT_HEARTBEAT=5s")
 }
+
+func TestFromEnvRetriesDrainAndReconciler(t *testing.T) {
+	t.Parallel()
+	c, err := FromEnv(env(nil))
+	require.NoError(t, err)
+	require.Equal(t, 30*time.Second, c.Grace)
+	require.Equal(t, 5*time.Second, c.RetryBackoff)
+	require.Equal(t, 5*time.Minute, c.RetryBackoffMax)
+	require.Equal(t, 30*time.Second, c.ReconcileInterval)
+	require.Equal(t, 2*time.Minute, c.PendingAfter)
+	require.Equal(t, c.Lease, c.LostAfter, "default: the lease")
+
+	c, err = FromEnv(env(map[string]string{
+		"SCALEOUT_GRACE": "5s", "SCALEOUT_RETRY_BACKOFF": "1s", "SCALEOUT_RETRY_BACKOFF_MAX": "10s",
+		"SCALEOUT_RECONCILE_INTERVAL": "1m", "SCALEOUT_PENDING_AFTER": "30s", "SCALEOUT_LOST_AFTER": "2m",
+	}))
+	require.NoError(t, err)
+	require.Equal(t, 5*time.Second, c.Grace)
+	require.Equal(t, time.Second, c.RetryBackoff)
+	require.Equal(t, 10*time.Second, c.RetryBackoffMax)
+	require.Equal(t, time.Minute, c.ReconcileInterval)
+	require.Equal(t, 30*time.Second, c.PendingAfter)
+	require.Equal(t, 2*time.Minute, c.LostAfter)
+
+	_, err = FromEnv(env(map[string]string{
+		"SCALEOUT_GRACE": "-1s", "SCALEOUT_PENDING_AFTER": "soon", "SCALEOUT_RETRY_BACKOFF": "1m",
+		"SCALEOUT_RETRY_BACKOFF_MAX": "10s",
+	}))
+	for _, want := range []string{"SCALEOUT_GRACE", "SCALEOUT_PENDING_AFTER", "SCALEOUT_RETRY_BACKOFF_MAX=10s: must not be less"} {
+		require.ErrorContains(t, err, want)
+	}
+}

@@ -42,8 +42,10 @@ func usesExternalEndpoints() bool {
 	return false
 }
 
-// Run runs the whole stack until ctx ends, then stops the worker (letting
-// running executions finish for its grace period), the poller and the API,
+// Run runs the whole stack until ctx ends (the API, a worker, the stream
+// poller and a reconcile pass every ReconcileInterval), then stops the worker
+// (letting running executions finish for its grace period), the poller,
+// the reconciler and the API,
 // and the stand-ins that it started itself.
 func Run(ctx context.Context, o Options) (err error) {
 	log := o.Logger
@@ -95,6 +97,10 @@ func Run(ctx context.Context, o Options) (err error) {
 	if err != nil {
 		return err
 	}
+	rec, err := assemble.Reconciler(ctx, o.Config, clients, log.With("component", "reconciler"))
+	if err != nil {
+		return err
+	}
 	handler := assemble.StreamHandler(o.Config, clients, log.With("component", "stream"))
 	poller, err := streampoll.New(clients.Streams, streampoll.NewDynamoCheckpoints(clients.DynamoDB, set.Catalog.Name),
 		handler.Handle, streampoll.Config{StreamARN: res.ExecutionsStreamARN, Logger: log.With("component", "stream")})
@@ -105,7 +111,7 @@ func Run(ctx context.Context, o Options) (err error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
-	errc := make(chan error, 3)
+	errc := make(chan error, 4)
 	httpSrv := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
 	wg.Go(func() {
 		if err := httpSrv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -120,6 +126,11 @@ func Run(ctx context.Context, o Options) (err error) {
 	wg.Go(func() {
 		if err := poller.Run(ctx); err != nil {
 			errc <- fmt.Errorf("stream poller: %w", err)
+		}
+	})
+	wg.Go(func() {
+		if err := rec.Run(ctx, o.Config.ReconcileInterval); err != nil {
+			errc <- fmt.Errorf("reconciler: %w", err)
 		}
 	})
 	base := "http://" + ln.Addr().String()

@@ -55,10 +55,32 @@ type item struct {
 	Error          string                  `dynamodbav:"error,omitempty"`
 	Tasks          []execution.TaskSummary `dynamodbav:"tasks,omitempty"`
 	ExpiresAt      int64                   `dynamodbav:"expires_at,omitempty"` // unix s, TTL
+	Attempts       []attemptItem           `dynamodbav:"attempts,omitempty"`
+	EnqueuedAt     int64                   `dynamodbav:"enqueued_at,omitempty"` // unix ms
+	NotBefore      int64                   `dynamodbav:"not_before,omitempty"`  // unix ms
+	Requeues       int                     `dynamodbav:"requeues,omitempty"`
 	// Index keys (see resources.ByPackage and the others).
 	PackageKey string `dynamodbav:"package_key"`
 	CreatedKey string `dynamodbav:"created_key"`
 	Day        string `dynamodbav:"day"`
+}
+
+// attemptItem is the stored shape of an execution.AttemptRecord.
+type attemptItem struct {
+	Attempt   int    `dynamodbav:"attempt"`
+	WorkerID  string `dynamodbav:"worker_id"`
+	StartedAt int64  `dynamodbav:"started_at"` // unix ms
+	EndedAt   int64  `dynamodbav:"ended_at"`
+	Outcome   string `dynamodbav:"outcome"`
+	Reason    string `dynamodbav:"reason,omitempty"`
+}
+
+func toAttemptItem(r execution.AttemptRecord) attemptItem {
+	a := attemptItem{Attempt: r.Attempt, WorkerID: r.WorkerID, EndedAt: ms(r.EndedAt), Outcome: string(r.Outcome), Reason: r.Reason}
+	if !r.StartedAt.IsZero() {
+		a.StartedAt = ms(r.StartedAt)
+	}
+	return a
 }
 
 // createdKey sorts executions by creation time, then id.
@@ -82,6 +104,15 @@ func toItem(e execution.Execution, retention time.Duration) (item, error) {
 		Status: string(e.Status), Definition: string(e.Definition), Sensitive: e.Sensitive, ProjectVersion: e.ProjectVersion, Retries: e.Retries, TimeoutMS: e.TimeoutMS,
 		Attempt: e.Attempt, WorkerID: e.WorkerID, CreatedAt: ms(e.CreatedAt), Error: e.Error, Tasks: e.Tasks,
 		PackageKey: e.Ref(), CreatedKey: createdKey(e.CreatedAt, e.ID), Day: e.CreatedAt.UTC().Format(time.DateOnly),
+	}
+	if e.EnqueuedAt != nil {
+		it.EnqueuedAt = ms(*e.EnqueuedAt)
+	}
+	if e.NotBefore != nil {
+		it.NotBefore = ms(*e.NotBefore)
+	}
+	for _, a := range e.Attempts {
+		it.Attempts = append(it.Attempts, toAttemptItem(a))
 	}
 	if len(e.Parameters) > 0 {
 		b, err := json.Marshal(e.Parameters)
@@ -108,6 +139,15 @@ func Decode(av map[string]types.AttributeValue) (execution.Execution, error) {
 		Status: execution.Status(it.Status), Sensitive: it.Sensitive, ProjectVersion: it.ProjectVersion, Retries: it.Retries, TimeoutMS: it.TimeoutMS, Attempt: it.Attempt,
 		WorkerID: it.WorkerID, LeaseUntil: fromMS(it.LeaseUntil), CreatedAt: created,
 		StartedAt: fromMS(it.StartedAt), EndedAt: fromMS(it.EndedAt), Error: it.Error, Tasks: it.Tasks,
+		EnqueuedAt: fromMS(it.EnqueuedAt), NotBefore: fromMS(it.NotBefore), Requeues: it.Requeues,
+	}
+	for _, a := range it.Attempts {
+		r := execution.AttemptRecord{Attempt: a.Attempt, WorkerID: a.WorkerID, EndedAt: time.UnixMilli(a.EndedAt).UTC(),
+			Outcome: execution.Outcome(a.Outcome), Reason: a.Reason}
+		if a.StartedAt != 0 {
+			r.StartedAt = time.UnixMilli(a.StartedAt).UTC()
+		}
+		e.Attempts = append(e.Attempts, r)
 	}
 	if it.Definition != "" {
 		e.Definition = json.RawMessage(it.Definition)
@@ -185,34 +225,6 @@ func num(v int64) types.AttributeValue {
 }
 
 func str(v string) types.AttributeValue { return &types.AttributeValueMemberS{Value: v} }
-
-// Claim moves a pending execution to running for workerID, starting a new
-// attempt whose lease runs until leaseUntil. It returns the claimed
-// execution, or a *execution.ConflictError holding the stored one.
-func (s *Store) Claim(ctx context.Context, id, workerID string, now, leaseUntil time.Time) (execution.Execution, error) {
-	out, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:           aws.String(s.table),
-		Key:                 key(id),
-		ConditionExpression: aws.String("#status = :pending"),
-		UpdateExpression: aws.String("SET #status = :running, worker_id = :worker, lease_until = :lease, " +
-			"started_at = :now, attempt = attempt + :one"),
-		ExpressionAttributeNames: map[string]string{"#status": "status"},
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":pending": str(string(execution.Pending)),
-			":running": str(string(execution.Running)),
-			":worker":  str(workerID),
-			":lease":   num(ms(leaseUntil)),
-			":now":     num(ms(now)),
-			":one":     num(1),
-		},
-		ReturnValues:                        types.ReturnValueAllNew,
-		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
-	})
-	if err != nil {
-		return execution.Execution{}, s.conflict(id, "pending", err)
-	}
-	return Decode(out.Attributes)
-}
 
 func leaseCondition(l execution.Lease, values map[string]types.AttributeValue) string {
 	values[":worker"] = str(l.WorkerID)

@@ -108,6 +108,27 @@ type Execution struct {
 	Error string `json:"error,omitempty"`
 	// Tasks summarize how each task ended (at most MaxTaskSummaries).
 	Tasks []TaskSummary `json:"tasks,omitempty"`
+	// Attempts are the earlier attempts that failed, were lost or were
+	// released (see AttemptRecord), oldest first.
+	Attempts []AttemptRecord `json:"attempts,omitempty"`
+	// EnqueuedAt is when the message was last sent again, by a retry, a
+	// release or the reconciler (nil: only the API sent it, at CreatedAt).
+	EnqueuedAt *time.Time `json:"-"`
+	// Requeues counts the reconciler's re-enqueues; each one doubles the
+	// wait before the next (a long backlog is not flooded with copies).
+	Requeues int `json:"-"`
+	// NotBefore holds a retry back until its backoff has passed: no worker
+	// claims the execution earlier.
+	NotBefore *time.Time `json:"not_before,omitempty"`
+}
+
+// MarshalJSON writes e with its stages (see Stages) added as "stages".
+func (e Execution) MarshalJSON() ([]byte, error) {
+	type plain Execution
+	return json.Marshal(struct {
+		plain
+		Stages Stages `json:"stages"`
+	}{plain(e), e.ComputeStages()})
 }
 
 // TaskSummary is how one task of the package ended.
@@ -140,6 +161,19 @@ func (e Execution) Redacted() Execution {
 	}
 	e.Parameters = params
 	return e
+}
+
+// ComputeStages returns e's stages from its fields.
+func (e Execution) ComputeStages() Stages {
+	s := Stages{Accepted: e.CreatedAt, Claimed: e.StartedAt, Started: e.StartedAt, Ended: e.EndedAt}
+	switch {
+	case e.EnqueuedAt != nil:
+		s.Enqueued = e.EnqueuedAt
+	case e.Status != Created:
+		at := e.CreatedAt
+		s.Enqueued = &at
+	}
+	return s
 }
 
 // Ref names the package an execution runs.

@@ -26,6 +26,14 @@ var errExecutionTimeout = errors.New("execution timeout")
 // ErrStopRequested is the cause of a run canceled by a stop request.
 var ErrStopRequested = errors.New("stop requested")
 
+// errDrained is the cause of a run still going when the worker's grace
+// period after stopping ran out: the run is handed back, not failed.
+var errDrained = errors.New("worker stopping: grace period over")
+
+// finishTimeout bounds the writes that record how a run ended; they run
+// even when the worker is stopping.
+const finishTimeout = 30 * time.Second
+
 // Store is where executions live.
 type Store interface {
 	Claim(ctx context.Context, id, workerID string, now, leaseUntil time.Time) (execution.Execution, error)
@@ -33,10 +41,17 @@ type Store interface {
 	// that a stop request (stopping) reaches the worker.
 	Heartbeat(ctx context.Context, l execution.Lease, leaseUntil time.Time) (execution.Status, error)
 	Finish(ctx context.Context, l execution.Lease, r execution.Result, now time.Time) (execution.Execution, error)
+	// Retry ends a failed attempt that leaves a retry: the execution is
+	// pending again, claimable from notBefore.
+	Retry(ctx context.Context, l execution.Lease, rec execution.AttemptRecord, notBefore time.Time) (execution.Execution, error)
+	// Release hands a running attempt back (a draining worker): pending
+	// again at once, not counted against retries.
+	Release(ctx context.Context, l execution.Lease, rec execution.AttemptRecord) (execution.Execution, error)
 }
 
 // Queue delivers execution ids.
 type Queue interface {
+	Send(ctx context.Context, t queue.Task) error
 	Receive(ctx context.Context, max int32, wait time.Duration) ([]queue.Message, error)
 	Extend(ctx context.Context, m queue.Message, d time.Duration) error
 	Release(ctx context.Context, m queue.Message) error
@@ -76,10 +91,21 @@ type Config struct {
 	// poll in flight, so it takes up to PollWait.
 	PollWait time.Duration
 	// Grace is how long running executions may finish after Run's context
-	// ends; default 30 s. Then they are cancelled.
-	Grace  time.Duration
-	Now    func() time.Time
-	Logger *slog.Logger
+	// ends; default 30 s. Then they are cancelled and released: pending
+	// again, their messages visible at once, for another worker (a release
+	// does not count against the execution's retries).
+	Grace time.Duration
+	// RetryBackoff is the wait before an execution whose package failed
+	// runs again: RetryBackoff·2^(n-1) before retry n, at most
+	// RetryBackoffMax. Defaults 5 s and 5 min.
+	RetryBackoff, RetryBackoffMax time.Duration
+	// MaxReceives is the queue's maxReceiveCount (messages received more
+	// often go to the dead-letter queue). A message that reached it is
+	// replaced by a fresh one when its execution goes back to the queue.
+	// 0: never replaced.
+	MaxReceives int
+	Now         func() time.Time
+	Logger      *slog.Logger
 
 	// Registry, when set, is where the worker registers on Run and
 	// heartbeats every HeartbeatInterval with the number of executions it
@@ -126,6 +152,12 @@ func (c *Config) defaults() {
 	if c.Now == nil {
 		c.Now = time.Now
 	}
+	if c.RetryBackoff == 0 {
+		c.RetryBackoff = 5 * time.Second
+	}
+	if c.RetryBackoffMax == 0 {
+		c.RetryBackoffMax = 5 * time.Minute
+	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -157,6 +189,9 @@ func (c Config) Validate() error {
 	}
 	if c.PollWait < 0 || c.PollWait > 20*time.Second {
 		errs = append(errs, fmt.Errorf("poll wait %s: must be between 0 and 20s (the SQS long-poll limit)", c.PollWait))
+	}
+	if c.RetryBackoff < 0 || c.RetryBackoffMax < 0 {
+		errs = append(errs, fmt.Errorf("retry backoff %s (max %s): must not be negative", c.RetryBackoff, c.RetryBackoffMax))
 	}
 	if c.HeartbeatInterval < 0 {
 		errs = append(errs, fmt.Errorf("heartbeat interval %s: must be positive", c.HeartbeatInterval))
@@ -205,13 +240,13 @@ func New(store Store, q Queue, r Runner, cfg Config) (*Worker, error) {
 func (w *Worker) ID() string { return w.cfg.ID }
 
 // Run takes work until ctx ends, then lets running executions finish for
-// the grace period before it cancels them, and returns.
+// the grace period before it cancels and releases them, and returns.
 func (w *Worker) Run(ctx context.Context) error {
 	// Executions run on a context that outlives ctx by the grace period.
-	runCtx, cancelRuns := context.WithCancel(context.WithoutCancel(ctx))
-	defer cancelRuns()
+	runCtx, cancelRuns := context.WithCancelCause(context.WithoutCancel(ctx))
+	defer cancelRuns(nil)
 	stop := context.AfterFunc(ctx, func() {
-		t := time.AfterFunc(w.cfg.Grace, cancelRuns)
+		t := time.AfterFunc(w.cfg.Grace, func() { cancelRuns(errDrained) })
 		context.AfterFunc(runCtx, func() { t.Stop() })
 	})
 	defer stop()
@@ -491,6 +526,14 @@ func (w *Worker) handle(ctx context.Context, m queue.Message) {
 	case errors.As(err, &conflict) && conflict.Current != nil && conflict.Current.LeaseUntil != nil:
 		w.lookAgainLater(ctx, log, m, conflict.Current)
 		return
+	case errors.As(err, &conflict) && conflict.Current != nil && conflict.Current.Status == execution.Pending &&
+		conflict.Current.NotBefore != nil:
+		wait := max(conflict.Current.NotBefore.Sub(w.cfg.Now()), time.Second)
+		log.InfoContext(ctx, "retry backoff not over; looking again then", "in", wait)
+		if err := w.queue.Extend(ctx, m, roundUp(wait)); err != nil {
+			log.WarnContext(ctx, "could not set the message's visibility", "error", err)
+		}
+		return
 	case err != nil:
 		// The store failed: the message comes back after its visibility
 		// timeout.
@@ -501,6 +544,10 @@ func (w *Worker) handle(ctx context.Context, m queue.Message) {
 	w.running.Add(1)
 	defer w.running.Add(-1)
 	log = log.With("attempt", e.Attempt, "package", e.Ref())
+	if len(e.Attempts) > 0 {
+		last := e.Attempts[len(e.Attempts)-1]
+		log = log.With("previous_outcome", last.Outcome)
+	}
 	log.InfoContext(ctx, "execution started")
 
 	runCtx, cancel := context.WithCancelCause(ctx)
@@ -508,7 +555,7 @@ func (w *Worker) handle(ctx context.Context, m queue.Message) {
 	hbDone := make(chan struct{})
 	go func() {
 		defer close(hbDone)
-		w.heartbeat(runCtx, log, lease, m, cancel)
+		w.heartbeat(runCtx, log, lease, *e.LeaseUntil, m, cancel)
 	}()
 	runFor := runCtx
 	if e.TimeoutMS > 0 {
@@ -521,6 +568,10 @@ func (w *Worker) handle(ctx context.Context, m queue.Message) {
 		res.Status = execution.Failed
 		res.Error = fmt.Sprintf("execution timeout after %s", time.Duration(e.TimeoutMS)*time.Millisecond)
 	}
+	drained := errors.Is(context.Cause(runCtx), errDrained)
+	// What follows records the end even while the worker stops.
+	ctx, cancelEnd := context.WithTimeout(context.WithoutCancel(ctx), finishTimeout)
+	defer cancelEnd()
 	if cause := context.Cause(runCtx); errors.Is(cause, execution.ErrLeaseLost) {
 		cancel(nil)
 		<-hbDone
@@ -539,6 +590,18 @@ func (w *Worker) handle(ctx context.Context, m queue.Message) {
 	if stopped {
 		res.Status, res.Error = execution.Canceled, "stopped by request"
 	}
+	switch {
+	case drained && !stopped && res.Status != execution.Succeeded:
+		if w.handBack(ctx, log, m, e, res, true) {
+			return
+		}
+		res.Status, res.Error = execution.Canceled, "stopped by request"
+	case res.Status == execution.Failed && !stopped && e.CanRetry():
+		if w.handBack(ctx, log, m, e, res, false) {
+			return
+		}
+		res.Status, res.Error = execution.Canceled, "stopped by request"
+	}
 	done, err := w.store.Finish(ctx, lease, res, w.cfg.Now())
 	if err != nil {
 		log.WarnContext(ctx, "could not record the result", "status", res.Status, "error", err)
@@ -550,6 +613,92 @@ func (w *Worker) handle(ctx context.Context, m queue.Message) {
 			"duration_ms", done.EndedAt.Sub(*done.StartedAt).Milliseconds())
 	}
 	w.delete(ctx, log, m)
+}
+
+// handBack ends the attempt e without ending the execution: released (a
+// draining worker) or failed with a retry left, after a backoff. It
+// reports whether the message was dealt with; false means the execution
+// is being stopped and the caller must finish it canceled.
+func (w *Worker) handBack(ctx context.Context, log *slog.Logger, m queue.Message, e execution.Execution, res execution.Result, release bool) bool {
+	lease := execution.LeaseOf(e)
+	now := w.cfg.Now()
+	rec := execution.AttemptRecord{EndedAt: now, Reason: reason(res)}
+	if e.StartedAt != nil {
+		rec.StartedAt = *e.StartedAt
+	}
+	var (
+		err   error
+		delay time.Duration
+	)
+	if release {
+		rec.Reason = fmt.Sprintf("worker %s stopped before attempt %d ended; released for another worker", w.cfg.ID, e.Attempt)
+		_, err = w.store.Release(ctx, lease, rec)
+	} else {
+		delay = execution.Backoff(w.cfg.RetryBackoff, w.cfg.RetryBackoffMax, e.CountedAttempts())
+		_, err = w.store.Retry(ctx, lease, rec, now.Add(delay))
+	}
+	var conflict *execution.ConflictError
+	switch {
+	case errors.As(err, &conflict) && conflict.Current != nil && conflict.Current.Status == execution.Stopping &&
+		execution.LeaseOf(*conflict.Current) == lease:
+		return false
+	case errors.Is(err, execution.ErrLeaseLost):
+		log.WarnContext(ctx, "lease lost before the attempt was handed back", "error", err)
+		if conflict != nil && conflict.Current != nil && conflict.Current.LeaseUntil != nil {
+			w.lookAgainLater(ctx, log, m, conflict.Current)
+		} else {
+			w.delete(ctx, log, m)
+		}
+		return true
+	case err != nil:
+		log.WarnContext(ctx, "could not hand the attempt back; the message returns after its visibility timeout", "error", err)
+		return true
+	}
+	if release {
+		log.InfoContext(ctx, "execution released for another worker")
+	} else {
+		log.InfoContext(ctx, "attempt failed; retrying after a backoff", "error", rec.Reason, "backoff", delay,
+			"attempts_counted", e.CountedAttempts(), "retries", e.Retries)
+	}
+	w.requeue(ctx, log, m, roundUp(delay))
+	return true
+}
+
+// reason says why an attempt failed.
+func reason(res execution.Result) string {
+	if res.Error != "" {
+		return res.Error
+	}
+	for _, t := range res.Tasks {
+		if t.Error != "" {
+			return fmt.Sprintf("task %s: %s", t.Path, t.Error)
+		}
+	}
+	return "package " + string(res.Status)
+}
+
+// roundUp rounds d up to whole seconds (message visibility's unit).
+func roundUp(d time.Duration) time.Duration {
+	return (d + time.Second - 1).Truncate(time.Second)
+}
+
+// requeue makes m's execution due again after delay by changing the
+// message's visibility (one call, no new message). A message that reached
+// MaxReceives would go to the dead-letter queue at its next receive, so it
+// is replaced by a fresh one (visible at once: the claim's backoff check
+// holds the execution back until it is due).
+func (w *Worker) requeue(ctx context.Context, log *slog.Logger, m queue.Message, delay time.Duration) {
+	if w.cfg.MaxReceives > 0 && m.ReceiveCount >= w.cfg.MaxReceives {
+		err := w.queue.Send(ctx, m.Task)
+		if err == nil {
+			w.delete(ctx, log, m)
+			return
+		}
+		log.WarnContext(ctx, "could not replace a much-received message; keeping it", "error", err)
+	}
+	if err := w.queue.Extend(ctx, m, delay); err != nil {
+		log.WarnContext(ctx, "could not set the message's visibility; it returns after its visibility timeout", "error", err)
+	}
 }
 
 // lookAgainLater leaves a message whose execution another attempt holds
@@ -566,7 +715,19 @@ func (w *Worker) lookAgainLater(ctx context.Context, log *slog.Logger, m queue.M
 
 // heartbeat extends the lease and the message's visibility every Lease/3
 // until ctx ends; on a lost lease it cancels the run.
-func (w *Worker) heartbeat(ctx context.Context, log *slog.Logger, l execution.Lease, m queue.Message, cancel context.CancelCauseFunc) {
+//
+// A worker that could not renew its lease stops the run itself just before
+// the lease expires (leaseMargin early): from then on another worker may take
+// the execution over, and two attempts must never run at once.
+func (w *Worker) heartbeat(ctx context.Context, log *slog.Logger, l execution.Lease, held time.Time, m queue.Message, cancel context.CancelCauseFunc) {
+	margin := min(w.cfg.Lease/10, time.Second)
+	expire := func() {
+		log.WarnContext(ctx, "lease about to expire without a successful heartbeat; stopping the run")
+		cancel(execution.LeaseLost{ConflictError: &execution.ConflictError{ID: l.ID,
+			Want: fmt.Sprintf("renewed by worker %q attempt %d before its lease expired", l.WorkerID, l.Attempt)}})
+	}
+	timer := time.AfterFunc(held.Sub(w.cfg.Now())-margin, expire)
+	defer timer.Stop()
 	t := time.NewTicker(min(w.cfg.Lease/3, StopCheck))
 	defer t.Stop()
 	for {
@@ -575,10 +736,16 @@ func (w *Worker) heartbeat(ctx context.Context, log *slog.Logger, l execution.Le
 			return
 		case <-t.C:
 		}
-		status, err := w.store.Heartbeat(ctx, l, w.cfg.Now().Add(w.cfg.Lease))
+		until := w.cfg.Now().Add(w.cfg.Lease)
+		status, err := w.store.Heartbeat(ctx, l, until)
 		if errors.Is(err, execution.ErrLeaseLost) {
 			cancel(err)
 			return
+		}
+		if err == nil && timer.Stop() {
+			// Renewed before the timer fired: it now guards the new lease.
+			held = until
+			timer.Reset(held.Sub(w.cfg.Now()) - margin)
 		}
 		if err == nil && status == execution.Stopping {
 			log.InfoContext(ctx, "stop requested; canceling the run")

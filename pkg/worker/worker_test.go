@@ -209,11 +209,17 @@ func TestConfigValidate(t *testing.T) {
 }
 
 // blockingRunner runs until its context ends and tells when it started.
-type blockingRunner struct{ started chan string }
+type blockingRunner struct {
+	started chan string
+	ended   chan struct{} // closed when a run ends, if set
+}
 
 func (r blockingRunner) Run(ctx context.Context, e execution.Execution) execution.Result {
 	r.started <- e.ID
 	<-ctx.Done()
+	if r.ended != nil {
+		close(r.ended)
+	}
 	return execution.Result{Status: execution.Failed, Error: "canceled: " + context.Cause(ctx).Error()}
 }
 
@@ -226,14 +232,17 @@ func TestLostLeaseCancelsTheRun(t *testing.T) {
 	e := b.submit(t, "ignored")
 	require.Equal(t, e.ID, <-r.started)
 
-	// Another worker's attempt 2 holds the lease now.
+	// Another worker's attempt 2 holds the lease now (for a few seconds:
+	// long enough for the checks below, short enough for the message left
+	// behind to come back and be dropped).
 	_, err := b.env.Clients.DynamoDB.UpdateItem(context.Background(), &dynamodb.UpdateItemInput{
 		TableName:        aws.String(b.env.Set.Executions.Name),
 		Key:              map[string]types.AttributeValue{"id": &types.AttributeValueMemberS{Value: e.ID}},
-		UpdateExpression: aws.String("SET worker_id = :w, attempt = :a"),
+		UpdateExpression: aws.String("SET worker_id = :w, attempt = :a, lease_until = :l"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{
 			":w": &types.AttributeValueMemberS{Value: "w9"},
 			":a": &types.AttributeValueMemberN{Value: strconv.Itoa(2)},
+			":l": &types.AttributeValueMemberN{Value: strconv.FormatInt(time.Now().Add(6*time.Second).UnixMilli(), 10)},
 		},
 	})
 	require.NoError(t, err)

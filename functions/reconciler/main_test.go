@@ -1,0 +1,67 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/require"
+
+	"github.com/scaleout/scaleout/pkg/execstore"
+	"github.com/scaleout/scaleout/pkg/execution"
+	"github.com/scaleout/scaleout/pkg/queue"
+	"github.com/scaleout/scaleout/pkg/testenv"
+)
+
+func TestMain(m *testing.M) { testenv.Main(m) }
+
+// The reconciler function's entry point, fed a scheduled event fixture:
+// one pass, which enqueues a stuck pending execution of its pool again.
+func TestReconcilerEntryPoint(t *testing.T) {
+	env := testenv.AWS(t)
+	ctx := context.Background()
+	// A pool of its own, so the pass touches nothing of other tests.
+	pool := strings.ReplaceAll(testenv.Name("fn"), "-", "")
+	out, err := env.Clients.SQS.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(testenv.Prefix + "-pool-" + pool)})
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		_, _ = env.Clients.SQS.DeleteQueue(context.Background(), &sqs.DeleteQueueInput{QueueUrl: out.QueueUrl})
+	})
+	e := execution.Execution{
+		ID: uuid.Must(uuid.NewV7()).String(), Folder: "f", Project: "p", Package: "fn", Pool: pool,
+		Status: execution.Pending, Definition: []byte(`{}`), CreatedAt: time.Now().Add(-5 * time.Minute).UTC().Truncate(time.Millisecond),
+	}
+	require.NoError(t, execstore.New(env.Clients.DynamoDB, env.Set.Executions.Name).Create(ctx, e))
+
+	b, err := os.ReadFile("testdata/scheduled-event.json")
+	require.NoError(t, err)
+	var ev events.EventBridgeEvent
+	require.NoError(t, json.Unmarshal(b, &ev))
+	h, err := newHandler(ctx, func(k string) string {
+		return map[string]string{"SCALEOUT_PREFIX": testenv.Prefix, "SCALEOUT_POOLS": pool}[k]
+	}, slog.New(slog.DiscardHandler))
+	require.NoError(t, err)
+	rep, err := h(ctx, ev)
+	require.NoError(t, err)
+	require.Equal(t, 1, rep.Requeued)
+
+	msgs, err := queue.New(env.Clients.SQS, aws.ToString(out.QueueUrl)).Receive(ctx, 10, time.Second)
+	require.NoError(t, err)
+	require.Len(t, msgs, 1)
+	require.Equal(t, e.ID, msgs[0].ExecutionID)
+}
+
+func TestMissingSettingIsAnError(t *testing.T) {
+	_, err := newHandler(context.Background(), func(k string) string {
+		return map[string]string{"SCALEOUT_PREFIX": "bad prefix"}[k]
+	}, slog.New(slog.DiscardHandler))
+	require.ErrorContains(t, err, "bad prefix")
+}

@@ -1,0 +1,125 @@
+package execution
+
+import (
+	"fmt"
+	"time"
+)
+
+// Outcome is how an attempt that did not end its execution ended.
+type Outcome string
+
+// Attempt outcomes.
+const (
+	// OutcomeFailed: the package failed and a retry was left.
+	OutcomeFailed Outcome = "failed"
+	// OutcomeLost: the worker stopped heartbeating (it died or lost its
+	// network) and its lease expired.
+	OutcomeLost Outcome = "lost"
+	// OutcomeReleased: the worker was shutting down and handed the
+	// execution back before its grace period ran out. A released attempt
+	// does not count against the execution's retries.
+	OutcomeReleased Outcome = "released"
+)
+
+// AttemptRecord is one earlier attempt of an execution. The attempt that
+// ends an execution with the package's own result (succeeded, failed,
+// canceled) is described by the execution's fields, not by a record; a lost
+// last attempt (ended_unexpectedly, or canceled while stopping) has one.
+type AttemptRecord struct {
+	Attempt   int       `json:"attempt"`
+	WorkerID  string    `json:"worker_id"`
+	StartedAt time.Time `json:"started_at"`
+	EndedAt   time.Time `json:"ended_at"`
+	Outcome   Outcome   `json:"outcome"`
+	Reason    string    `json:"reason,omitempty"`
+}
+
+// Stages are the moments an execution went through, for its current
+// (last) attempt:
+//   - Accepted: the API recorded it (created_at).
+//   - Enqueued: its message was sent. The API sends right after recording
+//     (a failed send fails the execution), so Enqueued is Accepted unless
+//     the message was sent again later: by a retry or a release of a worker
+//     (then it is the time the message became due) or by the reconciler.
+//   - Claimed: a worker claimed it (the claim write).
+//   - Started: the package started. The worker starts it right after the
+//     claim, without another write, so Started is Claimed.
+//   - Ended: it reached its final status.
+type Stages struct {
+	Accepted time.Time  `json:"accepted"`
+	Enqueued *time.Time `json:"enqueued,omitempty"`
+	Claimed  *time.Time `json:"claimed,omitempty"`
+	Started  *time.Time `json:"started,omitempty"`
+	Ended    *time.Time `json:"ended,omitempty"`
+}
+
+// CountedAttempts is how many attempts, the current one included, count
+// against the retry budget: every attempt but the released ones.
+func (e Execution) CountedAttempts() int {
+	n := 1
+	for _, a := range e.Attempts {
+		if a.Outcome != OutcomeReleased {
+			n++
+		}
+	}
+	return n
+}
+
+// CanRetry reports whether the current attempt, should it fail or be lost,
+// leaves a retry: the attempts that count, this one included, are at most
+// Retries (so 1 + Retries attempts run in all).
+func (e Execution) CanRetry() bool { return e.CountedAttempts() <= e.Retries }
+
+// Backoff is the wait before retry number n (1 for the first):
+// base·2^(n-1), at most max.
+func Backoff(base, max time.Duration, n int) time.Duration {
+	if base <= 0 {
+		return 0
+	}
+	d := base
+	for i := 1; i < n; i++ {
+		d *= 2
+		if max > 0 && d >= max {
+			return max
+		}
+	}
+	if max > 0 && d > max {
+		return max
+	}
+	return d
+}
+
+// Takeover is what happens to an attempt whose worker was lost.
+type Takeover struct {
+	// Next is the execution's next status: Running (another attempt takes
+	// over at once), Pending (it waits for a worker), Canceled (it was
+	// being stopped) or EndedUnexpectedly (no retries left).
+	Next Status
+	// Record describes the lost attempt.
+	Record AttemptRecord
+	// Reason is the execution's error when Next is final.
+	Reason string
+}
+
+// Lost decides what becomes of e, whose attempt's lease expired, when
+// another worker takes it over (rerun: Running) or when the reconciler finds
+// it (rerun: Pending). e must be running or stopping with a lease.
+func Lost(e Execution, rerun Status) (Takeover, error) {
+	if e.Status != Running && e.Status != Stopping || e.LeaseUntil == nil {
+		return Takeover{}, fmt.Errorf("execution %s is %s: only a running or stopping attempt with a lease can be lost", e.ID, e.Status)
+	}
+	lost := fmt.Sprintf("worker %s lost attempt %d (lease expired at %s)", e.WorkerID, e.Attempt, e.LeaseUntil.UTC().Format(time.RFC3339Nano))
+	t := Takeover{Record: AttemptRecord{Attempt: e.Attempt, WorkerID: e.WorkerID, EndedAt: e.LeaseUntil.UTC(), Outcome: OutcomeLost, Reason: lost}}
+	if e.StartedAt != nil {
+		t.Record.StartedAt = *e.StartedAt
+	}
+	switch {
+	case e.Status == Stopping:
+		t.Next, t.Reason = Canceled, "stopped by request; "+lost
+	case e.CanRetry():
+		t.Next = rerun
+	default:
+		t.Next, t.Reason = EndedUnexpectedly, lost+"; no retries left"
+	}
+	return t, nil
+}

@@ -1,0 +1,89 @@
+package execution
+
+import (
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+func TestBackoff(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		n    int
+		want time.Duration
+	}{{1, 5 * time.Second}, {2, 10 * time.Second}, {3, 20 * time.Second}, {7, time.Minute}, {40, time.Minute}} {
+		require.Equal(t, tc.want, Backoff(5*time.Second, time.Minute, tc.n), "retry %d", tc.n)
+	}
+	require.Zero(t, Backoff(0, time.Minute, 3))
+}
+
+func TestRetryBudget(t *testing.T) {
+	t.Parallel()
+	e := Execution{Retries: 2}
+	require.True(t, e.CanRetry(), "attempt 1 of 3")
+	e.Attempts = []AttemptRecord{{Outcome: OutcomeFailed}, {Outcome: OutcomeReleased}, {Outcome: OutcomeReleased}}
+	require.Equal(t, 2, e.CountedAttempts(), "released attempts do not count")
+	require.True(t, e.CanRetry())
+	e.Attempts = append(e.Attempts, AttemptRecord{Outcome: OutcomeLost})
+	require.False(t, e.CanRetry(), "the third counted attempt is the last")
+	require.False(t, Execution{}.CanRetry())
+}
+
+func TestLost(t *testing.T) {
+	t.Parallel()
+	started := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
+	lease := started.Add(time.Minute)
+	e := Execution{ID: "x", Status: Running, Attempt: 1, WorkerID: "w1", StartedAt: &started, LeaseUntil: &lease, Retries: 1}
+
+	got, err := Lost(e, Running)
+	require.NoError(t, err)
+	require.Equal(t, Running, got.Next)
+	require.Equal(t, AttemptRecord{Attempt: 1, WorkerID: "w1", StartedAt: started, EndedAt: lease, Outcome: OutcomeLost,
+		Reason: "worker w1 lost attempt 1 (lease expired at 2026-11-25T10:01:00Z)"}, got.Record)
+	got, err = Lost(e, Pending)
+	require.NoError(t, err)
+	require.Equal(t, Pending, got.Next)
+
+	e.Retries = 0
+	got, err = Lost(e, Running)
+	require.NoError(t, err)
+	require.Equal(t, EndedUnexpectedly, got.Next)
+	require.Equal(t, "worker w1 lost attempt 1 (lease expired at 2026-11-25T10:01:00Z); no retries left", got.Reason)
+
+	e.Status, e.Retries = Stopping, 3
+	got, err = Lost(e, Running)
+	require.NoError(t, err)
+	require.Equal(t, Canceled, got.Next, "a stopping execution whose worker was lost ends canceled")
+
+	e.Status = Pending
+	_, err = Lost(e, Running)
+	require.Error(t, err)
+}
+
+func TestStagesInJSON(t *testing.T) {
+	t.Parallel()
+	created := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
+	claimed := created.Add(20 * time.Millisecond)
+	ended := created.Add(time.Second)
+	e := Execution{ID: "x", Status: Succeeded, CreatedAt: created, StartedAt: &claimed, EndedAt: &ended}
+	b, err := json.Marshal(e)
+	require.NoError(t, err)
+	var got map[string]any
+	require.NoError(t, json.Unmarshal(b, &got))
+	require.Equal(t, map[string]any{
+		"accepted": "2026-11-25T10:00:00Z", "enqueued": "2026-11-25T10:00:00Z",
+		"claimed": "2026-11-25T10:00:00.02Z", "started": "2026-11-25T10:00:00.02Z", "ended": "2026-11-25T10:00:01Z",
+	}, got["stages"])
+	require.Equal(t, "2026-11-25T10:00:00Z", got["created_at"], "the existing fields stay")
+	require.Equal(t, "x", got["id"])
+
+	requeued := created.Add(3 * time.Minute)
+	e.EnqueuedAt = &requeued
+	require.Equal(t, &requeued, e.ComputeStages().Enqueued, "a later send is the enqueued stage")
+
+	var back Execution
+	require.NoError(t, json.Unmarshal(b, &back), "the JSON reads back")
+	require.Equal(t, e.ID, back.ID)
+}
