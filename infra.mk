@@ -7,8 +7,34 @@
 #   IAM_ROLES  who may call the API: "arn=role,..." with role admin, executor
 #              or reader; an ARN may end in '*'. Required for deploy; synth
 #              uses a placeholder ARN when it is empty.
+# The worker service of each pool (ECS Fargate, arm64). Each takes one
+# number for every pool ("1024") or per pool ("default=1024,etl=2048");
+# unset, the default (or cdk.json's context) applies:
+#   WORKER_CPU          a task's CPU units: 256, 512 (default), 1024, ... 16384
+#   WORKER_MEMORY       a task's memory in MiB (default 1024), a size Fargate
+#                       offers for the CPU (512 CPU: 1024-4096; 1024: 2048-8192)
+#   WORKER_CONCURRENCY  executions a task runs at once (default 4); also the
+#                       backlog per task the service scales to
+#   MIN_TASKS           fewest tasks (default 0: an idle pool costs nothing;
+#                       the first message starts a task within a few minutes)
+#   MAX_TASKS           most tasks (default 4, at most 100)
+# And for the whole installation:
+#   ALARM_EMAIL         an address subscribed to the alarm topic (confirm the
+#                       e-mail SNS sends); default none
+#   LOG_RETENTION_DAYS  retention of every log group (default 30; one of 1, 3,
+#                       5, 7, 14, 30, 60, 90, 120, 150, 180, 365, ...)
+#   NAT_GATEWAYS        1 (default): the workers reach the internet (http
+#                       tasks) through one NAT gateway, about $33 a month plus
+#                       $0.045/GB; 0: isolated subnets with VPC endpoints for
+#                       SQS, ECR, CloudWatch Logs (about $58 a month in two
+#                       AZs) and no internet at all
 # Example: make deploy STAGE=prod POOLS=default,etl \
-#            IAM_ROLES='arn:aws:sts::123456789012:assumed-role/ops/*=admin'
+#            IAM_ROLES='arn:aws:sts::123456789012:assumed-role/ops/*=admin' \
+#            WORKER_CPU=etl=1024 WORKER_MEMORY=etl=4096 MAX_TASKS=etl=10 \
+#            ALARM_EMAIL=ops@example.com
+# deploy builds the worker image from the Dockerfile at the repository root:
+# it needs Docker (with arm64 emulation on an x86-64 host, or buildx). synth
+# only hashes the sources and needs no Docker.
 
 GO ?= go
 STAGE ?= dev
@@ -25,7 +51,21 @@ CDKLOCAL := $(CDK_CLI_DIR)/node_modules/.bin/cdklocal
 # Offline and quiet: no version check, notices, telemetry or Node banner.
 CDK_ENV := CDK_DISABLE_VERSION_CHECK=true CDK_DISABLE_CLI_TELEMETRY=true \
   JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20
-CDK_CONTEXT = --app bin/infra -c stage=$(STAGE) -c pools=$(POOLS) -c buildDir=build
+WORKER_CPU ?=
+WORKER_MEMORY ?=
+WORKER_CONCURRENCY ?=
+MIN_TASKS ?=
+MAX_TASKS ?=
+ALARM_EMAIL ?=
+LOG_RETENTION_DAYS ?=
+NAT_GATEWAYS ?=
+# Each optional setting becomes -c key=value only when it is set.
+ctx = $(if $(strip $(2)),-c $(1)='$(strip $(2))')
+CDK_CONTEXT = --app bin/infra -c stage=$(STAGE) -c pools=$(POOLS) -c buildDir=build -c sourceDir=. \
+  $(call ctx,workerCpu,$(WORKER_CPU)) $(call ctx,workerMemory,$(WORKER_MEMORY)) \
+  $(call ctx,workerConcurrency,$(WORKER_CONCURRENCY)) $(call ctx,minTasks,$(MIN_TASKS)) \
+  $(call ctx,maxTasks,$(MAX_TASKS)) $(call ctx,alarmEmail,$(ALARM_EMAIL)) \
+  $(call ctx,logRetentionDays,$(LOG_RETENTION_DAYS)) $(call ctx,natGateways,$(NAT_GATEWAYS))
 FAKE_ENV := CDK_DEFAULT_ACCOUNT=000000000000 CDK_DEFAULT_REGION=us-east-1
 
 # bin/infra is linked once (about 120 MB) and reused by every cdk command.
@@ -61,6 +101,13 @@ deploy: $(CDK_INPUTS) ## Deploy the stack to AWS with your credentials (needs IA
 	@if [ -z '$(IAM_ROLES)' ]; then echo "deploy: set IAM_ROLES='arn:aws:iam::<account>:role/<name>=admin,...' (who may call the API)"; exit 1; fi
 	JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 $(CDK) deploy $(CDK_CONTEXT) -c iamRoles='$(IAM_ROLES)'
 
+# destroy deletes the stack. The tables and the secrets key are retained
+# (RemovalPolicy RETAIN): delete them by hand if the data may go. Log groups,
+# queues, the VPC and the services go with the stack.
+.PHONY: destroy
+destroy: $(CDK_INPUTS) ## Delete the deployed stack (cdk destroy; the tables and the secrets key are kept)
+	JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 $(CDK) destroy $(CDK_CONTEXT) -c iamRoles='$(SYNTH_IAM_ROLES)'
+
 # deploy-local needs LocalStack (Docker; not available on the project's own
 # machines, so this target is untested there) listening on localhost:4566,
 # started with LOCALSTACK_AUTH_TOKEN if its image asks for one. cdklocal
@@ -70,10 +117,15 @@ deploy: $(CDK_INPUTS) ## Deploy the stack to AWS with your credentials (needs IA
 # LocalStack's default caller (arn:aws:iam::000000000000:root) as admin.
 # Then point the SDK and the scaleout CLI at it with
 # AWS_ENDPOINT_URL=http://localhost:4566 SCALEOUT_PREFIX=scaleout-$(STAGE).
+# The worker services need LocalStack's ECS (not in every plan): by default
+# deploy-local leaves them out (LOCAL_WORKERS=false) and you run workers as
+# processes: AWS_ENDPOINT_URL=http://localhost:4566 SCALEOUT_PREFIX=... bin/worker.
+# LOCAL_WORKERS=true deploys them too (the image is built with Docker).
 LOCAL_ENV := $(FAKE_ENV) AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1 $(CDK_ENV)
 LOCAL_IAM_ROLES := $(or $(IAM_ROLES),arn:aws:iam::000000000000:root=admin)
+LOCAL_WORKERS ?= false
 
 .PHONY: deploy-local
 deploy-local: $(CDK_INPUTS) ## Deploy the stack to LocalStack on localhost:4566 with cdklocal (needs Docker)
-	$(LOCAL_ENV) $(CDKLOCAL) bootstrap --no-notices $(CDK_CONTEXT) -c iamRoles='$(LOCAL_IAM_ROLES)'
-	$(LOCAL_ENV) $(CDKLOCAL) deploy --no-notices --require-approval never $(CDK_CONTEXT) -c iamRoles='$(LOCAL_IAM_ROLES)'
+	$(LOCAL_ENV) $(CDKLOCAL) bootstrap --no-notices $(CDK_CONTEXT) -c workers=$(LOCAL_WORKERS) -c iamRoles='$(LOCAL_IAM_ROLES)'
+	$(LOCAL_ENV) $(CDKLOCAL) deploy --no-notices --require-approval never $(CDK_CONTEXT) -c workers=$(LOCAL_WORKERS) -c iamRoles='$(LOCAL_IAM_ROLES)'

@@ -1,7 +1,10 @@
 // Package stack is Scaleout's AWS CDK stack: the DynamoDB tables and SQS
 // queues stated once in package resources, the API function behind an API
 // Gateway HTTP API with IAM authorization, and the stream function that
-// folds the executions table's stream into the catalog table.
+// folds the executions table's stream into the catalog table, the workers
+// (one ECS Fargate service per pool, arm64, from the repository's
+// Dockerfile, scaled on the backlog per task; workers.go), and the alarms,
+// their SNS topic and a CloudWatch dashboard (alarms.go).
 //
 // Nothing here restates a table or queue: New builds them from the
 // resources.Set that the functions' own configuration (package config)
@@ -11,8 +14,11 @@
 // so a stack that synthesizes also starts.
 //
 // Settings come from CDK context (see SettingsFrom): stage, prefix, pools,
-// iamRoles (who may call the API, as SCALEOUT_IAM_ROLES) and buildDir (the
-// Lambda bootstraps that `make build` writes). The command in infra/ only
+// iamRoles (who may call the API, as SCALEOUT_IAM_ROLES), buildDir (the
+// Lambda bootstraps that `make build` writes), sourceDir (the Dockerfile),
+// the workers' size and scaling per pool (workerCpu, workerMemory,
+// workerConcurrency, minTasks, maxTasks), alarmEmail, logRetentionDays and
+// natGateways. The workers' environment is validated like the functions'. The command in infra/ only
 // wires them together; infra.mk at the repository root builds it once to
 // bin/infra and runs the CDK CLI pinned by infra/cdk-cli/package-lock.json
 // (installed under build/_cdk-cli, where neither gofmt nor the go tool

@@ -51,6 +51,10 @@ type Stack struct {
 	HTTPAPI   awsapigatewayv2.HttpApi
 	// URL is the API's base URL (its $default stage).
 	URL *string
+	// Workers are the pools' Fargate services (nil with Settings.NoWorkers).
+	Workers *Workers
+	// Monitoring holds the alarms, their topic and the dashboard.
+	Monitoring *Monitoring
 }
 
 // Function settings. The HTTP API gives an integration 30 s at most.
@@ -58,7 +62,6 @@ const (
 	apiTimeout     = 15 * time.Second
 	streamTimeout  = 60 * time.Second
 	functionMemory = 256
-	logRetention   = awslogs.RetentionDays_ONE_MONTH
 )
 
 // New defines the stack. It fails, before defining anything, when the
@@ -74,7 +77,7 @@ func New(scope constructs.Construct, id string, props Props) (*Stack, error) {
 		sp.StackName = jsii.String(set.StackName())
 	}
 	if sp.Description == nil {
-		sp.Description = jsii.String("Scaleout " + set.Prefix + ": executions API, stream aggregation, pool queues")
+		sp.Description = jsii.String("Scaleout " + set.Prefix + ": executions API, stream aggregation, pool queues, Fargate workers, alarms")
 	}
 	s := &Stack{
 		Stack:     awscdk.NewStack(scope, jsii.String(id), &sp),
@@ -104,6 +107,7 @@ func New(scope constructs.Construct, id string, props Props) (*Stack, error) {
 		code:        filepath.Join(set.BuildDir, "api"),
 		timeout:     apiTimeout,
 		environment: set.apiEnvironment(),
+		retention:   retention(set),
 	})
 	// Sensitive environment values are sealed with this key (envelope
 	// encryption context: folder, environment, variable).
@@ -125,7 +129,7 @@ func New(scope constructs.Construct, id string, props Props) (*Stack, error) {
 		// Not GrantSendMessages: the API never reads queue attributes.
 		s.Pools[pool].Grant(s.API, jsii.String("sqs:SendMessage"), jsii.String("sqs:GetQueueUrl"))
 	}
-	s.HTTPAPI, s.URL = newHTTPAPI(s.Stack, set.Prefix+"-api", s.API)
+	s.HTTPAPI, s.URL = newHTTPAPI(s.Stack, set.Prefix+"-api", s.API, retention(set))
 
 	s.Stream = newFunction(s.Stack, "Stream", functionProps{
 		name:        set.Prefix + "-stream",
@@ -133,6 +137,7 @@ func New(scope constructs.Construct, id string, props Props) (*Stack, error) {
 		code:        filepath.Join(set.BuildDir, "stream"),
 		timeout:     streamTimeout,
 		environment: set.baseEnvironment(),
+		retention:   retention(set),
 	})
 	s.StreamDLQ = awssqs.NewQueue(s.Stack, jsii.String("StreamDlq"), &awssqs.QueueProps{
 		RetentionPeriod: awscdk.Duration_Days(jsii.Number(14)),
@@ -152,6 +157,11 @@ func New(scope constructs.Construct, id string, props Props) (*Stack, error) {
 	s.Catalog.GrantWriteData(s.Stream)
 	suppress(s.Stream.Role(), "AwsSolutions-IAM5", "the DynamoDB event source (grantStreamRead) grants only dynamodb:ListStreams on *; the stream reads are scoped to the executions stream",
 		"Resource::*")
+
+	if !set.NoWorkers {
+		s.Workers = s.newWorkers(set)
+	}
+	s.Monitoring = s.newMonitoring(set)
 
 	output(s.Stack, "ApiUrl", s.URL, "base URL of the Scaleout HTTP API (sign requests with SigV4)")
 	output(s.Stack, "ExecutionsTableName", s.Executions.TableName(), "executions table")
@@ -240,13 +250,14 @@ type functionProps struct {
 	name, description, code string
 	timeout                 time.Duration
 	environment             map[string]string
+	retention               awslogs.RetentionDays
 }
 
 // newFunction defines a Go function (arm64, provided.al2023, handler
-// bootstrap) with JSON logs kept a month.
+// bootstrap) with JSON logs kept for the settings' retention.
 func newFunction(scope constructs.Construct, id string, p functionProps) awslambda.Function {
 	logs := awslogs.NewLogGroup(scope, jsii.String(id+"Logs"), &awslogs.LogGroupProps{
-		Retention:     logRetention,
+		Retention:     p.retention,
 		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
 	})
 	// Its own role, without AWSLambdaBasicExecutionRole (logs on *): it may
@@ -279,14 +290,14 @@ func newFunction(scope constructs.Construct, id string, p functionProps) awslamb
 // newHTTPAPI defines the HTTP API: every /v1 route goes to fn behind IAM
 // authorization, except GET /v1/health, which is open so that load
 // balancers and monitors can call it unsigned.
-func newHTTPAPI(scope constructs.Construct, name string, fn awslambda.IFunction) (awsapigatewayv2.HttpApi, *string) {
+func newHTTPAPI(scope constructs.Construct, name string, fn awslambda.IFunction, keep awslogs.RetentionDays) (awsapigatewayv2.HttpApi, *string) {
 	api := awsapigatewayv2.NewHttpApi(scope, jsii.String("HttpApi"), &awsapigatewayv2.HttpApiProps{
 		ApiName:            jsii.String(name),
 		Description:        jsii.String("Scaleout HTTP API"),
 		CreateDefaultStage: jsii.Bool(false),
 	})
 	accessLogs := awslogs.NewLogGroup(scope, jsii.String("HttpApiAccessLogs"), &awslogs.LogGroupProps{
-		Retention:     logRetention,
+		Retention:     keep,
 		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
 	})
 	stage := api.AddStage(jsii.String("DefaultStage"), &awsapigatewayv2.HttpStageOptions{

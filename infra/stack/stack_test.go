@@ -29,6 +29,13 @@ var synth struct {
 	json        map[string]any
 	set         resources.Set
 	settings    stack.Settings
+	// isolated is a second stack, in the same app, whose workers have no
+	// NAT gateway (natGateways=0).
+	isolated struct {
+		template    assertions.Template
+		annotations assertions.Annotations
+		settings    stack.Settings
+	}
 }
 
 func TestMain(m *testing.M) {
@@ -66,6 +73,13 @@ func run(m *testing.M) (int, error) {
 		Pools:    []string{"default", "etl"},
 		IAMRoles: "arn:aws:iam::123456789012:role/ops=admin,arn:aws:sts::123456789012:assumed-role/ci/*=executor",
 		BuildDir: build,
+		// The worker's Dockerfile, at the repository root.
+		SourceDir: filepath.Join("..", ".."),
+		Workers: map[string]stack.Worker{
+			"default": stack.DefaultWorker,
+			"etl":     {CPU: 1024, MemoryMiB: 4096, Concurrency: 8, MinTasks: 1, MaxTasks: 10},
+		},
+		AlarmEmail: "ops@example.com",
 	}
 	app := awscdk.NewApp(&awscdk.AppProps{Context: &flags})
 	s, err := stack.New(app, "Scaleout", stack.Props{
@@ -78,7 +92,21 @@ func run(m *testing.M) (int, error) {
 		return 0, err
 	}
 	synth.set = s.Resources
-	if err := synthesize(s); err != nil {
+	synth.isolated.settings = synth.settings
+	synth.isolated.settings.Prefix = "scaleout-isolated"
+	synth.isolated.settings.Pools = []string{"default"}
+	synth.isolated.settings.Workers = nil
+	synth.isolated.settings.NATGateways = new(int)
+	isolated, err := stack.New(app, "ScaleoutIsolated", stack.Props{
+		StackProps: awscdk.StackProps{Env: &awscdk.Environment{
+			Account: jsii.String("000000000000"), Region: jsii.String("us-east-1"),
+		}},
+		Settings: synth.isolated.settings,
+	})
+	if err != nil {
+		return 0, err
+	}
+	if err := synthesize(s, isolated); err != nil {
 		return 0, err
 	}
 	return m.Run(), nil
@@ -86,7 +114,7 @@ func run(m *testing.M) (int, error) {
 
 // synthesize turns the panic of a failed synth (an unsuppressed cdk-nag
 // error fails validation) into an error.
-func synthesize(s *stack.Stack) (err error) {
+func synthesize(s, isolated *stack.Stack) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("%v", r)
@@ -95,11 +123,14 @@ func synthesize(s *stack.Stack) (err error) {
 	synth.template = assertions.Template_FromStack(s.Stack, nil)
 	synth.json = *synth.template.ToJSON()
 	synth.annotations = assertions.Annotations_FromStack(s.Stack)
+	synth.isolated.template = assertions.Template_FromStack(isolated.Stack, nil)
+	synth.isolated.annotations = assertions.Annotations_FromStack(isolated.Stack)
 	return nil
 }
 
-// featureFlags are cdk.json's context, which the CLI hands the app at synth
-// time: the tests synthesize with the same flags.
+// featureFlags are cdk.json's context and cdk.context.json (the
+// availability zones of the fake account), which the CLI hands the app at
+// synth time: the tests synthesize with the same context.
 func featureFlags() (map[string]any, error) {
 	b, err := os.ReadFile(filepath.Join("..", "..", "cdk.json"))
 	if err != nil {
@@ -108,7 +139,19 @@ func featureFlags() (map[string]any, error) {
 	var cdk struct {
 		Context map[string]any `json:"context"`
 	}
-	return cdk.Context, json.Unmarshal(b, &cdk)
+	if err := json.Unmarshal(b, &cdk); err != nil {
+		return nil, err
+	}
+	b, err = os.ReadFile(filepath.Join("..", "..", "cdk.context.json"))
+	if err != nil {
+		return nil, err
+	}
+	var lookups map[string]any
+	if err := json.Unmarshal(b, &lookups); err != nil {
+		return nil, err
+	}
+	maps.Copy(cdk.Context, lookups)
+	return cdk.Context, nil
 }
 
 // check runs one assertions check; a failed one panics, which would end
@@ -367,42 +410,74 @@ func TestStreamEventSource(t *testing.T) {
 	check(t, func() { synth.template.ResourceCountIs(jsii.String("AWS::Lambda::EventSourceMapping"), jsii.Number(1)) })
 }
 
-// grants lists, per IAM policy (by the function whose role it is), the
-// DynamoDB and SQS actions granted on each resource (a logical ID, with
-// the attribute for GetAtt, or "*").
-func grants(t *testing.T) map[string]map[string][]string {
-	t.Helper()
-	roleOf := map[string]string{}
+// roleNames names each IAM role by what assumes it: a function's name, a
+// task definition's family (its task role), the family with " execution"
+// (its execution role) or "flow logs".
+func roleNames() map[string]string {
+	out := map[string]string{}
+	roleID := func(v any) string { return v.(obj)["Fn::GetAtt"].([]any)[0].(string) }
 	for _, r := range resourcesOf("AWS::Lambda::Function") {
-		role := r["Properties"].(obj)["Role"].(obj)["Fn::GetAtt"].([]any)[0].(string)
-		roleOf[role] = r["Properties"].(obj)["FunctionName"].(string)
+		out[roleID(r["Properties"].(obj)["Role"])] = r["Properties"].(obj)["FunctionName"].(string)
 	}
-	out := map[string]map[string][]string{}
+	for _, r := range resourcesOf("AWS::ECS::TaskDefinition") {
+		p := r["Properties"].(obj)
+		out[roleID(p["TaskRoleArn"])] = p["Family"].(string)
+		out[roleID(p["ExecutionRoleArn"])] = p["Family"].(string) + " execution"
+	}
+	for _, r := range resourcesOf("AWS::EC2::FlowLog") {
+		out[roleID(r["Properties"].(obj)["DeliverLogsPermissionArn"])] = "flow logs"
+	}
+	return out
+}
+
+// statements lists every IAM policy statement by the role it is granted to
+// (see roleNames).
+func statements(t *testing.T) map[string][]obj {
+	t.Helper()
+	names := roleNames()
+	out := map[string][]obj{}
 	for id, p := range resourcesOf("AWS::IAM::Policy") {
 		props := p["Properties"].(obj)
 		roles := props["Roles"].([]any)
 		require.Len(t, roles, 1, id)
-		fn := roleOf[roles[0].(obj)["Ref"].(string)]
-		require.NotEmpty(t, fn, "policy %s is not a function's", id)
-		out[fn] = map[string][]string{}
+		name := names[roles[0].(obj)["Ref"].(string)]
+		require.NotEmpty(t, name, "policy %s is not a function's, a task's or the flow log's", id)
 		for _, st := range props["PolicyDocument"].(obj)["Statement"].([]any) {
-			st := st.(obj)
+			out[name] = append(out[name], st.(obj))
+		}
+	}
+	return out
+}
+
+// resourceKey names a statement's resource: a logical ID with the
+// attribute for GetAtt, a literal ARN, "*", or the printed expression.
+func resourceKey(res any) string {
+	switch r := res.(type) {
+	case string:
+		return r
+	case obj:
+		if att, ok := r["Fn::GetAtt"].([]any); ok {
+			return att[0].(string) + "." + att[1].(string)
+		}
+		return fmt.Sprint(r)
+	}
+	return fmt.Sprint(res)
+}
+
+// grants lists, per role (see roleNames), the DynamoDB and SQS actions
+// granted on each resource (see resourceKey).
+func grants(t *testing.T) map[string]map[string][]string {
+	t.Helper()
+	out := map[string]map[string][]string{}
+	for name, sts := range statements(t) {
+		out[name] = map[string][]string{}
+		for _, st := range sts {
 			require.Equal(t, "Allow", st["Effect"])
 			for _, res := range list(st["Resource"]) {
-				key := "*"
-				switch r := res.(type) {
-				case string:
-					key = r
-				case obj:
-					if att, ok := r["Fn::GetAtt"].([]any); ok {
-						key = att[0].(string) + "." + att[1].(string)
-					} else {
-						key = fmt.Sprint(r)
-					}
-				}
+				key := resourceKey(res)
 				for _, a := range list(st["Action"]) {
 					if a := a.(string); strings.HasPrefix(a, "dynamodb:") || strings.HasPrefix(a, "sqs:") {
-						out[fn][key] = append(out[fn][key], a)
+						out[name][key] = append(out[name][key], a)
 					}
 				}
 			}

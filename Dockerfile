@@ -1,0 +1,32 @@
+# syntax=docker/dockerfile:1
+# The Scaleout worker image (ECS Fargate, linux/arm64; infra/stack builds it
+# with `cdk deploy` as a Docker image asset). Build it by hand with:
+#   docker build --platform linux/arm64 -t scaleout-worker .
+# The worker reads its settings from the environment (pkg/config:
+# SCALEOUT_PREFIX, SCALEOUT_POOLS, SCALEOUT_WORKER_POOL, ...).
+
+# The builder runs on the build machine's own platform and cross-compiles:
+# a static, CGO-free binary needs no emulation.
+FROM --platform=$BUILDPLATFORM golang:1.26.8-bookworm AS build
+ARG TARGETOS=linux
+ARG TARGETARCH=arm64
+WORKDIR /src
+COPY go.mod go.sum ./
+RUN go mod download
+COPY functions/ functions/
+COPY pkg/ pkg/
+RUN CGO_ENABLED=0 GOOS=$TARGETOS GOARCH=$TARGETARCH \
+    go build -trimpath -ldflags='-s -w' -o /out/scaleout-worker ./functions/worker
+
+# A small base that still has a shell (busybox sh) for exec tasks, and CA
+# certificates for HTTPS to AWS and to http tasks' targets.
+FROM public.ecr.aws/docker/library/alpine:3.22
+RUN apk add --no-cache ca-certificates tzdata \
+ && addgroup -S -g 10001 scaleout \
+ && adduser -S -D -H -u 10001 -G scaleout -h /tmp -s /bin/sh scaleout
+COPY --from=build /out/scaleout-worker /usr/local/bin/scaleout-worker
+USER 10001:10001
+WORKDIR /tmp
+# SIGTERM starts a drain: no new work, running executions get a grace period.
+STOPSIGNAL SIGTERM
+ENTRYPOINT ["/usr/local/bin/scaleout-worker"]

@@ -1,0 +1,354 @@
+package stack
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"time"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsapplicationautoscaling"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatchactions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsecrassets"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsecs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+)
+
+// workerStopTimeout is how long ECS waits after SIGTERM before it kills a
+// worker (Fargate's maximum). A stopping worker takes no new work, waits
+// for its SQS long poll (up to 20 s) and gives running executions its grace
+// period (SCALEOUT_GRACE, workerGrace) before it releases them. An execution cut
+// off by a scale-in is not lost: its lease lapses and the message returns.
+const workerStopTimeout = 120 * time.Second
+
+// workerGrace is SCALEOUT_GRACE: what is left of the stop timeout after the
+// long poll in flight (up to 20 s) and a margin to release the rest.
+const workerGrace = workerStopTimeout - 30*time.Second
+
+// Workers are the worker services, one per pool, and what they run in.
+type Workers struct {
+	VPC awsec2.Vpc
+	// Endpoints are the interface endpoints (natGateways=0 only), open to
+	// the worker tasks alone.
+	Endpoints []awsec2.InterfaceVpcEndpoint
+	Cluster   awsecs.Cluster
+	// Services maps a pool to its Fargate service.
+	Services map[string]awsecs.FargateService
+	// Roles maps a pool to its tasks' role.
+	Roles map[string]awsiam.Role
+}
+
+// newVPC defines the workers' network: two availability zones (from
+// cdk.context.json for the fake account, looked up by the CLI otherwise)
+// with private subnets, and gateway endpoints (free) for DynamoDB and S3
+// (where ECR keeps image layers).
+//
+// Cost trade-off, at us-east-1 prices: one NAT gateway is about $33 a
+// month plus $0.045 a GB; the interface endpoints the workers would need
+// without one (SQS, ECR API, ECR Docker, CloudWatch Logs) cost about
+// $7.30 a month each per AZ, about $58 for two AZs, and keep every call
+// on AWS's network. The default, one NAT gateway, is the cheaper of the
+// two and lets http tasks reach the internet; DynamoDB traffic (the most
+// calls) bypasses it through the gateway endpoint. natGateways=0 puts the
+// tasks in isolated subnets with the interface endpoints instead: no
+// internet at all, so http tasks reach only AWS. No KMS endpoint: the
+// worker makes no KMS calls (the tables and queues use AWS-managed
+// encryption, which callers need no KMS access for).
+func newVPC(scope constructs.Construct, set Settings) (awsec2.Vpc, []awsec2.InterfaceVpcEndpoint) {
+	nat := set.NAT()
+	private := awsec2.SubnetType_PRIVATE_WITH_EGRESS
+	subnets := []*awsec2.SubnetConfiguration{{Name: jsii.String("Public"), SubnetType: awsec2.SubnetType_PUBLIC, CidrMask: jsii.Number(24)}}
+	if nat == 0 {
+		private = awsec2.SubnetType_PRIVATE_ISOLATED
+		subnets = nil
+	}
+	subnets = append(subnets, &awsec2.SubnetConfiguration{Name: jsii.String("Workers"), SubnetType: private, CidrMask: jsii.Number(20)})
+	vpc := awsec2.NewVpc(scope, jsii.String("Vpc"), &awsec2.VpcProps{
+		VpcName:             jsii.String(set.Prefix + "-workers"),
+		IpAddresses:         awsec2.IpAddresses_Cidr(jsii.String("10.80.0.0/16")),
+		MaxAzs:              jsii.Number(2),
+		NatGateways:         jsii.Number(float64(nat)),
+		SubnetConfiguration: &subnets,
+		GatewayEndpoints: &map[string]*awsec2.GatewayVpcEndpointOptions{
+			"DynamoDb": {Service: awsec2.GatewayVpcEndpointAwsService_DYNAMODB()},
+			"S3":       {Service: awsec2.GatewayVpcEndpointAwsService_S3()},
+		},
+		// Nothing runs in the default security group; restricting it
+		// would take a custom-resource Lambda function.
+		RestrictDefaultSecurityGroup: jsii.Bool(false),
+	})
+	var endpoints []awsec2.InterfaceVpcEndpoint
+	if nat == 0 {
+		for _, ep := range []struct {
+			id  string
+			svc awsec2.InterfaceVpcEndpointAwsService
+		}{
+			{"Sqs", awsec2.InterfaceVpcEndpointAwsService_SQS()},
+			{"EcrApi", awsec2.InterfaceVpcEndpointAwsService_ECR()},
+			{"EcrDocker", awsec2.InterfaceVpcEndpointAwsService_ECR_DOCKER()},
+			{"Logs", awsec2.InterfaceVpcEndpointAwsService_CLOUDWATCH_LOGS()},
+		} {
+			// Not open to the whole VPC: each worker service's security
+			// group is let in (newWorkerService).
+			endpoints = append(endpoints, vpc.AddInterfaceEndpoint(jsii.String(ep.id), &awsec2.InterfaceVpcEndpointOptions{
+				Service: ep.svc, PrivateDnsEnabled: jsii.Bool(true), Open: jsii.Bool(false),
+			}))
+		}
+	}
+	// Rejected connections only: what a review of the network needs,
+	// without paying to log every accepted packet.
+	flowLogs := awslogs.NewLogGroup(scope, jsii.String("VpcFlowLogs"), &awslogs.LogGroupProps{
+		Retention:     retention(set),
+		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
+	})
+	vpc.AddFlowLog(jsii.String("FlowLog"), &awsec2.FlowLogOptions{
+		Destination: awsec2.FlowLogDestination_ToCloudWatchLogs(flowLogs, nil),
+		TrafficType: awsec2.FlowLogTrafficType_REJECT,
+	})
+	return vpc, endpoints
+}
+
+// newWorkers defines the cluster and one Fargate service per pool.
+func (s *Stack) newWorkers(set Settings) *Workers {
+	w := &Workers{Services: map[string]awsecs.FargateService{}, Roles: map[string]awsiam.Role{}}
+	w.VPC, w.Endpoints = newVPC(s.Stack, set)
+	w.Cluster = awsecs.NewCluster(s.Stack, jsii.String("Cluster"), &awsecs.ClusterProps{
+		ClusterName:         jsii.String(set.Prefix + "-workers"),
+		Vpc:                 w.VPC,
+		ContainerInsightsV2: awsecs.ContainerInsights_ENABLED,
+	})
+	// One image for every pool, built from the repository's Dockerfile
+	// by `cdk deploy` (synth only hashes the folder: no Docker needed).
+	image := awsecs.ContainerImage_FromAsset(jsii.String(set.SourceDir), &awsecs.AssetImageProps{
+		File:     jsii.String("Dockerfile"),
+		Platform: awsecrassets.Platform_LINUX_ARM64(),
+	})
+	for _, pool := range slices.Sorted(maps.Keys(s.Pools)) {
+		s.newWorkerService(w, set, pool, image)
+	}
+	output(s.Stack, "ClusterName", w.Cluster.ClusterName(), "ECS cluster of the worker services")
+	return w
+}
+
+func (s *Stack) newWorkerService(w *Workers, set Settings, pool string, image awsecs.ContainerImage) {
+	cfg := set.Worker(pool)
+	name := set.Prefix + "-worker-" + pool
+	scope := constructs.NewConstruct(s.Stack, jsii.String("Worker-"+pool))
+	queue := s.Pools[pool]
+
+	logs := awslogs.NewLogGroup(scope, jsii.String("Logs"), &awslogs.LogGroupProps{
+		Retention:     retention(set),
+		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
+	})
+	// The task role: only the calls the worker makes (packages worker,
+	// execstore, queue, messages, workers), on resources named one by one.
+	role := awsiam.NewRole(scope, jsii.String("TaskRole"), &awsiam.RoleProps{
+		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("ecs-tasks.amazonaws.com"), nil),
+		Description: jsii.String("runs " + name),
+	})
+	allow := func(sid string, resources []*string, actions ...string) {
+		role.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:       jsii.String(sid),
+			Actions:   jsii.Strings(actions...),
+			Resources: &resources,
+		}))
+	}
+	// Claim, heartbeat and finish executions.
+	allow("Executions", []*string{s.Executions.TableArn()},
+		"dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:Query")
+	// Task messages, the worker registry and its heartbeats.
+	allow("Catalog", []*string{s.Catalog.TableArn()},
+		"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:BatchWriteItem", "dynamodb:Query")
+	allow("PoolQueue", []*string{queue.QueueArn()},
+		"sqs:GetQueueUrl", "sqs:ReceiveMessage", "sqs:ChangeMessageVisibility", "sqs:DeleteMessage", "sqs:SendMessage")
+	w.Roles[pool] = role
+
+	task := awsecs.NewFargateTaskDefinition(scope, jsii.String("Task"), &awsecs.FargateTaskDefinitionProps{
+		Family:         jsii.String(name),
+		Cpu:            jsii.Number(float64(cfg.CPU)),
+		MemoryLimitMiB: jsii.Number(float64(cfg.MemoryMiB)),
+		TaskRole:       role,
+		RuntimePlatform: &awsecs.RuntimePlatform{
+			CpuArchitecture:       awsecs.CpuArchitecture_ARM64(),
+			OperatingSystemFamily: awsecs.OperatingSystemFamily_LINUX(),
+		},
+	})
+	env := map[string]*string{}
+	for k, v := range set.workerEnvironment(pool) {
+		env[k] = jsii.String(v)
+	}
+	task.AddContainer(jsii.String("Worker"), &awsecs.ContainerDefinitionOptions{
+		ContainerName: jsii.String("worker"),
+		Image:         image,
+		Environment:   &env,
+		Essential:     jsii.Bool(true),
+		StopTimeout:   seconds(workerStopTimeout),
+		Logging: awsecs.LogDrivers_AwsLogs(&awsecs.AwsLogDriverProps{
+			LogGroup:     logs,
+			StreamPrefix: jsii.String("worker"),
+		}),
+	})
+	suppress(task, "AwsSolutions-ECS2", "the environment holds names and sizes only (prefix, pools, pool, concurrency, grace), no secret")
+	// The execution role pulls the image from the CDK assets repository
+	// (named) and writes to the log group (named); ECR's
+	// GetAuthorizationToken has no resource to name.
+	suppress(task.ObtainExecutionRole(), "AwsSolutions-IAM5", "ecr:GetAuthorizationToken takes no resource: AWS requires \"*\"; the pulls are scoped to the CDK assets repository",
+		"Resource::*")
+
+	sg := awsec2.NewSecurityGroup(scope, jsii.String("SecurityGroup"), &awsec2.SecurityGroupProps{
+		Vpc:              w.VPC,
+		Description:      jsii.String(name + ": no inbound; outbound to AWS and, with a NAT gateway, to the targets of http tasks"),
+		AllowAllOutbound: jsii.Bool(true),
+	})
+	for _, ep := range w.Endpoints {
+		ep.Connections().AllowDefaultPortFrom(sg, jsii.String("HTTPS from "+name))
+	}
+	subnetType := awsec2.SubnetType_PRIVATE_WITH_EGRESS
+	if set.NAT() == 0 {
+		subnetType = awsec2.SubnetType_PRIVATE_ISOLATED
+	}
+	svc := awsecs.NewFargateService(scope, jsii.String("Service"), &awsecs.FargateServiceProps{
+		ServiceName:    jsii.String(name),
+		Cluster:        w.Cluster,
+		TaskDefinition: task,
+		// No desired count: auto scaling owns it, and a deploy must not
+		// reset it.
+		MinHealthyPercent: jsii.Number(100),
+		MaxHealthyPercent: jsii.Number(200),
+		CircuitBreaker:    &awsecs.DeploymentCircuitBreaker{Rollback: jsii.Bool(true)},
+		AssignPublicIp:    jsii.Bool(false),
+		VpcSubnets:        &awsec2.SubnetSelection{SubnetType: subnetType},
+		SecurityGroups:    &[]awsec2.ISecurityGroup{sg},
+		PlatformVersion:   awsecs.FargatePlatformVersion_LATEST,
+		PropagateTags:     awsecs.PropagatedTagSource_SERVICE,
+	})
+	w.Services[pool] = svc
+	newBacklogScaling(scope, name, w.Cluster, svc, queue, cfg)
+	output(scope, "ServiceName", svc.ServiceName(), "Fargate service of the workers of pool "+pool)
+}
+
+// newBacklogScaling scales a pool's service on its backlog per task, as
+// AWS recommends for services fed by SQS: target tracking on the metric
+// math (visible + in-flight messages) / running tasks, with the worker's
+// concurrency as the target, so that each task has about as much work as
+// it runs at once. In-flight messages count too so that busy tasks are
+// not scaled in while nothing waits. Running tasks come from Container
+// Insights (ECS/ContainerInsights RunningTaskCount).
+//
+// Target tracking cannot leave zero tasks (the ratio has no tasks to
+// multiply), so when the minimum is 0 a step policy starts the first task:
+// an alarm on "messages are visible and no task runs" adds one task;
+// target tracking takes over from there and scales in to 0 when idle.
+func newBacklogScaling(scope constructs.Construct, name string, cluster awsecs.Cluster, svc awsecs.FargateService, queue awssqs.Queue, cfg Worker) {
+	target := awsapplicationautoscaling.NewScalableTarget(scope, jsii.String("ScalableTarget"), &awsapplicationautoscaling.ScalableTargetProps{
+		ServiceNamespace:  awsapplicationautoscaling.ServiceNamespace_ECS,
+		ScalableDimension: jsii.String("ecs:service:DesiredCount"),
+		ResourceId:        awscdk.Fn_Join(jsii.String("/"), jsii.Strings("service", *cluster.ClusterName(), *svc.ServiceName())),
+		MinCapacity:       jsii.Number(float64(cfg.MinTasks)),
+		MaxCapacity:       jsii.Number(float64(cfg.MaxTasks)),
+		// ECS's service-linked role for Application Auto Scaling, as the
+		// ECS constructs use: no role of the stack's own.
+		Role: awsiam.Role_FromRoleArn(scope, jsii.String("ScalingRole"), awscdk.Stack_Of(scope).FormatArn(&awscdk.ArnComponents{
+			Service:      jsii.String("iam"),
+			Region:       jsii.String(""),
+			Resource:     jsii.String("role/aws-service-role/ecs.application-autoscaling.amazonaws.com"),
+			ResourceName: jsii.String("AWSServiceRoleForApplicationAutoScaling_ECSService"),
+		}), nil),
+	})
+	queueDim := []any{&awsapplicationautoscaling.CfnScalingPolicy_TargetTrackingMetricDimensionProperty{
+		Name: jsii.String("QueueName"), Value: queue.QueueName(),
+	}}
+	serviceDims := []any{
+		&awsapplicationautoscaling.CfnScalingPolicy_TargetTrackingMetricDimensionProperty{Name: jsii.String("ClusterName"), Value: cluster.ClusterName()},
+		&awsapplicationautoscaling.CfnScalingPolicy_TargetTrackingMetricDimensionProperty{Name: jsii.String("ServiceName"), Value: svc.ServiceName()},
+	}
+	metric := func(id, namespace, name, stat string, dims []any) *awsapplicationautoscaling.CfnScalingPolicy_TargetTrackingMetricDataQueryProperty {
+		return &awsapplicationautoscaling.CfnScalingPolicy_TargetTrackingMetricDataQueryProperty{
+			Id:         jsii.String(id),
+			ReturnData: jsii.Bool(false),
+			MetricStat: &awsapplicationautoscaling.CfnScalingPolicy_TargetTrackingMetricStatProperty{
+				Metric: &awsapplicationautoscaling.CfnScalingPolicy_TargetTrackingMetricProperty{
+					Namespace: jsii.String(namespace), MetricName: jsii.String(name), Dimensions: &dims,
+				},
+				Stat: jsii.String(stat),
+			},
+		}
+	}
+	policy := awsapplicationautoscaling.NewCfnScalingPolicy(scope, jsii.String("BacklogPerTask"), &awsapplicationautoscaling.CfnScalingPolicyProps{
+		PolicyName:      jsii.String(name + "-backlog-per-task"),
+		PolicyType:      jsii.String("TargetTrackingScaling"),
+		ScalingTargetId: target.ScalableTargetId(),
+		TargetTrackingScalingPolicyConfiguration: &awsapplicationautoscaling.CfnScalingPolicy_TargetTrackingScalingPolicyConfigurationProperty{
+			TargetValue:      jsii.Number(float64(cfg.Concurrency)),
+			ScaleOutCooldown: jsii.Number(60),
+			ScaleInCooldown:  jsii.Number(300),
+			CustomizedMetricSpecification: &awsapplicationautoscaling.CfnScalingPolicy_CustomizedMetricSpecificationProperty{
+				Metrics: &[]any{
+					metric("visible", "AWS/SQS", "ApproximateNumberOfMessagesVisible", "Sum", queueDim),
+					metric("inflight", "AWS/SQS", "ApproximateNumberOfMessagesNotVisible", "Sum", queueDim),
+					metric("tasks", "ECS/ContainerInsights", "RunningTaskCount", "Average", serviceDims),
+					&awsapplicationautoscaling.CfnScalingPolicy_TargetTrackingMetricDataQueryProperty{
+						Id:         jsii.String("backlogPerTask"),
+						Label:      jsii.String("messages per running task"),
+						Expression: jsii.String("(visible + inflight) / tasks"),
+						ReturnData: jsii.Bool(true),
+					},
+				},
+			},
+		},
+	})
+	policy.Node().AddDependency(target)
+
+	if cfg.MinTasks > 0 {
+		return
+	}
+	start := awsapplicationautoscaling.NewStepScalingAction(scope, jsii.String("ScaleFromZero"), &awsapplicationautoscaling.StepScalingActionProps{
+		ScalingTarget:  target,
+		PolicyName:     jsii.String(name + "-scale-from-zero"),
+		AdjustmentType: awsapplicationautoscaling.AdjustmentType_CHANGE_IN_CAPACITY,
+		Cooldown:       awscdk.Duration_Seconds(jsii.Number(60)),
+	})
+	start.AddAdjustment(&awsapplicationautoscaling.AdjustmentTier{Adjustment: jsii.Number(1), LowerBound: jsii.Number(0)})
+	minute := awscdk.Duration_Minutes(jsii.Number(1))
+	waiting := awscloudwatch.NewAlarm(scope, jsii.String("WorkWaitsWithoutTasks"), &awscloudwatch.AlarmProps{
+		AlarmDescription: jsii.String(fmt.Sprintf("%s: messages wait and no task runs; starts the first task", name)),
+		Metric: awscloudwatch.NewMathExpression(&awscloudwatch.MathExpressionProps{
+			Expression: jsii.String("IF(visible > 0 AND FILL(tasks, 0) == 0, 1, 0)"),
+			Label:      jsii.String("work waits without tasks"),
+			Period:     minute,
+			UsingMetrics: &map[string]awscloudwatch.IMetric{
+				"visible": queue.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{Statistic: jsii.String("Maximum"), Period: minute}),
+				"tasks": awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
+					Namespace: jsii.String("ECS/ContainerInsights"), MetricName: jsii.String("RunningTaskCount"),
+					DimensionsMap: &map[string]*string{"ClusterName": cluster.ClusterName(), "ServiceName": svc.ServiceName()},
+					Statistic:     jsii.String("Maximum"), Period: minute,
+				}),
+			},
+		}),
+		Threshold:          jsii.Number(1),
+		EvaluationPeriods:  jsii.Number(1),
+		ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+		TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
+	})
+	waiting.AddAlarmAction(awscloudwatchactions.NewApplicationScalingAction(start))
+}
+
+// retention is the settings' log retention as CloudWatch's enum.
+func retention(set Settings) awslogs.RetentionDays {
+	return map[int]awslogs.RetentionDays{
+		1: awslogs.RetentionDays_ONE_DAY, 3: awslogs.RetentionDays_THREE_DAYS, 5: awslogs.RetentionDays_FIVE_DAYS,
+		7: awslogs.RetentionDays_ONE_WEEK, 14: awslogs.RetentionDays_TWO_WEEKS, 30: awslogs.RetentionDays_ONE_MONTH,
+		60: awslogs.RetentionDays_TWO_MONTHS, 90: awslogs.RetentionDays_THREE_MONTHS, 120: awslogs.RetentionDays_FOUR_MONTHS,
+		150: awslogs.RetentionDays_FIVE_MONTHS, 180: awslogs.RetentionDays_SIX_MONTHS, 365: awslogs.RetentionDays_ONE_YEAR,
+		400: awslogs.RetentionDays_THIRTEEN_MONTHS, 545: awslogs.RetentionDays_EIGHTEEN_MONTHS, 731: awslogs.RetentionDays_TWO_YEARS,
+		1096: awslogs.RetentionDays_THREE_YEARS, 1827: awslogs.RetentionDays_FIVE_YEARS, 2192: awslogs.RetentionDays_SIX_YEARS,
+		2557: awslogs.RetentionDays_SEVEN_YEARS, 2922: awslogs.RetentionDays_EIGHT_YEARS, 3288: awslogs.RetentionDays_NINE_YEARS,
+		3653: awslogs.RetentionDays_TEN_YEARS,
+	}[set.Retention()]
+}
