@@ -7,18 +7,30 @@
 // run's garbage is not charged to the next. Compiling is measured apart
 // (median of three).
 //
+// Then, against its own local AWS stand-ins (started on
+// SCALEOUT_DYNAMODB_PORT, default 8200, and SCALEOUT_SQS_PORT, default 9524,
+// and stopped at the end), it runs the API and two workers in this process
+// and prints the dispatch latency (dispatch.p50/p95/p99), the throughput of
+// no-op executions against the stand-ins' own ceiling for the same calls
+// (throughput.*), and the SDK calls per execution (calls.per_execution).
+// The method and the per-call breakdown go to stderr; only `bench:` lines
+// go to stdout. -engine=false or -system=false skip a part.
+//
 //	go run ./cmd/bench
 package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"os"
+	"os/signal"
 	"runtime"
 	"slices"
 	"strconv"
 	"time"
 
+	"github.com/scaleout/scaleout/pkg/aggregate"
 	"github.com/scaleout/scaleout/pkg/engine"
 	"github.com/scaleout/scaleout/pkg/pkgfile"
 	"github.com/scaleout/scaleout/pkg/task"
@@ -31,8 +43,29 @@ func (noop) Check(map[string]any) error                           { return nil }
 func (noop) Run(context.Context, task.Input) (task.Output, error) { return nil, nil }
 
 func main() {
-	if err := run(); err != nil {
+	engineFigures := flag.Bool("engine", true, "print the engine's figures")
+	streamFigures := flag.Bool("stream", true, "print the stream function's fold figures")
+	systemFigures := flag.Bool("system", true, "print the figures of the API and workers on the local stand-ins")
+	flag.Parse()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	err := func() error {
+		if *engineFigures {
+			if err := run(); err != nil {
+				return err
+			}
+		}
+		if *streamFigures {
+			runStream()
+		}
+		if *systemFigures {
+			return runSystem(ctx)
+		}
+		return nil
+	}()
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
+		stop()
 		os.Exit(1)
 	}
 }
@@ -76,6 +109,21 @@ func run() error {
 		fmt.Printf("bench: engine.task_overhead_%s %.2f us\n", size.label, worst)
 	}
 	return nil
+}
+
+// runStream prints the stream function's fold figures: 20,000 generated
+// records in batches of aggregate.BenchBatchSize, best of three.
+func runStream() {
+	fmt.Fprintf(os.Stderr, "stream: folding 20,000 generated records in batches of %d, in-process, best of 3\n", aggregate.BenchBatchSize)
+	var best, writes float64
+	for range 3 {
+		rps, wpb := aggregate.BenchFold(20_000)
+		if rps > best {
+			best, writes = rps, wpb
+		}
+	}
+	fmt.Printf("bench: stream.records_per_s %.0f records/s\n", best)
+	fmt.Printf("bench: stream.writes_per_batch %.1f writes\n", writes)
 }
 
 // measure runs the plan once to warm up, then runs times, and returns the
