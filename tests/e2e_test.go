@@ -250,6 +250,31 @@ func TestSingleComputer(t *testing.T) {
 	require.Equal(t, 0, stats.Counts["pending"])
 	require.Equal(t, 0, stats.Counts["running"])
 
+	// The dashboard and the queue view see them too.
+	var dash struct {
+		Counts map[string]int `json:"counts"`
+	}
+	require.Eventually(t, func() bool {
+		require.Equal(t, 200, call(t, "GET", d.base+"/v1/dashboard?hours=1", "", &dash))
+		return dash.Counts["succeeded"] >= 1 && dash.Counts["failed"] >= 1
+	}, 30*time.Second, 100*time.Millisecond)
+	var pools struct {
+		Pools []struct {
+			Pool    string `json:"pool"`
+			Waiting string `json:"waiting"`
+			Workers struct {
+				Online int `json:"online"`
+			} `json:"workers"`
+		} `json:"pools"`
+	}
+	require.Equal(t, 200, call(t, "GET", d.base+"/v1/pools", "", &pools))
+	byPool := map[string]int{}
+	for _, p := range pools.Pools {
+		byPool[p.Pool] = p.Workers.Online
+	}
+	require.Equal(t, 1, byPool["default"], "the dev worker serves the default pool")
+	require.Equal(t, 0, byPool["idle"])
+
 	// Without the token, only health answers.
 	resp, err := http.Get(d.base + "/v1/executions/" + ok.ID)
 	require.NoError(t, err)

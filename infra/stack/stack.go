@@ -126,8 +126,8 @@ func New(scope constructs.Construct, id string, props Props) (*Stack, error) {
 		"index/* names the executions table's own indexes (by package, folder, status, day) that GET /v1/executions queries",
 		"Resource::<Executions6708FA0B.Arn>/index/*")
 	for _, pool := range slices.Sorted(maps.Keys(s.Pools)) {
-		// Not GrantSendMessages: the API never reads queue attributes.
-		s.Pools[pool].Grant(s.API, jsii.String("sqs:SendMessage"), jsii.String("sqs:GetQueueUrl"))
+		// Send, find, and read the depth for GET /v1/pools; never receive or delete.
+		s.Pools[pool].Grant(s.API, jsii.String("sqs:SendMessage"), jsii.String("sqs:GetQueueUrl"), jsii.String("sqs:GetQueueAttributes"))
 	}
 	s.HTTPAPI, s.URL = newHTTPAPI(s.Stack, set.Prefix+"-api", s.API, retention(set))
 

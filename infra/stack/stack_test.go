@@ -527,7 +527,7 @@ func TestLeastPrivilege(t *testing.T) {
 		for _, q := range synth.set.Pools {
 			qid := id("AWS::SQS::Queue", q.Name)
 			want = append(want, qid+".Arn")
-			require.ElementsMatch(t, []string{"sqs:SendMessage", "sqs:GetQueueUrl"}, api[qid+".Arn"])
+			require.ElementsMatch(t, []string{"sqs:SendMessage", "sqs:GetQueueUrl", "sqs:GetQueueAttributes"}, api[qid+".Arn"])
 		}
 		require.ElementsMatch(t, want, slices.Collect(maps.Keys(api)))
 		require.Subset(t, api[executions+".Arn"], []string{"dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:UpdateItem"})

@@ -50,9 +50,11 @@ type Messages interface {
 	List(ctx context.Context, executionID, cursor string, limit int) (messages.Page, error)
 }
 
-// Stats reads aggregate counts.
+// Stats reads the aggregates the stream function keeps.
 type Stats interface {
-	Counts(ctx context.Context, r aggregate.Ref) (aggregate.Counts, error)
+	Stats(ctx context.Context, f aggregate.Filter) (aggregate.Stats, error)
+	Pools(ctx context.Context) ([]aggregate.Stats, error)
+	Dashboard(ctx context.Context, since time.Time) (aggregate.Dashboard, error)
 }
 
 // MaxBodyBytes is the largest request body accepted.
@@ -168,6 +170,8 @@ func (s *Server) executionRoutes() []Route {
 		{"POST", "/v1/executions/{id}/stop", auth.Executor, s.stopExecution},
 		{"GET", "/v1/executions/{id}/messages", auth.Reader, s.getMessages},
 		{"GET", "/v1/stats", auth.Reader, s.getStats},
+		{"GET", "/v1/dashboard", auth.Reader, s.getDashboard},
+		{"GET", "/v1/pools", auth.Reader, s.getPools},
 		{"GET", "/v1/workers", auth.Reader, s.listWorkers},
 		{"GET", "/v1/workers/{id}", auth.Reader, s.getWorker},
 		{"PATCH", "/v1/workers/{id}", auth.Admin, s.updateWorker},
@@ -623,31 +627,5 @@ func (s *Server) getMessages(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	writeJSON(w, http.StatusOK, page)
-	return nil
-}
-
-// StatsResponse is the body of GET /v1/stats.
-type StatsResponse struct {
-	aggregate.Ref
-	Counts aggregate.Counts `json:"counts"`
-}
-
-func (s *Server) getStats(w http.ResponseWriter, r *http.Request) error {
-	q := r.URL.Query()
-	ref := aggregate.Ref{
-		Folder:  orDefault(q.Get("folder"), "default"),
-		Project: orDefault(q.Get("project"), "default"),
-		Package: q.Get("package"),
-	}
-	for _, f := range []struct{ name, v string }{{"folder", ref.Folder}, {"project", ref.Project}, {"package", ref.Package}} {
-		if !execution.ValidName(f.v) {
-			return badRequest(fmt.Sprintf("query parameter %s=%q: give a valid name (letters, digits, '.', '_', '-')", f.name, f.v))
-		}
-	}
-	c, err := s.stats.Counts(r.Context(), ref)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, StatsResponse{Ref: ref, Counts: c})
 	return nil
 }

@@ -1,0 +1,149 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"time"
+
+	"github.com/scaleout/scaleout/pkg/aggregate"
+	"github.com/scaleout/scaleout/pkg/execution"
+)
+
+// Depth is how many messages a pool's queue holds.
+type Depth interface {
+	Depth(ctx context.Context) (visible, inFlight int, err error)
+}
+
+// getStats answers GET /v1/stats?folder=&project=&package=: everything,
+// a folder, a project or a package (a package's project defaults to
+// "default", as executions' do).
+func (s *Server) getStats(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	f := aggregate.Filter{Folder: q.Get("folder"), Project: q.Get("project"), Package: q.Get("package")}
+	if f.Package != "" {
+		f.Folder, f.Project = orDefault(f.Folder, "default"), orDefault(f.Project, "default")
+	}
+	for _, v := range []struct{ name, value string }{{"folder", f.Folder}, {"project", f.Project}, {"package", f.Package}} {
+		if v.value != "" && !execution.ValidName(v.value) {
+			return badRequest(fmt.Sprintf("query parameter %s=%q: give a valid name (letters, digits, '.', '_', '-')", v.name, v.value))
+		}
+	}
+	st, err := s.stats.Stats(r.Context(), f)
+	if errors.Is(err, aggregate.ErrBadFilter) {
+		return badRequest(err.Error())
+	}
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, st)
+	return nil
+}
+
+// getDashboard answers GET /v1/dashboard?hours=24: the SSIS dashboard's
+// figures for the last hours (1-720, default 24).
+func (s *Server) getDashboard(w http.ResponseWriter, r *http.Request) error {
+	hours := 24
+	if v := r.URL.Query().Get("hours"); v != "" {
+		var n int
+		if _, err := fmt.Sscanf(v, "%d", &n); err != nil || n < 1 || n > 720 || fmt.Sprint(n) != v {
+			return badRequest(fmt.Sprintf("query parameter hours=%q: give a whole number from 1 to 720", v))
+		}
+		hours = n
+	}
+	d, err := s.stats.Dashboard(r.Context(), s.now().Add(-time.Duration(hours)*time.Hour))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, d)
+	return nil
+}
+
+// PoolView is one pool in GET /v1/pools: its queue, its workers, its
+// executions, and why pending work does not start.
+type PoolView struct {
+	Pool  string `json:"pool"`
+	Queue struct {
+		Visible  int `json:"visible"`
+		InFlight int `json:"in_flight"`
+	} `json:"queue"`
+	Workers struct {
+		Online   int `json:"online"`
+		Enabled  int `json:"enabled"`
+		Capacity int `json:"capacity"`
+		Running  int `json:"running"`
+	} `json:"workers"`
+	// QueueError says the queue's figures are unknown, when they are.
+	QueueError string           `json:"queue_error,omitempty"`
+	Counts     aggregate.Counts `json:"counts"`
+	Running    int64            `json:"running"`
+	// Waiting says why queued work does not start, when it does not.
+	Waiting string `json:"waiting,omitempty"`
+}
+
+// PoolList is the body of GET /v1/pools.
+type PoolList struct {
+	Pools []PoolView `json:"pools"`
+}
+
+func (s *Server) getPools(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	stats, err := s.stats.Pools(ctx)
+	if err != nil {
+		return err
+	}
+	byPool := map[string]aggregate.Stats{}
+	for _, st := range stats {
+		byPool[st.Pool] = st
+	}
+	ws, err := s.workers.List(ctx)
+	if err != nil {
+		return err
+	}
+	var out PoolList
+	for _, pool := range slices.Sorted(func(yield func(string) bool) {
+		for p := range s.queues {
+			if !yield(p) {
+				return
+			}
+		}
+	}) {
+		v := PoolView{Pool: pool, Counts: byPool[pool].Counts, Running: byPool[pool].Running}
+		if d, ok := s.queues[pool].(Depth); ok {
+			var derr error
+			if v.Queue.Visible, v.Queue.InFlight, derr = d.Depth(ctx); derr != nil {
+				// One unreadable queue must not hide the others.
+				s.log.WarnContext(ctx, "queue depth unavailable", "pool", pool, "error", derr)
+				v.QueueError = "the queue's depth could not be read; see the API's log"
+			}
+		}
+		for _, wk := range ws {
+			if !slices.Contains(wk.Pools, pool) || !wk.Online {
+				continue
+			}
+			v.Workers.Online++
+			if wk.Enabled {
+				v.Workers.Enabled++
+				v.Workers.Capacity += wk.MaxTasks
+				v.Workers.Running += wk.Running
+			}
+		}
+		if v.Queue.Visible > 0 {
+			switch {
+			case v.Workers.Online == 0:
+				v.Waiting = "no worker is online in this pool"
+			case v.Workers.Enabled == 0:
+				v.Waiting = "every online worker of this pool is disabled"
+			case v.Workers.Running >= v.Workers.Capacity:
+				v.Waiting = "every enabled worker of this pool is at capacity"
+			default:
+				v.Waiting = "workers have free slots: the work starts at their next poll, unless they hold back for CPU or memory"
+			}
+		}
+		out.Pools = append(out.Pools, v)
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
