@@ -67,6 +67,15 @@ With AWS_ENDPOINT_URL set (LocalStack), no stand-ins are started.`,
 				}
 				os.Setenv("SCALEOUT_SECRET_KEY", hex.EncodeToString(key))
 			}
+			if os.Getenv("SCALEOUT_WEBHOOK_SECRET") == "" {
+				// Webhooks to callback URLs are signed with it; set your
+				// own to verify them in your receiver.
+				key := make([]byte, 32)
+				if _, err := rand.Read(key); err != nil {
+					return err
+				}
+				os.Setenv("SCALEOUT_WEBHOOK_SECRET", hex.EncodeToString(key))
+			}
 			if prefix != "" {
 				os.Setenv("SCALEOUT_PREFIX", prefix)
 			}

@@ -76,7 +76,8 @@ func Fold(records []events.DynamoDBEventRecord) ([]Delta, error) {
 
 // image is what the aggregates read of a stored execution (see
 // pkg/execstore: folder, project, package, pool, status, worker_id,
-// attempt, created_at, started_at, ended_at in unix ms, error).
+// attempt, created_at, started_at, ended_at in unix ms, error,
+// callback_url).
 type image struct {
 	id        string
 	ref       Ref
@@ -88,6 +89,7 @@ type image struct {
 	startedAt int64
 	endedAt   int64
 	err       string
+	callback  string
 }
 
 func readImage(img map[string]events.DynamoDBAttributeValue) *image {
@@ -117,7 +119,7 @@ func readImage(img map[string]events.DynamoDBAttributeValue) *image {
 		status: execution.Status(str("status")),
 		// The rest only matter when present.
 		attempt: num("attempt"), createdAt: num("created_at"), startedAt: num("started_at"), endedAt: num("ended_at"),
-		err: str("error"),
+		err: str("error"), callback: str("callback_url"),
 	}
 	if im.status == "" || im.ref.Package == "" {
 		return nil

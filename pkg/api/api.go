@@ -23,6 +23,7 @@ import (
 	"github.com/scaleout/scaleout/pkg/execstore"
 	"github.com/scaleout/scaleout/pkg/execution"
 	"github.com/scaleout/scaleout/pkg/messages"
+	"github.com/scaleout/scaleout/pkg/notify"
 	"github.com/scaleout/scaleout/pkg/pkgfile"
 	"github.com/scaleout/scaleout/pkg/pkgrun"
 	"github.com/scaleout/scaleout/pkg/queue"
@@ -288,6 +289,9 @@ type CreateExecutionRequest struct {
 	// Timeout bounds each attempt, as "30m" or "2h" (default: the
 	// package's own timeout only).
 	Timeout string `json:"timeout"`
+	// CallbackURL receives a signed webhook when the execution ends: an
+	// http or https URL of at most 2048 characters (see pkg/notify).
+	CallbackURL string `json:"callback_url"`
 }
 
 // fromCatalog reports whether the request runs a deployed project's package.
@@ -446,6 +450,12 @@ func (s *Server) createExecution(w http.ResponseWriter, r *http.Request) error {
 		CreatedAt:      s.now().UTC().Truncate(time.Millisecond),
 		ProjectVersion: projectVersion,
 		Retries:        req.Retries,
+		CallbackURL:    req.CallbackURL,
+	}
+	if req.CallbackURL != "" {
+		if err := notify.ValidateURL(req.CallbackURL); err != nil {
+			return badRequest(err.Error())
+		}
 	}
 	if req.Timeout != "" {
 		d, err := time.ParseDuration(req.Timeout)

@@ -2,6 +2,7 @@ package assemble
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"runtime/debug"
@@ -15,6 +16,7 @@ import (
 	"github.com/scaleout/scaleout/pkg/config"
 	"github.com/scaleout/scaleout/pkg/execstore"
 	"github.com/scaleout/scaleout/pkg/messages"
+	"github.com/scaleout/scaleout/pkg/notify"
 	"github.com/scaleout/scaleout/pkg/pkgrun"
 	"github.com/scaleout/scaleout/pkg/queue"
 	"github.com/scaleout/scaleout/pkg/reconcile"
@@ -187,7 +189,31 @@ func Version() string {
 	return rev
 }
 
-// StreamHandler builds the stream function's handler.
+// StreamHandler builds the stream function's handler. It sends webhooks
+// when SCALEOUT_WEBHOOK_SECRET is set; without it, an execution's
+// callback URL is not called and the stream function logs why.
 func StreamHandler(cfg config.Config, c *awsconfig.Clients, log *slog.Logger) aggregate.Handler {
-	return aggregate.Handler{Store: aggregate.NewStore(c.DynamoDB, cfg.Resources().Catalog.Name), Logger: log}
+	table := cfg.Resources().Catalog.Name
+	h := aggregate.Handler{Store: aggregate.NewStore(c.DynamoDB, table), Logger: log}
+	n, err := notify.New(notify.Config{
+		Secret:     []byte(cfg.WebhookSecret),
+		Deliveries: notify.NewDynamoStore(c.DynamoDB, table),
+		Logger:     log,
+	})
+	if err != nil {
+		if log != nil {
+			log.Warn("webhooks are off: set SCALEOUT_WEBHOOK_SECRET to send them", "error", err)
+		}
+		h.Notifier = noWebhooks{}
+		return h
+	}
+	h.Notifier = n
+	return h
+}
+
+// noWebhooks refuses every webhook: no secret to sign it with.
+type noWebhooks struct{}
+
+func (noWebhooks) Notify(context.Context, notify.Event) error {
+	return errors.New("callback_url not called: SCALEOUT_WEBHOOK_SECRET is not set on the stream function")
 }

@@ -54,6 +54,10 @@ type Config struct {
 	// seals them with KMS instead, on AWS. The API needs one of them.
 	SecretKey string
 	KMSKeyID  string
+	// WebhookSecret signs the webhooks sent to executions' callback URLs
+	// (SCALEOUT_WEBHOOK_SECRET, at least 16 characters). The stream
+	// function needs it to send webhooks; without it none are sent.
+	WebhookSecret string
 	// OfflineAfter is how old a worker's last heartbeat may be for it to
 	// count as online (SCALEOUT_OFFLINE_AFTER, default 3 x Heartbeat; more
 	// than Heartbeat).
@@ -104,6 +108,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		WorkerTags:        map[string]string{},
 		SecretKey:         getenv("SCALEOUT_SECRET_KEY"),
 		KMSKeyID:          getenv("SCALEOUT_KMS_KEY_ID"),
+		WebhookSecret:     getenv("SCALEOUT_WEBHOOK_SECRET"),
 		Heartbeat:         5 * time.Second,
 		MaxCPU:            70,
 		MinMemoryMB:       100,
@@ -237,6 +242,9 @@ func (c Config) Validate() error {
 	}
 	if c.Lease < 3*time.Second {
 		errs = append(errs, fmt.Errorf("SCALEOUT_LEASE=%s: at least 3s", c.Lease))
+	}
+	if c.WebhookSecret != "" && len(c.WebhookSecret) < 16 {
+		errs = append(errs, fmt.Errorf("SCALEOUT_WEBHOOK_SECRET: %d characters, at least 16 (e.g. from `openssl rand -hex 32`)", len(c.WebhookSecret)))
 	}
 	if c.RetryBackoffMax < c.RetryBackoff {
 		errs = append(errs, fmt.Errorf("SCALEOUT_RETRY_BACKOFF_MAX=%s: must not be less than SCALEOUT_RETRY_BACKOFF=%s", c.RetryBackoffMax, c.RetryBackoff))

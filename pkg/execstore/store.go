@@ -59,6 +59,7 @@ type item struct {
 	EnqueuedAt     int64                   `dynamodbav:"enqueued_at,omitempty"` // unix ms
 	NotBefore      int64                   `dynamodbav:"not_before,omitempty"`  // unix ms
 	Requeues       int                     `dynamodbav:"requeues,omitempty"`
+	CallbackURL    string                  `dynamodbav:"callback_url,omitempty"`
 	// Index keys (see resources.ByPackage and the others).
 	PackageKey string `dynamodbav:"package_key"`
 	CreatedKey string `dynamodbav:"created_key"`
@@ -102,7 +103,7 @@ func toItem(e execution.Execution, retention time.Duration) (item, error) {
 	it := item{
 		ID: e.ID, Folder: e.Folder, Project: e.Project, Package: e.Package, Pool: e.Pool,
 		Status: string(e.Status), Definition: string(e.Definition), Sensitive: e.Sensitive, ProjectVersion: e.ProjectVersion, Retries: e.Retries, TimeoutMS: e.TimeoutMS,
-		Attempt: e.Attempt, WorkerID: e.WorkerID, CreatedAt: ms(e.CreatedAt), Error: e.Error, Tasks: e.Tasks,
+		Attempt: e.Attempt, WorkerID: e.WorkerID, CreatedAt: ms(e.CreatedAt), Error: e.Error, Tasks: e.Tasks, CallbackURL: e.CallbackURL,
 		PackageKey: e.Ref(), CreatedKey: createdKey(e.CreatedAt, e.ID), Day: e.CreatedAt.UTC().Format(time.DateOnly),
 	}
 	if e.EnqueuedAt != nil {
@@ -139,7 +140,7 @@ func Decode(av map[string]types.AttributeValue) (execution.Execution, error) {
 		Status: execution.Status(it.Status), Sensitive: it.Sensitive, ProjectVersion: it.ProjectVersion, Retries: it.Retries, TimeoutMS: it.TimeoutMS, Attempt: it.Attempt,
 		WorkerID: it.WorkerID, LeaseUntil: fromMS(it.LeaseUntil), CreatedAt: created,
 		StartedAt: fromMS(it.StartedAt), EndedAt: fromMS(it.EndedAt), Error: it.Error, Tasks: it.Tasks,
-		EnqueuedAt: fromMS(it.EnqueuedAt), NotBefore: fromMS(it.NotBefore), Requeues: it.Requeues,
+		EnqueuedAt: fromMS(it.EnqueuedAt), NotBefore: fromMS(it.NotBefore), Requeues: it.Requeues, CallbackURL: it.CallbackURL,
 	}
 	for _, a := range it.Attempts {
 		r := execution.AttemptRecord{Attempt: a.Attempt, WorkerID: a.WorkerID, EndedAt: time.UnixMilli(a.EndedAt).UTC(),

@@ -120,6 +120,9 @@ type Execution struct {
 	// NotBefore holds a retry back until its backoff has passed: no worker
 	// claims the execution earlier.
 	NotBefore *time.Time `json:"not_before,omitempty"`
+	// CallbackURL receives a signed webhook when the execution reaches a
+	// final status (see pkg/notify); "" for none.
+	CallbackURL string `json:"callback_url,omitempty"`
 }
 
 // MarshalJSON writes e with its stages (see Stages) added as "stages".
