@@ -272,7 +272,9 @@ func TestSingleComputer(t *testing.T) {
 	for _, p := range pools.Pools {
 		byPool[p.Pool] = p.Workers.Online
 	}
-	require.Equal(t, 1, byPool["default"], "the dev worker serves the default pool")
+	// At least: workers of earlier tests on the same tables still count as
+	// online until their last heartbeat is older than the offline window.
+	require.GreaterOrEqual(t, byPool["default"], 1, "the dev worker serves the default pool")
 	require.Equal(t, 0, byPool["idle"])
 
 	// Without the token, only health answers.

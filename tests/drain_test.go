@@ -1,0 +1,382 @@
+package tests
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/require"
+
+	"github.com/scaleout/scaleout/pkg/assemble"
+	"github.com/scaleout/scaleout/pkg/awsconfig"
+	"github.com/scaleout/scaleout/pkg/bootstrap"
+	"github.com/scaleout/scaleout/pkg/config"
+	"github.com/scaleout/scaleout/pkg/execstore"
+	ex "github.com/scaleout/scaleout/pkg/execution"
+	"github.com/scaleout/scaleout/pkg/resources"
+)
+
+// The helpers in this file (poolStack, poolWorker and the functions on
+// them) serve both TestDrainOnSIGTERM and TestChaos: an installation of its
+// own (tables and queues under a unique prefix) on the stand-ins, the API
+// in-process over loopback HTTP, and worker processes built from
+// ./functions/worker.
+
+const stackToken = "pool-stack-token-0123456789abcdef"
+
+// poolStack is one test's installation.
+type poolStack struct {
+	prefix   string
+	env      map[string]string
+	cfg      config.Config
+	clients  *awsconfig.Clients
+	store    *execstore.Store
+	base     string // the API's URL
+	queueURL string
+	dlqURL   string
+	bin      string // the worker binary
+	logs     *syncBuffer
+	log      *slog.Logger
+}
+
+// startPoolStack creates the tables and queues of a new prefix, serves the
+// API on loopback and builds the worker. Everything is removed when the
+// test ends.
+func startPoolStack(t *testing.T, ctx context.Context, name string) *poolStack {
+	t.Helper()
+	s := &poolStack{prefix: name + "-" + uuid.NewString()[:8], logs: &syncBuffer{}}
+	s.log = slog.New(slog.NewTextHandler(s.logs, nil))
+	s.env = map[string]string{
+		"SCALEOUT_PREFIX":     s.prefix,
+		"SCALEOUT_POOLS":      resources.DefaultPool,
+		"SCALEOUT_TOKEN":      stackToken,
+		"SCALEOUT_SECRET_KEY": strings.Repeat("cd", 32),
+	}
+	var err error
+	s.cfg, s.clients, err = assemble.Load(ctx, func(k string) string { return s.env[k] })
+	require.NoError(t, err)
+	set, err := resources.New(s.prefix, resources.DefaultPool)
+	require.NoError(t, err)
+	res, err := bootstrap.Ensure(ctx, s.clients.DynamoDB, s.clients.SQS, set)
+	require.NoError(t, err)
+	s.queueURL = res.QueueURLs[resources.DefaultPool]
+	dlq, err := s.clients.SQS.GetQueueUrl(ctx, &sqs.GetQueueUrlInput{QueueName: aws.String(set.Pools[resources.DefaultPool].DeadLetter.Name)})
+	require.NoError(t, err)
+	s.dlqURL = aws.ToString(dlq.QueueUrl)
+	t.Cleanup(func() {
+		// Registered first, so it runs last: after the workers are gone.
+		cctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		for _, tb := range set.Tables() {
+			_, _ = s.clients.DynamoDB.DeleteTable(cctx, &dynamodb.DeleteTableInput{TableName: aws.String(tb.Name)})
+		}
+		for _, u := range []string{s.queueURL, s.dlqURL} {
+			_, _ = s.clients.SQS.DeleteQueue(cctx, &sqs.DeleteQueueInput{QueueUrl: aws.String(u)})
+		}
+	})
+	s.store = execstore.New(s.clients.DynamoDB, set.Executions.Name)
+
+	srv, err := assemble.API(ctx, s.cfg, s.clients, s.log)
+	require.NoError(t, err)
+	ts := httptest.NewServer(srv)
+	t.Cleanup(ts.Close)
+	s.base = ts.URL
+
+	s.bin = filepath.Join(t.TempDir(), "worker")
+	out, err := exec.Command("go", "build", "-o", s.bin, "../functions/worker").CombinedOutput()
+	require.NoError(t, err, "go build ./functions/worker: %s", out)
+	return s
+}
+
+// submit posts an execution; it returns an error rather than failing the
+// test, so that it can run off the test's goroutine.
+func (s *poolStack) submit(ctx context.Context, req map[string]any) (ex.Execution, error) {
+	body, err := json.Marshal(req)
+	if err != nil {
+		return ex.Execution{}, err
+	}
+	hr, err := http.NewRequestWithContext(ctx, "POST", s.base+"/v1/executions", bytes.NewReader(body))
+	if err != nil {
+		return ex.Execution{}, err
+	}
+	hr.Header.Set("Authorization", "Bearer "+stackToken)
+	hr.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(hr)
+	if err != nil {
+		return ex.Execution{}, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return ex.Execution{}, err
+	}
+	if resp.StatusCode != http.StatusCreated {
+		return ex.Execution{}, fmt.Errorf("POST /v1/executions: %d %s", resp.StatusCode, b)
+	}
+	var e ex.Execution
+	if err := json.Unmarshal(b, &e); err != nil {
+		return e, fmt.Errorf("POST /v1/executions: %w: %s", err, b)
+	}
+	if e.Status != ex.Pending {
+		return e, fmt.Errorf("POST /v1/executions: status %s, want pending", e.Status)
+	}
+	return e, nil
+}
+
+// queueDepth is a queue's visible + in-flight + delayed messages.
+func (s *poolStack) queueDepth(ctx context.Context, url string) (int, error) {
+	out, err := s.clients.SQS.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{
+		QueueUrl: aws.String(url),
+		AttributeNames: []sqstypes.QueueAttributeName{
+			sqstypes.QueueAttributeNameApproximateNumberOfMessages,
+			sqstypes.QueueAttributeNameApproximateNumberOfMessagesNotVisible,
+			sqstypes.QueueAttributeNameApproximateNumberOfMessagesDelayed,
+		},
+	})
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, v := range out.Attributes {
+		i, err := strconv.Atoi(v)
+		if err != nil {
+			return 0, fmt.Errorf("queue attribute %q: %w", v, err)
+		}
+		n += i
+	}
+	return n, nil
+}
+
+// waitQueueEmpty polls the work queue until it holds no message (visible,
+// in flight or delayed) or the deadline passes.
+func (s *poolStack) waitQueueEmpty(t *testing.T, ctx context.Context, within time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		n, err := s.queueDepth(ctx, s.queueURL)
+		require.NoError(t, err)
+		if n == 0 {
+			return
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			t.Fatalf("%d messages still in queue %s after %s", n, s.queueURL, within)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+}
+
+// workerEnv is the environment of a worker process with id.
+func (s *poolStack) workerEnv(id string, extra map[string]string) []string {
+	env := os.Environ() // with the stand-ins' AWS_ENDPOINT_URL_* from testenv.Main
+	for k, v := range s.env {
+		env = append(env, k+"="+v)
+	}
+	env = append(env, "SCALEOUT_WORKER_ID="+id, "SCALEOUT_MAX_CPU=100", "SCALEOUT_MIN_MEMORY_MB=0")
+	for k, v := range extra {
+		env = append(env, k+"="+v) // the last value of a key wins
+	}
+	return env
+}
+
+// poolWorker is a running worker process.
+type poolWorker struct {
+	id     string
+	cmd    *exec.Cmd
+	logs   *syncBuffer
+	exited chan struct{}
+	err    error // the Wait error, once exited is closed
+}
+
+func (s *poolStack) startWorker(id string, extra map[string]string) (*poolWorker, error) {
+	w := &poolWorker{id: id, logs: &syncBuffer{}, exited: make(chan struct{})}
+	w.cmd = exec.Command(s.bin)
+	w.cmd.Env = s.workerEnv(id, extra)
+	w.cmd.Stdout, w.cmd.Stderr = w.logs, w.logs
+	if err := w.cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start worker %s: %w", id, err)
+	}
+	go func() { w.err = w.cmd.Wait(); close(w.exited) }()
+	return w, nil
+}
+
+func (w *poolWorker) alive() bool {
+	select {
+	case <-w.exited:
+		return false
+	default:
+		return true
+	}
+}
+
+// kill ends the worker with SIGKILL and waits for it.
+func (w *poolWorker) kill() {
+	_ = w.cmd.Process.Kill()
+	<-w.exited
+}
+
+// linesAbout returns the lines of logs that mention any of ids.
+func linesAbout(logs string, ids map[string]bool) string {
+	var b strings.Builder
+	for line := range strings.Lines(logs) {
+		for id := range ids {
+			if strings.Contains(line, id) {
+				b.WriteString(line)
+				break
+			}
+		}
+	}
+	return b.String()
+}
+
+// waitExecutions polls the store until ok holds for every execution of ids,
+// and returns them; past the deadline it fails the test and shows the
+// executions that are not there yet, with their attempts.
+func (s *poolStack) waitExecutions(t *testing.T, ctx context.Context, ids []string, within time.Duration,
+	what string, ok func(ex.Execution) bool, logs func() string) map[string]ex.Execution {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	got := map[string]ex.Execution{}
+	waiting := map[string]bool{}
+	for _, id := range ids {
+		waiting[id] = true
+	}
+	for {
+		for id := range waiting {
+			e, err := s.store.Get(ctx, id)
+			if err != nil && ctx.Err() == nil {
+				require.NoError(t, err)
+			}
+			got[id] = e
+			if err == nil && ok(e) {
+				delete(waiting, id)
+			}
+		}
+		if len(waiting) == 0 {
+			return got
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			var b strings.Builder
+			for id := range waiting {
+				j, _ := json.MarshalIndent(got[id], "", "  ")
+				fmt.Fprintf(&b, "%s\n", j)
+			}
+			t.Fatalf("%d of %d executions not %s after %s:\n%s\nlogs about them:\n%s", len(waiting), len(ids), what,
+				within, b.String(), linesAbout(logs()+s.logs.String(), waiting))
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+}
+
+// TestDrainOnSIGTERM: a worker told to stop lets its executions run for its
+// grace period, then releases them; another worker runs them to the end.
+func TestDrainOnSIGTERM(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	s := startPoolStack(t, ctx, "drain")
+
+	const grace = time.Second
+	workerEnv := map[string]string{
+		"SCALEOUT_WORKER_CONCURRENCY": "2",
+		"SCALEOUT_LEASE":              "3s",
+		"SCALEOUT_POLL_WAIT":          "1s",
+		"SCALEOUT_GRACE":              grace.String(),
+	}
+	var all []*poolWorker
+	allLogs := func() string {
+		var b strings.Builder
+		for _, w := range all {
+			fmt.Fprintf(&b, "--- worker %s\n%s", w.id, w.logs.String())
+		}
+		return b.String()
+	}
+	t.Cleanup(func() {
+		for _, w := range all {
+			w.kill()
+		}
+		if t.Failed() {
+			t.Logf("worker output:\n%s\nAPI output:\n%s", allLogs(), s.logs.String())
+		}
+	})
+	first, err := s.startWorker("drain-w1", workerEnv)
+	require.NoError(t, err)
+	all = append(all, first)
+
+	// Retries 0: a release does not count against them.
+	var ids []string
+	for range 2 {
+		e, err := s.submit(ctx, map[string]any{"folder": "drain", "project": "drain", "package": "sleep20",
+			"command": []string{"sh", "-c", "sleep 20"}})
+		require.NoError(t, err)
+		ids = append(ids, e.ID)
+	}
+	s.waitExecutions(t, ctx, ids, 60*time.Second, "running on drain-w1", func(e ex.Execution) bool {
+		return e.Status == ex.Running && e.WorkerID == first.id
+	}, allLogs)
+
+	second, err := s.startWorker("drain-w2", workerEnv)
+	require.NoError(t, err)
+	all = append(all, second)
+
+	require.NoError(t, first.cmd.Process.Signal(syscall.SIGTERM))
+	stopAt := time.Now()
+	// Grace, then the long poll in flight (1 s) and the release writes; a
+	// wide margin for a loaded machine.
+	select {
+	case <-first.exited:
+		require.NoError(t, first.err, "the first worker's exit")
+		t.Logf("drain-w1 exited %s after SIGTERM (grace %s)", time.Since(stopAt).Round(time.Millisecond), grace)
+	case <-time.After(grace + 15*time.Second):
+		t.Fatalf("drain-w1 still running %s after SIGTERM (grace %s)", grace+15*time.Second, grace)
+	}
+	require.Contains(t, first.logs.String(), "execution released for another worker")
+
+	done := s.waitExecutions(t, ctx, ids, 90*time.Second, "final", func(e ex.Execution) bool {
+		return e.Status.Final()
+	}, allLogs)
+	for _, id := range ids {
+		e := done[id]
+		require.Equal(t, ex.Succeeded, e.Status, "execution %s: %s", id, e.Error)
+		require.Equal(t, second.id, e.WorkerID, "execution %s ran to the end on the second worker", id)
+		require.Equal(t, 2, e.Attempt, "execution %s", id)
+		require.Len(t, e.Attempts, 1, "execution %s: one earlier attempt, released", id)
+		rec := e.Attempts[0]
+		require.Equal(t, ex.OutcomeReleased, rec.Outcome, "execution %s: %+v", id, rec)
+		require.Equal(t, 1, rec.Attempt)
+		require.Equal(t, first.id, rec.WorkerID)
+		require.Contains(t, rec.Reason, first.id)
+		require.False(t, rec.StartedAt.IsZero())
+		require.False(t, rec.EndedAt.Before(rec.StartedAt), "released attempt %+v", rec)
+		require.NotNil(t, e.StartedAt)
+		require.NotNil(t, e.EndedAt)
+		require.False(t, e.StartedAt.Before(rec.EndedAt), "execution %s: attempt 2 started %s before attempt 1 ended %s",
+			id, e.StartedAt, rec.EndedAt)
+		t.Logf("execution %s: released at %s, taken again %s later, ended %s", id, rec.EndedAt.Format(time.RFC3339Nano),
+			e.StartedAt.Sub(rec.EndedAt), e.EndedAt.Format(time.RFC3339Nano))
+	}
+	// Nothing lost: no message left behind.
+	s.waitQueueEmpty(t, ctx, 30*time.Second)
+	if n, err := s.queueDepth(ctx, s.dlqURL); err == nil {
+		require.Zero(t, n, "messages in the dead-letter queue")
+	}
+	require.True(t, second.alive(), "the second worker is still serving")
+	require.False(t, errors.Is(ctx.Err(), context.DeadlineExceeded), "test ran out of time")
+}
