@@ -270,10 +270,20 @@ func (w *Worker) Run(ctx context.Context) error {
 	loops.Wait()
 	wg.Wait()
 	if w.cfg.Registry != nil && !w.gate.isRemoved() {
-		// A last heartbeat says nothing runs any more.
+		// Sign off: the manager shows the worker offline at once. A
+		// registry that cannot sign off gets a last heartbeat saying
+		// nothing runs any more.
 		hbCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-		if _, err := w.cfg.Registry.Heartbeat(hbCtx, w.cfg.ID, 0); err != nil {
-			w.log.Warn("last heartbeat failed", "error", err)
+		var err error
+		if so, ok := w.cfg.Registry.(interface {
+			SignOff(ctx context.Context, id string) error
+		}); ok {
+			err = so.SignOff(hbCtx, w.cfg.ID)
+		} else {
+			_, err = w.cfg.Registry.Heartbeat(hbCtx, w.cfg.ID, 0)
+		}
+		if err != nil {
+			w.log.Warn("sign-off failed", "error", err)
 		}
 		cancel()
 	}

@@ -50,7 +50,10 @@ type item struct {
 	Running       int               `dynamodbav:"running"`
 	RegisteredAt  int64             `dynamodbav:"registered_at"`
 	LastHeartbeat int64             `dynamodbav:"last_heartbeat"`
-	ExpiresAt     int64             `dynamodbav:"expires_at,omitempty"`
+	// SignedOff is when the worker stopped cleanly (unix ms); a heartbeat
+	// after it means it runs again.
+	SignedOff int64 `dynamodbav:"signed_off,omitempty"`
+	ExpiresAt int64 `dynamodbav:"expires_at,omitempty"`
 }
 
 func (s *Store) now() time.Time {
@@ -87,7 +90,7 @@ func (s *Store) decode(av map[string]types.AttributeValue, now time.Time) (Worke
 	if w.Pools == nil {
 		w.Pools = []string{}
 	}
-	w.Online = OnlineAt(w.LastHeartbeat, now, s.offlineAfter())
+	w.Online = OnlineAt(w.LastHeartbeat, now, s.offlineAfter()) && it.SignedOff < it.LastHeartbeat
 	return w, it, nil
 }
 
@@ -175,6 +178,28 @@ func (s *Store) Heartbeat(ctx context.Context, id string, running int) (enabled 
 	}
 	w, _, err := s.decode(out.Attributes, now)
 	return w.Enabled, err
+}
+
+// SignOff records that a worker stopped cleanly: it shows offline at once
+// rather than after the offline window, with nothing running. Its next
+// heartbeat (a restart registers again) brings it back online.
+func (s *Store) SignOff(ctx context.Context, id string) error {
+	if ValidID(id) != nil {
+		return fmt.Errorf("worker %q: %w", id, ErrNotFound)
+	}
+	now := s.now().UnixMilli()
+	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                 aws.String(s.table),
+		Key:                       key(id),
+		ConditionExpression:       aws.String("attribute_exists(#pk)"),
+		UpdateExpression:          aws.String("SET running = :zero, signed_off = :now, last_heartbeat = :now"),
+		ExpressionAttributeNames:  map[string]string{"#pk": resources.CatalogPK},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":zero": num(0), ":now": num(now)},
+	})
+	if err != nil {
+		return s.mapErr("sign-off of worker", id, err)
+	}
+	return nil
 }
 
 // Get reads one worker.

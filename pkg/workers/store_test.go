@@ -308,3 +308,31 @@ func TestFailurePaths(t *testing.T) {
 	_, err = b.store.Get(ctx, missing)
 	require.ErrorIs(t, err, workers.ErrNotFound, "a failed heartbeat or edit did not create the worker")
 }
+
+// A worker that signs off shows offline at once; its next heartbeat brings
+// it back.
+func TestSignOff(t *testing.T) {
+	t.Parallel()
+	env := testenv.AWS(t)
+	s := workers.NewStore(env.Clients.DynamoDB, env.Set.Catalog.Name)
+	ctx := context.Background()
+	id := testenv.Name("w")
+	_, err := s.Register(ctx, workers.Registration{ID: id, Machine: "m", Pools: []string{"default"}, MaxTasks: 2, Version: "t"})
+	require.NoError(t, err)
+	w, err := s.Get(ctx, id)
+	require.NoError(t, err)
+	require.True(t, w.Online)
+
+	require.NoError(t, s.SignOff(ctx, id))
+	w, err = s.Get(ctx, id)
+	require.NoError(t, err)
+	require.False(t, w.Online, "signed off: offline at once")
+	require.Equal(t, 0, w.Running)
+
+	_, err = s.Heartbeat(ctx, id, 1)
+	require.NoError(t, err)
+	w, err = s.Get(ctx, id)
+	require.NoError(t, err)
+	require.True(t, w.Online, "a heartbeat after the sign-off: online again")
+	require.ErrorIs(t, s.SignOff(ctx, testenv.Name("nobody")), workers.ErrNotFound)
+}
