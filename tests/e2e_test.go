@@ -277,6 +277,30 @@ func TestSingleComputer(t *testing.T) {
 	require.GreaterOrEqual(t, byPool["default"], 1, "the dev worker serves the default pool")
 	require.Equal(t, 0, byPool["idle"])
 
+	// Work waiting in a pool no worker serves: the view says why, and how old.
+	waiting := post(t, d, map[string]any{"pool": "idle", "package": pkg, "command": []string{"true"}})
+	var view struct {
+		Pools []struct {
+			Pool          string  `json:"pool"`
+			Waiting       string  `json:"waiting"`
+			OldestPending float64 `json:"oldest_pending_seconds"`
+			Queue         struct {
+				Visible int `json:"visible"`
+			} `json:"queue"`
+		} `json:"pools"`
+	}
+	require.Eventually(t, func() bool {
+		require.Equal(t, 200, call(t, "GET", d.base+"/v1/pools", "", &view))
+		for _, p := range view.Pools {
+			if p.Pool == "idle" {
+				return p.Queue.Visible >= 1 && p.Waiting == "no worker is online in this pool" && p.OldestPending > 0
+			}
+		}
+		return false
+	}, 10*time.Second, 100*time.Millisecond, "%+v", view)
+	var stopped map[string]any
+	require.Equal(t, http.StatusAccepted, call(t, "POST", d.base+"/v1/executions/"+waiting.ID+"/stop", "", &stopped))
+
 	// Without the token, only health answers.
 	resp, err := http.Get(d.base + "/v1/executions/" + ok.ID)
 	require.NoError(t, err)

@@ -79,9 +79,15 @@ type PoolView struct {
 	QueueError string           `json:"queue_error,omitempty"`
 	Counts     aggregate.Counts `json:"counts"`
 	Running    int64            `json:"running"`
+	// OldestPendingSeconds is the age of the pool's oldest pending
+	// execution, looked for among the OldestScan oldest pending ones.
+	OldestPendingSeconds float64 `json:"oldest_pending_seconds,omitempty"`
 	// Waiting says why queued work does not start, when it does not.
 	Waiting string `json:"waiting,omitempty"`
 }
+
+// OldestScan bounds the pending executions read to find each pool's oldest.
+const OldestScan = 200
 
 // PoolList is the body of GET /v1/pools.
 type PoolList struct {
@@ -102,6 +108,17 @@ func (s *Server) getPools(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	now := s.now()
+	oldest := map[string]time.Time{}
+	pending, err := s.store.ByStatus(ctx, execution.Pending, now, time.Time{}, OldestScan)
+	if err != nil {
+		return err
+	}
+	for _, e := range pending { // oldest first
+		if _, seen := oldest[e.Pool]; !seen {
+			oldest[e.Pool] = e.CreatedAt
+		}
+	}
 	var out PoolList
 	for _, pool := range slices.Sorted(func(yield func(string) bool) {
 		for p := range s.queues {
@@ -111,6 +128,9 @@ func (s *Server) getPools(w http.ResponseWriter, r *http.Request) error {
 		}
 	}) {
 		v := PoolView{Pool: pool, Counts: byPool[pool].Counts, Running: byPool[pool].Running}
+		if t, ok := oldest[pool]; ok {
+			v.OldestPendingSeconds = max(now.Sub(t).Seconds(), 0)
+		}
 		if d, ok := s.queues[pool].(Depth); ok {
 			var derr error
 			if v.Queue.Visible, v.Queue.InFlight, derr = d.Depth(ctx); derr != nil {
