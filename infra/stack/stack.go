@@ -12,6 +12,8 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2authorizers"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2integrations"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
@@ -48,7 +50,9 @@ type Stack struct {
 	StreamDLQ awssqs.Queue
 	API       awslambda.Function
 	Stream    awslambda.Function
-	HTTPAPI   awsapigatewayv2.HttpApi
+	// Reconciler runs on a schedule (see package reconcile).
+	Reconciler awslambda.Function
+	HTTPAPI    awsapigatewayv2.HttpApi
 	// URL is the API's base URL (its $default stage).
 	URL *string
 	// Workers are the pools' Fargate services (nil with Settings.NoWorkers).
@@ -130,6 +134,31 @@ func New(scope constructs.Construct, id string, props Props) (*Stack, error) {
 		s.Pools[pool].Grant(s.API, jsii.String("sqs:SendMessage"), jsii.String("sqs:GetQueueUrl"), jsii.String("sqs:GetQueueAttributes"))
 	}
 	s.HTTPAPI, s.URL = newHTTPAPI(s.Stack, set.Prefix+"-api", s.API, retention(set))
+
+	// The reconciler runs one pass a minute: it re-enqueues executions whose
+	// message was lost and recovers those whose worker died long ago.
+	s.Reconciler = newFunction(s.Stack, "Reconciler", functionProps{
+		name:        set.Prefix + "-reconciler",
+		description: "Scaleout reconciler: re-enqueues lost messages, recovers lost attempts",
+		code:        filepath.Join(set.BuildDir, "reconciler"),
+		timeout:     time.Minute,
+		environment: set.baseEnvironment(),
+		retention:   retention(set),
+	})
+	// Reads and conditionally updates executions through the by_status
+	// index; never deletes, never touches the catalog.
+	s.Executions.Grant(s.Reconciler, jsii.String("dynamodb:Query"), jsii.String("dynamodb:GetItem"), jsii.String("dynamodb:UpdateItem"))
+	suppress(s.Reconciler.Role(), "AwsSolutions-IAM5",
+		"index/* names the executions table's own indexes; the reconciler queries by_status",
+		"Resource::<Executions6708FA0B.Arn>/index/*")
+	for _, pool := range slices.Sorted(maps.Keys(s.Pools)) {
+		s.Pools[pool].Grant(s.Reconciler, jsii.String("sqs:SendMessage"), jsii.String("sqs:GetQueueUrl"))
+	}
+	awsevents.NewRule(s.Stack, jsii.String("ReconcileSchedule"), &awsevents.RuleProps{
+		Description: jsii.String("Runs the Scaleout reconciler every minute"),
+		Schedule:    awsevents.Schedule_Rate(awscdk.Duration_Minutes(jsii.Number(1))),
+		Targets:     &[]awsevents.IRuleTarget{awseventstargets.NewLambdaFunction(s.Reconciler, nil)},
+	})
 
 	s.Stream = newFunction(s.Stack, "Stream", functionProps{
 		name:        set.Prefix + "-stream",

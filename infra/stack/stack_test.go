@@ -55,7 +55,7 @@ func run(m *testing.M) (int, error) {
 	}
 	defer os.RemoveAll(build)
 	// Placeholder bootstraps stand in for `make build`'s output.
-	for _, fn := range []string{"api", "stream"} {
+	for _, fn := range []string{"api", "stream", "reconciler"} {
 		if err := os.MkdirAll(filepath.Join(build, fn), 0o755); err != nil {
 			return 0, err
 		}
@@ -314,7 +314,7 @@ func TestNamesEqualResources(t *testing.T) {
 }
 
 func TestFunctionsAreGoOnArm(t *testing.T) {
-	for _, fn := range []string{"api", "stream"} {
+	for _, fn := range []string{"api", "stream", "reconciler"} {
 		t.Run(fn, func(t *testing.T) {
 			id := resourceID(t, "AWS::Lambda::Function", obj{"FunctionName": synth.settings.Prefix + "-" + fn})
 			logs := resourcesOf("AWS::Logs::LogGroup")
@@ -354,7 +354,7 @@ func TestFunctionsAreGoOnArm(t *testing.T) {
 			}
 		})
 	}
-	check(t, func() { synth.template.ResourceCountIs(jsii.String("AWS::Lambda::Function"), jsii.Number(2)) })
+	check(t, func() { synth.template.ResourceCountIs(jsii.String("AWS::Lambda::Function"), jsii.Number(3)) })
 }
 
 func TestHTTPAPIRoutes(t *testing.T) {
@@ -534,6 +534,20 @@ func TestLeastPrivilege(t *testing.T) {
 		// Idempotency records are written in the catalog table, with the
 		// execution, in one transaction.
 		require.Subset(t, api[catalog+".Arn"], []string{"dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem"})
+	})
+	t.Run("reconciler", func(t *testing.T) {
+		rec := g[synth.settings.Prefix+"-reconciler"]
+		require.ElementsMatch(t, []string{"dynamodb:Query", "dynamodb:GetItem", "dynamodb:UpdateItem"}, rec[executions+".Arn"])
+		require.NotContains(t, rec, catalog+".Arn", "the reconciler never touches the catalog")
+		for _, q := range synth.set.Pools {
+			qid := id("AWS::SQS::Queue", q.Name)
+			require.ElementsMatch(t, []string{"sqs:SendMessage", "sqs:GetQueueUrl"}, rec[qid+".Arn"])
+		}
+		check(t, func() {
+			synth.template.HasResourceProperties(jsii.String("AWS::Events::Rule"), &map[string]any{
+				"ScheduleExpression": "rate(1 minute)",
+			})
+		})
 	})
 	t.Run("stream", func(t *testing.T) {
 		stream := g[synth.settings.Prefix+"-stream"]
