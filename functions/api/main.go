@@ -4,16 +4,13 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
-	"os"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 
 	"github.com/scaleout/scaleout/pkg/assemble"
+	"github.com/scaleout/scaleout/pkg/lambdamain"
 )
 
 // handler is what lambda.Start runs.
@@ -32,13 +29,4 @@ func newHandler(ctx context.Context, getenv func(string) string, log *slog.Logge
 	return httpadapter.NewV2(srv).ProxyWithContext, nil
 }
 
-func main() {
-	log := lambdacontext.NewLogger()
-	h, err := newHandler(context.Background(), os.Getenv, log)
-	if err != nil {
-		log.Error("api function cannot start", "error", err)
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	lambda.Start(h)
-}
+func main() { lambdamain.Run("api", newHandler) }

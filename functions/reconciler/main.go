@@ -6,15 +6,12 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
-	"os"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-lambda-go/lambdacontext"
 
 	"github.com/scaleout/scaleout/pkg/assemble"
+	"github.com/scaleout/scaleout/pkg/lambdamain"
 	"github.com/scaleout/scaleout/pkg/reconcile"
 )
 
@@ -40,13 +37,4 @@ func newHandler(ctx context.Context, getenv func(string) string, log *slog.Logge
 	}, nil
 }
 
-func main() {
-	log := lambdacontext.NewLogger()
-	h, err := newHandler(context.Background(), os.Getenv, log)
-	if err != nil {
-		log.Error("reconciler function cannot start", "error", err)
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	lambda.Start(h)
-}
+func main() { lambdamain.Run("reconciler", newHandler) }

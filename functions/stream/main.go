@@ -5,15 +5,12 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
-	"os"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-lambda-go/lambdacontext"
 
 	"github.com/scaleout/scaleout/pkg/assemble"
+	"github.com/scaleout/scaleout/pkg/lambdamain"
 )
 
 type handler func(context.Context, events.DynamoDBEvent) (events.DynamoDBEventResponse, error)
@@ -26,13 +23,4 @@ func newHandler(ctx context.Context, getenv func(string) string, log *slog.Logge
 	return assemble.StreamHandler(cfg, clients, log).Handle, nil
 }
 
-func main() {
-	log := lambdacontext.NewLogger()
-	h, err := newHandler(context.Background(), os.Getenv, log)
-	if err != nil {
-		log.Error("stream function cannot start", "error", err)
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	lambda.Start(h)
-}
+func main() { lambdamain.Run("stream", newHandler) }
