@@ -286,8 +286,10 @@ func (u *Update) merge(applied map[txID]bool, from, to int) merged {
 	return m
 }
 
-// observe is Observe without the quantiles, for the hot path.
+// observe is Observe without the quantiles, for the hot path. A negative
+// duration (clock skew) counts as 0.
 func (d *Durations) observe(ms int64) {
+	ms = max(ms, 0)
 	if d.Count == 0 || ms < d.MinMS {
 		d.MinMS = ms
 	}

@@ -53,21 +53,7 @@ type Durations struct {
 
 // Observe adds one duration.
 func (d *Durations) Observe(ms int64) {
-	if ms < 0 {
-		ms = 0
-	}
-	if d.Count == 0 || ms < d.MinMS {
-		d.MinMS = ms
-	}
-	if d.Count == 0 || ms > d.MaxMS {
-		d.MaxMS = ms
-	}
-	d.Count++
-	d.SumMS += ms
-	if d.Buckets == nil {
-		d.Buckets = map[int]int64{}
-	}
-	d.Buckets[bucketOf(ms)]++
+	d.observe(ms)
 	d.settle()
 }
 
