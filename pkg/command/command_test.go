@@ -1,6 +1,8 @@
 package command
 
 import (
+	"github.com/scaleout/scaleout/pkg/proctest"
+
 	"context"
 	"os"
 	"path/filepath"
@@ -8,7 +10,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -74,24 +75,8 @@ func TestRunCancelKillsProcessGroup(t *testing.T) {
 		t.Fatal("Run did not return after cancel")
 	}
 	require.Eventually(t, func() bool {
-		return !alive(child)
+		return !proctest.Alive(child)
 	}, time.Second, 10*time.Millisecond, "child %d still alive", child)
-}
-
-// alive reports whether pid runs; a zombie (killed, not yet reaped by
-// its new parent) does not count.
-func alive(pid int) bool {
-	if syscall.Kill(pid, 0) == syscall.ESRCH {
-		return false
-	}
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return false
-	}
-	// The state follows the command name in parentheses.
-	s := string(b)
-	i := strings.LastIndexByte(s, ')')
-	return i < 0 || i+2 >= len(s) || s[i+2] != 'Z'
 }
 
 type line struct{ stream, text string }
@@ -244,7 +229,7 @@ func TestRunKillsLeftovers(t *testing.T) {
 			require.NoError(t, err)
 			child, err := strconv.Atoi(strings.TrimSpace(string(b)))
 			require.NoError(t, err)
-			require.Eventually(t, func() bool { return !alive(child) }, time.Second, 10*time.Millisecond,
+			require.Eventually(t, func() bool { return !proctest.Alive(child) }, time.Second, 10*time.Millisecond,
 				"child %d still alive", child)
 		})
 	}

@@ -1,28 +1,17 @@
 package engine
 
 import (
+	"github.com/scaleout/scaleout/pkg/proctest"
+
 	"context"
 	"os"
 	"os/exec"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 )
-
-// alive reports whether a process exists and is not a zombie.
-func alive(pid int) bool {
-	stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return false
-	}
-	// pid (comm) state ...: the state follows the last ')'.
-	s := string(stat)
-	i := strings.LastIndexByte(s, ')')
-	return i < 0 || i+2 >= len(s) || s[i+2] != 'Z'
-}
 
 func TestCancelKillsTheProcessGroup(t *testing.T) {
 	t.Parallel()
@@ -64,9 +53,9 @@ func TestCancelKillsTheProcessGroup(t *testing.T) {
 	require.Len(t, all, 3)
 	deadline := canceledAt.Add(time.Second)
 	for _, pid := range all {
-		for alive(pid) && time.Now().Before(deadline) {
+		for proctest.Alive(pid) && time.Now().Before(deadline) {
 			time.Sleep(5 * time.Millisecond) // poll with a deadline
 		}
-		require.False(t, alive(pid), "process %d still runs 1 s after the cancel", pid)
+		require.False(t, proctest.Alive(pid), "process %d still runs 1 s after the cancel", pid)
 	}
 }

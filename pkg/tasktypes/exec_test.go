@@ -1,6 +1,8 @@
 package tasktypes
 
 import (
+	"github.com/scaleout/scaleout/pkg/proctest"
+
 	"context"
 	"os"
 	"path/filepath"
@@ -247,9 +249,9 @@ func TestExecCancelKillsProcessGroup(t *testing.T) {
 		child, err = strconv.Atoi(strings.TrimSpace(string(b)))
 		return err == nil
 	}, 5*time.Second, 10*time.Millisecond)
-	require.True(t, alive(child))
+	require.True(t, proctest.Alive(child))
 	cancel()
-	require.Eventually(t, func() bool { return !alive(child) }, time.Second, 5*time.Millisecond,
+	require.Eventually(t, func() bool { return !proctest.Alive(child) }, time.Second, 5*time.Millisecond,
 		"child %d still alive 1s after cancel", child)
 	select {
 	case err := <-done:

@@ -2,12 +2,9 @@ package tasktypes
 
 import (
 	"errors"
-	"os"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -80,21 +77,6 @@ func runCheckCases(t *testing.T, typ task.Type, cases []checkCase) {
 			require.Len(t, strings.Split(err.Error(), "\n"), len(tc.errs), "%v", err)
 		})
 	}
-}
-
-// alive reports whether pid runs; a zombie (killed, not yet reaped by its
-// new parent) does not count.
-func alive(pid int) bool {
-	if syscall.Kill(pid, 0) == syscall.ESRCH {
-		return false
-	}
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return false
-	}
-	s := string(b)
-	i := strings.LastIndexByte(s, ')')
-	return i < 0 || i+2 >= len(s) || s[i+2] != 'Z'
 }
 
 // list is a []any, as decoded settings hold.

@@ -1,6 +1,8 @@
 package worker_test
 
 import (
+	"github.com/scaleout/scaleout/pkg/proctest"
+
 	"context"
 	"log/slog"
 	"os"
@@ -8,7 +10,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -467,18 +468,9 @@ func TestStopRunningExecution(t *testing.T) {
 	require.Less(t, time.Since(asked), 5*time.Second+worker.StopCheck, "canceled within seconds")
 	require.Equal(t, "stopped by request", got.Error)
 	require.Eventually(t, func() bool {
-		return syscall.Kill(child, 0) == syscall.ESRCH || zombie(child)
+		return !proctest.Alive(child)
 	}, time.Second, 10*time.Millisecond, "the package's child process is gone")
 	b.queueEmpty(t)
-}
-
-func zombie(pid int) bool {
-	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return true
-	}
-	i := strings.LastIndexByte(string(data), ')')
-	return i > 0 && i+2 < len(data) && data[i+2] == 'Z'
 }
 
 // An execution's timeout bounds its run: it fails with the reason.
