@@ -14,6 +14,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/scaleout/scaleout/localstack/eventbus"
 	"github.com/scaleout/scaleout/pkg/notify"
 	"github.com/scaleout/scaleout/pkg/testenv"
 )
@@ -63,10 +64,15 @@ const webhookSecret = "e2e-webhook-secret-0123456789abcdef"
 
 // TestWebhooksAndDashboard runs 200 executions with mixed outcomes through
 // `scaleout dev` and the stand-ins: the receiver gets exactly one valid,
-// signed callback per execution (more only if marked as redeliveries), and
-// the dashboard equals a recount from the executions.
+// signed callback per execution (more only if marked as redeliveries), the
+// event bus gets an "Execution Ended" event for each (at least once, one
+// event_id each), and the dashboard equals a recount from the executions.
 func TestWebhooksAndDashboard(t *testing.T) {
 	t.Setenv("SCALEOUT_WEBHOOK_SECRET", webhookSecret) // startDev passes the environment on
+	bus := eventbus.Start()
+	t.Cleanup(bus.Close)
+	t.Setenv("SCALEOUT_EVENT_BUS", "e2e-executions")
+	t.Setenv("AWS_ENDPOINT_URL_EVENTBRIDGE", bus.URL)
 	recv := &hookReceiver{}
 	hooks := httptest.NewServer(recv)
 	t.Cleanup(hooks.Close)
@@ -239,4 +245,36 @@ func TestWebhooksAndDashboard(t *testing.T) {
 		require.LessOrEqual(t, first[id], 1, "execution %s: more than one callback not marked as a redelivery", id)
 	}
 	t.Logf("%d callbacks for %d executions", len(recv.all()), n)
+
+	// An "Execution Ended" event per execution on the bus, the same
+	// event_id on any repeat.
+	events := map[string]notify.BusDetail{}
+	repeats := 0
+	require.Eventually(t, func() bool {
+		clear(events)
+		repeats = 0
+		for _, e := range bus.Events() {
+			var d notify.BusDetail
+			require.NoError(t, json.Unmarshal(e.Detail, &d))
+			if d.Folder != folder {
+				continue
+			}
+			require.Equal(t, "e2e-executions", e.Bus)
+			require.Equal(t, notify.BusSource, e.Source)
+			require.Equal(t, notify.BusDetailType, e.DetailType)
+			if prev, ok := events[d.ExecutionID]; ok {
+				require.Equal(t, prev.EventID, d.EventID, "a repeated event keeps its event_id")
+				repeats++
+			}
+			events[d.ExecutionID] = d
+		}
+		return len(events) == n
+	}, 30*time.Second, 100*time.Millisecond, "the bus did not get an event for every execution")
+	for id, d := range events {
+		require.Equal(t, status[id], string(d.Status), "event of %s", id)
+		require.Equal(t, "hooks", d.Project)
+		require.Equal(t, notify.EventID(id), d.EventID)
+		require.NotNil(t, d.DurationMS, "event of %s has a duration", id)
+	}
+	t.Logf("%d events on the bus for %d executions (%d repeats)", len(events)+repeats, n, repeats)
 }

@@ -20,7 +20,11 @@ func newHandler(ctx context.Context, getenv func(string) string, log *slog.Logge
 	if err != nil {
 		return nil, err
 	}
-	return assemble.StreamHandler(cfg, clients, log).Handle, nil
+	h, err := assemble.StreamHandler(cfg, clients, log)
+	if err != nil {
+		return nil, err
+	}
+	return h.Handle, nil
 }
 
 func main() { lambdamain.Run("stream", newHandler) }

@@ -18,9 +18,20 @@ import (
 type Handler struct {
 	Store  *Store
 	Logger *slog.Logger
+	// Events, when set, gets an event for every transition to a final
+	// status once the batch's aggregate writes are done (EventBridge, see
+	// publishEnded).
+	Events Publisher
 	// Notifier, when set, is told of every transition to a final status
-	// once the batch's aggregate writes are done (see notifyEnded).
+	// once the batch's aggregate writes and events are done (webhooks, see
+	// notifyEnded).
 	Notifier Notifier
+}
+
+// Publisher puts "Execution Ended" events on an event bus (notify.Bus).
+// Publish returns how many of evs, from the start, are known to be put.
+type Publisher interface {
+	Publish(ctx context.Context, evs []notify.Event) (int, error)
 }
 
 // Notifier is told that an execution ended (pkg/notify sends its webhook).
@@ -74,26 +85,31 @@ func (h Handler) Handle(ctx context.Context, ev events.DynamoDBEvent) (events.Dy
 	wg.Wait()
 	end := len(ev.Records)
 	if firstFailed >= 0 {
-		resp.BatchItemFailures = []events.DynamoDBBatchItemFailure{{
-			ItemIdentifier: ev.Records[firstFailed].Change.SequenceNumber,
-		}}
 		end = firstFailed
 	}
-	h.notifyEnded(ctx, ev.Records[:end])
+	ended := endedEvents(ev.Records[:end])
+	if n := h.publishEnded(ctx, ended); n < len(ended) {
+		end = ended[n].record
+	}
+	if end < len(ev.Records) {
+		resp.BatchItemFailures = []events.DynamoDBBatchItemFailure{{
+			ItemIdentifier: ev.Records[end].Change.SequenceNumber,
+		}}
+	}
+	h.notifyEnded(ctx, ended, end)
 	return resp, nil
 }
 
-// notifyEnded tells the notifier of every record that moved an execution
-// into a final status. Only the records before the first failed one are
-// told: Lambda delivers the tail again, and it is told then.
-func (h Handler) notifyEnded(ctx context.Context, records []events.DynamoDBEventRecord) {
-	if h.Notifier == nil {
-		return
-	}
-	var (
-		wg  sync.WaitGroup
-		sem = make(chan struct{}, concurrency)
-	)
+// endedEvent is a record that moved an execution into a final status.
+type endedEvent struct {
+	record int // index in the batch
+	ev     notify.Event
+}
+
+// endedEvents lists the records that moved an execution into a final
+// status, in batch order.
+func endedEvents(records []events.DynamoDBEventRecord) []endedEvent {
+	var out []endedEvent
 	for i, rec := range records {
 		ch, err := readChange(i, rec)
 		if err != nil || ch.skip || !ch.enteredFinal() {
@@ -102,18 +118,61 @@ func (h Handler) notifyEnded(ctx context.Context, records []events.DynamoDBEvent
 		im := ch.new
 		ev := notify.Event{
 			ExecutionID: im.id, Folder: im.ref.Folder, Project: im.ref.Project, Package: im.ref.Package,
-			Status: im.status, Attempt: int(im.attempt), Error: im.err,
+			Pool: im.pool, Status: im.status, Attempt: int(im.attempt), Error: im.err,
 			EndedAt: time.UnixMilli(changedAt(im)).UTC(), CallbackURL: im.callback,
 		}
-		if ev.CallbackURL == "" {
-			continue // no webhook asked for (EventBridge events are not sent yet)
+		if im.startedAt > 0 {
+			ev.StartedAt = time.UnixMilli(im.startedAt).UTC()
+		}
+		out = append(out, endedEvent{record: i, ev: ev})
+	}
+	return out
+}
+
+// publishEnded puts an event for each ended execution on the bus and
+// returns how many, from the start, are put. Unlike a webhook, an event
+// that cannot be put fails the batch from its record on: Lambda delivers
+// that tail again (the aggregates skip what they counted), so every final
+// status reaches the bus at least once.
+func (h Handler) publishEnded(ctx context.Context, ended []endedEvent) int {
+	if h.Events == nil || len(ended) == 0 {
+		return len(ended)
+	}
+	evs := make([]notify.Event, len(ended))
+	for i, e := range ended {
+		evs[i] = e.ev
+	}
+	n, err := h.Events.Publish(ctx, evs)
+	if err != nil {
+		if h.Logger != nil {
+			h.Logger.ErrorContext(ctx, "execution end events not put; the batch is retried from the first", "put", n, "of", len(evs), "error", err)
+		}
+		return n
+	}
+	return len(evs)
+}
+
+// notifyEnded sends the webhook of every ended execution whose record is
+// before end (the first record Lambda delivers again) and that asked for
+// one with a callback URL.
+func (h Handler) notifyEnded(ctx context.Context, ended []endedEvent, end int) {
+	if h.Notifier == nil {
+		return
+	}
+	var (
+		wg  sync.WaitGroup
+		sem = make(chan struct{}, concurrency)
+	)
+	for _, e := range ended {
+		if e.record >= end || e.ev.CallbackURL == "" {
+			continue
 		}
 		wg.Add(1)
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			if err := h.Notifier.Notify(ctx, ev); err != nil && h.Logger != nil {
-				h.Logger.ErrorContext(ctx, "execution end not notified", "execution_id", ev.ExecutionID, "error", err)
+			if err := h.Notifier.Notify(ctx, e.ev); err != nil && h.Logger != nil {
+				h.Logger.ErrorContext(ctx, "execution end not notified", "execution_id", e.ev.ExecutionID, "error", err)
 			}
 		}()
 	}

@@ -189,12 +189,20 @@ func Version() string {
 	return rev
 }
 
-// StreamHandler builds the stream function's handler. It sends webhooks
-// when SCALEOUT_WEBHOOK_SECRET is set; without it, an execution's
-// callback URL is not called and the stream function logs why.
-func StreamHandler(cfg config.Config, c *awsconfig.Clients, log *slog.Logger) aggregate.Handler {
+// StreamHandler builds the stream function's handler. It puts an
+// "Execution Ended" event on SCALEOUT_EVENT_BUS when that is set, and
+// sends webhooks when SCALEOUT_WEBHOOK_SECRET is set; without it, an
+// execution's callback URL is not called and the stream function logs why.
+func StreamHandler(cfg config.Config, c *awsconfig.Clients, log *slog.Logger) (aggregate.Handler, error) {
 	table := cfg.Resources().Catalog.Name
 	h := aggregate.Handler{Store: aggregate.NewStore(c.DynamoDB, table), Logger: log}
+	if cfg.EventBus != "" {
+		bus, err := notify.NewBus(c.EventBridge, cfg.EventBus, notify.WithBusLogger(log))
+		if err != nil {
+			return h, err
+		}
+		h.Events = bus
+	}
 	n, err := notify.New(notify.Config{
 		Secret:     []byte(cfg.WebhookSecret),
 		Deliveries: notify.NewDynamoStore(c.DynamoDB, table),
@@ -205,10 +213,10 @@ func StreamHandler(cfg config.Config, c *awsconfig.Clients, log *slog.Logger) ag
 			log.Warn("webhooks are off: set SCALEOUT_WEBHOOK_SECRET to send them", "error", err)
 		}
 		h.Notifier = noWebhooks{}
-		return h
+		return h, nil
 	}
 	h.Notifier = n
-	return h
+	return h, nil
 }
 
 // noWebhooks refuses every webhook: no secret to sign it with.

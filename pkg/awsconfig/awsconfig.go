@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 )
 
@@ -18,6 +19,8 @@ type Clients struct {
 	DynamoDB *dynamodb.Client
 	Streams  *dynamodbstreams.Client
 	SQS      *sqs.Client
+	// EventBridge puts the stream function's "Execution Ended" events.
+	EventBridge *eventbridge.Client
 }
 
 // Load reads the standard AWS configuration and builds the clients.
@@ -43,7 +46,8 @@ func New(cfg aws.Config) *Clients {
 		DynamoDB: dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) {
 			o.DisableValidateResponseChecksum = customDynamo
 		}),
-		Streams: dynamodbstreams.NewFromConfig(cfg),
-		SQS:     sqs.NewFromConfig(cfg),
+		Streams:     dynamodbstreams.NewFromConfig(cfg),
+		SQS:         sqs.NewFromConfig(cfg),
+		EventBridge: eventbridge.NewFromConfig(cfg),
 	}
 }

@@ -58,6 +58,11 @@ type Config struct {
 	// (SCALEOUT_WEBHOOK_SECRET, at least 16 characters). The stream
 	// function needs it to send webhooks; without it none are sent.
 	WebhookSecret string
+	// EventBus is the EventBridge event bus (name or ARN) the stream
+	// function puts an "Execution Ended" event on for every final status
+	// (SCALEOUT_EVENT_BUS; empty: no events). The SDK finds EventBridge as
+	// usual (AWS_ENDPOINT_URL_EVENTBRIDGE for LocalStack).
+	EventBus string
 	// OfflineAfter is how old a worker's last heartbeat may be for it to
 	// count as online (SCALEOUT_OFFLINE_AFTER, default 3 x Heartbeat; more
 	// than Heartbeat).
@@ -109,6 +114,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		SecretKey:         getenv("SCALEOUT_SECRET_KEY"),
 		KMSKeyID:          getenv("SCALEOUT_KMS_KEY_ID"),
 		WebhookSecret:     getenv("SCALEOUT_WEBHOOK_SECRET"),
+		EventBus:          strings.TrimSpace(getenv("SCALEOUT_EVENT_BUS")),
 		Heartbeat:         5 * time.Second,
 		MaxCPU:            70,
 		MinMemoryMB:       100,

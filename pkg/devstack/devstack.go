@@ -101,7 +101,10 @@ func Run(ctx context.Context, o Options) (err error) {
 	if err != nil {
 		return err
 	}
-	handler := assemble.StreamHandler(o.Config, clients, log.With("component", "stream"))
+	handler, err := assemble.StreamHandler(o.Config, clients, log.With("component", "stream"))
+	if err != nil {
+		return err
+	}
 	poller, err := streampoll.New(clients.Streams, streampoll.NewDynamoCheckpoints(clients.DynamoDB, set.Catalog.Name),
 		handler.Handle, streampoll.Config{StreamARN: res.ExecutionsStreamARN, Logger: log.With("component", "stream")})
 	if err != nil {

@@ -1,6 +1,23 @@
-// Package notify tells a scheduler that an execution ended: when the
-// submission gave a callback_url, the stream function POSTs a signed JSON
-// payload (Payload) to it once the execution reaches a final status.
+// Package notify tells schedulers that an execution ended, in two ways.
+//
+// # EventBridge
+//
+// With SCALEOUT_EVENT_BUS set, the stream function puts an event on that
+// EventBridge bus (Bus) for every execution that reaches a final status:
+// source "scaleout", detail-type "Execution Ended", the detail a BusDetail
+// (execution, folder, project, package, pool, status, attempt, error,
+// started_at, ended_at, duration_ms and a stable event_id). Events are at
+// least once: an event the bus refuses after its retries fails the stream
+// batch from its record on, so Lambda delivers that tail again; consumers
+// drop repeats by event_id. A rule selects them with
+//
+//	{"source": ["scaleout"], "detail-type": ["Execution Ended"], "detail": {"status": ["failed"]}}
+//
+// # Webhooks
+//
+// When the submission gave a callback_url, the stream function POSTs a
+// signed JSON payload (Payload) to it once the execution reaches a final
+// status.
 //
 // Signing: the body is signed with HMAC-SHA256 over "<timestamp>.<body>"
 // with SCALEOUT_WEBHOOK_SECRET. The request carries

@@ -47,9 +47,11 @@ type Event struct {
 	Folder      string
 	Project     string
 	Package     string
+	Pool        string
 	Status      execution.Status
 	Attempt     int
 	Error       string
+	StartedAt   time.Time // zero when it never started
 	EndedAt     time.Time
 	// CallbackURL is where the webhook goes ("" : no webhook).
 	CallbackURL string
