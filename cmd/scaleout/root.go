@@ -76,6 +76,11 @@ With AWS_ENDPOINT_URL set (LocalStack), no stand-ins are started.`,
 				}
 				os.Setenv("SCALEOUT_WEBHOOK_SECRET", hex.EncodeToString(key))
 			}
+			if os.Getenv("SCALEOUT_WEBHOOK_ALLOW_PRIVATE") == "" {
+				// On one computer the scheduler listening for webhooks
+				// is on loopback or the local network.
+				os.Setenv("SCALEOUT_WEBHOOK_ALLOW_PRIVATE", "true")
+			}
 			if prefix != "" {
 				os.Setenv("SCALEOUT_PREFIX", prefix)
 			}

@@ -204,9 +204,10 @@ func StreamHandler(cfg config.Config, c *awsconfig.Clients, log *slog.Logger) (a
 		h.Events = bus
 	}
 	n, err := notify.New(notify.Config{
-		Secret:     []byte(cfg.WebhookSecret),
-		Deliveries: notify.NewDynamoStore(c.DynamoDB, table),
-		Logger:     log,
+		Secret:       []byte(cfg.WebhookSecret),
+		AllowPrivate: cfg.WebhookAllowPrivate,
+		Deliveries:   notify.NewDynamoStore(c.DynamoDB, table),
+		Logger:       log,
 	})
 	if err != nil {
 		if log != nil {

@@ -58,6 +58,10 @@ type Config struct {
 	// (SCALEOUT_WEBHOOK_SECRET, at least 16 characters). The stream
 	// function needs it to send webhooks; without it none are sent.
 	WebhookSecret string
+	// WebhookAllowPrivate lets webhooks reach loopback and private
+	// addresses (SCALEOUT_WEBHOOK_ALLOW_PRIVATE, default false; `scaleout
+	// dev` sets it for receivers on the same computer).
+	WebhookAllowPrivate bool
 	// EventBus is the EventBridge event bus (name or ARN) the stream
 	// function puts an "Execution Ended" event on for every final status
 	// (SCALEOUT_EVENT_BUS; empty: no events). The SDK finds EventBridge as
@@ -175,6 +179,13 @@ func FromEnv(getenv func(string) string) (Config, error) {
 			errs = append(errs, fmt.Errorf("SCALEOUT_MAX_CPU=%q: give a percentage from 1 to 100", v))
 		}
 		c.MaxCPU = f
+	}
+	if v := getenv("SCALEOUT_WEBHOOK_ALLOW_PRIVATE"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("SCALEOUT_WEBHOOK_ALLOW_PRIVATE=%q: give true or false", v))
+		}
+		c.WebhookAllowPrivate = b
 	}
 	if v := getenv("SCALEOUT_MIN_MEMORY_MB"); v != "" {
 		n, err := strconv.Atoi(v)

@@ -38,6 +38,12 @@
 // without the redelivery mark per execution, and deduplicates by
 // X-Scaleout-Delivery.
 //
+// Targets: webhooks go to public addresses only, checked on the address
+// dialed (after DNS, on every redirect): loopback, private, link-local
+// (instance metadata), CGNAT and reserved ranges are refused, so a callback
+// URL cannot make the stream function reach into its own network.
+// SCALEOUT_WEBHOOK_ALLOW_PRIVATE=true lifts that (`scaleout dev` sets it).
+//
 // Failure rule: a send is retried with backoff (Config.Tries, doubling from
 // Config.Backoff, each request bounded by Config.Timeout) on a network
 // error, a 5xx, 408 or 429; any other status is final. When it still fails,

@@ -110,8 +110,12 @@ type Config struct {
 	// Secret signs every request (SCALEOUT_WEBHOOK_SECRET); required.
 	Secret     []byte
 	Deliveries Deliveries
-	// Client sends the requests (default NewClient()).
+	// Client sends the requests (default NewClient(AllowPrivate)).
 	Client *http.Client
+	// AllowPrivate lets webhooks reach loopback and private addresses
+	// (SCALEOUT_WEBHOOK_ALLOW_PRIVATE; `scaleout dev` sets it). Off, a
+	// callback URL that resolves to one is refused.
+	AllowPrivate bool
 	// Tries is how many times a send is tried (default 5); Backoff is the
 	// wait before the second try, doubling after (default 200ms); Timeout
 	// bounds each request (default 5s).
@@ -141,7 +145,7 @@ func New(c Config) (*Notifier, error) {
 		return nil, err
 	}
 	if c.Client == nil {
-		c.Client = NewClient()
+		c.Client = NewClient(c.AllowPrivate)
 	}
 	if c.Tries <= 0 {
 		c.Tries = 5
@@ -159,12 +163,6 @@ func New(c Config) (*Notifier, error) {
 		c.Now = time.Now
 	}
 	return &Notifier{c: c}, nil
-}
-
-// NewClient returns the HTTP client webhooks are sent with: it follows at
-// most 5 redirects, only to the same host and only to http or https.
-func NewClient() *http.Client {
-	return &http.Client{CheckRedirect: checkRedirect}
 }
 
 func checkRedirect(req *http.Request, via []*http.Request) error {

@@ -110,6 +110,8 @@ func setup(t *testing.T) *notify.Notifier {
 		Secret:     secret,
 		Deliveries: notify.NewDynamoStore(env.Clients.DynamoDB, env.Set.Catalog.Name),
 		Backoff:    10 * time.Millisecond,
+		// The receivers are on loopback.
+		AllowPrivate: true,
 	})
 	require.NoError(t, err)
 	return n
@@ -174,4 +176,37 @@ func TestNewNeedsSecret(t *testing.T) {
 	t.Parallel()
 	_, err := notify.New(notify.Config{})
 	require.ErrorContains(t, err, "SCALEOUT_WEBHOOK_SECRET")
+}
+
+// Without AllowPrivate a callback URL cannot reach loopback, private or
+// metadata addresses, by IP or by a name that resolves to one; the refusal
+// is final (one try) and says how to allow it.
+func TestWebhooksRefusePrivateTargets(t *testing.T) {
+	t.Parallel()
+	env := testenv.AWS(t)
+	n, err := notify.New(notify.Config{
+		Secret:     secret,
+		Deliveries: notify.NewDynamoStore(env.Clients.DynamoDB, env.Set.Catalog.Name),
+		Backoff:    10 * time.Millisecond,
+	})
+	require.NoError(t, err)
+	r := newReceiver(t, 0)
+	port := r.srv.URL[strings.LastIndex(r.srv.URL, ":"):]
+	for _, target := range []string{
+		r.srv.URL + "/hook",                        // 127.0.0.1
+		"http://localhost" + port + "/hook",        // a name for loopback
+		"http://[::1]" + port + "/hook",            // IPv6 loopback
+		"http://169.254.169.254/latest/meta-data/", // instance metadata
+		"http://10.1.2.3:9/hook",                   // private
+	} {
+		ev := notify.Event{ExecutionID: testenv.Name("exec"), Package: "k", Status: execution.Succeeded,
+			EndedAt: time.Now(), CallbackURL: target}
+		start := time.Now()
+		err := n.Notify(context.Background(), ev)
+		require.Error(t, err, target)
+		require.Contains(t, err.Error(), "SCALEOUT_WEBHOOK_ALLOW_PRIVATE", target)
+		require.Contains(t, err.Error(), "after 1 tries", "a refused target is not tried again: %s", target)
+		require.Less(t, time.Since(start), 2*time.Second, target)
+	}
+	require.Empty(t, r.all(), "nothing reached the loopback receiver")
 }
