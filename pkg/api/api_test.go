@@ -114,7 +114,7 @@ func TestCreateAndGetExecution(t *testing.T) {
 
 	// The execution is on the queue.
 	require.Eventually(t, func() bool {
-		msgs, err := b.queue.Receive(context.Background(), 10, 0)
+		msgs, err := b.queue.Receive(context.Background(), 10, 0, 0)
 		require.NoError(t, err)
 		for _, m := range msgs {
 			if m.ExecutionID == id {
@@ -297,7 +297,7 @@ func TestIdempotencyKey(t *testing.T) {
 	q := queue.New(b.env.Clients.SQS, b.env.Created.QueueURLs["api"])
 	seen := 0
 	for range 20 {
-		msgs, err := q.Receive(context.Background(), 10, 0)
+		msgs, err := q.Receive(context.Background(), 10, 0, 0)
 		require.NoError(t, err)
 		if len(msgs) == 0 {
 			break

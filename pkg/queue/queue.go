@@ -60,16 +60,24 @@ func (q *Queue) Send(ctx context.Context, t Task) error {
 	return nil
 }
 
-// Receive long-polls for up to max tasks, waiting at most wait.
+// Receive long-polls for up to max tasks, waiting at most wait. The
+// messages stay invisible for visibility (rounded up to whole seconds; 0:
+// the queue's visibility timeout): a worker passes its lease, so that a
+// message whose worker died comes back when the lease it took expires,
+// not a queue setting later.
 // A message whose body is not a task is returned with an empty ExecutionID
 // so that the caller can delete it.
-func (q *Queue) Receive(ctx context.Context, max int32, wait time.Duration) ([]Message, error) {
-	out, err := q.client.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
+func (q *Queue) Receive(ctx context.Context, max int32, wait, visibility time.Duration) ([]Message, error) {
+	in := &sqs.ReceiveMessageInput{
 		QueueUrl:                    aws.String(q.url),
 		MaxNumberOfMessages:         max,
 		WaitTimeSeconds:             int32(wait / time.Second),
 		MessageSystemAttributeNames: []types.MessageSystemAttributeName{types.MessageSystemAttributeNameApproximateReceiveCount},
-	})
+	}
+	if visibility > 0 {
+		in.VisibilityTimeout = int32((visibility + time.Second - 1) / time.Second)
+	}
+	out, err := q.client.ReceiveMessage(ctx, in)
 	if err != nil {
 		return nil, fmt.Errorf("receive from %s: %w", q.url, err)
 	}

@@ -66,7 +66,7 @@ func (b bundle) received(t *testing.T) []string {
 	t.Helper()
 	var ids []string
 	for {
-		msgs, err := b.queue.Receive(context.Background(), 10, 0)
+		msgs, err := b.queue.Receive(context.Background(), 10, 0, 0)
 		require.NoError(t, err)
 		if len(msgs) == 0 {
 			return ids

@@ -52,7 +52,7 @@ type Store interface {
 // Queue delivers execution ids.
 type Queue interface {
 	Send(ctx context.Context, t queue.Task) error
-	Receive(ctx context.Context, max int32, wait time.Duration) ([]queue.Message, error)
+	Receive(ctx context.Context, max int32, wait, visibility time.Duration) ([]queue.Message, error)
 	Extend(ctx context.Context, m queue.Message, d time.Duration) error
 	Release(ctx context.Context, m queue.Message) error
 	Delete(ctx context.Context, m queue.Message) error
@@ -485,7 +485,10 @@ func (w *Worker) loop(ctx, runCtx context.Context) {
 		// visibility timeout. It ends within PollWait; what it brings after
 		// ctx ended is released at once for another worker.
 		pollCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), w.cfg.PollWait+10*time.Second)
-		msgs, err := w.queue.Receive(pollCtx, 1, w.cfg.PollWait)
+		// The message stays invisible as long as the lease the claim
+		// takes: if this worker dies before its first heartbeat, the
+		// message is back when another worker may take the execution over.
+		msgs, err := w.queue.Receive(pollCtx, 1, w.cfg.PollWait, w.cfg.Lease)
 		cancel()
 		if ctx.Err() != nil {
 			w.release(runCtx, msgs)
