@@ -77,9 +77,11 @@ func API(ctx context.Context, cfg config.Config, c *awsconfig.Clients, log *slog
 	if err != nil {
 		return nil, err
 	}
+	store := execstore.New(c.DynamoDB, set.Executions.Name)
+	store.Sealer = sealer
 	return api.New(api.Deps{
 		Catalog:          cat,
-		Store:            execstore.New(c.DynamoDB, set.Executions.Name),
+		Store:            store,
 		IdempotencyTable: set.Catalog.Name,
 		Workers:          Workers(cfg, c),
 		Messages:         messages.NewStore(c.DynamoDB, set.Catalog.Name),
@@ -106,6 +108,16 @@ func Worker(ctx context.Context, cfg config.Config, c *awsconfig.Clients, log *s
 		Types:    tasktypes.NewRegistry(),
 		Messages: messages.NewStore(c.DynamoDB, set.Catalog.Name),
 		Logger:   log,
+	}
+	if cfg.KMSKeyID != "" || cfg.SecretKey != "" {
+		// The key that opens sensitive parameters the API sealed.
+		sealer, err := Sealer(cfg, c)
+		if err != nil {
+			return nil, err
+		}
+		runner.Sealer = sealer
+	} else if log != nil {
+		log.Warn("no SCALEOUT_KMS_KEY_ID or SCALEOUT_SECRET_KEY: executions with sensitive parameters will fail on this worker")
 	}
 	minFree := int64(cfg.MinMemoryMB) << 20
 	if minFree == 0 {

@@ -98,6 +98,10 @@ func (s *Store) CreateIdempotent(ctx context.Context, e execution.Execution, ide
 	if idem.TTL <= 0 {
 		idem.TTL = 24 * time.Hour
 	}
+	e, err = e.SealParameters(ctx, s.Sealer)
+	if err != nil {
+		return e, false, err
+	}
 	put, err := s.put(e)
 	if err != nil {
 		return e, false, err

@@ -16,6 +16,7 @@ import (
 
 	"github.com/scaleout/scaleout/pkg/execution"
 	"github.com/scaleout/scaleout/pkg/resources"
+	"github.com/scaleout/scaleout/pkg/secrets"
 )
 
 // Store reads and writes executions in one table.
@@ -25,6 +26,9 @@ type Store struct {
 	// Retention is how long an execution is kept after it is created
 	// (DynamoDB TTL). Zero keeps it forever.
 	Retention time.Duration
+	// Sealer, when set, seals the values of sensitive parameters before
+	// they are stored (see execution.SealParameters).
+	Sealer secrets.Sealer
 }
 
 // New returns a store on the named executions table.
@@ -43,6 +47,7 @@ type item struct {
 	Definition     string                  `dynamodbav:"definition,omitempty"` // JSON
 	Parameters     string                  `dynamodbav:"parameters,omitempty"` // JSON object
 	Sensitive      []string                `dynamodbav:"sensitive,omitempty,stringset"`
+	Sealed         map[string]string       `dynamodbav:"sealed_parameters,omitempty"`
 	ProjectVersion int                     `dynamodbav:"project_version,omitempty"`
 	Retries        int                     `dynamodbav:"retries,omitempty"`
 	TimeoutMS      int64                   `dynamodbav:"timeout_ms,omitempty"`
@@ -102,7 +107,7 @@ func fromMS(v int64) *time.Time {
 func toItem(e execution.Execution, retention time.Duration) (item, error) {
 	it := item{
 		ID: e.ID, Folder: e.Folder, Project: e.Project, Package: e.Package, Pool: e.Pool,
-		Status: string(e.Status), Definition: string(e.Definition), Sensitive: e.Sensitive, ProjectVersion: e.ProjectVersion, Retries: e.Retries, TimeoutMS: e.TimeoutMS,
+		Status: string(e.Status), Definition: string(e.Definition), Sensitive: e.Sensitive, Sealed: e.SealedParameters, ProjectVersion: e.ProjectVersion, Retries: e.Retries, TimeoutMS: e.TimeoutMS,
 		Attempt: e.Attempt, WorkerID: e.WorkerID, CreatedAt: ms(e.CreatedAt), Error: e.Error, Tasks: e.Tasks, CallbackURL: e.CallbackURL,
 		PackageKey: e.Ref(), CreatedKey: createdKey(e.CreatedAt, e.ID), Day: e.CreatedAt.UTC().Format(time.DateOnly),
 	}
@@ -137,7 +142,7 @@ func Decode(av map[string]types.AttributeValue) (execution.Execution, error) {
 	created := time.UnixMilli(it.CreatedAt).UTC()
 	e := execution.Execution{
 		ID: it.ID, Folder: it.Folder, Project: it.Project, Package: it.Package, Pool: it.Pool,
-		Status: execution.Status(it.Status), Sensitive: it.Sensitive, ProjectVersion: it.ProjectVersion, Retries: it.Retries, TimeoutMS: it.TimeoutMS, Attempt: it.Attempt,
+		Status: execution.Status(it.Status), Sensitive: it.Sensitive, SealedParameters: it.Sealed, ProjectVersion: it.ProjectVersion, Retries: it.Retries, TimeoutMS: it.TimeoutMS, Attempt: it.Attempt,
 		WorkerID: it.WorkerID, LeaseUntil: fromMS(it.LeaseUntil), CreatedAt: created,
 		StartedAt: fromMS(it.StartedAt), EndedAt: fromMS(it.EndedAt), Error: it.Error, Tasks: it.Tasks,
 		EnqueuedAt: fromMS(it.EnqueuedAt), NotBefore: fromMS(it.NotBefore), Requeues: it.Requeues, CallbackURL: it.CallbackURL,
@@ -183,6 +188,10 @@ func (s *Store) put(e execution.Execution) (*types.Put, error) {
 
 // Create stores a new execution; its id must be unused.
 func (s *Store) Create(ctx context.Context, e execution.Execution) error {
+	e, err := e.SealParameters(ctx, s.Sealer)
+	if err != nil {
+		return err
+	}
 	put, err := s.put(e)
 	if err != nil {
 		return err

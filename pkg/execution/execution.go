@@ -88,6 +88,9 @@ type Execution struct {
 	Parameters map[string]any `json:"parameters,omitempty"`
 	// Sensitive names the parameters whose values are never shown.
 	Sensitive []string `json:"-"`
+	// SealedParameters hold the sensitive parameters' values as stored:
+	// sealed (see SealParameters), never shown.
+	SealedParameters map[string]string `json:"-"`
 	// ProjectVersion is the deployed project version run (0: an inline
 	// definition or command).
 	ProjectVersion int `json:"project_version,omitempty"`
@@ -150,19 +153,21 @@ const MaxTaskSummaries = 200
 // Redacted returns e as callers may see it: sensitive parameter values
 // replaced by "***".
 func (e Execution) Redacted() Execution {
-	if len(e.Sensitive) == 0 || len(e.Parameters) == 0 {
+	if len(e.Sensitive) == 0 || len(e.Parameters)+len(e.SealedParameters) == 0 {
 		return e
 	}
-	params := make(map[string]any, len(e.Parameters))
+	params := make(map[string]any, len(e.Parameters)+len(e.SealedParameters))
 	for k, v := range e.Parameters {
 		params[k] = v
 	}
 	for _, k := range e.Sensitive {
-		if _, ok := params[k]; ok {
+		_, plain := params[k]
+		_, sealed := e.SealedParameters[k]
+		if plain || sealed {
 			params[k] = "***"
 		}
 	}
-	e.Parameters = params
+	e.Parameters, e.SealedParameters = params, nil
 	return e
 }
 

@@ -12,6 +12,7 @@ import (
 	"github.com/scaleout/scaleout/pkg/execution"
 	"github.com/scaleout/scaleout/pkg/messages"
 	"github.com/scaleout/scaleout/pkg/pkgfile"
+	"github.com/scaleout/scaleout/pkg/secrets"
 	"github.com/scaleout/scaleout/pkg/task"
 )
 
@@ -70,6 +71,9 @@ type Runner struct {
 	Types    *task.Registry
 	Messages *messages.Store
 	Logger   *slog.Logger
+	// Sealer opens the sensitive parameters the API sealed; without it an
+	// execution that has some fails, saying which key to give the worker.
+	Sealer secrets.Sealer
 }
 
 // Run implements worker.Runner. A package that cannot be loaded, compiled
@@ -89,6 +93,10 @@ func (r Runner) Run(ctx context.Context, e execution.Execution) execution.Result
 	plan, err := engine.Compile(p, r.Types)
 	if err != nil {
 		return fail(fmt.Errorf("package: %w", err))
+	}
+	e, err = e.OpenParameters(ctx, r.Sealer)
+	if err != nil {
+		return fail(fmt.Errorf("parameters: %w", err))
 	}
 	params, err := pkgfile.Bind(p, nil, e.Parameters)
 	if err != nil {

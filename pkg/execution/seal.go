@@ -1,0 +1,88 @@
+package execution
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+
+	"github.com/scaleout/scaleout/pkg/secrets"
+)
+
+// sealContext binds a sealed parameter value to its execution and name:
+// a value copied to another execution or parameter does not open.
+func sealContext(executionID, name string) map[string]string {
+	return map[string]string{"purpose": "execution-parameter", "execution": executionID, "parameter": name}
+}
+
+// SealParameters returns e with the values of its sensitive parameters
+// moved from Parameters into SealedParameters, each sealed by s for this
+// execution and parameter, so that they are stored encrypted (AES-GCM
+// locally, KMS on AWS) and only a worker holding the key reads them.
+func (e Execution) SealParameters(ctx context.Context, s secrets.Sealer) (Execution, error) {
+	if s == nil || len(e.Sensitive) == 0 || len(e.Parameters) == 0 {
+		return e, nil
+	}
+	params := make(map[string]any, len(e.Parameters))
+	for k, v := range e.Parameters {
+		params[k] = v
+	}
+	sealed := make(map[string]string, len(e.Sensitive)+len(e.SealedParameters))
+	for k, v := range e.SealedParameters {
+		sealed[k] = v
+	}
+	names := slices.Clone(e.Sensitive)
+	sort.Strings(names)
+	for _, k := range names {
+		v, ok := params[k]
+		if !ok {
+			continue
+		}
+		b, err := json.Marshal(v)
+		if err != nil {
+			return e, fmt.Errorf("seal parameter %q of execution %s: %w", k, e.ID, err)
+		}
+		out, err := s.Seal(ctx, b, sealContext(e.ID, k))
+		if err != nil {
+			return e, fmt.Errorf("seal parameter %q of execution %s: %w", k, e.ID, err)
+		}
+		sealed[k] = out
+		delete(params, k)
+	}
+	e.Parameters, e.SealedParameters = params, sealed
+	return e, nil
+}
+
+// ErrNoSealer is returned by OpenParameters for an execution with sealed
+// parameters when no sealer was given.
+var ErrNoSealer = errors.New("the execution has sensitive parameters sealed at rest, and this worker has no key to open them: give it SCALEOUT_KMS_KEY_ID (on AWS) or the API's SCALEOUT_SECRET_KEY")
+
+// OpenParameters returns e with its sealed parameters opened back into
+// Parameters (what a worker runs with).
+func (e Execution) OpenParameters(ctx context.Context, s secrets.Sealer) (Execution, error) {
+	if len(e.SealedParameters) == 0 {
+		return e, nil
+	}
+	if s == nil {
+		return e, ErrNoSealer
+	}
+	params := make(map[string]any, len(e.Parameters)+len(e.SealedParameters))
+	for k, v := range e.Parameters {
+		params[k] = v
+	}
+	for k, sealed := range e.SealedParameters {
+		b, err := s.Open(ctx, sealed, sealContext(e.ID, k))
+		if err != nil {
+			return e, fmt.Errorf("open sensitive parameter %q of execution %s: %w", k, e.ID, err)
+		}
+		var v any
+		if err := json.Unmarshal(b, &v); err != nil {
+			return e, fmt.Errorf("open sensitive parameter %q of execution %s: %w", k, e.ID, err)
+		}
+		params[k] = v
+	}
+	e.Parameters, e.SealedParameters = params, nil
+	return e, nil
+}
