@@ -1,7 +1,14 @@
-// Command scaleout is Scaleout's command-line tool. Today it runs Scaleout
-// on a single computer (`scaleout dev`), validates and runs package files
-// locally (`scaleout package validate|run`) and manages the local stand-ins
-// (`scaleout standins up|down`).
+// Command scaleout is Scaleout's command-line tool. It runs Scaleout on a
+// single computer (`scaleout dev`), validates and runs package files
+// locally (`scaleout package validate|run`), manages the local stand-ins
+// (`scaleout standins up|down`), and talks to the HTTP API, local or
+// deployed, through pkg/client: `deploy`, `run`, `logs`, `executions`,
+// `workers`, `dashboard` and `pools`, each with --endpoint, --token or
+// --aws-sigv4, --output table|json and --timeout.
+//
+// The API commands have a file each (deploy.go, run.go, logs.go,
+// executions.go, workers.go, dashboard.go), with their shared flags in
+// remote.go and their output in output.go; root.go only adds them.
 package main
 
 import (

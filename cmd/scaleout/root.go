@@ -22,6 +22,8 @@ func newRoot() *cobra.Command {
 		SilenceErrors: true,
 	}
 	root.AddCommand(newDev(), newStandins(), newPackage())
+	// The commands that talk to the HTTP API, as kubectl or the aws CLI do.
+	root.AddCommand(newDeploy(), newRun(), newLogs(), newExecutions(), newWorkers(), newDashboard(), newPools())
 	return root
 }
 

@@ -1,0 +1,90 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/url"
+	"strconv"
+
+	"github.com/scaleout/scaleout/pkg/api"
+	"github.com/scaleout/scaleout/pkg/catalog"
+)
+
+// CreateFolder creates a folder; ErrConflict if it exists.
+func (c *Client) CreateFolder(ctx context.Context, name, description string, opts ...CallOption) (catalog.Folder, error) {
+	var f catalog.Folder
+	err := c.do(ctx, request{method: http.MethodPost, path: "/v1/folders",
+		in: api.CreateFolderRequest{Name: name, Description: description}, out: &f}, opts...)
+	return f, err
+}
+
+// GetFolder returns a folder; ErrNotFound if there is none.
+func (c *Client) GetFolder(ctx context.Context, name string, opts ...CallOption) (catalog.Folder, error) {
+	var f catalog.Folder
+	err := c.do(ctx, request{method: http.MethodGet, path: "/v1/folders/" + escape(name), out: &f}, opts...)
+	return f, err
+}
+
+// EnsureFolder returns the folder, creating it if it does not exist; created
+// says whether it did.
+func (c *Client) EnsureFolder(ctx context.Context, name string) (f catalog.Folder, created bool, err error) {
+	f, err = c.GetFolder(ctx, name)
+	if !errors.Is(err, ErrNotFound) {
+		return f, false, err
+	}
+	f, err = c.CreateFolder(ctx, name, "")
+	if errors.Is(err, ErrConflict) { // created meanwhile by someone else
+		f, err = c.GetFolder(ctx, name)
+		return f, false, err
+	}
+	return f, err == nil, err
+}
+
+// ListFolders returns one page of folders in name order (limit 0: the
+// API's default); the page's Next continues it.
+func (c *Client) ListFolders(ctx context.Context, cursor string, limit int, opts ...CallOption) (catalog.FolderPage, error) {
+	q := url.Values{}
+	if cursor != "" {
+		q.Set("cursor", cursor)
+	}
+	if limit > 0 {
+		q.Set("limit", strconv.Itoa(limit))
+	}
+	var p catalog.FolderPage
+	err := c.do(ctx, request{method: http.MethodGet, path: "/v1/folders", query: q, out: &p}, opts...)
+	return p, err
+}
+
+// Deploy deploys a bundle as the project's next version (the folder must
+// exist; see EnsureFolder). An invalid bundle is an *Error listing every
+// problem of every package.
+func (c *Client) Deploy(ctx context.Context, folder, project string, b catalog.Bundle, opts ...CallOption) (catalog.Version, error) {
+	var v catalog.Version
+	err := c.do(ctx, request{method: http.MethodPut, path: "/v1/folders/" + escape(folder) + "/projects/" + escape(project),
+		in: b, out: &v}, opts...)
+	return v, err
+}
+
+// Projects lists a folder's projects.
+func (c *Client) Projects(ctx context.Context, folder string, opts ...CallOption) ([]catalog.ProjectSummary, error) {
+	var l api.ProjectList
+	err := c.do(ctx, request{method: http.MethodGet, path: "/v1/folders/" + escape(folder) + "/projects", out: &l}, opts...)
+	return l.Projects, err
+}
+
+// DescribeProject returns a project's latest version: its packages and
+// their parameters, the project's parameters, references and bindings.
+func (c *Client) DescribeProject(ctx context.Context, folder, project string, opts ...CallOption) (catalog.Project, error) {
+	var p catalog.Project
+	err := c.do(ctx, request{method: http.MethodGet, path: "/v1/folders/" + escape(folder) + "/projects/" + escape(project), out: &p}, opts...)
+	return p, err
+}
+
+// Versions lists a project's kept versions, newest first.
+func (c *Client) Versions(ctx context.Context, folder, project string, opts ...CallOption) ([]catalog.Version, error) {
+	var l api.VersionList
+	err := c.do(ctx, request{method: http.MethodGet,
+		path: "/v1/folders/" + escape(folder) + "/projects/" + escape(project) + "/versions", out: &l}, opts...)
+	return l.Versions, err
+}
