@@ -22,7 +22,7 @@ run: ## Run all of Scaleout locally on the stand-ins: API on 127.0.0.1:8080, a w
 	$(GO) run ./cmd/scaleout dev
 
 .PHONY: test
-test: ## Run every test (starts the stand-ins on test ports and stops them after)
+test: browser-deps ## Run every test (starts the stand-ins on test ports and stops them after)
 	@$(TEST_PORTS) $(GO) run ./cmd/scaleout standins up >/dev/null
 	@$(TEST_PORTS) $(GO) test -count=1 ./... ; rc=$$?; \
 	  $(TEST_PORTS) $(GO) run ./cmd/scaleout standins down; exit $$rc
@@ -50,6 +50,10 @@ build: ## Build the Lambda bootstraps (linux/arm64) into build/ and the scaleout
 	done
 	$(GO) build -o bin/scaleout ./cmd/scaleout
 	$(GO) build -o bin/worker ./functions/worker
+
+.PHONY: browser-deps
+browser-deps: ## Install Debian's Chromium and ChromeDriver for the browser test (once; needs root or sudo; SCALEOUT_SKIP_BROWSER=1 skips it and the test)
+	@[ "$$SCALEOUT_SKIP_BROWSER" = 1 ] || bash tools/chromium/install.sh
 
 .PHONY: bench
 bench: ## Print performance figures as `bench: NAME VALUE UNIT` lines: engine overhead, dispatch latency, throughput, calls per execution (about 2 min)

@@ -214,6 +214,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			s.fail(w, r, fmt.Errorf("panic: %v", v))
 		}
 	}()
+	if serveConsole(w, r) {
+		return
+	}
 	h, pattern := s.mux.Handler(r)
 	if pattern == "" {
 		// Ask the mux whether the path exists under another method.
@@ -276,7 +279,7 @@ type CreateExecutionRequest struct {
 	Pool    string `json:"pool"`
 	// Definition is the package to run: a JSON object, or a string
 	// holding the package file's YAML or JSON text.
-	Definition json.RawMessage `json:"definition"`
+	Definition json.RawMessage `json:"definition,omitempty"`
 	// Parameters are values for the package's parameters.
 	Parameters map[string]any `json:"parameters"`
 	// Command runs one program instead of a package (a one-task package).
@@ -407,6 +410,9 @@ func (s *Server) createExecution(w http.ResponseWriter, r *http.Request) error {
 	var req CreateExecutionRequest
 	if err := decode(w, r, &req); err != nil {
 		return err
+	}
+	if string(req.Definition) == "null" {
+		req.Definition = nil // "definition": null is no definition
 	}
 	var (
 		prep           pkgrun.Prepared

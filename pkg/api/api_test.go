@@ -108,6 +108,11 @@ func TestCreateAndGetExecution(t *testing.T) {
 	require.Equal(t, "finance", out["folder"])
 	require.Equal(t, "default", out["project"])
 
+	// "definition": null is no definition (clients send it for an unset field).
+	code, other, _ := do(t, b, "POST", "/v1/executions", adminToken,
+		`{"folder":"finance","package":"`+pkg+`","definition":null,"command":["true"]}`)
+	require.Equal(t, http.StatusCreated, code, other)
+
 	code, got, _ := do(t, b, "GET", "/v1/executions/"+id, readerToken, "")
 	require.Equal(t, http.StatusOK, code)
 	require.Equal(t, out, got)
