@@ -129,7 +129,12 @@ func (s *Stack) newDashboard(set Settings, pools []string) awscloudwatch.Dashboa
 			q.DeadLetterQueue().Queue.MetricApproximateNumberOfMessagesVisible(label(pool+" dead-letter")))
 		age = append(age, q.MetricApproximateAgeOfOldestMessage(label(pool)))
 		if s.Workers != nil {
-			tasks = append(tasks, runningTasks(s.Workers.Cluster.ClusterName(), s.Workers.Services[pool].ServiceName(), pool, minute))
+			r := s.Workers.running(pool)
+			label := pool
+			if r.id != "tasks" {
+				label += " (" + r.id + ")"
+			}
+			tasks = append(tasks, r.metric("Average", minute, label))
 		}
 	}
 	graph := func(title string, left []awscloudwatch.IMetric, right []awscloudwatch.IMetric) awscloudwatch.IWidget {
@@ -170,16 +175,4 @@ func (s *Stack) newDashboard(set Settings, pools []string) awscloudwatch.Dashboa
 		}, nil),
 	)
 	return dash
-}
-
-// runningTasks is a service's running tasks, from Container Insights.
-func runningTasks(cluster, service *string, label string, period awscdk.Duration) awscloudwatch.Metric {
-	return awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
-		Namespace:     jsii.String("ECS/ContainerInsights"),
-		MetricName:    jsii.String("RunningTaskCount"),
-		DimensionsMap: &map[string]*string{"ClusterName": cluster, "ServiceName": service},
-		Statistic:     jsii.String("Average"),
-		Period:        period,
-		Label:         jsii.String(label),
-	})
 }

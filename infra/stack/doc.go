@@ -1,10 +1,13 @@
 // Package stack is Scaleout's AWS CDK stack: the DynamoDB tables and SQS
 // queues stated once in package resources, the API function behind an API
-// Gateway HTTP API with IAM authorization, and the stream function that
-// folds the executions table's stream into the catalog table, the workers
-// (one ECS Fargate service per pool, arm64, from the repository's
-// Dockerfile, scaled on the backlog per task; workers.go), and the alarms,
-// their SNS topic and a CloudWatch dashboard (alarms.go).
+// Gateway HTTP API with IAM authorization (or a JWT authorizer), the stream
+// function that folds the executions table's stream into the catalog table
+// and sends executions' final statuses to a custom EventBridge bus, the
+// workers (one ECS Fargate service per pool, arm64, from the repository's
+// Dockerfile, scaled on the backlog per task; workers.go; or, per pool, an
+// Auto Scaling group of Graviton instances running the worker binary under
+// the systemd unit of package infra/ec2; ec2.go), and the alarms, their
+// SNS topic and a CloudWatch dashboard (alarms.go).
 //
 // Nothing here restates a table or queue: New builds them from the
 // resources.Set that the functions' own configuration (package config)
@@ -16,11 +19,13 @@
 // Settings come from CDK context (see SettingsFrom): stage, prefix, pools,
 // iamRoles (who may call the API, as SCALEOUT_IAM_ROLES), buildDir (the
 // Lambda bootstraps that `make build` writes), sourceDir (the Dockerfile),
-// the workers' size and scaling per pool (workerCpu, workerMemory,
-// workerConcurrency, minTasks, maxTasks), alarmEmail, logRetentionDays and
-// natGateways. The workers' environment is validated like the functions'. The command in infra/ only
-// wires them together; infra.mk at the repository root builds it once to
-// bin/infra and runs the CDK CLI pinned by infra/cdk-cli/package-lock.json
-// (installed under build/_cdk-cli, where neither gofmt nor the go tool
-// walks its node_modules).
+// the workers' size, scaling and platform per pool (workerCpu,
+// workerMemory, workerConcurrency, minTasks, maxTasks, workerPlatform,
+// instanceType), apiAuth with jwtIssuer and jwtAudience, alarmEmail,
+// logRetentionDays and natGateways. The workers' environment is validated
+// like the functions'. The command in infra/ only wires them together;
+// infra.mk at the repository root builds it once to bin/infra and runs the
+// CDK CLI pinned by infra/cdk-cli/package-lock.json (installed under
+// build/_cdk-cli, where neither gofmt nor the go tool walks its
+// node_modules).
 package stack

@@ -4,8 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -51,6 +53,28 @@ const (
 	ContextMinTasks = "minTasks"
 	// ContextMaxTasks is the most tasks of a pool (default 4).
 	ContextMaxTasks = "maxTasks"
+	// ContextWorkerPlatform is where a pool's workers run: "fargate"
+	// (default: an ECS Fargate service) or "ec2" (an Auto Scaling group of
+	// Graviton instances running the worker binary under systemd; see
+	// ec2.go). minTasks and maxTasks then count instances and
+	// workerConcurrency is per instance; workerCpu and workerMemory do not
+	// apply. Per pool like the numbers: "ec2" or "etl=ec2".
+	ContextWorkerPlatform = "workerPlatform"
+	// ContextInstanceType is an EC2 pool's instance type, a Graviton
+	// (arm64) one (default t4g.small: 2 vCPU, 2 GiB). Per pool: "m7g.large"
+	// or "etl=c7g.xlarge".
+	ContextInstanceType = "instanceType"
+
+	// ContextAPIAuth is how API Gateway authorizes calls to the API: "iam"
+	// (default: SigV4-signed requests) or "jwt" (a JWT authorizer: bearer
+	// tokens from jwtIssuer for jwtAudience). GET /v1/health stays open.
+	ContextAPIAuth = "apiAuth"
+	// ContextJWTIssuer is the JWT issuer's URL (https; for a Cognito user
+	// pool https://cognito-idp.<region>.amazonaws.com/<user pool id>).
+	ContextJWTIssuer = "jwtIssuer"
+	// ContextJWTAudience lists the accepted audiences (the "aud" claim, or
+	// a Cognito app client ID): "a,b" or a JSON array.
+	ContextJWTAudience = "jwtAudience"
 
 	// ContextAlarmEmail subscribes an address to the alarm topic (default
 	// none: subscribe later, in SNS).
@@ -74,9 +98,51 @@ type Worker struct {
 	CPU, MemoryMiB int
 	// Concurrency is SCALEOUT_WORKER_CONCURRENCY: executions per task.
 	Concurrency int
-	// MinTasks and MaxTasks bound the service's auto scaling.
+	// MinTasks and MaxTasks bound the service's auto scaling (instances
+	// on EC2).
 	MinTasks, MaxTasks int
+	// Platform is where the workers run; the zero value is Fargate.
+	Platform Platform
+	// InstanceType is an EC2 pool's instance type ("": DefaultInstanceType).
+	InstanceType string
 }
+
+// Platform is where a pool's workers run (see ContextWorkerPlatform).
+type Platform string
+
+// The platforms; "" means PlatformFargate.
+const (
+	PlatformFargate Platform = "fargate"
+	PlatformEC2     Platform = "ec2"
+)
+
+// EC2 reports whether the pool's workers run on EC2 instances.
+func (w Worker) EC2() bool { return w.Platform == PlatformEC2 }
+
+// Instance is InstanceType with its default.
+func (w Worker) Instance() string {
+	if w.InstanceType == "" {
+		return DefaultInstanceType
+	}
+	return w.InstanceType
+}
+
+// DefaultInstanceType is an EC2 pool's instance type unless settings say
+// otherwise: 2 burstable Graviton vCPUs and 2 GiB, close to the default
+// Fargate task's cost.
+const DefaultInstanceType = "t4g.small"
+
+// WorkerBinary is where, under the build folder, EC2 pools take the worker
+// binary from (linux/arm64, static):
+//
+//	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 go build -trimpath -ldflags='-s -w' -o build/worker-linux-arm64/worker ./functions/worker
+const WorkerBinary = "worker-linux-arm64/worker"
+
+// API authorization modes (see ContextAPIAuth); "" means APIAuthIAM.
+const (
+	APIAuthIAM = "iam"
+	APIAuthJWT = "jwt"
+)
 
 // DefaultWorker is a pool's worker service unless settings say otherwise.
 var DefaultWorker = Worker{CPU: 512, MemoryMiB: 1024, Concurrency: 4, MinTasks: 0, MaxTasks: 4}
@@ -99,7 +165,8 @@ type Settings struct {
 	// IAMRoles is SCALEOUT_IAM_ROLES for the API function: "arn=role,...",
 	// where an ARN may end in '*' to match a prefix.
 	IAMRoles string
-	// BuildDir holds api/bootstrap and stream/bootstrap (from `make build`).
+	// BuildDir holds api/bootstrap and stream/bootstrap (from `make build`)
+	// and, for EC2 pools, WorkerBinary.
 	// Relative paths are relative to the working directory.
 	BuildDir string
 	// SourceDir holds the worker's Dockerfile (default ".").
@@ -115,7 +182,19 @@ type Settings struct {
 	NATGateways *int
 	// NoWorkers leaves the worker services out (see ContextWorkers).
 	NoWorkers bool
+	// APIAuth is APIAuthIAM ("" too) or APIAuthJWT, with JWTIssuer and
+	// JWTAudience (see ContextAPIAuth).
+	APIAuth     string
+	JWTIssuer   string
+	JWTAudience []string
 }
+
+// JWT reports whether API Gateway authorizes calls with a JWT authorizer.
+func (s Settings) JWT() bool { return s.APIAuth == APIAuthJWT }
+
+// EventBusName names the custom EventBridge bus the stream function sends
+// executions' final statuses to (SCALEOUT_EVENT_BUS).
+func (s Settings) EventBusName() string { return s.Prefix + "-executions" }
 
 // Worker is pool's worker service, with DefaultWorker's values for what
 // s does not set.
@@ -165,22 +244,27 @@ func SettingsFrom(get func(key string) any) (Settings, error) {
 	s.Prefix = str(ContextPrefix, "scaleout-"+s.Stage)
 	s.BuildDir = str(ContextBuildDir, "build")
 
-	switch v := get(ContextPools).(type) {
-	case nil:
-	case string:
-		s.Pools = splitList(v)
-	case []any:
-		for _, p := range v {
-			name, ok := p.(string)
-			if !ok {
-				errs = append(errs, fmt.Errorf("context %q: list pool names as strings, got %T", ContextPools, p))
-				continue
+	list := func(key, what string) []string {
+		var out []string
+		switch v := get(key).(type) {
+		case nil:
+		case string:
+			out = splitList(v)
+		case []any:
+			for _, p := range v {
+				name, ok := p.(string)
+				if !ok {
+					errs = append(errs, fmt.Errorf("context %q: list %s as strings, got %T", key, what, p))
+					continue
+				}
+				out = append(out, strings.TrimSpace(name))
 			}
-			s.Pools = append(s.Pools, strings.TrimSpace(name))
+		default:
+			errs = append(errs, fmt.Errorf("context %q: give \"a,b\" or a JSON array, got %T", key, v))
 		}
-	default:
-		errs = append(errs, fmt.Errorf("context %q: give \"a,b\" or a JSON array, got %T", ContextPools, v))
+		return out
 	}
+	s.Pools = list(ContextPools, "pool names")
 	if len(s.Pools) == 0 {
 		s.Pools = []string{resources.DefaultPool}
 	}
@@ -204,6 +288,9 @@ func SettingsFrom(get func(key string) any) (Settings, error) {
 		errs = append(errs, fmt.Errorf("context %q: give \"arn=role,...\" or a JSON object, got %T", ContextIAMRoles, v))
 	}
 	s.SourceDir = str(ContextSourceDir, ".")
+	s.APIAuth = str(ContextAPIAuth, "")
+	s.JWTIssuer = str(ContextJWTIssuer, "")
+	s.JWTAudience = list(ContextJWTAudience, "audiences")
 	s.AlarmEmail = str(ContextAlarmEmail, "")
 	s.LogRetentionDays = intFrom(get, ContextLogRetentionDays, DefaultLogRetentionDays, &errs)
 	if get(ContextNATGateways) != nil {
@@ -231,6 +318,11 @@ func SettingsFrom(get func(key string) any) (Settings, error) {
 	for _, pool := range s.Pools {
 		s.Workers[pool] = DefaultWorker
 	}
+	update := func(pool string, f func(*Worker)) {
+		w := s.Workers[pool]
+		f(&w)
+		s.Workers[pool] = w
+	}
 	for key, field := range map[string]func(*Worker) *int{
 		ContextWorkerCPU:         func(w *Worker) *int { return &w.CPU },
 		ContextWorkerMemory:      func(w *Worker) *int { return &w.MemoryMiB },
@@ -238,12 +330,25 @@ func SettingsFrom(get func(key string) any) (Settings, error) {
 		ContextMinTasks:          func(w *Worker) *int { return &w.MinTasks },
 		ContextMaxTasks:          func(w *Worker) *int { return &w.MaxTasks },
 	} {
-		perPool(get(key), key, s.Pools, &errs, func(pool string, n int) {
-			w := s.Workers[pool]
-			*field(&w) = n
-			s.Workers[pool] = w
+		perPool(get(key), key, s.Pools, &errs, func(pool string, v any) error {
+			n, ok := number(v)
+			if !ok {
+				return fmt.Errorf("give a whole number, got %v", v)
+			}
+			update(pool, func(w *Worker) { *field(w) = n })
+			return nil
 		})
 	}
+	perPool(get(ContextWorkerPlatform), ContextWorkerPlatform, s.Pools, &errs, func(pool string, v any) error {
+		p, _ := v.(string)
+		update(pool, func(w *Worker) { w.Platform = Platform(strings.ToLower(strings.TrimSpace(p))) })
+		return nil // checked by Validate
+	})
+	perPool(get(ContextInstanceType), ContextInstanceType, s.Pools, &errs, func(pool string, v any) error {
+		t, _ := v.(string)
+		update(pool, func(w *Worker) { w.InstanceType = strings.TrimSpace(t) })
+		return nil
+	})
 	if err := errors.Join(append(errs, s.Validate())...); err != nil {
 		return s, err
 	}
@@ -277,40 +382,42 @@ func intFrom(get func(string) any, key string, def int, errs *[]error) int {
 	return n
 }
 
-// perPool reads a per-pool number: one number for every pool, "pool=n,..."
-// or a JSON object {"pool": n}, calling set for each pool it names.
-func perPool(v any, key string, pools []string, errs *[]error, set func(pool string, n int)) {
-	if v == nil {
-		return
-	}
-	if n, ok := number(v); ok {
-		for _, p := range pools {
-			set(p, n)
-		}
-		return
-	}
+// perPool reads a per-pool value: one value for every pool (a number, or
+// a string without '='), "pool=v,..." or a JSON object {"pool": v},
+// calling set for each pool it names.
+func perPool(v any, key string, pools []string, errs *[]error, set func(pool string, v any) error) {
 	entries := map[string]any{}
 	switch v := v.(type) {
+	case nil:
+		return
+	case float64, int:
+		for _, p := range pools {
+			entries[p] = v
+		}
 	case string:
+		if !strings.Contains(v, "=") {
+			for _, p := range pools {
+				entries[p] = strings.TrimSpace(v)
+			}
+			break
+		}
 		for _, e := range splitList(v) {
-			pool, n, _ := strings.Cut(e, "=")
-			entries[strings.TrimSpace(pool)] = n
+			pool, val, _ := strings.Cut(e, "=")
+			entries[strings.TrimSpace(pool)] = strings.TrimSpace(val)
 		}
 	case map[string]any:
 		entries = v
 	default:
-		*errs = append(*errs, fmt.Errorf("context %q: give a number, \"pool=n,...\" or a JSON object, got %T", key, v))
+		*errs = append(*errs, fmt.Errorf("context %q: give one value, \"pool=value,...\" or a JSON object, got %T", key, v))
 		return
 	}
 	for _, pool := range slices.Sorted(maps.Keys(entries)) {
-		n, ok := number(entries[pool])
-		switch {
-		case !slices.Contains(pools, pool):
+		if !slices.Contains(pools, pool) {
 			*errs = append(*errs, fmt.Errorf("context %q: %q is not one of the pools %v", key, pool, pools))
-		case !ok:
-			*errs = append(*errs, fmt.Errorf("context %q: pool %q: give a whole number, got %v", key, pool, entries[pool]))
-		default:
-			set(pool, n)
+			continue
+		}
+		if err := set(pool, entries[pool]); err != nil {
+			*errs = append(*errs, fmt.Errorf("context %q: pool %q: %w", key, pool, err))
 		}
 	}
 }
@@ -365,12 +472,71 @@ func (s Settings) config() (config.Config, error) {
 	if e := s.AlarmEmail; e != "" && (!strings.Contains(e, "@") || strings.ContainsAny(e, " ,;")) {
 		errs = append(errs, fmt.Errorf("context %q: %q is not one e-mail address", ContextAlarmEmail, e))
 	}
-	if s.SourceDir != "" {
+	errs = append(errs, s.validateAPIAuth())
+	if s.onEC2() && !s.NoWorkers {
+		if bin := filepath.Join(s.BuildDir, WorkerBinary); s.BuildDir != "" && !isFile(bin) {
+			errs = append(errs, fmt.Errorf("%s=ec2 needs the worker binary %s: build it with "+
+				"GOOS=linux GOARCH=arm64 CGO_ENABLED=0 go build -trimpath -ldflags='-s -w' -o %s ./functions/worker",
+				ContextWorkerPlatform, bin, bin))
+		}
+	}
+	if s.SourceDir != "" && s.onFargate() {
 		if _, err := os.Stat(filepath.Join(s.SourceDir, "Dockerfile")); err != nil {
 			errs = append(errs, fmt.Errorf("no worker Dockerfile in %q: set the context value %s to the repository root", s.SourceDir, ContextSourceDir))
 		}
 	}
 	return cfg, errors.Join(errs...)
+}
+
+// validateAPIAuth checks apiAuth and the JWT authorizer's settings.
+func (s Settings) validateAPIAuth() error {
+	var errs []error
+	switch s.APIAuth {
+	case "", APIAuthIAM:
+		if s.JWTIssuer != "" || len(s.JWTAudience) > 0 {
+			errs = append(errs, fmt.Errorf("context %q or %q is set but %q is iam: add -c %s=jwt, or drop them",
+				ContextJWTIssuer, ContextJWTAudience, ContextAPIAuth, ContextAPIAuth))
+		}
+	case APIAuthJWT:
+		if s.JWTIssuer == "" {
+			errs = append(errs, fmt.Errorf("context %q is jwt but no issuer is set: add -c %s=https://<issuer> "+
+				"(for a Cognito user pool https://cognito-idp.<region>.amazonaws.com/<user pool id>)", ContextAPIAuth, ContextJWTIssuer))
+		} else if u, err := url.Parse(s.JWTIssuer); err != nil || u.Scheme != "https" || u.Host == "" {
+			errs = append(errs, fmt.Errorf("context %q: %q: give the issuer's https URL, as in the tokens' \"iss\" claim", ContextJWTIssuer, s.JWTIssuer))
+		}
+		if len(s.JWTAudience) == 0 {
+			errs = append(errs, fmt.Errorf("context %q is jwt but no audience is set: add -c %s=<audience>,... "+
+				"(the tokens' \"aud\" claim; for Cognito the app client ID)", ContextAPIAuth, ContextJWTAudience))
+		}
+	default:
+		errs = append(errs, fmt.Errorf("context %q: %q: give iam (SigV4, the default) or jwt", ContextAPIAuth, s.APIAuth))
+	}
+	return errors.Join(errs...)
+}
+
+// onEC2 reports whether any pool runs on EC2.
+func (s Settings) onEC2() bool {
+	for _, pool := range s.Pools {
+		if s.Worker(pool).EC2() {
+			return true
+		}
+	}
+	return false
+}
+
+// onFargate reports whether any pool runs on Fargate.
+func (s Settings) onFargate() bool {
+	for _, pool := range s.Pools {
+		if !s.Worker(pool).EC2() {
+			return true
+		}
+	}
+	return false
+}
+
+func isFile(path string) bool {
+	fi, err := os.Stat(path)
+	return err == nil && fi.Mode().IsRegular()
 }
 
 // retentionDays are the retentions CloudWatch Logs offers.
@@ -391,13 +557,32 @@ var fargateMemory = map[int][3]int{
 // maxTasks bounds a pool's service, a guard against a typo's bill.
 const maxTasks = 100
 
+// graviton matches the Graviton (arm64) instance types: a family with a
+// "g" after its generation (t4g, m7g, c7gn, r8gd, x2gd, im4gn, ...) or a1.
+var graviton = regexp.MustCompile(`^([a-z]+[0-9]+g[a-z]*|a1)\.[a-z0-9-]+$`)
+
 func (w Worker) validate(pool string) error {
 	var errs []error
-	if m, ok := fargateMemory[w.CPU]; !ok {
-		errs = append(errs, fmt.Errorf("pool %q: %s=%d: Fargate offers 256, 512, 1024, 2048, 4096, 8192 or 16384 CPU units", pool, ContextWorkerCPU, w.CPU))
-	} else if w.MemoryMiB < m[0] || w.MemoryMiB > m[1] || (w.MemoryMiB-m[0])%m[2] != 0 || w.CPU == 256 && w.MemoryMiB == 1536 {
-		errs = append(errs, fmt.Errorf("pool %q: %s=%d: with %d CPU units Fargate offers %d to %d MiB in steps of %d",
-			pool, ContextWorkerMemory, w.MemoryMiB, w.CPU, m[0], m[1], m[2]))
+	switch w.Platform {
+	case "", PlatformFargate:
+		if m, ok := fargateMemory[w.CPU]; !ok {
+			errs = append(errs, fmt.Errorf("pool %q: %s=%d: Fargate offers 256, 512, 1024, 2048, 4096, 8192 or 16384 CPU units", pool, ContextWorkerCPU, w.CPU))
+		} else if w.MemoryMiB < m[0] || w.MemoryMiB > m[1] || (w.MemoryMiB-m[0])%m[2] != 0 || w.CPU == 256 && w.MemoryMiB == 1536 {
+			errs = append(errs, fmt.Errorf("pool %q: %s=%d: with %d CPU units Fargate offers %d to %d MiB in steps of %d",
+				pool, ContextWorkerMemory, w.MemoryMiB, w.CPU, m[0], m[1], m[2]))
+		}
+		if w.InstanceType != "" {
+			errs = append(errs, fmt.Errorf("pool %q: %s=%s applies to EC2 pools only: add -c %s=%s=ec2, or drop it",
+				pool, ContextInstanceType, w.InstanceType, ContextWorkerPlatform, pool))
+		}
+	case PlatformEC2:
+		// The instance type is the size; workerCpu and workerMemory do not apply.
+		if !graviton.MatchString(w.Instance()) {
+			errs = append(errs, fmt.Errorf("pool %q: %s=%s: give a Graviton (arm64) instance type such as t4g.small, m7g.large or c7g.xlarge",
+				pool, ContextInstanceType, w.Instance()))
+		}
+	default:
+		errs = append(errs, fmt.Errorf("pool %q: %s=%s: give fargate (the default) or ec2", pool, ContextWorkerPlatform, w.Platform))
 	}
 	if w.MinTasks < 0 || w.MaxTasks < 1 || w.MinTasks > w.MaxTasks || w.MaxTasks > maxTasks {
 		errs = append(errs, fmt.Errorf("pool %q: %s=%d, %s=%d: give 0 <= min <= max, 1 <= max <= %d",

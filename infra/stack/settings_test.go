@@ -2,6 +2,8 @@ package stack_test
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -135,6 +137,121 @@ func TestWorkerSettingsReportEveryProblem(t *testing.T) {
 	}
 }
 
+// buildWithWorker is a build folder holding the EC2 workers' binary.
+func buildWithWorker(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, filepath.Dir(stack.WorkerBinary)), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, stack.WorkerBinary), []byte("worker"), 0o755))
+	return dir
+}
+
+func TestEC2AndJWTSettingsFrom(t *testing.T) {
+	t.Parallel()
+	build := buildWithWorker(t)
+	for _, tc := range []struct {
+		name    string
+		context map[string]any
+		want    stack.Settings
+	}{{
+		name: "strings from -c",
+		context: map[string]any{
+			"pools": "default,etl", "buildDir": build, "iamRoles": "arn:aws:iam::1:role/a=admin",
+			"workerPlatform": "etl=EC2", "instanceType": "etl=m7g.large", "maxTasks": "etl=3",
+			"apiAuth": "jwt", "jwtIssuer": "https://issuer.example.com/", "jwtAudience": " a, b ",
+		},
+		want: stack.Settings{
+			Stage: "dev", Prefix: "scaleout-dev", Pools: []string{"default", "etl"},
+			IAMRoles: "arn:aws:iam::1:role/a=admin", BuildDir: build, SourceDir: root,
+			Workers: map[string]stack.Worker{
+				"default": stack.DefaultWorker,
+				"etl":     {CPU: 512, MemoryMiB: 1024, Concurrency: 4, MaxTasks: 3, Platform: stack.PlatformEC2, InstanceType: "m7g.large"},
+			},
+			LogRetentionDays: 30,
+			APIAuth:          stack.APIAuthJWT, JWTIssuer: "https://issuer.example.com/", JWTAudience: []string{"a", "b"},
+		},
+	}, {
+		name: "JSON from cdk.json, every pool on EC2",
+		context: map[string]any{
+			"buildDir": build, "iamRoles": "arn:aws:iam::1:role/a=admin",
+			"workerPlatform": "ec2", "jwtAudience": []any{"a"}, "jwtIssuer": "https://issuer.example.com", "apiAuth": "jwt",
+		},
+		want: stack.Settings{
+			Stage: "dev", Prefix: "scaleout-dev", Pools: []string{"default"},
+			IAMRoles: "arn:aws:iam::1:role/a=admin", BuildDir: build, SourceDir: root,
+			Workers:          map[string]stack.Worker{"default": {CPU: 512, MemoryMiB: 1024, Concurrency: 4, MaxTasks: 4, Platform: stack.PlatformEC2}},
+			LogRetentionDays: 30,
+			APIAuth:          stack.APIAuthJWT, JWTIssuer: "https://issuer.example.com", JWTAudience: []string{"a"},
+		},
+	}} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			got, err := stack.SettingsFrom(context(tc.context))
+			require.NoError(t, err)
+			require.Equal(t, tc.want, got)
+		})
+	}
+	require.Equal(t, "t4g.small", stack.DefaultWorker.Instance())
+}
+
+func TestEC2SettingsReportEveryProblem(t *testing.T) {
+	t.Parallel()
+	_, err := stack.SettingsFrom(context(map[string]any{
+		"pools":          "default,etl,gpu",
+		"iamRoles":       "arn:aws:iam::1:role/a=admin",
+		"buildDir":       t.TempDir(),
+		"workerPlatform": "default=ec2,etl=lambda",
+		"instanceType":   "default=m7i.large,gpu=t4g.small",
+	}))
+	require.Error(t, err)
+	for _, want := range []string{
+		`pool "default": instanceType=m7i.large: give a Graviton (arm64) instance type`,
+		`pool "etl": workerPlatform=lambda: give fargate (the default) or ec2`,
+		`pool "gpu": instanceType=t4g.small applies to EC2 pools only: add -c workerPlatform=gpu=ec2`,
+		`workerPlatform=ec2 needs the worker binary`,
+		`go build -trimpath -ldflags='-s -w' -o `,
+	} {
+		require.ErrorContains(t, err, want)
+	}
+}
+
+func TestJWTSettingsSayWhatToSet(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name    string
+		context map[string]any
+		want    []string
+	}{{
+		name:    "jwt alone",
+		context: map[string]any{"apiAuth": "jwt"},
+		want: []string{
+			`context "apiAuth" is jwt but no issuer is set: add -c jwtIssuer=https://<issuer>`,
+			`context "apiAuth" is jwt but no audience is set: add -c jwtAudience=<audience>`,
+		},
+	}, {
+		name:    "an issuer that is no https URL",
+		context: map[string]any{"apiAuth": "jwt", "jwtIssuer": "http://issuer.example.com", "jwtAudience": "a"},
+		want:    []string{`context "jwtIssuer": "http://issuer.example.com": give the issuer's https URL`},
+	}, {
+		name:    "an issuer without apiAuth=jwt",
+		context: map[string]any{"jwtIssuer": "https://issuer.example.com"},
+		want:    []string{`is set but "apiAuth" is iam: add -c apiAuth=jwt`},
+	}, {
+		name:    "an unknown mode",
+		context: map[string]any{"apiAuth": "oidc"},
+		want:    []string{`context "apiAuth": "oidc": give iam (SigV4, the default) or jwt`},
+	}} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			tc.context["iamRoles"] = "arn:aws:iam::1:role/a=admin"
+			_, err := stack.SettingsFrom(context(tc.context))
+			for _, want := range tc.want {
+				require.ErrorContains(t, err, want)
+			}
+		})
+	}
+}
+
 func TestSettingsNeedCallers(t *testing.T) {
 	t.Parallel()
 	_, err := stack.SettingsFrom(context(nil))
@@ -162,6 +279,10 @@ func ExampleSettingsFrom() {
 		fmt.Println(err)
 		return
 	}
-	fmt.Println(s.StackName(), s.Pools, s.BuildDir, s.Worker("etl"))
-	// Output: scaleout-prod [default etl] build {512 1024 4 0 4}
+	w := s.Worker("etl")
+	fmt.Println(s.StackName(), s.Pools, s.BuildDir)
+	fmt.Println(w.CPU, w.MemoryMiB, w.Concurrency, w.MinTasks, w.MaxTasks, w.EC2())
+	// Output:
+	// scaleout-prod [default etl] build
+	// 512 1024 4 0 4 false
 }

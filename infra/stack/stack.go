@@ -53,6 +53,10 @@ type Stack struct {
 	// Reconciler runs on a schedule (see package reconcile).
 	Reconciler awslambda.Function
 	HTTPAPI    awsapigatewayv2.HttpApi
+	// ExecutionEvents is the custom event bus the stream function sends
+	// executions' final statuses to (source "scaleout", detail type
+	// "Execution Ended").
+	ExecutionEvents awsevents.EventBus
 	// URL is the API's base URL (its $default stage).
 	URL *string
 	// Workers are the pools' Fargate services (nil with Settings.NoWorkers).
@@ -133,7 +137,7 @@ func New(scope constructs.Construct, id string, props Props) (*Stack, error) {
 		// Send, find, and read the depth for GET /v1/pools; never receive or delete.
 		s.Pools[pool].Grant(s.API, jsii.String("sqs:SendMessage"), jsii.String("sqs:GetQueueUrl"), jsii.String("sqs:GetQueueAttributes"))
 	}
-	s.HTTPAPI, s.URL = newHTTPAPI(s.Stack, set.Prefix+"-api", s.API, retention(set))
+	s.HTTPAPI, s.URL = newHTTPAPI(s.Stack, set, s.API, retention(set))
 
 	// The reconciler runs one pass a minute: it re-enqueues executions whose
 	// message was lost and recovers those whose worker died long ago.
@@ -184,6 +188,14 @@ func New(scope constructs.Construct, id string, props Props) (*Stack, error) {
 		OnFailure:               awslambdaeventsources.NewSqsDlq(s.StreamDLQ),
 	}))
 	s.Catalog.GrantWriteData(s.Stream)
+	// Executions' final statuses go to a bus of their own, for rules of
+	// any consumer; only the stream function may put events on it.
+	s.ExecutionEvents = awsevents.NewEventBus(s.Stack, jsii.String("ExecutionEvents"), &awsevents.EventBusProps{
+		EventBusName: jsii.String(set.EventBusName()),
+		Description:  jsii.String("Scaleout " + set.Prefix + ": executions' final statuses (source scaleout, detail type Execution Ended)"),
+	})
+	s.ExecutionEvents.GrantPutEventsTo(s.Stream, nil)
+	s.Stream.AddEnvironment(jsii.String("SCALEOUT_EVENT_BUS"), s.ExecutionEvents.EventBusName(), nil)
 	suppress(s.Stream.Role(), "AwsSolutions-IAM5", "the DynamoDB event source (grantStreamRead) grants only dynamodb:ListStreams on *; the stream reads are scoped to the executions stream",
 		"Resource::*")
 
@@ -192,7 +204,13 @@ func New(scope constructs.Construct, id string, props Props) (*Stack, error) {
 	}
 	s.Monitoring = s.newMonitoring(set)
 
-	output(s.Stack, "ApiUrl", s.URL, "base URL of the Scaleout HTTP API (sign requests with SigV4)")
+	if set.JWT() {
+		output(s.Stack, "ApiUrl", s.URL, "base URL of the Scaleout HTTP API (send a JWT from "+set.JWTIssuer+" as a bearer token)")
+	} else {
+		output(s.Stack, "ApiUrl", s.URL, "base URL of the Scaleout HTTP API (sign requests with SigV4)")
+	}
+	output(s.Stack, "EventBusName", s.ExecutionEvents.EventBusName(), "EventBridge bus of executions' final statuses (source scaleout, detail type Execution Ended)")
+	output(s.Stack, "EventBusArn", s.ExecutionEvents.EventBusArn(), "ARN of the executions' event bus")
 	output(s.Stack, "ExecutionsTableName", s.Executions.TableName(), "executions table")
 	output(s.Stack, "CatalogTableName", s.Catalog.TableName(), "catalog (aggregates) table")
 	output(s.Stack, "StreamDlqUrl", s.StreamDLQ.QueueUrl(), "stream batches the stream function gave up on")
@@ -317,11 +335,12 @@ func newFunction(scope constructs.Construct, id string, p functionProps) awslamb
 }
 
 // newHTTPAPI defines the HTTP API: every /v1 route goes to fn behind IAM
-// authorization, except GET /v1/health, which is open so that load
-// balancers and monitors can call it unsigned.
-func newHTTPAPI(scope constructs.Construct, name string, fn awslambda.IFunction, keep awslogs.RetentionDays) (awsapigatewayv2.HttpApi, *string) {
+// authorization, or a JWT authorizer with apiAuth=jwt, except GET
+// /v1/health, which is open so that load balancers and monitors can call it
+// unsigned.
+func newHTTPAPI(scope constructs.Construct, set Settings, fn awslambda.IFunction, keep awslogs.RetentionDays) (awsapigatewayv2.HttpApi, *string) {
 	api := awsapigatewayv2.NewHttpApi(scope, jsii.String("HttpApi"), &awsapigatewayv2.HttpApiProps{
-		ApiName:            jsii.String(name),
+		ApiName:            jsii.String(set.Prefix + "-api"),
 		Description:        jsii.String("Scaleout HTTP API"),
 		CreateDefaultStage: jsii.Bool(false),
 	})
@@ -332,8 +351,25 @@ func newHTTPAPI(scope constructs.Construct, name string, fn awslambda.IFunction,
 	stage := api.AddStage(jsii.String("DefaultStage"), &awsapigatewayv2.HttpStageOptions{
 		StageName:         jsii.String("$default"),
 		AutoDeploy:        jsii.Bool(true),
-		AccessLogSettings: &accessLogSettings{logs: accessLogs},
+		AccessLogSettings: &accessLogSettings{logs: accessLogs, jwt: set.JWT()},
 	})
+	var authorizer awsapigatewayv2.IHttpRouteAuthorizer = awsapigatewayv2authorizers.NewHttpIamAuthorizer()
+	if set.JWT() {
+		var audience []*string
+		for _, a := range set.JWTAudience {
+			audience = append(audience, jsii.String(a))
+		}
+		authorizer = awsapigatewayv2authorizers.NewHttpJwtAuthorizer(jsii.String("JwtAuthorizer"), jsii.String(set.JWTIssuer),
+			&awsapigatewayv2authorizers.HttpJwtAuthorizerProps{
+				AuthorizerName: jsii.String(set.Prefix + "-jwt"),
+				JwtAudience:    &audience,
+			})
+		// The API function authorizes its callers itself, by role. Today it
+		// knows IAM callers only (SCALEOUT_AUTH=iam): say so at synth.
+		awscdk.Annotations_Of(api).AddWarningV2(jsii.String("scaleout:jwt-caller-roles"), jsii.String(
+			"apiAuth=jwt: API Gateway verifies the tokens, but the API function maps only IAM callers (iamRoles) to roles: "+
+				"it answers 401 to JWT callers until it learns to read the JWT claims"), nil)
+	}
 	integration := awsapigatewayv2integrations.NewHttpLambdaIntegration(jsii.String("Api"), fn, &awsapigatewayv2integrations.HttpLambdaIntegrationProps{
 		PayloadFormatVersion: awsapigatewayv2.PayloadFormatVersion_VERSION_2_0(),
 	})
@@ -341,7 +377,7 @@ func newHTTPAPI(scope constructs.Construct, name string, fn awslambda.IFunction,
 		Path:        jsii.String("/v1/{proxy+}"),
 		Methods:     &[]awsapigatewayv2.HttpMethod{awsapigatewayv2.HttpMethod_ANY},
 		Integration: integration,
-		Authorizer:  awsapigatewayv2authorizers.NewHttpIamAuthorizer(),
+		Authorizer:  authorizer,
 	})
 	health := api.AddRoutes(&awsapigatewayv2.AddRoutesOptions{
 		Path:        jsii.String("/v1/health"),
@@ -355,16 +391,23 @@ func newHTTPAPI(scope constructs.Construct, name string, fn awslambda.IFunction,
 }
 
 // accessLogSettings writes one JSON line per request, with the verified
-// caller for IAM-authorized routes.
-type accessLogSettings struct{ logs awslogs.ILogGroup }
+// caller: the IAM caller's ARN, or the JWT's subject.
+type accessLogSettings struct {
+	logs awslogs.ILogGroup
+	jwt  bool
+}
 
 func (a *accessLogSettings) Destination() awsapigatewayv2.IAccessLogDestination {
 	return awsapigatewayv2.NewLogGroupLogDestination(a.logs)
 }
 
 func (a *accessLogSettings) Format() awsapigateway.AccessLogFormat {
+	caller := "$context.identity.userArn"
+	if a.jwt {
+		caller = "$context.authorizer.claims.sub"
+	}
 	return awsapigateway.AccessLogFormat_Custom(jsii.String(`{"requestId":"$context.requestId","ip":"$context.identity.sourceIp",` +
-		`"caller":"$context.identity.userArn","requestTime":"$context.requestTime","routeKey":"$context.routeKey",` +
+		`"caller":"` + caller + `","requestTime":"$context.requestTime","routeKey":"$context.routeKey",` +
 		`"status":"$context.status","latency":"$context.responseLatency","integrationError":"$context.integrationErrorMessage"}`))
 }
 

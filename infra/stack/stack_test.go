@@ -31,11 +31,19 @@ var synth struct {
 	settings    stack.Settings
 	// isolated is a second stack, in the same app, whose workers have no
 	// NAT gateway (natGateways=0).
-	isolated struct {
-		template    assertions.Template
-		annotations assertions.Annotations
-		settings    stack.Settings
-	}
+	isolated synthesized
+	// options is a third stack, in the same app, with the options the
+	// first leaves at their defaults: pool etl on EC2 (ec2_test.go) and a
+	// JWT authorizer (apiAuth=jwt).
+	options synthesized
+}
+
+type synthesized struct {
+	template    assertions.Template
+	annotations assertions.Annotations
+	json        map[string]any
+	set         resources.Set
+	settings    stack.Settings
 }
 
 func TestMain(m *testing.M) {
@@ -62,6 +70,13 @@ func run(m *testing.M) (int, error) {
 		if err := os.WriteFile(filepath.Join(build, fn, "bootstrap"), []byte("placeholder "+fn), 0o755); err != nil {
 			return 0, err
 		}
+	}
+	// And the EC2 workers' binary.
+	if err := os.MkdirAll(filepath.Join(build, filepath.Dir(stack.WorkerBinary)), 0o755); err != nil {
+		return 0, err
+	}
+	if err := os.WriteFile(filepath.Join(build, stack.WorkerBinary), []byte("placeholder worker"), 0o755); err != nil {
+		return 0, err
 	}
 	flags, err := featureFlags()
 	if err != nil {
@@ -106,7 +121,25 @@ func run(m *testing.M) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	if err := synthesize(s, isolated); err != nil {
+	synth.options.settings = synth.settings
+	synth.options.settings.Prefix = "scaleout-options"
+	synth.options.settings.Workers = map[string]stack.Worker{
+		"default": stack.DefaultWorker,
+		"etl":     {Concurrency: 8, MinTasks: 0, MaxTasks: 6, Platform: stack.PlatformEC2, InstanceType: "c7g.large"},
+	}
+	synth.options.settings.APIAuth = stack.APIAuthJWT
+	synth.options.settings.JWTIssuer = "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Example"
+	synth.options.settings.JWTAudience = []string{"client-a", "client-b"}
+	options, err := stack.New(app, "ScaleoutOptions", stack.Props{
+		StackProps: awscdk.StackProps{Env: &awscdk.Environment{
+			Account: jsii.String("000000000000"), Region: jsii.String("us-east-1"),
+		}},
+		Settings: synth.options.settings,
+	})
+	if err != nil {
+		return 0, err
+	}
+	if err := synthesize(s, isolated, options); err != nil {
 		return 0, err
 	}
 	return m.Run(), nil
@@ -114,7 +147,7 @@ func run(m *testing.M) (int, error) {
 
 // synthesize turns the panic of a failed synth (an unsuppressed cdk-nag
 // error fails validation) into an error.
-func synthesize(s, isolated *stack.Stack) (err error) {
+func synthesize(s, isolated, options *stack.Stack) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("%v", r)
@@ -123,8 +156,15 @@ func synthesize(s, isolated *stack.Stack) (err error) {
 	synth.template = assertions.Template_FromStack(s.Stack, nil)
 	synth.json = *synth.template.ToJSON()
 	synth.annotations = assertions.Annotations_FromStack(s.Stack)
-	synth.isolated.template = assertions.Template_FromStack(isolated.Stack, nil)
-	synth.isolated.annotations = assertions.Annotations_FromStack(isolated.Stack)
+	for _, st := range []struct {
+		to *synthesized
+		s  *stack.Stack
+	}{{&synth.isolated, isolated}, {&synth.options, options}} {
+		st.to.template = assertions.Template_FromStack(st.s.Stack, nil)
+		st.to.json = *st.to.template.ToJSON()
+		st.to.annotations = assertions.Annotations_FromStack(st.s.Stack)
+		st.to.set = st.s.Resources
+	}
 	return nil
 }
 
@@ -178,15 +218,24 @@ func getAtt(id, attr string) obj { return obj{"Fn::GetAtt": []any{id, attr}} }
 
 func resourceID(t *testing.T, typ string, props obj) string {
 	t.Helper()
+	return resourceIDIn(t, synth.template, typ, props)
+}
+
+// resourceIDIn is the logical ID of the one resource of tpl that has props.
+func resourceIDIn(t *testing.T, tpl assertions.Template, typ string, props obj) string {
+	t.Helper()
 	var id string
-	check(t, func() { id = *synth.template.GetResourceId(jsii.String(typ), obj{"Properties": like(props)}) })
+	check(t, func() { id = *tpl.GetResourceId(jsii.String(typ), obj{"Properties": like(props)}) })
 	return id
 }
 
 // resourcesOf returns the template's resources of one type by logical ID.
-func resourcesOf(typ string) map[string]obj {
+func resourcesOf(typ string) map[string]obj { return resourcesIn(synth.json, typ) }
+
+// resourcesIn returns the resources of one type of a template.
+func resourcesIn(tpl obj, typ string) map[string]obj {
 	out := map[string]obj{}
-	for id, r := range synth.json["Resources"].(obj) {
+	for id, r := range tpl["Resources"].(obj) {
 		if r := r.(obj); r["Type"] == typ {
 			out[id] = r
 		}
@@ -336,9 +385,10 @@ func TestFunctionsAreGoOnArm(t *testing.T) {
 			for k, v := range props["Environment"].(obj)["Variables"].(obj) {
 				s, ok := v.(string)
 				if !ok {
-					// A reference resolved at deploy time (the KMS key's ARN).
-					require.Equal(t, "SCALEOUT_KMS_KEY_ID", k)
-					s = "arn:aws:kms:us-east-1:000000000000:key/resolved-at-deploy"
+					// A reference resolved at deploy time: the KMS key's ARN
+					// or the event bus's name (TestExecutionEventBus).
+					require.Contains(t, []string{"SCALEOUT_KMS_KEY_ID", "SCALEOUT_EVENT_BUS"}, k)
+					s = "resolved-at-deploy"
 				}
 				env[k] = s
 			}
@@ -410,38 +460,50 @@ func TestStreamEventSource(t *testing.T) {
 	check(t, func() { synth.template.ResourceCountIs(jsii.String("AWS::Lambda::EventSourceMapping"), jsii.Number(1)) })
 }
 
-// roleNames names each IAM role by what assumes it: a function's name, a
-// task definition's family (its task role), the family with " execution"
-// (its execution role) or "flow logs".
-func roleNames() map[string]string {
+// roleNames names each IAM role of a template by what assumes it: a
+// function's name, a task definition's family (its task role), the family
+// with " execution" (its execution role), a launch template's name with
+// " instance" (its instances' role) or "flow logs".
+func roleNames(tpl obj) map[string]string {
 	out := map[string]string{}
 	roleID := func(v any) string { return v.(obj)["Fn::GetAtt"].([]any)[0].(string) }
-	for _, r := range resourcesOf("AWS::Lambda::Function") {
+	for _, r := range resourcesIn(tpl, "AWS::Lambda::Function") {
 		out[roleID(r["Properties"].(obj)["Role"])] = r["Properties"].(obj)["FunctionName"].(string)
 	}
-	for _, r := range resourcesOf("AWS::ECS::TaskDefinition") {
+	for _, r := range resourcesIn(tpl, "AWS::ECS::TaskDefinition") {
 		p := r["Properties"].(obj)
 		out[roleID(p["TaskRoleArn"])] = p["Family"].(string)
 		out[roleID(p["ExecutionRoleArn"])] = p["Family"].(string) + " execution"
 	}
-	for _, r := range resourcesOf("AWS::EC2::FlowLog") {
+	profiles := resourcesIn(tpl, "AWS::IAM::InstanceProfile")
+	for _, r := range resourcesIn(tpl, "AWS::EC2::LaunchTemplate") {
+		p := r["Properties"].(obj)
+		profile := profiles[roleID(p["LaunchTemplateData"].(obj)["IamInstanceProfile"].(obj)["Arn"])]
+		role := profile["Properties"].(obj)["Roles"].([]any)[0].(obj)["Ref"].(string)
+		out[role] = p["LaunchTemplateName"].(string) + " instance"
+	}
+	for _, r := range resourcesIn(tpl, "AWS::EC2::FlowLog") {
 		out[roleID(r["Properties"].(obj)["DeliverLogsPermissionArn"])] = "flow logs"
 	}
 	return out
 }
 
-// statements lists every IAM policy statement by the role it is granted to
-// (see roleNames).
-func statements(t *testing.T) map[string][]obj {
+// statements lists every IAM policy statement of the first stack by the
+// role it is granted to (see roleNames).
+func statements(t *testing.T) map[string][]obj { return statementsIn(t, synth.json) }
+
+// statementsIn lists every IAM policy statement of a template by the role
+// it is granted to (see roleNames).
+func statementsIn(t *testing.T, tpl obj) map[string][]obj {
 	t.Helper()
-	names := roleNames()
+	names := roleNames(tpl)
 	out := map[string][]obj{}
-	for id, p := range resourcesOf("AWS::IAM::Policy") {
+	for id, p := range resourcesIn(tpl, "AWS::IAM::Policy") {
 		props := p["Properties"].(obj)
 		roles := props["Roles"].([]any)
 		require.Len(t, roles, 1, id)
 		name := names[roles[0].(obj)["Ref"].(string)]
-		require.NotEmpty(t, name, "policy %s is not a function's, a task's or the flow log's", id)
+		require.NotEmpty(t, name, "policy %s is not a function's, a task's, an instance's or the flow log's", id)
 		for _, st := range props["PolicyDocument"].(obj)["Statement"].([]any) {
 			out[name] = append(out[name], st.(obj))
 		}
@@ -576,4 +638,90 @@ func TestNagFindingsAreResolved(t *testing.T) {
 			))}}),
 		})
 	})
+}
+
+// TestExecutionEventBus: executions' final statuses go to a custom event
+// bus that only the stream function may put events on, and whose name the
+// stream function reads from SCALEOUT_EVENT_BUS.
+func TestExecutionEventBus(t *testing.T) {
+	bus := resourceID(t, "AWS::Events::EventBus", obj{"Name": synth.settings.EventBusName()})
+	require.Equal(t, "scaleout-test-executions", synth.settings.EventBusName())
+	check(t, func() { synth.template.ResourceCountIs(jsii.String("AWS::Events::EventBus"), jsii.Number(1)) })
+
+	stream := resourceID(t, "AWS::Lambda::Function", obj{"FunctionName": synth.settings.Prefix + "-stream"})
+	env := resourcesOf("AWS::Lambda::Function")[stream]["Properties"].(obj)["Environment"].(obj)["Variables"].(obj)
+	require.Equal(t, obj{"Ref": bus}, env["SCALEOUT_EVENT_BUS"])
+
+	// events:PutEvents on this bus, for the stream function only.
+	sts := statements(t)
+	var put []obj
+	for role, rs := range sts {
+		for _, st := range rs {
+			for _, a := range list(st["Action"]) {
+				if strings.HasPrefix(a.(string), "events:") {
+					require.Equal(t, synth.settings.Prefix+"-stream", role, "%s may not use EventBridge", role)
+					put = append(put, st)
+				}
+			}
+		}
+	}
+	require.Equal(t, []obj{{"Action": "events:PutEvents", "Effect": "Allow", "Resource": getAtt(bus, "Arn")}}, put)
+
+	check(t, func() { synth.template.HasOutput(jsii.String("EventBusName"), obj{"Value": obj{"Ref": bus}}) })
+	check(t, func() { synth.template.HasOutput(jsii.String("EventBusArn"), obj{"Value": getAtt(bus, "Arn")}) })
+}
+
+// TestJWTAuthorizer: with apiAuth=jwt every route but the health check
+// needs a JWT from the issuer for one of the audiences; without it (the
+// first stack) no authorizer exists and IAM authorizes.
+func TestJWTAuthorizer(t *testing.T) {
+	tpl, set := synth.options.template, synth.options.settings
+	check(t, func() { synth.template.ResourceCountIs(jsii.String("AWS::ApiGatewayV2::Authorizer"), jsii.Number(0)) })
+	check(t, func() { tpl.ResourceCountIs(jsii.String("AWS::ApiGatewayV2::Authorizer"), jsii.Number(1)) })
+	var authorizer string
+	for id := range resourcesIn(synth.options.json, "AWS::ApiGatewayV2::Authorizer") {
+		authorizer = id
+	}
+	check(t, func() {
+		tpl.HasResourceProperties(jsii.String("AWS::ApiGatewayV2::Authorizer"), obj{
+			"AuthorizerType": "JWT",
+			"IdentitySource": []any{"$request.header.Authorization"},
+			"JwtConfiguration": obj{
+				"Issuer":   set.JWTIssuer,
+				"Audience": []any{"client-a", "client-b"},
+			},
+		})
+	})
+	check(t, func() {
+		tpl.HasResourceProperties(jsii.String("AWS::ApiGatewayV2::Route"), obj{
+			"RouteKey": "ANY /v1/{proxy+}", "AuthorizationType": "JWT", "AuthorizerId": obj{"Ref": authorizer},
+		})
+	})
+	check(t, func() {
+		tpl.HasResourceProperties(jsii.String("AWS::ApiGatewayV2::Route"), obj{
+			"RouteKey": "GET /v1/health", "AuthorizationType": "NONE", "AuthorizerId": assertions.Match_Absent(),
+		})
+	})
+	check(t, func() { tpl.ResourceCountIs(jsii.String("AWS::ApiGatewayV2::Route"), jsii.Number(2)) })
+	// The access log names the token's subject.
+	check(t, func() {
+		tpl.HasResourceProperties(jsii.String("AWS::ApiGatewayV2::Stage"), obj{
+			"AccessLogSettings": like(obj{"Format": assertions.Match_StringLikeRegexp(jsii.String(`"caller":"\$context\.authorizer\.claims\.sub"`))}),
+		})
+	})
+	// The API function still knows IAM callers only: the synth says so.
+	check(t, func() {
+		synth.options.annotations.HasWarning(jsii.String("/ScaleoutOptions/HttpApi"), assertions.Match_StringLikeRegexp(jsii.String("apiAuth=jwt: .*401")))
+	})
+	check(t, func() {
+		tpl.HasOutput(jsii.String("ApiUrl"), obj{"Description": assertions.Match_StringLikeRegexp(jsii.String("JWT"))})
+	})
+}
+
+// TestOptionsNagFindingsAreResolved: the third stack (EC2 workers, JWT)
+// passes cdk-nag too.
+func TestOptionsNagFindingsAreResolved(t *testing.T) {
+	nag := assertions.Match_StringLikeRegexp(jsii.String("AwsSolutions-.*|CdkNagValidationFailure.*"))
+	check(t, func() { synth.options.annotations.HasNoError(jsii.String("*"), nag) })
+	check(t, func() { synth.options.annotations.HasNoWarning(jsii.String("*"), nag) })
 }

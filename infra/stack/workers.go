@@ -4,10 +4,12 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsapplicationautoscaling"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsautoscaling"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatchactions"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsec2"
@@ -15,6 +17,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsecs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awss3assets"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
@@ -35,13 +38,61 @@ const workerGrace = workerStopTimeout - 30*time.Second
 type Workers struct {
 	VPC awsec2.Vpc
 	// Endpoints are the interface endpoints (natGateways=0 only), open to
-	// the worker tasks alone.
+	// the workers alone.
 	Endpoints []awsec2.InterfaceVpcEndpoint
-	Cluster   awsecs.Cluster
-	// Services maps a pool to its Fargate service.
+	// Cluster holds the Fargate services (nil when every pool runs on EC2).
+	Cluster awsecs.Cluster
+	// Services maps a Fargate pool to its service.
 	Services map[string]awsecs.FargateService
-	// Roles maps a pool to its tasks' role.
+	// Groups maps an EC2 pool to its Auto Scaling group (ec2.go).
+	Groups map[string]awsautoscaling.AutoScalingGroup
+	// Roles maps a pool to its workers' role: the tasks' or the instances'.
 	Roles map[string]awsiam.Role
+}
+
+// runningWorkers is the metric of how many of a pool's workers run:
+// Fargate tasks (Container Insights' RunningTaskCount) or in-service EC2
+// instances (the group's GroupInServiceInstances).
+type runningWorkers struct {
+	// id names the metric in metric math: "tasks" or "instances".
+	id              string
+	namespace, name string
+	dims            []dimension
+}
+
+type dimension struct{ name, value *string }
+
+// running is how many of pool's workers run.
+func (w *Workers) running(pool string) runningWorkers {
+	if g, ok := w.Groups[pool]; ok {
+		return runningWorkers{"instances", "AWS/AutoScaling", "GroupInServiceInstances",
+			[]dimension{{jsii.String("AutoScalingGroupName"), g.AutoScalingGroupName()}}}
+	}
+	return runningWorkers{"tasks", "ECS/ContainerInsights", "RunningTaskCount", []dimension{
+		{jsii.String("ClusterName"), w.Cluster.ClusterName()},
+		{jsii.String("ServiceName"), w.Services[pool].ServiceName()},
+	}}
+}
+
+// unit is "task" or "instance".
+func (r runningWorkers) unit() string { return strings.TrimSuffix(r.id, "s") }
+
+func (r runningWorkers) metric(stat string, period awscdk.Duration, label string) awscloudwatch.Metric {
+	dims := map[string]*string{}
+	for _, d := range r.dims {
+		dims[*d.name] = d.value
+	}
+	p := &awscloudwatch.MetricProps{
+		Namespace:     jsii.String(r.namespace),
+		MetricName:    jsii.String(r.name),
+		DimensionsMap: &dims,
+		Statistic:     jsii.String(stat),
+		Period:        period,
+	}
+	if label != "" {
+		p.Label = jsii.String(label)
+	}
+	return awscloudwatch.NewMetric(p)
 }
 
 // newVPC defines the workers' network: two availability zones (from
@@ -114,42 +165,51 @@ func newVPC(scope constructs.Construct, set Settings) (awsec2.Vpc, []awsec2.Inte
 	return vpc, endpoints
 }
 
-// newWorkers defines the cluster and one Fargate service per pool.
+// newWorkers defines the workers of each pool: a Fargate service in the
+// cluster, or an Auto Scaling group of EC2 instances (ec2.go).
 func (s *Stack) newWorkers(set Settings) *Workers {
-	w := &Workers{Services: map[string]awsecs.FargateService{}, Roles: map[string]awsiam.Role{}}
-	w.VPC, w.Endpoints = newVPC(s.Stack, set)
-	w.Cluster = awsecs.NewCluster(s.Stack, jsii.String("Cluster"), &awsecs.ClusterProps{
-		ClusterName:         jsii.String(set.Prefix + "-workers"),
-		Vpc:                 w.VPC,
-		ContainerInsightsV2: awsecs.ContainerInsights_ENABLED,
-	})
-	// One image for every pool, built from the repository's Dockerfile
-	// by `cdk deploy` (synth only hashes the folder: no Docker needed).
-	image := awsecs.ContainerImage_FromAsset(jsii.String(set.SourceDir), &awsecs.AssetImageProps{
-		File:     jsii.String("Dockerfile"),
-		Platform: awsecrassets.Platform_LINUX_ARM64(),
-	})
-	for _, pool := range slices.Sorted(maps.Keys(s.Pools)) {
-		s.newWorkerService(w, set, pool, image)
+	w := &Workers{
+		Services: map[string]awsecs.FargateService{},
+		Groups:   map[string]awsautoscaling.AutoScalingGroup{},
+		Roles:    map[string]awsiam.Role{},
 	}
-	output(s.Stack, "ClusterName", w.Cluster.ClusterName(), "ECS cluster of the worker services")
+	w.VPC, w.Endpoints = newVPC(s.Stack, set)
+	var image awsecs.ContainerImage
+	if set.onFargate() {
+		w.Cluster = awsecs.NewCluster(s.Stack, jsii.String("Cluster"), &awsecs.ClusterProps{
+			ClusterName:         jsii.String(set.Prefix + "-workers"),
+			Vpc:                 w.VPC,
+			ContainerInsightsV2: awsecs.ContainerInsights_ENABLED,
+		})
+		// One image for every pool, built from the repository's Dockerfile
+		// by `cdk deploy` (synth only hashes the folder: no Docker needed).
+		image = awsecs.ContainerImage_FromAsset(jsii.String(set.SourceDir), &awsecs.AssetImageProps{
+			File:     jsii.String("Dockerfile"),
+			Platform: awsecrassets.Platform_LINUX_ARM64(),
+		})
+		output(s.Stack, "ClusterName", w.Cluster.ClusterName(), "ECS cluster of the worker services")
+	}
+	var binary awss3assets.Asset
+	if set.onEC2() {
+		binary = newWorkerBinary(s.Stack, set)
+	}
+	for _, pool := range slices.Sorted(maps.Keys(s.Pools)) {
+		if set.Worker(pool).EC2() {
+			s.newWorkerGroup(w, set, pool, binary)
+		} else {
+			s.newWorkerService(w, set, pool, image)
+		}
+	}
 	return w
 }
 
-func (s *Stack) newWorkerService(w *Workers, set Settings, pool string, image awsecs.ContainerImage) {
-	cfg := set.Worker(pool)
-	name := set.Prefix + "-worker-" + pool
-	scope := constructs.NewConstruct(s.Stack, jsii.String("Worker-"+pool))
-	queue := s.Pools[pool]
-
-	logs := awslogs.NewLogGroup(scope, jsii.String("Logs"), &awslogs.LogGroupProps{
-		Retention:     retention(set),
-		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
-	})
-	// The task role: only the calls the worker makes (packages worker,
-	// execstore, queue, messages, workers), on resources named one by one.
-	role := awsiam.NewRole(scope, jsii.String("TaskRole"), &awsiam.RoleProps{
-		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("ecs-tasks.amazonaws.com"), nil),
+// newWorkerRole defines the role of a pool's workers, assumed by
+// principal (ECS tasks or EC2 instances), with only the calls the worker
+// makes (packages worker, execstore, queue, messages, workers), on
+// resources named one by one.
+func (s *Stack) newWorkerRole(scope constructs.Construct, id, name, pool string, principal awsiam.IPrincipal) awsiam.Role {
+	role := awsiam.NewRole(scope, jsii.String(id), &awsiam.RoleProps{
+		AssumedBy:   principal,
 		Description: jsii.String("runs " + name),
 	})
 	allow := func(sid string, resources []*string, actions ...string) {
@@ -165,8 +225,45 @@ func (s *Stack) newWorkerService(w *Workers, set Settings, pool string, image aw
 	// Task messages, the worker registry and its heartbeats.
 	allow("Catalog", []*string{s.Catalog.TableArn()},
 		"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:BatchWriteItem", "dynamodb:Query")
-	allow("PoolQueue", []*string{queue.QueueArn()},
+	allow("PoolQueue", []*string{s.Pools[pool].QueueArn()},
 		"sqs:GetQueueUrl", "sqs:ReceiveMessage", "sqs:ChangeMessageVisibility", "sqs:DeleteMessage", "sqs:SendMessage")
+	return role
+}
+
+// newWorkerSecurityGroup defines a pool's workers' security group: no
+// inbound, outbound to AWS (and the internet through the NAT gateway), let
+// into the interface endpoints.
+func newWorkerSecurityGroup(scope constructs.Construct, w *Workers, name string) awsec2.SecurityGroup {
+	sg := awsec2.NewSecurityGroup(scope, jsii.String("SecurityGroup"), &awsec2.SecurityGroupProps{
+		Vpc:              w.VPC,
+		Description:      jsii.String(name + ": no inbound; outbound to AWS and, with a NAT gateway, to the targets of http tasks"),
+		AllowAllOutbound: jsii.Bool(true),
+	})
+	for _, ep := range w.Endpoints {
+		ep.Connections().AllowDefaultPortFrom(sg, jsii.String("HTTPS from "+name))
+	}
+	return sg
+}
+
+// workerSubnets are the private subnets the workers run in.
+func workerSubnets(set Settings) *awsec2.SubnetSelection {
+	if set.NAT() == 0 {
+		return &awsec2.SubnetSelection{SubnetType: awsec2.SubnetType_PRIVATE_ISOLATED}
+	}
+	return &awsec2.SubnetSelection{SubnetType: awsec2.SubnetType_PRIVATE_WITH_EGRESS}
+}
+
+func (s *Stack) newWorkerService(w *Workers, set Settings, pool string, image awsecs.ContainerImage) {
+	cfg := set.Worker(pool)
+	name := set.Prefix + "-worker-" + pool
+	scope := constructs.NewConstruct(s.Stack, jsii.String("Worker-"+pool))
+	queue := s.Pools[pool]
+
+	logs := awslogs.NewLogGroup(scope, jsii.String("Logs"), &awslogs.LogGroupProps{
+		Retention:     retention(set),
+		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
+	})
+	role := s.newWorkerRole(scope, "TaskRole", name, pool, awsiam.NewServicePrincipal(jsii.String("ecs-tasks.amazonaws.com"), nil))
 	w.Roles[pool] = role
 
 	task := awsecs.NewFargateTaskDefinition(scope, jsii.String("Task"), &awsecs.FargateTaskDefinitionProps{
@@ -201,18 +298,7 @@ func (s *Stack) newWorkerService(w *Workers, set Settings, pool string, image aw
 	suppress(task.ObtainExecutionRole(), "AwsSolutions-IAM5", "ecr:GetAuthorizationToken takes no resource: AWS requires \"*\"; the pulls are scoped to the CDK assets repository",
 		"Resource::*")
 
-	sg := awsec2.NewSecurityGroup(scope, jsii.String("SecurityGroup"), &awsec2.SecurityGroupProps{
-		Vpc:              w.VPC,
-		Description:      jsii.String(name + ": no inbound; outbound to AWS and, with a NAT gateway, to the targets of http tasks"),
-		AllowAllOutbound: jsii.Bool(true),
-	})
-	for _, ep := range w.Endpoints {
-		ep.Connections().AllowDefaultPortFrom(sg, jsii.String("HTTPS from "+name))
-	}
-	subnetType := awsec2.SubnetType_PRIVATE_WITH_EGRESS
-	if set.NAT() == 0 {
-		subnetType = awsec2.SubnetType_PRIVATE_ISOLATED
-	}
+	sg := newWorkerSecurityGroup(scope, w, name)
 	svc := awsecs.NewFargateService(scope, jsii.String("Service"), &awsecs.FargateServiceProps{
 		ServiceName:    jsii.String(name),
 		Cluster:        w.Cluster,
@@ -223,13 +309,13 @@ func (s *Stack) newWorkerService(w *Workers, set Settings, pool string, image aw
 		MaxHealthyPercent: jsii.Number(200),
 		CircuitBreaker:    &awsecs.DeploymentCircuitBreaker{Rollback: jsii.Bool(true)},
 		AssignPublicIp:    jsii.Bool(false),
-		VpcSubnets:        &awsec2.SubnetSelection{SubnetType: subnetType},
+		VpcSubnets:        workerSubnets(set),
 		SecurityGroups:    &[]awsec2.ISecurityGroup{sg},
 		PlatformVersion:   awsecs.FargatePlatformVersion_LATEST,
 		PropagateTags:     awsecs.PropagatedTagSource_SERVICE,
 	})
 	w.Services[pool] = svc
-	newBacklogScaling(scope, name, w.Cluster, svc, queue, cfg)
+	newBacklogScaling(scope, name, w, pool, queue, cfg)
 	output(scope, "ServiceName", svc.ServiceName(), "Fargate service of the workers of pool "+pool)
 }
 
@@ -239,13 +325,15 @@ func (s *Stack) newWorkerService(w *Workers, set Settings, pool string, image aw
 // concurrency as the target, so that each task has about as much work as
 // it runs at once. In-flight messages count too so that busy tasks are
 // not scaled in while nothing waits. Running tasks come from Container
-// Insights (ECS/ContainerInsights RunningTaskCount).
+// Insights (ECS/ContainerInsights RunningTaskCount). An EC2 pool scales
+// the same way on its in-service instances (newInstanceScaling).
 //
 // Target tracking cannot leave zero tasks (the ratio has no tasks to
 // multiply), so when the minimum is 0 a step policy starts the first task:
 // an alarm on "messages are visible and no task runs" adds one task;
 // target tracking takes over from there and scales in to 0 when idle.
-func newBacklogScaling(scope constructs.Construct, name string, cluster awsecs.Cluster, svc awsecs.FargateService, queue awssqs.Queue, cfg Worker) {
+func newBacklogScaling(scope constructs.Construct, name string, w *Workers, pool string, queue awssqs.Queue, cfg Worker) {
+	cluster, svc := w.Cluster, w.Services[pool]
 	target := awsapplicationautoscaling.NewScalableTarget(scope, jsii.String("ScalableTarget"), &awsapplicationautoscaling.ScalableTargetProps{
 		ServiceNamespace:  awsapplicationautoscaling.ServiceNamespace_ECS,
 		ScalableDimension: jsii.String("ecs:service:DesiredCount"),
@@ -261,46 +349,36 @@ func newBacklogScaling(scope constructs.Construct, name string, cluster awsecs.C
 			ResourceName: jsii.String("AWSServiceRoleForApplicationAutoScaling_ECSService"),
 		}), nil),
 	})
-	queueDim := []any{&awsapplicationautoscaling.CfnScalingPolicy_TargetTrackingMetricDimensionProperty{
-		Name: jsii.String("QueueName"), Value: queue.QueueName(),
-	}}
-	serviceDims := []any{
-		&awsapplicationautoscaling.CfnScalingPolicy_TargetTrackingMetricDimensionProperty{Name: jsii.String("ClusterName"), Value: cluster.ClusterName()},
-		&awsapplicationautoscaling.CfnScalingPolicy_TargetTrackingMetricDimensionProperty{Name: jsii.String("ServiceName"), Value: svc.ServiceName()},
-	}
-	metric := func(id, namespace, name, stat string, dims []any) *awsapplicationautoscaling.CfnScalingPolicy_TargetTrackingMetricDataQueryProperty {
-		return &awsapplicationautoscaling.CfnScalingPolicy_TargetTrackingMetricDataQueryProperty{
-			Id:         jsii.String(id),
-			ReturnData: jsii.Bool(false),
-			MetricStat: &awsapplicationautoscaling.CfnScalingPolicy_TargetTrackingMetricStatProperty{
-				Metric: &awsapplicationautoscaling.CfnScalingPolicy_TargetTrackingMetricProperty{
-					Namespace: jsii.String(namespace), MetricName: jsii.String(name), Dimensions: &dims,
-				},
-				Stat: jsii.String(stat),
-			},
+	var metrics []any
+	for _, q := range backlogPerWorker(queue, w, pool) {
+		m := &awsapplicationautoscaling.CfnScalingPolicy_TargetTrackingMetricDataQueryProperty{
+			Id: jsii.String(q.id), ReturnData: jsii.Bool(q.expression != ""),
 		}
+		if q.expression != "" {
+			m.Expression, m.Label = jsii.String(q.expression), jsii.String(q.label)
+		} else {
+			var dims []any
+			for _, d := range q.dims {
+				dims = append(dims, &awsapplicationautoscaling.CfnScalingPolicy_TargetTrackingMetricDimensionProperty{Name: d.name, Value: d.value})
+			}
+			m.MetricStat = &awsapplicationautoscaling.CfnScalingPolicy_TargetTrackingMetricStatProperty{
+				Metric: &awsapplicationautoscaling.CfnScalingPolicy_TargetTrackingMetricProperty{
+					Namespace: q.namespace, MetricName: q.name, Dimensions: &dims,
+				},
+				Stat: q.stat,
+			}
+		}
+		metrics = append(metrics, m)
 	}
 	policy := awsapplicationautoscaling.NewCfnScalingPolicy(scope, jsii.String("BacklogPerTask"), &awsapplicationautoscaling.CfnScalingPolicyProps{
 		PolicyName:      jsii.String(name + "-backlog-per-task"),
 		PolicyType:      jsii.String("TargetTrackingScaling"),
 		ScalingTargetId: target.ScalableTargetId(),
 		TargetTrackingScalingPolicyConfiguration: &awsapplicationautoscaling.CfnScalingPolicy_TargetTrackingScalingPolicyConfigurationProperty{
-			TargetValue:      jsii.Number(float64(cfg.Concurrency)),
-			ScaleOutCooldown: jsii.Number(60),
-			ScaleInCooldown:  jsii.Number(300),
-			CustomizedMetricSpecification: &awsapplicationautoscaling.CfnScalingPolicy_CustomizedMetricSpecificationProperty{
-				Metrics: &[]any{
-					metric("visible", "AWS/SQS", "ApproximateNumberOfMessagesVisible", "Sum", queueDim),
-					metric("inflight", "AWS/SQS", "ApproximateNumberOfMessagesNotVisible", "Sum", queueDim),
-					metric("tasks", "ECS/ContainerInsights", "RunningTaskCount", "Average", serviceDims),
-					&awsapplicationautoscaling.CfnScalingPolicy_TargetTrackingMetricDataQueryProperty{
-						Id:         jsii.String("backlogPerTask"),
-						Label:      jsii.String("messages per running task"),
-						Expression: jsii.String("(visible + inflight) / tasks"),
-						ReturnData: jsii.Bool(true),
-					},
-				},
-			},
+			TargetValue:                   jsii.Number(float64(cfg.Concurrency)),
+			ScaleOutCooldown:              jsii.Number(60),
+			ScaleInCooldown:               jsii.Number(300),
+			CustomizedMetricSpecification: &awsapplicationautoscaling.CfnScalingPolicy_CustomizedMetricSpecificationProperty{Metrics: &metrics},
 		},
 	})
 	policy.Node().AddDependency(target)
@@ -315,20 +393,56 @@ func newBacklogScaling(scope constructs.Construct, name string, cluster awsecs.C
 		Cooldown:       awscdk.Duration_Seconds(jsii.Number(60)),
 	})
 	start.AddAdjustment(&awsapplicationautoscaling.AdjustmentTier{Adjustment: jsii.Number(1), LowerBound: jsii.Number(0)})
+	newWorkWaitsAlarm(scope, name, w, pool, queue).AddAlarmAction(awscloudwatchactions.NewApplicationScalingAction(start))
+}
+
+// backlogQuery is one query of the backlog-per-worker metric math: a
+// metric, or the expression over the others.
+type backlogQuery struct {
+	id                    string
+	namespace, name, stat *string
+	dims                  []dimension
+	expression, label     string
+}
+
+// backlogPerWorker is the metric math both platforms scale on: (visible +
+// in-flight messages of the pool's queue) / running workers, as the
+// queries "visible", "inflight", "tasks" or "instances" (see
+// Workers.running), and "backlogPerTask" or "backlogPerInstance", the one
+// returned.
+func backlogPerWorker(queue awssqs.IQueue, w *Workers, pool string) []backlogQuery {
+	queueDims := []dimension{{jsii.String("QueueName"), queue.QueueName()}}
+	sqs := func(id, metric string) backlogQuery {
+		return backlogQuery{id: id, namespace: jsii.String("AWS/SQS"), name: jsii.String(metric), stat: jsii.String("Sum"), dims: queueDims}
+	}
+	r := w.running(pool)
+	return []backlogQuery{
+		sqs("visible", "ApproximateNumberOfMessagesVisible"),
+		sqs("inflight", "ApproximateNumberOfMessagesNotVisible"),
+		{id: r.id, namespace: jsii.String(r.namespace), name: jsii.String(r.name), stat: jsii.String("Average"), dims: r.dims},
+		{
+			id:         "backlogPer" + title(r.unit()),
+			expression: "(visible + inflight) / " + r.id,
+			label:      "messages per running " + r.unit(),
+		},
+	}
+}
+
+// newWorkWaitsAlarm alarms when messages wait in pool's queue and no
+// worker runs: the alarm that starts a pool's first worker when its
+// minimum is 0 (target tracking cannot scale from zero).
+func newWorkWaitsAlarm(scope constructs.Construct, name string, w *Workers, pool string, queue awssqs.Queue) awscloudwatch.Alarm {
 	minute := awscdk.Duration_Minutes(jsii.Number(1))
-	waiting := awscloudwatch.NewAlarm(scope, jsii.String("WorkWaitsWithoutTasks"), &awscloudwatch.AlarmProps{
-		AlarmDescription: jsii.String(fmt.Sprintf("%s: messages wait and no task runs; starts the first task", name)),
+	r := w.running(pool)
+	return awscloudwatch.NewAlarm(scope, jsii.String("WorkWaitsWithout"+title(r.id)), &awscloudwatch.AlarmProps{
+		AlarmDescription: jsii.String(fmt.Sprintf("%s: messages wait and no %s runs; starts the first %s", name, r.unit(), r.unit())),
 		Metric: awscloudwatch.NewMathExpression(&awscloudwatch.MathExpressionProps{
-			Expression: jsii.String("IF(visible > 0 AND FILL(tasks, 0) == 0, 1, 0)"),
-			Label:      jsii.String("work waits without tasks"),
+			Expression: jsii.String(fmt.Sprintf("IF(visible > 0 AND FILL(%s, 0) == 0, 1, 0)", r.id)),
+			Label:      jsii.String("work waits without " + r.id),
 			Period:     minute,
 			UsingMetrics: &map[string]awscloudwatch.IMetric{
 				"visible": queue.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{Statistic: jsii.String("Maximum"), Period: minute}),
-				"tasks": awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
-					Namespace: jsii.String("ECS/ContainerInsights"), MetricName: jsii.String("RunningTaskCount"),
-					DimensionsMap: &map[string]*string{"ClusterName": cluster.ClusterName(), "ServiceName": svc.ServiceName()},
-					Statistic:     jsii.String("Maximum"), Period: minute,
-				}),
+				r.id:      r.metric("Maximum", minute, ""),
 			},
 		}),
 		Threshold:          jsii.Number(1),
@@ -336,8 +450,10 @@ func newBacklogScaling(scope constructs.Construct, name string, cluster awsecs.C
 		ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
 		TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
 	})
-	waiting.AddAlarmAction(awscloudwatchactions.NewApplicationScalingAction(start))
 }
+
+// title is s with its first letter upper case ("tasks": "Tasks").
+func title(s string) string { return strings.ToUpper(s[:1]) + s[1:] }
 
 // retention is the settings' log retention as CloudWatch's enum.
 func retention(set Settings) awslogs.RetentionDays {

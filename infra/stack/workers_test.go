@@ -341,20 +341,22 @@ func TestDashboard(t *testing.T) {
 }
 
 // TestNagSuppressionsGiveReasons: every cdk-nag suppression in the
-// template says why.
+// templates says why.
 func TestNagSuppressionsGiveReasons(t *testing.T) {
-	n := 0
-	for id, r := range synth.json["Resources"].(obj) {
-		md, _ := r.(obj)["Metadata"].(obj)
-		nag, _ := md["cdk_nag"].(obj)
-		rules, _ := nag["rules_to_suppress"].([]any)
-		for _, rule := range rules {
-			reason, _ := rule.(obj)["reason"].(string)
-			require.GreaterOrEqual(t, len(reason), 20, "%s: suppression of %v without a reason", id, rule.(obj)["id"])
-			n++
+	for _, tpl := range []obj{synth.json, synth.isolated.json, synth.options.json} {
+		n := 0
+		for id, r := range tpl["Resources"].(obj) {
+			md, _ := r.(obj)["Metadata"].(obj)
+			nag, _ := md["cdk_nag"].(obj)
+			rules, _ := nag["rules_to_suppress"].([]any)
+			for _, rule := range rules {
+				reason, _ := rule.(obj)["reason"].(string)
+				require.GreaterOrEqual(t, len(reason), 20, "%s: suppression of %v without a reason", id, rule.(obj)["id"])
+				n++
+			}
 		}
+		require.Positive(t, n)
 	}
-	require.Positive(t, n)
 }
 
 // TestIsolatedWorkers: with natGateways=0 the workers run in isolated

@@ -1,0 +1,29 @@
+// Package ec2 holds the systemd unit that runs the Scaleout worker on an
+// EC2 instance. Package stack (workerPlatform=ec2) writes it into each
+// instance from the launch template's user data, with the worker binary
+// at BinaryPath and its settings in EnvironmentFile.
+//
+// To run a worker on a Linux machine of your own, install the same files:
+//
+//	install -m 0755 worker /usr/local/bin/scaleout-worker
+//	install -D -m 0644 worker.env /etc/scaleout/worker.env   # SCALEOUT_PREFIX=..., AWS_REGION=...
+//	install -m 0644 infra/ec2/scaleout-worker.service /etc/systemd/system/
+//	systemctl daemon-reload && systemctl enable --now scaleout-worker
+package ec2
+
+import _ "embed"
+
+// WorkerUnit is the unit file, scaleout-worker.service.
+//
+//go:embed scaleout-worker.service
+var WorkerUnit string
+
+// Where the unit expects its files.
+const (
+	// UnitPath is where the unit is installed.
+	UnitPath = "/etc/systemd/system/scaleout-worker.service"
+	// BinaryPath is the worker binary (functions/worker, linux/arm64).
+	BinaryPath = "/usr/local/bin/scaleout-worker"
+	// EnvironmentFile holds the worker's settings, one KEY=value a line.
+	EnvironmentFile = "/etc/scaleout/worker.env"
+)
