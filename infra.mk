@@ -18,7 +18,20 @@
 #   MIN_TASKS           fewest tasks (default 0: an idle pool costs nothing;
 #                       the first message starts a task within a few minutes)
 #   MAX_TASKS           most tasks (default 4, at most 100)
+#   WORKER_PLATFORM     fargate (default) or ec2: an Auto Scaling group of
+#                       Graviton instances, the worker under systemd; per pool
+#                       like the numbers ("etl=ec2"). MIN_TASKS, MAX_TASKS
+#                       then count instances
+#   INSTANCE_TYPE       an EC2 pool's instance type (default t4g.small)
 # And for the whole installation:
+#   API_AUTH            iam (default: SigV4) or jwt: a JWT authorizer; then
+#   JWT_ISSUER          the issuer's https URL (Cognito: https://cognito-idp.
+#                       <region>.amazonaws.com/<user pool id>)
+#   JWT_AUDIENCE        accepted audiences (app client ids), comma separated
+#   JWT_ROLE_CLAIM      the claim holding groups or scopes (default
+#                       cognito:groups)
+#   JWT_ROLES           "group=role,...": what the claim's values map to; a
+#                       value named admin, executor or reader needs no entry
 #   ALARM_EMAIL         an address subscribed to the alarm topic (confirm the
 #                       e-mail SNS sends); default none
 #   LOG_RETENTION_DAYS  retention of every log group (default 30; one of 1, 3,
@@ -59,13 +72,23 @@ MAX_TASKS ?=
 ALARM_EMAIL ?=
 LOG_RETENTION_DAYS ?=
 NAT_GATEWAYS ?=
+WORKER_PLATFORM ?=
+INSTANCE_TYPE ?=
+API_AUTH ?=
+JWT_ISSUER ?=
+JWT_AUDIENCE ?=
+JWT_ROLE_CLAIM ?=
+JWT_ROLES ?=
 # Each optional setting becomes -c key=value only when it is set.
 ctx = $(if $(strip $(2)),-c $(1)='$(strip $(2))')
 CDK_CONTEXT = --app bin/infra -c stage=$(STAGE) -c pools=$(POOLS) -c buildDir=build -c sourceDir=. \
   $(call ctx,workerCpu,$(WORKER_CPU)) $(call ctx,workerMemory,$(WORKER_MEMORY)) \
   $(call ctx,workerConcurrency,$(WORKER_CONCURRENCY)) $(call ctx,minTasks,$(MIN_TASKS)) \
   $(call ctx,maxTasks,$(MAX_TASKS)) $(call ctx,alarmEmail,$(ALARM_EMAIL)) \
-  $(call ctx,logRetentionDays,$(LOG_RETENTION_DAYS)) $(call ctx,natGateways,$(NAT_GATEWAYS))
+  $(call ctx,logRetentionDays,$(LOG_RETENTION_DAYS)) $(call ctx,natGateways,$(NAT_GATEWAYS)) \
+  $(call ctx,workerPlatform,$(WORKER_PLATFORM)) $(call ctx,instanceType,$(INSTANCE_TYPE)) \
+  $(call ctx,apiAuth,$(API_AUTH)) $(call ctx,jwtIssuer,$(JWT_ISSUER)) $(call ctx,jwtAudience,$(JWT_AUDIENCE)) \
+  $(call ctx,jwtRoleClaim,$(JWT_ROLE_CLAIM)) $(call ctx,jwtRoles,$(JWT_ROLES))
 FAKE_ENV := CDK_DEFAULT_ACCOUNT=000000000000 CDK_DEFAULT_REGION=us-east-1
 
 # bin/infra is linked once (about 120 MB) and reused by every cdk command.
@@ -89,6 +112,14 @@ $(CDK): infra/cdk-cli/package.json infra/cdk-cli/package-lock.json
 
 CDK_INPUTS := bin/infra $(CDK) build/api/bootstrap build/stream/bootstrap build/reconciler/bootstrap
 
+# EC2 pools install the worker binary from an S3 asset.
+build/worker-linux-arm64/worker: $(LAMBDA_SOURCES)
+	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build -trimpath -ldflags='-s -w' -o $@ ./functions/worker
+	@touch $@
+ifneq ($(findstring ec2,$(WORKER_PLATFORM)),)
+CDK_INPUTS += build/worker-linux-arm64/worker
+endif
+
 .PHONY: synth
 synth: $(CDK_INPUTS) ## Synthesize the CDK stack into cdk.out, offline (fake account 000000000000, us-east-1)
 	rm -rf cdk.out
@@ -97,8 +128,8 @@ synth: $(CDK_INPUTS) ## Synthesize the CDK stack into cdk.out, offline (fake acc
 
 # A first deploy to an account and region needs `$(CDK) bootstrap` there once.
 .PHONY: deploy
-deploy: $(CDK_INPUTS) ## Deploy the stack to AWS with your credentials (needs IAM_ROLES; STAGE and POOLS optional)
-	@if [ -z '$(IAM_ROLES)' ]; then echo "deploy: set IAM_ROLES='arn:aws:iam::<account>:role/<name>=admin,...' (who may call the API)"; exit 1; fi
+deploy: $(CDK_INPUTS) ## Deploy the stack to AWS with your credentials (needs IAM_ROLES, or API_AUTH=jwt; STAGE and POOLS optional)
+	@if [ -z '$(IAM_ROLES)' ] && [ '$(API_AUTH)' != jwt ]; then echo "deploy: set IAM_ROLES='arn:aws:iam::<account>:role/<name>=admin,...' (who may call the API), or API_AUTH=jwt with JWT_ISSUER and JWT_AUDIENCE"; exit 1; fi
 	JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 $(CDK) deploy $(CDK_CONTEXT) -c iamRoles='$(IAM_ROLES)'
 
 # destroy deletes the stack. The tables and the secrets key are retained

@@ -117,7 +117,7 @@ func (s *Stack) newWorkerGroup(w *Workers, set Settings, pool string, binary aws
 // environment, workerEnvironment, and the region, which ECS would set) and
 // the systemd unit.
 func (s *Stack) workerUserData(set Settings, pool string, binary awss3assets.Asset) awsec2.UserData {
-	env := set.workerEnvironment(pool)
+	env := s.workerEnvironment(set, pool)
 	env["AWS_REGION"] = *s.Region()
 	var lines []string
 	for _, k := range slices.Sorted(maps.Keys(env)) {

@@ -75,6 +75,13 @@ const (
 	// ContextJWTAudience lists the accepted audiences (the "aud" claim, or
 	// a Cognito app client ID): "a,b" or a JSON array.
 	ContextJWTAudience = "jwtAudience"
+	// ContextJWTRoleClaim names the token claim that gives callers their
+	// Scaleout role (default cognito:groups; "scope" for machine clients).
+	ContextJWTRoleClaim = "jwtRoleClaim"
+	// ContextJWTRoles maps the claim's values (groups, scopes) to roles:
+	// "data-platform=admin,etl-operators=executor" or a JSON object. A
+	// value named admin, executor or reader is that role without a mapping.
+	ContextJWTRoles = "jwtRoles"
 
 	// ContextAlarmEmail subscribes an address to the alarm topic (default
 	// none: subscribe later, in SNS).
@@ -187,6 +194,10 @@ type Settings struct {
 	APIAuth     string
 	JWTIssuer   string
 	JWTAudience []string
+	// JWTRoleClaim and JWTRoles become SCALEOUT_JWT_ROLE_CLAIM and
+	// SCALEOUT_JWT_ROLES (see ContextJWTRoleClaim, ContextJWTRoles).
+	JWTRoleClaim string
+	JWTRoles     string
 }
 
 // JWT reports whether API Gateway authorizes calls with a JWT authorizer.
@@ -269,28 +280,13 @@ func SettingsFrom(get func(key string) any) (Settings, error) {
 		s.Pools = []string{resources.DefaultPool}
 	}
 
-	switch v := get(ContextIAMRoles).(type) {
-	case nil:
-	case string:
-		s.IAMRoles = strings.Join(splitList(v), ",")
-	case map[string]any:
-		var entries []string
-		for _, arn := range slices.Sorted(maps.Keys(v)) {
-			role, ok := v[arn].(string)
-			if !ok {
-				errs = append(errs, fmt.Errorf("context %q: the role of %q is not a string", ContextIAMRoles, arn))
-				continue
-			}
-			entries = append(entries, arn+"="+role)
-		}
-		s.IAMRoles = strings.Join(entries, ",")
-	default:
-		errs = append(errs, fmt.Errorf("context %q: give \"arn=role,...\" or a JSON object, got %T", ContextIAMRoles, v))
-	}
+	s.IAMRoles = roleMap(get(ContextIAMRoles), ContextIAMRoles, "arn=role", &errs)
 	s.SourceDir = str(ContextSourceDir, ".")
 	s.APIAuth = str(ContextAPIAuth, "")
 	s.JWTIssuer = str(ContextJWTIssuer, "")
 	s.JWTAudience = list(ContextJWTAudience, "audiences")
+	s.JWTRoleClaim = str(ContextJWTRoleClaim, "")
+	s.JWTRoles = roleMap(get(ContextJWTRoles), ContextJWTRoles, "group=role", &errs)
 	s.AlarmEmail = str(ContextAlarmEmail, "")
 	s.LogRetentionDays = intFrom(get, ContextLogRetentionDays, DefaultLogRetentionDays, &errs)
 	if get(ContextNATGateways) != nil {
@@ -443,7 +439,7 @@ func (s Settings) config() (config.Config, error) {
 	cfg, err := config.FromEnv(func(k string) string { return env[k] })
 	if err == nil {
 		_, err = cfg.Authenticator()
-		if err != nil {
+		if err != nil && !s.JWT() {
 			err = fmt.Errorf("%w: pass them with -c %s='arn:aws:iam::123456789012:role/ops=admin,...'", err, ContextIAMRoles)
 		}
 	}
@@ -622,9 +618,44 @@ func (s Settings) workerEnvironment(pool string) map[string]string {
 // apiEnvironment is the API function's environment.
 func (s Settings) apiEnvironment() map[string]string {
 	env := s.baseEnvironment()
+	if s.JWT() {
+		env["SCALEOUT_AUTH"] = "jwt"
+		if s.JWTRoleClaim != "" {
+			env["SCALEOUT_JWT_ROLE_CLAIM"] = s.JWTRoleClaim
+		}
+		if s.JWTRoles != "" {
+			env["SCALEOUT_JWT_ROLES"] = s.JWTRoles
+		}
+		return env
+	}
 	env["SCALEOUT_AUTH"] = "iam"
 	env["SCALEOUT_IAM_ROLES"] = s.IAMRoles
 	return env
+}
+
+// roleMap reads a context value that maps names (caller ARNs, JWT groups)
+// to roles, given as "name=role,..." or a JSON object, into the
+// "name=role,..." form the API function's environment takes.
+func roleMap(v any, key, form string, errs *[]error) string {
+	switch v := v.(type) {
+	case nil:
+		return ""
+	case string:
+		return strings.Join(splitList(v), ",")
+	case map[string]any:
+		var entries []string
+		for _, name := range slices.Sorted(maps.Keys(v)) {
+			role, ok := v[name].(string)
+			if !ok {
+				*errs = append(*errs, fmt.Errorf("context %q: the role of %q is not a string", key, name))
+				continue
+			}
+			entries = append(entries, name+"="+role)
+		}
+		return strings.Join(entries, ",")
+	}
+	*errs = append(*errs, fmt.Errorf("context %q: give \"%s,...\" or a JSON object, got %T", key, form, v))
+	return ""
 }
 
 func splitList(s string) []string {

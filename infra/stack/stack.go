@@ -120,7 +120,7 @@ func New(scope constructs.Construct, id string, props Props) (*Stack, error) {
 	// Sensitive environment values are sealed with this key (envelope
 	// encryption context: folder, environment, variable).
 	s.SecretsKey = awskms.NewKey(s.Stack, jsii.String("SecretsKey"), &awskms.KeyProps{
-		Description:       jsii.String("Scaleout " + set.Prefix + ": seals sensitive environment values"),
+		Description:       jsii.String("Scaleout " + set.Prefix + ": seals sensitive environment values and execution parameters"),
 		EnableKeyRotation: jsii.Bool(true),
 		RemovalPolicy:     awscdk.RemovalPolicy_RETAIN,
 	})
@@ -205,7 +205,7 @@ func New(scope constructs.Construct, id string, props Props) (*Stack, error) {
 	s.Monitoring = s.newMonitoring(set)
 
 	if set.JWT() {
-		output(s.Stack, "ApiUrl", s.URL, "base URL of the Scaleout HTTP API (send a JWT from "+set.JWTIssuer+" as a bearer token)")
+		output(s.Stack, "ApiUrl", s.URL, "base URL of the Scaleout HTTP API (send a JWT from "+set.JWTIssuer+" as a bearer token; the console is at <url>/ui/)")
 	} else {
 		output(s.Stack, "ApiUrl", s.URL, "base URL of the Scaleout HTTP API (sign requests with SigV4)")
 	}
@@ -364,11 +364,6 @@ func newHTTPAPI(scope constructs.Construct, set Settings, fn awslambda.IFunction
 				AuthorizerName: jsii.String(set.Prefix + "-jwt"),
 				JwtAudience:    &audience,
 			})
-		// The API function authorizes its callers itself, by role. Today it
-		// knows IAM callers only (SCALEOUT_AUTH=iam): say so at synth.
-		awscdk.Annotations_Of(api).AddWarningV2(jsii.String("scaleout:jwt-caller-roles"), jsii.String(
-			"apiAuth=jwt: API Gateway verifies the tokens, but the API function maps only IAM callers (iamRoles) to roles: "+
-				"it answers 401 to JWT callers until it learns to read the JWT claims"), nil)
 	}
 	integration := awsapigatewayv2integrations.NewHttpLambdaIntegration(jsii.String("Api"), fn, &awsapigatewayv2integrations.HttpLambdaIntegrationProps{
 		PayloadFormatVersion: awsapigatewayv2.PayloadFormatVersion_VERSION_2_0(),
@@ -386,6 +381,22 @@ func newHTTPAPI(scope constructs.Construct, set Settings, fn awslambda.IFunction
 	})
 	for _, r := range *health {
 		suppress(r, "AwsSolutions-APIG4", "the health check is public on purpose: it reads no data and answers monitors that cannot sign requests")
+	}
+	if set.JWT() {
+		// The console's static files: a browser can send a JWT as a
+		// bearer token (it cannot sign SigV4), so with apiAuth=jwt the
+		// page at /ui/ works on AWS too. The files carry no data; every
+		// figure comes from the authorized /v1 routes.
+		for _, path := range []string{"/", "/ui", "/ui/{proxy+}"} {
+			console := api.AddRoutes(&awsapigatewayv2.AddRoutesOptions{
+				Path:        jsii.String(path),
+				Methods:     &[]awsapigatewayv2.HttpMethod{awsapigatewayv2.HttpMethod_GET},
+				Integration: integration,
+			})
+			for _, r := range *console {
+				suppress(r, "AwsSolutions-APIG4", "the console's static files (HTML, CSS, JS) are public on purpose: they hold no data, and the page calls the JWT-authorized /v1 routes")
+			}
+		}
 	}
 	return api, stage.Url()
 }

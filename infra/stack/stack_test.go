@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/scaleout/scaleout/infra/stack"
+	"github.com/scaleout/scaleout/pkg/auth"
 	"github.com/scaleout/scaleout/pkg/config"
 	"github.com/scaleout/scaleout/pkg/resources"
 )
@@ -130,6 +131,7 @@ func run(m *testing.M) (int, error) {
 	synth.options.settings.APIAuth = stack.APIAuthJWT
 	synth.options.settings.JWTIssuer = "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Example"
 	synth.options.settings.JWTAudience = []string{"client-a", "client-b"}
+	synth.options.settings.JWTRoles = "data-platform=admin,etl-operators=executor"
 	options, err := stack.New(app, "ScaleoutOptions", stack.Props{
 		StackProps: awscdk.StackProps{Env: &awscdk.Environment{
 			Account: jsii.String("000000000000"), Region: jsii.String("us-east-1"),
@@ -702,17 +704,33 @@ func TestJWTAuthorizer(t *testing.T) {
 			"RouteKey": "GET /v1/health", "AuthorizationType": "NONE", "AuthorizerId": assertions.Match_Absent(),
 		})
 	})
-	check(t, func() { tpl.ResourceCountIs(jsii.String("AWS::ApiGatewayV2::Route"), jsii.Number(2)) })
+	// The console's static files are open: a browser sends the JWT from
+	// the page to the /v1 routes.
+	for _, route := range []string{"GET /", "GET /ui", "GET /ui/{proxy+}"} {
+		check(t, func() {
+			tpl.HasResourceProperties(jsii.String("AWS::ApiGatewayV2::Route"), obj{
+				"RouteKey": route, "AuthorizationType": "NONE", "AuthorizerId": assertions.Match_Absent(),
+			})
+		})
+	}
+	check(t, func() { tpl.ResourceCountIs(jsii.String("AWS::ApiGatewayV2::Route"), jsii.Number(5)) })
 	// The access log names the token's subject.
 	check(t, func() {
 		tpl.HasResourceProperties(jsii.String("AWS::ApiGatewayV2::Stage"), obj{
 			"AccessLogSettings": like(obj{"Format": assertions.Match_StringLikeRegexp(jsii.String(`"caller":"\$context\.authorizer\.claims\.sub"`))}),
 		})
 	})
-	// The API function still knows IAM callers only: the synth says so.
-	check(t, func() {
-		synth.options.annotations.HasWarning(jsii.String("/ScaleoutOptions/HttpApi"), assertions.Match_StringLikeRegexp(jsii.String("apiAuth=jwt: .*401")))
-	})
+	// The API function maps the token's groups to roles.
+	api := resourceIDIn(t, tpl, "AWS::Lambda::Function", obj{"FunctionName": set.Prefix + "-api"})
+	env := resourcesIn(synth.options.json, "AWS::Lambda::Function")[api]["Properties"].(obj)["Environment"].(obj)["Variables"].(obj)
+	require.Equal(t, "jwt", env["SCALEOUT_AUTH"])
+	require.Equal(t, set.JWTRoles, env["SCALEOUT_JWT_ROLES"])
+	require.NotContains(t, env, "SCALEOUT_IAM_ROLES")
+	cfg, err := config.FromEnv(func(k string) string { s, _ := env[k].(string); return s })
+	require.NoError(t, err)
+	a, err := cfg.Authenticator()
+	require.NoError(t, err)
+	require.IsType(t, auth.JWTClaims{}, a)
 	check(t, func() {
 		tpl.HasOutput(jsii.String("ApiUrl"), obj{"Description": assertions.Match_StringLikeRegexp(jsii.String("JWT"))})
 	})

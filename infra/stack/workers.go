@@ -227,7 +227,18 @@ func (s *Stack) newWorkerRole(scope constructs.Construct, id, name, pool string,
 		"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:BatchWriteItem", "dynamodb:Query")
 	allow("PoolQueue", []*string{s.Pools[pool].QueueArn()},
 		"sqs:GetQueueUrl", "sqs:ReceiveMessage", "sqs:ChangeMessageVisibility", "sqs:DeleteMessage", "sqs:SendMessage")
+	// Open the sensitive parameters the API sealed (decrypt only).
+	s.SecretsKey.Grant(role, jsii.String("kms:Decrypt"))
 	return role
+}
+
+// workerEnvironment is a pool's workers' environment as deployed: the
+// settings' (Settings.workerEnvironment) and the key that opens the
+// sensitive parameters the API sealed.
+func (s *Stack) workerEnvironment(set Settings, pool string) map[string]string {
+	env := set.workerEnvironment(pool)
+	env["SCALEOUT_KMS_KEY_ID"] = *s.SecretsKey.KeyArn()
+	return env
 }
 
 // newWorkerSecurityGroup defines a pool's workers' security group: no
@@ -277,7 +288,7 @@ func (s *Stack) newWorkerService(w *Workers, set Settings, pool string, image aw
 		},
 	})
 	env := map[string]*string{}
-	for k, v := range set.workerEnvironment(pool) {
+	for k, v := range s.workerEnvironment(set, pool) {
 		env[k] = jsii.String(v)
 	}
 	task.AddContainer(jsii.String("Worker"), &awsecs.ContainerDefinitionOptions{

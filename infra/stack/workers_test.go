@@ -53,8 +53,16 @@ func TestWorkerServicesAreFargateOnArm(t *testing.T) {
 			// The environment must be one the worker starts with, serving pool.
 			env := map[string]string{}
 			for _, kv := range container["Environment"].([]any) {
-				env[kv.(obj)["Name"].(string)] = kv.(obj)["Value"].(string)
+				v, ok := kv.(obj)["Value"].(string)
+				if !ok {
+					// The KMS key's ARN, resolved at deploy time.
+					require.Equal(t, "SCALEOUT_KMS_KEY_ID", kv.(obj)["Name"])
+					require.Equal(t, obj{"Fn::GetAtt": []any{secretsKey(t), "Arn"}}, kv.(obj)["Value"])
+					v = "resolved-at-deploy"
+				}
+				env[kv.(obj)["Name"].(string)] = v
 			}
+			require.NotEmpty(t, env["SCALEOUT_KMS_KEY_ID"], "the worker opens sensitive parameters with KMS")
 			cfg, err := config.FromEnv(func(k string) string { return env[k] })
 			require.NoError(t, err)
 			require.Equal(t, synth.set, cfg.Resources())
@@ -142,9 +150,11 @@ func TestWorkerTaskRoles(t *testing.T) {
 				}
 			}
 			want := map[string][]string{
-				executions + ".Arn": {"dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem"},
-				catalog + ".Arn":    {"dynamodb:BatchWriteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"},
-				queue + ".Arn":      {"sqs:ChangeMessageVisibility", "sqs:DeleteMessage", "sqs:GetQueueUrl", "sqs:ReceiveMessage", "sqs:SendMessage"},
+				// Decrypt only: the API seals, the worker opens.
+				secretsKey(t) + ".Arn": {"kms:Decrypt"},
+				executions + ".Arn":    {"dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem"},
+				catalog + ".Arn":       {"dynamodb:BatchWriteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"},
+				queue + ".Arn":         {"sqs:ChangeMessageVisibility", "sqs:DeleteMessage", "sqs:GetQueueUrl", "sqs:ReceiveMessage", "sqs:SendMessage"},
 			}
 			for k := range got {
 				slices.Sort(got[k])
@@ -161,6 +171,11 @@ func TestWorkerTaskRoles(t *testing.T) {
 			}
 		})
 	}
+}
+
+// secretsKey is the logical ID of the key that seals sensitive values.
+func secretsKey(t *testing.T) string {
+	return resourceID(t, "AWS::KMS::Key", obj{"Description": assertions.Match_StringLikeRegexp(jsii.String("seals sensitive"))})
 }
 
 // TestNoWildcardResources: across every IAM policy of the stack, "*"

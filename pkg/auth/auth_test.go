@@ -93,3 +93,47 @@ func TestGateway(t *testing.T) {
 		require.Equal(t, tc.want, p.Role)
 	}
 }
+
+func TestJWTClaims(t *testing.T) {
+	t.Parallel()
+	j := JWTClaims{Roles: map[string]Role{"etl-operators": Executor, "data-platform": Admin}}
+	scopes := JWTClaims{RoleClaim: "scope", Roles: map[string]Role{"scaleout/read": Reader, "scaleout/run": Executor}}
+	for _, tc := range []struct {
+		name   string
+		auth   JWTClaims
+		claims map[string]string
+		want   Role
+		caller string
+	}{
+		{"a mapped group", j, map[string]string{"sub": "u-1", "username": "ada", "cognito:groups": "[etl-operators]"}, Executor, "ada"},
+		{"the most powerful of several", j, map[string]string{"sub": "u-2", "cognito:groups": "[etl-operators data-platform]"}, Admin, "u-2"},
+		{"a group named for a role", j, map[string]string{"sub": "u-3", "cognito:groups": "[reader]"}, Reader, "u-3"},
+		{"comma-separated list", j, map[string]string{"email": "g@example.com", "cognito:groups": "[marketing, etl-operators]"}, Executor, "g@example.com"},
+		{"scopes of a machine client", scopes, map[string]string{"client_id": "airflow", "scope": "scaleout/read scaleout/run"}, Executor, "airflow"},
+		{"no role", j, map[string]string{"sub": "u-4", "cognito:groups": "[marketing]"}, "", ""},
+		{"no claim", j, map[string]string{"sub": "u-5"}, "", ""},
+		{"no JWT at all", j, nil, "", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ev := events.APIGatewayV2HTTPRequest{RawPath: "/v1/workers", RequestContext: events.APIGatewayV2HTTPRequestContext{
+				HTTP: events.APIGatewayV2HTTPRequestContextHTTPDescription{Method: "GET", Path: "/v1/workers"},
+			}}
+			if tc.claims != nil {
+				ev.RequestContext.Authorizer = &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{
+					JWT: &events.APIGatewayV2HTTPRequestContextAuthorizerJWTDescription{Claims: tc.claims},
+				}
+			}
+			var acc core.RequestAccessorV2
+			r, err := acc.EventToRequestWithContext(context.Background(), ev)
+			require.NoError(t, err)
+			p, err := tc.auth.Authenticate(r)
+			if tc.want == "" {
+				require.ErrorIs(t, err, ErrUnauthenticated)
+				return
+			}
+			require.NoError(t, err)
+			require.Equal(t, tc.want, p.Role)
+			require.Equal(t, tc.caller, p.Name)
+		})
+	}
+}

@@ -28,6 +28,13 @@ type Config struct {
 	// IAMRoles maps caller ARNs (or prefixes ending in '*') to roles for
 	// Auth "iam" (SCALEOUT_IAM_ROLES, "arn=role,...").
 	IAMRoles map[string]auth.Role
+	// JWTRoleClaim and JWTRoles give callers roles for Auth "jwt": the
+	// claim holding groups or scopes (SCALEOUT_JWT_ROLE_CLAIM, default
+	// cognito:groups) and what its values map to (SCALEOUT_JWT_ROLES,
+	// "value=role,..."; a value named admin, executor or reader is that
+	// role without a mapping).
+	JWTRoleClaim string
+	JWTRoles     map[string]auth.Role
 
 	// WorkerID names the worker (SCALEOUT_WORKER_ID, default host-pid).
 	WorkerID string
@@ -109,6 +116,8 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		Auth:              or(getenv("SCALEOUT_AUTH"), "token"),
 		Tokens:            map[string]auth.Principal{},
 		IAMRoles:          map[string]auth.Role{},
+		JWTRoleClaim:      or(strings.TrimSpace(getenv("SCALEOUT_JWT_ROLE_CLAIM")), auth.DefaultRoleClaim),
+		JWTRoles:          map[string]auth.Role{},
 		WorkerID:          getenv("SCALEOUT_WORKER_ID"),
 		WorkerPool:        or(getenv("SCALEOUT_WORKER_POOL"), resources.DefaultPool),
 		WorkerConcurrency: runtime.NumCPU(),
@@ -242,6 +251,15 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		}
 		c.IAMRoles[arn] = role
 	}
+	for _, entry := range split(getenv("SCALEOUT_JWT_ROLES")) {
+		value, r, ok := strings.Cut(entry, "=")
+		role, err := auth.ParseRole(r)
+		if !ok || err != nil || strings.TrimSpace(value) == "" {
+			errs = append(errs, fmt.Errorf("SCALEOUT_JWT_ROLES entry %q: write value=role (a group or scope, and admin, executor or reader)", entry))
+			continue
+		}
+		c.JWTRoles[strings.TrimSpace(value)] = role
+	}
 	if err := errors.Join(append(errs, c.Validate())...); err != nil {
 		return c, fmt.Errorf("configuration: %w", err)
 	}
@@ -254,8 +272,8 @@ func (c Config) Validate() error {
 	if _, err := resources.New(c.Prefix, c.Pools...); err != nil {
 		errs = append(errs, err)
 	}
-	if c.Auth != "token" && c.Auth != "iam" {
-		errs = append(errs, fmt.Errorf("SCALEOUT_AUTH=%q: use token or iam", c.Auth))
+	if c.Auth != "token" && c.Auth != "iam" && c.Auth != "jwt" {
+		errs = append(errs, fmt.Errorf("SCALEOUT_AUTH=%q: use token, iam or jwt", c.Auth))
 	}
 	if c.Lease < 3*time.Second {
 		errs = append(errs, fmt.Errorf("SCALEOUT_LEASE=%s: at least 3s", c.Lease))
@@ -288,13 +306,15 @@ func (c Config) Authenticator() (auth.Authenticator, error) {
 			return nil, errors.New("SCALEOUT_AUTH=iam needs SCALEOUT_IAM_ROLES (arn=role,...)")
 		}
 		return auth.Gateway{Roles: c.IAMRoles}, nil
+	case "jwt":
+		return auth.JWTClaims{RoleClaim: c.JWTRoleClaim, Roles: c.JWTRoles}, nil
 	case "token":
 		if len(c.Tokens) == 0 {
 			return nil, errors.New("SCALEOUT_AUTH=token needs SCALEOUT_TOKEN or SCALEOUT_TOKENS")
 		}
 		return auth.NewBearerTokens(c.Tokens)
 	}
-	return nil, fmt.Errorf("SCALEOUT_AUTH=%q: use token or iam", c.Auth)
+	return nil, fmt.Errorf("SCALEOUT_AUTH=%q: use token, iam or jwt", c.Auth)
 }
 
 func or(v, def string) string {

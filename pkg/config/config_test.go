@@ -122,3 +122,26 @@ func TestFromEnvRetriesDrainAndReconciler(t *testing.T) {
 		require.ErrorContains(t, err, want)
 	}
 }
+
+func TestFromEnvJWT(t *testing.T) {
+	t.Parallel()
+	c, err := FromEnv(env(map[string]string{
+		"SCALEOUT_AUTH":      "jwt",
+		"SCALEOUT_JWT_ROLES": "data-platform=admin, etl-operators=executor",
+	}))
+	require.NoError(t, err)
+	require.Equal(t, "cognito:groups", c.JWTRoleClaim)
+	require.Equal(t, auth.Executor, c.JWTRoles["etl-operators"])
+	a, err := c.Authenticator()
+	require.NoError(t, err)
+	require.Equal(t, auth.JWTClaims{RoleClaim: "cognito:groups", Roles: c.JWTRoles}, a)
+
+	c, err = FromEnv(env(map[string]string{"SCALEOUT_AUTH": "jwt", "SCALEOUT_JWT_ROLE_CLAIM": "scope"}))
+	require.NoError(t, err)
+	require.Equal(t, "scope", c.JWTRoleClaim)
+
+	_, err = FromEnv(env(map[string]string{"SCALEOUT_AUTH": "jwt", "SCALEOUT_JWT_ROLES": "ops=boss"}))
+	require.ErrorContains(t, err, "SCALEOUT_JWT_ROLES entry \"ops=boss\"")
+	_, err = FromEnv(env(map[string]string{"SCALEOUT_AUTH": "oauth"}))
+	require.ErrorContains(t, err, "use token, iam or jwt")
+}
