@@ -103,7 +103,10 @@ With AWS_ENDPOINT_URL set (LocalStack), no stand-ins are started.`,
 					if generated {
 						fmt.Fprintf(out, "API token (set SCALEOUT_TOKEN to choose your own):\n  export SCALEOUT_TOKEN=%s\n", os.Getenv("SCALEOUT_TOKEN"))
 					}
-					fmt.Fprintf(out, "Try:\n  curl -s -X POST %s/v1/executions -H \"Authorization: Bearer $SCALEOUT_TOKEN\" \\\n"+
+					fmt.Fprintf(out, "Console: %s/ui/ (sign in with the token)\n", base)
+					fmt.Fprintf(out, "Try, in another terminal (with SCALEOUT_TOKEN exported):\n"+
+						"  scaleout run hello --wait -- sh -c 'echo hello from Scaleout'\n"+
+						"  curl -s -X POST %s/v1/executions -H \"Authorization: Bearer $SCALEOUT_TOKEN\" \\\n"+
 						"    -d '{\"package\":\"hello\",\"command\":[\"sh\",\"-c\",\"echo hello from Scaleout\"]}'\n\n", base)
 				},
 			})
