@@ -53,7 +53,7 @@ func TestReconcilerEntryPoint(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, 1, rep.Requeued)
 
-	msgs, err := queue.New(env.Clients.SQS, aws.ToString(out.QueueUrl)).Receive(ctx, 10, time.Second)
+	msgs, err := queue.New(env.Clients.SQS, aws.ToString(out.QueueUrl)).Receive(ctx, 10, time.Second, 0)
 	require.NoError(t, err)
 	require.Len(t, msgs, 1)
 	require.Equal(t, e.ID, msgs[0].ExecutionID)
