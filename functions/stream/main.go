@@ -13,7 +13,7 @@ import (
 	"github.com/scaleout/scaleout/pkg/lambdamain"
 )
 
-type handler func(context.Context, events.DynamoDBEvent) (events.DynamoDBEventResponse, error)
+type handler func(context.Context, events.DynamoDBTimeWindowEvent) (events.DynamoDBTimeWindowEventResponse, error)
 
 func newHandler(ctx context.Context, getenv func(string) string, log *slog.Logger) (handler, error) {
 	cfg, clients, err := assemble.Load(ctx, getenv)

@@ -17,13 +17,15 @@ import (
 
 func TestMain(m *testing.M) { testenv.Main(m) }
 
-// The stream function's entry point, fed a DynamoDB stream event fixture.
+// The stream function's entry point, fed a DynamoDB stream event fixture
+// as Lambda sends it with a tumbling window (the shard named).
 func TestStreamEntryPoint(t *testing.T) {
 	env := testenv.AWS(t)
 	b, err := os.ReadFile("testdata/stream-batch.json")
 	require.NoError(t, err)
-	var ev events.DynamoDBEvent
+	var ev events.DynamoDBTimeWindowEvent
 	require.NoError(t, json.Unmarshal(b, &ev))
+	require.NotEmpty(t, ev.ShardID)
 	// Give the fixture's folder a fresh name so that counts start at zero.
 	folder := "finance-" + uuid.NewString()[:8]
 	for _, r := range ev.Records {
@@ -40,6 +42,9 @@ func TestStreamEntryPoint(t *testing.T) {
 	resp, err := h(context.Background(), ev)
 	require.NoError(t, err)
 	require.Empty(t, resp.BatchItemFailures)
+	out, err := json.Marshal(resp)
+	require.NoError(t, err)
+	require.Contains(t, string(out), `"state":{}`, "Lambda takes a response without state for a failure")
 
 	c, err := aggregate.NewStore(env.Clients.DynamoDB, env.Set.Catalog.Name).
 		Counts(context.Background(), aggregate.Ref{Folder: folder, Project: "daily", Package: "load-sales"})

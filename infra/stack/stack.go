@@ -186,6 +186,12 @@ func New(scope constructs.Construct, id string, props Props) (*Stack, error) {
 		MaxRecordAge:            awscdk.Duration_Hours(jsii.Number(1)),
 		ReportBatchItemFailures: jsii.Bool(true),
 		OnFailure:               awslambdaeventsources.NewSqsDlq(s.StreamDLQ),
+		// With a tumbling window Lambda names each batch's shard, which
+		// the aggregates' dedup keys on (per shard watermarks); the
+		// window's state is not used, so the longest window keeps the
+		// extra end-of-window invocations rare. Parallelization stays 1:
+		// a shard's records must reach the function in order.
+		TumblingWindow: awscdk.Duration_Seconds(jsii.Number(900)),
 	}))
 	s.Catalog.GrantWriteData(s.Stream)
 	// Executions' final statuses go to a bus of their own, for rules of

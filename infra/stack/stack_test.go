@@ -455,6 +455,8 @@ func TestStreamEventSource(t *testing.T) {
 			"BisectBatchOnFunctionError": true,
 			"MaximumRetryAttempts":       10,
 			"MaximumRecordAgeInSeconds":  3600,
+			"TumblingWindowInSeconds":    900,
+			"ParallelizationFactor":      assertions.Match_Absent(), // a shard's records in order
 			"FunctionResponseTypes":      []any{"ReportBatchItemFailures"},
 			"DestinationConfig":          obj{"OnFailure": obj{"Destination": getAtt(dlq, "Arn")}},
 		})

@@ -25,14 +25,12 @@ func BenchFold(n int) (recordsPerSecond, writesPerBatch float64) {
 	var batches, writes int
 	start := time.Now()
 	for i := 0; i < len(recs); i += BenchBatchSize {
-		ups, err := Plan("", recs[i:min(i+BenchBatchSize, len(recs))], DefaultRetention)
+		ups, err := Plan("", "shardId-bench", recs[i:min(i+BenchBatchSize, len(recs))], DefaultRetention)
 		if err != nil {
 			panic(err) // generated records are well formed
 		}
 		batches++
-		for _, u := range ups {
-			writes += (len(u.contribs) + maxIDsPerWrite - 1) / maxIDsPerWrite
-		}
+		writes += len(ups) // one UpdateItem per item touched
 	}
 	el := time.Since(start).Seconds()
 	return float64(len(recs)) / el, float64(writes) / float64(batches)

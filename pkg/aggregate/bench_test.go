@@ -7,7 +7,7 @@ func BenchmarkFold(b *testing.B) {
 	b.ResetTimer()
 	for b.Loop() {
 		for i := 0; i < len(recs); i += BenchBatchSize {
-			if _, err := Plan("", recs[i:min(i+BenchBatchSize, len(recs))], DefaultRetention); err != nil {
+			if _, err := Plan("", "shardId-bench", recs[i:min(i+BenchBatchSize, len(recs))], DefaultRetention); err != nil {
 				b.Fatal(err)
 			}
 		}

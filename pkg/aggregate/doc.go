@@ -23,50 +23,55 @@
 //	<scope>DAY#<2006-01-02>      PKG#<folder>/<project>/<package>  ended in the day: same; TTL
 //
 // Attributes: n_<status> (counts), d_count, d_sum, d_min, d_max and
-// h_<bucket> (the duration sketch, see Durations), tx_<unix hour> (a binary
-// set of applied transition ids), expires_at (buckets: bucket end plus the
-// retention), and the names (folder, project, package, pool, worker_id).
+// h_<bucket> (the duration sketch, see Durations), w_<unix hour> (the
+// watermarks: per shard, the last sequence number applied of the records
+// of that hour), expires_at (buckets: bucket end plus the retention), and
+// the names (folder, project, package, pool, worker_id).
 // Counts follow the stored executions (a REMOVE takes its count away);
 // durations and buckets are history, counted once when an execution enters
 // a final status and never taken away.
 //
 // # Exactly once under at-least-once delivery
 //
-// A transition is identified by the execution id and the stream record's
-// sequence number, hashed to 8 bytes: the same on every delivery of that
-// record, however Lambda splits or retries the batch. Each aggregate item
-// keeps the ids of the transitions applied to it in sets per hour of the
-// record (tx_<hour>), and the write of a batch to an item is one UpdateItem
-// that is conditional on none of the batch's ids for that item being in its
-// set, and that, in the same atomic write, ADDs the deltas and the ids.
-// When the condition fails (part of the batch was applied by an earlier
-// delivery), the item as it is comes back with the failure
-// (ReturnValuesOnConditionCheckFailure ALL_OLD): the ids it has are left out
-// and the rest is written. Each item is thus idempotent on its own, so a
-// partial failure needs no rollback: the handler reports the first record
-// of the first item that failed, Lambda retries that tail, and the items
-// already written skip it. Sets older than the dedup window (default 25 h:
-// the stream's 24 h retention plus margin) are removed by the same writes.
+// Lambda reads a stream shard in order: a record is first handled after
+// every earlier record of its shard, and what comes again (a retried tail,
+// a bisected half, a redelivered batch) is a record handled before. So an
+// item needs to remember, per shard, only how far it got: the write of a
+// batch to an item is one UpdateItem that is conditional on the item's
+// watermark for the batch's shard (and hour of the records) being below
+// the batch's first record for it, and that, in the same atomic write, ADDs
+// the deltas and moves the watermark to the batch's last record. When the
+// condition fails (part of the batch was applied by an earlier delivery),
+// the item as it is comes back with the failure
+// (ReturnValuesOnConditionCheckFailure ALL_OLD): the records at or below
+// its watermark are left out and the rest is written. Each item is thus
+// idempotent on its own, so a partial failure needs no rollback: the
+// handler reports the first record of the first item that failed, Lambda
+// retries that tail, and the items already written skip it. Watermark maps
+// older than the dedup window (default 25 h: the stream's 24 h retention
+// plus margin) are removed by the same writes.
 //
-// Why this rather than a dedup record per transition: it keeps the write
-// count at one UpdateItem per item touched (a batch of 100 mixed records
-// touches about 45 items), where markers would add one write per record and
-// a transaction (2x the write units) to keep them atomic with the counts.
-// Its cost is item size: an item holds about 9 bytes per transition in the
-// window, and DynamoDB bills an update by the item's size and caps an item
-// at 400 KB, so one item can take roughly 40,000 transitions per window
-// (about 0.45 per second sustained with the 25 h window, 11 per second with
-// a 1 h one; the hot items are ALL, POOLS and big folders). Shorten the
-// window with WithDedupWindow together with the event source mapping's
-// MaximumRecordAgeInSeconds for higher rates.
+// The shard comes with the event: Lambda names it (shardId) when the event
+// source mapping has a tumbling window, which the stack sets (15 minutes;
+// the window's state is not used) and the local poller always does; an
+// event without it is refused. The mapping's ParallelizationFactor must
+// stay 1, or a shard's records would not arrive in order.
+//
+// Why this: one UpdateItem per item touched (a batch of 100 mixed records
+// touches about 45 items), and an item whose dedup state does not grow
+// with its traffic: a few bytes per shard and hour, where one id per
+// transition (an earlier design) made the hot items (ALL, POOLS, big
+// folders) grow by 9 bytes a transition, towards DynamoDB's 400 KB item
+// limit within minutes at 100 executions a second, each update billed by
+// the item's size. A watermark map is created by the first write of its
+// hour to the item (attribute_not_exists), then updated in place.
 //
 // Writes per batch: one UpdateItem per item touched, plus, only on a
 // conditional failure, a second one: when a delivery overlaps one already
-// applied, or when the store has not yet seen an item's d_min/d_max (those
+// applied, when the store has not yet seen an item's d_min/d_max (those
 // move only outwards, so a write sets them, conditionally, only when the
-// batch may extend them; a warm store writes them rarely). An item touched
-// by more than 140 transitions in one batch takes one write per 140 (the
-// 4 KB limit on a condition expression).
+// batch may extend them; a warm store writes them rarely), or when the
+// store does not know the hour's watermark map to be there yet.
 //
 // Durations are ended_at - started_at in ms. The sketch is a log histogram
 // with gamma 1.04, mergeable by adding bucket counters: P50 and P95 are

@@ -61,12 +61,12 @@ func TestHandlerPutsEveryEndOnTheBus(t *testing.T) {
 		recs[i].Change.SequenceNumber = strconv.Itoa(100 + i)
 	}
 	srv.Refuse(`"e2"`, "InternalFailure", 2) // both tries of the first delivery
-	resp, err := h.Handle(ctx, events.DynamoDBEvent{Records: recs})
+	resp, err := h.Handle(ctx, fromShard(recs))
 	require.NoError(t, err)
 	require.Equal(t, []events.DynamoDBBatchItemFailure{{ItemIdentifier: "102"}}, resp.BatchItemFailures,
 		"the batch fails from the record whose event was not put")
 
-	resp, err = h.Handle(ctx, events.DynamoDBEvent{Records: recs[2:]})
+	resp, err = h.Handle(ctx, fromShard(recs[2:]))
 	require.NoError(t, err)
 	require.Empty(t, resp.BatchItemFailures)
 

@@ -1,10 +1,9 @@
 package aggregate
 
 import (
-	"encoding/binary"
 	"fmt"
-	"hash/fnv"
 	"strconv"
+	"strings"
 
 	"github.com/aws/aws-lambda-go/events"
 
@@ -130,26 +129,25 @@ func readImage(img map[string]events.DynamoDBAttributeValue) *image {
 // change is one stream record, read.
 type change struct {
 	index    int
-	seq      string
-	id       txID
-	hour     int64 // hour of the record (unix hours), for the dedup window
+	seq      string // padded (padSeq)
+	hour     int64  // hour of the record (unix hours), for the dedup window
 	old, new *image
 	// skip is set when nothing countable changed.
 	skip bool
 }
 
-// txID identifies a transition: a hash of the execution id and the stream
-// record's sequence number, both the same on every delivery of a record.
-type txID [8]byte
+// seqWidth is the longest sequence number a DynamoDB stream gives (40
+// digits). Sequence numbers are stored left-padded with zeros to it, so
+// that DynamoDB's string comparison orders them as numbers.
+const seqWidth = 40
 
-func transitionID(execID, seq string) txID {
-	h := fnv.New64a()
-	h.Write([]byte(execID))
-	h.Write([]byte{0})
-	h.Write([]byte(seq))
-	var id txID
-	binary.BigEndian.PutUint64(id[:], h.Sum64())
-	return id
+// padSeq returns a sequence number padded to seqWidth digits; an error for
+// one that is not all digits.
+func padSeq(seq string) (string, error) {
+	if seq == "" || len(seq) > seqWidth || strings.Trim(seq, "0123456789") != "" {
+		return "", fmt.Errorf("sequence number %q: want 1 to %d digits", seq, seqWidth)
+	}
+	return strings.Repeat("0", seqWidth-len(seq)) + seq, nil
 }
 
 func readChange(i int, rec events.DynamoDBEventRecord) (change, error) {
@@ -176,15 +174,13 @@ func readChange(i int, rec events.DynamoDBEventRecord) (change, error) {
 	default:
 		return ch, fmt.Errorf("record %s: unknown event name %q", rec.EventID, rec.EventName)
 	}
-	execID := ""
-	if v, ok := rec.Change.Keys["id"]; ok && v.DataType() == events.DataTypeString {
-		execID = v.String()
-	} else if ch.new != nil {
-		execID = ch.new.id
-	} else if ch.old != nil {
-		execID = ch.old.id
+	if ch.seq != "" {
+		seq, err := padSeq(ch.seq)
+		if err != nil {
+			return ch, fmt.Errorf("record %s: %w", rec.EventID, err)
+		}
+		ch.seq = seq
 	}
-	ch.id = transitionID(execID, ch.seq)
 	ch.hour = rec.Change.ApproximateCreationDateTime.Unix() / 3600
 	if ch.hour < 0 {
 		ch.hour = 0

@@ -53,9 +53,21 @@ const concurrency = 16
 // first one that touched it on are reported as failed (the sequence number
 // of that record), so Lambda retries only that tail; the items written
 // already skip what they have.
-func (h Handler) Handle(ctx context.Context, ev events.DynamoDBEvent) (events.DynamoDBEventResponse, error) {
-	var resp events.DynamoDBEventResponse
-	updates, err := Plan(h.Store.scope, ev.Records, h.Store.retention)
+//
+// The event comes with its shard (Lambda passes it when the event source
+// mapping has a tumbling window; the local poller always does): each item
+// keeps, per shard and hour of the records, the last sequence number it
+// applied, which is how a redelivered record is told from a new one.
+func (h Handler) Handle(ctx context.Context, ev events.DynamoDBTimeWindowEvent) (events.DynamoDBTimeWindowEventResponse, error) {
+	// The state of the tumbling window is not used, but a response without
+	// one is a failed invocation to Lambda.
+	resp := events.DynamoDBTimeWindowEventResponse{
+		TimeWindowEventResponseProperties: events.TimeWindowEventResponseProperties{State: map[string]string{}},
+	}
+	if len(ev.Records) == 0 {
+		return resp, nil // the window's final invocation may bring none
+	}
+	updates, err := Plan(h.Store.scope, ev.ShardID, ev.Records, h.Store.retention)
 	if err != nil {
 		return resp, fmt.Errorf("fold stream batch: %w", err)
 	}

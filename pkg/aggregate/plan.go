@@ -63,7 +63,7 @@ type Last struct {
 // contrib is what one record adds to one aggregate item.
 type contrib struct {
 	index    int
-	id       txID
+	seq      string // padded
 	hour     int64
 	counts   Counts
 	duration int64 // -1: none
@@ -76,6 +76,8 @@ type contrib struct {
 type Update struct {
 	Key  Key
 	kind int
+	// shard tags the stream shard the batch came from (see shardTag).
+	shard string
 	// First is the index, in the batch, of the first record that touched Key.
 	First int
 	// attrs name what the item aggregates (folder, project, ...).
@@ -84,16 +86,23 @@ type Update struct {
 	contribs []contrib
 }
 
-// Plan reduces a batch of execution changes to one Update per aggregate
-// item, in the order the items are first touched. It is plain Go: the fold
-// work of the stream function. scope prefixes every partition key ("" in
-// production). retention is how long bucket items are kept.
-func Plan(scope string, records []events.DynamoDBEventRecord, retention time.Duration) ([]*Update, error) {
-	p := planner{scope: scope, retention: retention, index: map[Key]*Update{}}
+// Plan reduces a batch of execution changes, all from the stream shard
+// named shard, to one Update per aggregate item, in the order the items are
+// first touched. It is plain Go: the fold work of the stream function.
+// scope prefixes every partition key ("" in production). retention is how
+// long bucket items are kept.
+func Plan(scope, shard string, records []events.DynamoDBEventRecord, retention time.Duration) ([]*Update, error) {
+	if shard == "" {
+		return nil, errNoShard
+	}
+	p := planner{scope: scope, shard: shardTag(shard), retention: retention, index: map[Key]*Update{}}
 	for i, rec := range records {
 		ch, err := readChange(i, rec)
 		if err != nil {
 			return nil, err
+		}
+		if ch.seq == "" {
+			return nil, fmt.Errorf("record %s: no sequence number", rec.EventID)
 		}
 		if !ch.skip {
 			p.add(ch)
@@ -104,6 +113,7 @@ func Plan(scope string, records []events.DynamoDBEventRecord, retention time.Dur
 
 type planner struct {
 	scope     string
+	shard     string
 	retention time.Duration
 	index     map[Key]*Update
 	out       []*Update
@@ -117,11 +127,11 @@ func (p *planner) contrib(ch change, k Key, kind int, attrs func() map[string]st
 	}
 	u, ok := p.index[k]
 	if !ok {
-		u = &Update{Key: k, kind: kind, First: ch.index, attrs: attrs()}
+		u = &Update{Key: k, kind: kind, shard: p.shard, First: ch.index, attrs: attrs()}
 		p.index[k] = u
 		p.out = append(p.out, u)
 	}
-	u.contribs = append(u.contribs, contrib{index: ch.index, id: ch.id, hour: ch.hour, counts: Counts{}, duration: -1})
+	u.contribs = append(u.contribs, contrib{index: ch.index, seq: ch.seq, hour: ch.hour, counts: Counts{}, duration: -1})
 	c := &u.contribs[len(u.contribs)-1]
 	p.cur[k] = c
 	return c
@@ -257,14 +267,18 @@ type merged struct {
 	dur      Durations
 	last     *Last
 	lastFail *Last
-	ids      map[int64][][]byte // by hour
-	n        int
+	// seqs are, per hour of the records, the first and the last sequence
+	// number merged.
+	seqs map[int64][2]string
+	n    int
 }
 
-func (u *Update) merge(applied map[txID]bool, from, to int) merged {
-	m := merged{counts: Counts{}, ids: map[int64][][]byte{}}
-	for _, c := range u.contribs[from:to] {
-		if applied[c.id] {
+// merge adds up the contributions whose sequence number is above the
+// item's watermark for their hour (applied; "" or absent: none applied).
+func (u *Update) merge(applied map[int64]string) merged {
+	m := merged{counts: Counts{}, seqs: map[int64][2]string{}}
+	for _, c := range u.contribs {
+		if c.seq <= applied[c.hour] {
 			continue
 		}
 		m.n++
@@ -280,8 +294,12 @@ func (u *Update) merge(applied map[txID]bool, from, to int) merged {
 		if c.lastFail != nil {
 			m.lastFail = c.lastFail
 		}
-		id := c.id
-		m.ids[c.hour] = append(m.ids[c.hour], id[:])
+		r, ok := m.seqs[c.hour]
+		if !ok {
+			r[0] = c.seq
+		}
+		r[1] = c.seq
+		m.seqs[c.hour] = r
 	}
 	return m
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"sort"
 	"strconv"
 	"strings"
@@ -28,10 +29,7 @@ const (
 	// on each aggregate item: the stream's retention (24 h, the longest a
 	// record can be redelivered) plus an hour of margin.
 	DefaultDedupWindow = 25 * time.Hour
-	// maxIDsPerWrite keeps a condition expression under DynamoDB's 4 KB;
-	// an item touched by more transitions in one batch takes more writes.
-	maxIDsPerWrite = 140
-	maxConflicts   = 10
+	maxConflicts       = 10
 )
 
 // Store reads and writes the aggregates in the catalog table.
@@ -45,6 +43,9 @@ type Store struct {
 
 	mu     sync.Mutex
 	bounds map[Key]bounds // the last d_min/d_max seen per item
+	// marks are, per item, the hours whose watermark map (w_<hour>) the
+	// store knows to be there (true) or not (false).
+	marks map[Key]map[int64]bool
 
 	writes atomic.Int64
 	// fail, when set (tests), makes the write of a key fail.
@@ -72,15 +73,15 @@ func WithClock(now func() time.Time) Option { return func(s *Store) { s.now = no
 // WithRetention sets how long bucket items are kept (default DefaultRetention).
 func WithRetention(d time.Duration) Option { return func(s *Store) { s.retention = d } }
 
-// WithDedupWindow sets how long applied transition ids are kept (default
-// DefaultDedupWindow). It must be at least the longest a record can be
+// WithDedupWindow sets how long the watermarks of an hour's records are
+// kept (default DefaultDedupWindow). It must be at least the longest a record can be
 // delivered after it was written (the event source mapping's
 // MaximumRecordAgeInSeconds, or the stream's 24 h retention).
 func WithDedupWindow(d time.Duration) Option { return func(s *Store) { s.dedupWindow = d } }
 
 // NewStore returns a store on the catalog table.
 func NewStore(db *dynamodb.Client, table string, opts ...Option) *Store {
-	s := &Store{db: db, table: table, now: time.Now, retention: DefaultRetention, dedupWindow: DefaultDedupWindow, bounds: map[Key]bounds{}}
+	s := &Store{db: db, table: table, now: time.Now, retention: DefaultRetention, dedupWindow: DefaultDedupWindow, bounds: map[Key]bounds{}, marks: map[Key]map[int64]bool{}}
 	for _, o := range opts {
 		o(s)
 	}
@@ -106,27 +107,36 @@ func avN(v int64) types.AttributeValue {
 }
 func avS(v string) types.AttributeValue { return &types.AttributeValueMemberS{Value: v} }
 
-func txAttr(hour int64) string { return "tx_" + strconv.FormatInt(hour, 10) }
+// wmAttr names the map of an item's watermarks for records of one hour.
+func wmAttr(hour int64) string { return "w_" + strconv.FormatInt(hour, 10) }
+
+// errNoShard is Plan's and Handle's error for an event without a shard.
+var errNoShard = errors.New("the stream event names no shard (shardId): the event source mapping needs a tumbling window " +
+	"(TumblingWindowInSeconds), which makes Lambda pass the shard id; without it the aggregates cannot tell a redelivery from a new record")
+
+// shardTag is the short name of a shard in watermark maps.
+func shardTag(shard string) string {
+	h := fnv.New64a()
+	h.Write([]byte(shard))
+	return strconv.FormatUint(h.Sum64(), 36)
+}
 
 // Apply writes one Update: one conditional UpdateItem (more only when the
-// item has more than maxIDsPerWrite transitions in the batch, or when the
-// condition fails because part of it was already applied or the item's
-// min/max moved). Transitions already applied to the item are left out,
-// so Apply may be repeated.
+// condition fails: part of it was applied by an earlier delivery, the
+// item's min/max moved, or the hour's watermark map was not there yet).
+// Records at or below the item's watermark for their shard and hour are
+// left out, so Apply may be repeated.
 func (s *Store) Apply(ctx context.Context, u *Update) error {
-	for from := 0; from < len(u.contribs); from += maxIDsPerWrite {
-		to := min(from+maxIDsPerWrite, len(u.contribs))
-		if err := s.applyChunk(ctx, u, from, to); err != nil {
-			return fmt.Errorf("update aggregate %s %s: %w", u.Key.PK, u.Key.SK, err)
-		}
+	if err := s.apply(ctx, u); err != nil {
+		return fmt.Errorf("update aggregate %s %s: %w", u.Key.PK, u.Key.SK, err)
 	}
 	return nil
 }
 
-func (s *Store) applyChunk(ctx context.Context, u *Update, from, to int) error {
-	applied := map[txID]bool{}
+func (s *Store) apply(ctx context.Context, u *Update) error {
+	applied := map[int64]string{} // hour → the item's watermark for u.shard
 	for range maxConflicts {
-		m := u.merge(applied, from, to)
+		m := u.merge(applied)
 		if m.n == 0 {
 			return nil
 		}
@@ -148,6 +158,9 @@ func (s *Store) applyChunk(ctx context.Context, u *Update, from, to int) error {
 				b.min, b.max = min(b.min, m.dur.MinMS), max(b.max, m.dur.MaxMS)
 				s.bounds[u.Key] = b
 			}
+			for h := range m.seqs {
+				s.markLocked(u.Key, h, true)
+			}
 			s.mu.Unlock()
 			return nil
 		}
@@ -155,8 +168,8 @@ func (s *Store) applyChunk(ctx context.Context, u *Update, from, to int) error {
 		if !errors.As(err, &ccf) {
 			return err
 		}
-		// Learn from the item as it is: which transitions it has, and its
-		// bounds; then write what is left.
+		// Learn from the item as it is: its watermarks for this shard and
+		// its bounds; then write what is left.
 		b := bounds{}
 		if v, ok := num(ccf.Item, "d_min"); ok {
 			b.has, b.min = true, v
@@ -164,30 +177,39 @@ func (s *Store) applyChunk(ctx context.Context, u *Update, from, to int) error {
 		}
 		s.mu.Lock()
 		s.bounds[u.Key] = b
-		s.mu.Unlock()
-		for name, av := range ccf.Item {
-			if !strings.HasPrefix(name, "tx_") {
+		for h := range m.seqs {
+			wm, ok := ccf.Item[wmAttr(h)].(*types.AttributeValueMemberM)
+			s.markLocked(u.Key, h, ok)
+			if !ok {
 				continue
 			}
-			if bs, ok := av.(*types.AttributeValueMemberBS); ok {
-				for _, v := range bs.Value {
-					var id txID
-					copy(id[:], v)
-					applied[id] = true
-				}
+			if v, ok := wm.Value[u.shard].(*types.AttributeValueMemberS); ok {
+				applied[h] = v.Value
 			}
 		}
+		s.mu.Unlock()
 	}
 	return ErrConflict
 }
 
+// markLocked records whether item k has the watermark map of hour h.
+func (s *Store) markLocked(k Key, h int64, there bool) {
+	if s.marks[k] == nil {
+		s.marks[k] = map[int64]bool{}
+	}
+	s.marks[k][h] = there
+}
+
 // input builds the UpdateItem of merged contributions m:
 //
-//	condition: NOT contains(tx_<hour>, :id) for every transition id
+//	condition: for every hour h of the records, (attribute_not_exists(w_h.<shard>)
+//	           OR w_h.<shard> < :first_h), or attribute_not_exists(w_h) when the
+//	           map is not there yet
 //	           [AND (attribute_not_exists(d_min) OR d_min > :dmin)] [same for d_max]
-//	update:    ADD n_<status> :c, d_count, d_sum, h_<bucket>, tx_<hour> :ids
-//	           SET names, updated_at, last_*, last_fail_*, expires_at, [d_min, d_max]
-//	           REMOVE tx_<hour> sets older than the dedup window
+//	update:    ADD n_<status> :c, d_count, d_sum, h_<bucket>
+//	           SET w_h.<shard> = :last_h (or w_h = {<shard>: :last_h}), names,
+//	               updated_at, last_*, last_fail_*, expires_at, [d_min, d_max]
+//	           REMOVE w_<hour> maps older than the dedup window
 func (s *Store) input(u *Update, m merged) (*dynamodb.UpdateItemInput, bool, bool) {
 	names := map[string]string{}
 	values := map[string]types.AttributeValue{}
@@ -205,27 +227,38 @@ func (s *Store) input(u *Update, m merged) (*dynamodb.UpdateItemInput, bool, boo
 		values[k] = v
 		return k
 	}
-	// Dedup: none of the ids is there yet; add them all.
-	hours := make([]int64, 0, len(m.ids))
+	// Dedup: every record is above the shard's watermark of its hour;
+	// the watermark moves to the last one.
+	hours := make([]int64, 0, len(m.seqs))
 	maxHour := int64(0)
-	for h := range m.ids {
+	for h := range m.seqs {
 		hours = append(hours, h)
 		maxHour = max(maxHour, h)
 	}
 	sort.Slice(hours, func(a, b int) bool { return hours[a] < hours[b] })
 	used := map[int64]bool{}
+	s.mu.Lock()
+	marks := s.marks[u.Key]
+	s.mu.Unlock()
 	for _, h := range hours {
 		used[h] = true
-		set := name(txAttr(h))
-		for _, id := range m.ids[h] {
-			cond = append(cond, "NOT contains("+set+", "+value(&types.AttributeValueMemberB{Value: id})+")")
+		w, r := name(wmAttr(h)), m.seqs[h]
+		if marks[h] {
+			tag := name(u.shard)
+			cond = append(cond, "(attribute_not_exists("+w+"."+tag+") OR "+w+"."+tag+" < "+value(avS(r[0]))+")")
+			set = append(set, w+"."+tag+" = "+value(avS(r[1])))
+			continue
 		}
-		add = append(add, set+" "+value(&types.AttributeValueMemberBS{Value: m.ids[h]}))
+		// The hour's first write to the item (as far as this store
+		// knows): create the map; if it is there, the write fails and the
+		// next one sets the shard's entry in it.
+		cond = append(cond, "attribute_not_exists("+w+")")
+		set = append(set, w+" = "+value(&types.AttributeValueMemberM{Value: map[string]types.AttributeValue{u.shard: avS(r[1])}}))
 	}
 	window := int64(s.dedupWindow / time.Hour)
 	for h := maxHour - window - 6; h <= maxHour-window-1; h++ {
 		if h >= 0 && !used[h] {
-			remove = append(remove, txAttr(h))
+			remove = append(remove, wmAttr(h))
 		}
 	}
 	// Counts, durations.
@@ -287,7 +320,10 @@ func (s *Store) input(u *Update, m merged) (*dynamodb.UpdateItemInput, bool, boo
 			l.prefix+"at = "+value(avN(l.last.At.UnixMilli())),
 			l.prefix+"error = "+value(avS(l.last.Error)))
 	}
-	expr := "SET " + strings.Join(set, ", ") + " ADD " + strings.Join(add, ", ")
+	expr := "SET " + strings.Join(set, ", ")
+	if len(add) > 0 {
+		expr += " ADD " + strings.Join(add, ", ")
+	}
 	if len(remove) > 0 {
 		expr += " REMOVE " + strings.Join(remove, ", ")
 	}

@@ -11,8 +11,8 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-func nopHandler(context.Context, events.DynamoDBEvent) (events.DynamoDBEventResponse, error) {
-	return events.DynamoDBEventResponse{}, nil
+func nopHandler(context.Context, events.DynamoDBTimeWindowEvent) (events.DynamoDBTimeWindowEventResponse, error) {
+	return events.DynamoDBTimeWindowEventResponse{}, nil
 }
 
 func TestConfigValidate(t *testing.T) {

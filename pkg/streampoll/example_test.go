@@ -28,8 +28,8 @@ func ExampleNew() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	handler := func(ctx context.Context, ev events.DynamoDBEvent) (events.DynamoDBEventResponse, error) {
-		var resp events.DynamoDBEventResponse
+	handler := func(ctx context.Context, ev events.DynamoDBTimeWindowEvent) (events.DynamoDBTimeWindowEventResponse, error) {
+		var resp events.DynamoDBTimeWindowEventResponse
 		for _, r := range ev.Records {
 			slog.InfoContext(ctx, "change", "event_name", r.EventName, "sequence_number", r.Change.SequenceNumber)
 		}

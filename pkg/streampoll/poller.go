@@ -18,10 +18,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams/types"
 )
 
-// Handler is what Lambda would call with a batch of stream records. Records with a failure to
-// report go in BatchItemFailures, by sequence number (ItemIdentifier), as with the event source
-// mapping's ReportBatchItemFailures.
-type Handler func(ctx context.Context, ev events.DynamoDBEvent) (events.DynamoDBEventResponse, error)
+// Handler is what Lambda would call with a batch of stream records of one shard, as with an event
+// source mapping with a tumbling window: the event names its shard (ShardID) and the stream
+// (EventSourceARN). Records with a failure to report go in BatchItemFailures, by sequence number
+// (ItemIdentifier), as with the event source mapping's ReportBatchItemFailures. The window's state
+// is not kept.
+type Handler func(ctx context.Context, ev events.DynamoDBTimeWindowEvent) (events.DynamoDBTimeWindowEventResponse, error)
 
 // Defaults and limits of Config.
 const (
@@ -270,13 +272,22 @@ func (p *Poller) describe(ctx context.Context) ([]shardInfo, types.StreamStatus,
 }
 
 // invoke calls the handler, turning a panic into an error as a Lambda function error would be.
-func (p *Poller) invoke(ctx context.Context, ev events.DynamoDBEvent) (resp events.DynamoDBEventResponse, err error) {
+func (p *Poller) invoke(ctx context.Context, ev events.DynamoDBTimeWindowEvent) (resp events.DynamoDBTimeWindowEventResponse, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("handler panicked: %v\n%s", r, debug.Stack())
 		}
 	}()
 	return p.h(ctx, ev)
+}
+
+// event is the handler's event for records of this shard.
+func (s *shardReader) event(recs []types.Record) events.DynamoDBTimeWindowEvent {
+	ev := events.DynamoDBTimeWindowEvent{DynamoDBEvent: ToEvent(s.p.cfg.StreamARN, recs)}
+	ev.ShardID = s.id
+	ev.EventSourceARN = s.p.cfg.StreamARN
+	ev.State = map[string]string{}
+	return ev
 }
 
 // backoff is the wait before retry number attempt (1, 2, ...).
@@ -424,7 +435,7 @@ func (s *shardReader) deliver(ctx context.Context, recs []types.Record) error {
 		if err := ctx.Err(); err != nil {
 			return err // stopping: the rest is delivered again after a restart
 		}
-		resp, err := s.p.invoke(ctx, ToEvent(s.p.cfg.StreamARN, recs))
+		resp, err := s.p.invoke(ctx, s.event(recs))
 		if err != nil && ctx.Err() != nil {
 			return ctx.Err() // stopping: the batch is delivered again after a restart
 		}

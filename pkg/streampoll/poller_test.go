@@ -62,6 +62,11 @@ func TestPollerDeliversWritesInOrder(t *testing.T) {
 		}
 	}
 	b.waitCheckpoint(t, got[2].Change.SequenceNumber)
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	for _, shard := range rec.shards {
+		require.True(t, strings.HasPrefix(shard, "shardId-"), "every batch names its shard, the stream and a state, as Lambda's with a tumbling window: %q", shard)
+	}
 }
 
 func TestPollerResumesFromCheckpoint(t *testing.T) {
@@ -98,21 +103,21 @@ func TestPollerBatchItemFailureRetriesFromFailedRecord(t *testing.T) {
 	}
 	var checkpointAtRetry atomic.Value
 	rec := &recorder{}
-	rec.respond = func(call int, ev events.DynamoDBEvent) (events.DynamoDBEventResponse, error) {
+	rec.respond = func(call int, ev events.DynamoDBTimeWindowEvent) (events.DynamoDBTimeWindowEventResponse, error) {
 		switch call {
 		case 1:
-			return events.DynamoDBEventResponse{BatchItemFailures: []events.DynamoDBBatchItemFailure{
+			return events.DynamoDBTimeWindowEventResponse{BatchItemFailures: []events.DynamoDBBatchItemFailure{
 				{ItemIdentifier: ev.Records[3].Change.SequenceNumber},
 				{ItemIdentifier: ev.Records[2].Change.SequenceNumber},
 			}}, nil
 		case 2:
 			seqs, err := b.checkpointsE(context.Background())
 			if err != nil {
-				return events.DynamoDBEventResponse{}, err
+				return events.DynamoDBTimeWindowEventResponse{}, err
 			}
 			checkpointAtRetry.Store(strings.Join(seqs, ","))
 		}
-		return events.DynamoDBEventResponse{}, nil
+		return events.DynamoDBTimeWindowEventResponse{}, nil
 	}
 	cfg := b.config()
 	cfg.BatchSize = 10
@@ -131,11 +136,11 @@ func TestPollerHandlerErrorRetriesBatch(t *testing.T) {
 	b.put(t, "EXEC#4", "r1", nil)
 	b.put(t, "EXEC#4", "r2", nil)
 	rec := &recorder{}
-	rec.respond = func(call int, ev events.DynamoDBEvent) (events.DynamoDBEventResponse, error) {
+	rec.respond = func(call int, ev events.DynamoDBTimeWindowEvent) (events.DynamoDBTimeWindowEventResponse, error) {
 		if call == 1 {
-			return events.DynamoDBEventResponse{}, errors.New("database is down")
+			return events.DynamoDBTimeWindowEventResponse{}, errors.New("database is down")
 		}
-		return events.DynamoDBEventResponse{}, nil
+		return events.DynamoDBTimeWindowEventResponse{}, nil
 	}
 	cfg := b.config()
 	cfg.BatchSize = 10
@@ -155,11 +160,11 @@ func TestPollerHandlerPanicIsAFailure(t *testing.T) {
 	b := setup(t)
 	b.put(t, "EXEC#5", "r1", nil)
 	rec := &recorder{}
-	rec.respond = func(call int, ev events.DynamoDBEvent) (events.DynamoDBEventResponse, error) {
+	rec.respond = func(call int, ev events.DynamoDBTimeWindowEvent) (events.DynamoDBTimeWindowEventResponse, error) {
 		if call == 1 {
 			panic("boom")
 		}
-		return events.DynamoDBEventResponse{}, nil
+		return events.DynamoDBTimeWindowEventResponse{}, nil
 	}
 	run(t, b.poller(t, rec.handle, b.config()))
 
@@ -178,7 +183,7 @@ func TestPollerSkipsRecordsAfterMaxRetries(t *testing.T) {
 		batchSize int32
 		writes    []string
 		// fail answers a batch: an error, or failures naming the record "poison".
-		fail        func(ev events.DynamoDBEvent) (events.DynamoDBEventResponse, error)
+		fail        func(ev events.DynamoDBTimeWindowEvent) (events.DynamoDBTimeWindowEventResponse, error)
 		wantBatches [][]string
 		wantSkipped []string
 	}{
@@ -186,8 +191,8 @@ func TestPollerSkipsRecordsAfterMaxRetries(t *testing.T) {
 			name:      "handler error",
 			batchSize: 1,
 			writes:    []string{"poison", "good"},
-			fail: func(ev events.DynamoDBEvent) (events.DynamoDBEventResponse, error) {
-				return events.DynamoDBEventResponse{}, errors.New("cannot handle poison")
+			fail: func(ev events.DynamoDBTimeWindowEvent) (events.DynamoDBTimeWindowEventResponse, error) {
+				return events.DynamoDBTimeWindowEventResponse{}, errors.New("cannot handle poison")
 			},
 			wantBatches: [][]string{{"poison"}, {"poison"}, {"poison"}, {"good"}},
 			wantSkipped: []string{"poison"},
@@ -196,13 +201,13 @@ func TestPollerSkipsRecordsAfterMaxRetries(t *testing.T) {
 			name:      "batch item failure",
 			batchSize: 10,
 			writes:    []string{"good1", "poison", "good2"},
-			fail: func(ev events.DynamoDBEvent) (events.DynamoDBEventResponse, error) {
+			fail: func(ev events.DynamoDBTimeWindowEvent) (events.DynamoDBTimeWindowEventResponse, error) {
 				for _, r := range ev.Records {
 					if r.Change.Keys["sk"].String() == "poison" {
-						return events.DynamoDBEventResponse{BatchItemFailures: []events.DynamoDBBatchItemFailure{{ItemIdentifier: r.Change.SequenceNumber}}}, nil
+						return events.DynamoDBTimeWindowEventResponse{BatchItemFailures: []events.DynamoDBBatchItemFailure{{ItemIdentifier: r.Change.SequenceNumber}}}, nil
 					}
 				}
-				return events.DynamoDBEventResponse{}, errors.New("no poison in batch")
+				return events.DynamoDBTimeWindowEventResponse{}, errors.New("no poison in batch")
 			},
 			// The whole remaining batch is retried and, in the end, skipped, as with Lambda.
 			wantBatches: [][]string{{"good1", "poison", "good2"}, {"poison", "good2"}, {"poison", "good2"}},
@@ -217,13 +222,13 @@ func TestPollerSkipsRecordsAfterMaxRetries(t *testing.T) {
 				b.put(t, "EXEC#6", sk, nil)
 			}
 			rec := &recorder{}
-			rec.respond = func(call int, ev events.DynamoDBEvent) (events.DynamoDBEventResponse, error) {
+			rec.respond = func(call int, ev events.DynamoDBTimeWindowEvent) (events.DynamoDBTimeWindowEventResponse, error) {
 				for _, r := range ev.Records {
 					if r.Change.Keys["sk"].String() == "poison" {
 						return tt.fail(ev)
 					}
 				}
-				return events.DynamoDBEventResponse{}, nil
+				return events.DynamoDBTimeWindowEventResponse{}, nil
 			}
 			cfg := b.config()
 			cfg.BatchSize = tt.batchSize
@@ -272,16 +277,16 @@ func TestPollerProgressResetsRetryCount(t *testing.T) {
 		b.put(t, "EXEC#9", sk, nil)
 	}
 	rec := &recorder{}
-	rec.respond = func(call int, ev events.DynamoDBEvent) (events.DynamoDBEventResponse, error) {
+	rec.respond = func(call int, ev events.DynamoDBTimeWindowEvent) (events.DynamoDBTimeWindowEventResponse, error) {
 		if call == 1 {
-			return events.DynamoDBEventResponse{}, errors.New("first attempt fails")
+			return events.DynamoDBTimeWindowEventResponse{}, errors.New("first attempt fails")
 		}
 		for _, r := range ev.Records {
 			if r.Change.Keys["sk"].String() == "r2" {
-				return events.DynamoDBEventResponse{BatchItemFailures: []events.DynamoDBBatchItemFailure{{ItemIdentifier: r.Change.SequenceNumber}}}, nil
+				return events.DynamoDBTimeWindowEventResponse{BatchItemFailures: []events.DynamoDBBatchItemFailure{{ItemIdentifier: r.Change.SequenceNumber}}}, nil
 			}
 		}
-		return events.DynamoDBEventResponse{}, nil
+		return events.DynamoDBTimeWindowEventResponse{}, nil
 	}
 	cfg := b.config()
 	cfg.BatchSize = 10

@@ -224,18 +224,23 @@ func (b *bundle) checkpointsE(ctx context.Context) ([]string, error) {
 type recorder struct {
 	mu      sync.Mutex
 	batches [][]events.DynamoDBEventRecord
-	respond func(call int, ev events.DynamoDBEvent) (events.DynamoDBEventResponse, error)
+	shards  []string // the ShardID of each batch
+	respond func(call int, ev events.DynamoDBTimeWindowEvent) (events.DynamoDBTimeWindowEventResponse, error)
 }
 
-func (r *recorder) handle(ctx context.Context, ev events.DynamoDBEvent) (events.DynamoDBEventResponse, error) {
+func (r *recorder) handle(ctx context.Context, ev events.DynamoDBTimeWindowEvent) (events.DynamoDBTimeWindowEventResponse, error) {
 	r.mu.Lock()
 	r.batches = append(r.batches, ev.Records)
+	r.shards = append(r.shards, ev.ShardID)
+	if ev.State == nil || ev.EventSourceARN == "" {
+		r.shards[len(r.shards)-1] = "" // checked by the tests: a Lambda event has both
+	}
 	call := len(r.batches)
 	r.mu.Unlock()
 	if r.respond != nil {
 		return r.respond(call, ev)
 	}
-	return events.DynamoDBEventResponse{}, nil
+	return events.DynamoDBTimeWindowEventResponse{}, nil
 }
 
 func (r *recorder) snapshot() [][]events.DynamoDBEventRecord {
