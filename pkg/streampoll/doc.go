@@ -3,7 +3,8 @@
 // behaves as Lambda's event source mapping does.
 //
 // On AWS the event source mapping polls the executions table's NEW_AND_OLD_IMAGES stream and
-// invokes the function with an events.DynamoDBEvent; locally a Poller does the same:
+// invokes the function with an events.DynamoDBTimeWindowEvent (a tumbling window makes it name the shard);
+// locally a Poller does the same:
 //
 //   - it discovers the stream's shards with DescribeStream, re-describes to find new ones, and reads
 //     a child shard only after its parent is finished;
