@@ -19,6 +19,7 @@ import (
 	"github.com/scaleout/scaleout/pkg/resources"
 	"github.com/scaleout/scaleout/pkg/secrets"
 	"github.com/scaleout/scaleout/pkg/task"
+	"github.com/scaleout/scaleout/pkg/wait"
 )
 
 // Defaults and limits.
@@ -200,15 +201,7 @@ func contended(err error) bool {
 
 // backoff waits a little, more on each attempt, with jitter.
 func backoff(ctx context.Context, attempt int) error {
-	d := time.Duration(rand.Int64N(int64(min(attempt+1, 10)) * int64(4*time.Millisecond)))
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
+	return wait.For(ctx, time.Duration(rand.Int64N(int64(min(attempt+1, 10))*int64(4*time.Millisecond))))
 }
 
 func (s *Store) get(ctx context.Context, key map[string]types.AttributeValue) (map[string]types.AttributeValue, error) {

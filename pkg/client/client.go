@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/scaleout/scaleout/pkg/wait"
 	"io"
 	"net/http"
 	"net/url"
@@ -78,7 +79,7 @@ func New(o Options) (*Client, error) {
 		http:      o.HTTPClient,
 		userAgent: o.UserAgent,
 		retries:   o.Retries,
-		sleep:     sleepCtx,
+		sleep:     wait.For,
 	}
 	if c.http == nil {
 		timeout := o.Timeout
@@ -157,9 +158,9 @@ func (c *Client) do(ctx context.Context, r request, opts ...CallOption) error {
 	retryable := r.method == http.MethodGet || co.headers.Get("Idempotency-Key") != ""
 	for attempt := 0; ; attempt++ {
 		status, header, answer, err := c.send(ctx, r.method, target, body, co.headers)
-		wait, again := c.retryAfter(retryable, attempt, status, header, err)
+		pause, again := c.retryAfter(retryable, attempt, status, header, err)
 		if again && ctx.Err() == nil {
-			if serr := c.sleep(ctx, wait); serr == nil {
+			if serr := c.sleep(ctx, pause); serr == nil {
 				continue
 			}
 		}
@@ -248,22 +249,11 @@ func (c *Client) retryAfter(retryable bool, attempt, status int, header http.Hea
 	default:
 		return 0, false
 	}
-	wait := 200 * time.Millisecond << attempt
+	pause := 200 * time.Millisecond << attempt
 	if s, perr := strconv.Atoi(header.Get("Retry-After")); perr == nil && s >= 0 {
-		wait = time.Duration(s) * time.Second
+		pause = time.Duration(s) * time.Second
 	}
-	return min(wait, 5*time.Second), true
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
+	return min(pause, 5*time.Second), true
 }
 
 // escape escapes one path segment.

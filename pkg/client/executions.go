@@ -14,6 +14,7 @@ import (
 	"github.com/scaleout/scaleout/pkg/execstore"
 	"github.com/scaleout/scaleout/pkg/execution"
 	"github.com/scaleout/scaleout/pkg/messages"
+	"github.com/scaleout/scaleout/pkg/wait"
 )
 
 // CreateExecution starts an execution: a deployed project's package
@@ -193,7 +194,7 @@ func (c *Client) Follow(ctx context.Context, id string, o FollowOptions) (execut
 		if e.Status.Final() || o.UntilNow {
 			return e, nil
 		}
-		if err := sleepCtx(ctx, o.Interval); err != nil {
+		if err := wait.For(ctx, o.Interval); err != nil {
 			return e, err
 		}
 	}
@@ -210,7 +211,7 @@ func (c *Client) WaitFinal(ctx context.Context, id string, interval time.Duratio
 		if err != nil || e.Status.Final() {
 			return e, err
 		}
-		if err := sleepCtx(ctx, interval); err != nil {
+		if err := wait.For(ctx, interval); err != nil {
 			return e, err
 		}
 	}

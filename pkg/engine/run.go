@@ -14,6 +14,7 @@ import (
 	"github.com/scaleout/scaleout/pkg/expression"
 	"github.com/scaleout/scaleout/pkg/pkgfile"
 	"github.com/scaleout/scaleout/pkg/task"
+	"github.com/scaleout/scaleout/pkg/wait"
 )
 
 // DefaultMaxParallel is the cap on leaf tasks running at once when neither
@@ -157,7 +158,7 @@ func newRun(plan *Plan, opts RunOptions) *run {
 		r.now = time.Now
 	}
 	if r.sleep == nil {
-		r.sleep = sleepCtx
+		r.sleep = wait.For
 	}
 	if r.sink == nil {
 		r.sink = discard{}
@@ -189,17 +190,6 @@ func newRun(plan *Plan, opts RunOptions) *run {
 	vars := maps.Clone(plan.varInit)
 	r.vars.p.Store(&vars)
 	return r
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }
 
 // emit redacts e and hands it to the sink.
@@ -879,10 +869,10 @@ func (r *run) execLeaf(l *leafRun) (TaskResult, task.Output) {
 	for attempt := 1; ; attempt++ {
 		res.Attempts = attempt
 		if attempt > 1 {
-			wait := backoff(n.backoff, attempt-1)
-			r.emit(Event{Kind: TaskRetry, Task: path, Attempt: attempt, Duration: wait, Message: err.Error()})
-			if wait > 0 {
-				if r.sleep(r.ctx, wait) != nil || r.ctx.Err() != nil {
+			pause := backoff(n.backoff, attempt-1)
+			r.emit(Event{Kind: TaskRetry, Task: path, Attempt: attempt, Duration: pause, Message: err.Error()})
+			if pause > 0 {
+				if r.sleep(r.ctx, pause) != nil || r.ctx.Err() != nil {
 					res.Status = Canceled
 					break
 				}

@@ -16,6 +16,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/scaleout/scaleout/pkg/execution"
+	"github.com/scaleout/scaleout/pkg/wait"
 )
 
 // The source and detail type of the events Scaleout puts on its bus. An
@@ -159,7 +160,7 @@ func (b *Bus) putChunk(ctx context.Context, evs []Event) (int, error) {
 	for i := range pending {
 		pending[i] = i
 	}
-	wait := b.backoff
+	pause := b.backoff
 	var lastErr error
 	for try := 1; ; try++ {
 		batch := make([]types.PutEventsRequestEntry, len(pending))
@@ -189,9 +190,9 @@ func (b *Bus) putChunk(ctx context.Context, evs []Event) (int, error) {
 			return pending[0], fmt.Errorf("%d of %d events not put after %d tries: %w", len(pending), len(evs), try, lastErr)
 		}
 		b.log.WarnContext(ctx, "event bus refused entries; trying again", "bus", b.name, "refused", len(pending), "error", lastErr)
-		if err := sleep(ctx, wait); err != nil {
+		if err := wait.For(ctx, pause); err != nil {
 			return pending[0], errors.Join(lastErr, err)
 		}
-		wait *= 2
+		pause *= 2
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/scaleout/scaleout/pkg/execution"
+	"github.com/scaleout/scaleout/pkg/wait"
 )
 
 // MaxURLLength is the longest callback URL accepted.
@@ -215,18 +216,18 @@ func (n *Notifier) Notify(ctx context.Context, ev Event) error {
 		host = u.Host // never the path or query: they may hold a token
 	}
 	var sendErr error
-	wait, try := n.c.Backoff, 1
+	pause, try := n.c.Backoff, 1
 	for ; ; try++ {
 		sendErr = n.send(ctx, ev.CallbackURL, p.DeliveryID, p.Redelivery, body)
 		var pe permanentError
 		if sendErr == nil || errors.As(sendErr, &pe) || try >= n.c.Tries {
 			break
 		}
-		if err := sleep(ctx, wait); err != nil {
+		if err := wait.For(ctx, pause); err != nil {
 			sendErr = errors.Join(sendErr, err)
 			break
 		}
-		wait *= 2
+		pause *= 2
 	}
 	if sendErr != nil {
 		if err := n.c.Deliveries.MarkFailed(ctx, ev.ExecutionID, sendErr.Error(), n.c.Now()); err != nil {
@@ -276,17 +277,5 @@ func (n *Notifier) send(ctx context.Context, target, deliveryID string, redelive
 		return fmt.Errorf("receiver answered %s", resp.Status)
 	default:
 		return permanent(fmt.Errorf("receiver answered %s", resp.Status))
-	}
-}
-
-// sleep waits for d or until ctx ends.
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
 	}
 }

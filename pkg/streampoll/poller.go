@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams/types"
+	"github.com/scaleout/scaleout/pkg/wait"
 )
 
 // Handler is what Lambda would call with a batch of stream records of one shard, as with an event
@@ -350,7 +351,7 @@ func (s *shardReader) run(ctx context.Context) bool {
 				failures++
 				d := s.p.backoff(failures)
 				s.log.WarnContext(ctx, "streampoll: GetRecords failed; retrying", "attempt", failures, "retry_in", d, "error", err)
-				if sleep(ctx, d) != nil {
+				if wait.For(ctx, d) != nil {
 					return false
 				}
 				continue
@@ -373,7 +374,7 @@ func (s *shardReader) run(ctx context.Context) bool {
 			return true
 		}
 		iter = *out.NextShardIterator
-		if len(out.Records) == 0 && sleep(ctx, s.p.cfg.PollInterval) != nil {
+		if len(out.Records) == 0 && wait.For(ctx, s.p.cfg.PollInterval) != nil {
 			return false
 		}
 	}
@@ -416,7 +417,7 @@ func (s *shardReader) iterator(ctx context.Context) (iter string, gone bool, err
 		failures++
 		d := s.p.backoff(failures)
 		s.log.WarnContext(ctx, "streampoll: GetShardIterator failed; retrying", "iterator_type", in.ShardIteratorType, "sequence_number", s.pos, "attempt", failures, "retry_in", d, "error", err)
-		if sleep(ctx, d) != nil {
+		if wait.For(ctx, d) != nil {
 			return "", false, ctx.Err()
 		}
 	}
@@ -466,7 +467,7 @@ func (s *shardReader) deliver(ctx context.Context, recs []types.Record) error {
 		d := s.p.backoff(failures)
 		s.log.WarnContext(ctx, "streampoll: handler failed; retrying",
 			"sequence_number", seqOf(recs[0]), "records", len(recs), "attempt", failures, "retry_in", d, "error", cause)
-		if err := sleep(ctx, d); err != nil {
+		if err := wait.For(ctx, d); err != nil {
 			return err
 		}
 	}
@@ -502,7 +503,7 @@ func (s *shardReader) retry(ctx context.Context, what string, fn func() error) e
 		}
 		d := s.p.backoff(attempt)
 		s.log.WarnContext(ctx, "streampoll: "+what+" failed; retrying", "attempt", attempt, "retry_in", d, "error", err)
-		if err := sleep(ctx, d); err != nil {
+		if err := wait.For(ctx, d); err != nil {
 			return err
 		}
 	}
@@ -548,19 +549,4 @@ func keysOf(r types.Record) string {
 	}
 	slices.Sort(parts)
 	return strings.Join(parts, " ")
-}
-
-// sleep waits for d or until ctx ends, whichever is first, and returns the context's error.
-func sleep(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
