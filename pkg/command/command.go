@@ -111,7 +111,7 @@ func Run(ctx context.Context, argv []string, o Options) (Result, error) {
 		cmd.Stdout = stdout
 		cmd.Stderr = stderr
 	}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.SysProcAttr = sysProcAttr()
 	cmd.Cancel = func() error {
 		// Negative pid: the whole process group.
 		return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)

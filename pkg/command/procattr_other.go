@@ -1,0 +1,11 @@
+//go:build !linux
+
+package command
+
+import "syscall"
+
+// sysProcAttr starts the program in a process group of its own. (Only
+// Linux can kill it when its starter dies; see procattr_linux.go.)
+func sysProcAttr() *syscall.SysProcAttr {
+	return &syscall.SysProcAttr{Setpgid: true}
+}
