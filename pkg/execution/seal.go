@@ -74,6 +74,9 @@ func (e Execution) OpenParameters(ctx context.Context, s secrets.Sealer) (Execut
 	}
 	for k, sealed := range e.SealedParameters {
 		b, err := s.Open(ctx, sealed, sealContext(e.ID, k))
+		if errors.Is(err, secrets.ErrOpen) {
+			return e, fmt.Errorf("open sensitive parameter %q of execution %s: %w: the worker needs the key the API sealed it with (the same SCALEOUT_SECRET_KEY, or SCALEOUT_KMS_KEY_ID)", k, e.ID, err)
+		}
 		if err != nil {
 			return e, fmt.Errorf("open sensitive parameter %q of execution %s: %w", k, e.ID, err)
 		}
