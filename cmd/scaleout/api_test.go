@@ -192,6 +192,14 @@ func testLogsFollow(t *testing.T, c cli) {
 
 	_, _, err = c.run(t, "logs", "01a21491-44d5-72a9-a368-9fc28c6fb224")
 	require.ErrorContains(t, err, "not_found")
+
+	// Following a failing execution exits with its status, as run --wait.
+	failing := c.startedID(t, testenv.Name("lines"), "--", "sh", "-c", "sleep 0.3; exit 5")
+	out, _, err = c.run(t, "logs", failing, "--follow", "--interval", "200ms")
+	require.Equal(t, 1, exitCode(err), out)
+	require.Contains(t, out, "exited with code 5")
+	_, _, err = c.run(t, "logs", failing)
+	require.NoError(t, err, "without --follow the command only shows what is there")
 }
 
 func testExecutionsListShowStop(t *testing.T, c cli) {

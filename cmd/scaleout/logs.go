@@ -20,7 +20,8 @@ func newLogs() *cobra.Command {
 		Short: "Show an execution's messages: tasks starting and ending, their output, warnings and errors",
 		Long: `Show an execution's messages in order, as ` + "`scaleout package run`" + ` shows a local run.
 With --follow, new messages are shown as they come (polled with the messages cursor) until
-the execution ends; Ctrl-C stops following, not the execution.
+the execution ends, and the exit status is the execution's, as with run --wait (0 succeeded,
+1 failed or ended_unexpectedly, 2 canceled); Ctrl-C stops following, not the execution.
 With --output json, each message is one line of JSON, as the API sends it.`,
 		Example: `  scaleout logs 0199a1b2-... --follow
   scaleout logs 0199a1b2-... -o json | jq -r 'select(.kind=="output") | .message'`,
@@ -52,14 +53,14 @@ With --output json, each message is one line of JSON, as the API sends it.`,
 		if err != nil {
 			return err
 		}
-		if r.json() {
-			return nil
-		}
 		switch {
-		case follow:
+		case follow && !r.json():
 			summarize(out, e)
-		case n == 0:
+		case n == 0 && !r.json():
 			fmt.Fprintf(cmd.ErrOrStderr(), "no messages yet: execution %s is %s\n", e.ID, e.Status)
+		}
+		if code := statusExit(e.Status); follow && code != 0 {
+			return exitError{code: code}
 		}
 		return nil
 	})
