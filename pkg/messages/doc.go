@@ -1,11 +1,14 @@
 // Package messages keeps an execution's event messages (package and task
 // started and ended, output lines, warnings, errors), as the SSIS catalog's
-// operation messages, in the catalog table: one item per message under the
-// execution's partition, ordered by attempt and sequence number, expiring by
-// TTL.
+// operation messages, in the catalog table under the execution's
+// partition, ordered by attempt and sequence number, expiring by TTL.
+// Consecutive messages of an attempt are packed into one item of up to
+// MaxChunkBytes (a JSON array), keyed by the last one's sequence number, so
+// that a flush costs one item write however many messages it carries; List
+// unpacks them and pages by message, not by item.
 //
 // A Writer buffers messages and writes them in batches (BatchWriteItem, 25
 // items a call) from a background goroutine, so that a chatty package costs
-// one write per batch, not one per line, and the engine never waits on
+// one item write per flush, not one per line, and the engine never waits on
 // DynamoDB to emit. Messages stay readable after the worker is gone.
 package messages

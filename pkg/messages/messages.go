@@ -2,6 +2,7 @@ package messages
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -16,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/scaleout/scaleout/pkg/resources"
+	"github.com/scaleout/scaleout/pkg/wait"
 )
 
 // Message is one event of an execution.
@@ -37,8 +39,15 @@ const MaxMessageBytes = 8 << 10
 
 func partition(id string) string { return "EXEC#" + id }
 
-// sortKey orders messages by attempt, then sequence.
+// sortKey orders message chunks by attempt, then the sequence number of
+// their last message.
 func sortKey(attempt, seq int) string { return fmt.Sprintf("MSG#%04d#%09d", attempt, seq) }
+
+// MaxChunkBytes caps the messages one item holds (as JSON). A flush of
+// one attempt's messages is one item, or more when they are larger: a
+// no-op execution's four messages cost one write, not four, and a chatty
+// task's lines one write per 64 KB.
+const MaxChunkBytes = 64 << 10
 
 // Store reads and writes messages in the catalog table.
 type Store struct {
@@ -53,30 +62,77 @@ func NewStore(db *dynamodb.Client, table string) *Store {
 	return &Store{db: db, table: table, Retention: 30 * 24 * time.Hour}
 }
 
-// Write stores messages with BatchWriteItem, 25 a call, retrying what
-// DynamoDB leaves unprocessed.
+// chunk is the stored shape of consecutive messages of one attempt: the
+// item's sort key names the attempt and the last message's sequence
+// number, so the chunks holding messages after a cursor are those whose
+// key is after it.
+type chunk struct {
+	Attempt int    `dynamodbav:"attempt"`
+	First   int    `dynamodbav:"first_seq"`
+	Last    int    `dynamodbav:"last_seq"`
+	Body    string `dynamodbav:"msgs"` // JSON array of Message
+}
+
+// Write stores messages, consecutive ones of an attempt packed into items
+// of up to MaxChunkBytes, with BatchWriteItem (25 items a call), retrying
+// what DynamoDB leaves unprocessed. Messages must come in order.
 func (s *Store) Write(ctx context.Context, msgs []Message) error {
+	var reqs []types.WriteRequest
 	for len(msgs) > 0 {
-		n := min(len(msgs), 25)
-		reqs := make([]types.WriteRequest, 0, n)
-		for _, m := range msgs[:n] {
-			item, err := attributevalue.MarshalMap(m)
-			if err != nil {
-				return fmt.Errorf("encode message %d of execution %s: %w", m.Seq, m.ExecutionID, err)
-			}
-			item[resources.CatalogPK] = &types.AttributeValueMemberS{Value: partition(m.ExecutionID)}
-			item[resources.CatalogSK] = &types.AttributeValueMemberS{Value: sortKey(m.Attempt, m.Seq)}
-			if s.Retention > 0 {
-				item[resources.TTLAttribute] = &types.AttributeValueMemberN{Value: strconv.FormatInt(m.Time.Add(s.Retention).Unix(), 10)}
-			}
-			reqs = append(reqs, types.WriteRequest{PutRequest: &types.PutRequest{Item: item}})
-		}
-		if err := s.batch(ctx, reqs); err != nil {
+		n, body, err := pack(msgs)
+		if err != nil {
 			return err
+		}
+		first, last := msgs[0], msgs[n-1]
+		item, err := attributevalue.MarshalMap(chunk{Attempt: first.Attempt, First: first.Seq, Last: last.Seq, Body: body})
+		if err != nil {
+			return fmt.Errorf("encode messages of execution %s: %w", first.ExecutionID, err)
+		}
+		item[resources.CatalogPK] = &types.AttributeValueMemberS{Value: partition(first.ExecutionID)}
+		item[resources.CatalogSK] = &types.AttributeValueMemberS{Value: sortKey(last.Attempt, last.Seq)}
+		if s.Retention > 0 {
+			item[resources.TTLAttribute] = &types.AttributeValueMemberN{Value: strconv.FormatInt(first.Time.Add(s.Retention).Unix(), 10)}
+		}
+		reqs = append(reqs, types.WriteRequest{PutRequest: &types.PutRequest{Item: item}})
+		if len(reqs) == 25 {
+			if err := s.batch(ctx, reqs); err != nil {
+				return err
+			}
+			reqs = nil
 		}
 		msgs = msgs[n:]
 	}
+	if len(reqs) > 0 {
+		return s.batch(ctx, reqs)
+	}
 	return nil
+}
+
+// pack encodes the longest run of msgs of one execution and attempt that
+// fits in MaxChunkBytes (at least one message) and returns its length.
+func pack(msgs []Message) (int, string, error) {
+	var b strings.Builder
+	b.WriteByte('[')
+	n := 0
+	for _, m := range msgs {
+		if m.ExecutionID != msgs[0].ExecutionID || m.Attempt != msgs[0].Attempt {
+			break
+		}
+		j, err := json.Marshal(m)
+		if err != nil {
+			return 0, "", fmt.Errorf("encode message %d of execution %s: %w", m.Seq, m.ExecutionID, err)
+		}
+		if n > 0 && b.Len()+len(j)+2 > MaxChunkBytes {
+			break
+		}
+		if n > 0 {
+			b.WriteByte(',')
+		}
+		b.Write(j)
+		n++
+	}
+	b.WriteByte(']')
+	return n, b.String(), nil
 }
 
 func (s *Store) batch(ctx context.Context, reqs []types.WriteRequest) error {
@@ -95,10 +151,8 @@ func (s *Store) batch(ctx context.Context, reqs []types.WriteRequest) error {
 		if attempt == 8 {
 			return fmt.Errorf("write messages: %d left unprocessed after %d tries", len(reqs), attempt+1)
 		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(backoff):
+		if err := wait.For(ctx, backoff); err != nil {
+			return err
 		}
 		backoff = min(backoff*2, 2*time.Second)
 	}
@@ -119,38 +173,60 @@ func (s *Store) List(ctx context.Context, executionID, cursor string, limit int)
 	if limit <= 0 || limit > 1000 {
 		limit = 1000
 	}
+	afterAttempt, afterSeq := 0, 0
 	cond := "#pk = :pk AND begins_with(#sk, :msg)"
 	values := map[string]types.AttributeValue{
 		":pk":  &types.AttributeValueMemberS{Value: partition(executionID)},
 		":msg": &types.AttributeValueMemberS{Value: "MSG#"},
 	}
 	if cursor != "" {
-		attempt, seq, ok := parseCursor(cursor)
+		var ok bool
+		afterAttempt, afterSeq, ok = parseCursor(cursor)
 		if !ok {
 			return Page{}, ErrBadCursor
 		}
-		cond = "#pk = :pk AND #sk > :after"
+		cond = "#pk = :pk AND #sk BETWEEN :after AND :end"
 		delete(values, ":msg")
-		values[":after"] = &types.AttributeValueMemberS{Value: sortKey(attempt, seq)}
+		// Chunks whose last message is after the cursor; the first of
+		// them may begin at or before it.
+		values[":after"] = &types.AttributeValueMemberS{Value: sortKey(afterAttempt, afterSeq+1)}
+		values[":end"] = &types.AttributeValueMemberS{Value: "MSG#~"}
 	}
-	out, err := s.db.Query(ctx, &dynamodb.QueryInput{
+	p := Page{Messages: []Message{}}
+	in := &dynamodb.QueryInput{
 		TableName:                 aws.String(s.table),
 		KeyConditionExpression:    aws.String(cond),
 		ExpressionAttributeNames:  map[string]string{"#pk": resources.CatalogPK, "#sk": resources.CatalogSK},
 		ExpressionAttributeValues: values,
-		Limit:                     aws.Int32(int32(limit)),
 		ConsistentRead:            aws.Bool(true),
-	})
-	if err != nil {
-		return Page{}, fmt.Errorf("list messages of execution %s: %w", executionID, err)
 	}
-	p := Page{Messages: make([]Message, 0, len(out.Items))}
-	for _, it := range out.Items {
-		var m Message
-		if err := attributevalue.UnmarshalMap(it, &m); err != nil {
-			return Page{}, fmt.Errorf("decode message of execution %s: %w", executionID, err)
+	for len(p.Messages) < limit {
+		// A chunk holds one message or more: ask for no more chunks than
+		// messages still wanted.
+		in.Limit = aws.Int32(int32(limit - len(p.Messages)))
+		out, err := s.db.Query(ctx, in)
+		if err != nil {
+			return Page{}, fmt.Errorf("list messages of execution %s: %w", executionID, err)
 		}
-		p.Messages = append(p.Messages, m)
+		for _, it := range out.Items {
+			msgs, err := decodeItem(it)
+			if err != nil {
+				return Page{}, fmt.Errorf("decode messages of execution %s: %w", executionID, err)
+			}
+			for _, m := range msgs {
+				m.ExecutionID = executionID
+				if m.Attempt < afterAttempt || m.Attempt == afterAttempt && m.Seq <= afterSeq {
+					continue // before the cursor, in the first chunk
+				}
+				if len(p.Messages) < limit {
+					p.Messages = append(p.Messages, m)
+				}
+			}
+		}
+		if out.LastEvaluatedKey == nil {
+			break
+		}
+		in.ExclusiveStartKey = out.LastEvaluatedKey
 	}
 	if n := len(p.Messages); n > 0 {
 		last := p.Messages[n-1]
@@ -159,6 +235,30 @@ func (s *Store) List(ctx context.Context, executionID, cursor string, limit int)
 		p.Next = cursor
 	}
 	return p, nil
+}
+
+// decodeItem reads a chunk item (or an item of one message, as written
+// before chunks).
+func decodeItem(it map[string]types.AttributeValue) ([]Message, error) {
+	if _, ok := it["msgs"]; !ok {
+		var m Message
+		if err := attributevalue.UnmarshalMap(it, &m); err != nil {
+			return nil, err
+		}
+		return []Message{m}, nil
+	}
+	var c chunk
+	if err := attributevalue.UnmarshalMap(it, &c); err != nil {
+		return nil, err
+	}
+	var msgs []Message
+	if err := json.Unmarshal([]byte(c.Body), &msgs); err != nil {
+		return nil, err
+	}
+	for i := range msgs {
+		msgs[i].Attempt = c.Attempt
+	}
+	return msgs, nil
 }
 
 // A cursor is "<attempt>.<seq>" of the last message seen.

@@ -7,6 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 
@@ -77,4 +80,65 @@ func TestWriterDropsBeyondTheCap(t *testing.T) {
 	require.NoError(t, lerr)
 	// The kick at 25 never came, so the cap held 10 until Close wrote them.
 	require.Len(t, p.Messages, 10)
+}
+
+// A flush is one item while it fits in MaxChunkBytes; large output spans
+// several, and paging by message crosses them in order, without a gap or a
+// repeat, whatever the page size.
+func TestChunksAndPagingAcrossThem(t *testing.T) {
+	t.Parallel()
+	env := testenv.AWS(t)
+	store := messages.NewStore(env.Clients.DynamoDB, env.Set.Catalog.Name)
+	ctx := context.Background()
+	items := func(id string) int {
+		out, err := env.Clients.DynamoDB.Query(ctx, &dynamodb.QueryInput{
+			TableName:              aws.String(env.Set.Catalog.Name),
+			KeyConditionExpression: aws.String("pk = :pk"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{
+				":pk": &types.AttributeValueMemberS{Value: "EXEC#" + id},
+			},
+		})
+		require.NoError(t, err)
+		return len(out.Items)
+	}
+
+	small := uuid.NewString()
+	w := messages.NewWriter(store, small, 1, messages.WriterOptions{FlushEvery: time.Hour})
+	for _, k := range []string{"package_started", "task_started", "task_ended", "package_ended"} {
+		w.Add(messages.Message{Kind: k, Task: "main"})
+	}
+	require.NoError(t, w.Close())
+	require.Equal(t, 1, items(small), "a no-op execution's four messages are one item")
+
+	big := uuid.NewString()
+	w = messages.NewWriter(store, big, 1, messages.WriterOptions{FlushEvery: time.Hour})
+	line := strings.Repeat("y", messages.MaxMessageBytes-100)
+	for i := range 40 {
+		w.Add(messages.Message{Kind: "output", Stream: "stdout", Message: fmt.Sprintf("%03d %s", i, line)})
+	}
+	require.NoError(t, w.Close())
+	n := items(big)
+	require.GreaterOrEqual(t, n, 5, "40 x 8 KB do not fit in one %d-byte item", messages.MaxChunkBytes)
+	t.Logf("40 messages of 8 KB: %d items", n)
+
+	for _, size := range []int{1, 3, 7, 40, 1000} {
+		var got []string
+		cursor := ""
+		for range 100 {
+			p, err := store.List(ctx, big, cursor, size)
+			require.NoError(t, err)
+			require.LessOrEqual(t, len(p.Messages), size)
+			if len(p.Messages) == 0 {
+				break
+			}
+			for _, m := range p.Messages {
+				got = append(got, m.Message[:3])
+			}
+			cursor = p.Next
+		}
+		require.Len(t, got, 40, "page size %d", size)
+		for i, g := range got {
+			require.Equal(t, fmt.Sprintf("%03d", i), g, "page size %d", size)
+		}
+	}
 }
