@@ -94,6 +94,7 @@ func TestAPICommands(t *testing.T) {
 		t.Run("WaitEndsWithStatus", func(t *testing.T) { t.Parallel(); testWaitStoppedElsewhere(t, c) })
 		t.Run("Interrupt", func(t *testing.T) { t.Parallel(); testInterrupt(t, c) })
 		t.Run("Credentials", func(t *testing.T) { t.Parallel(); testCredentials(t, c) })
+		t.Run("Catalog", func(t *testing.T) { t.Parallel(); testCatalogCommands(t, c) })
 	})
 	t.Run("Dashboard", func(t *testing.T) { testDashboard(t, c) })
 	t.Run("Workers", func(t *testing.T) { testWorkersCommands(t, c) })

@@ -3,11 +3,13 @@
 // locally (`scaleout package validate|run`), manages the local stand-ins
 // (`scaleout standins up|down`), and talks to the HTTP API, local or
 // deployed, through pkg/client: `deploy`, `run`, `logs`, `executions`,
-// `workers`, `dashboard` and `pools`, each with --endpoint, --token or
-// --aws-sigv4, --output table|json and --timeout.
+// `workers`, `dashboard`, `pools`, and the catalog's `folders`, `projects`
+// (versions, restore, references, bindings) and `environments`, each with
+// --endpoint, --token or --aws-sigv4, --output table|json and --timeout.
 //
 // The API commands have a file each (deploy.go, run.go, logs.go,
-// executions.go, workers.go, dashboard.go), with their shared flags in
+// executions.go, workers.go, dashboard.go, folders.go, projects.go,
+// environments.go with variables.go), with their shared flags in
 // remote.go and their output in output.go; root.go only adds them.
 package main
 

@@ -1,11 +1,10 @@
 package main
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 
 	"github.com/spf13/cobra"
 
@@ -24,6 +23,7 @@ func newRoot() *cobra.Command {
 	root.AddCommand(newDev(), newStandins(), newPackage())
 	// The commands that talk to the HTTP API, as kubectl or the aws CLI do.
 	root.AddCommand(newDeploy(), newRun(), newLogs(), newExecutions(), newWorkers(), newDashboard(), newPools())
+	root.AddCommand(newFolders(), newProjects(), newEnvironments())
 	return root
 }
 
@@ -38,18 +38,15 @@ starts (or reuses) DynamoDB Local and the SQS emulator on 127.0.0.1, creates the
 queues, and runs the HTTP API, one worker and the stream poller in this process.
 Ctrl-C stops everything it started.
 
-The API needs a bearer token: SCALEOUT_TOKEN, or a generated one that is printed.
+The API needs a bearer token: SCALEOUT_TOKEN, or one made once, kept with the key that
+seals sensitive values and the webhook secret in localstack/.standins/dev-secrets.json
+(the user's alone), and printed.
 With AWS_ENDPOINT_URL set (LocalStack), no stand-ins are started.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			generated := false
-			if os.Getenv("SCALEOUT_TOKEN") == "" && os.Getenv("SCALEOUT_TOKENS") == "" {
-				b := make([]byte, 16)
-				if _, err := rand.Read(b); err != nil {
-					return err
-				}
-				os.Setenv("SCALEOUT_TOKEN", hex.EncodeToString(b))
-				generated = true
+			generated, err := devstack.SetSecrets(standins.DefaultDir())
+			if err != nil {
+				return err
 			}
 			if os.Getenv("SCALEOUT_MAX_CPU") == "" {
 				// On one computer the stand-ins share the CPU with the
@@ -59,24 +56,6 @@ With AWS_ENDPOINT_URL set (LocalStack), no stand-ins are started.`,
 			if os.Getenv("SCALEOUT_POLL_WAIT") == "" {
 				// Ctrl-C waits for the worker's poll in flight: keep it short.
 				os.Setenv("SCALEOUT_POLL_WAIT", "2s")
-			}
-			if os.Getenv("SCALEOUT_SECRET_KEY") == "" && os.Getenv("SCALEOUT_KMS_KEY_ID") == "" {
-				// Sensitive environment values are sealed with this key;
-				// set your own to keep them readable across restarts.
-				key := make([]byte, 32)
-				if _, err := rand.Read(key); err != nil {
-					return err
-				}
-				os.Setenv("SCALEOUT_SECRET_KEY", hex.EncodeToString(key))
-			}
-			if os.Getenv("SCALEOUT_WEBHOOK_SECRET") == "" {
-				// Webhooks to callback URLs are signed with it; set your
-				// own to verify them in your receiver.
-				key := make([]byte, 32)
-				if _, err := rand.Read(key); err != nil {
-					return err
-				}
-				os.Setenv("SCALEOUT_WEBHOOK_SECRET", hex.EncodeToString(key))
 			}
 			if os.Getenv("SCALEOUT_WEBHOOK_ALLOW_PRIVATE") == "" {
 				// On one computer the scheduler listening for webhooks
@@ -101,7 +80,8 @@ With AWS_ENDPOINT_URL set (LocalStack), no stand-ins are started.`,
 					out := cmd.OutOrStdout()
 					fmt.Fprintf(out, "\nScaleout is running at %s (Ctrl-C stops it)\n", base)
 					if generated {
-						fmt.Fprintf(out, "API token (set SCALEOUT_TOKEN to choose your own):\n  export SCALEOUT_TOKEN=%s\n", os.Getenv("SCALEOUT_TOKEN"))
+						fmt.Fprintf(out, "API token (kept in %s; set SCALEOUT_TOKEN to choose your own):\n  export SCALEOUT_TOKEN=%s\n",
+							filepath.Join(standins.DefaultDir(), devstack.SecretsFile), os.Getenv("SCALEOUT_TOKEN"))
 					}
 					fmt.Fprintf(out, "Console: %s/ui/ (sign in with the token)\n", base)
 					fmt.Fprintf(out, "Try, in another terminal (with SCALEOUT_TOKEN exported):\n"+

@@ -88,3 +88,58 @@ func (c *Client) Versions(ctx context.Context, folder, project string, opts ...C
 		path: "/v1/folders/" + escape(folder) + "/projects/" + escape(project) + "/versions", out: &l}, opts...)
 	return l.Versions, err
 }
+
+// DeleteFolder deletes an empty folder. While it holds projects or
+// environments the answer is ErrConflict, whose message names them.
+func (c *Client) DeleteFolder(ctx context.Context, name string, opts ...CallOption) error {
+	return c.do(ctx, request{method: http.MethodDelete, path: "/v1/folders/" + escape(name)}, opts...)
+}
+
+// Restore deploys a kept version of a project again, as its next version
+// (restoring version 1 of a project at version 2 gives version 3, with
+// RestoredFrom 1); ErrNotFound if the version is no longer kept.
+func (c *Client) Restore(ctx context.Context, folder, project string, version int, opts ...CallOption) (catalog.Version, error) {
+	var v catalog.Version
+	err := c.do(ctx, request{method: http.MethodPost, path: projectPath(folder, project) + "/restore",
+		in: api.RestoreRequest{Version: version}, out: &v}, opts...)
+	return v, err
+}
+
+// DeleteProject deletes a project with all its versions, references and
+// bindings.
+func (c *Client) DeleteProject(ctx context.Context, folder, project string, opts ...CallOption) error {
+	return c.do(ctx, request{method: http.MethodDelete, path: projectPath(folder, project)}, opts...)
+}
+
+// SetReferences replaces the environments a project may run with (a
+// reference with Folder empty is to the project's own folder). Each must
+// exist: ErrNotFound otherwise. It returns the project as DescribeProject
+// does. References are kept across deploys and restores.
+func (c *Client) SetReferences(ctx context.Context, folder, project string, refs []catalog.EnvRef, opts ...CallOption) (catalog.Project, error) {
+	if refs == nil {
+		refs = []catalog.EnvRef{}
+	}
+	var p catalog.Project
+	err := c.do(ctx, request{method: http.MethodPut, path: projectPath(folder, project) + "/references",
+		in: api.ReferencesRequest{References: refs}, out: &p}, opts...)
+	return p, err
+}
+
+// SetBindings replaces a project's parameter bindings: parameter name (of
+// the project or of any of its packages) to the name of a variable of the
+// environment an execution is started with. It returns the project as
+// DescribeProject does. Bindings are kept across deploys and restores.
+func (c *Client) SetBindings(ctx context.Context, folder, project string, bindings map[string]string, opts ...CallOption) (catalog.Project, error) {
+	if bindings == nil {
+		bindings = map[string]string{}
+	}
+	var p catalog.Project
+	err := c.do(ctx, request{method: http.MethodPut, path: projectPath(folder, project) + "/bindings",
+		in: api.BindingsRequest{Bindings: bindings}, out: &p}, opts...)
+	return p, err
+}
+
+// projectPath is a project's escaped path.
+func projectPath(folder, project string) string {
+	return "/v1/folders/" + escape(folder) + "/projects/" + escape(project)
+}

@@ -50,6 +50,7 @@ func TestClient(t *testing.T) {
 		t.Run("FailingCommand", func(t *testing.T) { t.Parallel(); testFailingCommand(t, b) })
 		t.Run("ListStopAndIdempotency", func(t *testing.T) { t.Parallel(); testListStopIdempotency(t, b) })
 		t.Run("Errors", func(t *testing.T) { t.Parallel(); testErrors(t, b) })
+		t.Run("Catalog", func(t *testing.T) { t.Parallel(); testCatalog(t, b) })
 	})
 	// Last, alone: the figures of what ran, and the one worker disabled
 	// and enabled again.

@@ -1,0 +1,65 @@
+package client
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/scaleout/scaleout/pkg/api"
+	"github.com/scaleout/scaleout/pkg/catalog"
+)
+
+// Environments lists a folder's environments by name. A sensitive
+// variable's Value is always nil: the API never returns it.
+func (c *Client) Environments(ctx context.Context, folder string, opts ...CallOption) ([]catalog.Environment, error) {
+	var l api.EnvironmentList
+	err := c.do(ctx, request{method: http.MethodGet, path: environmentsPath(folder), out: &l}, opts...)
+	return l.Environments, err
+}
+
+// GetEnvironment returns one environment, sensitive values left out;
+// ErrNotFound if there is none.
+func (c *Client) GetEnvironment(ctx context.Context, folder, name string, opts ...CallOption) (catalog.Environment, error) {
+	var e catalog.Environment
+	err := c.do(ctx, request{method: http.MethodGet, path: environmentsPath(folder) + "/" + escape(name), out: &e}, opts...)
+	return e, err
+}
+
+// CreateEnvironment creates an environment of typed variables in a folder;
+// ErrConflict if the name is taken there. A variable marked Sensitive is
+// sealed at rest and its value is never returned. An invalid variable
+// (unknown type, a value not of its type) is ErrInvalid, every problem
+// listed; no problem holds a sensitive value.
+func (c *Client) CreateEnvironment(ctx context.Context, folder, name string, in catalog.EnvironmentInput, opts ...CallOption) (catalog.Environment, error) {
+	if in.Variables == nil {
+		in.Variables = map[string]catalog.Variable{}
+	}
+	var e catalog.Environment
+	err := c.do(ctx, request{method: http.MethodPost, path: environmentsPath(folder),
+		in: api.CreateEnvironmentRequest{Name: name, EnvironmentInput: in}, out: &e}, opts...)
+	return e, err
+}
+
+// UpdateEnvironment replaces an environment's description and variables.
+// A sensitive variable sent with a nil Value (and the same type) keeps its
+// stored value, which callers can never read back. A concurrent update
+// makes it fail with ErrConflict.
+func (c *Client) UpdateEnvironment(ctx context.Context, folder, name string, in catalog.EnvironmentInput, opts ...CallOption) (catalog.Environment, error) {
+	if in.Variables == nil {
+		in.Variables = map[string]catalog.Variable{}
+	}
+	var e catalog.Environment
+	err := c.do(ctx, request{method: http.MethodPut, path: environmentsPath(folder) + "/" + escape(name),
+		in: in, out: &e}, opts...)
+	return e, err
+}
+
+// DeleteEnvironment deletes an environment. Projects that reference it
+// fail to run with it afterwards.
+func (c *Client) DeleteEnvironment(ctx context.Context, folder, name string, opts ...CallOption) error {
+	return c.do(ctx, request{method: http.MethodDelete, path: environmentsPath(folder) + "/" + escape(name)}, opts...)
+}
+
+// environmentsPath is a folder's escaped environments path.
+func environmentsPath(folder string) string {
+	return "/v1/folders/" + escape(folder) + "/environments"
+}
