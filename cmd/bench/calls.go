@@ -23,9 +23,32 @@ import (
 type callCounter struct {
 	mu    sync.Mutex
 	calls map[string][]time.Duration
+	// items counts the DynamoDB items written (a PutItem, UpdateItem or
+	// DeleteItem one, a BatchWriteItem one per request, a
+	// TransactWriteItems one per action), by operation.
+	items map[string]int
 }
 
-func newCallCounter() *callCounter { return &callCounter{calls: map[string][]time.Duration{}} }
+func newCallCounter() *callCounter {
+	return &callCounter{calls: map[string][]time.Duration{}, items: map[string]int{}}
+}
+
+// itemsOf is how many items a DynamoDB call writes (0 for reads and SQS).
+func itemsOf(params any) int {
+	switch in := params.(type) {
+	case *dynamodb.PutItemInput, *dynamodb.UpdateItemInput, *dynamodb.DeleteItemInput:
+		return 1
+	case *dynamodb.BatchWriteItemInput:
+		n := 0
+		for _, reqs := range in.RequestItems {
+			n += len(reqs)
+		}
+		return n
+	case *dynamodb.TransactWriteItemsInput:
+		return len(in.TransactItems)
+	}
+	return 0
+}
 
 // apiOption is the middleware, for aws.Config.APIOptions.
 func (c *callCounter) apiOption(stack *middleware.Stack) error {
@@ -40,6 +63,9 @@ func (c *callCounter) apiOption(stack *middleware.Stack) error {
 			d := time.Since(t0)
 			c.mu.Lock()
 			c.calls[name] = append(c.calls[name], d)
+			if n := itemsOf(in.Parameters); n > 0 && err == nil {
+				c.items[name] += n
+			}
 			c.mu.Unlock()
 			return out, md, err
 		}), middleware.After)
@@ -64,11 +90,17 @@ func tableOf(params any) string {
 
 // take returns the calls recorded since the last take and starts afresh.
 func (c *callCounter) take() callStats {
+	s, _ := c.takeAll()
+	return s
+}
+
+// takeAll is take with the items written, by operation.
+func (c *callCounter) takeAll() (callStats, map[string]int) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	s := callStats(c.calls)
-	c.calls = map[string][]time.Duration{}
-	return s
+	s, items := callStats(c.calls), c.items
+	c.calls, c.items = map[string][]time.Duration{}, map[string]int{}
+	return s, items
 }
 
 // callStats are the recorded calls by operation.

@@ -12,7 +12,8 @@
 // and stopped at the end), it runs the API and two workers in this process
 // and prints the dispatch latency (dispatch.p50/p95/p99), the throughput of
 // no-op executions against the stand-ins' own ceiling for the same calls
-// (throughput.*), and the SDK calls per execution (calls.per_execution).
+// (throughput.*), the SDK calls per execution (calls.per_execution) and the DynamoDB items
+// written per execution (writes.items_per_execution).
 // The method and the per-call breakdown go to stderr; only `bench:` lines
 // go to stdout. -engine=false or -system=false skip a part.
 //

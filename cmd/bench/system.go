@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -454,7 +455,7 @@ func (s *system) throughput(ctx context.Context) (float64, error) {
 	if err := s.waitFinal(ctx, since, throughputN); err != nil {
 		return 0, err
 	}
-	calls := s.counter.take()
+	calls, items := s.counter.takeAll()
 	fin, err := s.finals(ctx, since)
 	if err != nil {
 		return 0, err
@@ -486,6 +487,14 @@ func (s *system) throughput(ctx context.Context) (float64, error) {
 		"(DynamoDB.BatchWriteItem to the catalog), divided by %d executions = %.2f; breakdown (table in brackets):\n", throughputN, perExec)
 	calls.print(os.Stderr, throughputN)
 	fmt.Printf("bench: calls.per_execution %.2f calls\n", perExec)
+	written := 0
+	var byOp []string
+	for _, op := range slices.Sorted(maps.Keys(items)) {
+		written += items[op]
+		byOp = append(byOp, fmt.Sprintf("%s %.2f", op, float64(items[op])/throughputN))
+	}
+	stderrf("# items written per execution (each a write unit or more; on DynamoDB Local each also a stream record): %s\n", strings.Join(byOp, ", "))
+	fmt.Printf("bench: writes.items_per_execution %.2f items\n", float64(written)/throughputN)
 	return rate, nil
 }
 
