@@ -78,7 +78,9 @@
 // within SketchRelativeError (1.96 %) of a duration of the right rank, plus
 // rounding to the ms. Count, sum, min and max are exact.
 //
-// Last execution and last failure are the last ones the stream brought to
-// an item; two shards writing the same package at once may leave the one
-// processed last rather than the one that happened last.
+// Last execution and last failure are the latest by the time of the
+// change, then by stream sequence number: a write sets them only when they
+// are later than what the item has (last_order, last_fail_order, in the
+// condition; a write that loses retries without them), so two shards
+// writing the same package in any order leave the latest.
 package aggregate

@@ -58,7 +58,15 @@ type Last struct {
 	Status      execution.Status `json:"status"`
 	At          time.Time        `json:"at"`
 	Error       string           `json:"error,omitempty"`
+	// order ranks lasts: the time, then the stream sequence number (see
+	// lastOrder); an item keeps the greatest it was given.
+	order string
 }
+
+// lastOrder is the rank of a change made at (unix ms) by the record with
+// the padded sequence number seq: later times win, and at the same
+// millisecond the later record.
+func lastOrder(at int64, seq string) string { return fmt.Sprintf("%013d#%s", max(at, 0), seq) }
 
 // contrib is what one record adds to one aggregate item.
 type contrib struct {
@@ -187,10 +195,10 @@ func (p *planner) add(ch change) {
 		// Last execution and last failure of the package.
 		pc := p.cur[pkgKey(p.scope, im.ref)]
 		if ch.old == nil || ch.old.status != im.status {
-			pc.last = &Last{ExecutionID: im.id, Status: im.status, At: time.UnixMilli(at).UTC(), Error: im.err}
+			pc.last = &Last{ExecutionID: im.id, Status: im.status, At: time.UnixMilli(at).UTC(), Error: im.err, order: lastOrder(at, ch.seq)}
 		}
 		if final && im.status == execution.Failed {
-			f := &Last{ExecutionID: im.id, Status: im.status, At: time.UnixMilli(at).UTC(), Error: im.err}
+			f := &Last{ExecutionID: im.id, Status: im.status, At: time.UnixMilli(at).UTC(), Error: im.err, order: lastOrder(at, ch.seq)}
 			pc.lastFail = f
 			for _, c := range ends {
 				c.lastFail = f
@@ -288,10 +296,10 @@ func (u *Update) merge(applied map[int64]string) merged {
 		if c.duration >= 0 {
 			m.dur.observe(c.duration)
 		}
-		if c.last != nil {
+		if c.last != nil && (m.last == nil || c.last.order > m.last.order) {
 			m.last = c.last
 		}
-		if c.lastFail != nil {
+		if c.lastFail != nil && (m.lastFail == nil || c.lastFail.order > m.lastFail.order) {
 			m.lastFail = c.lastFail
 		}
 		r, ok := m.seqs[c.hour]

@@ -134,11 +134,20 @@ func (s *Store) Apply(ctx context.Context, u *Update) error {
 }
 
 func (s *Store) apply(ctx context.Context, u *Update) error {
-	applied := map[int64]string{} // hour → the item's watermark for u.shard
+	applied := map[int64]string{}     // hour → the item's watermark for u.shard
+	var itemLast, itemLastFail string // the item's last_order, last_fail_order, once seen
 	for range maxConflicts {
 		m := u.merge(applied)
 		if m.n == 0 {
 			return nil
+		}
+		// A last older than the item's stays out (another shard wrote a
+		// later one).
+		if m.last != nil && m.last.order <= itemLast {
+			m.last = nil
+		}
+		if m.lastFail != nil && m.lastFail.order <= itemLastFail {
+			m.lastFail = nil
 		}
 		if s.fail != nil {
 			if err := s.fail(u.Key); err != nil {
@@ -175,6 +184,7 @@ func (s *Store) apply(ctx context.Context, u *Update) error {
 			b.has, b.min = true, v
 			b.max, _ = num(ccf.Item, "d_max")
 		}
+		itemLast, itemLastFail = str(ccf.Item, "last_order"), str(ccf.Item, "last_fail_order")
 		s.mu.Lock()
 		s.bounds[u.Key] = b
 		for h := range m.seqs {
@@ -206,6 +216,7 @@ func (s *Store) markLocked(k Key, h int64, there bool) {
 //	           OR w_h.<shard> < :first_h), or attribute_not_exists(w_h) when the
 //	           map is not there yet
 //	           [AND (attribute_not_exists(d_min) OR d_min > :dmin)] [same for d_max]
+//	           [AND (attribute_not_exists(last_order) OR last_order < :o)] [same for last_fail_order]
 //	update:    ADD n_<status> :c, d_count, d_sum, h_<bucket>
 //	           SET w_h.<shard> = :last_h (or w_h = {<shard>: :last_h}), names,
 //	               updated_at, last_*, last_fail_*, expires_at, [d_min, d_max]
@@ -314,7 +325,11 @@ func (s *Store) input(u *Update, m merged) (*dynamodb.UpdateItemInput, bool, boo
 		if l.last == nil {
 			continue
 		}
+		// Only a later one replaces what the item has.
+		o := value(avS(l.last.order))
+		cond = append(cond, "(attribute_not_exists("+l.prefix+"order) OR "+l.prefix+"order < "+o+")")
 		set = append(set,
+			l.prefix+"order = "+o,
 			l.prefix+"id = "+value(avS(l.last.ExecutionID)),
 			l.prefix+"status = "+value(avS(string(l.last.Status))),
 			l.prefix+"at = "+value(avN(l.last.At.UnixMilli())),
