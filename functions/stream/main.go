@@ -20,7 +20,7 @@ func newHandler(ctx context.Context, getenv func(string) string, log *slog.Logge
 	if err != nil {
 		return nil, err
 	}
-	h, err := assemble.StreamHandler(cfg, clients, log)
+	h, err := assemble.StreamHandler(ctx, cfg, clients, log)
 	if err != nil {
 		return nil, err
 	}

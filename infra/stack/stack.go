@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambdaeventsources"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
@@ -57,6 +58,9 @@ type Stack struct {
 	// executions' final statuses to (source "scaleout", detail type
 	// "Execution Ended").
 	ExecutionEvents awsevents.EventBus
+	// WebhookSecret signs the webhooks the stream function sends to
+	// executions' callback URLs; receivers verify them with it.
+	WebhookSecret awssecretsmanager.Secret
 	// URL is the API's base URL (its $default stage).
 	URL *string
 	// Workers are the pools' Fargate services (nil with Settings.NoWorkers).
@@ -217,6 +221,22 @@ func New(scope constructs.Construct, id string, props Props) (*Stack, error) {
 	}
 	output(s.Stack, "EventBusName", s.ExecutionEvents.EventBusName(), "EventBridge bus of executions' final statuses (source scaleout, detail type Execution Ended)")
 	output(s.Stack, "EventBusArn", s.ExecutionEvents.EventBusArn(), "ARN of the executions' event bus")
+	// The webhook signing secret: made by Secrets Manager, read by the
+	// stream function when it starts, and by receivers to verify.
+	s.WebhookSecret = awssecretsmanager.NewSecret(s.Stack, jsii.String("WebhookSecret"), &awssecretsmanager.SecretProps{
+		Description: jsii.String("Scaleout " + set.Prefix + ": signs the webhooks sent to executions' callback URLs (HMAC-SHA256)"),
+		GenerateSecretString: &awssecretsmanager.SecretStringGenerator{
+			PasswordLength:     jsii.Number(64),
+			ExcludePunctuation: jsii.Bool(true),
+		},
+		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
+	})
+	s.WebhookSecret.GrantRead(s.Stream, nil)
+	s.Stream.AddEnvironment(jsii.String("SCALEOUT_WEBHOOK_SECRET_ARN"), s.WebhookSecret.SecretArn(), nil)
+	suppress(s.WebhookSecret, "AwsSolutions-SMG4", "the webhook signing secret is shared with the customer's receivers, "+
+		"which verify with it: an automatic rotation would fail their checks; rotate it by hand with the receivers (README)")
+	output(s.Stack, "WebhookSecretArn", s.WebhookSecret.SecretArn(),
+		"Secrets Manager secret that signs the webhooks: receivers verify X-Scaleout-Signature with it")
 	output(s.Stack, "ExecutionsTableName", s.Executions.TableName(), "executions table")
 	output(s.Stack, "CatalogTableName", s.Catalog.TableName(), "catalog (aggregates) table")
 	output(s.Stack, "StreamDlqUrl", s.StreamDLQ.QueueUrl(), "stream batches the stream function gave up on")

@@ -7,7 +7,9 @@ import (
 	"log/slog"
 	"runtime/debug"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/scaleout/scaleout/pkg/aggregate"
 	"github.com/scaleout/scaleout/pkg/api"
@@ -203,10 +205,23 @@ func Version() string {
 
 // StreamHandler builds the stream function's handler. It puts an
 // "Execution Ended" event on SCALEOUT_EVENT_BUS when that is set, and
-// sends webhooks when SCALEOUT_WEBHOOK_SECRET is set; without it, an
+// sends webhooks when SCALEOUT_WEBHOOK_SECRET is set, or read from the
+// Secrets Manager secret SCALEOUT_WEBHOOK_SECRET_ARN names; without it, an
 // execution's callback URL is not called and the stream function logs why.
-func StreamHandler(cfg config.Config, c *awsconfig.Clients, log *slog.Logger) (aggregate.Handler, error) {
+func StreamHandler(ctx context.Context, cfg config.Config, c *awsconfig.Clients, log *slog.Logger) (aggregate.Handler, error) {
 	table := cfg.Resources().Catalog.Name
+	if cfg.WebhookSecretARN != "" {
+		// Read once, at start: a secret that cannot be read stops the
+		// function (its records wait, as for any failure), rather than
+		// dropping webhooks.
+		out, err := secretsmanager.NewFromConfig(c.Config).GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{
+			SecretId: aws.String(cfg.WebhookSecretARN),
+		})
+		if err != nil {
+			return aggregate.Handler{}, fmt.Errorf("read the webhook signing secret %s (SCALEOUT_WEBHOOK_SECRET_ARN): %w", cfg.WebhookSecretARN, err)
+		}
+		cfg.WebhookSecret = aws.ToString(out.SecretString)
+	}
 	h := aggregate.Handler{Store: aggregate.NewStore(c.DynamoDB, table), Logger: log}
 	if cfg.EventBus != "" {
 		bus, err := notify.NewBus(c.EventBridge, cfg.EventBus, notify.WithBusLogger(log))

@@ -65,6 +65,10 @@ type Config struct {
 	// (SCALEOUT_WEBHOOK_SECRET, at least 16 characters). The stream
 	// function needs it to send webhooks; without it none are sent.
 	WebhookSecret string
+	// WebhookSecretARN names a Secrets Manager secret holding it instead
+	// (SCALEOUT_WEBHOOK_SECRET_ARN; what the stack sets on the stream
+	// function, which reads it when it starts).
+	WebhookSecretARN string
 	// WebhookAllowPrivate lets webhooks reach loopback and private
 	// addresses (SCALEOUT_WEBHOOK_ALLOW_PRIVATE, default false; `scaleout
 	// dev` sets it for receivers on the same computer).
@@ -127,6 +131,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		SecretKey:         getenv("SCALEOUT_SECRET_KEY"),
 		KMSKeyID:          getenv("SCALEOUT_KMS_KEY_ID"),
 		WebhookSecret:     getenv("SCALEOUT_WEBHOOK_SECRET"),
+		WebhookSecretARN:  strings.TrimSpace(getenv("SCALEOUT_WEBHOOK_SECRET_ARN")),
 		EventBus:          strings.TrimSpace(getenv("SCALEOUT_EVENT_BUS")),
 		Heartbeat:         5 * time.Second,
 		MaxCPU:            70,
@@ -277,6 +282,12 @@ func (c Config) Validate() error {
 	}
 	if c.Lease < 3*time.Second {
 		errs = append(errs, fmt.Errorf("SCALEOUT_LEASE=%s: at least 3s", c.Lease))
+	}
+	if c.WebhookSecret != "" && c.WebhookSecretARN != "" {
+		errs = append(errs, errors.New("SCALEOUT_WEBHOOK_SECRET and SCALEOUT_WEBHOOK_SECRET_ARN are both set: give one"))
+	}
+	if c.WebhookSecretARN != "" && !strings.HasPrefix(c.WebhookSecretARN, "arn:") {
+		errs = append(errs, fmt.Errorf("SCALEOUT_WEBHOOK_SECRET_ARN=%q: give the secret's ARN (arn:aws:secretsmanager:...)", c.WebhookSecretARN))
 	}
 	if c.WebhookSecret != "" && len(c.WebhookSecret) < 16 {
 		errs = append(errs, fmt.Errorf("SCALEOUT_WEBHOOK_SECRET: %d characters, at least 16 (e.g. from `openssl rand -hex 32`)", len(c.WebhookSecret)))

@@ -145,3 +145,15 @@ func TestFromEnvJWT(t *testing.T) {
 	_, err = FromEnv(env(map[string]string{"SCALEOUT_AUTH": "oauth"}))
 	require.ErrorContains(t, err, "use token, iam or jwt")
 }
+
+func TestFromEnvWebhookSecretARN(t *testing.T) {
+	t.Parallel()
+	arn := "arn:aws:secretsmanager:us-east-1:123456789012:secret:scaleout-webhook-AbCdEf"
+	c, err := FromEnv(env(map[string]string{"SCALEOUT_WEBHOOK_SECRET_ARN": arn}))
+	require.NoError(t, err)
+	require.Equal(t, arn, c.WebhookSecretARN)
+	_, err = FromEnv(env(map[string]string{"SCALEOUT_WEBHOOK_SECRET_ARN": arn, "SCALEOUT_WEBHOOK_SECRET": "0123456789abcdef0123"}))
+	require.ErrorContains(t, err, "both set")
+	_, err = FromEnv(env(map[string]string{"SCALEOUT_WEBHOOK_SECRET_ARN": "scaleout-webhook"}))
+	require.ErrorContains(t, err, "give the secret's ARN")
+}

@@ -101,7 +101,7 @@ func Run(ctx context.Context, o Options) (err error) {
 	if err != nil {
 		return err
 	}
-	handler, err := assemble.StreamHandler(o.Config, clients, log.With("component", "stream"))
+	handler, err := assemble.StreamHandler(ctx, o.Config, clients, log.With("component", "stream"))
 	if err != nil {
 		return err
 	}
