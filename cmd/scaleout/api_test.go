@@ -95,6 +95,7 @@ func TestAPICommands(t *testing.T) {
 		t.Run("Interrupt", func(t *testing.T) { t.Parallel(); testInterrupt(t, c) })
 		t.Run("Credentials", func(t *testing.T) { t.Parallel(); testCredentials(t, c) })
 		t.Run("Catalog", func(t *testing.T) { t.Parallel(); testCatalogCommands(t, c) })
+		t.Run("Console", func(t *testing.T) { t.Parallel(); testConsole(t, c) })
 	})
 	t.Run("Dashboard", func(t *testing.T) { testDashboard(t, c) })
 	t.Run("Workers", func(t *testing.T) { testWorkersCommands(t, c) })
@@ -375,4 +376,35 @@ func TestSigV4Flag(t *testing.T) {
 	require.True(t, strings.HasPrefix(authz.Load().(string), "AWS4-HMAC-SHA256 "), authz.Load())
 	require.Contains(t, authz.Load(), "/execute-api/aws4_request")
 	require.Contains(t, errOut, "no workers are registered")
+}
+
+// scaleout console serves the page and forwards its calls with the token:
+// the page needs none.
+func testConsole(t *testing.T, c cli) {
+	ctx, cancel := context.WithCancel(t.Context())
+	out, errOut, wait := c.start(ctx, "console", "--listen", "127.0.0.1:0")
+	line := eventually(t, out, "/ui/ (Ctrl-C stops it)")
+	_, rest, _ := strings.Cut(line, " at ")
+	page, _, _ := strings.Cut(rest, " ")
+	base := strings.TrimSuffix(page, "/ui/")
+
+	resp, err := http.Get(page)
+	require.NoError(t, err)
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	require.Contains(t, string(b), "Scaleout")
+
+	resp, err = http.Get(base + "/v1/workers")
+	require.NoError(t, err)
+	b, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode, "the proxy adds the token: %s", b)
+	require.Contains(t, string(b), c.stack.WorkerID)
+
+	cancel()
+	require.NoError(t, wait(), errOut.String())
+
+	_, _, err = c.run(t, "console", "--listen", "0.0.0.0:0")
+	require.ErrorContains(t, err, "loopback only")
 }

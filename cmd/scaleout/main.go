@@ -4,12 +4,13 @@
 // (`scaleout standins up|down`), and talks to the HTTP API, local or
 // deployed, through pkg/client: `deploy`, `run`, `logs`, `executions`,
 // `workers`, `dashboard`, `pools`, and the catalog's `folders`, `projects`
-// (versions, restore, references, bindings) and `environments`, each with
+// (versions, restore, references, bindings) and `environments`, and
+// `console` (the page for a deployed API, through a local proxy), each with
 // --endpoint, --token or --aws-sigv4, --output table|json and --timeout.
 //
 // The API commands have a file each (deploy.go, run.go, logs.go,
 // executions.go, workers.go, dashboard.go, folders.go, projects.go,
-// environments.go with variables.go), with their shared flags in
+// environments.go with variables.go, console.go), with their shared flags in
 // remote.go and their output in output.go; root.go only adds them.
 package main
 

@@ -23,7 +23,7 @@ func newRoot() *cobra.Command {
 	root.AddCommand(newDev(), newStandins(), newPackage())
 	// The commands that talk to the HTTP API, as kubectl or the aws CLI do.
 	root.AddCommand(newDeploy(), newRun(), newLogs(), newExecutions(), newWorkers(), newDashboard(), newPools())
-	root.AddCommand(newFolders(), newProjects(), newEnvironments())
+	root.AddCommand(newFolders(), newProjects(), newEnvironments(), newConsole())
 	return root
 }
 

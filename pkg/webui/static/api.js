@@ -46,7 +46,8 @@ export async function call(method, path, { query, body } = {}) {
   for (const [k, v] of Object.entries(query || {})) {
     if (v !== undefined && v !== null && v !== "") url.searchParams.set(k, v);
   }
-  const headers = { Accept: "application/json", Authorization: `Bearer ${token.get()}` };
+  const headers = { Accept: "application/json" };
+  if (token.get()) headers.Authorization = `Bearer ${token.get()}`;
   const init = { method, headers, cache: "no-store" };
   if (body !== undefined) {
     headers["Content-Type"] = "application/json";
@@ -67,6 +68,20 @@ export async function call(method, path, { query, body } = {}) {
   }
   return data;
 }
+
+// probe reports whether the API answers without a token: behind
+// `scaleout console`, which adds the credentials to every call itself.
+export async function probe() {
+  try {
+    const resp = await fetch(new URL("workers", base), { headers: { Accept: "application/json" }, cache: "no-store" });
+    return resp.ok;
+  } catch {
+    return false;
+  }
+}
+
+// PROXIED is the token kept when the page needs none (see probe).
+export const PROXIED = "proxied";
 
 export const get = (path, query) => call("GET", path, { query });
 export const post = (path, body) => call("POST", path, { body });

@@ -765,4 +765,11 @@ $("exec-stop").addEventListener("click", async () => {
 
 // ---------------------------------------------------------------- start
 
-route();
+// Behind `scaleout console` the API answers without a token (the proxy
+// adds the credentials): no sign-in then.
+async function start() {
+  if (!api.token.get() && (await api.probe())) api.token.set(api.PROXIED);
+  route();
+}
+
+start();
