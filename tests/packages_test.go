@@ -73,3 +73,19 @@ func TestExamplePackages(t *testing.T) {
 	require.Equal(t, "failed", got.taskStatus()["risky"])
 	require.Equal(t, "succeeded", got.taskStatus()["recover"])
 }
+
+// A package sees its run through system.*, as SSIS packages read
+// System::ExecutionInstanceGUID: the execution id, attempt, names, worker.
+func TestSystemVariables(t *testing.T) {
+	d := startDev(t, buildScaleout(t))
+	def := `name: whoami
+tasks:
+  - name: show
+    type: exec
+    with: {command: [echo, "${system.execution_id} ${system.attempt} ${system.folder}/${system.project}/${system.package} ${system.pool} ${system.worker_id != ''} ${system.machine != ''}"]}
+`
+	e := post(t, d, map[string]any{"folder": "ops", "project": "audit", "package": "whoami", "definition": def})
+	got := waitFinal(t, d, e.ID)
+	require.Equal(t, "succeeded", got.Status, got.Error)
+	require.Equal(t, []string{"show stdout: " + e.ID + " 1 ops/audit/whoami default true true"}, outputLines(messages(t, d, e.ID)))
+}

@@ -3,13 +3,16 @@ package main
 import (
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/spf13/cobra"
 
 	"github.com/scaleout/scaleout/pkg/engine"
+	"github.com/scaleout/scaleout/pkg/expression"
 	"github.com/scaleout/scaleout/pkg/pkgfile"
 	"github.com/scaleout/scaleout/pkg/tasktypes"
 )
@@ -98,8 +101,12 @@ The exit status is 0 when the package succeeded, 1 when it failed, 130 when inte
 				return err
 			}
 			pr := &progress{out: cmd.OutOrStdout(), quiet: quiet}
+			machine, _ := os.Hostname()
 			res, err := engine.Run(cmd.Context(), plan, engine.RunOptions{
 				Params: values, Sensitive: pkgfile.Sensitive(p, values), Sink: pr,
+				// A local run is nobody's execution: its id says so.
+				System: expression.SystemInfo{ExecutionID: "local-" + uuid.NewString(), Attempt: 1, Package: p.Name,
+					Machine: machine, StartedAt: time.Now().UTC().Format(time.RFC3339)},
 			})
 			if err != nil {
 				return err

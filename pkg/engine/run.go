@@ -50,6 +50,8 @@ type RunOptions struct {
 	// ctx ends first. Nil waits on a timer. It is called from many
 	// goroutines.
 	Sleep func(ctx context.Context, d time.Duration) error
+	// System is what expressions see of the run (system.execution_id, ...).
+	System expression.SystemInfo
 	// CancelGrace is how long to wait for running tasks to return once the
 	// run is canceled; 0 is DefaultCancelGrace. Tasks still running after
 	// it are reported canceled and left behind.
@@ -124,6 +126,7 @@ type run struct {
 	red    redactor
 	params map[string]any
 	vars   varStore
+	system expression.SystemInfo
 
 	// mu guards the scheduling state below and every scopeRun.
 	mu         sync.Mutex
@@ -153,7 +156,7 @@ type run struct {
 }
 
 func newRun(plan *Plan, opts RunOptions) *run {
-	r := &run{plan: plan, now: opts.Now, sleep: opts.Sleep, sink: opts.Sink, done: make(chan struct{})}
+	r := &run{plan: plan, now: opts.Now, sleep: opts.Sleep, sink: opts.Sink, system: opts.System, done: make(chan struct{})}
 	if r.now == nil {
 		r.now = time.Now
 	}
@@ -494,7 +497,7 @@ func (r *run) holds(sr *scopeRun, pred *nodeRun, k *constraint) (bool, string, e
 // env is the expression environment of a scope run. Outside mu, hold
 // tasksMu for reading while it is used.
 func (r *run) env(sr *scopeRun) expression.Env {
-	return expression.Env{Params: r.params, Vars: r.vars.load(), Tasks: sr.tasks, Item: sr.item}
+	return expression.Env{Params: r.params, Vars: r.vars.load(), Tasks: sr.tasks, Item: sr.item, System: r.system}
 }
 
 // startContainer starts a sequence or foreach. Called with mu held.

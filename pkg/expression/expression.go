@@ -17,15 +17,35 @@ const (
 	Vars   = "vars"
 	Tasks  = "tasks"
 	Item   = "item"
+	System = "system"
 )
+
+// SystemInfo is what an expression sees of the run itself, as SSIS's system
+// variables (System::ExecutionInstanceGUID, System::PackageName, ...):
+// system.execution_id, system.attempt, system.folder, system.project,
+// system.package, system.pool, system.worker_id, system.machine and
+// system.started_at (RFC 3339, UTC). A name not among them does not
+// compile.
+type SystemInfo struct {
+	ExecutionID string `expr:"execution_id"`
+	Attempt     int    `expr:"attempt"`
+	Folder      string `expr:"folder"`
+	Project     string `expr:"project"`
+	Package     string `expr:"package"`
+	Pool        string `expr:"pool"`
+	WorkerID    string `expr:"worker_id"`
+	Machine     string `expr:"machine"`
+	StartedAt   string `expr:"started_at"`
+}
 
 // Env is what an expression is evaluated against.
 type Env struct {
 	Params map[string]any `expr:"params"`
 	Vars   map[string]any `expr:"vars"`
 	// Tasks maps a task name to {"status": ..., "outputs": {...}, "duration_ms": ...}.
-	Tasks map[string]any `expr:"tasks"`
-	Item  any            `expr:"item"`
+	Tasks  map[string]any `expr:"tasks"`
+	Item   any            `expr:"item"`
+	System SystemInfo     `expr:"system"`
 }
 
 // Kind is what an expression must produce.
@@ -70,7 +90,11 @@ func Compile(src string, kind Kind) (*Program, error) {
 	}
 	prog, err := expr.Compile(src, opts...)
 	if err != nil {
-		return nil, fmt.Errorf("expression %q: %s", src, oneLine(err.Error()))
+		msg := oneLine(err.Error())
+		if strings.Contains(msg, "SystemInfo has no field") {
+			msg += " (system has execution_id, attempt, folder, project, package, pool, worker_id, machine, started_at)"
+		}
+		return nil, fmt.Errorf("expression %q: %s", src, msg)
 	}
 	p := &Program{src: src, kind: kind, prog: prog}
 	node := prog.Node()

@@ -106,3 +106,23 @@ func FuzzTemplate(f *testing.F) {
 		_, _ = tpl.Render(env())
 	})
 }
+
+func TestSystem(t *testing.T) {
+	t.Parallel()
+	env := Env{System: SystemInfo{ExecutionID: "01a2-x", Attempt: 2, Package: "load", StartedAt: "2026-11-25T10:00:00Z"}}
+	p, err := Compile(`system.execution_id + "#" + string(system.attempt)`, Any)
+	require.NoError(t, err)
+	require.Empty(t, p.Refs(), "system is no param, var or task")
+	v, err := p.Eval(env)
+	require.NoError(t, err)
+	require.Equal(t, "01a2-x#2", v)
+
+	p, err = Compile(`system.attempt > 1 && system.package == "load"`, Bool)
+	require.NoError(t, err)
+	v, err = p.Eval(env)
+	require.NoError(t, err)
+	require.Equal(t, true, v)
+
+	_, err = Compile(`system.execution_guid`, Any)
+	require.ErrorContains(t, err, "system has execution_id, attempt")
+}

@@ -5,11 +5,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"os"
 	"slices"
 	"time"
 
 	"github.com/scaleout/scaleout/pkg/engine"
 	"github.com/scaleout/scaleout/pkg/execution"
+	"github.com/scaleout/scaleout/pkg/expression"
 	"github.com/scaleout/scaleout/pkg/messages"
 	"github.com/scaleout/scaleout/pkg/pkgfile"
 	"github.com/scaleout/scaleout/pkg/secrets"
@@ -103,10 +105,15 @@ func (r Runner) Run(ctx context.Context, e execution.Execution) execution.Result
 		return fail(fmt.Errorf("parameters: %w", err))
 	}
 	w := messages.NewWriter(r.Messages, e.ID, e.Attempt, messages.WriterOptions{Logger: log})
+	machine, _ := os.Hostname()
 	res, err := engine.Run(ctx, plan, engine.RunOptions{
 		Params:    params,
 		Sensitive: pkgfile.Sensitive(p, params),
-		Sink:      engine.SinkFunc(func(ev engine.Event) { w.Add(toMessage(ev)) }),
+		System: expression.SystemInfo{
+			ExecutionID: e.ID, Attempt: e.Attempt, Folder: e.Folder, Project: e.Project, Package: e.Package,
+			Pool: e.Pool, WorkerID: e.WorkerID, Machine: machine, StartedAt: time.Now().UTC().Format(time.RFC3339),
+		},
+		Sink: engine.SinkFunc(func(ev engine.Event) { w.Add(toMessage(ev)) }),
 	})
 	if cerr := w.Close(); cerr != nil {
 		log.WarnContext(ctx, "some messages were not written", "execution_id", e.ID, "error", cerr)
