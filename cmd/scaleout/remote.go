@@ -5,13 +5,17 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
+	"net/url"
 	"os"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/scaleout/scaleout/localstack/standins"
 	"github.com/scaleout/scaleout/pkg/client"
+	"github.com/scaleout/scaleout/pkg/devstack"
 )
 
 // remote holds the flags every command that calls the HTTP API takes, and
@@ -24,6 +28,9 @@ type remote struct {
 	output   string
 	timeout  time.Duration
 	getenv   func(string) string
+	// keptToken is the token `scaleout dev` keeps (see devstack.Secrets),
+	// or "": what a command for a local API uses when given none.
+	keptToken func() string
 }
 
 // Environment variables of the API commands, read in settings only.
@@ -33,7 +40,13 @@ const (
 )
 
 func newRemote(cmd *cobra.Command) *remote {
-	r := &remote{getenv: os.Getenv}
+	r := &remote{getenv: os.Getenv, keptToken: func() string {
+		s, err := devstack.ReadSecrets(standins.DefaultDir())
+		if err != nil {
+			return ""
+		}
+		return s.Token
+	}}
 	f := cmd.PersistentFlags()
 	f.StringVar(&r.endpoint, "endpoint", "", "the API's base URL (default $"+envEndpoint+" or "+client.DefaultEndpoint+")")
 	f.StringVar(&r.token, "token", "", "the API's bearer token (default $"+envToken+")")
@@ -55,6 +68,10 @@ func (r *remote) settings(cmd *cobra.Command) (endpoint, token string, err error
 	token = r.token
 	if !cmd.Flags().Changed("token") {
 		token = r.getenv(envToken)
+		if token == "" && !r.sigv4 && isLocal(endpoint) {
+			// The token `scaleout dev` made and kept, for a local API.
+			token = r.keptToken()
+		}
 	}
 	switch {
 	case r.output != "table" && r.output != "json":
@@ -64,10 +81,20 @@ func (r *remote) settings(cmd *cobra.Command) (endpoint, token string, err error
 	case r.sigv4 && cmd.Flags().Changed("token"):
 		return "", "", errors.New("give --token or --aws-sigv4, not both")
 	case !r.sigv4 && strings.TrimSpace(token) == "":
-		return "", "", fmt.Errorf("no API token: set %s or pass --token (`scaleout dev` prints the token it uses), "+
+		return "", "", fmt.Errorf("no API token: set %s or pass --token (`scaleout dev` prints the token it uses, and a command for it on this computer finds it by itself), "+
 			"or pass --aws-sigv4 for a stack deployed on AWS", envToken)
 	}
 	return endpoint, token, nil
+}
+
+// isLocal reports whether an endpoint is on this computer (loopback).
+func isLocal(endpoint string) bool {
+	u, err := url.Parse(endpoint)
+	if err != nil {
+		return false
+	}
+	ip := net.ParseIP(u.Hostname())
+	return u.Hostname() == "localhost" || ip != nil && ip.IsLoopback()
 }
 
 // client builds the API client.

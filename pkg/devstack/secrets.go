@@ -65,6 +65,11 @@ func LoadSecrets(dir string) (s Secrets, created bool, err error) {
 	return s, true, nil
 }
 
+// ReadSecrets returns the secrets kept in dir, without making any; the
+// error wraps fs.ErrNotExist when there are none. The CLI reads the token
+// there for a local API when none is given.
+func ReadSecrets(dir string) (Secrets, error) { return readSecrets(filepath.Join(dir, SecretsFile)) }
+
 func readSecrets(path string) (Secrets, error) {
 	var s Secrets
 	b, err := os.ReadFile(path)
