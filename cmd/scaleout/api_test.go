@@ -395,12 +395,15 @@ func testConsole(t *testing.T, c cli) {
 	require.Equal(t, http.StatusOK, resp.StatusCode)
 	require.Contains(t, string(b), "Scaleout")
 
-	resp, err = http.Get(base + "/v1/workers")
-	require.NoError(t, err)
-	b, _ = io.ReadAll(resp.Body)
-	resp.Body.Close()
-	require.Equal(t, http.StatusOK, resp.StatusCode, "the proxy adds the token: %s", b)
-	require.Contains(t, string(b), c.stack.WorkerID)
+	// The worker registers within a heartbeat or two of the stack's start.
+	require.Eventually(t, func() bool {
+		resp, err := http.Get(base + "/v1/workers")
+		require.NoError(t, err)
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		require.Equal(t, http.StatusOK, resp.StatusCode, "the proxy adds the token: %s", b)
+		return strings.Contains(string(b), c.stack.WorkerID)
+	}, 30*time.Second, 100*time.Millisecond, "the stack's worker through the proxy")
 
 	cancel()
 	require.NoError(t, wait(), errOut.String())
