@@ -84,7 +84,7 @@ With AWS_ENDPOINT_URL set (LocalStack), no stand-ins are started.`,
 							filepath.Join(standins.DefaultDir(), devstack.SecretsFile), os.Getenv("SCALEOUT_TOKEN"))
 					}
 					fmt.Fprintf(out, "Console: %s/ui/ (sign in with the token)\n", base)
-					fmt.Fprintf(out, "Try, in another terminal (with SCALEOUT_TOKEN exported):\n"+
+					fmt.Fprintf(out, "Try, in another terminal (scaleout finds the token; curl needs SCALEOUT_TOKEN exported):\n"+
 						"  scaleout run hello --wait -- sh -c 'echo hello from Scaleout'\n"+
 						"  curl -s -X POST %s/v1/executions -H \"Authorization: Bearer $SCALEOUT_TOKEN\" \\\n"+
 						"    -d '{\"package\":\"hello\",\"command\":[\"sh\",\"-c\",\"echo hello from Scaleout\"]}'\n\n", base)
