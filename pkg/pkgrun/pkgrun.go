@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/scaleout/scaleout/pkg/engine"
@@ -68,6 +69,13 @@ func CommandDefinition(name string, argv []string) json.RawMessage {
 	return b
 }
 
+// hostname is this computer's name (system.machine), read once rather
+// than on every execution.
+var hostname = sync.OnceValue(func() string {
+	h, _ := os.Hostname()
+	return h
+})
+
 // Runner runs executions' packages through the engine.
 type Runner struct {
 	Types    *task.Registry
@@ -105,13 +113,12 @@ func (r Runner) Run(ctx context.Context, e execution.Execution) execution.Result
 		return fail(fmt.Errorf("parameters: %w", err))
 	}
 	w := messages.NewWriter(r.Messages, e.ID, e.Attempt, messages.WriterOptions{Logger: log})
-	machine, _ := os.Hostname()
 	res, err := engine.Run(ctx, plan, engine.RunOptions{
 		Params:    params,
 		Sensitive: pkgfile.Sensitive(p, params),
 		System: expression.SystemInfo{
 			ExecutionID: e.ID, Attempt: e.Attempt, Folder: e.Folder, Project: e.Project, Package: e.Package,
-			Pool: e.Pool, WorkerID: e.WorkerID, Machine: machine, StartedAt: time.Now().UTC().Format(time.RFC3339),
+			Pool: e.Pool, WorkerID: e.WorkerID, Machine: hostname(), StartedAt: time.Now().UTC().Format(time.RFC3339),
 		},
 		Sink: engine.SinkFunc(func(ev engine.Event) { w.Add(toMessage(ev)) }),
 	})
