@@ -347,7 +347,7 @@ func TestChaos(t *testing.T) {
 			require.Equal(t, len(e.Attempts), e.Attempt, where)
 			require.NotEmpty(t, e.Attempts, where)
 			require.Equal(t, ex.OutcomeLost, e.Attempts[len(e.Attempts)-1].Outcome, where)
-			require.Contains(t, e.Error, "no retries left", where)
+			require.Contains(t, e.Error, "no lost-attempt retries left", where)
 		default:
 			t.Fatalf("%s: unexpected final status", where)
 		}
@@ -363,15 +363,29 @@ func TestChaos(t *testing.T) {
 			}
 		}
 
-		// Retries: a failed or ended_unexpectedly execution used all of
-		// them; none used more.
-		counted := len(e.Attempts) + 1 // no released attempts here
-		if e.Status == ex.EndedUnexpectedly {
-			counted = len(e.Attempts)
+		// Budgets: package failures count against retries, lost attempts
+		// against lost_retries (the API's default); a failed execution used
+		// all its retries, an ended_unexpectedly one all its lost retries,
+		// and none used more.
+		failed, lost := 0, 0
+		for _, a := range e.Attempts {
+			switch a.Outcome {
+			case ex.OutcomeFailed:
+				failed++
+			case ex.OutcomeLost:
+				lost++
+			}
 		}
-		require.LessOrEqual(t, counted, retries+1, where)
-		if e.Status == ex.Failed || e.Status == ex.EndedUnexpectedly {
-			require.Equal(t, retries+1, counted, "%s: ended %s before its retries were used", where, e.Status)
+		require.Equal(t, ex.DefaultLostRetries, e.LostRetries, where)
+		require.LessOrEqual(t, failed, retries, where)
+		switch e.Status {
+		case ex.Failed:
+			require.Equal(t, retries, failed, "%s: failed before its retries were used", where)
+			require.LessOrEqual(t, lost, e.LostRetries, where)
+		case ex.EndedUnexpectedly:
+			require.Equal(t, e.LostRetries+1, lost, "%s: ended unexpectedly before its lost retries were used", where)
+		default:
+			require.LessOrEqual(t, lost, e.LostRetries, where)
 		}
 		if e.Status == ex.Failed {
 			require.Contains(t, e.Error, "exited with code 3", where)
@@ -380,8 +394,8 @@ func TestChaos(t *testing.T) {
 
 	// No message is left in the queue once everything ended: duplicates
 	// were consumed. A message a killed worker's long poll took stays
-	// invisible for the queue's whole visibility timeout (60 s).
-	s.waitQueueEmpty(t, ctx, time.Until(begin.Add(4*time.Minute-10*time.Second)))
+	// invisible for the lease it received it with (3 s).
+	s.waitQueueEmpty(t, ctx, time.Until(begin.Add(4*time.Minute-10*time.Second)), slots[:]...)
 	dlq, err := s.queueDepth(ctx, s.dlqURL)
 	require.NoError(t, err)
 

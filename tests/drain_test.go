@@ -93,7 +93,7 @@ func startPoolStack(t *testing.T, ctx context.Context, name string) *poolStack {
 			_, _ = s.clients.SQS.DeleteQueue(cctx, &sqs.DeleteQueueInput{QueueUrl: aws.String(u)})
 		}
 	})
-	s.store = execstore.New(s.clients.DynamoDB, set.Executions.Name)
+	s.store = execstore.New(s.clients.DynamoDB, set.Executions.Name, set.Catalog.Name)
 
 	srv, err := assemble.API(ctx, s.cfg, s.clients, s.log)
 	require.NoError(t, err)
@@ -166,10 +166,26 @@ func (s *poolStack) queueDepth(ctx context.Context, url string) (int, error) {
 	return n, nil
 }
 
-// waitQueueEmpty polls the work queue until it holds no message (visible,
-// in flight or delayed) or the deadline passes.
-func (s *poolStack) waitQueueEmpty(t *testing.T, ctx context.Context, within time.Duration) {
+// waitQueueEmpty checks that no execution message is left behind: it stops
+// the live workers (SIGTERM: they sign their sessions off), then empties the
+// work queue within the deadline, deleting the session watchdogs (each
+// worker session keeps one in the queue while it lives, and a signed-off
+// session's is dropped when it comes back) and failing on any execution
+// message, visible, in flight or delayed.
+func (s *poolStack) waitQueueEmpty(t *testing.T, ctx context.Context, within time.Duration, live ...*poolWorker) {
 	t.Helper()
+	for _, w := range live {
+		if w.alive() {
+			_ = w.cmd.Process.Signal(syscall.SIGTERM)
+		}
+	}
+	for _, w := range live {
+		select {
+		case <-w.exited:
+		case <-time.After(30 * time.Second):
+			t.Fatalf("worker %s did not stop on SIGTERM", w.id)
+		}
+	}
 	deadline := time.Now().Add(within)
 	for {
 		n, err := s.queueDepth(ctx, s.queueURL)
@@ -180,7 +196,20 @@ func (s *poolStack) waitQueueEmpty(t *testing.T, ctx context.Context, within tim
 		if time.Now().After(deadline) || ctx.Err() != nil {
 			t.Fatalf("%d messages still in queue %s after %s", n, s.queueURL, within)
 		}
-		time.Sleep(500 * time.Millisecond)
+		out, err := s.clients.SQS.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(s.queueURL),
+			MaxNumberOfMessages: 10, WaitTimeSeconds: 1, VisibilityTimeout: 30})
+		require.NoError(t, err)
+		for _, m := range out.Messages {
+			var body struct {
+				ExecutionID string `json:"execution_id"`
+				Session     string `json:"session"`
+			}
+			require.NoError(t, json.Unmarshal([]byte(aws.ToString(m.Body)), &body))
+			require.Empty(t, body.ExecutionID, "an execution message was left in the queue: %s", aws.ToString(m.Body))
+			require.NotEmpty(t, body.Session, "not a session watchdog: %s", aws.ToString(m.Body))
+			_, err := s.clients.SQS.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: aws.String(s.queueURL), ReceiptHandle: m.ReceiptHandle})
+			require.NoError(t, err)
+		}
 	}
 }
 
@@ -373,10 +402,10 @@ func TestDrainOnSIGTERM(t *testing.T) {
 			e.StartedAt.Sub(rec.EndedAt), e.EndedAt.Format(time.RFC3339Nano))
 	}
 	// Nothing lost: no message left behind.
-	s.waitQueueEmpty(t, ctx, 30*time.Second)
+	require.True(t, second.alive(), "the second worker is still serving")
+	s.waitQueueEmpty(t, ctx, 30*time.Second, second)
 	if n, err := s.queueDepth(ctx, s.dlqURL); err == nil {
 		require.Zero(t, n, "messages in the dead-letter queue")
 	}
-	require.True(t, second.alive(), "the second worker is still serving")
 	require.False(t, errors.Is(ctx.Err(), context.DeadlineExceeded), "test ran out of time")
 }

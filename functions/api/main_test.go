@@ -52,7 +52,7 @@ func TestLambdaEntryPoint(t *testing.T) {
 	require.NoError(t, json.Unmarshal([]byte(resp.Body), &e))
 	require.Equal(t, "load-sales", e.Package)
 	require.Equal(t, "finance", e.Folder)
-	stored, err := execstore.New(env.Clients.DynamoDB, env.Set.Executions.Name).Get(ctx, e.ID)
+	stored, err := execstore.New(env.Clients.DynamoDB, env.Set.Executions.Name, env.Set.Catalog.Name).Get(ctx, e.ID)
 	require.NoError(t, err)
 	require.Equal(t, execution.Pending, stored.Status)
 

@@ -39,7 +39,7 @@ func TestReconcilerEntryPoint(t *testing.T) {
 		ID: uuid.Must(uuid.NewV7()).String(), Folder: "f", Project: "p", Package: "fn", Pool: pool,
 		Status: execution.Pending, Definition: []byte(`{}`), CreatedAt: time.Now().Add(-5 * time.Minute).UTC().Truncate(time.Millisecond),
 	}
-	require.NoError(t, execstore.New(env.Clients.DynamoDB, env.Set.Executions.Name).Create(ctx, e))
+	require.NoError(t, execstore.New(env.Clients.DynamoDB, env.Set.Executions.Name, env.Set.Catalog.Name).Create(ctx, e))
 
 	b, err := os.ReadFile("testdata/scheduled-event.json")
 	require.NoError(t, err)

@@ -77,6 +77,9 @@ type Server struct {
 	now       func() time.Time
 	newID     func() string
 	mux       *http.ServeMux
+	// lostRetries is an execution's lost-attempt budget when its request
+	// names none.
+	lostRetries int
 }
 
 // Deps are what the server needs.
@@ -100,6 +103,9 @@ type Deps struct {
 	// Now and NewID default to time.Now and UUIDv7 (time-ordered).
 	Now   func() time.Time
 	NewID func() string
+	// LostRetries is an execution's lost-attempt budget when its request
+	// names none; nil: execution.DefaultLostRetries.
+	LostRetries *int
 }
 
 // New builds the server; it fails on missing dependencies.
@@ -138,6 +144,10 @@ func New(d Deps) (*Server, error) {
 	s := &Server{catalog: d.Catalog, workers: d.Workers, idemTable: d.IdempotencyTable, store: d.Store, msgs: d.Messages, types: d.Types, queues: d.Queues, stats: d.Stats, auth: d.Auth, log: d.Logger, now: d.Now, newID: d.NewID}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
+	}
+	s.lostRetries = execution.DefaultLostRetries
+	if d.LostRetries != nil {
+		s.lostRetries = *d.LostRetries
 	}
 	if s.now == nil {
 		s.now = time.Now
@@ -287,9 +297,13 @@ type CreateExecutionRequest struct {
 	// Environment names the environment whose variables bind the deployed
 	// project's parameters (one of the project's references).
 	Environment *catalog.EnvRef `json:"environment"`
-	// Retries is how many more attempts a failed or lost attempt may get
-	// (0-10, default 0).
+	// Retries is how many more attempts an execution whose package failed
+	// may get (0-10, default 0).
 	Retries int `json:"retries"`
+	// LostRetries is how many more attempts an execution may get when an
+	// attempt is lost (its worker died): 0-10, default the server's
+	// (SCALEOUT_LOST_RETRIES, 2).
+	LostRetries *int `json:"lost_retries"`
 	// Timeout bounds each attempt, as "30m" or "2h" (default: the
 	// package's own timeout only).
 	Timeout string `json:"timeout"`
@@ -457,7 +471,11 @@ func (s *Server) createExecution(w http.ResponseWriter, r *http.Request) error {
 		CreatedAt:      s.now().UTC().Truncate(time.Millisecond),
 		ProjectVersion: projectVersion,
 		Retries:        req.Retries,
+		LostRetries:    s.lostRetries,
 		CallbackURL:    req.CallbackURL,
+	}
+	if req.LostRetries != nil {
+		e.LostRetries = *req.LostRetries
 	}
 	if req.CallbackURL != "" {
 		if err := notify.ValidateURL(req.CallbackURL); err != nil {

@@ -51,7 +51,7 @@ func setup(t testing.TB) bundle {
 		executorToken: {Name: "scheduler", Role: auth.Executor},
 	})
 	require.NoError(t, err)
-	store := execstore.New(env.Clients.DynamoDB, env.Set.Executions.Name)
+	store := execstore.New(env.Clients.DynamoDB, env.Set.Executions.Name, env.Set.Catalog.Name)
 	q := queue.New(env.Clients.SQS, env.Created.QueueURLs["default"])
 	broken := queue.New(env.Clients.SQS, strings.Replace(env.Created.QueueURLs["default"], "pool-default", "no-such-queue", 1))
 	key := make([]byte, 32)

@@ -79,9 +79,11 @@ func API(ctx context.Context, cfg config.Config, c *awsconfig.Clients, log *slog
 	if err != nil {
 		return nil, err
 	}
-	store := execstore.New(c.DynamoDB, set.Executions.Name)
+	store := execstore.New(c.DynamoDB, set.Executions.Name, set.Catalog.Name)
 	store.Sealer = sealer
+	lostRetries := cfg.LostRetries
 	return api.New(api.Deps{
+		LostRetries:      &lostRetries,
 		Catalog:          cat,
 		Store:            store,
 		IdempotencyTable: set.Catalog.Name,
@@ -125,24 +127,23 @@ func Worker(ctx context.Context, cfg config.Config, c *awsconfig.Clients, log *s
 	if minFree == 0 {
 		minFree = -1 // no floor
 	}
-	return worker.New(execstore.New(c.DynamoDB, set.Executions.Name), q, runner, worker.Config{
-		ID:                cfg.WorkerID,
-		Concurrency:       cfg.WorkerConcurrency,
-		Lease:             cfg.Lease,
-		PollWait:          cfg.PollWait,
-		Logger:            log,
-		Registry:          Workers(cfg, c),
-		HeartbeatInterval: cfg.Heartbeat,
-		Pools:             []string{cfg.WorkerPool},
-		Tags:              cfg.WorkerTags,
-		Version:           Version(),
-		Sampler:           workers.NewProcSampler(),
-		MaxCPU:            cfg.MaxCPU,
-		MinFreeMemory:     minFree,
-		Grace:             cfg.Grace,
-		RetryBackoff:      cfg.RetryBackoff,
-		RetryBackoffMax:   cfg.RetryBackoffMax,
-		MaxReceives:       def.MaxReceiveCount,
+	return worker.New(execstore.New(c.DynamoDB, set.Executions.Name, set.Catalog.Name), q, runner, worker.Config{
+		ID:              cfg.WorkerID,
+		Concurrency:     cfg.WorkerConcurrency,
+		Lease:           cfg.Lease,
+		PollWait:        cfg.PollWait,
+		Logger:          log,
+		Registry:        Workers(cfg, c),
+		Pools:           []string{cfg.WorkerPool},
+		Tags:            cfg.WorkerTags,
+		Version:         Version(),
+		Sampler:         workers.NewProcSampler(),
+		MaxCPU:          cfg.MaxCPU,
+		MinFreeMemory:   minFree,
+		Grace:           cfg.Grace,
+		RetryBackoff:    cfg.RetryBackoff,
+		RetryBackoffMax: cfg.RetryBackoffMax,
+		MaxReceives:     def.MaxReceiveCount,
 	})
 }
 
@@ -158,7 +159,7 @@ func Reconciler(ctx context.Context, cfg config.Config, c *awsconfig.Clients, lo
 		}
 		queues[pool] = q
 	}
-	return reconcile.New(execstore.New(c.DynamoDB, set.Executions.Name), queues, reconcile.Config{
+	return reconcile.New(execstore.New(c.DynamoDB, set.Executions.Name, set.Catalog.Name), queues, reconcile.Config{
 		PendingAfter: cfg.PendingAfter,
 		LostAfter:    cfg.LostAfter,
 		Logger:       log,
@@ -168,7 +169,6 @@ func Reconciler(ctx context.Context, cfg config.Config, c *awsconfig.Clients, lo
 // Workers is the worker registry (for the worker and the API).
 func Workers(cfg config.Config, c *awsconfig.Clients) *workers.Store {
 	s := workers.NewStore(c.DynamoDB, cfg.Resources().Catalog.Name)
-	s.OfflineAfter = cfg.OfflineAfter
 	return s
 }
 

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/scaleout/scaleout/pkg/auth"
+	"github.com/scaleout/scaleout/pkg/execution"
 	"github.com/scaleout/scaleout/pkg/resources"
 )
 
@@ -43,8 +44,15 @@ type Config struct {
 	// WorkerConcurrency is how many executions a worker runs at once
 	// (SCALEOUT_WORKER_CONCURRENCY, default the CPU count).
 	WorkerConcurrency int
-	// Lease is how long a claim holds without a heartbeat (SCALEOUT_LEASE, default 60s).
+	// Lease is how long a worker session's lease holds without a renewal
+	// (SCALEOUT_LEASE, default 60s, 3s to 12h): a worker renews it every
+	// Lease/3, and a dead worker's executions are taken over when it runs
+	// out.
 	Lease time.Duration
+	// LostRetries is how many more attempts an execution gets when an
+	// attempt is lost (its worker died), unless its request says
+	// (SCALEOUT_LOST_RETRIES, default 2, 0-10).
+	LostRetries int
 	// PollWait is a worker's SQS long-poll wait (SCALEOUT_POLL_WAIT, default
 	// 20s, at most 20s). A stopping worker waits for the poll in flight.
 	PollWait time.Duration
@@ -53,9 +61,6 @@ type Config struct {
 	// (SCALEOUT_WORKER_TAGS, "key=value,key,..."; after that an
 	// administrator edits them).
 	WorkerTags map[string]string
-	// Heartbeat is how often a worker heartbeats to the registry
-	// (SCALEOUT_HEARTBEAT, default 5s, at least 1s).
-	Heartbeat time.Duration
 	// SecretKey seals sensitive environment values locally: 32 bytes as
 	// hex or base64 (SCALEOUT_SECRET_KEY). KMSKeyID (SCALEOUT_KMS_KEY_ID)
 	// seals them with KMS instead, on AWS. The API needs one of them.
@@ -78,10 +83,6 @@ type Config struct {
 	// (SCALEOUT_EVENT_BUS; empty: no events). The SDK finds EventBridge as
 	// usual (AWS_ENDPOINT_URL_EVENTBRIDGE for LocalStack).
 	EventBus string
-	// OfflineAfter is how old a worker's last heartbeat may be for it to
-	// count as online (SCALEOUT_OFFLINE_AFTER, default 3 x Heartbeat; more
-	// than Heartbeat).
-	OfflineAfter time.Duration
 	// MaxCPU is the CPU use in percent above which a worker takes no new
 	// work (SCALEOUT_MAX_CPU, default 70, 1-100; 100 turns the check off).
 	MaxCPU float64
@@ -133,7 +134,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		WebhookSecret:     getenv("SCALEOUT_WEBHOOK_SECRET"),
 		WebhookSecretARN:  strings.TrimSpace(getenv("SCALEOUT_WEBHOOK_SECRET_ARN")),
 		EventBus:          strings.TrimSpace(getenv("SCALEOUT_EVENT_BUS")),
-		Heartbeat:         5 * time.Second,
+		LostRetries:       execution.DefaultLostRetries,
 		MaxCPU:            70,
 		MinMemoryMB:       100,
 		Grace:             30 * time.Second,
@@ -172,20 +173,18 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		}
 		c.WorkerTags[k] = strings.TrimSpace(v)
 	}
-	if v := getenv("SCALEOUT_HEARTBEAT"); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil || d < time.Second {
-			errs = append(errs, fmt.Errorf("SCALEOUT_HEARTBEAT=%q: give a duration of at least 1s, such as 5s", v))
+	for _, gone := range []string{"SCALEOUT_HEARTBEAT", "SCALEOUT_OFFLINE_AFTER"} {
+		if getenv(gone) != "" {
+			errs = append(errs, fmt.Errorf("%s is no longer read: a worker renews its session every SCALEOUT_LEASE/3, "+
+				"and shows online while that lease runs; unset it", gone))
 		}
-		c.Heartbeat = d
 	}
-	c.OfflineAfter = 3 * c.Heartbeat
-	if v := getenv("SCALEOUT_OFFLINE_AFTER"); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("SCALEOUT_OFFLINE_AFTER=%q: give a duration such as 15s", v))
+	if v := getenv("SCALEOUT_LOST_RETRIES"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 || n > execution.MaxRetries {
+			errs = append(errs, fmt.Errorf("SCALEOUT_LOST_RETRIES=%q: give a whole number from 0 to %d", v, execution.MaxRetries))
 		}
-		c.OfflineAfter = d
+		c.LostRetries = n
 	}
 	if v := getenv("SCALEOUT_MAX_CPU"); v != "" {
 		f, err := strconv.ParseFloat(strings.TrimSuffix(v, "%"), 64)
@@ -280,8 +279,8 @@ func (c Config) Validate() error {
 	if c.Auth != "token" && c.Auth != "iam" && c.Auth != "jwt" {
 		errs = append(errs, fmt.Errorf("SCALEOUT_AUTH=%q: use token, iam or jwt", c.Auth))
 	}
-	if c.Lease < 3*time.Second {
-		errs = append(errs, fmt.Errorf("SCALEOUT_LEASE=%s: at least 3s", c.Lease))
+	if c.Lease < 3*time.Second || c.Lease > 12*time.Hour {
+		errs = append(errs, fmt.Errorf("SCALEOUT_LEASE=%s: give 3s to 12h", c.Lease))
 	}
 	if c.WebhookSecret != "" && c.WebhookSecretARN != "" {
 		errs = append(errs, errors.New("SCALEOUT_WEBHOOK_SECRET and SCALEOUT_WEBHOOK_SECRET_ARN are both set: give one"))
@@ -294,10 +293,6 @@ func (c Config) Validate() error {
 	}
 	if c.RetryBackoffMax < c.RetryBackoff {
 		errs = append(errs, fmt.Errorf("SCALEOUT_RETRY_BACKOFF_MAX=%s: must not be less than SCALEOUT_RETRY_BACKOFF=%s", c.RetryBackoffMax, c.RetryBackoff))
-	}
-	if c.Heartbeat >= time.Second && c.OfflineAfter <= c.Heartbeat {
-		errs = append(errs, fmt.Errorf("SCALEOUT_OFFLINE_AFTER=%s: must be more than SCALEOUT_HEARTBEAT=%s (default 3 x heartbeat)",
-			c.OfflineAfter, c.Heartbeat))
 	}
 	return errors.Join(errs...)
 }

@@ -64,31 +64,30 @@ func TestFromEnvWorkerRegistryAndCapacity(t *testing.T) {
 	t.Parallel()
 	c, err := FromEnv(env(nil))
 	require.NoError(t, err)
-	require.Equal(t, 5*time.Second, c.Heartbeat)
-	require.Equal(t, 15*time.Second, c.OfflineAfter)
+	require.Equal(t, 2, c.LostRetries)
 	require.Equal(t, 70.0, c.MaxCPU)
 	require.Equal(t, 100, c.MinMemoryMB)
 	require.Empty(t, c.WorkerTags)
 
 	c, err = FromEnv(env(map[string]string{
-		"SCALEOUT_HEARTBEAT": "2s", "SCALEOUT_MAX_CPU": "85%", "SCALEOUT_MIN_MEMORY_MB": "0",
+		"SCALEOUT_LOST_RETRIES": "5", "SCALEOUT_MAX_CPU": "85%", "SCALEOUT_MIN_MEMORY_MB": "0",
 		"SCALEOUT_WORKER_TAGS": "zone=eu-west-1a, gpu",
 	}))
 	require.NoError(t, err)
-	require.Equal(t, 6*time.Second, c.OfflineAfter, "default 3 x heartbeat")
+	require.Equal(t, 5, c.LostRetries)
 	require.Equal(t, 85.0, c.MaxCPU)
 	require.Equal(t, 0, c.MinMemoryMB)
 	require.Equal(t, map[string]string{"zone": "eu-west-1a", "gpu": ""}, c.WorkerTags)
 
 	_, err = FromEnv(env(map[string]string{
-		"SCALEOUT_HEARTBEAT": "10ms", "SCALEOUT_MAX_CPU": "170", "SCALEOUT_MIN_MEMORY_MB": "-1",
+		"SCALEOUT_LOST_RETRIES": "11", "SCALEOUT_MAX_CPU": "170", "SCALEOUT_MIN_MEMORY_MB": "-1",
 		"SCALEOUT_WORKER_TAGS": "=x",
 	}))
-	for _, want := range []string{"SCALEOUT_HEARTBEAT", "SCALEOUT_MAX_CPU", "SCALEOUT_MIN_MEMORY_MB", "SCALEOUT_WORKER_TAGS"} {
+	for _, want := range []string{"SCALEOUT_LOST_RETRIES", "SCALEOUT_MAX_CPU", "SCALEOUT_MIN_MEMORY_MB", "SCALEOUT_WORKER_TAGS"} {
 		require.ErrorContains(t, err, want)
 	}
-	_, err = FromEnv(env(map[string]string{"SCALEOUT_HEARTBEAT": "5s", "SCALEOUT_OFFLINE_AFTER": "5s"}))
-	require.ErrorContains(t, err, "SCALEOUT_OFFLINE_AFTER=5s: must be more than SCALEOUT_HEARTBEAT=5s")
+	_, err = FromEnv(env(map[string]string{"SCALEOUT_HEARTBEAT": "5s"}))
+	require.ErrorContains(t, err, "SCALEOUT_HEARTBEAT is no longer read")
 }
 
 func TestFromEnvRetriesDrainAndReconciler(t *testing.T) {

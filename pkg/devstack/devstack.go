@@ -106,7 +106,8 @@ func Run(ctx context.Context, o Options) (err error) {
 		return err
 	}
 	poller, err := streampoll.New(clients.Streams, streampoll.NewDynamoCheckpoints(clients.DynamoDB, set.Catalog.Name),
-		handler.Handle, streampoll.Config{StreamARN: res.ExecutionsStreamARN, Logger: log.With("component", "stream")})
+		handler.Handle, streampoll.Config{StreamARN: res.ExecutionsStreamARN, Filter: streampoll.TransitionsOnly,
+			Logger: log.With("component", "stream")})
 	if err != nil {
 		return err
 	}

@@ -13,13 +13,16 @@ import (
 
 	"github.com/scaleout/scaleout/pkg/execution"
 	"github.com/scaleout/scaleout/pkg/resources"
+	"github.com/scaleout/scaleout/pkg/workers"
 )
 
 // Stop asks an execution to stop: a pending one is canceled at once (its
 // message is dropped by the worker that receives it), a running one moves
-// to stopping and its worker cancels it at its next heartbeat. Stopping an
-// execution that is stopping already changes nothing. A final execution
-// gives a *execution.ConflictError.
+// to stopping and, in the same transaction, its id joins the stop requests
+// of the worker session that runs it, which the worker reads every few
+// seconds (worker.StopCheck) and cancels the run. Stopping an execution
+// that is stopping already changes nothing. A final execution gives a
+// *execution.ConflictError.
 func (s *Store) Stop(ctx context.Context, id string, now time.Time) (execution.Execution, error) {
 	out, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:           aws.String(s.table),
@@ -45,32 +48,55 @@ func (s *Store) Stop(ctx context.Context, id string, now time.Time) (execution.E
 	if err = s.conflict(id, "pending", err); !errors.As(err, &ce) || ce.Current == nil {
 		return execution.Execution{}, err
 	}
-	switch ce.Current.Status {
+	cur := *ce.Current
+	switch cur.Status {
 	case execution.Stopping:
-		return *ce.Current, nil
+		return cur, nil
 	case execution.Running:
 	default:
-		return execution.Execution{}, &execution.ConflictError{ID: id, Want: "pending or running to stop it", Current: ce.Current}
+		return execution.Execution{}, &execution.ConflictError{ID: id, Want: "pending or running to stop it", Current: &cur}
 	}
-	out, err = s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:                aws.String(s.table),
-		Key:                      key(id),
-		ConditionExpression:      aws.String("#status = :running"),
-		UpdateExpression:         aws.String("SET #status = :stopping, stop_requested_at = :now"),
-		ExpressionAttributeNames: map[string]string{"#status": "status"},
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":running":  str(string(execution.Running)),
-			":stopping": str(string(execution.Stopping)),
-			":now":      num(ms(now)),
-		},
-		ReturnValues:                        types.ReturnValueAllNew,
-		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
-	})
+	names, values := map[string]string{}, map[string]types.AttributeValue{":now": num(ms(now))}
+	cond := leaseCondition(execution.LeaseOf(cur), names, values)
+	stop := &types.Update{
+		TableName: aws.String(s.table), Key: key(id),
+		ConditionExpression: aws.String(cond), UpdateExpression: aws.String("SET #status = :stopping, stop_requested_at = :now"),
+		ExpressionAttributeNames: names, ExpressionAttributeValues: values,
+	}
+	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+		{Update: stop},
+		{Update: workers.RequestStop(s.catalog, cur.WorkerID, cur.Session, id)},
+	}})
+	var tce *types.TransactionCanceledException
+	if errors.As(err, &tce) && len(tce.CancellationReasons) == 2 && aws.ToString(tce.CancellationReasons[0].Code) == "None" {
+		// The execution is as read, but its session is gone (its worker
+		// was lost or removed): no worker to tell. Stopping is recorded
+		// all the same; the lost attempt ends it canceled.
+		_, err = s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+			TableName: stop.TableName, Key: stop.Key, ConditionExpression: stop.ConditionExpression,
+			UpdateExpression: stop.UpdateExpression, ExpressionAttributeNames: names, ExpressionAttributeValues: values,
+		})
+	}
 	if err != nil {
-		// It ended (or was stopped) between the two writes.
-		return execution.Execution{}, s.conflict(id, "running to stop it", err)
+		var ccf *types.ConditionalCheckFailedException
+		if errors.As(err, &tce) || errors.As(err, &ccf) {
+			// It ended, was stopped or moved to another attempt between
+			// the reads and the write: say how it stands now.
+			got, gerr := s.Get(ctx, id)
+			if gerr != nil {
+				return execution.Execution{}, gerr
+			}
+			if got.Status == execution.Stopping {
+				return got, nil
+			}
+			if got.Status == execution.Running || got.Status == execution.Pending {
+				return s.Stop(ctx, id, now) // another attempt, or handed back: stop that
+			}
+			return execution.Execution{}, &execution.ConflictError{ID: id, Want: "running to stop it", Current: &got}
+		}
+		return execution.Execution{}, fmt.Errorf("stop execution %s: %w", id, err)
 	}
-	return Decode(out.Attributes)
+	return s.Get(ctx, id)
 }
 
 // Idempotency records which execution a caller's Idempotency-Key made.

@@ -13,32 +13,37 @@ import (
 
 	"github.com/scaleout/scaleout/pkg/execution"
 	"github.com/scaleout/scaleout/pkg/resources"
+	"github.com/scaleout/scaleout/pkg/workers"
 )
 
-// Claim starts a new attempt of execution id for workerID, whose lease
-// runs until leaseUntil, and returns the claimed execution.
+// Claim starts a new attempt of execution id held by the worker session
+// sess, and returns the claimed execution.
 //
 // A pending execution is claimed once its retry backoff (NotBefore) has
-// passed. A running or stopping execution whose lease expired before now
-// (its worker was lost) is taken over, fenced on the lost attempt's
-// status, worker, attempt and lease: if its retries allow, workerID runs it
-// as the next attempt at once; a stopping one ends canceled and one with no
-// retries left ends ended_unexpectedly, and Claim returns a
-// *execution.ConflictError holding the final execution. In every other case
-// it returns a *execution.ConflictError holding the stored execution.
-func (s *Store) Claim(ctx context.Context, id, workerID string, now, leaseUntil time.Time) (execution.Execution, error) {
+// passed. A running or stopping execution whose holding session is dead
+// (its lease ran out, it was replaced by a newer session of its worker, or
+// the worker is gone) is taken over, fenced on the lost attempt (status,
+// worker, session, attempt) and on the session staying as seen: if its
+// lost-attempt budget allows, sess runs it as the next attempt at once; a
+// stopping one ends canceled and one with no lost retries left ends
+// ended_unexpectedly, and Claim returns a *execution.ConflictError holding
+// the final execution. An execution held by a live session gives a
+// *execution.ConflictError whose Current has LeaseUntil set to that
+// session's lease. In every other case it returns a *execution.ConflictError
+// holding the stored execution.
+func (s *Store) Claim(ctx context.Context, id string, sess workers.Session, now time.Time) (execution.Execution, error) {
 	out, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:           aws.String(s.table),
 		Key:                 key(id),
 		ConditionExpression: aws.String("#status = :pending AND (attribute_not_exists(not_before) OR not_before <= :now)"),
-		UpdateExpression: aws.String("SET #status = :running, worker_id = :worker, lease_until = :lease, " +
+		UpdateExpression: aws.String("SET #status = :running, worker_id = :worker, #session = :session, " +
 			"started_at = :now, attempt = attempt + :one REMOVE not_before"),
-		ExpressionAttributeNames: map[string]string{"#status": "status"},
+		ExpressionAttributeNames: map[string]string{"#status": "status", "#session": "session"},
 		ExpressionAttributeValues: map[string]types.AttributeValue{
 			":pending": str(string(execution.Pending)),
 			":running": str(string(execution.Running)),
-			":worker":  str(workerID),
-			":lease":   num(ms(leaseUntil)),
+			":worker":  str(sess.WorkerID),
+			":session": str(sess.ID),
 			":now":     num(ms(now)),
 			":one":     num(1),
 		},
@@ -50,23 +55,55 @@ func (s *Store) Claim(ctx context.Context, id, workerID string, now, leaseUntil 
 	}
 	err = s.conflict(id, "pending", err)
 	var ce *execution.ConflictError
-	if !errors.As(err, &ce) || ce.Current == nil || !Expired(*ce.Current, now) {
+	if !errors.As(err, &ce) || ce.Current == nil || !held(*ce.Current) {
 		return execution.Execution{}, err
 	}
-	return s.takeOver(ctx, *ce.Current, workerID, now, leaseUntil)
+	st, err := s.holder(ctx, *ce.Current)
+	if err != nil {
+		return execution.Execution{}, err
+	}
+	if st.Holds(ce.Current.Session, now) {
+		until := st.LeaseUntil
+		ce.Current.LeaseUntil = &until
+		return execution.Execution{}, ce
+	}
+	return s.lost(ctx, *ce.Current, st, &sess, now)
 }
 
-// Expired reports whether e is running or stopping under a lease that
-// expired before now.
-func Expired(e execution.Execution, now time.Time) bool {
-	return (e.Status == execution.Running || e.Status == execution.Stopping) &&
-		e.LeaseUntil != nil && e.LeaseUntil.Before(now)
+// held reports whether e is held by an attempt (running or stopping).
+func held(e execution.Execution) bool {
+	return e.Status == execution.Running || e.Status == execution.Stopping
 }
 
-// takeOver applies the lost-attempt rule (execution.Lost) to cur for
-// workerID, which runs the next attempt if one is allowed.
-func (s *Store) takeOver(ctx context.Context, cur execution.Execution, workerID string, now, leaseUntil time.Time) (execution.Execution, error) {
-	t, err := execution.Lost(cur, execution.Running)
+// holder reads the session that holds e's attempt.
+func (s *Store) holder(ctx context.Context, e execution.Execution) (workers.SessionState, error) {
+	if s.sessions == nil {
+		return workers.SessionState{}, fmt.Errorf("execution %s: this store was built without the worker registry, so it cannot tell whether worker %s is alive", e.ID, e.WorkerID)
+	}
+	return s.sessions.SessionOf(ctx, e.WorkerID)
+}
+
+// expiredAt is when the attempt of cur, held by a session now dead as st
+// shows, was lost: its lease's end if st is still that session, else now
+// (the session was replaced or removed; when exactly is not known).
+func expiredAt(cur execution.Execution, st workers.SessionState, now time.Time) time.Time {
+	if st.Exists && st.ID == cur.Session && st.LeaseUntil.Before(now) {
+		return st.LeaseUntil
+	}
+	return now
+}
+
+// lost applies the lost-attempt rule (execution.Lost) to cur, whose session
+// st is dead: with sess it runs the next attempt itself (a takeover), with
+// nil it goes back to pending (the caller sends its message). It is one
+// transaction: the execution's write, fenced on the lost attempt, and a
+// condition that the session did not renew since st was read.
+func (s *Store) lost(ctx context.Context, cur execution.Execution, st workers.SessionState, sess *workers.Session, now time.Time) (execution.Execution, error) {
+	rerun := execution.Pending
+	if sess != nil {
+		rerun = execution.Running
+	}
+	t, err := execution.Lost(cur, rerun, expiredAt(cur, st, now))
 	if err != nil {
 		return execution.Execution{}, err
 	}
@@ -75,51 +112,107 @@ func (s *Store) takeOver(ctx context.Context, cur execution.Execution, workerID 
 		return execution.Execution{}, err
 	}
 	if t.Next == execution.Running {
-		in.UpdateExpression = aws.String("SET worker_id = :worker, lease_until = :lease, started_at = :now, " +
+		in.UpdateExpression = aws.String("SET worker_id = :worker, #session = :session, started_at = :now, " +
 			"attempt = attempt + :one, attempts = list_append(if_not_exists(attempts, :empty), :rec)")
-		in.ExpressionAttributeValues[":worker"] = str(workerID)
-		in.ExpressionAttributeValues[":lease"] = num(ms(leaseUntil))
+		in.ExpressionAttributeValues[":worker"] = str(sess.WorkerID)
+		in.ExpressionAttributeValues[":session"] = str(sess.ID)
 		in.ExpressionAttributeValues[":one"] = num(1)
 	}
-	out, err := s.db.UpdateItem(ctx, in)
-	if err != nil {
-		return execution.Execution{}, s.conflict(cur.ID, "an expired lease to take over", err)
+	names, values := map[string]string{}, map[string]types.AttributeValue{}
+	var check string
+	if st.Holds(cur.Session, now) { // alive, but no longer runs it (see Recover)
+		check = workers.StillWithout(st, cur.ID, cur.Attempt, names, values)
+	} else {
+		check = workers.StillAsSeen(st, names, values)
 	}
-	e, err := Decode(out.Attributes)
+	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+		{ConditionCheck: &types.ConditionCheck{
+			TableName: aws.String(s.catalog), Key: workers.Key(cur.WorkerID), ConditionExpression: aws.String(check),
+			ExpressionAttributeNames: names, ExpressionAttributeValues: values,
+		}},
+		{Update: &types.Update{
+			TableName: in.TableName, Key: in.Key, ConditionExpression: in.ConditionExpression,
+			UpdateExpression: in.UpdateExpression, ExpressionAttributeNames: in.ExpressionAttributeNames,
+			ExpressionAttributeValues: in.ExpressionAttributeValues,
+		}},
+	}})
+	if err != nil {
+		var tce *types.TransactionCanceledException
+		if !errors.As(err, &tce) {
+			return execution.Execution{}, fmt.Errorf("record the lost attempt %d of execution %s: %w", cur.Attempt, cur.ID, err)
+		}
+		// The session came back, or the execution moved on: say how it
+		// stands now.
+		now, gerr := s.Get(ctx, cur.ID)
+		if gerr != nil {
+			return execution.Execution{}, gerr
+		}
+		return execution.Execution{}, &execution.ConflictError{ID: cur.ID, Want: fmt.Sprintf("held by the dead session of worker %q attempt %d", cur.WorkerID, cur.Attempt), Current: &now}
+	}
+	e, err := s.Get(ctx, cur.ID)
 	if err != nil {
 		return e, err
 	}
-	if t.Next == execution.Running {
+	if t.Next == rerun {
 		return e, nil
 	}
 	return execution.Execution{}, &execution.ConflictError{ID: cur.ID, Want: "pending", Current: &e}
 }
 
-// Recover applies the lost-attempt rule to cur, whose lease expired and
-// which no worker took over, without running it: it goes back to pending
-// (the caller sends its message again) if its retries allow, else it ends.
-// The write is fenced on the lost attempt like a takeover.
-func (s *Store) Recover(ctx context.Context, cur execution.Execution, now time.Time) (execution.Execution, error) {
-	if !Expired(cur, now) {
-		return execution.Execution{}, fmt.Errorf("recover execution %s: its lease has not expired", cur.ID)
+// Recover applies the lost-attempt rule to cur, held by a session that has
+// been dead since before deadSince (the reconciler passes a time well past
+// the lease, so that a worker receiving the message or the session's
+// watchdog acts first), or by a live session that abandoned it (a renewal
+// since the claim did not record it), without running it: it goes back to pending (the
+// caller sends its message again) if its lost-attempt budget allows, else
+// it ends. A live session, or one that died after deadSince, gives a
+// *execution.ConflictError.
+func (s *Store) Recover(ctx context.Context, cur execution.Execution, now, deadSince time.Time) (execution.Execution, error) {
+	if !held(cur) {
+		return execution.Execution{}, &execution.ConflictError{ID: cur.ID, Want: "running or stopping", Current: &cur}
 	}
-	t, err := execution.Lost(cur, execution.Pending)
+	st, err := s.holder(ctx, cur)
 	if err != nil {
 		return execution.Execution{}, err
 	}
-	in, err := s.lostUpdate(cur, t, now)
-	if err != nil {
-		return execution.Execution{}, err
+	abandoned := cur.StartedAt != nil && st.Holds(cur.Session, now) && st.Abandoned(cur.ID, cur.Attempt, *cur.StartedAt, 2*time.Second)
+	if st.Holds(cur.Session, deadSince) && !abandoned {
+		until := st.LeaseUntil
+		cur.LeaseUntil = &until
+		return execution.Execution{}, &execution.ConflictError{ID: cur.ID, Want: "held by a session dead since " + deadSince.UTC().Format(time.RFC3339), Current: &cur}
 	}
-	out, err := s.db.UpdateItem(ctx, in)
-	if err != nil {
-		return execution.Execution{}, s.conflict(cur.ID, "an expired lease to recover", err)
+	e, err := s.lost(ctx, cur, st, nil, now)
+	var ce *execution.ConflictError
+	if errors.As(err, &ce) && ce.Current != nil && ce.Current.Status.Final() && ce.Want == "pending" {
+		return *ce.Current, nil // the lost attempt ended it
 	}
-	return Decode(out.Attributes)
+	return e, err
+}
+
+// Reap recovers run, an attempt the dead session st recorded, unless the
+// execution moved on since (then it reports false): the run goes back to
+// pending (the caller sends its message) or ends, as Recover does.
+func (s *Store) Reap(ctx context.Context, st workers.SessionState, run workers.Run, now time.Time) (execution.Execution, bool, error) {
+	cur, err := s.Get(ctx, run.ExecutionID)
+	if errors.Is(err, execution.ErrNotFound) {
+		return execution.Execution{}, false, nil
+	}
+	if err != nil {
+		return execution.Execution{}, false, err
+	}
+	if !held(cur) || cur.Session != st.ID || cur.Attempt != run.Attempt {
+		return cur, false, nil
+	}
+	e, err := s.Recover(ctx, cur, now, now)
+	var ce *execution.ConflictError
+	if errors.As(err, &ce) {
+		return e, false, nil
+	}
+	return e, err == nil, err
 }
 
 // lostUpdate is the write that records cur's lost attempt and moves it to
-// t.Next (pending or final; takeOver replaces the update for running).
+// t.Next (pending or final; lost replaces the update for running).
 func (s *Store) lostUpdate(cur execution.Execution, t execution.Takeover, now time.Time) (*dynamodb.UpdateItemInput, error) {
 	rec, err := attributevalue.Marshal([]attemptItem{toAttemptItem(t.Record)})
 	if err != nil {
@@ -129,7 +222,7 @@ func (s *Store) lostUpdate(cur execution.Execution, t execution.Takeover, now ti
 		":seen_status":  str(string(cur.Status)),
 		":seen_worker":  str(cur.WorkerID),
 		":seen_attempt": num(int64(cur.Attempt)),
-		":seen_lease":   num(ms(*cur.LeaseUntil)),
+		":seen_session": str(cur.Session),
 		":now":          num(ms(now)),
 		":rec":          rec,
 		":empty":        &types.AttributeValueMemberL{Value: []types.AttributeValue{}},
@@ -138,8 +231,8 @@ func (s *Store) lostUpdate(cur execution.Execution, t execution.Takeover, now ti
 		TableName: aws.String(s.table),
 		Key:       key(cur.ID),
 		ConditionExpression: aws.String("#status = :seen_status AND worker_id = :seen_worker AND " +
-			"attempt = :seen_attempt AND lease_until = :seen_lease"),
-		ExpressionAttributeNames:            map[string]string{"#status": "status"},
+			"attempt = :seen_attempt AND #session = :seen_session"),
+		ExpressionAttributeNames:            map[string]string{"#status": "status", "#session": "session"},
 		ExpressionAttributeValues:           values,
 		ReturnValues:                        types.ReturnValueAllNew,
 		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
@@ -148,13 +241,13 @@ func (s *Store) lostUpdate(cur execution.Execution, t execution.Takeover, now ti
 	case t.Next == execution.Pending:
 		values[":next"] = str(string(execution.Pending))
 		in.UpdateExpression = aws.String("SET #status = :next, enqueued_at = :now, " +
-			"attempts = list_append(if_not_exists(attempts, :empty), :rec) REMOVE lease_until, not_before")
+			"attempts = list_append(if_not_exists(attempts, :empty), :rec) REMOVE #session, not_before")
 	case t.Next.Final():
 		values[":next"] = str(string(t.Next))
 		values[":why"] = str(t.Reason)
 		in.ExpressionAttributeNames["#error"] = "error"
 		in.UpdateExpression = aws.String("SET #status = :next, ended_at = :now, #error = :why, " +
-			"attempts = list_append(if_not_exists(attempts, :empty), :rec) REMOVE lease_until")
+			"attempts = list_append(if_not_exists(attempts, :empty), :rec)")
 	}
 	return in, nil
 }
@@ -184,11 +277,12 @@ func (s *Store) handBack(ctx context.Context, l execution.Lease, rec execution.A
 	}
 	due := rec.EndedAt
 	set := "SET #status = :pending, enqueued_at = :due, attempts = list_append(if_not_exists(attempts, :empty), :rec)"
-	remove := " REMOVE lease_until, not_before"
+	remove := " REMOVE #session, not_before"
 	values := map[string]types.AttributeValue{
 		":pending": str(string(execution.Pending)),
 		":running": str(string(execution.Running)),
 		":worker":  str(l.WorkerID),
+		":session": str(l.Session),
 		":attempt": num(int64(l.Attempt)),
 		":rec":     recAV,
 		":empty":   &types.AttributeValueMemberL{Value: []types.AttributeValue{}},
@@ -196,15 +290,15 @@ func (s *Store) handBack(ctx context.Context, l execution.Lease, rec execution.A
 	if !notBefore.IsZero() {
 		due = notBefore
 		set += ", not_before = :due"
-		remove = " REMOVE lease_until"
+		remove = " REMOVE #session"
 	}
 	values[":due"] = num(ms(due))
 	out, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                           aws.String(s.table),
 		Key:                                 key(l.ID),
-		ConditionExpression:                 aws.String("#status = :running AND worker_id = :worker AND attempt = :attempt"),
+		ConditionExpression:                 aws.String("#status = :running AND worker_id = :worker AND #session = :session AND attempt = :attempt"),
 		UpdateExpression:                    aws.String(set + remove),
-		ExpressionAttributeNames:            map[string]string{"#status": "status"},
+		ExpressionAttributeNames:            map[string]string{"#status": "status", "#session": "session"},
 		ExpressionAttributeValues:           values,
 		ReturnValues:                        types.ReturnValueAllNew,
 		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,

@@ -29,7 +29,7 @@ func TestSensitiveParametersAreStoredSealed(t *testing.T) {
 	copy(key, "execstore-seal-test-key-32-bytes")
 	sealer, err := secrets.NewLocalSealer(key)
 	require.NoError(t, err)
-	s := execstore.New(env.Clients.DynamoDB, env.Set.Executions.Name)
+	s := execstore.New(env.Clients.DynamoDB, env.Set.Executions.Name, env.Set.Catalog.Name)
 	s.Sealer = sealer
 	ctx := context.Background()
 	const secret = "pa55-w0rd-do-not-store"

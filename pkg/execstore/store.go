@@ -17,12 +17,17 @@ import (
 	"github.com/scaleout/scaleout/pkg/execution"
 	"github.com/scaleout/scaleout/pkg/resources"
 	"github.com/scaleout/scaleout/pkg/secrets"
+	"github.com/scaleout/scaleout/pkg/workers"
 )
 
 // Store reads and writes executions in one table.
 type Store struct {
 	db    *dynamodb.Client
 	table string
+	// catalog holds the worker registry, whose sessions hold executions'
+	// attempts (see Claim); sessions reads it.
+	catalog  string
+	sessions *workers.Store
 	// Retention is how long an execution is kept after it is created
 	// (DynamoDB TTL). Zero keeps it forever.
 	Retention time.Duration
@@ -31,9 +36,12 @@ type Store struct {
 	Sealer secrets.Sealer
 }
 
-// New returns a store on the named executions table.
-func New(db *dynamodb.Client, table string) *Store {
-	return &Store{db: db, table: table, Retention: 90 * 24 * time.Hour}
+// New returns a store on the named executions table; catalog is the
+// catalog table, where the worker registry keeps the sessions that hold
+// executions' attempts.
+func New(db *dynamodb.Client, table, catalog string) *Store {
+	return &Store{db: db, table: table, catalog: catalog, sessions: workers.NewStore(db, catalog),
+		Retention: 90 * 24 * time.Hour}
 }
 
 // item is the stored shape of an execution.
@@ -50,11 +58,12 @@ type item struct {
 	Sealed         map[string]string       `dynamodbav:"sealed_parameters,omitempty"`
 	ProjectVersion int                     `dynamodbav:"project_version,omitempty"`
 	Retries        int                     `dynamodbav:"retries,omitempty"`
+	LostRetries    int                     `dynamodbav:"lost_retries"`
 	TimeoutMS      int64                   `dynamodbav:"timeout_ms,omitempty"`
 	Attempt        int                     `dynamodbav:"attempt"`
 	WorkerID       string                  `dynamodbav:"worker_id,omitempty"`
-	LeaseUntil     int64                   `dynamodbav:"lease_until,omitempty"` // unix ms
-	CreatedAt      int64                   `dynamodbav:"created_at"`            // unix ms
+	Session        string                  `dynamodbav:"session,omitempty"`
+	CreatedAt      int64                   `dynamodbav:"created_at"` // unix ms
 	StartedAt      int64                   `dynamodbav:"started_at,omitempty"`
 	EndedAt        int64                   `dynamodbav:"ended_at,omitempty"`
 	Error          string                  `dynamodbav:"error,omitempty"`
@@ -107,8 +116,8 @@ func fromMS(v int64) *time.Time {
 func toItem(e execution.Execution, retention time.Duration) (item, error) {
 	it := item{
 		ID: e.ID, Folder: e.Folder, Project: e.Project, Package: e.Package, Pool: e.Pool,
-		Status: string(e.Status), Definition: string(e.Definition), Sensitive: e.Sensitive, Sealed: e.SealedParameters, ProjectVersion: e.ProjectVersion, Retries: e.Retries, TimeoutMS: e.TimeoutMS,
-		Attempt: e.Attempt, WorkerID: e.WorkerID, CreatedAt: ms(e.CreatedAt), Error: e.Error, Tasks: e.Tasks, CallbackURL: e.CallbackURL,
+		Status: string(e.Status), Definition: string(e.Definition), Sensitive: e.Sensitive, Sealed: e.SealedParameters, ProjectVersion: e.ProjectVersion, Retries: e.Retries, LostRetries: e.LostRetries, TimeoutMS: e.TimeoutMS,
+		Attempt: e.Attempt, WorkerID: e.WorkerID, Session: e.Session, CreatedAt: ms(e.CreatedAt), Error: e.Error, Tasks: e.Tasks, CallbackURL: e.CallbackURL,
 		PackageKey: e.Ref(), CreatedKey: createdKey(e.CreatedAt, e.ID), Day: e.CreatedAt.UTC().Format(time.DateOnly),
 	}
 	if e.EnqueuedAt != nil {
@@ -142,8 +151,8 @@ func Decode(av map[string]types.AttributeValue) (execution.Execution, error) {
 	created := time.UnixMilli(it.CreatedAt).UTC()
 	e := execution.Execution{
 		ID: it.ID, Folder: it.Folder, Project: it.Project, Package: it.Package, Pool: it.Pool,
-		Status: execution.Status(it.Status), Sensitive: it.Sensitive, SealedParameters: it.Sealed, ProjectVersion: it.ProjectVersion, Retries: it.Retries, TimeoutMS: it.TimeoutMS, Attempt: it.Attempt,
-		WorkerID: it.WorkerID, LeaseUntil: fromMS(it.LeaseUntil), CreatedAt: created,
+		Status: execution.Status(it.Status), Sensitive: it.Sensitive, SealedParameters: it.Sealed, ProjectVersion: it.ProjectVersion, Retries: it.Retries, LostRetries: it.LostRetries, TimeoutMS: it.TimeoutMS, Attempt: it.Attempt,
+		WorkerID: it.WorkerID, Session: it.Session, CreatedAt: created,
 		StartedAt: fromMS(it.StartedAt), EndedAt: fromMS(it.EndedAt), Error: it.Error, Tasks: it.Tasks,
 		EnqueuedAt: fromMS(it.EnqueuedAt), NotBefore: fromMS(it.NotBefore), Requeues: it.Requeues, CallbackURL: it.CallbackURL,
 	}
@@ -236,36 +245,15 @@ func num(v int64) types.AttributeValue {
 
 func str(v string) types.AttributeValue { return &types.AttributeValueMemberS{Value: v} }
 
-func leaseCondition(l execution.Lease, values map[string]types.AttributeValue) string {
+func leaseCondition(l execution.Lease, names map[string]string, values map[string]types.AttributeValue) string {
+	names["#status"] = "status"
+	names["#session"] = "session"
 	values[":worker"] = str(l.WorkerID)
+	values[":session"] = str(l.Session)
 	values[":attempt"] = num(int64(l.Attempt))
 	values[":running"] = str(string(execution.Running))
 	values[":stopping"] = str(string(execution.Stopping))
-	return "#status IN (:running, :stopping) AND worker_id = :worker AND attempt = :attempt"
-}
-
-// Heartbeat extends the lease of a running (or stopping) attempt and
-// returns the execution's status, so the worker learns of a stop request.
-func (s *Store) Heartbeat(ctx context.Context, l execution.Lease, leaseUntil time.Time) (execution.Status, error) {
-	values := map[string]types.AttributeValue{":lease": num(ms(leaseUntil))}
-	out, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:                           aws.String(s.table),
-		Key:                                 key(l.ID),
-		ConditionExpression:                 aws.String(leaseCondition(l, values)),
-		UpdateExpression:                    aws.String("SET lease_until = :lease"),
-		ExpressionAttributeNames:            map[string]string{"#status": "status"},
-		ExpressionAttributeValues:           values,
-		ReturnValues:                        types.ReturnValueAllNew,
-		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
-	})
-	if err != nil {
-		return "", s.leaseLost(l, err)
-	}
-	st, _ := out.Attributes["status"].(*types.AttributeValueMemberS)
-	if st == nil {
-		return "", fmt.Errorf("heartbeat of %s: no status in the item", l.ID)
-	}
-	return execution.Status(st.Value), nil
+	return "#status IN (:running, :stopping) AND worker_id = :worker AND #session = :session AND attempt = :attempt"
 }
 
 // Finish records the final result of the attempt that holds l.
@@ -287,13 +275,14 @@ func (s *Store) Finish(ctx context.Context, l execution.Lease, r execution.Resul
 		":err":   str(r.Error),
 		":tasks": tasksAV,
 	}
-	set := "SET #status = :final, ended_at = :now, #error = :err, tasks = :tasks REMOVE lease_until"
+	set := "SET #status = :final, ended_at = :now, #error = :err, tasks = :tasks"
+	names := map[string]string{"#error": "error"}
 	out, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                           aws.String(s.table),
 		Key:                                 key(l.ID),
-		ConditionExpression:                 aws.String(leaseCondition(l, values)),
+		ConditionExpression:                 aws.String(leaseCondition(l, names, values)),
 		UpdateExpression:                    aws.String(set),
-		ExpressionAttributeNames:            map[string]string{"#status": "status", "#error": "error"},
+		ExpressionAttributeNames:            names,
 		ExpressionAttributeValues:           values,
 		ReturnValues:                        types.ReturnValueAllNew,
 		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,

@@ -2,7 +2,6 @@ package execstore_test
 
 import (
 	"context"
-	"errors"
 	"testing"
 	"time"
 
@@ -12,6 +11,7 @@ import (
 	"github.com/scaleout/scaleout/pkg/execstore"
 	"github.com/scaleout/scaleout/pkg/execution"
 	"github.com/scaleout/scaleout/pkg/testenv"
+	"github.com/scaleout/scaleout/pkg/workers"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }
@@ -19,7 +19,7 @@ func TestMain(m *testing.M) { testenv.Main(m) }
 func setup(t *testing.T) (*execstore.Store, execution.Execution) {
 	t.Helper()
 	env := testenv.AWS(t)
-	s := execstore.New(env.Clients.DynamoDB, env.Set.Executions.Name)
+	s := execstore.New(env.Clients.DynamoDB, env.Set.Executions.Name, env.Set.Catalog.Name)
 	e := execution.Execution{
 		ID: uuid.Must(uuid.NewV7()).String(), Folder: "f", Project: "p", Package: testenv.Name("pkg"),
 		Pool: "default", Status: execution.Pending, Definition: []byte(`{"name":"x","tasks":[]}`),
@@ -41,100 +41,6 @@ func TestCreateGet(t *testing.T) {
 	require.ErrorIs(t, s.Create(ctx, e), execution.ErrExists)
 	_, err = s.Get(ctx, uuid.NewString())
 	require.ErrorIs(t, err, execution.ErrNotFound)
-}
-
-func TestClaimIsExclusive(t *testing.T) {
-	t.Parallel()
-	s, e := setup(t)
-	ctx := context.Background()
-	now := time.Now()
-	got, err := s.Claim(ctx, e.ID, "w1", now, now.Add(time.Minute))
-	require.NoError(t, err)
-	require.Equal(t, execution.Running, got.Status)
-	require.Equal(t, 1, got.Attempt)
-	require.Equal(t, "w1", got.WorkerID)
-	require.NotNil(t, got.StartedAt)
-
-	_, err = s.Claim(ctx, e.ID, "w2", now, now.Add(time.Minute))
-	var c *execution.ConflictError
-	require.ErrorAs(t, err, &c)
-	require.Equal(t, execution.Running, c.Current.Status)
-	require.Equal(t, "w1", c.Current.WorkerID)
-
-	_, err = s.Claim(ctx, uuid.NewString(), "w1", now, now.Add(time.Minute))
-	require.ErrorIs(t, err, execution.ErrNotFound)
-}
-
-// Many workers race for one execution: exactly one wins.
-func TestClaimRace(t *testing.T) {
-	t.Parallel()
-	s, e := setup(t)
-	now := time.Now()
-	wins := make(chan string, 8)
-	errs := make(chan error, 8)
-	for i := range 8 {
-		go func() {
-			w := "w" + string(rune('a'+i))
-			_, err := s.Claim(context.Background(), e.ID, w, now, now.Add(time.Minute))
-			if err == nil {
-				wins <- w
-			}
-			errs <- err
-		}()
-	}
-	conflicts := 0
-	for range 8 {
-		err := <-errs
-		var c *execution.ConflictError
-		if errors.As(err, &c) {
-			conflicts++
-		} else {
-			require.NoError(t, err)
-		}
-	}
-	require.Equal(t, 7, conflicts)
-	require.Len(t, wins, 1)
-}
-
-func TestFinishNeedsTheLease(t *testing.T) {
-	t.Parallel()
-	s, e := setup(t)
-	ctx := context.Background()
-	now := time.Now()
-	got, err := s.Claim(ctx, e.ID, "w1", now, now.Add(time.Minute))
-	require.NoError(t, err)
-	lease := execution.LeaseOf(got)
-
-	st, err := s.Heartbeat(ctx, lease, now.Add(2*time.Minute))
-	require.NoError(t, err)
-	require.Equal(t, execution.Running, st)
-	stale := lease
-	stale.Attempt = 0
-	_, err = s.Heartbeat(ctx, stale, now)
-	require.ErrorIs(t, err, execution.ErrLeaseLost)
-	other := lease
-	other.WorkerID = "w2"
-	_, err = s.Finish(ctx, other, execution.Result{Status: execution.Succeeded}, now)
-	require.ErrorIs(t, err, execution.ErrLeaseLost)
-
-	tasks := []execution.TaskSummary{{Path: "load", Status: "succeeded", Attempts: 2, DurationMS: 12}}
-	done, err := s.Finish(ctx, lease, execution.Result{Status: execution.Succeeded, Tasks: tasks}, now.Add(time.Second))
-	require.NoError(t, err)
-	require.Equal(t, execution.Succeeded, done.Status)
-	require.Equal(t, tasks, done.Tasks)
-	require.Nil(t, done.LeaseUntil)
-	require.NotNil(t, done.EndedAt)
-
-	// A final state never moves again, not even for the lease holder.
-	_, err = s.Finish(ctx, lease, execution.Result{Status: execution.Failed}, now)
-	var c *execution.ConflictError
-	require.ErrorAs(t, err, &c)
-	require.Equal(t, execution.Succeeded, c.Current.Status)
-	_, err = s.Heartbeat(ctx, lease, now)
-	require.ErrorIs(t, err, execution.ErrLeaseLost)
-
-	_, err = s.Finish(ctx, lease, execution.Result{Status: execution.Running}, now)
-	require.ErrorContains(t, err, "not a final status")
 }
 
 func TestFailOnlyPending(t *testing.T) {
@@ -162,11 +68,11 @@ func TestStop(t *testing.T) {
 	var c *execution.ConflictError
 	_, err = s.Stop(ctx, pending.ID, now)
 	require.ErrorAs(t, err, &c, "a final execution cannot be stopped")
-	_, err = s.Claim(ctx, pending.ID, "w1", now, now.Add(time.Minute))
+	_, err = s.Claim(ctx, pending.ID, session(t), now)
 	require.ErrorAs(t, err, &c, "a canceled execution is never claimed")
 
 	s, running := setup(t)
-	claimed, err := s.Claim(ctx, running.ID, "w1", now, now.Add(time.Minute))
+	_, err = s.Claim(ctx, running.ID, session(t), now)
 	require.NoError(t, err)
 	got, err = s.Stop(ctx, running.ID, now)
 	require.NoError(t, err)
@@ -174,16 +80,19 @@ func TestStop(t *testing.T) {
 	got, err = s.Stop(ctx, running.ID, now)
 	require.NoError(t, err, "stopping twice is fine")
 	require.Equal(t, execution.Stopping, got.Status)
-	// The lease holder still heartbeats and ends it.
-	st, err := s.Heartbeat(ctx, execution.LeaseOf(claimed), now.Add(time.Minute))
-	require.NoError(t, err)
-	require.Equal(t, execution.Stopping, st, "the heartbeat tells the worker of the stop")
-	done, err := s.Finish(ctx, execution.LeaseOf(claimed), execution.Result{Status: execution.Canceled, Error: "stopped"}, now)
-	require.NoError(t, err)
-	require.Equal(t, execution.Canceled, done.Status)
 
 	_, err = s.Stop(ctx, uuid.NewString(), now)
 	require.ErrorIs(t, err, execution.ErrNotFound)
+}
+
+// session registers a worker of its own and returns its session.
+func session(t *testing.T) workers.Session {
+	t.Helper()
+	env := testenv.AWS(t)
+	_, sess, _, err := workers.NewStore(env.Clients.DynamoDB, env.Set.Catalog.Name).Register(context.Background(),
+		workers.Registration{ID: testenv.Name("w"), Machine: "m", Pools: []string{"default"}, MaxTasks: 1}, time.Minute)
+	require.NoError(t, err)
+	return sess
 }
 
 func TestCreateIdempotent(t *testing.T) {
@@ -226,7 +135,7 @@ func TestCreateIdempotent(t *testing.T) {
 func TestList(t *testing.T) {
 	t.Parallel()
 	env := testenv.AWS(t)
-	s := execstore.New(env.Clients.DynamoDB, env.Set.Executions.Name)
+	s := execstore.New(env.Clients.DynamoDB, env.Set.Executions.Name, env.Set.Catalog.Name)
 	ctx := context.Background()
 	folder := testenv.Name("folder")
 	base := time.Now().UTC().Truncate(time.Millisecond).Add(-time.Hour)

@@ -12,8 +12,10 @@ type Outcome string
 const (
 	// OutcomeFailed: the package failed and a retry was left.
 	OutcomeFailed Outcome = "failed"
-	// OutcomeLost: the worker stopped heartbeating (it died or lost its
-	// network) and its lease expired.
+	// OutcomeLost: the worker's session stopped renewing its lease (the
+	// worker died or lost its network) and the lease expired. A lost
+	// attempt is not the package's fault: it counts against the
+	// execution's LostRetries, not its Retries.
 	OutcomeLost Outcome = "lost"
 	// OutcomeReleased: the worker was shutting down and handed the
 	// execution back before its grace period ran out. A released attempt
@@ -54,21 +56,33 @@ type Stages struct {
 }
 
 // CountedAttempts is how many attempts, the current one included, count
-// against the retry budget: every attempt but the released ones.
-func (e Execution) CountedAttempts() int {
-	n := 1
+// against the package-failure budget (Retries): the current one and every
+// earlier one whose package failed. Released and lost attempts are not
+// counted there (lost ones have their own budget, LostRetries).
+func (e Execution) CountedAttempts() int { return 1 + e.attemptsWith(OutcomeFailed) }
+
+// LostAttempts is how many earlier attempts were lost.
+func (e Execution) LostAttempts() int { return e.attemptsWith(OutcomeLost) }
+
+func (e Execution) attemptsWith(o Outcome) int {
+	n := 0
 	for _, a := range e.Attempts {
-		if a.Outcome != OutcomeReleased {
+		if a.Outcome == o {
 			n++
 		}
 	}
 	return n
 }
 
-// CanRetry reports whether the current attempt, should it fail or be lost,
+// CanRetry reports whether the current attempt, should its package fail,
 // leaves a retry: the attempts that count, this one included, are at most
-// Retries (so 1 + Retries attempts run in all).
+// Retries (so 1 + Retries package runs in all).
 func (e Execution) CanRetry() bool { return e.CountedAttempts() <= e.Retries }
+
+// CanRetryLost reports whether the current attempt, should it be lost,
+// leaves another attempt: the lost attempts, this one included, are at
+// most LostRetries.
+func (e Execution) CanRetryLost() bool { return e.LostAttempts()+1 <= e.LostRetries }
 
 // Backoff is the wait before retry number n (1 for the first):
 // base·2^(n-1), at most max.
@@ -101,25 +115,26 @@ type Takeover struct {
 	Reason string
 }
 
-// Lost decides what becomes of e, whose attempt's lease expired, when
-// another worker takes it over (rerun: Running) or when the reconciler finds
-// it (rerun: Pending). e must be running or stopping with a lease.
-func Lost(e Execution, rerun Status) (Takeover, error) {
-	if e.Status != Running && e.Status != Stopping || e.LeaseUntil == nil {
-		return Takeover{}, fmt.Errorf("execution %s is %s: only a running or stopping attempt with a lease can be lost", e.ID, e.Status)
+// Lost decides what becomes of e, whose attempt's session lease expired at
+// expired, when another worker takes it over (rerun: Running) or when it is
+// recovered without running it (rerun: Pending). e must be running or
+// stopping.
+func Lost(e Execution, rerun Status, expired time.Time) (Takeover, error) {
+	if e.Status != Running && e.Status != Stopping {
+		return Takeover{}, fmt.Errorf("execution %s is %s: only a running or stopping attempt can be lost", e.ID, e.Status)
 	}
-	lost := fmt.Sprintf("worker %s lost attempt %d (lease expired at %s)", e.WorkerID, e.Attempt, e.LeaseUntil.UTC().Format(time.RFC3339Nano))
-	t := Takeover{Record: AttemptRecord{Attempt: e.Attempt, WorkerID: e.WorkerID, EndedAt: e.LeaseUntil.UTC(), Outcome: OutcomeLost, Reason: lost}}
+	lost := fmt.Sprintf("worker %s lost attempt %d (its lease expired at %s)", e.WorkerID, e.Attempt, expired.UTC().Format(time.RFC3339Nano))
+	t := Takeover{Record: AttemptRecord{Attempt: e.Attempt, WorkerID: e.WorkerID, EndedAt: expired.UTC(), Outcome: OutcomeLost, Reason: lost}}
 	if e.StartedAt != nil {
 		t.Record.StartedAt = *e.StartedAt
 	}
 	switch {
 	case e.Status == Stopping:
 		t.Next, t.Reason = Canceled, "stopped by request; "+lost
-	case e.CanRetry():
+	case e.CanRetryLost():
 		t.Next = rerun
 	default:
-		t.Next, t.Reason = EndedUnexpectedly, lost+"; no retries left"
+		t.Next, t.Reason = EndedUnexpectedly, fmt.Sprintf("%s; no lost-attempt retries left (lost_retries %d)", lost, e.LostRetries)
 	}
 	return t, nil
 }

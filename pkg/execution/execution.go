@@ -94,15 +94,26 @@ type Execution struct {
 	// ProjectVersion is the deployed project version run (0: an inline
 	// definition or command).
 	ProjectVersion int `json:"project_version,omitempty"`
-	// Retries is how many more attempts an execution whose attempt failed
-	// or was lost may get (0: none).
+	// Retries is how many more attempts an execution whose package failed
+	// may get (0: none).
 	Retries int `json:"retries,omitempty"`
+	// LostRetries is how many more attempts an execution may get when an
+	// attempt is lost (its worker died or lost its lease): not the
+	// package's fault, so a budget of its own (DefaultLostRetries when the
+	// request names none).
+	LostRetries int `json:"lost_retries"`
 	// TimeoutMS bounds one attempt's run, in milliseconds (0: none beyond
 	// the package's own timeout).
 	TimeoutMS int64 `json:"timeout_ms,omitempty"`
 	// Attempt counts claims; the current attempt holds the lease.
-	Attempt    int        `json:"attempt"`
-	WorkerID   string     `json:"worker_id,omitempty"`
+	Attempt  int    `json:"attempt"`
+	WorkerID string `json:"worker_id,omitempty"`
+	// Session is the worker session whose lease holds the current attempt
+	// (see Lease).
+	Session string `json:"session,omitempty"`
+	// LeaseUntil is when the holding session's lease runs out, as last
+	// read from the session (a store fills it in when it looked; the
+	// execution item does not carry it).
 	LeaseUntil *time.Time `json:"lease_until,omitempty"`
 	CreatedAt  time.Time  `json:"created_at"`
 	StartedAt  *time.Time `json:"started_at,omitempty"`
@@ -188,15 +199,21 @@ func (e Execution) ComputeStages() Stages {
 func (e Execution) Ref() string { return e.Folder + "/" + e.Project + "/" + e.Package }
 
 // Lease identifies the attempt a worker holds: every write the worker makes
-// after its claim is conditional on it.
+// after its claim is conditional on it. The time limit is not the
+// execution's: a worker renews one lease for its whole session (every
+// execution it runs), and an attempt lives as long as the session that
+// claimed it (see package workers).
 type Lease struct {
 	ID       string
 	WorkerID string
+	Session  string
 	Attempt  int
 }
 
 // LeaseOf returns the lease of e's current attempt.
-func LeaseOf(e Execution) Lease { return Lease{ID: e.ID, WorkerID: e.WorkerID, Attempt: e.Attempt} }
+func LeaseOf(e Execution) Lease {
+	return Lease{ID: e.ID, WorkerID: e.WorkerID, Session: e.Session, Attempt: e.Attempt}
+}
 
 // Result is what a finished attempt reports.
 type Result struct {
@@ -205,8 +222,12 @@ type Result struct {
 	Tasks  []TaskSummary
 }
 
-// MaxRetries caps an execution's retries.
+// MaxRetries caps an execution's retries and lost-attempt retries.
 const MaxRetries = 10
+
+// DefaultLostRetries is an execution's lost-attempt budget when its
+// request names none.
+const DefaultLostRetries = 2
 
 // MaxDefinitionBytes caps a package definition carried by an execution
 // (a DynamoDB item holds 400 KB).
@@ -229,6 +250,9 @@ func ValidateSubmission(e Execution) error {
 	}
 	if e.Retries < 0 || e.Retries > MaxRetries {
 		errs = append(errs, fmt.Errorf("retries %d: give 0 to %d", e.Retries, MaxRetries))
+	}
+	if e.LostRetries < 0 || e.LostRetries > MaxRetries {
+		errs = append(errs, fmt.Errorf("lost_retries %d: give 0 to %d", e.LostRetries, MaxRetries))
 	}
 	if e.TimeoutMS < 0 {
 		errs = append(errs, fmt.Errorf("timeout: must not be negative"))

@@ -3,6 +3,7 @@ package queue
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -33,11 +34,24 @@ func Lookup(ctx context.Context, client *sqs.Client, name string) (*Queue, error
 // URL is the queue's URL.
 func (q *Queue) URL() string { return q.url }
 
-// Task is the body of one message.
+// Task is the body of one message: an execution to run, or a worker
+// session to watch (a watchdog: ExecutionID empty, Session and WorkerID
+// set). A session's watchdog comes back about when its lease would run
+// out; the worker that receives it checks the session and, if it died,
+// recovers the executions it held (see package worker).
 type Task struct {
-	ExecutionID string `json:"execution_id"`
+	ExecutionID string `json:"execution_id,omitempty"`
 	Pool        string `json:"pool"`
+	Session     string `json:"session,omitempty"`
+	WorkerID    string `json:"worker_id,omitempty"`
 }
+
+// Watchdog reports whether t watches a session rather than runs an
+// execution.
+func (t Task) Watchdog() bool { return t.ExecutionID == "" && t.Session != "" }
+
+// MaxDelay is the longest SQS holds a new message back.
+const MaxDelay = 15 * time.Minute
 
 // Message is a received task.
 type Message struct {
@@ -45,16 +59,28 @@ type Message struct {
 	Receipt string
 	// ReceiveCount is how often SQS delivered this message, this time included.
 	ReceiveCount int
+	// SentAt is when the message was sent.
+	SentAt time.Time
 }
 
 // Send enqueues a task.
-func (q *Queue) Send(ctx context.Context, t Task) error {
+func (q *Queue) Send(ctx context.Context, t Task) error { return q.SendAfter(ctx, t, 0) }
+
+// SendAfter enqueues a task that becomes visible after delay (rounded up
+// to whole seconds, at most MaxDelay).
+func (q *Queue) SendAfter(ctx context.Context, t Task, delay time.Duration) error {
 	body, err := json.Marshal(t)
 	if err != nil {
 		return err
 	}
-	_, err = q.client.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: aws.String(q.url), MessageBody: aws.String(string(body))})
-	if err != nil {
+	in := &sqs.SendMessageInput{QueueUrl: aws.String(q.url), MessageBody: aws.String(string(body))}
+	if delay > 0 {
+		in.DelaySeconds = int32((min(delay, MaxDelay) + time.Second - 1) / time.Second)
+	}
+	if _, err = q.client.SendMessage(ctx, in); err != nil {
+		if t.Watchdog() {
+			return fmt.Errorf("enqueue the watchdog of session %s: %w", t.Session, err)
+		}
 		return fmt.Errorf("enqueue execution %s: %w", t.ExecutionID, err)
 	}
 	return nil
@@ -69,10 +95,11 @@ func (q *Queue) Send(ctx context.Context, t Task) error {
 // so that the caller can delete it.
 func (q *Queue) Receive(ctx context.Context, max int32, wait, visibility time.Duration) ([]Message, error) {
 	in := &sqs.ReceiveMessageInput{
-		QueueUrl:                    aws.String(q.url),
-		MaxNumberOfMessages:         max,
-		WaitTimeSeconds:             int32(wait / time.Second),
-		MessageSystemAttributeNames: []types.MessageSystemAttributeName{types.MessageSystemAttributeNameApproximateReceiveCount},
+		QueueUrl:            aws.String(q.url),
+		MaxNumberOfMessages: max,
+		WaitTimeSeconds:     int32(wait / time.Second),
+		MessageSystemAttributeNames: []types.MessageSystemAttributeName{
+			types.MessageSystemAttributeNameApproximateReceiveCount, types.MessageSystemAttributeNameSentTimestamp},
 	}
 	if visibility > 0 {
 		in.VisibilityTimeout = int32((visibility + time.Second - 1) / time.Second)
@@ -86,7 +113,11 @@ func (q *Queue) Receive(ctx context.Context, max int32, wait, visibility time.Du
 		var t Task
 		_ = json.Unmarshal([]byte(aws.ToString(m.Body)), &t) // a bad body leaves t empty
 		n, _ := strconv.Atoi(m.Attributes[string(types.MessageSystemAttributeNameApproximateReceiveCount)])
-		msgs = append(msgs, Message{Task: t, Receipt: aws.ToString(m.ReceiptHandle), ReceiveCount: n})
+		msg := Message{Task: t, Receipt: aws.ToString(m.ReceiptHandle), ReceiveCount: n}
+		if sent, err := strconv.ParseInt(m.Attributes[string(types.MessageSystemAttributeNameSentTimestamp)], 10, 64); err == nil {
+			msg.SentAt = time.UnixMilli(sent)
+		}
+		msgs = append(msgs, msg)
 	}
 	return msgs, nil
 }
@@ -123,6 +154,28 @@ func (q *Queue) Depth(ctx context.Context) (visible, inFlight int, err error) {
 	visible, _ = strconv.Atoi(out.Attributes[string(types.QueueAttributeNameApproximateNumberOfMessages)])
 	inFlight, _ = strconv.Atoi(out.Attributes[string(types.QueueAttributeNameApproximateNumberOfMessagesNotVisible)])
 	return visible, inFlight, nil
+}
+
+// DeleteAll removes handled messages, ten a request.
+func (q *Queue) DeleteAll(ctx context.Context, ms []Message) error {
+	var errs []error
+	for len(ms) > 0 {
+		n := min(len(ms), 10)
+		entries := make([]types.DeleteMessageBatchRequestEntry, n)
+		for i, m := range ms[:n] {
+			entries[i] = types.DeleteMessageBatchRequestEntry{Id: aws.String(strconv.Itoa(i)), ReceiptHandle: aws.String(m.Receipt)}
+		}
+		out, err := q.client.DeleteMessageBatch(ctx, &sqs.DeleteMessageBatchInput{QueueUrl: aws.String(q.url), Entries: entries})
+		if err != nil {
+			errs = append(errs, fmt.Errorf("delete %d messages: %w", n, err))
+		} else {
+			for _, f := range out.Failed {
+				errs = append(errs, fmt.Errorf("delete a message: %s: %s", aws.ToString(f.Code), aws.ToString(f.Message)))
+			}
+		}
+		ms = ms[n:]
+	}
+	return errors.Join(errs...)
 }
 
 // Delete removes a handled message.

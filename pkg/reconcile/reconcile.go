@@ -20,9 +20,10 @@ type Store interface {
 	// MarkEnqueued records a re-enqueue of a pending execution unless it
 	// changed since it was read.
 	MarkEnqueued(ctx context.Context, e execution.Execution, now time.Time) error
-	// Recover applies the lost-attempt rule to an expired attempt without
-	// running it.
-	Recover(ctx context.Context, e execution.Execution, now time.Time) (execution.Execution, error)
+	// Recover applies the lost-attempt rule, without running it, to an
+	// attempt whose worker session has been dead since before deadSince (or
+	// that a live session abandoned); otherwise a *execution.ConflictError.
+	Recover(ctx context.Context, e execution.Execution, now, deadSince time.Time) (execution.Execution, error)
 }
 
 // Enqueuer sends a pool's execution tasks (queue.Queue).
@@ -37,10 +38,11 @@ type Config struct {
 	// message counts as lost and is sent again; default 2 min. After each
 	// re-enqueue of the same execution the wait doubles (at most 64 times).
 	PendingAfter time.Duration
-	// LostAfter is how long after its lease expired a running or stopping
-	// execution must still be held by the lost attempt for the reconciler
-	// to act (until then a worker receiving its message takes it over);
-	// default 60 s (the default lease).
+	// LostAfter is how long after its worker session's lease ran out a
+	// running or stopping execution must still be held by the lost attempt
+	// for the reconciler to act (until then the session's watchdog, or a
+	// worker receiving its message, takes it over); default 60 s (the
+	// default lease).
 	LostAfter time.Duration
 	// Limit caps the executions looked at per status and pass; default 1000.
 	Limit  int
@@ -105,7 +107,8 @@ type Report struct {
 	// being stopped (canceled).
 	Ended int `json:"ended"`
 	// Skipped: executions that changed under the pass (a worker or another
-	// reconciler moved them). Executions of pools this reconciler has no
+	// reconciler moved them), or whose worker session is alive or died
+	// less than LostAfter ago. Executions of pools this reconciler has no
 	// queue for are not counted.
 	Skipped int `json:"skipped"`
 	// Failed: executions the pass could not fix (see the error); the next
@@ -131,7 +134,7 @@ func (r *Reconciler) Pass(ctx context.Context) (Report, error) {
 		}
 	}
 	for _, st := range []execution.Status{execution.Running, execution.Stopping} {
-		lost, err := r.store.ByStatus(ctx, st, now, now.Add(-r.cfg.LostAfter), r.cfg.Limit)
+		lost, err := r.store.ByStatus(ctx, st, now, time.Time{}, r.cfg.Limit)
 		if err != nil {
 			errs = append(errs, err)
 		}
@@ -196,7 +199,7 @@ func (r *Reconciler) recover(ctx context.Context, e execution.Execution, now tim
 		return nil
 	}
 	log := r.log.With("execution_id", e.ID, "pool", e.Pool, "worker_id", e.WorkerID, "attempt", e.Attempt)
-	got, err := r.store.Recover(ctx, e, now)
+	got, err := r.store.Recover(ctx, e, now, now.Add(-r.cfg.LostAfter))
 	if err != nil {
 		var ce *execution.ConflictError
 		if errors.As(err, &ce) {

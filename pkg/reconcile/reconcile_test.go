@@ -15,6 +15,7 @@ import (
 	"github.com/scaleout/scaleout/pkg/queue"
 	"github.com/scaleout/scaleout/pkg/reconcile"
 	"github.com/scaleout/scaleout/pkg/testenv"
+	"github.com/scaleout/scaleout/pkg/workers"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }
@@ -36,7 +37,7 @@ func setup(t *testing.T) bundle {
 	out, err := env.Clients.SQS.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("test-" + pool)})
 	require.NoError(t, err)
 	b := bundle{
-		store: execstore.New(env.Clients.DynamoDB, env.Set.Executions.Name),
+		store: execstore.New(env.Clients.DynamoDB, env.Set.Executions.Name, env.Set.Catalog.Name),
 		queue: queue.New(env.Clients.SQS, aws.ToString(out.QueueUrl)),
 		pool:  pool,
 	}
@@ -54,7 +55,7 @@ func (b bundle) create(t *testing.T, age time.Duration, retries int) execution.E
 	t.Helper()
 	e := execution.Execution{
 		ID: uuid.Must(uuid.NewV7()).String(), Folder: "f", Project: "p", Package: "rec", Pool: b.pool,
-		Status: execution.Pending, Definition: []byte(`{}`), Retries: retries,
+		Status: execution.Pending, Definition: []byte(`{}`), Retries: retries, LostRetries: retries,
 		CreatedAt: time.Now().Add(-age).UTC().Truncate(time.Millisecond),
 	}
 	require.NoError(t, b.store.Create(context.Background(), e))
@@ -131,8 +132,21 @@ func TestExpiredRunningExecutionsAreRecovered(t *testing.T) {
 	b := setup(t)
 	ctx := context.Background()
 	now := time.Now()
+	env := testenv.AWS(t)
+	// Worker sessions that started two minutes ago and were never renewed:
+	// their leases ran out at leaseUntil.
+	reg := workers.NewStore(env.Clients.DynamoDB, env.Set.Catalog.Name)
+	reg.Now = func() time.Time { return now.Add(-2 * time.Minute) }
+	dead := testenv.Name("dead")
 	claim := func(e execution.Execution, leaseUntil time.Time) execution.Execution {
-		got, err := b.store.Claim(ctx, e.ID, "dead-worker", now.Add(-2*time.Minute), leaseUntil)
+		id := dead
+		if leaseUntil.After(now.Add(-10 * time.Second)) {
+			id = dead + "-recent"
+		}
+		_, sess, _, err := reg.Register(ctx, workers.Registration{ID: id + "-" + e.ID[len(e.ID)-6:], Machine: "m", Pools: []string{b.pool}, MaxTasks: 4},
+			leaseUntil.Sub(now.Add(-2*time.Minute)))
+		require.NoError(t, err)
+		got, err := b.store.Claim(ctx, e.ID, sess, now.Add(-2*time.Minute))
 		require.NoError(t, err)
 		return got
 	}
@@ -149,7 +163,7 @@ func TestExpiredRunningExecutionsAreRecovered(t *testing.T) {
 
 	rep, err := b.rec.Pass(ctx)
 	require.NoError(t, err)
-	require.Equal(t, reconcile.Report{Recovered: 1, Ended: 2}, rep)
+	require.Equal(t, reconcile.Report{Recovered: 1, Ended: 2, Skipped: 1}, rep, "the recent one is skipped: lost too lately")
 	require.Equal(t, []string{retry.ID}, b.received(t))
 
 	got, err := b.store.Get(ctx, retry.ID)
@@ -159,8 +173,9 @@ func TestExpiredRunningExecutionsAreRecovered(t *testing.T) {
 	got, err = b.store.Get(ctx, noRetry.ID)
 	require.NoError(t, err)
 	require.Equal(t, execution.EndedUnexpectedly, got.Status)
-	require.Contains(t, got.Error, "worker dead-worker lost attempt 1 (lease expired at ")
-	require.Contains(t, got.Error, "no retries left")
+	require.Contains(t, got.Error, "worker "+dead)
+	require.Contains(t, got.Error, "lost attempt 1 (its lease expired at ")
+	require.Contains(t, got.Error, "no lost-attempt retries left")
 	got, err = b.store.Get(ctx, stopping.ID)
 	require.NoError(t, err)
 	require.Equal(t, execution.Canceled, got.Status)
@@ -169,7 +184,10 @@ func TestExpiredRunningExecutionsAreRecovered(t *testing.T) {
 	require.Equal(t, execution.Running, got.Status)
 
 	// The retried one is claimed by the next worker as attempt 2.
-	claimed, err := b.store.Claim(ctx, retry.ID, "w2", time.Now(), time.Now().Add(time.Minute))
+	_, w2, _, err := workers.NewStore(env.Clients.DynamoDB, env.Set.Catalog.Name).Register(ctx,
+		workers.Registration{ID: testenv.Name("w2"), Machine: "m", Pools: []string{b.pool}, MaxTasks: 1}, time.Minute)
+	require.NoError(t, err)
+	claimed, err := b.store.Claim(ctx, retry.ID, w2, time.Now())
 	require.NoError(t, err)
 	require.Equal(t, 2, claimed.Attempt)
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams/types"
+	"github.com/scaleout/scaleout/pkg/resources"
 	"github.com/scaleout/scaleout/pkg/wait"
 )
 
@@ -61,6 +62,10 @@ type Config struct {
 	// end), like MaximumRetryAttempts. After the last retry the failed records are logged at error
 	// level with their sequence numbers, checkpointed and skipped.
 	MaxRetries int
+	// Filter, when set, keeps only the records it accepts, like the event
+	// source mapping's filter criteria: the others are never handed to the
+	// handler (the checkpoint moves past them).
+	Filter func(types.Record) bool
 	// Logger receives the poller's logs (default slog.Default()).
 	Logger *slog.Logger
 	// ShardRefreshInterval is how often the stream is described to find new shards (default 10s).
@@ -365,7 +370,16 @@ func (s *shardReader) run(ctx context.Context) bool {
 			continue
 		}
 		failures = 0
-		for batch := range slices.Chunk(out.Records, int(s.p.cfg.BatchSize)) {
+		recs := out.Records
+		if s.p.cfg.Filter != nil {
+			recs = slices.DeleteFunc(slices.Clone(recs), func(r types.Record) bool { return !s.p.cfg.Filter(r) })
+			if len(recs) == 0 && len(out.Records) > 0 {
+				if s.commit(ctx, seqOf(out.Records[len(out.Records)-1])) != nil {
+					return false
+				}
+			}
+		}
+		for batch := range slices.Chunk(recs, int(s.p.cfg.BatchSize)) {
 			if s.deliver(ctx, batch) != nil {
 				return false
 			}
@@ -549,4 +563,20 @@ func keysOf(r types.Record) string {
 	}
 	slices.Sort(parts)
 	return strings.Join(parts, " ")
+}
+
+// TransitionsOnly is the executions stream's filter (resources.IsTransition,
+// which the stack's event source mapping states as filter patterns): an
+// item created or deleted, or a change of its status.
+func TransitionsOnly(r types.Record) bool {
+	if r.Dynamodb == nil {
+		return false
+	}
+	status := func(img map[string]types.AttributeValue) string {
+		if v, ok := img["status"].(*types.AttributeValueMemberS); ok {
+			return v.Value
+		}
+		return ""
+	}
+	return resources.IsTransition(string(r.EventName), status(r.Dynamodb.OldImage), status(r.Dynamodb.NewImage))
 }

@@ -3,7 +3,6 @@ package worker_test
 import (
 	"context"
 	"errors"
-	"log/slog"
 	"path/filepath"
 	"sync/atomic"
 	"testing"
@@ -15,7 +14,9 @@ import (
 	"github.com/scaleout/scaleout/pkg/execution"
 	"github.com/scaleout/scaleout/pkg/pkgrun"
 	"github.com/scaleout/scaleout/pkg/queue"
+	"github.com/scaleout/scaleout/pkg/testenv"
 	"github.com/scaleout/scaleout/pkg/worker"
+	"github.com/scaleout/scaleout/pkg/workers"
 )
 
 // submitWith records and enqueues an execution with retries.
@@ -23,7 +24,7 @@ func (b bundle) submitWith(t *testing.T, retries int, command ...string) executi
 	t.Helper()
 	e := execution.Execution{
 		ID: uuid.Must(uuid.NewV7()).String(), Folder: "f", Project: "p", Package: "worker-test", Pool: "other",
-		Status: execution.Pending, Definition: pkgrun.CommandDefinition("worker-test", command), Retries: retries,
+		Status: execution.Pending, Definition: pkgrun.CommandDefinition("worker-test", command), Retries: retries, LostRetries: retries,
 		CreatedAt: time.Now().UTC().Truncate(time.Millisecond),
 	}
 	ctx := context.Background()
@@ -32,14 +33,16 @@ func (b bundle) submitWith(t *testing.T, retries int, command ...string) executi
 	return e
 }
 
-// lostWorker claims e for a worker that then dies: its lease expires in
-// a second and nobody heartbeats it.
-func (b bundle) lostWorker(t *testing.T, e execution.Execution) execution.Execution {
+// lostWorker claims e for a worker that then dies: its session's lease
+// runs out in three seconds and nobody renews it.
+func (b bundle) lostWorker(t *testing.T, e execution.Execution) (execution.Execution, workers.Session) {
 	t.Helper()
-	now := time.Now()
-	got, err := b.store.Claim(context.Background(), e.ID, "dead-worker", now, now.Add(time.Second))
+	_, sess, _, err := b.registry().Register(context.Background(), workers.Registration{ID: testenv.Name("dead"), Machine: "m",
+		Pools: []string{"other"}, MaxTasks: 1}, 3*time.Second)
 	require.NoError(t, err)
-	return got
+	got, err := b.store.Claim(context.Background(), e.ID, sess, time.Now())
+	require.NoError(t, err)
+	return got, sess
 }
 
 // A worker whose lease expired (it died) is taken over by the next worker
@@ -48,7 +51,7 @@ func (b bundle) lostWorker(t *testing.T, e execution.Execution) execution.Execut
 func TestLostWorkerIsTakenOver(t *testing.T) {
 	b := setup(t)
 	e := b.submitWith(t, 1, "true")
-	lost := b.lostWorker(t, e)
+	lost, sess := b.lostWorker(t, e)
 	b.start(t, b.runner, worker.Config{ID: "w2", Lease: 3 * time.Second})
 
 	got := b.waitStatus(t, e.ID, execution.Succeeded)
@@ -56,10 +59,10 @@ func TestLostWorkerIsTakenOver(t *testing.T) {
 	require.Equal(t, "w2", got.WorkerID)
 	require.Len(t, got.Attempts, 1)
 	require.Equal(t, execution.OutcomeLost, got.Attempts[0].Outcome)
-	require.Equal(t, "dead-worker", got.Attempts[0].WorkerID)
-	require.Contains(t, got.Attempts[0].Reason, "worker dead-worker lost attempt 1 (lease expired at ")
+	require.Equal(t, sess.WorkerID, got.Attempts[0].WorkerID)
+	require.Contains(t, got.Attempts[0].Reason, "worker "+sess.WorkerID+" lost attempt 1 (its lease expired at ")
 	st := got.ComputeStages()
-	require.False(t, st.Claimed.Before(*lost.LeaseUntil), "taken over only once the lease expired")
+	require.False(t, st.Claimed.Before(sess.LeaseUntil), "taken over only once the lease expired")
 
 	_, err := b.store.Finish(context.Background(), execution.LeaseOf(lost), execution.Result{Status: execution.Failed}, time.Now())
 	require.ErrorIs(t, err, execution.ErrLeaseLost, "the lost attempt cannot overwrite the newer one")
@@ -69,13 +72,13 @@ func TestLostWorkerIsTakenOver(t *testing.T) {
 func TestLostWorkerWithoutRetriesEndsUnexpectedly(t *testing.T) {
 	b := setup(t)
 	e := b.submitWith(t, 0, "true")
-	lost := b.lostWorker(t, e)
+	_, sess := b.lostWorker(t, e)
 	b.start(t, b.runner, worker.Config{ID: "w2", Lease: 3 * time.Second})
 
 	got := b.waitStatus(t, e.ID, execution.EndedUnexpectedly)
 	require.Equal(t, 1, got.Attempt, "it never ran again")
-	require.Equal(t, "worker dead-worker lost attempt 1 (lease expired at "+
-		lost.LeaseUntil.UTC().Format(time.RFC3339Nano)+"); no retries left", got.Error)
+	require.Equal(t, "worker "+sess.WorkerID+" lost attempt 1 (its lease expired at "+
+		sess.LeaseUntil.UTC().Format(time.RFC3339Nano)+"); no lost-attempt retries left (lost_retries 0)", got.Error)
 	require.Len(t, got.Attempts, 1)
 	b.queueEmpty(t)
 }
@@ -134,7 +137,7 @@ func TestDrainReleasesRunningExecutions(t *testing.T) {
 	require.Len(t, got.Attempts, 1)
 	require.Equal(t, execution.OutcomeReleased, got.Attempts[0].Outcome)
 	require.Equal(t, "w1", got.Attempts[0].WorkerID)
-	require.True(t, got.LeaseUntil.After(stopped), "w2 holds a fresh lease")
+	require.True(t, got.StartedAt.After(stopped), "w2 runs a fresh attempt")
 	require.True(t, got.CanRetry() == false && got.Retries == 0, "no retries, yet it runs again: a release does not count")
 
 	finish()
@@ -143,40 +146,35 @@ func TestDrainReleasesRunningExecutions(t *testing.T) {
 	b.queueEmpty(t)
 }
 
-// flakyStore fails heartbeats while down is set, as when the worker lost
+// flakyRegistry fails renewals while down is set, as when the worker lost
 // its network.
-type flakyStore struct {
-	worker.Store
+type flakyRegistry struct {
+	worker.Registry
 	down atomic.Bool
 }
 
-func (f *flakyStore) Heartbeat(ctx context.Context, l execution.Lease, until time.Time) (execution.Status, error) {
+func (f *flakyRegistry) Renew(ctx context.Context, sess workers.Session, until time.Time, runs []workers.Run, handled []string) (workers.Signals, error) {
 	if f.down.Load() {
-		return "", errors.New("network unreachable")
+		return workers.Signals{}, errors.New("network unreachable")
 	}
-	return f.Store.Heartbeat(ctx, l, until)
+	return f.Registry.Renew(ctx, sess, until, runs, handled)
 }
 
-// A worker that cannot renew its lease stops the run itself once the lease
-// expired, so that it never runs alongside the attempt that takes over.
+// A worker that cannot renew its session stops the run itself just before
+// the lease runs out, so that it never runs alongside the attempt that
+// takes over.
 func TestUnrenewedLeaseStopsTheRun(t *testing.T) {
 	b := setup(t)
-	store := &flakyStore{Store: b.store}
+	reg := &flakyRegistry{Registry: b.registry()}
 	r := blockingRunner{started: make(chan string, 1), ended: make(chan struct{})}
-	cfg := worker.Config{ID: "w1", Lease: 3 * time.Second, PollWait: time.Second,
-		Logger: slog.New(slog.NewTextHandler(testLog{t}, nil))}
-	w, err := worker.New(store, b.queue, r, cfg)
-	require.NoError(t, err)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); _ = w.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
+	id := testenv.Name("w")
+	b.start(t, r, worker.Config{ID: id, Registry: reg})
 
 	e := b.submitWith(t, 1, "ignored")
 	require.Equal(t, e.ID, <-r.started)
 	claimed, err := b.store.Get(context.Background(), e.ID)
 	require.NoError(t, err)
-	store.down.Store(true)
+	reg.down.Store(true)
 
 	// The run ends on its own, having recorded nothing.
 	select {
@@ -184,22 +182,26 @@ func TestUnrenewedLeaseStopsTheRun(t *testing.T) {
 	case <-time.After(15 * time.Second):
 		t.Fatal("the run went on without a lease")
 	}
+	ended := time.Now()
 	got, err := b.store.Get(context.Background(), e.ID)
 	require.NoError(t, err)
 	require.Equal(t, execution.Running, got.Status)
 	require.Equal(t, execution.LeaseOf(claimed), execution.LeaseOf(got))
-	require.False(t, time.Now().Add(time.Second).Before(*got.LeaseUntil), "it stopped only when its lease was about to expire")
+	st, err := reg.SessionOf(context.Background(), id)
+	require.NoError(t, err)
+	require.False(t, ended.Add(time.Second).Before(st.LeaseUntil), "it stopped only when its lease was about to run out")
 
-	// Another attempt takes over and ends it; the message left behind is
-	// dropped when it comes back.
-	store.down.Store(false)
+	// Another attempt takes over once the lease ran out.
+	_, sess, _, err := b.registry().Register(context.Background(), workers.Registration{ID: testenv.Name("w2"), Machine: "m",
+		Pools: []string{"other"}, MaxTasks: 1}, time.Minute)
+	require.NoError(t, err)
 	var next execution.Execution
 	require.Eventually(t, func() bool {
-		now := time.Now()
-		next, err = b.store.Claim(context.Background(), e.ID, "w2", now, now.Add(time.Minute))
+		next, err = b.store.Claim(context.Background(), e.ID, sess, time.Now())
 		return err == nil
-	}, 10*time.Second, 50*time.Millisecond, "taken over once the lease expired")
+	}, 10*time.Second, 50*time.Millisecond, "taken over once the lease ran out")
 	require.Equal(t, 2, next.Attempt)
+	reg.down.Store(false)
 	_, err = b.store.Finish(context.Background(), execution.LeaseOf(next), execution.Result{Status: execution.Succeeded}, time.Now())
 	require.NoError(t, err)
 	b.queueEmpty(t)

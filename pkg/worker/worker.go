@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"os"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/scaleout/scaleout/pkg/execution"
@@ -15,9 +14,12 @@ import (
 	"github.com/scaleout/scaleout/pkg/workers"
 )
 
-// StopCheck is the longest a stop request waits to reach a running
-// execution's worker: heartbeats come at least this often.
-const StopCheck = 2 * time.Second
+// StopCheck is how often a worker reads its signals (stop requests,
+// enabled): one eventually consistent read of a few attributes of its
+// registry item, which writes nothing, so a stop request reaches a running
+// execution within StopCheck plus the read's replication lag (well under
+// 5 s), for half a read unit per worker, not per execution.
+const StopCheck = 3 * time.Second
 
 // errExecutionTimeout is the cause of a run that outlived its execution's
 // timeout.
@@ -36,10 +38,9 @@ const finishTimeout = 30 * time.Second
 
 // Store is where executions live.
 type Store interface {
-	Claim(ctx context.Context, id, workerID string, now, leaseUntil time.Time) (execution.Execution, error)
-	// Heartbeat extends the lease and answers the execution's status, so
-	// that a stop request (stopping) reaches the worker.
-	Heartbeat(ctx context.Context, l execution.Lease, leaseUntil time.Time) (execution.Status, error)
+	// Claim starts a new attempt under sess: a pending execution, or one
+	// whose holding session is dead (a takeover).
+	Claim(ctx context.Context, id string, sess workers.Session, now time.Time) (execution.Execution, error)
 	Finish(ctx context.Context, l execution.Lease, r execution.Result, now time.Time) (execution.Execution, error)
 	// Retry ends a failed attempt that leaves a retry: the execution is
 	// pending again, claimable from notBefore.
@@ -47,15 +48,21 @@ type Store interface {
 	// Release hands a running attempt back (a draining worker): pending
 	// again at once, not counted against retries.
 	Release(ctx context.Context, l execution.Lease, rec execution.AttemptRecord) (execution.Execution, error)
+	// Reap recovers a run the dead session st recorded: pending again
+	// (reported true; the caller sends its message) or ended by its
+	// lost-attempt budget, unless it moved on since.
+	Reap(ctx context.Context, st workers.SessionState, run workers.Run, now time.Time) (execution.Execution, bool, error)
 }
 
-// Queue delivers execution ids.
+// Queue delivers execution ids and session watchdogs.
 type Queue interface {
 	Send(ctx context.Context, t queue.Task) error
+	SendAfter(ctx context.Context, t queue.Task, delay time.Duration) error
 	Receive(ctx context.Context, max int32, wait, visibility time.Duration) ([]queue.Message, error)
 	Extend(ctx context.Context, m queue.Message, d time.Duration) error
 	Release(ctx context.Context, m queue.Message) error
 	Delete(ctx context.Context, m queue.Message) error
+	DeleteAll(ctx context.Context, ms []queue.Message) error
 }
 
 // Runner runs one execution to its result. It must return promptly once ctx
@@ -64,12 +71,14 @@ type Runner interface {
 	Run(ctx context.Context, e execution.Execution) execution.Result
 }
 
-// Registry is where a worker registers and heartbeats (package workers'
-// Store). Heartbeat answers whether the worker is enabled, or
-// workers.ErrNotFound once it was removed.
+// Registry is where a worker registers and keeps its session (package
+// workers' Store): the lease every execution it runs is held under.
 type Registry interface {
-	Register(ctx context.Context, r workers.Registration) (workers.Worker, error)
-	Heartbeat(ctx context.Context, id string, running int) (enabled bool, err error)
+	Register(ctx context.Context, r workers.Registration, lease time.Duration) (workers.Worker, workers.Session, []workers.Run, error)
+	Renew(ctx context.Context, sess workers.Session, until time.Time, runs []workers.Run, handled []string) (workers.Signals, error)
+	Signals(ctx context.Context, id string) (workers.Signals, error)
+	SessionOf(ctx context.Context, id string) (workers.SessionState, error)
+	SignOff(ctx context.Context, sess workers.Session) error
 }
 
 // Sampler measures the machine's load (workers.ProcSampler). It is called
@@ -84,16 +93,17 @@ type Config struct {
 	ID string
 	// Concurrency is how many executions run at once; default 1.
 	Concurrency int
-	// Lease is how long a claim holds without a heartbeat; default 60 s.
-	// Heartbeats come every Lease/3.
+	// Lease is how long the worker's session holds without a renewal;
+	// default 60 s. The session is renewed every Lease/3; when the worker
+	// dies, the executions it ran are taken over once the lease ran out.
 	Lease time.Duration
 	// PollWait is the long-poll wait; default 20 s. Stopping waits for the
 	// poll in flight, so it takes up to PollWait.
 	PollWait time.Duration
 	// Grace is how long running executions may finish after Run's context
 	// ends; default 30 s. Then they are cancelled and released: pending
-	// again, their messages visible at once, for another worker (a release
-	// does not count against the execution's retries).
+	// again, enqueued at once, for another worker (a release does not
+	// count against the execution's retries).
 	Grace time.Duration
 	// RetryBackoff is the wait before an execution whose package failed
 	// runs again: RetryBackoff·2^(n-1) before retry n, at most
@@ -101,23 +111,20 @@ type Config struct {
 	RetryBackoff, RetryBackoffMax time.Duration
 	// MaxReceives is the queue's maxReceiveCount (messages received more
 	// often go to the dead-letter queue). A message that reached it is
-	// replaced by a fresh one when its execution goes back to the queue.
-	// 0: never replaced.
+	// replaced by a fresh one when it must come back again. 0: never
+	// replaced.
 	MaxReceives int
 	Now         func() time.Time
 	Logger      *slog.Logger
 
-	// Registry, when set, is where the worker registers on Run and
-	// heartbeats every HeartbeatInterval with the number of executions it
-	// runs. While it is not registered, disabled or removed it takes no new
-	// work; running executions finish. A removed worker stays idle until it
-	// restarts. Nil: no registry, the worker always takes work.
+	// Registry is where the worker registers on Run and keeps its session
+	// (required). While it is not registered, disabled or removed it takes
+	// no new work; running executions finish. A removed worker stays idle
+	// until it restarts.
 	Registry Registry
-	// HeartbeatInterval: default 5 s.
-	HeartbeatInterval time.Duration
 	// Machine, Pools, Tags and Version describe the worker in its
 	// registration (Machine defaults to the host name; Tags apply only to a
-	// first registration).
+	// first registration). Pools[0] is the pool whose queue it serves.
 	Machine string
 	Pools   []string
 	Tags    map[string]string
@@ -161,9 +168,6 @@ func (c *Config) defaults() {
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
-	if c.HeartbeatInterval == 0 {
-		c.HeartbeatInterval = workers.DefaultHeartbeat
-	}
 	if c.Machine == "" {
 		c.Machine, _ = os.Hostname()
 	}
@@ -181,20 +185,23 @@ func (c *Config) defaults() {
 // Validate reports every problem with the configuration.
 func (c Config) Validate() error {
 	var errs []error
+	if c.Registry == nil {
+		errs = append(errs, errors.New("registry: required (the worker's session lives there)"))
+	}
+	if len(c.Pools) == 0 {
+		errs = append(errs, errors.New("pools: name the pool whose queue the worker serves"))
+	}
 	if c.Concurrency < 0 {
 		errs = append(errs, fmt.Errorf("concurrency %d: must be at least 1", c.Concurrency))
 	}
-	if c.Lease != 0 && c.Lease < 3*time.Second {
-		errs = append(errs, fmt.Errorf("lease %s: must be at least 3s (heartbeats come every lease/3)", c.Lease))
+	if c.Lease != 0 && (c.Lease < 3*time.Second || c.Lease > 12*time.Hour) {
+		errs = append(errs, fmt.Errorf("lease %s: give 3s to 12h (the session is renewed every lease/3)", c.Lease))
 	}
 	if c.PollWait < 0 || c.PollWait > 20*time.Second {
 		errs = append(errs, fmt.Errorf("poll wait %s: must be between 0 and 20s (the SQS long-poll limit)", c.PollWait))
 	}
 	if c.RetryBackoff < 0 || c.RetryBackoffMax < 0 {
 		errs = append(errs, fmt.Errorf("retry backoff %s (max %s): must not be negative", c.RetryBackoff, c.RetryBackoffMax))
-	}
-	if c.HeartbeatInterval < 0 {
-		errs = append(errs, fmt.Errorf("heartbeat interval %s: must be positive", c.HeartbeatInterval))
 	}
 	if c.MaxCPU < 0 || c.MaxCPU > 100 {
 		errs = append(errs, fmt.Errorf("max CPU %g%%: must be between 0 and 100", c.MaxCPU))
@@ -214,8 +221,27 @@ type Worker struct {
 	log    *slog.Logger
 
 	gate            gate
-	running         atomic.Int64
 	sampleErrLogged bool
+
+	// mu guards the session and the runs.
+	mu sync.Mutex
+	// sess is the current session; sessOK is false until registered, and
+	// from when the session is lost until a new one is open.
+	sess   workers.Session
+	sessOK bool
+	// runs are the attempts running now, by execution id.
+	runs map[string]*run
+	// handled are stop requests seen, to remove at the next renewal.
+	handled map[string]bool
+}
+
+// run is one attempt the worker runs.
+type run struct {
+	lease  execution.Lease
+	cancel context.CancelCauseFunc
+	// msg is the execution's message while the worker still holds it: until
+	// a renewal recorded the run in the session, or the run ended.
+	msg *queue.Message
 }
 
 // New returns a worker.
@@ -224,15 +250,14 @@ func New(store Store, q Queue, r Runner, cfg Config) (*Worker, error) {
 		return nil, fmt.Errorf("worker configuration: %w", err)
 	}
 	cfg.defaults()
-	if cfg.Registry != nil {
-		r := workers.Registration{ID: cfg.ID, Machine: cfg.Machine, Pools: cfg.Pools, MaxTasks: cfg.Concurrency,
-			Version: cfg.Version, Tags: cfg.Tags}
-		if err := r.Validate(); err != nil {
-			return nil, fmt.Errorf("worker registration: %w", err)
-		}
+	reg := workers.Registration{ID: cfg.ID, Machine: cfg.Machine, Pools: cfg.Pools, MaxTasks: cfg.Concurrency,
+		Version: cfg.Version, Tags: cfg.Tags}
+	if err := reg.Validate(); err != nil {
+		return nil, fmt.Errorf("worker registration: %w", err)
 	}
-	w := &Worker{cfg: cfg, store: store, queue: q, runner: r, log: cfg.Logger.With("worker_id", cfg.ID)}
-	w.gate.unregistered = cfg.Registry != nil
+	w := &Worker{cfg: cfg, store: store, queue: q, runner: r, log: cfg.Logger.With("worker_id", cfg.ID),
+		runs: map[string]*run{}, handled: map[string]bool{}}
+	w.gate.unregistered = true
 	return w, nil
 }
 
@@ -240,7 +265,8 @@ func New(store Store, q Queue, r Runner, cfg Config) (*Worker, error) {
 func (w *Worker) ID() string { return w.cfg.ID }
 
 // Run takes work until ctx ends, then lets running executions finish for
-// the grace period before it cancels and releases them, and returns.
+// the grace period before it cancels and releases them, signs its session
+// off and returns.
 func (w *Worker) Run(ctx context.Context) error {
 	// Executions run on a context that outlives ctx by the grace period.
 	runCtx, cancelRuns := context.WithCancelCause(context.WithoutCancel(ctx))
@@ -251,14 +277,16 @@ func (w *Worker) Run(ctx context.Context) error {
 	})
 	defer stop()
 
-	w.log.InfoContext(ctx, "worker started", "concurrency", w.cfg.Concurrency)
+	w.log.InfoContext(ctx, "worker started", "concurrency", w.cfg.Concurrency, "lease", w.cfg.Lease)
+	// The session outlives ctx until the last run ended: runs in their
+	// grace period are still held under it.
+	sessCtx, endSession := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
 	// The first registration and capacity reading come before the first
 	// receive, so a disabled or busy worker takes nothing meanwhile.
-	if w.cfg.Registry != nil {
-		w.register(ctx)
-		wg.Go(func() { w.heartbeatRegistry(ctx) })
-	}
+	w.register(ctx)
+	wg.Go(func() { w.keepSession(ctx, sessCtx) })
+	wg.Go(func() { w.watchSignals(sessCtx) })
 	if w.cfg.Sampler != nil {
 		w.sample()
 		wg.Go(func() { w.watchCapacity(ctx) })
@@ -268,209 +296,265 @@ func (w *Worker) Run(ctx context.Context) error {
 		loops.Go(func() { w.loop(ctx, runCtx) })
 	}
 	loops.Wait()
+	endSession()
 	wg.Wait()
-	if w.cfg.Registry != nil && !w.gate.isRemoved() {
-		// Sign off: the manager shows the worker offline at once. A
-		// registry that cannot sign off gets a last heartbeat saying
-		// nothing runs any more.
-		hbCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-		var err error
-		if so, ok := w.cfg.Registry.(interface {
-			SignOff(ctx context.Context, id string) error
-		}); ok {
-			err = so.SignOff(hbCtx, w.cfg.ID)
-		} else {
-			_, err = w.cfg.Registry.Heartbeat(hbCtx, w.cfg.ID, 0)
-		}
-		if err != nil {
-			w.log.Warn("sign-off failed", "error", err)
-		}
-		cancel()
-	}
+	w.signOff(ctx)
 	w.log.Info("worker stopped")
 	return nil
 }
 
-// Accepting reports whether the worker takes new work now: registered (if
-// it has a registry), enabled, not removed and under its capacity limits.
+// Accepting reports whether the worker takes new work now: registered,
+// enabled, not removed and under its capacity limits.
 func (w *Worker) Accepting() bool { return w.gate.reason() == "" }
 
-// register registers the worker, retrying until it succeeds or ctx ends.
+// session returns the current session, if one is open.
+func (w *Worker) session() (workers.Session, bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.sess, w.sessOK
+}
+
+// register opens a session, retrying until it succeeds or ctx ends; it
+// recovers the runs of this worker id's previous session if that one died
+// (a killed process restarted with the same id) and arms the new session's
+// watchdog.
 func (w *Worker) register(ctx context.Context) bool {
 	backoff := 100 * time.Millisecond
 	for {
-		rec, err := w.cfg.Registry.Register(ctx, workers.Registration{
+		rec, sess, orphans, err := w.cfg.Registry.Register(ctx, workers.Registration{
 			ID: w.cfg.ID, Machine: w.cfg.Machine, Pools: w.cfg.Pools, MaxTasks: w.cfg.Concurrency,
 			Version: w.cfg.Version, Tags: w.cfg.Tags,
-		})
+		}, w.cfg.Lease)
 		if err == nil {
-			w.log.InfoContext(ctx, "worker registered", "enabled", rec.Enabled)
+			w.log.InfoContext(ctx, "worker registered", "enabled", rec.Enabled, "session", sess.ID)
+			if len(orphans) > 0 {
+				w.reap(ctx, workers.SessionState{WorkerID: w.cfg.ID, Exists: true, ID: "", Runs: orphans}, orphans)
+			}
+			w.arm(ctx, sess)
+			w.mu.Lock()
+			w.sess, w.sessOK = sess, true
+			w.mu.Unlock()
 			w.gate.set(w.log, func(g *gate) { g.unregistered, g.disabled = false, !rec.Enabled })
 			return true
 		}
 		if ctx.Err() != nil {
 			return false
 		}
-		w.log.WarnContext(ctx, "registration failed; retrying", "error", err, "backoff", backoff)
+		wait := backoff
+		if errors.Is(err, workers.ErrSessionLive) {
+			wait = max(backoff, w.cfg.Lease/10)
+		}
+		w.log.WarnContext(ctx, "registration failed; retrying", "error", err, "backoff", wait)
 		select {
 		case <-ctx.Done():
 			return false
-		case <-time.After(backoff):
+		case <-time.After(wait):
 		}
-		backoff = min(backoff*2, w.cfg.HeartbeatInterval)
+		backoff = min(backoff*2, w.cfg.Lease/3)
 	}
 }
 
-// heartbeatRegistry tells the registry every HeartbeatInterval that the
-// worker is alive and how much it runs, and learns whether it may take
-// work. It ends with ctx, or when the worker was removed.
-func (w *Worker) heartbeatRegistry(ctx context.Context) {
-	if w.gate.isUnregistered() && !w.register(ctx) {
-		return
-	}
-	t := time.NewTicker(w.cfg.HeartbeatInterval)
-	defer t.Stop()
-	for {
+// arm sends the session's watchdog: it comes back when the lease would run
+// out, to whichever worker of the pool polls then (see watch).
+func (w *Worker) arm(ctx context.Context, sess workers.Session) {
+	t := queue.Task{Pool: w.cfg.Pools[0], Session: sess.ID, WorkerID: sess.WorkerID}
+	for backoff := 100 * time.Millisecond; ; backoff = min(backoff*2, 5*time.Second) {
+		err := w.queue.SendAfter(ctx, t, w.cfg.Lease+time.Second)
+		if err == nil || ctx.Err() != nil {
+			return
+		}
+		w.log.WarnContext(ctx, "could not send the session's watchdog; retrying", "error", err)
 		select {
 		case <-ctx.Done():
 			return
+		case <-time.After(backoff):
+		}
+	}
+}
+
+// keepSession renews the session every Lease/3 while the worker takes
+// work or runs anything, recording the runs; after a renewal it drops the
+// messages of the runs it recorded. A session that cannot be renewed before
+// its lease runs out (leaseMargin early) stops every run it holds: from then
+// on another worker may take them over, and two attempts must never run at
+// once. A lost session (its lease ran out) is replaced by a new
+// registration; a removed worker stops here.
+func (w *Worker) keepSession(ctx, sessCtx context.Context) {
+	margin := min(w.cfg.Lease/10, time.Second)
+	sess, _ := w.session()
+	expire := time.AfterFunc(time.Until(sess.LeaseUntil)-margin, func() {
+		w.loseSession(sess, "the lease is about to run out without a renewal")
+	})
+	defer func() { expire.Stop() }()
+	t := time.NewTicker(w.cfg.Lease / 3)
+	defer t.Stop()
+	for {
+		select {
+		case <-sessCtx.Done():
+			return
 		case <-t.C:
 		}
-		enabled, err := w.cfg.Registry.Heartbeat(ctx, w.cfg.ID, int(w.running.Load()))
+		sess, ok := w.session()
+		if !ok {
+			if w.gate.isRemoved() {
+				continue
+			}
+			if w.register(ctx) {
+				sess, _ = w.session()
+				expire.Stop()
+				expire = time.AfterFunc(time.Until(sess.LeaseUntil)-margin, func() {
+					w.loseSession(sess, "the lease is about to run out without a renewal")
+				})
+			}
+			continue
+		}
+		until := w.cfg.Now().Add(w.cfg.Lease)
+		runs, handled := w.recordable()
+		sig, err := w.cfg.Registry.Renew(sessCtx, sess, until, runs, handled)
 		switch {
 		case errors.Is(err, workers.ErrNotFound):
 			w.gate.set(w.log, func(g *gate) { g.removed = true })
-			return
+			w.loseSession(sess, "the worker was removed from the registry")
+		case errors.Is(err, workers.ErrSessionLost):
+			w.loseSession(sess, err.Error())
 		case err != nil:
-			if ctx.Err() == nil {
-				// Keep the last known state: the store is the same
-				// DynamoDB the executions need anyway.
-				w.log.WarnContext(ctx, "registry heartbeat failed", "error", err)
+			if sessCtx.Err() == nil {
+				w.log.WarnContext(sessCtx, "session renewal failed; trying again", "error", err)
 			}
 		default:
-			w.gate.set(w.log, func(g *gate) { g.disabled = !enabled })
+			if expire.Stop() {
+				expire.Reset(until.Sub(w.cfg.Now()) - margin)
+			}
+			w.mu.Lock()
+			w.sess.LeaseUntil = until
+			for _, id := range handled {
+				delete(w.handled, id)
+			}
+			w.mu.Unlock()
+			w.apply(sig)
+			w.dropRecorded(sessCtx, runs)
 		}
 	}
 }
 
-// watchCapacity samples the machine's load every SampleInterval.
-func (w *Worker) watchCapacity(ctx context.Context) {
-	t := time.NewTicker(w.cfg.SampleInterval)
+// recordable lists the runs to record and the stop requests handled.
+func (w *Worker) recordable() ([]workers.Run, []string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	runs := make([]workers.Run, 0, len(w.runs))
+	for id, r := range w.runs {
+		runs = append(runs, workers.Run{ExecutionID: id, Attempt: r.lease.Attempt})
+	}
+	handled := make([]string, 0, len(w.handled))
+	for id := range w.handled {
+		handled = append(handled, id)
+	}
+	return runs, handled
+}
+
+// dropRecorded deletes the messages of runs a renewal recorded: from now on
+// the session, not the message, finds them should this worker die.
+func (w *Worker) dropRecorded(ctx context.Context, recorded []workers.Run) {
+	var msgs []queue.Message
+	w.mu.Lock()
+	for _, rec := range recorded {
+		if r, ok := w.runs[rec.ExecutionID]; ok && r.lease.Attempt == rec.Attempt && r.msg != nil {
+			msgs = append(msgs, *r.msg)
+			r.msg = nil
+		}
+	}
+	w.mu.Unlock()
+	if len(msgs) == 0 {
+		return
+	}
+	if err := w.queue.DeleteAll(ctx, msgs); err != nil {
+		// A message left comes back; the worker that receives it finds the
+		// execution held by this live session and looks again later.
+		w.log.WarnContext(ctx, "could not delete the messages of recorded runs", "error", err)
+	}
+}
+
+// loseSession stops every run held under sess and closes the gate until a
+// new session is open.
+func (w *Worker) loseSession(sess workers.Session, why string) {
+	w.mu.Lock()
+	if !w.sessOK || w.sess.ID != sess.ID {
+		w.mu.Unlock()
+		return
+	}
+	w.sessOK = false
+	var lost []*run
+	for _, r := range w.runs {
+		lost = append(lost, r)
+	}
+	w.mu.Unlock()
+	w.gate.set(w.log, func(g *gate) { g.unregistered = true })
+	w.log.Warn("session lost; stopping the runs it held", "session", sess.ID, "reason", why, "runs", len(lost))
+	for _, r := range lost {
+		r.cancel(execution.LeaseLost{ConflictError: &execution.ConflictError{ID: r.lease.ID,
+			Want: fmt.Sprintf("held by session %s of worker %q (%s)", sess.ID, sess.WorkerID, why)}})
+	}
+}
+
+// watchSignals reads the worker's signals every StopCheck: stop requests
+// cancel their runs, and the enabled flag opens or closes the gate.
+func (w *Worker) watchSignals(ctx context.Context) {
+	t := time.NewTicker(StopCheck)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			w.sample()
+		}
+		if w.gate.isRemoved() {
+			continue
+		}
+		sig, err := w.cfg.Registry.Signals(ctx, w.cfg.ID)
+		switch {
+		case errors.Is(err, workers.ErrNotFound):
+			// The renewal confirms a removal (this read may lag).
+		case err != nil:
+			if ctx.Err() == nil {
+				w.log.WarnContext(ctx, "could not read the worker's signals", "error", err)
+			}
+		default:
+			w.apply(sig)
 		}
 	}
 }
 
-func (w *Worker) sample() {
-	u, err := w.cfg.Sampler.Sample()
-	if err != nil && !w.sampleErrLogged {
-		w.sampleErrLogged = true // only one goroutine at a time samples
-		w.log.Warn("cannot measure the machine's load; unknown values do not hold work back", "error", err)
-	}
-	cpu := u.CPUKnown && u.CPUPercent > w.cfg.MaxCPU
-	mem := u.MemoryKnown && w.cfg.MinFreeMemory > 0 && u.FreeMemory < uint64(w.cfg.MinFreeMemory)
-	before := w.gate.reason()
-	w.gate.set(nil, func(g *gate) { g.cpuBusy, g.memoryLow = cpu, mem })
-	if after := w.gate.reason(); after != before {
-		logGate(w.log, before, after, "cpu_percent", u.CPUPercent, "max_cpu_percent", w.cfg.MaxCPU,
-			"free_memory_mb", u.FreeMemory>>20, "min_free_memory_mb", w.cfg.MinFreeMemory>>20)
-	}
-}
-
-func logGate(log *slog.Logger, before, after string, args ...any) {
-	switch {
-	case after == "":
-		log.Info("taking new work again", append([]any{"was", before}, args...)...)
-	case before == "":
-		log.Info("holding back new work", append([]any{"reason", after}, args...)...)
-	default:
-		log.Info("still holding back new work", append([]any{"reason", after, "was", before}, args...)...)
-	}
-}
-
-// gate holds the receive loops back while the worker may not take work.
-type gate struct {
-	mu                                                  sync.Mutex
-	changed                                             chan struct{}
-	unregistered, disabled, removed, cpuBusy, memoryLow bool
-}
-
-// reason says why the worker holds back; "" when it takes work.
-func (g *gate) reason() string {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	return g.reasonLocked()
-}
-
-func (g *gate) reasonLocked() string {
-	switch {
-	case g.removed:
-		return "removed from the registry; restart the worker to register it again"
-	case g.unregistered:
-		return "not registered yet"
-	case g.disabled:
-		return "disabled"
-	case g.cpuBusy:
-		return "cpu busy"
-	case g.memoryLow:
-		return "memory low"
-	}
-	return ""
-}
-
-func (g *gate) isRemoved() bool {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	return g.removed
-}
-
-func (g *gate) isUnregistered() bool {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	return g.unregistered
-}
-
-// set changes the state, wakes the waiting loops when it opens or closes
-// and, with a logger, logs the change.
-func (g *gate) set(log *slog.Logger, f func(*gate)) {
-	g.mu.Lock()
-	before := g.reasonLocked()
-	f(g)
-	after := g.reasonLocked()
-	if (before == "") != (after == "") && g.changed != nil {
-		close(g.changed)
-		g.changed = nil
-	}
-	g.mu.Unlock()
-	if log != nil && before != after {
-		logGate(log, before, after)
-	}
-}
-
-// wait blocks until the worker may take work; false when ctx ended.
-func (g *gate) wait(ctx context.Context) bool {
-	for {
-		g.mu.Lock()
-		if g.reasonLocked() == "" {
-			g.mu.Unlock()
-			return true
+// apply acts on signals: stops requested runs, follows the enabled flag.
+func (w *Worker) apply(sig workers.Signals) {
+	w.gate.set(w.log, func(g *gate) { g.disabled = !sig.Enabled })
+	var stops []*run
+	w.mu.Lock()
+	for _, id := range sig.Stops {
+		if !w.handled[id] {
+			w.handled[id] = true
+			if r, ok := w.runs[id]; ok {
+				stops = append(stops, r)
+			}
 		}
-		if g.changed == nil {
-			g.changed = make(chan struct{})
-		}
-		ch := g.changed
-		g.mu.Unlock()
-		select {
-		case <-ctx.Done():
-			return false
-		case <-ch:
-		}
+	}
+	w.mu.Unlock()
+	for _, r := range stops {
+		w.log.Info("stop requested; canceling the run", "execution_id", r.lease.ID)
+		r.cancel(ErrStopRequested)
+	}
+}
+
+// signOff tells the registry the worker stopped cleanly, ending its
+// session (nothing it held is left: every run ended or was released).
+func (w *Worker) signOff(ctx context.Context) {
+	sess, ok := w.session()
+	if !ok || w.gate.isRemoved() {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if err := w.cfg.Registry.SignOff(ctx, sess); err != nil {
+		w.log.Warn("sign-off failed", "error", err)
 	}
 }
 
@@ -485,9 +569,9 @@ func (w *Worker) loop(ctx, runCtx context.Context) {
 		// visibility timeout. It ends within PollWait; what it brings after
 		// ctx ended is released at once for another worker.
 		pollCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), w.cfg.PollWait+10*time.Second)
-		// The message stays invisible as long as the lease the claim
-		// takes: if this worker dies before its first heartbeat, the
-		// message is back when another worker may take the execution over.
+		// A message stays invisible as long as the session's lease: if this
+		// worker dies before a renewal recorded the run, the message is back
+		// when another worker may take the execution over.
 		msgs, err := w.queue.Receive(pollCtx, 1, w.cfg.PollWait, w.cfg.Lease)
 		cancel()
 		if ctx.Err() != nil {
@@ -518,14 +602,22 @@ func (w *Worker) loop(ctx, runCtx context.Context) {
 
 // handle takes one message to its end. ctx is the run context.
 func (w *Worker) handle(ctx context.Context, m queue.Message) {
+	if m.Watchdog() {
+		w.watch(ctx, m)
+		return
+	}
 	log := w.log.With("execution_id", m.ExecutionID, "receive_count", m.ReceiveCount)
 	if m.ExecutionID == "" {
 		log.WarnContext(ctx, "deleting a message that is not an execution task")
 		w.delete(ctx, log, m)
 		return
 	}
-	now := w.cfg.Now()
-	e, err := w.store.Claim(ctx, m.ExecutionID, w.cfg.ID, now, now.Add(w.cfg.Lease))
+	sess, ok := w.session()
+	if !ok {
+		w.release(ctx, []queue.Message{m})
+		return
+	}
+	e, err := w.store.Claim(ctx, m.ExecutionID, sess, w.cfg.Now())
 	var conflict *execution.ConflictError
 	switch {
 	case errors.Is(err, execution.ErrNotFound):
@@ -554,8 +646,6 @@ func (w *Worker) handle(ctx context.Context, m queue.Message) {
 		return
 	}
 	lease := execution.LeaseOf(e)
-	w.running.Add(1)
-	defer w.running.Add(-1)
 	log = log.With("attempt", e.Attempt, "package", e.Ref())
 	if len(e.Attempts) > 0 {
 		last := e.Attempts[len(e.Attempts)-1]
@@ -565,11 +655,14 @@ func (w *Worker) handle(ctx context.Context, m queue.Message) {
 
 	runCtx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	hbDone := make(chan struct{})
-	go func() {
-		defer close(hbDone)
-		w.heartbeat(runCtx, log, lease, *e.LeaseUntil, m, cancel)
-	}()
+	w.mu.Lock()
+	msg := m
+	w.runs[e.ID] = &run{lease: lease, cancel: cancel, msg: &msg}
+	stopNow := w.handled[e.ID]
+	w.mu.Unlock()
+	if stopNow {
+		cancel(ErrStopRequested)
+	}
 	runFor := runCtx
 	if e.TimeoutMS > 0 {
 		var stopTimer context.CancelFunc
@@ -582,21 +675,25 @@ func (w *Worker) handle(ctx context.Context, m queue.Message) {
 		res.Error = fmt.Sprintf("execution timeout after %s", time.Duration(e.TimeoutMS)*time.Millisecond)
 	}
 	drained := errors.Is(context.Cause(runCtx), errDrained)
+	// The run is over: the session stops recording it, and its message, if
+	// still held, is the caller's to dispose of.
+	w.mu.Lock()
+	held := w.runs[e.ID].msg
+	delete(w.runs, e.ID)
+	w.mu.Unlock()
 	// What follows records the end even while the worker stops.
 	ctx, cancelEnd := context.WithTimeout(context.WithoutCancel(ctx), finishTimeout)
 	defer cancelEnd()
 	if cause := context.Cause(runCtx); errors.Is(cause, execution.ErrLeaseLost) {
-		cancel(nil)
-		<-hbDone
 		log.WarnContext(ctx, "lease lost while running; result dropped", "error", cause)
-		if errors.As(cause, &conflict) && conflict.Current != nil && conflict.Current.LeaseUntil != nil {
-			w.lookAgainLater(ctx, log, m, conflict.Current)
+		if held != nil {
+			// Back when the lease has run out, for whoever takes over.
+			w.lookAgainLater(ctx, log, *held, &execution.Execution{WorkerID: w.cfg.ID, Attempt: e.Attempt, LeaseUntil: ptr(w.cfg.Now().Add(w.cfg.Lease))})
 		}
 		return
 	}
 	stopped := errors.Is(context.Cause(runCtx), ErrStopRequested)
 	cancel(nil)
-	<-hbDone
 	if res.Status == "" || !res.Status.Final() {
 		res.Status = execution.Failed
 	}
@@ -605,12 +702,12 @@ func (w *Worker) handle(ctx context.Context, m queue.Message) {
 	}
 	switch {
 	case drained && !stopped && res.Status != execution.Succeeded:
-		if w.handBack(ctx, log, m, e, res, true) {
+		if w.handBack(ctx, log, held, e, res, true) {
 			return
 		}
 		res.Status, res.Error = execution.Canceled, "stopped by request"
 	case res.Status == execution.Failed && !stopped && e.CanRetry():
-		if w.handBack(ctx, log, m, e, res, false) {
+		if w.handBack(ctx, log, held, e, res, false) {
 			return
 		}
 		res.Status, res.Error = execution.Canceled, "stopped by request"
@@ -619,20 +716,86 @@ func (w *Worker) handle(ctx context.Context, m queue.Message) {
 	if err != nil {
 		log.WarnContext(ctx, "could not record the result", "status", res.Status, "error", err)
 		if !errors.Is(err, execution.ErrLeaseLost) {
-			return // the message returns; a later attempt takes over
+			// Left running under this live session that no longer runs
+			// it: the reconciler recovers it (see execstore.Recover). The
+			// message, if still held, comes back after its visibility.
+			return
 		}
 	} else {
 		log.InfoContext(ctx, "execution ended", "status", done.Status,
 			"duration_ms", done.EndedAt.Sub(*done.StartedAt).Milliseconds())
 	}
+	if held != nil {
+		w.delete(ctx, log, *held)
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// watch handles a session's watchdog: a live session's is sent again, to
+// come back when its lease would run out; a dead one's runs are recovered
+// (pending again and enqueued, or ended by their lost-attempt budget) and
+// the watchdog is dropped.
+func (w *Worker) watch(ctx context.Context, m queue.Message) {
+	log := w.log.With("watched_worker", m.WorkerID, "watched_session", m.Session)
+	st, err := w.cfg.Registry.SessionOf(ctx, m.WorkerID)
+	if err != nil {
+		log.WarnContext(ctx, "could not read a watched session; its watchdog comes back", "error", err)
+		return
+	}
+	now := w.cfg.Now()
+	if st.Holds(m.Session, now) {
+		// Alive: look again when its lease would run out. A fresh message
+		// each time (not a longer visibility): the watchdog stays out of
+		// the in-flight count and the age of the oldest message, which
+		// speak of waiting work, and never nears maxReceiveCount.
+		if err := w.queue.SendAfter(ctx, m.Task, roundUp(st.LeaseUntil.Sub(now)+100*time.Millisecond)); err != nil {
+			log.WarnContext(ctx, "could not re-arm a watchdog; it comes back after its visibility", "error", err)
+			return
+		}
+		w.delete(ctx, log, m)
+		return
+	}
+	if st.Exists && st.ID == m.Session && len(st.Runs) > 0 {
+		log.InfoContext(ctx, "watched session is dead; recovering its runs", "lease_until", st.LeaseUntil, "runs", len(st.Runs))
+		if !w.reap(ctx, st, st.Runs) {
+			return // the watchdog comes back after its visibility; reaping again is harmless
+		}
+	}
 	w.delete(ctx, log, m)
+}
+
+// reap recovers runs of the dead session st and enqueues the ones that are
+// pending again; it reports whether every one was dealt with.
+func (w *Worker) reap(ctx context.Context, st workers.SessionState, runs []workers.Run) bool {
+	ok := true
+	for _, r := range runs {
+		log := w.log.With("execution_id", r.ExecutionID, "lost_attempt", r.Attempt, "lost_worker", st.WorkerID)
+		e, recovered, err := w.store.Reap(ctx, st, r, w.cfg.Now())
+		switch {
+		case err != nil:
+			log.WarnContext(ctx, "could not recover a lost run", "error", err)
+			ok = false
+		case recovered && e.Status == execution.Pending:
+			if err := w.queue.Send(ctx, queue.Task{ExecutionID: e.ID, Pool: e.Pool}); err != nil {
+				// Pending with enqueued_at now: the reconciler sends it.
+				log.WarnContext(ctx, "recovered a lost run but could not enqueue it", "error", err)
+			} else {
+				log.InfoContext(ctx, "lost run recovered and enqueued", "lost_retries_left", e.LostRetries-e.LostAttempts())
+			}
+		case recovered:
+			log.InfoContext(ctx, "lost run ended the execution", "status", e.Status, "reason", e.Error)
+		}
+	}
+	return ok
 }
 
 // handBack ends the attempt e without ending the execution: released (a
 // draining worker) or failed with a retry left, after a backoff. It
-// reports whether the message was dealt with; false means the execution
-// is being stopped and the caller must finish it canceled.
-func (w *Worker) handBack(ctx context.Context, log *slog.Logger, m queue.Message, e execution.Execution, res execution.Result, release bool) bool {
+// reports whether it was dealt with; false means the execution is being
+// stopped and the caller must finish it canceled. held is the execution's
+// message if the worker still holds it.
+func (w *Worker) handBack(ctx context.Context, log *slog.Logger, held *queue.Message, e execution.Execution, res execution.Result, release bool) bool {
 	lease := execution.LeaseOf(e)
 	now := w.cfg.Now()
 	rec := execution.AttemptRecord{EndedAt: now, Reason: reason(res)}
@@ -657,14 +820,12 @@ func (w *Worker) handBack(ctx context.Context, log *slog.Logger, m queue.Message
 		return false
 	case errors.Is(err, execution.ErrLeaseLost):
 		log.WarnContext(ctx, "lease lost before the attempt was handed back", "error", err)
-		if conflict != nil && conflict.Current != nil && conflict.Current.LeaseUntil != nil {
-			w.lookAgainLater(ctx, log, m, conflict.Current)
-		} else {
-			w.delete(ctx, log, m)
+		if held != nil {
+			w.delete(ctx, log, *held)
 		}
 		return true
 	case err != nil:
-		log.WarnContext(ctx, "could not hand the attempt back; the message returns after its visibility timeout", "error", err)
+		log.WarnContext(ctx, "could not hand the attempt back; the reconciler recovers it", "error", err)
 		return true
 	}
 	if release {
@@ -673,7 +834,12 @@ func (w *Worker) handBack(ctx context.Context, log *slog.Logger, m queue.Message
 		log.InfoContext(ctx, "attempt failed; retrying after a backoff", "error", rec.Reason, "backoff", delay,
 			"attempts_counted", e.CountedAttempts(), "retries", e.Retries)
 	}
-	w.requeue(ctx, log, m, roundUp(delay))
+	t := queue.Task{ExecutionID: e.ID, Pool: e.Pool}
+	if held != nil {
+		w.requeue(ctx, log, *held, roundUp(delay))
+	} else if err := w.queue.SendAfter(ctx, t, roundUp(delay)); err != nil {
+		log.WarnContext(ctx, "could not enqueue the execution again; the reconciler sends it", "error", err)
+	}
 	return true
 }
 
@@ -695,82 +861,42 @@ func roundUp(d time.Duration) time.Duration {
 	return (d + time.Second - 1).Truncate(time.Second)
 }
 
-// requeue makes m's execution due again after delay by changing the
-// message's visibility (one call, no new message). A message that reached
-// MaxReceives would go to the dead-letter queue at its next receive, so it
-// is replaced by a fresh one (visible at once: the claim's backoff check
-// holds the execution back until it is due).
+// maxMessageAge bounds how long one message is kept coming back (the
+// queue's age-of-oldest-message alarm must see waiting work, not a watchdog
+// or a backoff that keeps returning): older, it is replaced by a fresh one.
+const maxMessageAge = 10 * time.Minute
+
+// requeue makes m come back after delay by changing its visibility (one
+// call, no new message). A message that reached MaxReceives would go to the
+// dead-letter queue at its next receive, one that would come back more
+// than maxMessageAge after it was sent would trip the age alarm, and SQS
+// keeps a message invisible at most 12 h from its receive: those are
+// replaced by a fresh one, delayed as long as SQS allows (a watchdog or an
+// execution that comes back early is looked at again, no harm done).
 func (w *Worker) requeue(ctx context.Context, log *slog.Logger, m queue.Message, delay time.Duration) {
-	if w.cfg.MaxReceives > 0 && m.ReceiveCount >= w.cfg.MaxReceives {
-		err := w.queue.Send(ctx, m.Task)
+	replace := w.cfg.MaxReceives > 0 && m.ReceiveCount >= w.cfg.MaxReceives
+	replace = replace || (!m.SentAt.IsZero() && w.cfg.Now().Add(delay).Sub(m.SentAt) > maxMessageAge)
+	if replace {
+		err := w.queue.SendAfter(ctx, m.Task, delay)
 		if err == nil {
 			w.delete(ctx, log, m)
 			return
 		}
-		log.WarnContext(ctx, "could not replace a much-received message; keeping it", "error", err)
+		log.WarnContext(ctx, "could not replace a message; keeping it", "error", err)
 	}
-	if err := w.queue.Extend(ctx, m, delay); err != nil {
+	if err := w.queue.Extend(ctx, m, min(delay, 12*time.Hour-time.Minute)); err != nil {
 		log.WarnContext(ctx, "could not set the message's visibility; it returns after its visibility timeout", "error", err)
 	}
 }
 
 // lookAgainLater leaves a message whose execution another attempt holds
-// invisible until that attempt's lease would expire, so that a takeover, if
-// one is needed, is not delayed by a whole visibility timeout.
+// invisible until that attempt's session lease would run out, so that a
+// takeover, if one is needed, is not delayed by a whole visibility timeout.
 func (w *Worker) lookAgainLater(ctx context.Context, log *slog.Logger, m queue.Message, holder *execution.Execution) {
 	wait := max(holder.LeaseUntil.Sub(w.cfg.Now()), time.Second)
-	log.InfoContext(ctx, "held by another attempt; looking again when its lease expires",
+	log.InfoContext(ctx, "held by another attempt; looking again when its lease runs out",
 		"holder", holder.WorkerID, "holder_attempt", holder.Attempt, "in", wait)
-	if err := w.queue.Extend(ctx, m, wait); err != nil {
-		log.WarnContext(ctx, "could not set the message's visibility", "error", err)
-	}
-}
-
-// heartbeat extends the lease and the message's visibility every Lease/3
-// until ctx ends; on a lost lease it cancels the run.
-//
-// A worker that could not renew its lease stops the run itself just before
-// the lease expires (leaseMargin early): from then on another worker may take
-// the execution over, and two attempts must never run at once.
-func (w *Worker) heartbeat(ctx context.Context, log *slog.Logger, l execution.Lease, held time.Time, m queue.Message, cancel context.CancelCauseFunc) {
-	margin := min(w.cfg.Lease/10, time.Second)
-	expire := func() {
-		log.WarnContext(ctx, "lease about to expire without a successful heartbeat; stopping the run")
-		cancel(execution.LeaseLost{ConflictError: &execution.ConflictError{ID: l.ID,
-			Want: fmt.Sprintf("renewed by worker %q attempt %d before its lease expired", l.WorkerID, l.Attempt)}})
-	}
-	timer := time.AfterFunc(held.Sub(w.cfg.Now())-margin, expire)
-	defer timer.Stop()
-	t := time.NewTicker(min(w.cfg.Lease/3, StopCheck))
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		until := w.cfg.Now().Add(w.cfg.Lease)
-		status, err := w.store.Heartbeat(ctx, l, until)
-		if errors.Is(err, execution.ErrLeaseLost) {
-			cancel(err)
-			return
-		}
-		if err == nil && timer.Stop() {
-			// Renewed before the timer fired: it now guards the new lease.
-			held = until
-			timer.Reset(held.Sub(w.cfg.Now()) - margin)
-		}
-		if err == nil && status == execution.Stopping {
-			log.InfoContext(ctx, "stop requested; canceling the run")
-			cancel(ErrStopRequested)
-		}
-		if err != nil && ctx.Err() == nil {
-			log.WarnContext(ctx, "heartbeat failed", "error", err)
-		}
-		if err := w.queue.Extend(ctx, m, w.cfg.Lease); err != nil && ctx.Err() == nil {
-			log.WarnContext(ctx, "could not extend message visibility", "error", err)
-		}
-	}
+	w.requeue(ctx, log, m, roundUp(wait))
 }
 
 func (w *Worker) release(ctx context.Context, msgs []queue.Message) {

@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -15,8 +18,22 @@ import (
 	"github.com/scaleout/scaleout/pkg/resources"
 )
 
-// Partition is the catalog partition key of every worker item.
-const Partition = "WORKER"
+// Partition prefixes the catalog partition keys of the worker items:
+// "REGISTRY#<shard>", shard = FNV-1a of the id modulo Shards.
+const Partition = "REGISTRY#"
+
+// Shards spreads the worker items over partitions. Each live worker renews
+// its item every lease/3 (20 s by default): 25,000 workers (100,000
+// executions at four each) write 1,250 times a second, 156 a second on
+// each of 8 partitions, well under a partition's 1,000.
+const Shards = 8
+
+// shardOf is the partition key of worker id's item.
+func shardOf(id string) string {
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(id))
+	return Partition + strconv.Itoa(int(h.Sum32()%Shards))
+}
 
 // Store keeps the registry in the catalog table.
 type Store struct {
@@ -53,7 +70,9 @@ type item struct {
 	// SignedOff is when the worker stopped cleanly (unix ms); a heartbeat
 	// after it means it runs again.
 	SignedOff int64 `dynamodbav:"signed_off,omitempty"`
-	ExpiresAt int64 `dynamodbav:"expires_at,omitempty"`
+	// LeaseUntil is when the worker's session lease runs out (unix ms).
+	LeaseUntil int64 `dynamodbav:"lease_until,omitempty"`
+	ExpiresAt  int64 `dynamodbav:"expires_at,omitempty"`
 }
 
 func (s *Store) now() time.Time {
@@ -90,12 +109,12 @@ func (s *Store) decode(av map[string]types.AttributeValue, now time.Time) (Worke
 	if w.Pools == nil {
 		w.Pools = []string{}
 	}
-	w.Online = OnlineAt(w.LastHeartbeat, now, s.offlineAfter()) && it.SignedOff < it.LastHeartbeat
+	w.Online = it.LeaseUntil > now.UnixMilli() && it.SignedOff < it.LeaseUntil
 	return w, it, nil
 }
 
 func key(id string) map[string]types.AttributeValue {
-	return map[string]types.AttributeValue{resources.CatalogPK: str(Partition), resources.CatalogSK: str(id)}
+	return map[string]types.AttributeValue{resources.CatalogPK: str(shardOf(id)), resources.CatalogSK: str(id)}
 }
 
 func str(v string) types.AttributeValue { return &types.AttributeValueMemberS{Value: v} }
@@ -114,90 +133,25 @@ func (s *Store) heartbeatSet(now time.Time, values map[string]types.AttributeVal
 	return "last_heartbeat = :now", " REMOVE expires_at"
 }
 
-// Register records a starting worker (see the package rules) and returns
-// its stored record, whose Enabled says whether it may take work.
-func (s *Store) Register(ctx context.Context, r Registration) (Worker, error) {
-	if err := r.Validate(); err != nil {
-		return Worker{}, err
-	}
-	pools, err := attributevalue.Marshal(r.Pools)
-	if err != nil {
-		return Worker{}, fmt.Errorf("encode pools: %w", err)
-	}
-	if r.Pools == nil {
-		pools = &types.AttributeValueMemberL{Value: []types.AttributeValue{}}
-	}
-	tags := map[string]types.AttributeValue{}
-	for k, v := range r.Tags {
-		tags[k] = str(v)
-	}
-	now := s.now()
-	values := map[string]types.AttributeValue{
-		":machine": str(r.Machine), ":pools": pools, ":max": num(int64(r.MaxTasks)), ":version": str(r.Version),
-		":zero": num(0), ":true": &types.AttributeValueMemberBOOL{Value: true}, ":id": str(r.ID),
-		":empty": str(""), ":tags": &types.AttributeValueMemberM{Value: tags},
-	}
-	hb, remove := s.heartbeatSet(now, values)
-	out, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName: aws.String(s.table),
-		Key:       key(r.ID),
-		UpdateExpression: aws.String("SET machine = :machine, pools = :pools, max_tasks = :max, version = :version, " +
-			"running = :zero, registered_at = if_not_exists(registered_at, :now), " +
-			"enabled = if_not_exists(enabled, :true), display_name = if_not_exists(display_name, :id), " +
-			"description = if_not_exists(description, :empty), tags = if_not_exists(tags, :tags), " + hb + remove),
-		ExpressionAttributeValues: values,
-		ReturnValues:              types.ReturnValueAllNew,
-	})
-	if err != nil {
-		return Worker{}, fmt.Errorf("register worker %s: %w", r.ID, err)
-	}
-	w, _, err := s.decode(out.Attributes, now)
-	return w, err
-}
-
-// Heartbeat records that worker id is alive and runs running executions,
-// and returns whether it is enabled. A removed worker gets ErrNotFound.
-func (s *Store) Heartbeat(ctx context.Context, id string, running int) (enabled bool, err error) {
-	if ValidID(id) != nil {
-		return false, fmt.Errorf("worker %q: %w", id, ErrNotFound)
-	}
-	now := s.now()
-	values := map[string]types.AttributeValue{":running": num(int64(running))}
-	hb, remove := s.heartbeatSet(now, values)
-	out, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:                 aws.String(s.table),
-		Key:                       key(id),
-		ConditionExpression:       aws.String("attribute_exists(#pk)"),
-		UpdateExpression:          aws.String("SET running = :running, " + hb + remove),
-		ExpressionAttributeNames:  map[string]string{"#pk": resources.CatalogPK},
-		ExpressionAttributeValues: values,
-		ReturnValues:              types.ReturnValueAllNew,
-	})
-	if err != nil {
-		return false, s.mapErr("heartbeat of worker", id, err)
-	}
-	w, _, err := s.decode(out.Attributes, now)
-	return w.Enabled, err
-}
-
 // SignOff records that a worker stopped cleanly: it shows offline at once
-// rather than after the offline window, with nothing running. Its next
-// heartbeat (a restart registers again) brings it back online.
-func (s *Store) SignOff(ctx context.Context, id string) error {
-	if ValidID(id) != nil {
-		return fmt.Errorf("worker %q: %w", id, ErrNotFound)
+// rather than when its lease runs out, with nothing running, and its
+// session ends (its lease is cut to now: nothing it held is lost, it
+// handed everything back before). Its next registration opens a new one.
+func (s *Store) SignOff(ctx context.Context, sess Session) error {
+	if ValidID(sess.WorkerID) != nil {
+		return fmt.Errorf("worker %q: %w", sess.WorkerID, ErrNotFound)
 	}
 	now := s.now().UnixMilli()
 	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                 aws.String(s.table),
-		Key:                       key(id),
-		ConditionExpression:       aws.String("attribute_exists(#pk)"),
-		UpdateExpression:          aws.String("SET running = :zero, signed_off = :now, last_heartbeat = :now"),
-		ExpressionAttributeNames:  map[string]string{"#pk": resources.CatalogPK},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":zero": num(0), ":now": num(now)},
+		Key:                       key(sess.WorkerID),
+		ConditionExpression:       aws.String("#session = :session"),
+		UpdateExpression:          aws.String("SET running = :zero, signed_off = :now, last_heartbeat = :now, lease_until = :now REMOVE runs, stops"),
+		ExpressionAttributeNames:  map[string]string{"#session": "session"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":zero": num(0), ":now": num(now), ":session": str(sess.ID)},
 	})
 	if err != nil {
-		return s.mapErr("sign-off of worker", id, err)
+		return s.mapErr("sign-off of worker", sess.WorkerID, err)
 	}
 	return nil
 }
@@ -229,32 +183,35 @@ func (s *Store) Get(ctx context.Context, id string) (Worker, error) {
 	return w, nil
 }
 
-// List returns every worker in id order.
+// List returns every worker in id order: one Query per shard.
 func (s *Store) List(ctx context.Context) ([]Worker, error) {
 	now := s.now()
 	list := []Worker{}
-	p := dynamodb.NewQueryPaginator(s.db, &dynamodb.QueryInput{
-		TableName:                 aws.String(s.table),
-		KeyConditionExpression:    aws.String("#pk = :pk"),
-		ExpressionAttributeNames:  map[string]string{"#pk": resources.CatalogPK},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(Partition)},
-		ConsistentRead:            aws.Bool(true),
-	})
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("list workers: %w", err)
-		}
-		for _, av := range page.Items {
-			w, it, err := s.decode(av, now)
+	for shard := range Shards {
+		p := dynamodb.NewQueryPaginator(s.db, &dynamodb.QueryInput{
+			TableName:                 aws.String(s.table),
+			KeyConditionExpression:    aws.String("#pk = :pk"),
+			ExpressionAttributeNames:  map[string]string{"#pk": resources.CatalogPK},
+			ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(Partition + strconv.Itoa(shard))},
+			ConsistentRead:            aws.Bool(true),
+		})
+		for p.HasMorePages() {
+			page, err := p.NextPage(ctx)
 			if err != nil {
-				return nil, err
+				return nil, fmt.Errorf("list workers: %w", err)
 			}
-			if !it.expired(now) {
-				list = append(list, w)
+			for _, av := range page.Items {
+				w, it, err := s.decode(av, now)
+				if err != nil {
+					return nil, err
+				}
+				if !it.expired(now) {
+					list = append(list, w)
+				}
 			}
 		}
 	}
+	slices.SortFunc(list, func(a, b Worker) int { return strings.Compare(a.ID, b.ID) })
 	return list, nil
 }
 
@@ -333,22 +290,33 @@ func (s *Store) update(ctx context.Context, id, set string, names map[string]str
 	return w, err
 }
 
-// Remove deletes a worker from the registry. Its running executions go
-// on; its next heartbeat gets ErrNotFound and it takes no new work until
-// its process restarts and registers again.
+// Remove deletes a worker from the registry. A worker whose session is
+// alive and runs executions is refused with ErrBusy (removing it would end
+// the lease its executions run under): disable it, let them finish, then
+// remove it. An idle live worker's next renewal gets ErrNotFound and it
+// takes no new work until its process restarts and registers again.
 func (s *Store) Remove(ctx context.Context, id string) error {
 	if ValidID(id) != nil {
 		return fmt.Errorf("worker %q: %w", id, ErrNotFound)
 	}
+	now := s.now()
 	names := map[string]string{}
-	values := map[string]types.AttributeValue{}
+	values := map[string]types.AttributeValue{":nowms": num(now.UnixMilli()), ":zero": num(0)}
+	cond := live(now, names, values) + " AND (attribute_not_exists(lease_until) OR lease_until <= :nowms OR attribute_not_exists(runs) OR size(runs) = :zero)"
 	_, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{
-		TableName:                 aws.String(s.table),
-		Key:                       key(id),
-		ConditionExpression:       aws.String(live(s.now(), names, values)),
-		ExpressionAttributeNames:  names,
-		ExpressionAttributeValues: values,
+		TableName:                           aws.String(s.table),
+		Key:                                 key(id),
+		ConditionExpression:                 aws.String(cond),
+		ExpressionAttributeNames:            names,
+		ExpressionAttributeValues:           values,
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 	})
+	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) && len(ccf.Item) > 0 {
+		if w, it, derr := s.decode(ccf.Item, now); derr == nil && !it.expired(now) {
+			return fmt.Errorf("remove worker %s: %w: it runs %d executions; disable it, let them finish, then remove it", id, ErrBusy, w.Running)
+		}
+	}
 	if err != nil {
 		return s.mapErr("remove worker", id, err)
 	}

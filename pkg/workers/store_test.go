@@ -2,6 +2,7 @@ package workers_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -45,18 +46,35 @@ func setup(t *testing.T) bundle {
 	c := &clock{t: time.Now().UTC().Truncate(time.Millisecond)}
 	s := workers.NewStore(env.Clients.DynamoDB, env.Set.Catalog.Name)
 	s.Now = c.Now
-	s.OfflineAfter = 15 * time.Second
 	return bundle{store: s, clock: c, id: testenv.Name("w")}
 }
 
+// lease is the tests' session lease.
+const lease = 15 * time.Second
+
 func (b bundle) register(t *testing.T, id string) workers.Worker {
 	t.Helper()
-	w, err := b.store.Register(context.Background(), workers.Registration{
+	w, _ := b.registerSession(t, id)
+	return w
+}
+
+func (b bundle) registerSession(t *testing.T, id string) (workers.Worker, workers.Session) {
+	t.Helper()
+	w, sess, _, err := b.store.Register(context.Background(), workers.Registration{
 		ID: id, Machine: "host-a", Pools: []string{"default", "etl"}, MaxTasks: 4, Version: "v1",
 		Tags: map[string]string{"zone": "a"},
-	})
+	}, lease)
 	require.NoError(t, err)
-	return w
+	return w, sess
+}
+
+func (b bundle) renew(t *testing.T, sess workers.Session, running int) (workers.Signals, error) {
+	t.Helper()
+	var runs []workers.Run
+	for i := range running {
+		runs = append(runs, workers.Run{ExecutionID: fmt.Sprintf("e%d", i), Attempt: 1})
+	}
+	return b.store.Renew(context.Background(), sess, b.clock.Now().Add(lease), runs, nil)
 }
 
 func TestRegisterCreatesThenKeepsAdminFields(t *testing.T) {
@@ -65,7 +83,7 @@ func TestRegisterCreatesThenKeepsAdminFields(t *testing.T) {
 	ctx := context.Background()
 	first := b.clock.Now()
 
-	w := b.register(t, b.id)
+	w, sess := b.registerSession(t, b.id)
 	require.Equal(t, workers.Worker{
 		ID: b.id, DisplayName: b.id, Description: "", Tags: map[string]string{"zone": "a"}, Enabled: true,
 		Machine: "host-a", Pools: []string{"default", "etl"}, MaxTasks: 4, Version: "v1", Running: 0,
@@ -80,14 +98,15 @@ func TestRegisterCreatesThenKeepsAdminFields(t *testing.T) {
 	require.NoError(t, err)
 	_, err = b.store.SetEnabled(ctx, b.id, false)
 	require.NoError(t, err)
-	enabled, err := b.store.Heartbeat(ctx, b.id, 3)
+	sig, err := b.renew(t, sess, 3)
 	require.NoError(t, err)
-	require.False(t, enabled)
+	require.False(t, sig.Enabled)
 
 	b.clock.Add(time.Minute)
-	w, err = b.store.Register(ctx, workers.Registration{ID: b.id, Machine: "host-b", Pools: []string{"default"},
-		MaxTasks: 8, Version: "v2", Tags: map[string]string{"zone": "b"}})
+	w, _, orphans, err := b.store.Register(ctx, workers.Registration{ID: b.id, Machine: "host-b", Pools: []string{"default"},
+		MaxTasks: 8, Version: "v2", Tags: map[string]string{"zone": "b"}}, lease)
 	require.NoError(t, err)
+	require.Len(t, orphans, 3, "the killed session's runs are handed over")
 	require.Equal(t, workers.Worker{
 		ID: b.id, DisplayName: name, Description: desc, Tags: map[string]string{"team": "data"}, Enabled: false,
 		Machine: "host-b", Pools: []string{"default"}, MaxTasks: 8, Version: "v2", Running: 0,
@@ -98,16 +117,17 @@ func TestRegisterCreatesThenKeepsAdminFields(t *testing.T) {
 	require.Equal(t, w, got)
 }
 
-func TestHeartbeat(t *testing.T) {
+func TestRenew(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	ctx := context.Background()
-	b.register(t, b.id)
+	_, sess := b.registerSession(t, b.id)
 
 	b.clock.Add(5 * time.Second)
-	enabled, err := b.store.Heartbeat(ctx, b.id, 2)
+	sig, err := b.renew(t, sess, 2)
 	require.NoError(t, err)
-	require.True(t, enabled)
+	require.True(t, sig.Enabled)
+	require.Equal(t, sess.ID, sig.Session)
 	w, err := b.store.Get(ctx, b.id)
 	require.NoError(t, err)
 	require.Equal(t, 2, w.Running)
@@ -115,18 +135,24 @@ func TestHeartbeat(t *testing.T) {
 
 	_, err = b.store.SetEnabled(ctx, b.id, false)
 	require.NoError(t, err)
-	enabled, err = b.store.Heartbeat(ctx, b.id, 0)
+	sig, err = b.renew(t, sess, 2)
 	require.NoError(t, err)
-	require.False(t, enabled, "the heartbeat tells a worker it was disabled")
+	require.False(t, sig.Enabled, "the renewal tells a worker it was disabled")
+	sig, err = b.store.Signals(ctx, b.id)
+	require.NoError(t, err)
+	require.False(t, sig.Enabled, "and so does the signals read")
 	_, err = b.store.SetEnabled(ctx, b.id, true)
 	require.NoError(t, err)
-	enabled, err = b.store.Heartbeat(ctx, b.id, 0)
+	sig, err = b.renew(t, sess, 2)
 	require.NoError(t, err)
-	require.True(t, enabled)
+	require.True(t, sig.Enabled)
 
+	require.ErrorIs(t, b.store.Remove(ctx, b.id), workers.ErrBusy, "a live worker running executions is not removed")
+	_, err = b.renew(t, sess, 0)
+	require.NoError(t, err)
 	require.NoError(t, b.store.Remove(ctx, b.id))
-	_, err = b.store.Heartbeat(ctx, b.id, 0)
-	require.ErrorIs(t, err, workers.ErrNotFound, "a removed worker's heartbeat does not recreate it")
+	_, err = b.renew(t, sess, 0)
+	require.ErrorIs(t, err, workers.ErrNotFound, "a removed worker's renewal does not recreate it")
 	_, err = b.store.Get(ctx, b.id)
 	require.ErrorIs(t, err, workers.ErrNotFound)
 
@@ -135,18 +161,18 @@ func TestHeartbeat(t *testing.T) {
 	require.True(t, w.Enabled)
 }
 
-func TestOnlineFollowsTheClock(t *testing.T) {
+func TestOnlineFollowsTheLease(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	ctx := context.Background()
-	b.register(t, b.id)
+	_, sess := b.registerSession(t, b.id)
 	for _, tc := range []struct {
 		advance time.Duration
 		online  bool
 	}{
 		{0, true},
-		{15 * time.Second, true}, // exactly OfflineAfter
-		{time.Millisecond, false},
+		{lease - time.Millisecond, true},
+		{time.Millisecond, false}, // the lease ran out
 		{time.Hour, false},
 	} {
 		b.clock.Add(tc.advance)
@@ -154,11 +180,10 @@ func TestOnlineFollowsTheClock(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, tc.online, w.Online, "after %s more", tc.advance)
 	}
-	_, err := b.store.Heartbeat(ctx, b.id, 0)
-	require.NoError(t, err)
-	w, err := b.store.Get(ctx, b.id)
-	require.NoError(t, err)
-	require.True(t, w.Online, "a heartbeat brings it back online")
+	_, err := b.renew(t, sess, 0)
+	require.ErrorIs(t, err, workers.ErrSessionLost, "a session whose lease ran out cannot come back")
+	w := b.register(t, b.id)
+	require.True(t, w.Online, "a new session brings it back online")
 }
 
 func TestListIsOrderedAndComputesOnline(t *testing.T) {
@@ -166,13 +191,14 @@ func TestListIsOrderedAndComputesOnline(t *testing.T) {
 	b := setup(t)
 	ctx := context.Background()
 	ids := []string{b.id + "-c", b.id + "-a", b.id + "-b"}
+	sessions := map[string]workers.Session{}
 	for _, id := range ids {
-		b.register(t, id)
+		_, sessions[id] = b.registerSession(t, id)
 	}
 	b.clock.Add(10 * time.Second)
-	_, err := b.store.Heartbeat(ctx, b.id+"-b", 1)
+	_, err := b.renew(t, sessions[b.id+"-b"], 1)
 	require.NoError(t, err)
-	b.clock.Add(10 * time.Second) // a and c are 20 s old, b 10 s
+	b.clock.Add(10 * time.Second) // a's and c's leases ran out, b's runs
 
 	all, err := b.store.List(ctx)
 	require.NoError(t, err)
@@ -259,8 +285,11 @@ func TestFailurePaths(t *testing.T) {
 		wantErr error
 		want    []string // parts of the message
 	}{
-		{"heartbeat unknown", func() error { _, err := b.store.Heartbeat(ctx, missing, 0); return err },
-			workers.ErrNotFound, nil},
+		{"renew unknown", func() error {
+			_, err := b.store.Renew(ctx, workers.Session{WorkerID: missing, ID: "s"}, b.clock.Now().Add(lease), nil, nil)
+			return err
+		}, workers.ErrNotFound, nil},
+		{"signals unknown", func() error { _, err := b.store.Signals(ctx, missing); return err }, workers.ErrNotFound, nil},
 		{"get unknown", func() error { _, err := b.store.Get(ctx, missing); return err }, workers.ErrNotFound, nil},
 		{"get malformed id", func() error { _, err := b.store.Get(ctx, ""); return err }, workers.ErrNotFound, nil},
 		{"enable unknown", func() error { _, err := b.store.SetEnabled(ctx, missing, true); return err },
@@ -288,7 +317,7 @@ func TestFailurePaths(t *testing.T) {
 		{"too many tags", func() error { _, err := b.store.Update(ctx, b.id, workers.Changes{Tags: tags}); return err },
 			workers.ErrInvalid, []string{"51 tags: at most 50"}},
 		{"register invalid", func() error {
-			_, err := b.store.Register(ctx, workers.Registration{ID: "bad id", Pools: []string{""}})
+			_, _, _, err := b.store.Register(ctx, workers.Registration{ID: "bad id", Pools: []string{""}}, lease)
 			return err
 		}, workers.ErrInvalid, []string{`id "bad id"`, "max tasks 0", "pool: must not be empty"}},
 	} {
@@ -309,30 +338,30 @@ func TestFailurePaths(t *testing.T) {
 	require.ErrorIs(t, err, workers.ErrNotFound, "a failed heartbeat or edit did not create the worker")
 }
 
-// A worker that signs off shows offline at once; its next heartbeat brings
-// it back.
+// A worker that signs off shows offline at once, and ends its session
+// with no orphans; it registers again when it starts.
 func TestSignOff(t *testing.T) {
 	t.Parallel()
-	env := testenv.AWS(t)
-	s := workers.NewStore(env.Clients.DynamoDB, env.Set.Catalog.Name)
+	b := setup(t)
 	ctx := context.Background()
-	id := testenv.Name("w")
-	_, err := s.Register(ctx, workers.Registration{ID: id, Machine: "m", Pools: []string{"default"}, MaxTasks: 2, Version: "t"})
-	require.NoError(t, err)
-	w, err := s.Get(ctx, id)
+	_, sess := b.registerSession(t, b.id)
+	w, err := b.store.Get(ctx, b.id)
 	require.NoError(t, err)
 	require.True(t, w.Online)
 
-	require.NoError(t, s.SignOff(ctx, id))
-	w, err = s.Get(ctx, id)
+	require.NoError(t, b.store.SignOff(ctx, sess))
+	w, err = b.store.Get(ctx, b.id)
 	require.NoError(t, err)
 	require.False(t, w.Online, "signed off: offline at once")
 	require.Equal(t, 0, w.Running)
+	_, err = b.renew(t, sess, 1)
+	require.ErrorIs(t, err, workers.ErrSessionLost, "a signed-off session is over")
 
-	_, err = s.Heartbeat(ctx, id, 1)
+	_, _, orphans, err := b.store.Register(ctx, workers.Registration{ID: b.id, Machine: "m", Pools: []string{"default"}, MaxTasks: 2}, lease)
+	require.NoError(t, err, "no need to wait for the lease: it signed off")
+	require.Empty(t, orphans)
+	w, err = b.store.Get(ctx, b.id)
 	require.NoError(t, err)
-	w, err = s.Get(ctx, id)
-	require.NoError(t, err)
-	require.True(t, w.Online, "a heartbeat after the sign-off: online again")
-	require.ErrorIs(t, s.SignOff(ctx, testenv.Name("nobody")), workers.ErrNotFound)
+	require.True(t, w.Online, "registered again: online")
+	require.ErrorIs(t, b.store.SignOff(ctx, workers.Session{WorkerID: testenv.Name("nobody"), ID: "s"}), workers.ErrNotFound)
 }

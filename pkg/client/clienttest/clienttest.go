@@ -69,7 +69,7 @@ func Start(t testing.TB, o Options) *Stack {
 		"SCALEOUT_MAX_CPU":            "100",
 		"SCALEOUT_MIN_MEMORY_MB":      "0",
 		"SCALEOUT_POLL_WAIT":          "1s",
-		"SCALEOUT_HEARTBEAT":          "1s",
+		"SCALEOUT_LEASE":              "3s",
 		"SCALEOUT_GRACE":              "2s",
 	}
 	cfg, err := config.FromEnv(func(k string) string { return env[k] })
