@@ -164,6 +164,7 @@ func TestSQSRequests(t *testing.T) {
 	_, err = c.SQS.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: url})
 	require.NoError(t, err)
 
+	require.Equal(t, 3, m.Peek().SQSRequests(), "Peek does not start afresh")
 	u := m.Take()
 	require.Equal(t, 2, u.SQS["SQS.SendMessage"])
 	require.Equal(t, 1, u.SQS["SQS.GetQueueAttributes"])
