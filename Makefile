@@ -56,7 +56,7 @@ browser-deps: ## Install Debian's Chromium and ChromeDriver for the browser test
 	@[ "$$SCALEOUT_SKIP_BROWSER" = 1 ] || bash tools/chromium/install.sh
 
 .PHONY: bench
-bench: ## Print performance figures as `bench: NAME VALUE UNIT` lines: engine overhead, dispatch latency, throughput, calls per execution (about 2 min)
+bench: ## Print performance and cost figures as `bench: NAME VALUE UNIT` lines: engine overhead, dispatch latency and floor, throughput, calls, DynamoDB units, SQS requests and USD per execution and per running minute (about 5 min)
 	$(GO) run ./cmd/bench
 
 .PHONY: standins-up

@@ -1,136 +1,79 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/smithy-go/middleware"
+	"github.com/scaleout/scaleout/pkg/awsmeter"
 )
 
-// callCounter counts SDK operations ("DynamoDB.PutItem", "SQS.SendMessage")
-// and records each call's duration, through a middleware that every client
-// built from the aws.Config it is added to runs once per call (retries of
-// one call are not counted again).
-type callCounter struct {
-	mu    sync.Mutex
-	calls map[string][]time.Duration
-	// items counts the DynamoDB items written (a PutItem, UpdateItem or
-	// DeleteItem one, a BatchWriteItem one per request, a
-	// TransactWriteItems one per action), by operation.
-	items map[string]int
-}
-
-func newCallCounter() *callCounter {
-	return &callCounter{calls: map[string][]time.Duration{}, items: map[string]int{}}
-}
-
-// itemsOf is how many items a DynamoDB call writes (0 for reads and SQS).
-func itemsOf(params any) int {
-	switch in := params.(type) {
-	case *dynamodb.PutItemInput, *dynamodb.UpdateItemInput, *dynamodb.DeleteItemInput:
-		return 1
-	case *dynamodb.BatchWriteItemInput:
-		n := 0
-		for _, reqs := range in.RequestItems {
-			n += len(reqs)
+// printCalls writes one line per operation and table: calls per
+// execution, latency, and the DynamoDB capacity it consumed per execution.
+func printCalls(w io.Writer, u awsmeter.Usage, executions int) {
+	type row struct {
+		name string
+		ds   []time.Duration
+	}
+	var rows []row
+	for c, ds := range u.Calls {
+		name := c.Op
+		if c.Table != "" {
+			name += " [" + c.Table[strings.LastIndex(c.Table, "-")+1:] + "]"
 		}
-		return n
-	case *dynamodb.TransactWriteItemsInput:
-		return len(in.TransactItems)
+		rows = append(rows, row{name, slices.Sorted(slices.Values(ds))})
 	}
-	return 0
-}
-
-// apiOption is the middleware, for aws.Config.APIOptions.
-func (c *callCounter) apiOption(stack *middleware.Stack) error {
-	return stack.Initialize.Add(middleware.InitializeMiddlewareFunc("BenchCallCounter",
-		func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
-			name := awsmiddleware.GetServiceID(ctx) + "." + awsmiddleware.GetOperationName(ctx)
-			if t := tableOf(in.Parameters); t != "" {
-				name += " [" + t[strings.LastIndex(t, "-")+1:] + "]"
-			}
-			t0 := time.Now()
-			out, md, err := next.HandleInitialize(ctx, in)
-			d := time.Since(t0)
-			c.mu.Lock()
-			c.calls[name] = append(c.calls[name], d)
-			if n := itemsOf(in.Parameters); n > 0 && err == nil {
-				c.items[name] += n
-			}
-			c.mu.Unlock()
-			return out, md, err
-		}), middleware.After)
-}
-
-// tableOf names the table a DynamoDB single-table call works on.
-func tableOf(params any) string {
-	switch in := params.(type) {
-	case *dynamodb.PutItemInput:
-		return aws.ToString(in.TableName)
-	case *dynamodb.UpdateItemInput:
-		return aws.ToString(in.TableName)
-	case *dynamodb.GetItemInput:
-		return aws.ToString(in.TableName)
-	case *dynamodb.DeleteItemInput:
-		return aws.ToString(in.TableName)
-	case *dynamodb.QueryInput:
-		return aws.ToString(in.TableName)
+	sort.Slice(rows, func(i, j int) bool {
+		if len(rows[i].ds) != len(rows[j].ds) {
+			return len(rows[i].ds) > len(rows[j].ds)
+		}
+		return rows[i].name < rows[j].name
+	})
+	n := float64(executions)
+	for _, r := range rows {
+		fmt.Fprintf(w, "#   %-34s %6d calls  %5.2f per execution  p50 %6.2f ms  p99 %7.2f ms\n",
+			r.name, len(r.ds), float64(len(r.ds))/n, msOf(pct(r.ds, 50)), msOf(pct(r.ds, 99)))
 	}
-	return ""
+	if len(u.ByOperation) > 0 {
+		var parts []string
+		for _, op := range slices.Sorted(maps.Keys(u.ByOperation)) {
+			c := u.ByOperation[op]
+			parts = append(parts, fmt.Sprintf("%s %.2f WRU %.2f RRU", strings.TrimPrefix(op, "DynamoDB."), c.Write/n, c.Read/n))
+		}
+		fmt.Fprintf(w, "#   DynamoDB capacity per execution by operation: %s\n", strings.Join(parts, ", "))
+		parts = parts[:0]
+		for _, r := range slices.SortedFunc(maps.Keys(u.Capacity), func(a, b awsmeter.Resource) int {
+			return strings.Compare(a.Table+"/"+a.Index, b.Table+"/"+b.Index)
+		}) {
+			c := u.Capacity[r]
+			name := r.Table[strings.LastIndex(r.Table, "-")+1:]
+			if r.Index != "" {
+				name += "/" + r.Index
+			}
+			parts = append(parts, fmt.Sprintf("%s %.2f WRU %.2f RRU", name, c.Write/n, c.Read/n))
+		}
+		fmt.Fprintf(w, "#   DynamoDB capacity per execution by table/index: %s\n", strings.Join(parts, ", "))
+	}
+	if failed := sumValues(u.Failed); failed > 0 {
+		var parts []string
+		for c, k := range u.Failed {
+			parts = append(parts, fmt.Sprintf("%s %d", c.Op, k))
+		}
+		slices.Sort(parts)
+		fmt.Fprintf(w, "#   failed calls (canceled long polls, failed conditions...; no capacity reported, though AWS bills a failed conditional write at least 1 WRU): %s\n", strings.Join(parts, ", "))
+	}
 }
 
-// take returns the calls recorded since the last take and starts afresh.
-func (c *callCounter) take() callStats {
-	s, _ := c.takeAll()
-	return s
-}
-
-// takeAll is take with the items written, by operation.
-func (c *callCounter) takeAll() (callStats, map[string]int) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	s, items := callStats(c.calls), c.items
-	c.calls, c.items = map[string][]time.Duration{}, map[string]int{}
-	return s, items
-}
-
-// callStats are the recorded calls by operation.
-type callStats map[string][]time.Duration
-
-// total counts the calls, leaving out the operations whose names start
-// with one of except.
-func (s callStats) total(except ...string) int {
+func sumValues[K comparable](m map[K]int) int {
 	n := 0
-	for op, ds := range s {
-		if !slices.ContainsFunc(except, func(e string) bool { return strings.HasPrefix(op, e) }) {
-			n += len(ds)
-		}
+	for _, v := range m {
+		n += v
 	}
 	return n
-}
-
-// print writes one line per operation: calls per execution, latency.
-func (s callStats) print(w io.Writer, executions int) {
-	ops := make([]string, 0, len(s))
-	for op := range s {
-		ops = append(ops, op)
-	}
-	sort.Slice(ops, func(i, j int) bool { return len(s[ops[i]]) > len(s[ops[j]]) })
-	for _, op := range ops {
-		ds := slices.Clone(s[op])
-		slices.Sort(ds)
-		fmt.Fprintf(w, "#   %-34s %6d calls  %5.2f per execution  p50 %6.2f ms  p99 %7.2f ms\n",
-			op, len(ds), float64(len(ds))/float64(executions), msOf(pct(ds, 50)), msOf(pct(ds, 99)))
-	}
 }
 
 // pct is the nearest-rank percentile of sorted values.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"maps"
 	"os"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -29,27 +30,18 @@ type ceilingTemplate struct {
 	messages []map[string]ddbtypes.AttributeValue
 }
 
-// template copies a finished execution of this run, so that the replay
-// writes items of exactly the same size.
-func (s *system) template(ctx context.Context) (ceilingTemplate, error) {
+// template copies a finished execution of this run (id), so that the
+// replay writes items of exactly the same size.
+func (s *system) template(ctx context.Context, id string) (ceilingTemplate, error) {
 	var t ceilingTemplate
-	q, err := s.obs.DynamoDB.Query(ctx, &dynamodb.QueryInput{
-		TableName:                 aws.String(s.set.Executions.Name),
-		IndexName:                 aws.String(resources.ByStatus),
-		KeyConditionExpression:    aws.String("#s = :s"),
-		ExpressionAttributeNames:  map[string]string{"#s": "status"},
-		ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{":s": str("succeeded")},
-		Limit:                     aws.Int32(1),
-	})
-	if err != nil || len(q.Items) == 0 {
-		return t, fmt.Errorf("find a finished execution: %v", err)
-	}
-	id := sOf(q.Items[0]["id"])
 	got, err := s.obs.DynamoDB.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName: aws.String(s.set.Executions.Name), Key: map[string]ddbtypes.AttributeValue{"id": str(id)},
+		TableName: aws.String(s.set.Executions.Name), Key: map[string]ddbtypes.AttributeValue{resources.ExecutionKey: str(id)},
 	})
 	if err != nil {
 		return t, err
+	}
+	if got.Item == nil {
+		return t, fmt.Errorf("execution %s not found", id)
 	}
 	t.pending = got.Item
 	t.tasks = got.Item["tasks"]
@@ -83,10 +75,9 @@ func (s *system) template(ctx context.Context) (ceilingTemplate, error) {
 // pool's. It returns executions per second from the first PutItem to the
 // last DeleteMessage.
 func (s *system) ceiling(ctx context.Context, t ceilingTemplate, when string) (float64, error) {
-	db, q := s.ceil.DynamoDB, s.ceil.SQS
+	q := s.ceil.SQS
 	url := aws.String(s.queues[ceilingPool])
-	table := aws.String(s.set.Executions.Name)
-	s.ceilCnt.take()
+	s.ceilMet.Take()
 
 	var next, done atomic.Int64
 	var lastEnd atomic.Int64
@@ -100,23 +91,7 @@ func (s *system) ceiling(ctx context.Context, t ceilingTemplate, when string) (f
 	for range submitters {
 		wg.Go(func() {
 			for i := next.Add(1); i <= ceilingN && ctx.Err() == nil; i = next.Add(1) {
-				id := uuid.NewString()
-				now := time.Now().UTC().Truncate(time.Millisecond)
-				item := maps.Clone(t.pending)
-				item["id"] = str(id)
-				item["created_at"] = num(now.UnixMilli())
-				item[resources.CreatedKey] = str(fmt.Sprintf("%013d#%s", now.UnixMilli(), id))
-				if _, err := db.PutItem(ctx, &dynamodb.PutItemInput{
-					TableName: table, Item: item,
-					ConditionExpression:      aws.String("attribute_not_exists(#id)"),
-					ExpressionAttributeNames: map[string]string{"#id": "id"},
-				}); err != nil {
-					fail(err)
-					cancel()
-					return
-				}
-				body, _ := json.Marshal(map[string]string{"execution_id": id, "pool": ceilingPool})
-				if _, err := q.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: url, MessageBody: aws.String(string(body))}); err != nil {
+				if err := s.replayPut(ctx, t, uuid.NewString()); err != nil {
 					fail(err)
 					cancel()
 					return
@@ -164,7 +139,7 @@ func (s *system) ceiling(ctx context.Context, t ceilingTemplate, when string) (f
 	rate := float64(ceilingN) / span.Seconds()
 	stderrf("# ceiling (%s): %d executions replayed with bare SDK calls in %s = %.1f executions/s; calls:\n",
 		when, ceilingN, span.Round(time.Millisecond), rate)
-	s.ceilCnt.take().print(os.Stderr, ceilingN)
+	printCalls(os.Stderr, s.ceilMet.Take(), ceilingN)
 	return rate, nil
 }
 
@@ -178,22 +153,9 @@ func (s *system) replayRun(ctx context.Context, t ceilingTemplate, m sqstypes.Me
 	if err := json.Unmarshal([]byte(aws.ToString(m.Body)), &task); err != nil {
 		return err
 	}
-	key := map[string]ddbtypes.AttributeValue{"id": str(task.ID)}
-	now := time.Now()
-	if _, err := db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName: table, Key: key,
-		ConditionExpression: aws.String("#status = :pending"),
-		UpdateExpression: aws.String("SET #status = :running, worker_id = :worker, lease_until = :lease, " +
-			"started_at = :now, attempt = attempt + :one"),
-		ExpressionAttributeNames: map[string]string{"#status": "status"},
-		ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{
-			":pending": str("pending"), ":running": str("running"), ":worker": str(worker),
-			":lease": num(now.Add(time.Minute).UnixMilli()), ":now": num(now.UnixMilli()), ":one": num(1),
-		},
-		ReturnValues:                        ddbtypes.ReturnValueAllNew,
-		ReturnValuesOnConditionCheckFailure: ddbtypes.ReturnValuesOnConditionCheckFailureAllOld,
-	}); err != nil {
-		return fmt.Errorf("claim: %w", err)
+	key := map[string]ddbtypes.AttributeValue{resources.ExecutionKey: str(task.ID)}
+	if err := s.replayClaim(ctx, task.ID, worker); err != nil {
+		return err
 	}
 	reqs := make([]ddbtypes.WriteRequest, 0, len(t.messages))
 	for _, msg := range t.messages {
@@ -228,5 +190,139 @@ func (s *system) replayRun(ctx context.Context, t ceilingTemplate, m sqstypes.Me
 	if _, err := s.ceil.SQS.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: aws.String(s.queues[ceilingPool]), ReceiptHandle: m.ReceiptHandle}); err != nil {
 		return fmt.Errorf("delete: %w", err)
 	}
+	return nil
+}
+
+// replayPut is the API's side of one execution: PutItem of the execution
+// item (conditional, as the API writes it), SendMessage.
+func (s *system) replayPut(ctx context.Context, t ceilingTemplate, id string) error {
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	item := maps.Clone(t.pending)
+	item[resources.ExecutionKey] = str(id)
+	item["created_at"] = num(now.UnixMilli())
+	item[resources.CreatedKey] = str(fmt.Sprintf("%013d#%s", now.UnixMilli(), id))
+	if _, err := s.ceil.DynamoDB.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName: aws.String(s.set.Executions.Name), Item: item,
+		ConditionExpression:      aws.String("attribute_not_exists(#id)"),
+		ExpressionAttributeNames: map[string]string{"#id": resources.ExecutionKey},
+	}); err != nil {
+		return fmt.Errorf("put: %w", err)
+	}
+	body, _ := json.Marshal(map[string]string{"execution_id": id, "pool": ceilingPool})
+	if _, err := s.ceil.SQS.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: aws.String(s.queues[ceilingPool]), MessageBody: aws.String(string(body))}); err != nil {
+		return fmt.Errorf("send: %w", err)
+	}
+	return nil
+}
+
+// replayClaim is a worker's conditional claim of a pending execution.
+func (s *system) replayClaim(ctx context.Context, id, worker string) error {
+	now := time.Now()
+	if _, err := s.ceil.DynamoDB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: aws.String(s.set.Executions.Name), Key: map[string]ddbtypes.AttributeValue{resources.ExecutionKey: str(id)},
+		ConditionExpression: aws.String("#status = :pending"),
+		UpdateExpression: aws.String("SET #status = :running, worker_id = :worker, lease_until = :lease, " +
+			"started_at = :now, attempt = attempt + :one"),
+		ExpressionAttributeNames: map[string]string{"#status": "status"},
+		ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{
+			":pending": str("pending"), ":running": str("running"), ":worker": str(worker),
+			":lease": num(now.Add(time.Minute).UnixMilli()), ":now": num(now.UnixMilli()), ":one": num(1),
+		},
+		ReturnValues:                        ddbtypes.ReturnValueAllNew,
+		ReturnValuesOnConditionCheckFailure: ddbtypes.ReturnValuesOnConditionCheckFailureAllOld,
+	}); err != nil {
+		return fmt.Errorf("claim: %w", err)
+	}
+	return nil
+}
+
+// floor times the bare-SDK dispatch path, PutItem -> SendMessage ->
+// long-poll ReceiveMessage -> conditional claim UpdateItem, at the load
+// the dispatch phase offers (dispatchRate a second, open loop), with the
+// system's consumers waiting in long polls on a queue made like the
+// pool's. It prints dispatch.floor_p50.
+func (s *system) floor(ctx context.Context, t ceilingTemplate) error {
+	n := int(floorFor.Seconds() * dispatchRate)
+	every := time.Second / dispatchRate
+	url := aws.String(s.queues[ceilingPool])
+	var (
+		mu      sync.Mutex
+		sent    = map[string]time.Time{}
+		took    []time.Duration
+		failed  error
+		wg, cwg sync.WaitGroup
+	)
+	fail := func(err error) {
+		mu.Lock()
+		failed = errors.Join(failed, err)
+		mu.Unlock()
+	}
+	cctx, stop := context.WithCancel(ctx)
+	defer stop()
+	var done atomic.Int64
+	for w := range workerCount * workerConcurrency {
+		cwg.Go(func() {
+			worker := fmt.Sprintf("floor-%d", w)
+			for cctx.Err() == nil {
+				out, err := s.ceil.SQS.ReceiveMessage(cctx, &sqs.ReceiveMessageInput{QueueUrl: url, MaxNumberOfMessages: 1, WaitTimeSeconds: 1})
+				if err != nil {
+					if cctx.Err() == nil {
+						fail(err)
+					}
+					return
+				}
+				for _, m := range out.Messages {
+					var task struct {
+						ID string `json:"execution_id"`
+					}
+					_ = json.Unmarshal([]byte(aws.ToString(m.Body)), &task)
+					if err := s.replayClaim(cctx, task.ID, worker); err != nil {
+						fail(err)
+						return
+					}
+					mu.Lock()
+					took = append(took, time.Since(sent[task.ID]))
+					mu.Unlock()
+					done.Add(1)
+					if _, err := s.ceil.SQS.DeleteMessage(cctx, &sqs.DeleteMessageInput{QueueUrl: url, ReceiptHandle: m.ReceiptHandle}); err != nil {
+						fail(err)
+						return
+					}
+				}
+			}
+		})
+	}
+	start := time.Now()
+	for i := range n {
+		time.Sleep(time.Until(start.Add(time.Duration(i) * every)))
+		wg.Go(func() {
+			id := uuid.NewString()
+			mu.Lock()
+			sent[id] = time.Now()
+			mu.Unlock()
+			if err := s.replayPut(ctx, t, id); err != nil {
+				fail(err)
+			}
+		})
+	}
+	wg.Wait()
+	deadline := time.Now().Add(30 * time.Second)
+	for done.Load() < int64(n) && failed == nil && time.Now().Before(deadline) && ctx.Err() == nil {
+		time.Sleep(50 * time.Millisecond)
+	}
+	stop()
+	cwg.Wait()
+	s.ceilMet.Take()
+	if failed != nil {
+		return failed
+	}
+	if len(took) < n {
+		return fmt.Errorf("%d of %d claimed after 30 s", len(took), n)
+	}
+	slices.Sort(took)
+	stderrf("# dispatch floor: %d executions at %d/s with bare SDK calls (PutItem -> SendMessage -> long-poll ReceiveMessage -> "+
+		"conditional claim UpdateItem, %d consumers waiting): p50 %.2f ms p95 %.2f ms p99 %.2f ms\n",
+		n, dispatchRate, workerCount*workerConcurrency, msOf(pct(took, 50)), msOf(pct(took, 95)), msOf(pct(took, 99)))
+	fmt.Printf("bench: dispatch.floor_p50 %.1f ms\n", msOf(pct(took, 50)))
 	return nil
 }

@@ -10,10 +10,23 @@
 // Then, against its own local AWS stand-ins (started on
 // SCALEOUT_DYNAMODB_PORT, default 8200, and SCALEOUT_SQS_PORT, default 9524,
 // and stopped at the end), it runs the API and two workers in this process
-// and prints the dispatch latency (dispatch.p50/p95/p99), the throughput of
-// no-op executions against the stand-ins' own ceiling for the same calls
-// (throughput.*), the SDK calls per execution (calls.per_execution) and the DynamoDB items
-// written per execution (writes.items_per_execution).
+// and prints the dispatch latency (dispatch.p50/p95/p99) and the same path
+// with bare SDK calls (dispatch.floor_p50: PutItem, SendMessage, long-poll
+// receive, conditional claim, at the same load), the throughput of no-op
+// executions against the stand-ins' own ceiling for the same calls
+// (throughput.*), the SDK calls per execution (calls.per_execution) and the
+// DynamoDB items written per execution (writes.items_per_execution).
+//
+// The cost figures (cost.*) come from the SDK calls metered by
+// pkg/awsmeter, DynamoDB's own consumed capacity included: the write and
+// read units and the SQS requests per no-op execution (the API's and the
+// workers' calls, and the stream function's aggregate writes, its handler
+// run on the executions' stream records batched as the stack's event
+// source mapping would batch them at 100 executions/s), the same per
+// execution per minute of running (a second system, alongside: one worker
+// of concurrency 4 with default settings running 4 long executions), and
+// the USD of a million executions at pkg/pricing's list prices, with and
+// without 10 running minutes each. Each component goes to stderr.
 // The method and the per-call breakdown go to stderr; only `bench:` lines
 // go to stdout. -engine=false or -system=false skip a part.
 //

@@ -30,6 +30,7 @@ import (
 	"github.com/scaleout/scaleout/localstack/standins"
 	"github.com/scaleout/scaleout/pkg/assemble"
 	"github.com/scaleout/scaleout/pkg/awsconfig"
+	"github.com/scaleout/scaleout/pkg/awsmeter"
 	"github.com/scaleout/scaleout/pkg/bootstrap"
 	"github.com/scaleout/scaleout/pkg/config"
 	"github.com/scaleout/scaleout/pkg/messages"
@@ -46,12 +47,13 @@ const (
 	warmupN      = 300
 	dispatchRate = 20 // executions per second
 	dispatchFor  = 15 * time.Second
+	floorFor     = 10 * time.Second // the bare-SDK dispatch floor, at dispatchRate
 	throughputN  = 1000
 	ceilingN     = 1000
 	pollWait     = "1s"
 	benchToken   = "bench-token-0123456789"
 	ceilingPool  = "ceiling"
-	systemBudget = 4 * time.Minute
+	systemBudget = 5 * time.Minute
 )
 
 // noopDefinition is the no-op package: one task that sleeps 0 s.
@@ -60,16 +62,127 @@ const noopDefinition = `{"name":"noop","tasks":[{"name":"nothing","type":"sleep"
 // system is Scaleout assembled on the stand-ins: the API behind a loopback
 // HTTP server and workers running in this process.
 type system struct {
-	set     resources.Set
-	sys     *awsconfig.Clients // the API's and the workers' clients, counted
-	obs     *awsconfig.Clients // the benchmark's own reads, not counted
-	ceil    *awsconfig.Clients // the ceiling replay's clients, counted apart
-	counter *callCounter
-	ceilCnt *callCounter
-	msgs    *messages.Store
-	api     *httptest.Server
-	http    *http.Client
-	queues  map[string]string
+	set      resources.Set
+	sys      *awsconfig.Clients // the API's and the workers' clients, metered by meter
+	obs      *awsconfig.Clients // the benchmark's own reads, not metered
+	ceil     *awsconfig.Clients // the ceiling replay's clients, metered apart (ceilMeter)
+	meter    *awsmeter.Meter
+	ceilMet  *awsmeter.Meter
+	msgs     *messages.Store
+	api      *httptest.Server
+	apiTimes *handlerTimes
+	http     *http.Client
+	queues   map[string]string
+	prefix   string
+}
+
+// systemOptions shape one system.
+type systemOptions struct {
+	prefix      string
+	pools       []string
+	workers     int
+	concurrency int
+	// pollWait is SCALEOUT_POLL_WAIT; "" keeps the worker's default.
+	pollWait string
+}
+
+// handlerTimes records the API handler's time per POST, server side.
+type handlerTimes struct {
+	mu    sync.Mutex
+	posts []time.Duration
+}
+
+func (h *handlerTimes) wrap(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		t0 := time.Now()
+		next.ServeHTTP(w, r)
+		if r.Method == http.MethodPost {
+			d := time.Since(t0)
+			h.mu.Lock()
+			h.posts = append(h.posts, d)
+			h.mu.Unlock()
+		}
+	})
+}
+
+// take returns the POSTs' times since the last take.
+func (h *handlerTimes) take() []time.Duration {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	p := h.posts
+	h.posts = nil
+	return p
+}
+
+// metered returns base with m added to its API options (base's own
+// options left as they are).
+func metered(base aws.Config, m *awsmeter.Meter) aws.Config {
+	c := base.Copy()
+	c.APIOptions = append(slices.Clone(base.APIOptions), m.APIOption)
+	return c
+}
+
+// newSystem creates the tables and queues of o.prefix and starts the API
+// and the workers; stop stops them.
+func newSystem(ctx context.Context, base aws.Config, o systemOptions, log *slog.Logger) (s *system, stop func(), err error) {
+	secret := make([]byte, 32)
+	_, _ = rand.Read(secret)
+	env := map[string]string{
+		"SCALEOUT_PREFIX":             o.prefix,
+		"SCALEOUT_POOLS":              strings.Join(o.pools, ","),
+		"SCALEOUT_AUTH":               "token",
+		"SCALEOUT_TOKEN":              benchToken,
+		"SCALEOUT_SECRET_KEY":         hex.EncodeToString(secret),
+		"SCALEOUT_WORKER_CONCURRENCY": strconv.Itoa(o.concurrency),
+		"SCALEOUT_MAX_CPU":            "100",
+	}
+	if o.pollWait != "" {
+		env["SCALEOUT_POLL_WAIT"] = o.pollWait
+	}
+	cfgFor := func(extra map[string]string) (config.Config, error) {
+		return config.FromEnv(func(k string) string {
+			if v, ok := extra[k]; ok {
+				return v
+			}
+			return env[k] // never the caller's SCALEOUT_* settings
+		})
+	}
+	apiCfg, err := cfgFor(nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	s = &system{set: apiCfg.Resources(), meter: awsmeter.New(), apiTimes: &handlerTimes{}, prefix: o.prefix}
+	s.sys = awsconfig.New(metered(base, s.meter))
+	s.obs = awsconfig.New(base)
+	s.msgs = messages.NewStore(s.obs.DynamoDB, s.set.Catalog.Name)
+	res, err := bootstrap.Ensure(ctx, s.obs.DynamoDB, s.obs.SQS, s.set)
+	if err != nil {
+		return nil, nil, fmt.Errorf("create tables and queues of %s: %w", o.prefix, err)
+	}
+	s.queues = res.QueueURLs
+	srv, err := assemble.API(ctx, apiCfg, s.sys, log.With("component", "api", "system", o.prefix))
+	if err != nil {
+		return nil, nil, err
+	}
+	s.api = httptest.NewServer(s.apiTimes.wrap(srv))
+	s.http = &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+	wctx, stopWorkers := context.WithCancel(ctx)
+	var workersDone sync.WaitGroup
+	stop = func() { stopWorkers(); workersDone.Wait(); s.api.Close() }
+	for i := range o.workers {
+		wcfg, err := cfgFor(map[string]string{"SCALEOUT_WORKER_ID": fmt.Sprintf("%s-worker-%d", o.prefix, i+1)})
+		if err != nil {
+			stop()
+			return nil, nil, err
+		}
+		w, err := assemble.Worker(ctx, wcfg, s.sys, log.With("component", "worker", "system", o.prefix))
+		if err != nil {
+			stop()
+			return nil, nil, err
+		}
+		workersDone.Go(func() { _ = w.Run(wctx) })
+	}
+	return s, stop, nil
 }
 
 func runSystem(ctx context.Context) (err error) {
@@ -107,99 +220,66 @@ func runSystem(ctx context.Context) (err error) {
 		fmt.Fprintln(out, "# WARNING: a stand-in was already running and is reused; its earlier tables may slow DynamoDB Local")
 	}
 
-	secret := make([]byte, 32)
-	_, _ = rand.Read(secret)
-	env := map[string]string{
-		"SCALEOUT_PREFIX":             fmt.Sprintf("bench-%d", time.Now().UnixMilli()),
-		"SCALEOUT_POOLS":              resources.DefaultPool + "," + ceilingPool,
-		"SCALEOUT_AUTH":               "token",
-		"SCALEOUT_TOKEN":              benchToken,
-		"SCALEOUT_SECRET_KEY":         hex.EncodeToString(secret),
-		"SCALEOUT_WORKER_CONCURRENCY": strconv.Itoa(workerConcurrency),
-		"SCALEOUT_MAX_CPU":            "100",
-		"SCALEOUT_POLL_WAIT":          pollWait,
-	}
-	cfgFor := func(extra map[string]string) (config.Config, error) {
-		return config.FromEnv(func(k string) string {
-			if v, ok := extra[k]; ok {
-				return v
-			}
-			return env[k] // never the caller's SCALEOUT_* settings
-		})
-	}
-	apiCfg, err := cfgFor(nil)
-	if err != nil {
-		return err
-	}
-
-	s := &system{set: apiCfg.Resources(), counter: newCallCounter(), ceilCnt: newCallCounter()}
 	base, err := awscfg.LoadDefaultConfig(ctx)
 	if err != nil {
 		return fmt.Errorf("load AWS configuration: %w", err)
 	}
-	counted := base.Copy()
-	counted.APIOptions = append(counted.APIOptions, s.counter.apiOption)
-	s.sys = awsconfig.New(counted)
-	ceil := base.Copy()
-	ceil.APIOptions = append(ceil.APIOptions, s.ceilCnt.apiOption)
-	s.ceil = awsconfig.New(ceil)
-	s.obs = awsconfig.New(base)
-	s.msgs = messages.NewStore(s.obs.DynamoDB, s.set.Catalog.Name)
-
-	res, err := bootstrap.Ensure(ctx, s.obs.DynamoDB, s.obs.SQS, s.set)
-	if err != nil {
-		return fmt.Errorf("create tables and queues: %w", err)
-	}
-	s.queues = res.QueueURLs
-	defer func() {
-		if len(stack.Started()) < 2 { // a shared stand-in: leave nothing behind
-			s.cleanUp()
-		}
-	}()
-
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	srv, err := assemble.API(ctx, apiCfg, s.sys, log.With("component", "api"))
+	run := time.Now().UnixMilli()
+	s, stopMain, err := newSystem(ctx, base, systemOptions{
+		prefix: fmt.Sprintf("bench-%d", run), pools: []string{resources.DefaultPool, ceilingPool},
+		workers: workerCount, concurrency: workerConcurrency, pollWait: pollWait,
+	}, log)
 	if err != nil {
 		return err
 	}
-	s.api = httptest.NewServer(srv)
-	defer s.api.Close()
-	s.http = &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
-
-	wctx, stopWorkers := context.WithCancel(ctx)
-	var workersDone sync.WaitGroup
-	defer func() { stopWorkers(); workersDone.Wait() }()
-	for i := range workerCount {
-		wcfg, err := cfgFor(map[string]string{"SCALEOUT_WORKER_ID": fmt.Sprintf("bench-worker-%d", i+1)})
-		if err != nil {
-			return err
-		}
-		w, err := assemble.Worker(ctx, wcfg, s.sys, log.With("component", "worker"))
-		if err != nil {
-			return err
-		}
-		workersDone.Go(func() { _ = w.Run(wctx) })
+	defer stopMain()
+	s.ceilMet = awsmeter.New()
+	s.ceil = awsconfig.New(metered(base, s.ceilMet))
+	long, stopLong, err := newSystem(ctx, base, systemOptions{
+		prefix: fmt.Sprintf("benchlong-%d", run), pools: []string{resources.DefaultPool},
+		workers: 1, concurrency: runningConcurrency,
+	}, log)
+	if err != nil {
+		return err
 	}
+	defer stopLong()
+	defer func() {
+		if len(stack.Started()) < 2 { // a shared stand-in: leave nothing behind
+			s.cleanUp()
+			long.cleanUp()
+		}
+	}()
 	fmt.Fprintf(out, "# system: API (assemble.API) on a loopback HTTP server, %d workers (assemble.Worker) x concurrency %d in this process, "+
 		"SCALEOUT_POLL_WAIT=%s SCALEOUT_MAX_CPU=100, prefix %s; package: one sleep task of 0s\n",
-		workerCount, workerConcurrency, pollWait, apiCfg.Prefix)
+		workerCount, workerConcurrency, pollWait, s.prefix)
+
+	// The running-minute system runs alongside, on its own tables, queue and
+	// meter, with the worker's default settings.
+	running := make(chan runningResult, 1)
+	go func() { running <- long.runningMinutes(ctx) }()
 
 	// Warm-up: the JVM and the connections.
 	t0 = time.Now()
-	if _, err := s.submitMany(ctx, warmupN); err != nil {
+	ids, _, err := s.submitMany(ctx, warmupN)
+	if err != nil {
 		return fmt.Errorf("warm-up: %w", err)
 	}
-	if err := s.waitFinal(ctx, t0, warmupN); err != nil {
+	if _, err := s.waitFinal(ctx, ids); err != nil {
 		return fmt.Errorf("warm-up: %w", err)
 	}
 	fmt.Fprintf(out, "# warm-up: %d executions in %s\n", warmupN, time.Since(t0).Round(time.Millisecond))
 
-	if err := s.dispatch(ctx); err != nil {
+	disp, err := s.dispatch(ctx)
+	if err != nil {
 		return fmt.Errorf("dispatch: %w", err)
 	}
-	tpl, err := s.template(ctx)
+	tpl, err := s.template(ctx, disp.ids[0])
 	if err != nil {
 		return fmt.Errorf("ceiling: %w", err)
+	}
+	if err := s.floor(ctx, tpl); err != nil {
+		return fmt.Errorf("dispatch floor: %w", err)
 	}
 	ceilA, err := s.ceiling(ctx, tpl, "before the throughput run")
 	if err != nil {
@@ -214,16 +294,38 @@ func runSystem(ctx context.Context) (err error) {
 		return fmt.Errorf("ceiling: %w", err)
 	}
 	ceiling := (ceilA + ceilB) / 2
-	fmt.Printf("bench: throughput.executions_per_s %.1f executions/s\n", tput)
+	fmt.Printf("bench: throughput.executions_per_s %.1f executions/s\n", tput.rate)
 	fmt.Printf("bench: throughput.ceiling_per_s %.1f executions/s\n", ceiling)
-	fmt.Printf("bench: throughput.ratio %.2f ratio\n", tput/ceiling)
+	fmt.Printf("bench: throughput.ratio %.2f ratio\n", tput.rate/ceiling)
+
+	agg, err := s.aggregateCost(ctx, tput.ids)
+	if err != nil {
+		return fmt.Errorf("stream aggregates: %w", err)
+	}
+	stderrf("# waiting for the running-minute system (%d executions of a %s sleep, one worker of concurrency %d)\n",
+		runningConcurrency, runningSleep, runningConcurrency)
+	var rm runningResult
+	select {
+	case rm = <-running:
+	case <-ctx.Done():
+		return fmt.Errorf("running-minute system: %w", ctx.Err())
+	}
+	if rm.err != nil {
+		return fmt.Errorf("running-minute system: %w", rm.err)
+	}
+	printCosts(disp, tput, agg, rm)
 	return nil
 }
 
 // submit posts the no-op package and returns the accepted execution's id
 // and created_at.
 func (s *system) submit(ctx context.Context) (string, time.Time, error) {
-	body := `{"definition":` + noopDefinition + `}`
+	return s.post(ctx, `{"definition":`+noopDefinition+`}`)
+}
+
+// post posts an execution request and returns the accepted execution's id
+// and created_at.
+func (s *system) post(ctx context.Context, body string) (string, time.Time, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.api.URL+"/v1/executions", strings.NewReader(body))
 	if err != nil {
 		return "", time.Time{}, err
@@ -250,9 +352,11 @@ func (s *system) submit(ctx context.Context) (string, time.Time, error) {
 }
 
 // submitMany submits n executions from `submitters` clients at once, as
-// fast as the API takes them, and returns each POST's duration.
-func (s *system) submitMany(ctx context.Context, n int) ([]time.Duration, error) {
+// fast as the API takes them, and returns their ids and each POST's
+// duration.
+func (s *system) submitMany(ctx context.Context, n int) ([]string, []time.Duration, error) {
 	var next atomic.Int64
+	ids := make([]string, n)
 	durs := make([]time.Duration, n)
 	errs := make([]error, submitters)
 	var wg sync.WaitGroup
@@ -260,73 +364,99 @@ func (s *system) submitMany(ctx context.Context, n int) ([]time.Duration, error)
 		wg.Go(func() {
 			for i := int(next.Add(1)) - 1; i < n; i = int(next.Add(1)) - 1 {
 				t0 := time.Now()
-				if _, _, err := s.submit(ctx); err != nil {
+				id, _, err := s.submit(ctx)
+				if err != nil {
 					errs[g] = err
 					return
 				}
-				durs[i] = time.Since(t0)
+				ids[i], durs[i] = id, time.Since(t0)
 			}
 		})
 	}
 	wg.Wait()
-	return durs, errors.Join(errs...)
+	return ids, durs, errors.Join(errs...)
 }
 
-// createdFrom is the key condition value for executions created at or after t.
-func createdFrom(t time.Time) string { return fmt.Sprintf("%013d", t.UnixMilli()) }
+// item is an execution item as the benchmark reads it.
+type item = map[string]ddbtypes.AttributeValue
 
-// count counts the executions in status created at or after since (the
-// by_status index).
-func (s *system) count(ctx context.Context, status string, since time.Time) (int, error) {
-	in := &dynamodb.QueryInput{
-		TableName:                 aws.String(s.set.Executions.Name),
-		IndexName:                 aws.String(resources.ByStatus),
-		KeyConditionExpression:    aws.String("#s = :s AND #k >= :k"),
-		ExpressionAttributeNames:  map[string]string{"#s": "status", "#k": resources.CreatedKey},
-		ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{":s": str(status), ":k": str(createdFrom(since))},
-		Select:                    ddbtypes.SelectCount,
+// read reads the executions ids (the base table, by key: no index) with
+// the benchmark's own client, projected to names.
+func (s *system) read(ctx context.Context, ids []string, names ...string) (map[string]item, error) {
+	proj := make([]string, len(names))
+	attrs := map[string]string{}
+	for i, n := range names {
+		proj[i] = "#a" + strconv.Itoa(i)
+		attrs[proj[i]] = n
 	}
-	n := 0
-	p := dynamodb.NewQueryPaginator(s.obs.DynamoDB, in)
-	for p.HasMorePages() {
-		out, err := p.NextPage(ctx)
-		if err != nil {
-			return 0, err
+	got := map[string]item{}
+	for chunk := range slices.Chunk(ids, 100) {
+		keys := make([]item, len(chunk))
+		for i, id := range chunk {
+			keys[i] = item{resources.ExecutionKey: str(id)}
 		}
-		n += int(out.Count)
-	}
-	return n, nil
-}
-
-// waitFinal waits until n executions created at or after since succeeded.
-func (s *system) waitFinal(ctx context.Context, since time.Time, n int) error {
-	deadline := time.Now().Add(90 * time.Second)
-	for i := 0; ; i++ {
-		done, err := s.count(ctx, "succeeded", since)
-		if err != nil {
-			return err
-		}
-		if done >= n {
-			return nil
-		}
-		if i%4 == 3 {
-			failed, err := s.count(ctx, "failed", since)
+		req := map[string]ddbtypes.KeysAndAttributes{s.set.Executions.Name: {
+			Keys: keys, ProjectionExpression: aws.String(strings.Join(proj, ", ")), ExpressionAttributeNames: attrs,
+		}}
+		for len(req) > 0 {
+			out, err := s.obs.DynamoDB.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: req})
 			if err != nil {
-				return err
+				return nil, fmt.Errorf("read executions: %w", err)
 			}
-			if failed > 0 {
-				return fmt.Errorf("%d executions failed", failed)
+			for _, it := range out.Responses[s.set.Executions.Name] {
+				got[sOf(it[resources.ExecutionKey])] = it
 			}
+			req = out.UnprocessedKeys
+		}
+	}
+	return got, nil
+}
+
+// finalStatuses are the statuses an execution ends in.
+var finalStatuses = []string{"succeeded", "failed", "canceled", "ended_unexpectedly"}
+
+// waitFinal waits until the executions ids succeeded, reading them by key,
+// and returns their stage times.
+func (s *system) waitFinal(ctx context.Context, ids []string) ([]stamps, error) {
+	deadline := time.Now().Add(90 * time.Second)
+	pending := ids
+	for {
+		got, err := s.read(ctx, pending, resources.ExecutionKey, "status")
+		if err != nil {
+			return nil, err
+		}
+		var still []string
+		for _, id := range pending {
+			switch st := sOf(got[id]["status"]); {
+			case st == "succeeded":
+			case slices.Contains(finalStatuses, st):
+				return nil, fmt.Errorf("execution %s %s: the no-op package must succeed; see the worker's log above", id, st)
+			default:
+				still = append(still, id)
+			}
+		}
+		if pending = still; len(pending) == 0 {
+			break
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("only %d of %d executions succeeded after 90 s", done, n)
+			return nil, fmt.Errorf("only %d of %d executions succeeded after 90 s", len(ids)-len(pending), len(ids))
 		}
 		select {
 		case <-ctx.Done():
-			return ctx.Err()
+			return nil, ctx.Err()
 		case <-time.After(250 * time.Millisecond):
 		}
 	}
+	got, err := s.read(ctx, ids, resources.ExecutionKey, "created_at", "started_at", "ended_at")
+	if err != nil {
+		return nil, err
+	}
+	out := make([]stamps, 0, len(ids))
+	for _, id := range ids {
+		it := got[id]
+		out = append(out, stamps{id: id, created: msAttr(it["created_at"]), started: msAttr(it["started_at"]), ended: msAttr(it["ended_at"])})
+	}
+	return out, nil
 }
 
 // stamps are an execution's stage times.
@@ -336,39 +466,25 @@ type stamps struct {
 	packageStarted, submitted time.Time
 }
 
-// finals reads the stage times of the executions that succeeded since.
-func (s *system) finals(ctx context.Context, since time.Time) ([]stamps, error) {
-	in := &dynamodb.QueryInput{
-		TableName:                 aws.String(s.set.Executions.Name),
-		IndexName:                 aws.String(resources.ByStatus),
-		KeyConditionExpression:    aws.String("#s = :s AND #k >= :k"),
-		ExpressionAttributeNames:  map[string]string{"#s": "status", "#k": resources.CreatedKey},
-		ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{":s": str("succeeded"), ":k": str(createdFrom(since))},
-		ProjectionExpression:      aws.String("id, created_at, started_at, ended_at"),
-	}
-	var out []stamps
-	p := dynamodb.NewQueryPaginator(s.obs.DynamoDB, in)
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			return nil, err
-		}
-		for _, it := range page.Items {
-			out = append(out, stamps{id: sOf(it["id"]), created: msAttr(it["created_at"]),
-				started: msAttr(it["started_at"]), ended: msAttr(it["ended_at"])})
-		}
-	}
-	return out, nil
+// dispatchResult is what the dispatch phase measured.
+type dispatchResult struct {
+	ids []string
+	// apiHandler is the API handler's median time per POST, server side, at
+	// the dispatch phase's steady load (about one request at a time, as one
+	// Lambda instance serves them).
+	apiHandler time.Duration
 }
 
 // dispatch offers a steady load and measures accepted → package started.
-func (s *system) dispatch(ctx context.Context) error {
+func (s *system) dispatch(ctx context.Context) (dispatchResult, error) {
+	var res dispatchResult
 	n := int(dispatchFor.Seconds() * dispatchRate)
 	every := time.Second / dispatchRate
 	got := make([]stamps, n)
 	errs := make([]error, n)
 	var wg sync.WaitGroup
-	s.counter.take() // count this phase's calls only
+	s.meter.Take() // count this phase's calls only
+	s.apiTimes.take()
 	start := time.Now()
 	for i := range n {
 		time.Sleep(time.Until(start.Add(time.Duration(i) * every)))
@@ -381,15 +497,23 @@ func (s *system) dispatch(ctx context.Context) error {
 	}
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
-		return err
+		return res, err
 	}
-	if err := s.waitFinal(ctx, start, n); err != nil {
-		return err
+	for _, g := range got {
+		res.ids = append(res.ids, g.id)
 	}
-	claimed, err := s.finals(ctx, start)
+	claimed, err := s.waitFinal(ctx, res.ids)
 	if err != nil {
-		return err
+		return res, err
 	}
+	posts := s.apiTimes.take()
+	slices.Sort(posts)
+	var sum time.Duration
+	for _, d := range posts {
+		sum += d
+	}
+	res.apiHandler = pct(posts, 50)
+	apiMean := sum / time.Duration(max(len(posts), 1))
 	byID := map[string]stamps{}
 	for _, c := range claimed {
 		byID[c.id] = c
@@ -398,7 +522,7 @@ func (s *system) dispatch(ctx context.Context) error {
 	for i := range got {
 		page, err := s.msgs.List(ctx, got[i].id, "", 10)
 		if err != nil {
-			return err
+			return res, err
 		}
 		for _, m := range page.Messages {
 			if m.Kind == "package_started" {
@@ -407,7 +531,7 @@ func (s *system) dispatch(ctx context.Context) error {
 			}
 		}
 		if got[i].packageStarted.IsZero() {
-			return fmt.Errorf("execution %s has no package_started message", got[i].id)
+			return res, fmt.Errorf("execution %s has no package_started message", got[i].id)
 		}
 		c := byID[got[i].id]
 		dispatch = append(dispatch, got[i].packageStarted.Sub(got[i].created))
@@ -434,35 +558,41 @@ func (s *system) dispatch(ctx context.Context) error {
 		stderrf("#   %-48s p50 %7.2f  p95 %7.2f  p99 %7.2f  max %7.2f ms\n", row.name,
 			msOf(pct(row.d, 50)), msOf(pct(row.d, 95)), msOf(pct(row.d, 99)), msOf(row.d[len(row.d)-1]))
 	}
+	stderrf("#   API handler time per POST, server side, over %d POSTs: p50 %.2f ms, mean %.2f ms (the cost figures take the p50: "+
+		"on this shared machine the mean is mostly other processes' load)\n", len(posts), msOf(res.apiHandler), msOf(apiMean))
 	stderrf("# dispatch phase, SDK calls of the API and the workers (p50/p99: call latency; a ReceiveMessage's includes its long-poll wait):\n")
-	s.counter.take().print(os.Stderr, n)
+	printCalls(os.Stderr, s.meter.Take(), n)
 	fmt.Printf("bench: dispatch.p50 %.1f ms\n", msOf(pct(dispatch, 50)))
 	fmt.Printf("bench: dispatch.p95 %.1f ms\n", msOf(pct(dispatch, 95)))
 	fmt.Printf("bench: dispatch.p99 %.1f ms\n", msOf(pct(dispatch, 99)))
-	return nil
+	return res, nil
+}
+
+// throughputResult is what the throughput phase measured.
+type throughputResult struct {
+	rate float64
+	ids  []string
+	// usage is everything the API and the workers called from the first
+	// POST until the last execution was seen final.
+	usage awsmeter.Usage
 }
 
 // throughput submits throughputN executions as fast as possible and
 // measures completions per second from the first accept to the last final
-// status, and the SDK calls per execution.
-func (s *system) throughput(ctx context.Context) (float64, error) {
-	s.counter.take() // start counting afresh
-	since := time.Now()
-	posts, err := s.submitMany(ctx, throughputN)
+// status, and the SDK calls and capacity per execution.
+func (s *system) throughput(ctx context.Context) (throughputResult, error) {
+	var res throughputResult
+	s.meter.Take() // start counting afresh
+	ids, posts, err := s.submitMany(ctx, throughputN)
 	if err != nil {
-		return 0, err
+		return res, err
 	}
-	if err := s.waitFinal(ctx, since, throughputN); err != nil {
-		return 0, err
-	}
-	calls, items := s.counter.takeAll()
-	fin, err := s.finals(ctx, since)
+	fin, err := s.waitFinal(ctx, ids)
 	if err != nil {
-		return 0, err
+		return res, err
 	}
-	if len(fin) != throughputN {
-		return 0, fmt.Errorf("%d final executions, want %d", len(fin), throughputN)
-	}
+	res.ids = ids
+	res.usage = s.meter.Take()
 	first, last := fin[0].created, fin[0].ended
 	var e2e, claim []time.Duration
 	for _, f := range fin {
@@ -475,27 +605,27 @@ func (s *system) throughput(ctx context.Context) (float64, error) {
 	slices.Sort(claim)
 	slices.Sort(posts)
 	span := last.Sub(first)
-	rate := float64(throughputN) / span.Seconds()
+	res.rate = float64(throughputN) / span.Seconds()
 	stderrf("# throughput: %d executions submitted by %d clients at once; first created_at -> last ended_at %s\n",
 		throughputN, submitters, span.Round(time.Millisecond))
 	stderrf("#   POST p50 %.1f ms p99 %.1f ms; accepted -> claim sent p50 %.0f ms p99 %.0f ms; accepted -> ended p50 %.0f ms p99 %.0f ms (queueing)\n",
 		msOf(pct(posts, 50)), msOf(pct(posts, 99)), msOf(pct(claim, 50)), msOf(pct(claim, 99)), msOf(pct(e2e, 50)), msOf(pct(e2e, 99)))
-	perExec := float64(calls.total("DynamoDB.BatchWriteItem")) / throughputN
+	perExec := float64(res.usage.CallCount("DynamoDB.BatchWriteItem")) / throughputN
 	stderrf("# calls: every DynamoDB and SQS call the API and the 2 workers made from the first POST until the benchmark saw the last "+
 		"execution final (API PutItem+SendMessage; worker ReceiveMessage incl. empty long polls, claim and finish UpdateItem, "+
 		"DeleteMessage; worker registry heartbeats; anything else listed), except the message writes "+
 		"(DynamoDB.BatchWriteItem to the catalog), divided by %d executions = %.2f; breakdown (table in brackets):\n", throughputN, perExec)
-	calls.print(os.Stderr, throughputN)
+	printCalls(os.Stderr, res.usage, throughputN)
 	fmt.Printf("bench: calls.per_execution %.2f calls\n", perExec)
-	written := 0
 	var byOp []string
-	for _, op := range slices.Sorted(maps.Keys(items)) {
-		written += items[op]
-		byOp = append(byOp, fmt.Sprintf("%s %.2f", op, float64(items[op])/throughputN))
+	for _, c := range slices.SortedFunc(maps.Keys(res.usage.Items), func(a, b awsmeter.Call) int {
+		return strings.Compare(a.Op+a.Table, b.Op+b.Table)
+	}) {
+		byOp = append(byOp, fmt.Sprintf("%s [%s] %.2f", c.Op, c.Table[strings.LastIndex(c.Table, "-")+1:], float64(res.usage.Items[c])/throughputN))
 	}
 	stderrf("# items written per execution (each a write unit or more; on DynamoDB Local each also a stream record): %s\n", strings.Join(byOp, ", "))
-	fmt.Printf("bench: writes.items_per_execution %.2f items\n", float64(written)/throughputN)
-	return rate, nil
+	fmt.Printf("bench: writes.items_per_execution %.2f items\n", float64(res.usage.ItemsWritten())/throughputN)
+	return res, nil
 }
 
 // loadAvg is the 1, 5 and 15 minute load average (Linux), or "unknown".

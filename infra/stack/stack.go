@@ -73,7 +73,7 @@ type Stack struct {
 const (
 	apiTimeout     = 15 * time.Second
 	streamTimeout  = 60 * time.Second
-	functionMemory = 256
+	functionMemory = resources.FunctionMemoryMiB
 )
 
 // New defines the stack. It fails, before defining anything, when the
@@ -184,7 +184,8 @@ func New(scope constructs.Construct, id string, props Props) (*Stack, error) {
 	suppress(s.StreamDLQ, "AwsSolutions-SQS3", "this queue is the stream event source's on-failure destination: a dead-letter queue itself")
 	s.Stream.AddEventSource(awslambdaeventsources.NewDynamoEventSource(s.Executions, &awslambdaeventsources.DynamoEventSourceProps{
 		StartingPosition:        awslambda.StartingPosition_TRIM_HORIZON,
-		BatchSize:               jsii.Number(100),
+		BatchSize:               jsii.Number(resources.StreamBatchSize),
+		MaxBatchingWindow:       batchingWindow(resources.StreamBatchingWindow),
 		BisectBatchOnError:      jsii.Bool(true),
 		RetryAttempts:           jsii.Number(10),
 		MaxRecordAge:            awscdk.Duration_Hours(jsii.Number(1)),
@@ -467,4 +468,13 @@ func output(scope constructs.Construct, id string, value *string, description st
 		Value:       value,
 		Description: jsii.String(description),
 	})
+}
+
+// batchingWindow is the event source mapping's MaximumBatchingWindow, or
+// nil (none) for 0.
+func batchingWindow(d time.Duration) awscdk.Duration {
+	if d <= 0 {
+		return nil
+	}
+	return awscdk.Duration_Seconds(jsii.Number(d.Seconds()))
 }

@@ -449,17 +449,18 @@ func TestStreamEventSource(t *testing.T) {
 	require.NotEmpty(t, dlq, "no stream failure queue")
 	check(t, func() {
 		synth.template.HasResourceProperties(jsii.String("AWS::Lambda::EventSourceMapping"), obj{
-			"FunctionName":               obj{"Ref": stream},
-			"EventSourceArn":             getAtt(executions, "StreamArn"),
-			"StartingPosition":           "TRIM_HORIZON",
-			"BatchSize":                  100,
-			"BisectBatchOnFunctionError": true,
-			"MaximumRetryAttempts":       10,
-			"MaximumRecordAgeInSeconds":  3600,
-			"TumblingWindowInSeconds":    900,
-			"ParallelizationFactor":      assertions.Match_Absent(), // a shard's records in order
-			"FunctionResponseTypes":      []any{"ReportBatchItemFailures"},
-			"DestinationConfig":          obj{"OnFailure": obj{"Destination": getAtt(dlq, "Arn")}},
+			"FunctionName":                   obj{"Ref": stream},
+			"EventSourceArn":                 getAtt(executions, "StreamArn"),
+			"StartingPosition":               "TRIM_HORIZON",
+			"BatchSize":                      resources.StreamBatchSize,
+			"MaximumBatchingWindowInSeconds": batchingWindowSeconds(),
+			"BisectBatchOnFunctionError":     true,
+			"MaximumRetryAttempts":           10,
+			"MaximumRecordAgeInSeconds":      3600,
+			"TumblingWindowInSeconds":        900,
+			"ParallelizationFactor":          assertions.Match_Absent(), // a shard's records in order
+			"FunctionResponseTypes":          []any{"ReportBatchItemFailures"},
+			"DestinationConfig":              obj{"OnFailure": obj{"Destination": getAtt(dlq, "Arn")}},
 		})
 	})
 	check(t, func() { synth.template.ResourceCountIs(jsii.String("AWS::Lambda::EventSourceMapping"), jsii.Number(1)) })
@@ -776,4 +777,13 @@ func TestWebhookSecret(t *testing.T) {
 	}
 	require.Contains(t, reads, "secretsmanager:GetSecretValue")
 	check(t, func() { synth.template.HasOutput(jsii.String("WebhookSecretArn"), obj{"Value": obj{"Ref": secret}}) })
+}
+
+// batchingWindowSeconds is the MaximumBatchingWindowInSeconds the template
+// should hold: absent when resources.StreamBatchingWindow is 0.
+func batchingWindowSeconds() any {
+	if resources.StreamBatchingWindow <= 0 {
+		return assertions.Match_Absent()
+	}
+	return int(resources.StreamBatchingWindow.Seconds())
 }
