@@ -1,6 +1,8 @@
 package stack
 
 import (
+	"encoding/json"
+	"fmt"
 	"maps"
 	"path/filepath"
 	"slices"
@@ -197,6 +199,10 @@ func New(scope constructs.Construct, id string, props Props) (*Stack, error) {
 		// extra end-of-window invocations rare. Parallelization stays 1:
 		// a shard's records must reach the function in order.
 		TumblingWindow: awscdk.Duration_Seconds(jsii.Number(900)),
+		// Only status transitions (and items created or deleted) invoke
+		// the function; the re-enqueue mark on a pending execution does
+		// not (see resources.StreamFilters).
+		Filters: streamFilters(),
 	}))
 	s.Catalog.GrantWriteData(s.Stream)
 	// Executions' final statuses go to a bus of their own, for rules of
@@ -477,4 +483,18 @@ func batchingWindow(d time.Duration) awscdk.Duration {
 		return nil
 	}
 	return awscdk.Duration_Seconds(jsii.Number(d.Seconds()))
+}
+
+// streamFilters are resources.StreamFilters as the event source mapping's
+// filter criteria.
+func streamFilters() *[]*map[string]interface{} {
+	var out []*map[string]interface{}
+	for _, f := range resources.StreamFilters {
+		var pattern map[string]interface{}
+		if err := json.Unmarshal([]byte(f), &pattern); err != nil {
+			panic(fmt.Sprintf("resources.StreamFilters: %q is not JSON: %v", f, err)) // a programming error, caught by the stack tests
+		}
+		out = append(out, awslambda.FilterCriteria_Filter(&pattern))
+	}
+	return &out
 }

@@ -461,9 +461,28 @@ func TestStreamEventSource(t *testing.T) {
 			"ParallelizationFactor":          assertions.Match_Absent(), // a shard's records in order
 			"FunctionResponseTypes":          []any{"ReportBatchItemFailures"},
 			"DestinationConfig":              obj{"OnFailure": obj{"Destination": getAtt(dlq, "Arn")}},
+			"FilterCriteria":                 obj{"Filters": filterPatterns()},
 		})
 	})
 	check(t, func() { synth.template.ResourceCountIs(jsii.String("AWS::Lambda::EventSourceMapping"), jsii.Number(1)) })
+}
+
+// filterPatterns are resources.StreamFilters as the template states them:
+// each pattern a JSON string (compared as JSON).
+func filterPatterns() []any {
+	var out []any
+	for _, f := range resources.StreamFilters {
+		out = append(out, obj{"Pattern": assertions.Match_SerializedJson(jsonOf(f))})
+	}
+	return out
+}
+
+func jsonOf(s string) any {
+	var v any
+	if err := json.Unmarshal([]byte(s), &v); err != nil {
+		panic(err)
+	}
+	return v
 }
 
 // roleNames names each IAM role of a template by what assumes it: a
