@@ -156,8 +156,11 @@ func New(scope constructs.Construct, id string, props Props) (*Stack, error) {
 		retention:   retention(set),
 	})
 	// Reads and conditionally updates executions through the by_status
-	// index; never deletes, never touches the catalog.
+	// index; never deletes. In the catalog it only reads worker sessions
+	// (is an execution's holder alive?) and checks, in the recovery's
+	// transaction, that a dead one stayed dead.
 	s.Executions.Grant(s.Reconciler, jsii.String("dynamodb:Query"), jsii.String("dynamodb:GetItem"), jsii.String("dynamodb:UpdateItem"))
+	s.Catalog.Grant(s.Reconciler, jsii.String("dynamodb:GetItem"), jsii.String("dynamodb:ConditionCheckItem"))
 	suppress(s.Reconciler.Role(), "AwsSolutions-IAM5",
 		"index/* names the executions table's own indexes; the reconciler queries by_status",
 		"Resource::<Executions6708FA0B.Arn>/index/*")

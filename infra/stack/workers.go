@@ -219,12 +219,15 @@ func (s *Stack) newWorkerRole(scope constructs.Construct, id, name, pool string,
 			Resources: &resources,
 		}))
 	}
-	// Claim, heartbeat and finish executions.
+	// Claim, take over (a transaction with a condition on the lost
+	// session) and finish executions.
 	allow("Executions", []*string{s.Executions.TableArn()},
 		"dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:Query")
-	// Task messages, the worker registry and its heartbeats.
+	// Task messages, the worker registry and the session it holds (renewals,
+	// the takeover's condition check on a dead session).
 	allow("Catalog", []*string{s.Catalog.TableArn()},
-		"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:BatchWriteItem", "dynamodb:Query")
+		"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:BatchWriteItem", "dynamodb:Query",
+		"dynamodb:ConditionCheckItem")
 	allow("PoolQueue", []*string{s.Pools[pool].QueueArn()},
 		"sqs:GetQueueUrl", "sqs:ReceiveMessage", "sqs:ChangeMessageVisibility", "sqs:DeleteMessage", "sqs:SendMessage")
 	// Open the sensitive parameters the API sealed (decrypt only).

@@ -153,7 +153,7 @@ func TestWorkerTaskRoles(t *testing.T) {
 				// Decrypt only: the API seals, the worker opens.
 				secretsKey(t) + ".Arn": {"kms:Decrypt"},
 				executions + ".Arn":    {"dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem"},
-				catalog + ".Arn":       {"dynamodb:BatchWriteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"},
+				catalog + ".Arn":       {"dynamodb:BatchWriteItem", "dynamodb:ConditionCheckItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"},
 				queue + ".Arn":         {"sqs:ChangeMessageVisibility", "sqs:DeleteMessage", "sqs:GetQueueUrl", "sqs:ReceiveMessage", "sqs:SendMessage"},
 			}
 			for k := range got {
