@@ -374,3 +374,17 @@ func (d *Durations) observe(ms int64) {
 	}
 	d.Buckets[bucketOf(ms)]++
 }
+
+// PartitionWrites counts the writes one batch's Updates (Plan's output)
+// make to each partition key: one UpdateItem per Update, so an item the
+// batch touches several times still counts once. A conditional failure's
+// second write (see doc.go) is not counted: it is rare once a store is
+// warm. A capacity model multiplies a key's count by the batches a second
+// that touch it.
+func PartitionWrites(updates []*Update) map[string]int {
+	out := map[string]int{}
+	for _, u := range updates {
+		out[u.Key.PK]++
+	}
+	return out
+}
