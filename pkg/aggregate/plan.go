@@ -68,8 +68,9 @@ const (
 // second, so up to 10,000 bucket writes a second to the hour's buckets and
 // as many to the day's, one per ending execution at most), 32 partitions
 // take about 10,000 / 32 ≈ 310 writes a second each when the executions
-// spread over many packages: as much as the ALL item takes, and under the
-// ~1,000 write units a second one partition key takes on AWS. With few
+// spread over many packages: as many as the ALL item takes, and under the
+// ~1,000 a second one partition key takes on AWS (in writes; write units
+// grow with the item's size, see doc.go). With few
 // packages the writes are fewer (a batch writes a package's bucket once):
 // a partition gets at most 300 a second per package hashed to it. The
 // price is on the read side: the dashboard reads BucketShards partitions
