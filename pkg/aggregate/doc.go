@@ -27,6 +27,15 @@
 // Names have no '/' or '#', so no two keys collide (nor with the catalog's
 // FOLDERS, FOLDER#, PROJECT# partitions).
 //
+// An installation that ran the earlier layout (packages and projects in
+// their folder's STATS#<folder> partition, all pools in POOLS, all workers
+// in WORKERS, one HOUR#<hour> and DAY#<day> partition each) keeps the ALL
+// and folder items, whose keys did not change; the package, project, pool,
+// worker and bucket items start again from zero (an execution pending or
+// running at the switch takes its count away from the new item when it
+// moves on, so those counts are off by the executions in flight then), and
+// the old ones are no longer read (the buckets expire with their TTL).
+//
 // # Writes per partition key
 //
 // Every counter item has a partition of its own, so the items one batch
