@@ -1,6 +1,7 @@
 package aggregate
 
 import (
+	"context"
 	"fmt"
 	"strconv"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/scaleout/scaleout/pkg/execution"
+	"github.com/scaleout/scaleout/pkg/testenv"
 )
 
 // wideBatch is a batch of 100 records touching 100 workers and 50 packages
@@ -38,6 +40,7 @@ func wideBatch(at time.Time) []events.DynamoDBEventRecord {
 			}
 		}
 		old, new := im(execution.Pending), im(execution.Running)
+		delete(old, "worker_id") // a pending execution has no worker yet
 		if i%2 == 1 {
 			old, new = im(execution.Running), im(execution.Succeeded)
 		}
@@ -88,4 +91,50 @@ func maxOf(m map[string]int) int {
 		n = max(n, v)
 	}
 	return n
+}
+
+// The read side finds what the wide batch wrote across its partitions:
+// workers and pools by name (more than one BatchGetItem's 100 keys, names
+// never written left out), the dashboard from every bucket partition.
+func TestReadsAcrossPartitions(t *testing.T) {
+	t.Parallel()
+	env := testenv.AWS(t)
+	at := time.Now().UTC().Add(-time.Hour).Truncate(time.Hour).Add(20 * time.Minute)
+	st := NewStore(env.Clients.DynamoDB, env.Set.Catalog.Name, WithScope(testenv.Name("wide")+"#"))
+	resp, err := Handler{Store: st}.Handle(context.Background(), shardEvent("shardId-0001", wideBatch(at)))
+	require.NoError(t, err)
+	require.Empty(t, resp.BatchItemFailures)
+	ctx := context.Background()
+
+	var ids []string
+	for i := range 150 { // w000..w099 ran executions, w100..w149 did not
+		ids = append(ids, fmt.Sprintf("w%03d", 149-i))
+	}
+	// The batch alone: what earlier batches added (the pending of the
+	// claimed executions, the running of the ending ones) is not there, so
+	// its removal shows as negative counts.
+	ws, err := st.Workers(ctx, ids)
+	require.NoError(t, err)
+	require.Len(t, ws, 100)
+	for i, w := range ws {
+		require.Equal(t, fmt.Sprintf("w%03d", i), w.Worker, "sorted by id")
+		want := Counts{execution.Running: 1}
+		if i%2 == 1 {
+			want = Counts{execution.Running: -1, execution.Succeeded: 1}
+		}
+		require.Equal(t, want, nonzero(w.Counts), w.Worker)
+	}
+	pools, err := st.Pools(ctx, []string{"default", "big", "idle", "big"})
+	require.NoError(t, err)
+	require.Len(t, pools, 2)
+	require.Equal(t, "big", pools[0].Pool)
+	require.Equal(t, Counts{execution.Pending: -25, execution.Succeeded: 25}, nonzero(pools[0].Counts))
+
+	d, err := st.Dashboard(ctx, at)
+	require.NoError(t, err)
+	require.Equal(t, int64(-50), d.Pending)
+	require.Equal(t, Counts{execution.Succeeded: 50}, nonzero(d.Counts))
+	require.Len(t, d.Packages, 50)
+	require.Equal(t, Counts{execution.Succeeded: 50}, nonzero(d.Hourly[0].Counts))
+	require.Equal(t, int64(50), d.Hourly[0].Durations.Count)
 }

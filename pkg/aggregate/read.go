@@ -288,8 +288,12 @@ func (s *Store) Dashboard(ctx context.Context, since time.Time) (Dashboard, erro
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	for i := range parts {
-		wg.Add(1)
 		sem <- struct{}{}
+		if ctx.Err() != nil { // a read failed: start no more
+			<-sem
+			break
+		}
+		wg.Add(1)
 		go func() {
 			defer func() { <-sem; wg.Done() }()
 			var items []Stats
@@ -306,6 +310,9 @@ func (s *Store) Dashboard(ctx context.Context, since time.Time) (Dashboard, erro
 		}()
 	}
 	wg.Wait()
+	if firstErr == nil {
+		firstErr = ctx.Err() // the caller's
+	}
 	if firstErr != nil {
 		return d, firstErr
 	}
