@@ -9,18 +9,68 @@
 // item the batch touches. Store.Apply writes an Update with one UpdateItem;
 // Handler is what the stream Lambda (and the local stream poller) calls.
 // Store's read side (Counts, Stats, Pools, Workers, Dashboard) serves the
-// HTTP routes.
+// HTTP routes: point reads (GetItem, BatchGetItem for the pools or workers
+// named) and, for the dashboard, BucketShards Queries per hour in parallel.
 //
 // # Items (catalog table, pk / sk; scope is "" in production)
 //
-//	<scope>STATS#<folder>  PKG#<project>/<package>  package: counts, durations, last_*, last_fail_*
-//	<scope>STATS#<folder>  PROJECT#<project>        project: counts, durations
-//	<scope>STATS#<folder>  FOLDER                   folder:  counts, durations
-//	<scope>STATS           ALL                      all:     counts (n_running = running now), durations
-//	<scope>POOLS           POOL#<pool>              pool:    counts, durations
-//	<scope>WORKERS         WORKER#<worker_id>       worker:  counts, durations
-//	<scope>HOUR#<2006-01-02T15>  PKG#<folder>/<project>/<package>  ended in the hour: counts by final status, durations, last_fail_*; TTL
-//	<scope>DAY#<2006-01-02>      PKG#<folder>/<project>/<package>  ended in the day: same; TTL
+//	<scope>STATS#<folder>/<project>/<package>  PKG      package: counts, durations, last_*, last_fail_*
+//	<scope>STATS#<folder>/<project>            PROJECT  project: counts, durations
+//	<scope>STATS#<folder>                      FOLDER   folder:  counts, durations
+//	<scope>STATS                               ALL      all:     counts (n_running = running now), durations
+//	<scope>STATS#POOL#<pool>                   POOL     pool:    counts, durations
+//	<scope>STATS#WORKER#<worker_id>            WORKER   worker:  counts, durations
+//	<scope>HOUR#<2006-01-02T15>#<shard>  PKG#<folder>/<project>/<package>  ended in the hour: counts by final status, durations, last_fail_*; TTL
+//	<scope>DAY#<2006-01-02>#<shard>      PKG#<folder>/<project>/<package>  ended in the day: same; TTL
+//
+// <shard> is BucketShard of the package (two digits, 00 to BucketShards-1).
+// Names have no '/' or '#', so no two keys collide (nor with the catalog's
+// FOLDERS, FOLDER#, PROJECT# partitions).
+//
+// An installation that ran the earlier layout (packages and projects in
+// their folder's STATS#<folder> partition, all pools in POOLS, all workers
+// in WORKERS, one HOUR#<hour> and DAY#<day> partition each) keeps the ALL
+// and folder items, whose keys did not change; the package, project, pool,
+// worker and bucket items start again from zero (an execution pending or
+// running at the switch takes its count away from the new item when it
+// moves on, so those counts are off by the executions in flight then), and
+// the old ones are no longer read (the buckets expire with their TTL).
+//
+// # Writes per partition key
+//
+// Every counter item has a partition of its own, so the items one batch
+// touches never add up on one key: a counter key gets at most one write a
+// batch. The buckets of an hour (a day) spread over BucketShards
+// partitions by package, so a bucket key gets one write a batch per
+// package hashed to it that ended executions in the batch.
+//
+// The model: 10,000 executions started a second, 3 transitions each (30,000
+// stream records a second), at least 30 stream shards read in order
+// (ParallelizationFactor 1), batches of up to 100 records: at least 300
+// batches a second, each ending about 33 executions. Worst case per key:
+//
+//	key                   before (shared partitions)                 now
+//	STATS ALL             1 a batch: 300/s                           300/s (unchanged; every batch writes it)
+//	a worker              WORKERS: ~100 workers a batch: 30,000/s    1 a batch, only batches with its work: ≤ 300/s
+//	a pool                POOLS: the pools a batch touches × 300     ≤ 300/s
+//	a folder's items      STATS#<folder>: its packages + projects    ≤ 300/s each (package, project, folder)
+//	                      + 1 a batch: up to ~100 × 300 = 30,000/s
+//	an hour's buckets     HOUR#<hour>: ~33 packages a batch:         HOUR#<hour>#<shard>: 10,000/s over 32 keys,
+//	                      10,000/s                                   ~310/s each (≤ 300/s per package hashed there)
+//	a day's buckets       DAY#<day>: same, 10,000/s                  same, ~310/s each
+//
+// PartitionWrites counts a planned batch's writes per partition key.
+//
+// Write units are another matter: DynamoDB bills a write by the item's
+// size (1 KB units, the larger of before and after), and a partition takes
+// about 1,000 units a second. An item written by every stream shard keeps
+// a watermark per shard and hour for the dedup window: 30 shards × 25 hours
+// measured 40 KB on ALL (on DynamoDB Local), so about 40 units a write, 12,000 a second at
+// 300 writes a second. The items every batch writes (ALL, a busy pool or
+// folder, a busy package's day bucket) are over that budget in units at
+// the model's load though not in writes; splitting them by stream shard
+// (a partition per hash of the shard, read back by adding them up) would
+// cut both their writes and their watermark maps. Not done yet.
 //
 // Attributes: n_<status> (counts), d_count, d_sum, d_min, d_max and
 // h_<bucket> (the duration sketch, see Durations), w_<unix hour> (the
@@ -63,7 +113,8 @@
 // transition (an earlier design) made the hot items (ALL, POOLS, big
 // folders) grow by 9 bytes a transition, towards DynamoDB's 400 KB item
 // limit within minutes at 100 executions a second, each update billed by
-// the item's size. A watermark map is created by the first write of its
+// the item's size (the watermarks are not free either: see Writes per
+// partition key). A watermark map is created by the first write of its
 // hour to the item (attribute_not_exists), then updated in place.
 //
 // Writes per batch: one UpdateItem per item touched, plus, only on a

@@ -2,6 +2,7 @@ package aggregate
 
 import (
 	"fmt"
+	"hash/fnv"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -20,36 +21,81 @@ const (
 	kindBucket         // executions that ended in an hour or a day
 )
 
-// keys of the counter items an image counts in (see doc.go for the layout).
+// keys of the counter items an image counts in (see doc.go for the layout):
+// each in a partition of its own, so that the items one batch touches
+// never add up on one partition key.
 func counterKeys(scope string, im *image) []Key {
 	ks := []Key{
 		pkgKey(scope, im.ref),
-		{scope + "STATS#" + im.ref.Folder, "PROJECT#" + im.ref.Project},
-		{scope + "STATS#" + im.ref.Folder, "FOLDER"},
-		{scope + "STATS", "ALL"},
-		{scope + "POOLS", "POOL#" + im.pool},
+		projectKey(scope, im.ref.Folder, im.ref.Project),
+		folderKey(scope, im.ref.Folder),
+		allKey(scope),
+		poolKey(scope, im.pool),
 	}
 	if im.worker != "" {
-		ks = append(ks, Key{scope + "WORKERS", "WORKER#" + im.worker})
+		ks = append(ks, workerKey(scope, im.worker))
 	}
 	return ks
 }
 
+// Keys of the counter items. Folder, project and package names have no '/'
+// or '#', so no two of them collide, nor with the pool and worker items
+// (STATS#POOL#, STATS#WORKER#: a folder item's partition has no second '#').
 func pkgKey(scope string, r Ref) Key {
-	return Key{scope + "STATS#" + r.Folder, "PKG#" + r.Project + "/" + r.Package}
+	return Key{scope + "STATS#" + r.Folder + "/" + r.Project + "/" + r.Package, "PKG"}
 }
+
+func projectKey(scope, folder, project string) Key {
+	return Key{scope + "STATS#" + folder + "/" + project, "PROJECT"}
+}
+
+func folderKey(scope, folder string) Key { return Key{scope + "STATS#" + folder, "FOLDER"} }
+
+func allKey(scope string) Key { return Key{scope + "STATS", "ALL"} }
+
+func poolKey(scope, pool string) Key { return Key{scope + "STATS#POOL#" + pool, "POOL"} }
+
+func workerKey(scope, worker string) Key { return Key{scope + "STATS#WORKER#" + worker, "WORKER"} }
 
 const (
 	hourLayout = "2006-01-02T15"
 	dayLayout  = time.DateOnly
 )
 
+// BucketShards is how many partitions the hourly (and the daily) buckets of
+// one hour (day) are spread over: a package's bucket goes to partition
+// BucketShard(ref). At the load doc.go models (10,000 executions ending a
+// second, so up to 10,000 bucket writes a second to the hour's buckets and
+// as many to the day's, one per ending execution at most), 32 partitions
+// take about 10,000 / 32 ≈ 310 writes a second each when the executions
+// spread over many packages: as many as the ALL item takes, and under the
+// ~1,000 a second one partition key takes on AWS (in writes; write units
+// grow with the item's size, see doc.go). With few
+// packages the writes are fewer (a batch writes a package's bucket once):
+// a partition gets at most 300 a second per package hashed to it. The
+// price is on the read side: the dashboard reads BucketShards partitions
+// per hour (in parallel).
+const BucketShards = 32
+
+// BucketShard is the partition of the buckets of hour or day that holds
+// r's bucket: a stable hash (FNV-1a) of the package ref, modulo
+// BucketShards.
+func BucketShard(r Ref) int {
+	h := fnv.New32a()
+	h.Write([]byte(r.String()))
+	return int(h.Sum32() % BucketShards)
+}
+
+func hourPK(scope string, hour time.Time, shard int) string {
+	return fmt.Sprintf("%sHOUR#%s#%02d", scope, hour.UTC().Format(hourLayout), shard)
+}
+
 func hourKey(scope string, t time.Time, r Ref) Key {
-	return Key{scope + "HOUR#" + t.UTC().Format(hourLayout), "PKG#" + r.String()}
+	return Key{hourPK(scope, t, BucketShard(r)), "PKG#" + r.String()}
 }
 
 func dayKey(scope string, t time.Time, r Ref) Key {
-	return Key{scope + "DAY#" + t.UTC().Format(dayLayout), "PKG#" + r.String()}
+	return Key{fmt.Sprintf("%sDAY#%s#%02d", scope, t.UTC().Format(dayLayout), BucketShard(r)), "PKG#" + r.String()}
 }
 
 // Last names an execution and when it changed.
@@ -328,4 +374,18 @@ func (d *Durations) observe(ms int64) {
 		d.Buckets = map[int]int64{}
 	}
 	d.Buckets[bucketOf(ms)]++
+}
+
+// PartitionWrites counts the writes one batch's Updates (Plan's output)
+// make to each partition key: one UpdateItem per Update, so an item the
+// batch touches several times still counts once. A conditional failure's
+// second write (see doc.go) is not counted: it is rare once a store is
+// warm. A capacity model multiplies a key's count by the batches a second
+// that touch it.
+func PartitionWrites(updates []*Update) map[string]int {
+	out := map[string]int{}
+	for _, u := range updates {
+		out[u.Key.PK]++
+	}
+	return out
 }

@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -115,11 +116,11 @@ func (s *Store) Stats(ctx context.Context, f Filter) (Stats, error) {
 	case f.Project == "" && f.Package != "":
 		return Stats{}, fmt.Errorf("%w: a package needs its project", ErrBadFilter)
 	case f.Folder == "":
-		k = Key{s.scope + "STATS", "ALL"}
+		k = allKey(s.scope)
 	case f.Project == "":
-		k = Key{s.scope + "STATS#" + f.Folder, "FOLDER"}
+		k = folderKey(s.scope, f.Folder)
 	case f.Package == "":
-		k = Key{s.scope + "STATS#" + f.Folder, "PROJECT#" + f.Project}
+		k = projectKey(s.scope, f.Folder, f.Project)
 	default:
 		k = pkgKey(s.scope, Ref{f.Folder, f.Project, f.Package})
 	}
@@ -132,14 +133,84 @@ func (s *Store) Stats(ctx context.Context, f Filter) (Stats, error) {
 	return st, nil
 }
 
-// Workers reads the counts per worker, sorted by worker id.
-func (s *Store) Workers(ctx context.Context) ([]Stats, error) {
-	return s.list(ctx, s.scope+"WORKERS")
+// Workers reads the counts of the workers named, sorted by worker id; a
+// worker that never ran an execution is left out. Each worker's item is a
+// partition of its own (see doc.go), so the caller names them: the worker
+// registry lists them.
+func (s *Store) Workers(ctx context.Context, ids []string) ([]Stats, error) {
+	keys := make([]Key, len(ids))
+	for i, id := range ids {
+		keys[i] = workerKey(s.scope, id)
+	}
+	out, err := s.getStats(ctx, keys)
+	sort.Slice(out, func(i, j int) bool { return out[i].Worker < out[j].Worker })
+	return out, err
 }
 
-// Pools reads the counts per pool, sorted by pool name.
-func (s *Store) Pools(ctx context.Context) ([]Stats, error) {
-	return s.list(ctx, s.scope+"POOLS")
+// Pools reads the counts of the pools named, sorted by pool name; a pool
+// that never had an execution is left out. Each pool's item is a partition
+// of its own (see doc.go), so the caller names them: the API knows the
+// pools it has queues for.
+func (s *Store) Pools(ctx context.Context, pools []string) ([]Stats, error) {
+	keys := make([]Key, len(pools))
+	for i, p := range pools {
+		keys[i] = poolKey(s.scope, p)
+	}
+	out, err := s.getStats(ctx, keys)
+	sort.Slice(out, func(i, j int) bool { return out[i].Pool < out[j].Pool })
+	return out, err
+}
+
+// getStats reads the items of keys that exist.
+func (s *Store) getStats(ctx context.Context, keys []Key) ([]Stats, error) {
+	var out []Stats
+	err := s.batchGet(ctx, keys, func(it map[string]types.AttributeValue) { out = append(out, decodeStats(it)) })
+	return out, err
+}
+
+// Bounds of batchGet.
+const (
+	batchGetMax     = 100 // keys per BatchGetItem, DynamoDB's limit
+	batchGetRetries = 8   // calls per chunk while DynamoDB leaves keys unprocessed
+)
+
+// batchGet calls each with every item of keys that exists, in no
+// particular order: BatchGetItem, 100 keys a call, the keys DynamoDB leaves
+// unprocessed (throttling, the 16 MB limit) asked again after a backoff.
+func (s *Store) batchGet(ctx context.Context, keys []Key, each func(map[string]types.AttributeValue)) error {
+	seen := map[Key]bool{}
+	for start := 0; start < len(keys); {
+		var chunk []map[string]types.AttributeValue
+		for ; start < len(keys) && len(chunk) < batchGetMax; start++ {
+			if k := keys[start]; !seen[k] { // BatchGetItem refuses a key twice
+				seen[k] = true
+				chunk = append(chunk, key(k))
+			}
+		}
+		req := map[string]types.KeysAndAttributes{s.table: {Keys: chunk, ConsistentRead: aws.Bool(true)}}
+		for try := 0; len(req) > 0 && len(req[s.table].Keys) > 0; try++ {
+			if try == batchGetRetries {
+				return fmt.Errorf("read %d aggregate items: DynamoDB left %d unprocessed after %d calls (throttled); retry later or raise the table's read capacity",
+					len(keys), len(req[s.table].Keys), try)
+			}
+			if try > 0 {
+				select {
+				case <-ctx.Done():
+					return ctx.Err()
+				case <-time.After(time.Duration(25<<try) * time.Millisecond):
+				}
+			}
+			out, err := s.db.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: req})
+			if err != nil {
+				return fmt.Errorf("read %d aggregate items: %w", len(chunk), err)
+			}
+			for _, it := range out.Responses[s.table] {
+				each(it)
+			}
+			req = out.UnprocessedKeys
+		}
+	}
+	return nil
 }
 
 func (s *Store) query(ctx context.Context, pk string, each func(map[string]types.AttributeValue)) error {
@@ -160,12 +231,6 @@ func (s *Store) query(ctx context.Context, pk string, each func(map[string]types
 		}
 	}
 	return nil
-}
-
-func (s *Store) list(ctx context.Context, pk string) ([]Stats, error) {
-	var out []Stats
-	err := s.query(ctx, pk, func(it map[string]types.AttributeValue) { out = append(out, decodeStats(it)) })
-	return out, err
 }
 
 // Dashboard is the SSIS Integration Services Dashboard: what ended since a
@@ -198,37 +263,83 @@ type HourFigures struct {
 	Durations Durations `json:"durations"`
 }
 
+// dashboardConcurrency bounds the Queries of a Dashboard in flight.
+const dashboardConcurrency = 32
+
 // Dashboard reads the dashboard figures from since (rounded down to the
-// hour) until now: one Query per hour and one GetItem.
+// hour) until now: BucketShards Queries per hour (up to
+// dashboardConcurrency at once) and one GetItem.
 func (s *Store) Dashboard(ctx context.Context, since time.Time) (Dashboard, error) {
 	now := s.now().UTC()
 	d := Dashboard{Since: since.UTC().Truncate(time.Hour), Until: now, Counts: Counts{}}
-	pkgs := map[Ref]*PackageFigures{}
+	var hours []time.Time
 	for h := d.Since; !h.After(now); h = h.Add(time.Hour) {
-		hf := HourFigures{Hour: h, Counts: Counts{}}
-		err := s.query(ctx, s.scope+"HOUR#"+h.Format(hourLayout), func(it map[string]types.AttributeValue) {
-			st := decodeStats(it)
-			ref := Ref{st.Folder, st.Project, st.Package}
-			p, ok := pkgs[ref]
-			if !ok {
-				p = &PackageFigures{Ref: ref, Counts: Counts{}}
-				pkgs[ref] = p
+		hours = append(hours, h)
+	}
+	// Every partition of every hour, read in parallel; folded in order
+	// below, so that the figures do not depend on which read ended first.
+	parts := make([][]Stats, len(hours)*BucketShards)
+	var (
+		wg       sync.WaitGroup
+		mu       sync.Mutex
+		firstErr error
+		sem      = make(chan struct{}, dashboardConcurrency)
+	)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	for i := range parts {
+		sem <- struct{}{}
+		if ctx.Err() != nil { // a read failed: start no more
+			<-sem
+			break
+		}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			var items []Stats
+			err := s.query(ctx, hourPK(s.scope, hours[i/BucketShards], i%BucketShards), func(it map[string]types.AttributeValue) {
+				items = append(items, decodeStats(it))
+			})
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil && firstErr == nil {
+				firstErr = err
+				cancel()
 			}
-			for k, v := range st.Counts {
-				if v != 0 {
-					hf.Counts[k] += v
-					p.Counts[k] += v
-					d.Counts[k] += v
+			parts[i] = items
+		}()
+	}
+	wg.Wait()
+	if firstErr == nil {
+		firstErr = ctx.Err() // the caller's
+	}
+	if firstErr != nil {
+		return d, firstErr
+	}
+	pkgs := map[Ref]*PackageFigures{}
+	for hi, h := range hours {
+		hf := HourFigures{Hour: h, Counts: Counts{}}
+		for _, part := range parts[hi*BucketShards : (hi+1)*BucketShards] {
+			for _, st := range part {
+				ref := Ref{st.Folder, st.Project, st.Package}
+				p, ok := pkgs[ref]
+				if !ok {
+					p = &PackageFigures{Ref: ref, Counts: Counts{}}
+					pkgs[ref] = p
+				}
+				for k, v := range st.Counts {
+					if v != 0 {
+						hf.Counts[k] += v
+						p.Counts[k] += v
+						d.Counts[k] += v
+					}
+				}
+				hf.Durations.Merge(st.Durations)
+				p.Durations.Merge(st.Durations)
+				if st.LastFailure != nil && (p.LastFailure == nil || !st.LastFailure.At.Before(p.LastFailure.At)) {
+					p.LastFailure = st.LastFailure
 				}
 			}
-			hf.Durations.Merge(st.Durations)
-			p.Durations.Merge(st.Durations)
-			if st.LastFailure != nil && (p.LastFailure == nil || !st.LastFailure.At.Before(p.LastFailure.At)) {
-				p.LastFailure = st.LastFailure
-			}
-		})
-		if err != nil {
-			return d, err
 		}
 		d.Hourly = append(d.Hourly, hf)
 	}

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"hash/fnv"
+	"maps"
 	"math/rand/v2"
+	"slices"
 	"testing"
 	"time"
 
@@ -156,13 +158,13 @@ func check(t *testing.T, ctx context.Context, st *Store, recs []events.DynamoDBE
 	require.NoError(t, err)
 	require.Equal(t, full(e.all), all.Counts)
 	sameDurations(t, e.allDur, all.Durations, "durations of all")
-	pools, err := st.Pools(ctx)
+	pools, err := st.Pools(ctx, slices.Collect(maps.Keys(e.pools)))
 	require.NoError(t, err)
 	require.Len(t, pools, len(e.pools))
 	for _, p := range pools {
 		require.Equal(t, full(e.pools[p.Pool]), p.Counts, "pool %s", p.Pool)
 	}
-	workers, err := st.Workers(ctx)
+	workers, err := st.Workers(ctx, slices.Collect(maps.Keys(e.workers)))
 	require.NoError(t, err)
 	require.Len(t, workers, len(e.workers))
 	for _, w := range workers {

@@ -55,7 +55,8 @@ type Messages interface {
 // Stats reads the aggregates the stream function keeps.
 type Stats interface {
 	Stats(ctx context.Context, f aggregate.Filter) (aggregate.Stats, error)
-	Pools(ctx context.Context) ([]aggregate.Stats, error)
+	// Pools reads the counts of the pools named.
+	Pools(ctx context.Context, pools []string) ([]aggregate.Stats, error)
 	Dashboard(ctx context.Context, since time.Time) (aggregate.Dashboard, error)
 }
 

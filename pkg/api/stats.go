@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"slices"
 	"time"
@@ -96,7 +97,8 @@ type PoolList struct {
 
 func (s *Server) getPools(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
-	stats, err := s.stats.Pools(ctx)
+	pools := slices.Sorted(maps.Keys(s.queues))
+	stats, err := s.stats.Pools(ctx, pools)
 	if err != nil {
 		return err
 	}
@@ -120,13 +122,7 @@ func (s *Server) getPools(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	var out PoolList
-	for _, pool := range slices.Sorted(func(yield func(string) bool) {
-		for p := range s.queues {
-			if !yield(p) {
-				return
-			}
-		}
-	}) {
+	for _, pool := range pools {
 		v := PoolView{Pool: pool, Counts: byPool[pool].Counts, Running: byPool[pool].Running}
 		if t, ok := oldest[pool]; ok {
 			v.OldestPendingSeconds = max(now.Sub(t).Seconds(), 0)

@@ -1,0 +1,140 @@
+package aggregate
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/stretchr/testify/require"
+
+	"github.com/scaleout/scaleout/pkg/execution"
+	"github.com/scaleout/scaleout/pkg/testenv"
+)
+
+// wideBatch is a batch of 100 records touching 100 workers and 50 packages
+// in 5 folders (2 projects each) and 2 pools: each package's execution is
+// claimed by one worker and another of its executions ends on another.
+func wideBatch(at time.Time) []events.DynamoDBEventRecord {
+	ms := func(t time.Time) events.DynamoDBAttributeValue {
+		return events.NewNumberAttribute(strconv.FormatInt(t.UnixMilli(), 10))
+	}
+	var recs []events.DynamoDBEventRecord
+	for i := range 100 {
+		k := i / 2 // the package
+		im := func(status execution.Status) map[string]events.DynamoDBAttributeValue {
+			return map[string]events.DynamoDBAttributeValue{
+				"id":         events.NewStringAttribute(fmt.Sprintf("e%03d", i)),
+				"folder":     events.NewStringAttribute(fmt.Sprintf("f%d", k%5)),
+				"project":    events.NewStringAttribute(fmt.Sprintf("p%d", k%2)),
+				"package":    events.NewStringAttribute(fmt.Sprintf("pkg%02d", k)),
+				"pool":       events.NewStringAttribute([]string{"default", "big"}[k%2]),
+				"worker_id":  events.NewStringAttribute(fmt.Sprintf("w%03d", i)),
+				"status":     events.NewStringAttribute(string(status)),
+				"created_at": ms(at.Add(-time.Minute)),
+				"started_at": ms(at.Add(-30 * time.Second)),
+				"ended_at":   ms(at),
+			}
+		}
+		old, new := im(execution.Pending), im(execution.Running)
+		delete(old, "worker_id") // a pending execution has no worker yet
+		if i%2 == 1 {
+			old, new = im(execution.Running), im(execution.Succeeded)
+		}
+		delete(old, "ended_at")
+		recs = append(recs, events.DynamoDBEventRecord{
+			EventID: fmt.Sprint(i), EventName: string(events.DynamoDBOperationTypeModify),
+			Change: events.DynamoDBStreamRecord{
+				SequenceNumber:              strconv.Itoa(1000 + i),
+				ApproximateCreationDateTime: events.SecondsEpochTime{Time: at},
+				OldImage:                    old, NewImage: new,
+			},
+		})
+	}
+	return recs
+}
+
+// No partition key gets more than a few writes from one batch, however
+// many workers, packages and folders the batch touches: each counter item
+// is a partition of its own (one write a batch), and the buckets of an
+// hour spread over BucketShards partitions.
+func TestNoHotPartitionKey(t *testing.T) {
+	t.Parallel()
+	ups, err := Plan("", "shardId-1", wideBatch(time.Date(2026, 3, 1, 10, 20, 0, 0, time.UTC)), DefaultRetention)
+	require.NoError(t, err)
+	writes := PartitionWrites(ups)
+	// 50 packages, 10 projects, 5 folders, ALL, 2 pools, 100 workers; 50
+	// hour and 50 day buckets.
+	require.Len(t, ups, 50+10+5+1+2+100+50+50)
+	buckets := 0
+	for pk, n := range writes {
+		if strings.HasPrefix(pk, "HOUR#") || strings.HasPrefix(pk, "DAY#") {
+			buckets += n
+			// The packages hashed to one of the 32 partitions: a few.
+			require.LessOrEqual(t, n, 5, "bucket partition %s", pk)
+			continue
+		}
+		require.Equal(t, 1, n, "counter partition %s: one item, one write", pk)
+	}
+	require.Equal(t, 100, buckets)
+	// Before the items had partitions of their own, this batch wrote 100
+	// times to WORKERS, 50 to HOUR#2026-03-01T10 and 13 to each STATS#<folder>.
+	t.Logf("%d partition keys, at most %d writes to one", len(writes), maxOf(writes))
+}
+
+func maxOf(m map[string]int) int {
+	n := 0
+	for _, v := range m {
+		n = max(n, v)
+	}
+	return n
+}
+
+// The read side finds what the wide batch wrote across its partitions:
+// workers and pools by name (more than one BatchGetItem's 100 keys, names
+// never written left out), the dashboard from every bucket partition.
+func TestReadsAcrossPartitions(t *testing.T) {
+	t.Parallel()
+	env := testenv.AWS(t)
+	at := time.Now().UTC().Add(-time.Hour).Truncate(time.Hour).Add(20 * time.Minute)
+	st := NewStore(env.Clients.DynamoDB, env.Set.Catalog.Name, WithScope(testenv.Name("wide")+"#"))
+	resp, err := Handler{Store: st}.Handle(context.Background(), shardEvent("shardId-0001", wideBatch(at)))
+	require.NoError(t, err)
+	require.Empty(t, resp.BatchItemFailures)
+	ctx := context.Background()
+
+	var ids []string
+	for i := range 150 { // w000..w099 ran executions, w100..w149 did not
+		ids = append(ids, fmt.Sprintf("w%03d", 149-i))
+	}
+	// The batch alone: what earlier batches added (the pending of the
+	// claimed executions, the running of the ending ones) is not there, so
+	// its removal shows as negative counts.
+	ws, err := st.Workers(ctx, ids)
+	require.NoError(t, err)
+	require.Len(t, ws, 100)
+	for i, w := range ws {
+		require.Equal(t, fmt.Sprintf("w%03d", i), w.Worker, "sorted by id")
+		want := Counts{execution.Running: 1}
+		if i%2 == 1 {
+			want = Counts{execution.Running: -1, execution.Succeeded: 1}
+		}
+		require.Equal(t, want, nonzero(w.Counts), w.Worker)
+	}
+	pools, err := st.Pools(ctx, []string{"default", "big", "idle", "big"})
+	require.NoError(t, err)
+	require.Len(t, pools, 2)
+	require.Equal(t, "big", pools[0].Pool)
+	require.Equal(t, Counts{execution.Pending: -25, execution.Succeeded: 25}, nonzero(pools[0].Counts))
+
+	d, err := st.Dashboard(ctx, at)
+	require.NoError(t, err)
+	require.Equal(t, int64(-50), d.Pending)
+	require.Equal(t, Counts{execution.Succeeded: 50}, nonzero(d.Counts))
+	require.Len(t, d.Packages, 50)
+	require.Equal(t, Counts{execution.Succeeded: 50}, nonzero(d.Hourly[0].Counts))
+	require.Equal(t, int64(50), d.Hourly[0].Durations.Count)
+}
