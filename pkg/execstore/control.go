@@ -21,20 +21,21 @@ import (
 // execution that is stopping already changes nothing. A final execution
 // gives a *execution.ConflictError.
 func (s *Store) Stop(ctx context.Context, id string, now time.Time) (execution.Execution, error) {
+	values := map[string]types.AttributeValue{
+		":pending":  str(string(execution.Pending)),
+		":canceled": str(string(execution.Canceled)),
+		":now":      num(ms(now)),
+		":why":      str("stopped before it started"),
+	}
 	out, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:           aws.String(s.table),
 		Key:                 key(id),
 		ConditionExpression: aws.String("#status = :pending"),
-		UpdateExpression:    aws.String("SET #status = :canceled, ended_at = :now, #error = :why"),
+		UpdateExpression:    aws.String(withStatusKey("SET #status = :canceled, ended_at = :now, #error = :why", id, execution.Canceled, values)),
 		ExpressionAttributeNames: map[string]string{
 			"#status": "status", "#error": "error",
 		},
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":pending":  str(string(execution.Pending)),
-			":canceled": str(string(execution.Canceled)),
-			":now":      num(ms(now)),
-			":why":      str("stopped before it started"),
-		},
+		ExpressionAttributeValues:           values,
 		ReturnValues:                        types.ReturnValueAllNew,
 		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 	})
@@ -52,17 +53,18 @@ func (s *Store) Stop(ctx context.Context, id string, now time.Time) (execution.E
 	default:
 		return execution.Execution{}, &execution.ConflictError{ID: id, Want: "pending or running to stop it", Current: ce.Current}
 	}
+	values = map[string]types.AttributeValue{
+		":running":  str(string(execution.Running)),
+		":stopping": str(string(execution.Stopping)),
+		":now":      num(ms(now)),
+	}
 	out, err = s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:                aws.String(s.table),
-		Key:                      key(id),
-		ConditionExpression:      aws.String("#status = :running"),
-		UpdateExpression:         aws.String("SET #status = :stopping, stop_requested_at = :now"),
-		ExpressionAttributeNames: map[string]string{"#status": "status"},
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":running":  str(string(execution.Running)),
-			":stopping": str(string(execution.Stopping)),
-			":now":      num(ms(now)),
-		},
+		TableName:                           aws.String(s.table),
+		Key:                                 key(id),
+		ConditionExpression:                 aws.String("#status = :running"),
+		UpdateExpression:                    aws.String(withStatusKey("SET #status = :stopping, stop_requested_at = :now", id, execution.Stopping, values)),
+		ExpressionAttributeNames:            map[string]string{"#status": "status"},
+		ExpressionAttributeValues:           values,
 		ReturnValues:                        types.ReturnValueAllNew,
 		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 	})
