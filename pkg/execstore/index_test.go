@@ -2,6 +2,7 @@ package execstore_test
 
 import (
 	"context"
+	"math/rand/v2"
 	"slices"
 	"testing"
 	"time"
@@ -47,6 +48,10 @@ func TestListAcrossShards(t *testing.T) {
 	s := execstore.New(env.Clients.DynamoDB, env.Set.Executions.Name)
 	ctx := context.Background()
 	folder, project := testenv.Name("folder"), testenv.Name("proj")
+	// A pool no worker or reconciler serves: the tests that run beside
+	// this one share the table, and a reconciler re-enqueues old pending
+	// executions of its pools.
+	pool := testenv.Name("idle")
 	// 3 days ago, 11:00 UTC: 60 executions, one every 50 minutes, over 3 days.
 	base := time.Now().UTC().Truncate(24*time.Hour).AddDate(0, 0, -3).Add(11 * time.Hour)
 	type made struct {
@@ -58,7 +63,7 @@ func TestListAcrossShards(t *testing.T) {
 	shards := map[int]bool{}
 	for i := range 60 {
 		e := execution.Execution{
-			ID: uuid.Must(uuid.NewV7()).String(), Folder: folder, Project: project, Package: "a", Pool: "default",
+			ID: uuid.Must(uuid.NewV7()).String(), Folder: folder, Project: project, Package: "a", Pool: pool,
 			Status: execution.Pending, Definition: []byte(`{}`), CreatedAt: base.Add(time.Duration(i) * 50 * time.Minute),
 		}
 		if i%3 == 1 {
@@ -137,12 +142,15 @@ func TestByStatusShardsAndSparse(t *testing.T) {
 	env := testenv.AWS(t)
 	s := execstore.New(env.Clients.DynamoDB, env.Set.Executions.Name)
 	ctx := context.Background()
-	// Long ago, so that other tests' executions are newer.
-	base := time.Now().UTC().AddDate(-1, 0, 0).Add(-time.Duration(time.Now().UnixNano() % int64(time.Hour)))
+	pool := testenv.Name("idle") // see TestListAcrossShards
+	// Weeks ago (other tests' executions are newer; within the 90 days
+	// of retention, or DynamoDB Local's TTL deletes them), at a random
+	// minute of that day, away from other runs of this test.
+	base := time.Now().UTC().AddDate(0, 0, -60).Add(-time.Duration(rand.IntN(24*60)) * time.Minute)
 	var ids []string
 	for i := range 40 {
 		e := execution.Execution{
-			ID: uuid.Must(uuid.NewV7()).String(), Folder: "f", Project: "p", Package: testenv.Name("pkg"), Pool: "default",
+			ID: uuid.Must(uuid.NewV7()).String(), Folder: "f", Project: "p", Package: testenv.Name("pkg"), Pool: pool,
 			Status: execution.Pending, Definition: []byte(`{}`), CreatedAt: base.Add(time.Duration(i) * time.Second),
 		}
 		require.NoError(t, s.Create(ctx, e))
@@ -155,22 +163,25 @@ func TestByStatusShardsAndSparse(t *testing.T) {
 		}
 		return out
 	}
+	// Only this run's executions: earlier runs leave theirs in the table.
+	ours := func(list []execution.Execution) []string {
+		var out []string
+		for _, e := range list {
+			if e.Pool == pool {
+				out = append(out, e.ID)
+			}
+		}
+		return out
+	}
 	before := base.Add(time.Minute)
 	list, err := s.ByStatus(ctx, execution.Pending, before, time.Time{}, 1000)
 	require.NoError(t, err)
 	require.True(t, slices.IsSortedFunc(list, func(a, b execution.Execution) int { return a.CreatedAt.Compare(b.CreatedAt) }), "oldest first")
 	got := idsOf(list)
-	var mine []string
-	for _, id := range got {
-		if slices.Contains(ids, id) {
-			mine = append(mine, id)
-		}
-	}
-	require.Equal(t, ids, mine, "every shard is read")
+	require.Equal(t, ids, ours(list), "every shard is read (and the pool is projected)")
 	first, err := s.ByStatus(ctx, execution.Pending, before, time.Time{}, 5)
 	require.NoError(t, err)
 	require.Equal(t, got[:5], idsOf(first), "a limit keeps the oldest")
-	require.Equal(t, "default", first[0].Pool, "the index projects what the reconciler reads")
 
 	// Ten attempts whose lease expired, one that holds its lease.
 	now := time.Now()
@@ -182,12 +193,13 @@ func TestByStatusShardsAndSparse(t *testing.T) {
 	require.NoError(t, err)
 	lost, err := s.ByStatus(ctx, execution.Running, before, now, 1000)
 	require.NoError(t, err)
-	require.Equal(t, ids[:10], idsOf(lost))
-	require.Equal(t, 1, lost[0].Attempt)
-	require.Equal(t, "w1", lost[0].WorkerID)
+	require.Equal(t, ids[:10], ours(lost))
+	i := slices.IndexFunc(lost, func(e execution.Execution) bool { return e.ID == ids[0] })
+	require.Equal(t, 1, lost[i].Attempt)
+	require.Equal(t, "w1", lost[i].WorkerID)
 
 	// Recovering one with no retries left ends it: it leaves the index.
-	ended, err := s.Recover(ctx, lost[0], now)
+	ended, err := s.Recover(ctx, lost[i], now)
 	require.NoError(t, err)
 	require.Equal(t, execution.EndedUnexpectedly, ended.Status)
 	_, err = s.Finish(ctx, execution.LeaseOf(held), execution.Result{Status: execution.Succeeded}, now)
