@@ -283,6 +283,13 @@ func newTable(scope constructs.Construct, id string, def resources.Table) awsdyn
 			PartitionKey:   attribute(ix.PartitionKey),
 			ProjectionType: awsdynamodb.ProjectionType_ALL,
 		}
+		switch ix.Projection.Type {
+		case resources.ProjectKeysOnly:
+			gsi.ProjectionType = awsdynamodb.ProjectionType_KEYS_ONLY
+		case resources.ProjectInclude:
+			gsi.ProjectionType = awsdynamodb.ProjectionType_INCLUDE
+			gsi.NonKeyAttributes = jsii.Strings(ix.Projection.NonKeyAttributes...)
+		}
 		if ix.SortKey != nil {
 			gsi.SortKey = attribute(*ix.SortKey)
 		}

@@ -296,6 +296,33 @@ func TestTablesComeFromResources(t *testing.T) {
 	check(t, func() { synth.template.ResourceCountIs(jsii.String("AWS::DynamoDB::Table"), jsii.Number(2)) })
 }
 
+// Each index has the keys and the projection package resources states.
+func TestIndexesComeFromResources(t *testing.T) {
+	def := synth.set.Executions
+	var gsis []any
+	for _, ix := range def.Indexes {
+		keys := []any{obj{"AttributeName": ix.PartitionKey.Name, "KeyType": "HASH"}}
+		if ix.SortKey != nil {
+			keys = append(keys, obj{"AttributeName": ix.SortKey.Name, "KeyType": "RANGE"})
+		}
+		projection := obj{"ProjectionType": string(ix.Projection.Type)}
+		if ix.Projection.Type == resources.ProjectInclude {
+			attrs := []any{}
+			for _, a := range ix.Projection.NonKeyAttributes {
+				attrs = append(attrs, a)
+			}
+			projection["NonKeyAttributes"] = attrs
+		}
+		gsis = append(gsis, like(obj{"IndexName": ix.Name, "KeySchema": keys, "Projection": projection}))
+	}
+	check(t, func() {
+		synth.template.HasResourceProperties(jsii.String("AWS::DynamoDB::Table"), like(obj{
+			"TableName":              def.Name,
+			"GlobalSecondaryIndexes": assertions.Match_ArrayWith(&gsis),
+		}))
+	})
+}
+
 func TestQueuesRedriveToTheirDeadLetterQueues(t *testing.T) {
 	for pool, def := range synth.set.Pools {
 		t.Run(pool, func(t *testing.T) {

@@ -38,7 +38,7 @@ type Store interface {
 	Get(ctx context.Context, id string) (execution.Execution, error)
 	List(ctx context.Context, f execstore.Filter, now time.Time) (execstore.Page, error)
 	Stop(ctx context.Context, id string, now time.Time) (execution.Execution, error)
-	ByStatus(ctx context.Context, status execution.Status, createdBefore, leaseBefore time.Time, limit int) ([]execution.Execution, error)
+	ByStatus(ctx context.Context, status execution.Status, createdBefore time.Time, limit int) ([]execution.Execution, error)
 	Fail(ctx context.Context, id, reason string, now time.Time) error
 }
 

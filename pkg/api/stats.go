@@ -112,7 +112,7 @@ func (s *Server) getPools(w http.ResponseWriter, r *http.Request) error {
 	}
 	now := s.now()
 	oldest := map[string]time.Time{}
-	pending, err := s.store.ByStatus(ctx, execution.Pending, now, time.Time{}, OldestScan)
+	pending, err := s.store.ByStatus(ctx, execution.Pending, now, OldestScan)
 	if err != nil {
 		return err
 	}

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -71,7 +73,7 @@ func CreateTableInput(t resources.Table) *dynamodb.CreateTableInput {
 		in.GlobalSecondaryIndexes = append(in.GlobalSecondaryIndexes, ddbtypes.GlobalSecondaryIndex{
 			IndexName:  aws.String(ix.Name),
 			KeySchema:  keySchema(ix.PartitionKey, ix.SortKey),
-			Projection: &ddbtypes.Projection{ProjectionType: ddbtypes.ProjectionTypeAll},
+			Projection: projection(ix.Projection),
 		})
 	}
 	for name, typ := range attrs {
@@ -86,6 +88,79 @@ func CreateTableInput(t resources.Table) *dynamodb.CreateTableInput {
 		}
 	}
 	return in
+}
+
+func projection(p resources.Projection) *ddbtypes.Projection {
+	switch p.Type {
+	case resources.ProjectKeysOnly:
+		return &ddbtypes.Projection{ProjectionType: ddbtypes.ProjectionTypeKeysOnly}
+	case resources.ProjectInclude:
+		return &ddbtypes.Projection{ProjectionType: ddbtypes.ProjectionTypeInclude, NonKeyAttributes: slices.Clone(p.NonKeyAttributes)}
+	default:
+		return &ddbtypes.Projection{ProjectionType: ddbtypes.ProjectionTypeAll}
+	}
+}
+
+// CheckIndexes compares the indexes of an existing table (as DescribeTable
+// gives them) with t's, and says what differs: a table made by an older
+// version keeps its old indexes, which this version cannot read.
+func CheckIndexes(t resources.Table, got []ddbtypes.GlobalSecondaryIndexDescription) error {
+	have := map[string]ddbtypes.GlobalSecondaryIndexDescription{}
+	for _, ix := range got {
+		have[aws.ToString(ix.IndexName)] = ix
+	}
+	var problems []string
+	for _, ix := range t.Indexes {
+		g, ok := have[ix.Name]
+		delete(have, ix.Name)
+		if !ok {
+			problems = append(problems, fmt.Sprintf("index %s is missing", ix.Name))
+			continue
+		}
+		if d := keysDiffer(ix, g.KeySchema); d != "" {
+			problems = append(problems, fmt.Sprintf("index %s %s", ix.Name, d))
+		}
+		p := projection(ix.Projection)
+		var gp ddbtypes.Projection
+		if g.Projection != nil {
+			gp = *g.Projection
+		}
+		if gp.ProjectionType != p.ProjectionType {
+			problems = append(problems, fmt.Sprintf("index %s projects %s, want %s", ix.Name, gp.ProjectionType, p.ProjectionType))
+		} else if p.ProjectionType == ddbtypes.ProjectionTypeInclude &&
+			!slices.Equal(slices.Sorted(slices.Values(gp.NonKeyAttributes)), slices.Sorted(slices.Values(p.NonKeyAttributes))) {
+			problems = append(problems, fmt.Sprintf("index %s projects %v, want %v", ix.Name, gp.NonKeyAttributes, p.NonKeyAttributes))
+		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(have)) {
+		problems = append(problems, fmt.Sprintf("index %s is not one of this version's", name))
+	}
+	if len(problems) == 0 {
+		return nil
+	}
+	return fmt.Errorf("table %s was made with other indexes than this version of Scaleout uses (%s); "+
+		"delete the table and start again (locally `scaleout standins down` drops every table of the in-memory "+
+		"DynamoDB Local; or `aws dynamodb delete-table --table-name %s`), its executions are lost: %w",
+		t.Name, strings.Join(problems, "; "), t.Name, ErrIndexesDiffer)
+}
+
+// ErrIndexesDiffer is returned by Ensure for an existing table whose
+// indexes are not the ones its definition states.
+var ErrIndexesDiffer = errors.New("table indexes differ from their definition")
+
+func keysDiffer(ix resources.Index, ks []ddbtypes.KeySchemaElement) string {
+	want := []string{string(ddbtypes.KeyTypeHash) + " " + ix.PartitionKey.Name}
+	if ix.SortKey != nil {
+		want = append(want, string(ddbtypes.KeyTypeRange)+" "+ix.SortKey.Name)
+	}
+	var got []string
+	for _, k := range ks {
+		got = append(got, string(k.KeyType)+" "+aws.ToString(k.AttributeName))
+	}
+	if slices.Equal(got, want) {
+		return ""
+	}
+	return fmt.Sprintf("is keyed on %v, want %v", got, want)
 }
 
 func ensureTable(ctx context.Context, ddb *dynamodb.Client, t resources.Table) error {
@@ -103,6 +178,15 @@ func ensureTable(ctx context.Context, ddb *dynamodb.Client, t resources.Table) e
 	})
 	if err := w.Wait(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(t.Name)}, time.Minute); err != nil {
 		return fmt.Errorf("wait for table %s: %w", t.Name, err)
+	}
+	if inUse != nil {
+		desc, err := ddb.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(t.Name)})
+		if err != nil {
+			return fmt.Errorf("describe table %s: %w", t.Name, err)
+		}
+		if err := CheckIndexes(t, desc.Table.GlobalSecondaryIndexes); err != nil {
+			return err
+		}
 	}
 	if t.TTLAttribute == "" {
 		return nil

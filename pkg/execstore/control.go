@@ -24,20 +24,21 @@ import (
 // that is stopping already changes nothing. A final execution gives a
 // *execution.ConflictError.
 func (s *Store) Stop(ctx context.Context, id string, now time.Time) (execution.Execution, error) {
+	values := map[string]types.AttributeValue{
+		":pending":  str(string(execution.Pending)),
+		":canceled": str(string(execution.Canceled)),
+		":now":      num(ms(now)),
+		":why":      str("stopped before it started"),
+	}
 	out, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:           aws.String(s.table),
 		Key:                 key(id),
 		ConditionExpression: aws.String("#status = :pending"),
-		UpdateExpression:    aws.String("SET #status = :canceled, ended_at = :now, #error = :why"),
+		UpdateExpression:    aws.String(withStatusKey("SET #status = :canceled, ended_at = :now, #error = :why", id, execution.Canceled, values)),
 		ExpressionAttributeNames: map[string]string{
 			"#status": "status", "#error": "error",
 		},
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":pending":  str(string(execution.Pending)),
-			":canceled": str(string(execution.Canceled)),
-			":now":      num(ms(now)),
-			":why":      str("stopped before it started"),
-		},
+		ExpressionAttributeValues:           values,
 		ReturnValues:                        types.ReturnValueAllNew,
 		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 	})
@@ -60,7 +61,7 @@ func (s *Store) Stop(ctx context.Context, id string, now time.Time) (execution.E
 	cond := leaseCondition(execution.LeaseOf(cur), names, values)
 	stop := &types.Update{
 		TableName: aws.String(s.table), Key: key(id),
-		ConditionExpression: aws.String(cond), UpdateExpression: aws.String("SET #status = :stopping, stop_requested_at = :now"),
+		ConditionExpression: aws.String(cond), UpdateExpression: aws.String(withStatusKey("SET #status = :stopping, stop_requested_at = :now", id, execution.Stopping, values)),
 		ExpressionAttributeNames: names, ExpressionAttributeValues: values,
 	}
 	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{

@@ -12,7 +12,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/scaleout/scaleout/pkg/execution"
-	"github.com/scaleout/scaleout/pkg/resources"
 	"github.com/scaleout/scaleout/pkg/workers"
 )
 
@@ -32,21 +31,22 @@ import (
 // session's lease. In every other case it returns a *execution.ConflictError
 // holding the stored execution.
 func (s *Store) Claim(ctx context.Context, id string, sess workers.Session, now time.Time) (execution.Execution, error) {
+	values := map[string]types.AttributeValue{
+		":pending": str(string(execution.Pending)),
+		":running": str(string(execution.Running)),
+		":worker":  str(sess.WorkerID),
+		":session": str(sess.ID),
+		":now":     num(ms(now)),
+		":one":     num(1),
+	}
 	out, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:           aws.String(s.table),
 		Key:                 key(id),
 		ConditionExpression: aws.String("#status = :pending AND (attribute_not_exists(not_before) OR not_before <= :now)"),
-		UpdateExpression: aws.String("SET #status = :running, worker_id = :worker, #session = :session, " +
-			"started_at = :now, attempt = attempt + :one REMOVE not_before"),
-		ExpressionAttributeNames: map[string]string{"#status": "status", "#session": "session"},
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":pending": str(string(execution.Pending)),
-			":running": str(string(execution.Running)),
-			":worker":  str(sess.WorkerID),
-			":session": str(sess.ID),
-			":now":     num(ms(now)),
-			":one":     num(1),
-		},
+		UpdateExpression: aws.String(withStatusKey("SET #status = :running, worker_id = :worker, #session = :session, "+
+			"started_at = :now, attempt = attempt + :one REMOVE not_before", id, execution.Running, values)),
+		ExpressionAttributeNames:            map[string]string{"#status": "status", "#session": "session"},
+		ExpressionAttributeValues:           values,
 		ReturnValues:                        types.ReturnValueAllNew,
 		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 	})
@@ -112,8 +112,8 @@ func (s *Store) lost(ctx context.Context, cur execution.Execution, st workers.Se
 		return execution.Execution{}, err
 	}
 	if t.Next == execution.Running {
-		in.UpdateExpression = aws.String("SET worker_id = :worker, #session = :session, started_at = :now, " +
-			"attempt = attempt + :one, attempts = list_append(if_not_exists(attempts, :empty), :rec)")
+		in.UpdateExpression = aws.String(withStatusKey("SET worker_id = :worker, #session = :session, started_at = :now, "+
+			"attempt = attempt + :one, attempts = list_append(if_not_exists(attempts, :empty), :rec)", cur.ID, t.Next, in.ExpressionAttributeValues))
 		in.ExpressionAttributeValues[":worker"] = str(sess.WorkerID)
 		in.ExpressionAttributeValues[":session"] = str(sess.ID)
 		in.ExpressionAttributeValues[":one"] = num(1)
@@ -240,14 +240,14 @@ func (s *Store) lostUpdate(cur execution.Execution, t execution.Takeover, now ti
 	switch {
 	case t.Next == execution.Pending:
 		values[":next"] = str(string(execution.Pending))
-		in.UpdateExpression = aws.String("SET #status = :next, enqueued_at = :now, " +
-			"attempts = list_append(if_not_exists(attempts, :empty), :rec) REMOVE #session, not_before")
+		in.UpdateExpression = aws.String(withStatusKey("SET #status = :next, enqueued_at = :now, "+
+			"attempts = list_append(if_not_exists(attempts, :empty), :rec) REMOVE #session, not_before", cur.ID, t.Next, values))
 	case t.Next.Final():
 		values[":next"] = str(string(t.Next))
 		values[":why"] = str(t.Reason)
 		in.ExpressionAttributeNames["#error"] = "error"
-		in.UpdateExpression = aws.String("SET #status = :next, ended_at = :now, #error = :why, " +
-			"attempts = list_append(if_not_exists(attempts, :empty), :rec)")
+		in.UpdateExpression = aws.String(withStatusKey("SET #status = :next, ended_at = :now, #error = :why, "+
+			"attempts = list_append(if_not_exists(attempts, :empty), :rec)", cur.ID, t.Next, values))
 	}
 	return in, nil
 }
@@ -297,7 +297,7 @@ func (s *Store) handBack(ctx context.Context, l execution.Lease, rec execution.A
 		TableName:                           aws.String(s.table),
 		Key:                                 key(l.ID),
 		ConditionExpression:                 aws.String("#status = :running AND worker_id = :worker AND #session = :session AND attempt = :attempt"),
-		UpdateExpression:                    aws.String(set + remove),
+		UpdateExpression:                    aws.String(withStatusKey(set+remove, l.ID, execution.Pending, values)),
 		ExpressionAttributeNames:            map[string]string{"#status": "status", "#session": "session"},
 		ExpressionAttributeValues:           values,
 		ReturnValues:                        types.ReturnValueAllNew,
@@ -339,47 +339,4 @@ func (s *Store) MarkEnqueued(ctx context.Context, e execution.Execution, now tim
 		return s.conflict(e.ID, "pending as read", err)
 	}
 	return nil
-}
-
-// ByStatus returns up to limit executions in status created before
-// createdBefore, oldest first, through the by_status index (no scan). With a
-// non-zero leaseBefore only those whose lease expired before it are
-// returned. The index is eventually consistent: writes based on what it
-// returns must be conditional.
-func (s *Store) ByStatus(ctx context.Context, status execution.Status, createdBefore, leaseBefore time.Time, limit int) ([]execution.Execution, error) {
-	in := &dynamodb.QueryInput{
-		TableName:                aws.String(s.table),
-		IndexName:                aws.String(resources.ByStatus),
-		KeyConditionExpression:   aws.String("#status = :status AND #sk < :hi"),
-		ExpressionAttributeNames: map[string]string{"#status": "status", "#sk": resources.CreatedKey},
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":status": str(string(status)),
-			":hi":     str(fmt.Sprintf("%013d~", createdBefore.UnixMilli())),
-		},
-		ScanIndexForward: aws.Bool(true),
-	}
-	if !leaseBefore.IsZero() {
-		in.FilterExpression = aws.String("lease_until < :lease")
-		in.ExpressionAttributeValues[":lease"] = num(ms(leaseBefore))
-	}
-	var out []execution.Execution
-	for len(out) < limit {
-		in.Limit = aws.Int32(int32(min(limit-len(out), 1000)))
-		page, err := s.db.Query(ctx, in)
-		if err != nil {
-			return out, fmt.Errorf("list %s executions: %w", status, err)
-		}
-		for _, it := range page.Items {
-			e, err := Decode(it)
-			if err != nil {
-				return out, err
-			}
-			out = append(out, e)
-		}
-		if len(page.LastEvaluatedKey) == 0 {
-			break
-		}
-		in.ExclusiveStartKey = page.LastEvaluatedKey
-	}
-	return out, nil
 }

@@ -44,30 +44,3 @@ func TestMarkEnqueued(t *testing.T) {
 	require.Equal(t, 1, got.Requeues)
 	require.NoError(t, s.MarkEnqueued(ctx, got, now.Add(2*time.Second)))
 }
-
-func TestByStatus(t *testing.T) {
-	t.Parallel()
-	s, e := setup(t)
-	ctx := context.Background()
-	now := time.Now()
-	found := func(list []execution.Execution) bool {
-		for _, x := range list {
-			if x.ID == e.ID {
-				return true
-			}
-		}
-		return false
-	}
-	list, err := s.ByStatus(ctx, execution.Pending, now.Add(time.Second), time.Time{}, 100000)
-	require.NoError(t, err)
-	require.True(t, found(list))
-	list, err = s.ByStatus(ctx, execution.Pending, e.CreatedAt.Add(-time.Second), time.Time{}, 100000)
-	require.NoError(t, err)
-	require.False(t, found(list), "created after the bound")
-
-	_, err = s.Claim(ctx, e.ID, session(t), now)
-	require.NoError(t, err)
-	list, err = s.ByStatus(ctx, execution.Running, now.Add(time.Second), time.Time{}, 100000)
-	require.NoError(t, err)
-	require.True(t, found(list))
-}

@@ -6,12 +6,17 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/fnv"
+	"reflect"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/scaleout/scaleout/pkg/execution"
 	"github.com/scaleout/scaleout/pkg/resources"
@@ -22,8 +27,8 @@ type Filter struct {
 	Folder, Project, Package string
 	Status                   execution.Status
 	// Since and Until bound the creation time (inclusive); zero means open.
-	// Without a folder, package or status, Until defaults to now and Since
-	// to 30 days before Until.
+	// When the listing goes by day (no folder or package, and no status or
+	// a final one), Until defaults to now and Since to 30 days before Until.
 	Since, Until time.Time
 	// Limit is the page size (1-1000, default 100).
 	Limit int
@@ -34,16 +39,25 @@ type Filter struct {
 // Page is one page of executions, newest first.
 type Page struct {
 	Executions []execution.Execution `json:"executions"`
-	// Next continues the listing; empty on the last page.
+	// Next continues the listing; empty on the last page. A page can be
+	// shorter than the limit and still have a Next: each call reads a
+	// bounded number of index pages.
 	Next string `json:"next,omitempty"`
 }
 
 // ErrBadCursor is returned for a cursor List did not make for this filter.
 var ErrBadCursor = errors.New("not a cursor from a previous page of this listing")
 
+// listRounds bounds the rounds of index queries (one query per shard each)
+// of one List call; a page that needs more ends early, with a cursor.
+const listRounds = 12
+
+// cursor continues a listing below Key: a created_key (the last execution
+// looked at) or "<13-digit ms>~" (everything up to that millisecond).
+// Filter ties it to the filter it was made for.
 type cursor struct {
-	Day string            `json:"d,omitempty"`
-	Key map[string]string `json:"k,omitempty"`
+	Key    string `json:"k"`
+	Filter uint32 `json:"f"`
 }
 
 func (c cursor) encode() string {
@@ -51,57 +65,81 @@ func (c cursor) encode() string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-func decodeCursor(s string) (cursor, error) {
+func decodeCursor(s string, f Filter) (string, error) {
 	var c cursor
 	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil || len(b) > 2048 || json.Unmarshal(b, &c) != nil {
-		return c, ErrBadCursor
+	if err != nil || len(b) > 2048 || json.Unmarshal(b, &c) != nil || c.Filter != f.fingerprint() || !validBound(c.Key) {
+		return "", ErrBadCursor
 	}
-	return c, nil
+	return c.Key, nil
+}
+
+func validBound(k string) bool {
+	if len(k) < 14 {
+		return false
+	}
+	if _, err := strconv.ParseUint(k[:13], 10, 64); err != nil {
+		return false
+	}
+	return k[13:] == "~" || k[13] == '#' && len(k) > 14
+}
+
+// fingerprint identifies the filter a cursor belongs to.
+func (f Filter) fingerprint() uint32 {
+	h := fnv.New32a()
+	for _, v := range []string{f.Folder, f.Project, f.Package, string(f.Status), f.Since.UTC().String(), f.Until.UTC().String()} {
+		_, _ = h.Write([]byte(v))
+		_, _ = h.Write([]byte{0})
+	}
+	return h.Sum32()
+}
+
+func (f Filter) matches(e execution.Execution) bool {
+	return (f.Folder == "" || e.Folder == f.Folder) && (f.Project == "" || e.Project == f.Project) &&
+		(f.Package == "" || e.Package == f.Package) && (f.Status == "" || e.Status == f.Status)
+}
+
+// msBound is the bound that keeps every created_key of millisecond ms and
+// before.
+func msBound(ms int64) string { return fmt.Sprintf("%013d~", ms) }
+
+// dayOf is the UTC day of a bound's millisecond.
+func dayOf(bound string) time.Time {
+	ms, _ := strconv.ParseInt(bound[:13], 10, 64)
+	return time.UnixMilli(ms).UTC().Truncate(24 * time.Hour)
 }
 
 // List returns executions matching f, newest first, using the most
-// selective index: by package, by folder, by status, else by day.
+// selective index: by package, by folder, by status (for a status that is
+// not final), else by day. Each index is sharded (package resources): List
+// queries every shard of the key and merges them by created_key, then reads
+// the executions themselves from the table (BatchGetItem, without the
+// definition and the task summaries) and applies the filters the index
+// cannot (project, status), reading on until the page is full or it made
+// listRounds rounds of queries.
 func (s *Store) List(ctx context.Context, f Filter, now time.Time) (Page, error) {
 	if f.Limit <= 0 || f.Limit > 1000 {
 		f.Limit = 100
 	}
-	var cur cursor
+	bound := ""
 	if f.Cursor != "" {
 		var err error
-		if cur, err = decodeCursor(f.Cursor); err != nil {
+		if bound, err = decodeCursor(f.Cursor, f); err != nil {
 			return Page{}, err
 		}
 	}
-	q := query{names: map[string]string{"#sk": resources.CreatedKey}, values: map[string]types.AttributeValue{}}
-	var filters []string
+	index, pkValue, shards := "", "", resources.ListShards
+	clientFilter := f.Project != "" || f.Status != ""
 	switch {
 	case f.Package != "":
-		q.index, q.pkName = resources.ByPackage, resources.PackageKey
-		q.values[":pk"] = str(f.Folder + "/" + f.Project + "/" + f.Package)
-		if f.Status != "" {
-			filters = append(filters, "#status = :status")
-		}
+		index, pkValue = resources.ByPackage, f.Folder+"/"+f.Project+"/"+f.Package
+		clientFilter = f.Status != ""
 	case f.Folder != "":
-		q.index, q.pkName = resources.ByFolder, "folder"
-		q.values[":pk"] = str(f.Folder)
-		if f.Project != "" {
-			filters = append(filters, "#project = :project")
-		}
-		if f.Status != "" {
-			filters = append(filters, "#status = :status")
-		}
-	case f.Status != "":
-		q.index, q.pkName = resources.ByStatus, "status"
-		q.values[":pk"] = str(string(f.Status))
-		if f.Project != "" {
-			filters = append(filters, "#project = :project")
-		}
+		index, pkValue = resources.ByFolder, f.Folder
+	case f.Status != "" && !f.Status.Final():
+		index, pkValue, shards = resources.ByStatus, string(f.Status), resources.StatusShards
 	default:
-		q.index, q.pkName = resources.ByDay, resources.DayKey
-		if f.Project != "" {
-			filters = append(filters, "#project = :project")
-		}
+		index = resources.ByDay
 		if f.Until.IsZero() {
 			f.Until = now
 		}
@@ -109,118 +147,198 @@ func (s *Store) List(ctx context.Context, f Filter, now time.Time) (Page, error)
 			f.Since = f.Until.AddDate(0, 0, -30)
 		}
 	}
-	if strings.Contains(strings.Join(filters, " "), "#status") {
-		q.names["#status"] = "status"
-		q.values[":status"] = str(string(f.Status))
-	}
-	if strings.Contains(strings.Join(filters, " "), "#project") {
-		q.names["#project"] = "project"
-		q.values[":project"] = str(f.Project)
-	}
-	q.filter = strings.Join(filters, " AND ")
-	q.names["#pk"] = q.pkName
 	lo, hi := "0", "~"
 	if !f.Since.IsZero() {
 		lo = fmt.Sprintf("%013d", f.Since.UnixMilli())
 	}
 	if !f.Until.IsZero() {
-		hi = fmt.Sprintf("%013d~", f.Until.UnixMilli())
+		hi = msBound(f.Until.UnixMilli())
 	}
-	q.values[":lo"], q.values[":hi"] = str(lo), str(hi)
-
-	day := ""
-	if q.index == resources.ByDay {
-		day = f.Until.UTC().Format(time.DateOnly)
-		if cur.Day != "" {
-			if _, err := time.Parse(time.DateOnly, cur.Day); err != nil {
-				return Page{}, ErrBadCursor
+	if bound != "" && bound < hi {
+		hi = bound
+	}
+	page := Page{Executions: []execution.Execution{}}
+	if hi <= lo {
+		return page, nil
+	}
+	var day, firstDay time.Time
+	if index == resources.ByDay {
+		day, firstDay = dayOf(hi), f.Since.UTC().Truncate(24*time.Hour)
+	}
+	rounds := 0
+	for {
+		if index == resources.ByDay {
+			pkValue = day.Format(time.DateOnly)
+		}
+		batch := f.Limit - len(page.Executions)
+		if clientFilter {
+			batch = max(batch, min(f.Limit, 25))
+		}
+		m := newMerger(s.db, dynamodb.QueryInput{
+			TableName:                aws.String(s.table),
+			IndexName:                aws.String(index),
+			KeyConditionExpression:   aws.String("#pk = :pk AND #sk BETWEEN :lo AND :hi"),
+			ProjectionExpression:     aws.String("#id, #sk"),
+			ExpressionAttributeNames: map[string]string{"#pk": pkName(index), "#sk": resources.CreatedKey, "#id": resources.ExecutionKey},
+			ExpressionAttributeValues: map[string]types.AttributeValue{
+				":lo": str(lo), ":hi": str(hi),
+			},
+			Limit: aws.Int32(int32(min(1000, 2*(batch+shards-1)/shards+8))),
+		}, shardKeys(pkValue, shards), true)
+		m.below = hi
+		done, spent := false, false
+		for !done && !spent && len(page.Executions) < f.Limit {
+			var ids, keys []string
+			for len(ids) < batch {
+				it, ok, err := m.next(ctx, listRounds-rounds)
+				if errors.Is(err, errBudget) {
+					spent = true
+					break
+				}
+				if err != nil {
+					return Page{}, fmt.Errorf("list executions: %w", err)
+				}
+				if !ok {
+					done = true
+					break
+				}
+				id, _ := it[resources.ExecutionKey].(*types.AttributeValueMemberS)
+				if id == nil {
+					return Page{}, fmt.Errorf("list executions: index %s returned an item without %s", index, resources.ExecutionKey)
+				}
+				ids, keys = append(ids, id.Value), append(keys, sortKey(it))
 			}
-			day = cur.Day
-		}
-	}
-	start := cur.Key
-	page := Page{}
-	for calls := 0; len(page.Executions) < f.Limit && calls < 50; calls++ {
-		if day != "" {
-			q.values[":pk"] = str(day)
-		}
-		items, next, err := s.query(ctx, q, start, f.Limit-len(page.Executions))
-		if err != nil {
-			return Page{}, err
-		}
-		for _, it := range items {
-			e, err := Decode(it)
+			items, err := s.getListed(ctx, ids)
 			if err != nil {
 				return Page{}, err
 			}
-			e.Definition, e.Tasks = nil, nil // lists stay small: GET one for the rest
-			page.Executions = append(page.Executions, e)
+			for i, id := range ids {
+				hi = keys[i] // looked at: the next page starts below it
+				av, ok := items[id]
+				if !ok {
+					continue // deleted (TTL) since the index was read
+				}
+				e, err := Decode(av)
+				if err != nil {
+					return Page{}, err
+				}
+				if !f.matches(e) {
+					continue
+				}
+				page.Executions = append(page.Executions, e)
+				if len(page.Executions) == f.Limit {
+					break
+				}
+			}
 		}
-		start = next
-		if next != nil {
-			continue
-		}
-		if day == "" {
-			break
+		rounds += m.rounds
+		switch {
+		case len(page.Executions) == f.Limit || spent:
+			page.Next = cursor{Key: hi, Filter: f.fingerprint()}.encode()
+			return page, nil
+		case index != resources.ByDay:
+			return page, nil
 		}
 		// This day is done: go on with the one before, if in range.
-		d, _ := time.Parse(time.DateOnly, day)
-		prev := d.AddDate(0, 0, -1)
-		if prev.Before(f.Since.UTC().Truncate(24 * time.Hour)) {
-			day = ""
-			break
+		if day = day.AddDate(0, 0, -1); day.Before(firstDay) {
+			return page, nil
 		}
-		day = prev.Format(time.DateOnly)
+		hi = min(hi, msBound(day.AddDate(0, 0, 1).UnixMilli()-1))
+		if rounds >= listRounds {
+			page.Next = cursor{Key: hi, Filter: f.fingerprint()}.encode()
+			return page, nil
+		}
 	}
-	if start != nil || day != "" {
-		page.Next = cursor{Day: day, Key: start}.encode()
-	}
-	return page, nil
 }
 
-type query struct {
-	index, pkName, filter string
-	names                 map[string]string
-	values                map[string]types.AttributeValue
+func pkName(index string) string {
+	switch index {
+	case resources.ByPackage:
+		return resources.PackageKey
+	case resources.ByFolder:
+		return resources.FolderKey
+	case resources.ByStatus:
+		return resources.StatusKey
+	default:
+		return resources.DayKey
+	}
 }
 
-func (s *Store) query(ctx context.Context, q query, start map[string]string, limit int) ([]map[string]types.AttributeValue, map[string]string, error) {
-	in := &dynamodb.QueryInput{
-		TableName:                 aws.String(s.table),
-		IndexName:                 aws.String(q.index),
-		KeyConditionExpression:    aws.String("#pk = :pk AND #sk BETWEEN :lo AND :hi"),
-		ExpressionAttributeNames:  q.names,
-		ExpressionAttributeValues: q.values,
-		ScanIndexForward:          aws.Bool(false),
-		Limit:                     aws.Int32(int32(limit)),
+// listedAttributes are the attributes a listing reads: all but the
+// definition, the task summaries and the index keys.
+var listedAttributes = sync.OnceValue(func() []string {
+	skip := map[string]bool{
+		"definition": true, "tasks": true, resources.PackageKey: true, resources.FolderKey: true,
+		resources.DayKey: true, resources.StatusKey: true, resources.CreatedKey: true,
 	}
-	if q.filter != "" {
-		in.FilterExpression = aws.String(q.filter)
-	}
-	if len(start) > 0 {
-		in.ExclusiveStartKey = map[string]types.AttributeValue{}
-		for k, v := range start {
-			in.ExclusiveStartKey[k] = str(v)
+	var out []string
+	t := reflect.TypeFor[item]()
+	for i := range t.NumField() {
+		name, _, _ := strings.Cut(t.Field(i).Tag.Get("dynamodbav"), ",")
+		if name != "" && name != "-" && !skip[name] {
+			out = append(out, name)
 		}
 	}
-	out, err := s.db.Query(ctx, in)
-	if err != nil {
-		var ve interface{ ErrorCode() string }
-		if len(start) > 0 && errors.As(err, &ve) && ve.ErrorCode() == "ValidationException" {
-			return nil, nil, ErrBadCursor
-		}
-		return nil, nil, fmt.Errorf("list executions: %w", err)
+	return out
+})
+
+// getListed reads the listed attributes of the executions ids (at most 100
+// per BatchGetItem, several at once), by id; an id with no item is left out.
+func (s *Store) getListed(ctx context.Context, ids []string) (map[string]map[string]types.AttributeValue, error) {
+	out := map[string]map[string]types.AttributeValue{}
+	if len(ids) == 0 {
+		return out, nil
 	}
-	var next map[string]string
-	if len(out.LastEvaluatedKey) > 0 {
-		next = map[string]string{}
-		for k, v := range out.LastEvaluatedKey {
-			sv, ok := v.(*types.AttributeValueMemberS)
-			if !ok {
-				return nil, nil, fmt.Errorf("list executions: unexpected key attribute %s", k)
+	names := map[string]string{}
+	var proj []string
+	for i, a := range listedAttributes() {
+		p := "#a" + strconv.Itoa(i)
+		names[p] = a
+		proj = append(proj, p)
+	}
+	var mu sync.Mutex
+	g, ctx := errgroup.WithContext(ctx)
+	g.SetLimit(parallelQueries)
+	for start := 0; start < len(ids); start += 100 {
+		chunk := ids[start:min(start+100, len(ids))]
+		g.Go(func() error {
+			keys := make([]map[string]types.AttributeValue, 0, len(chunk))
+			for _, id := range chunk {
+				keys = append(keys, key(id))
 			}
-			next[k] = sv.Value
-		}
+			req := map[string]types.KeysAndAttributes{s.table: {
+				Keys: keys, ProjectionExpression: aws.String(strings.Join(proj, ", ")), ExpressionAttributeNames: names,
+			}}
+			for attempt := 0; len(req) > 0; attempt++ {
+				if attempt == 8 {
+					return fmt.Errorf("list executions: the table kept %d keys unprocessed; try again", len(req[s.table].Keys))
+				}
+				if attempt > 0 {
+					// Throttled: back off a little before the rest.
+					select {
+					case <-ctx.Done():
+						return ctx.Err()
+					case <-time.After(time.Duration(attempt*attempt) * 20 * time.Millisecond):
+					}
+				}
+				res, err := s.db.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: req})
+				if err != nil {
+					return fmt.Errorf("list executions: read items: %w", err)
+				}
+				mu.Lock()
+				for _, av := range res.Responses[s.table] {
+					if id, ok := av[resources.ExecutionKey].(*types.AttributeValueMemberS); ok {
+						out[id.Value] = av
+					}
+				}
+				mu.Unlock()
+				req = res.UnprocessedKeys
+			}
+			return nil
+		})
 	}
-	return out.Items, next, nil
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	return out, nil
 }

@@ -74,10 +74,12 @@ type item struct {
 	NotBefore      int64                   `dynamodbav:"not_before,omitempty"`  // unix ms
 	Requeues       int                     `dynamodbav:"requeues,omitempty"`
 	CallbackURL    string                  `dynamodbav:"callback_url,omitempty"`
-	// Index keys (see resources.ByPackage and the others).
+	// Index keys (see resources.ByPackage and the others, and keys.go).
 	PackageKey string `dynamodbav:"package_key"`
+	FolderKey  string `dynamodbav:"folder_key"`
+	DayKey     string `dynamodbav:"day_key"`
+	StatusKey  string `dynamodbav:"status_key,omitempty"` // only while not final
 	CreatedKey string `dynamodbav:"created_key"`
-	Day        string `dynamodbav:"day"`
 }
 
 // attemptItem is the stored shape of an execution.AttemptRecord.
@@ -98,11 +100,6 @@ func toAttemptItem(r execution.AttemptRecord) attemptItem {
 	return a
 }
 
-// createdKey sorts executions by creation time, then id.
-func createdKey(created time.Time, id string) string {
-	return fmt.Sprintf("%013d#%s", created.UnixMilli(), id)
-}
-
 func ms(t time.Time) int64 { return t.UnixMilli() }
 
 func fromMS(v int64) *time.Time {
@@ -118,7 +115,8 @@ func toItem(e execution.Execution, retention time.Duration) (item, error) {
 		ID: e.ID, Folder: e.Folder, Project: e.Project, Package: e.Package, Pool: e.Pool,
 		Status: string(e.Status), Definition: string(e.Definition), Sensitive: e.Sensitive, Sealed: e.SealedParameters, ProjectVersion: e.ProjectVersion, Retries: e.Retries, LostRetries: e.LostRetries, TimeoutMS: e.TimeoutMS,
 		Attempt: e.Attempt, WorkerID: e.WorkerID, Session: e.Session, CreatedAt: ms(e.CreatedAt), Error: e.Error, Tasks: e.Tasks, CallbackURL: e.CallbackURL,
-		PackageKey: e.Ref(), CreatedKey: createdKey(e.CreatedAt, e.ID), Day: e.CreatedAt.UTC().Format(time.DateOnly),
+		PackageKey: packageKey(e.Ref(), e.ID), FolderKey: folderKey(e.Folder, e.ID), DayKey: dayKey(e.CreatedAt, e.ID),
+		StatusKey: statusKey(e.ID, e.Status), CreatedKey: createdKey(e.CreatedAt, e.ID),
 	}
 	if e.EnqueuedAt != nil {
 		it.EnqueuedAt = ms(*e.EnqueuedAt)
@@ -275,7 +273,7 @@ func (s *Store) Finish(ctx context.Context, l execution.Lease, r execution.Resul
 		":err":   str(r.Error),
 		":tasks": tasksAV,
 	}
-	set := "SET #status = :final, ended_at = :now, #error = :err, tasks = :tasks"
+	set := withStatusKey("SET #status = :final, ended_at = :now, #error = :err, tasks = :tasks", l.ID, r.Status, values)
 	names := map[string]string{"#error": "error"}
 	out, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                           aws.String(s.table),
@@ -296,20 +294,21 @@ func (s *Store) Finish(ctx context.Context, l execution.Lease, r execution.Resul
 // Fail moves an execution that no worker holds (pending) to failed, for
 // example when it could not be enqueued.
 func (s *Store) Fail(ctx context.Context, id, reason string, now time.Time) error {
+	values := map[string]types.AttributeValue{
+		":pending": str(string(execution.Pending)),
+		":failed":  str(string(execution.Failed)),
+		":now":     num(ms(now)),
+		":err":     str(reason),
+	}
 	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:           aws.String(s.table),
 		Key:                 key(id),
 		ConditionExpression: aws.String("#status = :pending"),
-		UpdateExpression:    aws.String("SET #status = :failed, ended_at = :now, #error = :err"),
+		UpdateExpression:    aws.String(withStatusKey("SET #status = :failed, ended_at = :now, #error = :err", id, execution.Failed, values)),
 		ExpressionAttributeNames: map[string]string{
 			"#status": "status", "#error": "error",
 		},
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":pending": str(string(execution.Pending)),
-			":failed":  str(string(execution.Failed)),
-			":now":     num(ms(now)),
-			":err":     str(reason),
-		},
+		ExpressionAttributeValues:           values,
 		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 	})
 	if err != nil {

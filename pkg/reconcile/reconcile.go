@@ -14,9 +14,8 @@ import (
 // Store is where executions live (execstore.Store).
 type Store interface {
 	// ByStatus lists executions of one status created before
-	// createdBefore, oldest first; with a non-zero leaseBefore only those
-	// whose lease expired before it.
-	ByStatus(ctx context.Context, status execution.Status, createdBefore, leaseBefore time.Time, limit int) ([]execution.Execution, error)
+	// createdBefore, oldest first.
+	ByStatus(ctx context.Context, status execution.Status, createdBefore time.Time, limit int) ([]execution.Execution, error)
 	// MarkEnqueued records a re-enqueue of a pending execution unless it
 	// changed since it was read.
 	MarkEnqueued(ctx context.Context, e execution.Execution, now time.Time) error
@@ -123,7 +122,7 @@ func (r *Reconciler) Pass(ctx context.Context) (Report, error) {
 	var errs []error
 	now := r.cfg.Now()
 
-	pending, err := r.store.ByStatus(ctx, execution.Pending, now.Add(-r.cfg.PendingAfter), time.Time{}, r.cfg.Limit)
+	pending, err := r.store.ByStatus(ctx, execution.Pending, now.Add(-r.cfg.PendingAfter), r.cfg.Limit)
 	if err != nil {
 		errs = append(errs, err)
 	}
@@ -134,7 +133,7 @@ func (r *Reconciler) Pass(ctx context.Context) (Report, error) {
 		}
 	}
 	for _, st := range []execution.Status{execution.Running, execution.Stopping} {
-		lost, err := r.store.ByStatus(ctx, st, now, time.Time{}, r.cfg.Limit)
+		lost, err := r.store.ByStatus(ctx, st, now, r.cfg.Limit)
 		if err != nil {
 			errs = append(errs, err)
 		}

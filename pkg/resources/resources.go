@@ -2,7 +2,10 @@ package resources
 
 import (
 	"fmt"
+	"hash/fnv"
 	"regexp"
+	"slices"
+	"strconv"
 	"time"
 )
 
@@ -23,18 +26,74 @@ const (
 	TTLAttribute = "expires_at"
 )
 
-// The executions table's indexes, for listing executions newest first.
-// Each is keyed by a filter value and sorted by CreatedKey
-// ("<created ms, 13 digits>#<id>").
+// The executions table's indexes, for listing executions newest first and
+// for the reconciler. Each is sorted by CreatedKey ("<created ms, 13
+// digits>#<id>", unique because it ends with the id).
+//
+// An index's partition key must stay under about 1,000 writes/s. At
+// 10,000 executions started per second, one key per package, folder or day
+// (or one per status) would take them all, so every partition key carries a
+// shard suffix, "#<shard>", with shard = Shard(id, n): the executions of one
+// package, folder, day or status spread evenly over n keys, and a listing
+// queries the n keys and merges them by CreatedKey.
+//
+// by_package, by_folder and by_day are KEYS_ONLY: their keys never change
+// after an execution is created, so each is written once per execution (at
+// create) and no status change touches them; a listing reads the items
+// themselves from the table. by_status is sparse: StatusKey is present only
+// while an execution is not final (pending, running, stopping), so the
+// index holds only the executions the reconciler looks at, and it projects
+// only what the reconciler reads (StatusAttributes).
 const (
-	ByPackage  = "by_package" // partition: PackageKey ("folder/project/package")
-	ByFolder   = "by_folder"  // partition: "folder"
-	ByStatus   = "by_status"  // partition: "status"
-	ByDay      = "by_day"     // partition: DayKey ("2026-11-25", UTC)
+	ByPackage  = "by_package" // partition: PackageKey ("folder/project/package#<shard>")
+	ByFolder   = "by_folder"  // partition: FolderKey ("folder#<shard>")
+	ByStatus   = "by_status"  // partition: StatusKey ("status#<shard>"), not-final executions only
+	ByDay      = "by_day"     // partition: DayKey ("2026-11-25#<shard>", UTC)
 	CreatedKey = "created_key"
 	PackageKey = "package_key"
-	DayKey     = "day"
+	FolderKey  = "folder_key"
+	DayKey     = "day_key"
+	StatusKey  = "status_key"
 )
+
+// ListShards is how many shards by_package, by_folder and by_day spread
+// one package, folder or day over: 10,000 starts/s / 16 = 625 writes/s per
+// partition key at most (each execution writes these indexes once, at
+// create), under DynamoDB's ~1,000 writes/s per partition key.
+const ListShards = 16
+
+// StatusShards is how many shards by_status spreads one status over. Every
+// execution enters and leaves each of pending and running (a status change
+// deletes the old key's entry and writes the new one; nothing is written
+// while it runs): at 10,000 starts/s that is 20,000 writes/s on pending and
+// running each; / 32 = 625 per key.
+const StatusShards = 32
+
+// StatusAttributes are the attributes by_status projects besides the keys:
+// what the reconciler and the pools' oldest-pending figure read, and what
+// recovering a lost attempt needs (retries, attempts and started_at decide
+// between a retry and ended_unexpectedly). None changes while an execution
+// runs: the session that holds it is named at claim.
+var StatusAttributes = []string{
+	"status", "pool", "created_at", "enqueued_at", "not_before", "requeues",
+	"attempt", "worker_id", "session", "started_at", "retries", "lost_retries", "attempts",
+}
+
+// Shard is the shard, 0 to n-1, of the execution with this id: a stable
+// hash (32-bit FNV-1a) of the id modulo n.
+func Shard(id string, n int) int {
+	if n <= 1 {
+		return 0
+	}
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(id))
+	return int(h.Sum32() % uint32(n))
+}
+
+// ShardKey is the sharded partition key value of shard: "<value>#<shard>".
+func ShardKey(value string, shard int) string {
+	return value + "#" + strconv.Itoa(shard)
+}
 
 // KeyType is a DynamoDB scalar key type.
 type KeyType string
@@ -51,11 +110,34 @@ type Key struct {
 	Type KeyType
 }
 
-// Index is a global secondary index projecting all attributes.
+// ProjectionType says which attributes an index copies from the table.
+type ProjectionType string
+
+// Projection types.
+const (
+	// ProjectAll copies every attribute: every write of the item rewrites
+	// it in the index.
+	ProjectAll ProjectionType = "ALL"
+	// ProjectKeysOnly copies the table's and the index's keys only: a
+	// write that changes neither leaves the index alone.
+	ProjectKeysOnly ProjectionType = "KEYS_ONLY"
+	// ProjectInclude copies the keys and NonKeyAttributes.
+	ProjectInclude ProjectionType = "INCLUDE"
+)
+
+// Projection is what an index copies from the table.
+type Projection struct {
+	Type ProjectionType
+	// NonKeyAttributes are the attributes ProjectInclude copies.
+	NonKeyAttributes []string
+}
+
+// Index is a global secondary index.
 type Index struct {
 	Name         string
 	PartitionKey Key
 	SortKey      *Key
+	Projection   Projection
 }
 
 // Table is one DynamoDB table, billed on demand.
@@ -104,6 +186,8 @@ func New(prefix string, pools ...string) (Set, error) {
 	if len(pools) == 0 {
 		pools = []string{DefaultPool}
 	}
+	created := &Key{Name: CreatedKey, Type: String}
+	keysOnly := Projection{Type: ProjectKeysOnly}
 	s := Set{
 		Prefix: prefix,
 		Executions: Table{
@@ -112,10 +196,11 @@ func New(prefix string, pools ...string) (Set, error) {
 			Stream:       true,
 			TTLAttribute: TTLAttribute,
 			Indexes: []Index{
-				{Name: ByPackage, PartitionKey: Key{Name: PackageKey, Type: String}, SortKey: &Key{Name: CreatedKey, Type: String}},
-				{Name: ByFolder, PartitionKey: Key{Name: "folder", Type: String}, SortKey: &Key{Name: CreatedKey, Type: String}},
-				{Name: ByStatus, PartitionKey: Key{Name: "status", Type: String}, SortKey: &Key{Name: CreatedKey, Type: String}},
-				{Name: ByDay, PartitionKey: Key{Name: DayKey, Type: String}, SortKey: &Key{Name: CreatedKey, Type: String}},
+				{Name: ByPackage, PartitionKey: Key{Name: PackageKey, Type: String}, SortKey: created, Projection: keysOnly},
+				{Name: ByFolder, PartitionKey: Key{Name: FolderKey, Type: String}, SortKey: created, Projection: keysOnly},
+				{Name: ByStatus, PartitionKey: Key{Name: StatusKey, Type: String}, SortKey: created,
+					Projection: Projection{Type: ProjectInclude, NonKeyAttributes: slices.Clone(StatusAttributes)}},
+				{Name: ByDay, PartitionKey: Key{Name: DayKey, Type: String}, SortKey: created, Projection: keysOnly},
 			},
 		},
 		Catalog: Table{

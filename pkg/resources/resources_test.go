@@ -2,6 +2,7 @@ package resources
 
 import (
 	"encoding/json"
+	"fmt"
 	"slices"
 	"testing"
 
@@ -37,6 +38,40 @@ func TestNewDefaultPool(t *testing.T) {
 	s, err := New("x")
 	require.NoError(t, err)
 	require.Contains(t, s.Pools, DefaultPool)
+}
+
+func TestExecutionIndexes(t *testing.T) {
+	t.Parallel()
+	s, err := New("x")
+	require.NoError(t, err)
+	byName := map[string]Index{}
+	for _, ix := range s.Executions.Indexes {
+		byName[ix.Name] = ix
+	}
+	for _, name := range []string{ByPackage, ByFolder, ByDay} {
+		require.Equal(t, ProjectKeysOnly, byName[name].Projection.Type, name)
+	}
+	st := byName[ByStatus]
+	require.Equal(t, StatusKey, st.PartitionKey.Name)
+	require.Equal(t, ProjectInclude, st.Projection.Type)
+	require.NotContains(t, st.Projection.NonKeyAttributes, "definition")
+	require.Contains(t, st.Projection.NonKeyAttributes, "session")
+}
+
+func TestShard(t *testing.T) {
+	t.Parallel()
+	require.Equal(t, Shard("abc", ListShards), Shard("abc", ListShards), "stable")
+	require.Equal(t, 0, Shard("abc", 1))
+	counts := make([]int, StatusShards)
+	for i := range 3200 {
+		s := Shard(fmt.Sprintf("0190b6c2-%04d-7000-8000-000000000000", i), StatusShards)
+		require.True(t, s >= 0 && s < StatusShards)
+		counts[s]++
+	}
+	for s, n := range counts {
+		require.Greater(t, n, 50, "shard %d gets its share", s)
+	}
+	require.Equal(t, "2026-11-25#7", ShardKey("2026-11-25", 7))
 }
 
 // The filter patterns and IsTransition say the same: a record passes when
