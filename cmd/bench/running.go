@@ -16,8 +16,13 @@ import (
 // runningWindow while all of them run.
 const (
 	runningConcurrency = 4
-	runningSleep       = 150 * time.Second
-	runningWindow      = 120 * time.Second
+	runningSleep       = 160 * time.Second
+	// runningSettle is how long after all of them run the window opens:
+	// after their start-up writes (messages) and the session's first
+	// renewal that records them and deletes their messages (each once per
+	// execution, not per minute).
+	runningSettle = 31 * time.Second
+	runningWindow = 120 * time.Second
 )
 
 // runningResult is what the running executions cost over the window.
@@ -35,7 +40,7 @@ func (r runningResult) perMinute(v float64) float64 {
 
 // runningMinutes starts runningConcurrency executions that sleep
 // runningSleep and meters every call of the system's API and worker from
-// the moment all of them run until runningWindow later (before the first
+// runningSettle after all of them run until runningWindow later (before the first
 // one ends). Then it stops them through the API.
 func (s *system) runningMinutes(ctx context.Context) (r runningResult) {
 	r.executions = runningConcurrency
@@ -75,6 +80,12 @@ func (s *system) runningMinutes(ctx context.Context) (r runningResult) {
 			return r
 		}
 		time.Sleep(250 * time.Millisecond)
+	}
+	select {
+	case <-ctx.Done():
+		r.err = ctx.Err()
+		return r
+	case <-time.After(runningSettle):
 	}
 	s.meter.Take()
 	start := time.Now()

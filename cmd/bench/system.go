@@ -314,6 +314,7 @@ func runSystem(ctx context.Context) (err error) {
 		return fmt.Errorf("running-minute system: %w", rm.err)
 	}
 	printCosts(disp, tput, agg, rm)
+	printCapacity(s.set, tput, rm)
 	return nil
 }
 

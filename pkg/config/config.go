@@ -46,7 +46,7 @@ type Config struct {
 	WorkerConcurrency int
 	// Lease is how long a worker session's lease holds without a renewal
 	// (SCALEOUT_LEASE, default 60s, 3s to 12h): a worker renews it every
-	// Lease/3, and a dead worker's executions are taken over when it runs
+	// Lease/2, and a dead worker's executions are taken over when it runs
 	// out.
 	Lease time.Duration
 	// LostRetries is how many more attempts an execution gets when an

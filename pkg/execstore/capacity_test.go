@@ -69,7 +69,7 @@ func TestIndexWriteUnits(t *testing.T) {
 	for _, name := range []string{resources.ByPackage, resources.ByFolder, resources.ByDay} {
 		require.Zero(t, units[name], "a status change leaves %s alone", name)
 	}
-	require.Equal(t, 2.0, units[resources.ByStatus], "pending#s out, running#s in")
+	require.Equal(t, 1.0, units[resources.ByStatus], "the entry is rewritten in place: its key does not name the status")
 
 	_, err = s.Finish(ctx, execution.LeaseOf(claimed), execution.Result{Status: execution.Succeeded}, time.Now())
 	require.NoError(t, err)
@@ -100,7 +100,7 @@ func TestWithStatusKey(t *testing.T) {
 		if tc.st.Final() {
 			require.Empty(t, values)
 		} else {
-			require.Equal(t, str(resources.ShardKey(string(tc.st), shard)), values[":status_key"])
+			require.Equal(t, str(resources.ShardKey(resources.ActiveKey, shard)), values[":status_key"])
 		}
 	}
 }

@@ -38,7 +38,7 @@ func statusKey(id string, st execution.Status) string {
 	if st.Final() {
 		return ""
 	}
-	return resources.ShardKey(string(st), resources.Shard(id, resources.StatusShards))
+	return resources.ShardKey(resources.ActiveKey, resources.Shard(id, resources.StatusShards))
 }
 
 // withStatusKey returns the update expression expr ("SET ..." optionally
@@ -61,4 +61,20 @@ func withStatusKey(expr, id string, st execution.Status, values map[string]types
 		return set
 	}
 	return set + " REMOVE " + remove
+}
+
+// IndexKeys returns the partition key each index files e under, as e
+// stands (by_status only while e is not final), and the table's own key:
+// for a capacity model that counts the writes each key receives.
+func IndexKeys(e execution.Execution) map[string]string {
+	keys := map[string]string{
+		"": e.ID, // the table
+		resources.ByPackage: packageKey(e.Ref(), e.ID),
+		resources.ByFolder:  folderKey(e.Folder, e.ID),
+		resources.ByDay:     dayKey(e.CreatedAt, e.ID),
+	}
+	if k := statusKey(e.ID, e.Status); k != "" {
+		keys[resources.ByStatus] = k
+	}
+	return keys
 }

@@ -137,7 +137,7 @@ func (s *Store) List(ctx context.Context, f Filter, now time.Time) (Page, error)
 	case f.Folder != "":
 		index, pkValue = resources.ByFolder, f.Folder
 	case f.Status != "" && !f.Status.Final():
-		index, pkValue, shards = resources.ByStatus, string(f.Status), resources.StatusShards
+		index, pkValue, shards = resources.ByStatus, resources.ActiveKey, resources.StatusShards
 	default:
 		index = resources.ByDay
 		if f.Until.IsZero() {

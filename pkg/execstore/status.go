@@ -15,7 +15,8 @@ import (
 
 // ByStatus returns up to limit executions in status created before
 // createdBefore, oldest first, through the by_status index (no scan): it
-// queries the status's resources.StatusShards shards and merges them.
+// queries the resources.StatusShards shards of the executions that are not
+// final, keeps those in status, and merges them.
 //
 // The index is sparse (final executions leave it), so a final status finds
 // nothing. It projects only resources.StatusAttributes: the executions
@@ -31,13 +32,15 @@ func (s *Store) ByStatus(ctx context.Context, status execution.Status, createdBe
 		TableName:                aws.String(s.table),
 		IndexName:                aws.String(resources.ByStatus),
 		KeyConditionExpression:   aws.String("#pk = :pk AND #sk < :hi"),
-		ExpressionAttributeNames: map[string]string{"#pk": resources.StatusKey, "#sk": resources.CreatedKey},
+		FilterExpression:         aws.String("#status = :status"),
+		ExpressionAttributeNames: map[string]string{"#pk": resources.StatusKey, "#sk": resources.CreatedKey, "#status": "status"},
 		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":hi": str(msBound(createdBefore.UnixMilli())),
+			":hi":     str(msBound(createdBefore.UnixMilli())),
+			":status": str(string(status)),
 		},
 		Limit: aws.Int32(int32(min(1000, 2*(limit+resources.StatusShards-1)/resources.StatusShards+8))),
 	}
-	m := newMerger(s.db, in, shardKeys(string(status), resources.StatusShards), false)
+	m := newMerger(s.db, in, shardKeys(resources.ActiveKey, resources.StatusShards), false)
 	var out []execution.Execution
 	for len(out) < limit {
 		it, ok, err := m.next(ctx, 0)

@@ -39,6 +39,10 @@ const MaxMessageBytes = 8 << 10
 
 func partition(id string) string { return "EXEC#" + id }
 
+// PartitionOf is the catalog partition key of execution id's messages: for
+// a capacity model.
+func PartitionOf(id string) string { return partition(id) }
+
 // sortKey orders message chunks by attempt, then the sequence number of
 // their last message.
 func sortKey(attempt, seq int) string { return fmt.Sprintf("MSG#%04d#%09d", attempt, seq) }

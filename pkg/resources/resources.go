@@ -43,17 +43,22 @@ const (
 // themselves from the table. by_status is sparse: StatusKey is present only
 // while an execution is not final (pending, running, stopping), so the
 // index holds only the executions the reconciler looks at, and it projects
-// only what the reconciler reads (StatusAttributes).
+// only what the reconciler reads (StatusAttributes). Its key does not name
+// the status (ActiveKey, sharded): a claim then rewrites the entry once
+// (the projected status changes) instead of deleting it under "pending"
+// and writing it under "running"; readers filter on the projected status.
 const (
 	ByPackage  = "by_package" // partition: PackageKey ("folder/project/package#<shard>")
 	ByFolder   = "by_folder"  // partition: FolderKey ("folder#<shard>")
-	ByStatus   = "by_status"  // partition: StatusKey ("status#<shard>"), not-final executions only
+	ByStatus   = "by_status"  // partition: StatusKey ("active#<shard>"), not-final executions only
 	ByDay      = "by_day"     // partition: DayKey ("2026-11-25#<shard>", UTC)
 	CreatedKey = "created_key"
 	PackageKey = "package_key"
 	FolderKey  = "folder_key"
 	DayKey     = "day_key"
 	StatusKey  = "status_key"
+	// ActiveKey is the value StatusKey is sharded from.
+	ActiveKey = "active"
 )
 
 // ListShards is how many shards by_package, by_folder and by_day spread
@@ -62,12 +67,11 @@ const (
 // create), under DynamoDB's ~1,000 writes/s per partition key.
 const ListShards = 16
 
-// StatusShards is how many shards by_status spreads one status over. Every
-// execution enters and leaves each of pending and running (a status change
-// deletes the old key's entry and writes the new one; nothing is written
-// while it runs): at 10,000 starts/s that is 20,000 writes/s on pending and
-// running each; / 32 = 625 per key.
-const StatusShards = 32
+// StatusShards is how many shards by_status spreads the executions that
+// are not final over. Every execution writes its entry three times (enters
+// pending, is claimed, leaves at its end; nothing while it runs): at 10,000
+// starts/s that is 30,000 writes/s; / 64 = 469 per key.
+const StatusShards = 64
 
 // StatusAttributes are the attributes by_status projects besides the keys:
 // what the reconciler and the pools' oldest-pending figure read, and what

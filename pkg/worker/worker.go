@@ -17,9 +17,9 @@ import (
 // StopCheck is how often a worker reads its signals (stop requests,
 // enabled): one eventually consistent read of a few attributes of its
 // registry item, which writes nothing, so a stop request reaches a running
-// execution within StopCheck plus the read's replication lag (well under
-// 5 s), for half a read unit per worker, not per execution.
-const StopCheck = 3 * time.Second
+// execution within StopCheck plus the read's replication lag (within 5 s),
+// for half a read unit per worker, not per execution.
+const StopCheck = 4 * time.Second
 
 // errExecutionTimeout is the cause of a run that outlived its execution's
 // timeout.
@@ -94,7 +94,8 @@ type Config struct {
 	// Concurrency is how many executions run at once; default 1.
 	Concurrency int
 	// Lease is how long the worker's session holds without a renewal;
-	// default 60 s. The session is renewed every Lease/3; when the worker
+	// default 60 s. The session is renewed every Lease/2 (sooner again after a failed
+	// renewal); when the worker
 	// dies, the executions it ran are taken over once the lease ran out.
 	Lease time.Duration
 	// PollWait is the long-poll wait; default 20 s. Stopping waits for the
@@ -195,7 +196,7 @@ func (c Config) Validate() error {
 		errs = append(errs, fmt.Errorf("concurrency %d: must be at least 1", c.Concurrency))
 	}
 	if c.Lease != 0 && (c.Lease < 3*time.Second || c.Lease > 12*time.Hour) {
-		errs = append(errs, fmt.Errorf("lease %s: give 3s to 12h (the session is renewed every lease/3)", c.Lease))
+		errs = append(errs, fmt.Errorf("lease %s: give 3s to 12h (the session is renewed every lease/2)", c.Lease))
 	}
 	if c.PollWait < 0 || c.PollWait > 20*time.Second {
 		errs = append(errs, fmt.Errorf("poll wait %s: must be between 0 and 20s (the SQS long-poll limit)", c.PollWait))
@@ -233,7 +234,13 @@ type Worker struct {
 	runs map[string]*run
 	// handled are stop requests seen, to remove at the next renewal.
 	handled map[string]bool
+	// deletes are messages to delete, gathered into batch requests.
+	deletes chan queue.Message
 }
+
+// deleteWindow is the longest a handled message waits to be deleted with
+// others in one request (ten a request): under load most deletes share one.
+const deleteWindow = 100 * time.Millisecond
 
 // run is one attempt the worker runs.
 type run struct {
@@ -256,7 +263,7 @@ func New(store Store, q Queue, r Runner, cfg Config) (*Worker, error) {
 		return nil, fmt.Errorf("worker registration: %w", err)
 	}
 	w := &Worker{cfg: cfg, store: store, queue: q, runner: r, log: cfg.Logger.With("worker_id", cfg.ID),
-		runs: map[string]*run{}, handled: map[string]bool{}}
+		runs: map[string]*run{}, handled: map[string]bool{}, deletes: make(chan queue.Message, 256)}
 	w.gate.unregistered = true
 	return w, nil
 }
@@ -278,6 +285,8 @@ func (w *Worker) Run(ctx context.Context) error {
 	defer stop()
 
 	w.log.InfoContext(ctx, "worker started", "concurrency", w.cfg.Concurrency, "lease", w.cfg.Lease)
+	deleted := make(chan struct{})
+	go func() { defer close(deleted); w.deleteBatches(context.WithoutCancel(ctx)) }()
 	// The session outlives ctx until the last run ended: runs in their
 	// grace period are still held under it.
 	sessCtx, endSession := context.WithCancel(context.WithoutCancel(ctx))
@@ -298,6 +307,8 @@ func (w *Worker) Run(ctx context.Context) error {
 	loops.Wait()
 	endSession()
 	wg.Wait()
+	close(w.deletes)
+	<-deleted
 	w.signOff(ctx)
 	w.log.Info("worker stopped")
 	return nil
@@ -350,7 +361,7 @@ func (w *Worker) register(ctx context.Context) bool {
 			return false
 		case <-time.After(wait):
 		}
-		backoff = min(backoff*2, w.cfg.Lease/3)
+		backoff = min(backoff*2, w.cfg.Lease/2)
 	}
 }
 
@@ -372,9 +383,10 @@ func (w *Worker) arm(ctx context.Context, sess workers.Session) {
 	}
 }
 
-// keepSession renews the session every Lease/3 while the worker takes
-// work or runs anything, recording the runs; after a renewal it drops the
-// messages of the runs it recorded. A session that cannot be renewed before
+// keepSession renews the session every Lease/2 while the worker takes
+// work or runs anything (after a failed renewal it tries again every
+// Lease/20), recording the runs; after a renewal it drops the messages of
+// the runs it recorded. A session that cannot be renewed before
 // its lease runs out (leaseMargin early) stops every run it holds: from then
 // on another worker may take them over, and two attempts must never run at
 // once. A lost session (its lease ran out) is replaced by a new
@@ -386,7 +398,8 @@ func (w *Worker) keepSession(ctx, sessCtx context.Context) {
 		w.loseSession(sess, "the lease is about to run out without a renewal")
 	})
 	defer func() { expire.Stop() }()
-	t := time.NewTicker(w.cfg.Lease / 3)
+	every, retry := w.cfg.Lease/2, max(w.cfg.Lease/20, 250*time.Millisecond)
+	t := time.NewTimer(every)
 	defer t.Stop()
 	for {
 		select {
@@ -394,6 +407,7 @@ func (w *Worker) keepSession(ctx, sessCtx context.Context) {
 			return
 		case <-t.C:
 		}
+		t.Reset(every)
 		sess, ok := w.session()
 		if !ok {
 			if w.gate.isRemoved() {
@@ -419,8 +433,9 @@ func (w *Worker) keepSession(ctx, sessCtx context.Context) {
 			w.loseSession(sess, err.Error())
 		case err != nil:
 			if sessCtx.Err() == nil {
-				w.log.WarnContext(sessCtx, "session renewal failed; trying again", "error", err)
+				w.log.WarnContext(sessCtx, "session renewal failed; trying again", "error", err, "in", retry)
 			}
+			t.Reset(retry)
 		default:
 			if expire.Stop() {
 				expire.Reset(until.Sub(w.cfg.Now()) - margin)
@@ -908,8 +923,49 @@ func (w *Worker) release(ctx context.Context, msgs []queue.Message) {
 	}
 }
 
+// delete hands m to the batch deleter (see deleteWindow); it deletes at
+// once when the deleter is behind.
 func (w *Worker) delete(ctx context.Context, log *slog.Logger, m queue.Message) {
+	select {
+	case w.deletes <- m:
+		return
+	default:
+	}
 	if err := w.queue.Delete(ctx, m); err != nil {
 		log.WarnContext(ctx, "delete failed; the message will come back and be dropped then", "error", err)
+	}
+}
+
+// deleteBatches deletes the messages handed to delete, ten a request, each
+// batch gathered for at most deleteWindow, until the channel is closed.
+func (w *Worker) deleteBatches(ctx context.Context) {
+	var batch []queue.Message
+	var timer <-chan time.Time
+	flush := func() {
+		if len(batch) == 0 {
+			return
+		}
+		if err := w.queue.DeleteAll(ctx, batch); err != nil {
+			w.log.WarnContext(ctx, "delete failed; the messages will come back and be dropped then", "messages", len(batch), "error", err)
+		}
+		batch, timer = batch[:0], nil
+	}
+	for {
+		select {
+		case m, ok := <-w.deletes:
+			if !ok {
+				flush()
+				return
+			}
+			batch = append(batch, m)
+			if len(batch) == 1 {
+				timer = time.After(deleteWindow)
+			}
+			if len(batch) == 10 {
+				flush()
+			}
+		case <-timer:
+			flush()
+		}
 	}
 }

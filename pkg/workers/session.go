@@ -32,7 +32,7 @@ var (
 )
 
 // Session is one run of a worker process: the lease every execution it
-// claims is held under. The worker renews it every lease/3; an execution
+// claims is held under. The worker renews it every lease/2; an execution
 // names the session that claimed it, so a takeover is fenced on the session
 // (see SessionState.Dead).
 type Session struct {
