@@ -21,7 +21,9 @@ import (
 // Alarm thresholds.
 const (
 	// oldestMessageAge: a message waiting this long means the pool's
-	// workers do not keep up (or none runs).
+	// workers do not keep up (or none runs). No message is held while an
+	// execution runs, and a session's watchdog is sent afresh each time it
+	// comes back, so only waiting work grows old.
 	oldestMessageAge = 15 * time.Minute
 	// streamIteratorAge: the catalog's aggregates lag the executions by
 	// this much.

@@ -49,7 +49,8 @@ func newWorkerBinary(scope constructs.Construct, set Settings) awss3assets.Asset
 // NAT gateway; natGateways=0 has no SSM endpoints), and the worker logs to
 // the journal (journalctl -u scaleout-worker). A scale-in terminates an
 // instance: systemd stops the worker with SIGTERM, which drains as on
-// Fargate; an execution cut off anyway is released when its lease lapses.
+// Fargate; an execution cut off anyway is recovered when the worker
+// session's lease lapses.
 func (s *Stack) newWorkerGroup(w *Workers, set Settings, pool string, binary awss3assets.Asset) {
 	cfg := set.Worker(pool)
 	name := set.Prefix + "-worker-" + pool

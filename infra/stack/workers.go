@@ -27,7 +27,15 @@ import (
 // worker (Fargate's maximum). A stopping worker takes no new work, waits
 // for its SQS long poll (up to 20 s) and gives running executions its grace
 // period (SCALEOUT_GRACE, workerGrace) before it releases them. An execution cut
-// off by a scale-in is not lost: its lease lapses and the message returns.
+// off by a scale-in is not lost: the worker's session lease lapses and the
+// session's watchdog message brings it back to pending for another worker.
+//
+// The write path (see README "The write path"): a worker renews one session
+// item in the catalog every lease/2 and reads its stop requests every 4 s;
+// nothing is written to an execution while it runs and no message is held
+// for a run's length, so long runs cost no writes per minute, cause no
+// redeliveries or dead-letter traffic, and keep the queue's oldest-message
+// age (the alarm below) a measure of waiting work.
 const workerStopTimeout = 120 * time.Second
 
 // workerGrace is SCALEOUT_GRACE: what is left of the stop timeout after the

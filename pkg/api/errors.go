@@ -63,7 +63,7 @@ func toError(err error) *Error {
 		return &Error{Status: http.StatusBadRequest, Code: "invalid_request", Message: err.Error()}
 	case errors.Is(err, execution.ErrNotFound), errors.Is(err, workers.ErrNotFound):
 		return &Error{Status: http.StatusNotFound, Code: "not_found", Message: err.Error()}
-	case errors.As(err, &conflict), errors.Is(err, execution.ErrExists):
+	case errors.As(err, &conflict), errors.Is(err, execution.ErrExists), errors.Is(err, workers.ErrBusy):
 		return &Error{Status: http.StatusConflict, Code: "conflict", Message: err.Error()}
 	case retry.IsErrorThrottles(retry.DefaultThrottles).IsErrorThrottle(err).Bool(),
 		errors.As(err, &apiErr) && apiErr.ErrorCode() == "RequestLimitExceeded":

@@ -50,7 +50,7 @@ type Removed struct {
 }
 
 // RemoveWorker removes a worker from the registry: it takes no new work
-// from its next heartbeat; a restarted worker process registers again.
+// from its next session renewal; a restarted worker process registers again.
 func (c *Client) RemoveWorker(ctx context.Context, id string, opts ...CallOption) (Removed, error) {
 	var r Removed
 	err := c.do(ctx, request{method: http.MethodDelete, path: "/v1/workers/" + escape(id), out: &r}, opts...)

@@ -2,24 +2,30 @@
 //
 // Every state change is a conditional write: creating needs a fresh id,
 // claiming needs a pending execution past its retry backoff, or a running
-// one whose lease expired (a takeover, fenced on the lost attempt's status,
-// worker, attempt and lease), and every write by a worker after its claim
-// (heartbeat, finish, retry, release) needs the lease that claim took: the
-// same worker and the same attempt. A worker that lost its lease can never
-// overwrite a newer attempt or a final state, and two attempts never hold
-// an execution at once. Failed conditions come back as the domain errors of
-// package execution, with the stored item attached.
+// one whose worker session is dead (a takeover: one transaction, the
+// execution's write fenced on the lost attempt's status, worker, session
+// and attempt, with a condition check that the session did not renew since
+// it was read dead), and every write by a worker after its claim (finish,
+// retry, release) needs the lease that claim took: the same worker, session
+// and attempt. Nothing is written while an execution runs: the worker's
+// session (package workers, in the catalog table) holds the lease. A worker
+// that lost its session can never overwrite a newer attempt or a final
+// state, and two attempts never hold an execution at once. Stop adds the
+// execution to its session's stop requests in the same transaction as
+// running -> stopping. Failed conditions come back as the domain errors of
+// package execution, with the stored item attached. The rules are package
+// leasetest's conformance suite, which this store runs.
 //
 // The table's indexes (package resources) are sharded and kept lean. Create
 // writes an execution's package, folder and day keys, each with the shard
 // of its id; they never change, and the KEYS_ONLY indexes on them are
-// written once per execution. The by_status key (status_key) is present only
-// while the execution is not final: every write that changes a status calls
+// written once per execution. The by_status key (status_key, "active#<shard>")
+// is present only while the execution is not final: every write that changes a status calls
 // withStatusKey, which sets or removes it in the same UpdateItem. List
 // queries the shards of the most selective index, merges them newest first
 // by created_key, reads the page's executions from the table with
 // BatchGetItem (without the definition and the task summaries) and applies
 // the filters the index cannot; its cursor is the created_key of the last
-// execution it looked at. ByStatus, for the reconciler, merges the shards of
-// one status oldest first and returns what by_status projects.
+// execution it looked at. ByStatus, for the reconciler, merges the shards
+// oldest first, keeps one status and returns what by_status projects.
 package execstore

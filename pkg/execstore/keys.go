@@ -68,7 +68,7 @@ func withStatusKey(expr, id string, st execution.Status, values map[string]types
 // for a capacity model that counts the writes each key receives.
 func IndexKeys(e execution.Execution) map[string]string {
 	keys := map[string]string{
-		"": e.ID, // the table
+		"":                  e.ID, // the table
 		resources.ByPackage: packageKey(e.Ref(), e.ID),
 		resources.ByFolder:  folderKey(e.Folder, e.ID),
 		resources.ByDay:     dayKey(e.CreatedAt, e.ID),

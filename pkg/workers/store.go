@@ -226,7 +226,7 @@ func live(now time.Time, names map[string]string, values map[string]types.Attrib
 
 // SetEnabled enables or disables a worker; a disabled worker finishes what
 // it runs and takes no new work until enabled again. It learns of the
-// change at its next heartbeat.
+// change at its next signals read (within worker.StopCheck).
 func (s *Store) SetEnabled(ctx context.Context, id string, enabled bool) (Worker, error) {
 	return s.update(ctx, id, "SET enabled = :enabled", map[string]string{},
 		map[string]types.AttributeValue{":enabled": &types.AttributeValueMemberBOOL{Value: enabled}})
