@@ -6,6 +6,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/scaleout/scaleout/pkg/config"
 	"github.com/scaleout/scaleout/pkg/pricing"
 	"github.com/scaleout/scaleout/pkg/resources"
 )
@@ -82,6 +83,21 @@ func printCosts(disp dispatchResult, tput throughputResult, agg aggregateResult,
 		"the stream's end-of-tumbling-window invocations (one per shard per 15 minutes), the local stream poller's " +
 		"checkpoint writes (Lambda makes none), failed conditional writes (counted above when there are any), and free tiers. " +
 		"Lambda duration here is the handler's time on this machine against local stand-ins, not AWS's latencies.\n")
+	// The session watchdogs: the running system's only worker has no free
+	// slot, so it never receives one; in a pool with a free slot, each live
+	// session's watchdog comes back when its lease would run out and is sent
+	// again (SendMessage + DeleteMessage; the ReceiveMessage that brings it
+	// takes the place of an idle long poll). The lease left at a check is
+	// between lease/2 and lease (renewals every lease/2): a check every
+	// 0.75 lease on average.
+	lease := config.DefaultLease
+	perSessionMinute := 2 * time.Minute.Seconds() / (0.75*lease.Seconds() + 0.5)
+	watchdog := perSessionMinute / runningConcurrency
+	watchdogUSD := p.Cost(pricing.Usage{SQSRequests: 10 * watchdog}.Scale(million)).Total()
+	stderrf("#   not measured here (computed): the session watchdogs in a pool with a free slot to receive them, %.1f requests a "+
+		"session-minute at the default %s lease = %.2f a running minute per execution at %d a worker: $%.2f more per million "+
+		"10-minute executions ($%.2f in all)\n", perSessionMinute, lease, watchdog, runningConcurrency, watchdogUSD,
+		total+10*minuteUSD+watchdogUSD)
 	fmt.Printf("bench: cost.usd_per_million %.2f USD\n", total)
 	fmt.Printf("bench: cost.usd_per_million_10min %.2f USD\n", total+10*minuteUSD)
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime/debug"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
@@ -159,7 +160,9 @@ func Reconciler(ctx context.Context, cfg config.Config, c *awsconfig.Clients, lo
 		}
 		queues[pool] = q
 	}
-	return reconcile.New(execstore.New(c.DynamoDB, set.Executions.Name, set.Catalog.Name), queues, reconcile.Config{
+	store := execstore.New(c.DynamoDB, set.Executions.Name, set.Catalog.Name)
+	store.SessionCacheFor = 5 * time.Second // one session read per worker and pass
+	return reconcile.New(store, queues, reconcile.Config{
 		PendingAfter: cfg.PendingAfter,
 		LostAfter:    cfg.LostAfter,
 		Logger:       log,

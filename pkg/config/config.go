@@ -13,6 +13,9 @@ import (
 	"github.com/scaleout/scaleout/pkg/resources"
 )
 
+// DefaultLease is a worker session's lease when SCALEOUT_LEASE is unset.
+const DefaultLease = 60 * time.Second
+
 // Config is every setting. Each field names its environment variable.
 type Config struct {
 	// Prefix names the tables and queues (SCALEOUT_PREFIX, default "scaleout").
@@ -126,7 +129,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		WorkerID:          getenv("SCALEOUT_WORKER_ID"),
 		WorkerPool:        or(getenv("SCALEOUT_WORKER_POOL"), resources.DefaultPool),
 		WorkerConcurrency: runtime.NumCPU(),
-		Lease:             60 * time.Second,
+		Lease:             DefaultLease,
 		PollWait:          20 * time.Second,
 		WorkerTags:        map[string]string{},
 		SecretKey:         getenv("SCALEOUT_SECRET_KEY"),

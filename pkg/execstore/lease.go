@@ -75,12 +75,39 @@ func held(e execution.Execution) bool {
 	return e.Status == execution.Running || e.Status == execution.Stopping
 }
 
-// holder reads the session that holds e's attempt.
+// holder reads the session that holds e's attempt. With SessionCacheFor
+// set, a session read that recently is not read again (see
+// SessionCacheFor).
 func (s *Store) holder(ctx context.Context, e execution.Execution) (workers.SessionState, error) {
 	if s.sessions == nil {
 		return workers.SessionState{}, fmt.Errorf("execution %s: this store was built without the worker registry, so it cannot tell whether worker %s is alive", e.ID, e.WorkerID)
 	}
-	return s.sessions.SessionOf(ctx, e.WorkerID)
+	if s.SessionCacheFor <= 0 {
+		return s.sessions.SessionOf(ctx, e.WorkerID)
+	}
+	now := time.Now()
+	s.cacheMu.Lock()
+	c, ok := s.sessionCache[e.WorkerID]
+	s.cacheMu.Unlock()
+	if ok && now.Sub(c.at) < s.SessionCacheFor {
+		return c.state, nil
+	}
+	st, err := s.sessions.SessionOf(ctx, e.WorkerID)
+	if err != nil {
+		return st, err
+	}
+	s.cacheMu.Lock()
+	if s.sessionCache == nil || len(s.sessionCache) > 10_000 {
+		s.sessionCache = map[string]cachedSession{}
+	}
+	s.sessionCache[e.WorkerID] = cachedSession{state: st, at: now}
+	s.cacheMu.Unlock()
+	return st, nil
+}
+
+type cachedSession struct {
+	state workers.SessionState
+	at    time.Time
 }
 
 // expiredAt is when the attempt of cur, held by a session now dead as st

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -28,6 +29,17 @@ type Store struct {
 	// attempts (see Claim); sessions reads it.
 	catalog  string
 	sessions *workers.Store
+	// SessionCacheFor, when set, lets one read of a worker's session serve
+	// the decisions about all its executions for that long: a reconciler
+	// pass asks for the session of every running execution, and a few
+	// sessions hold many of them. A session seen alive that died since only
+	// delays a recovery until the entry is stale; one seen dead that came
+	// back cannot be acted on (the recovery's transaction checks that the
+	// session is as seen). Zero: every decision reads the session.
+	SessionCacheFor time.Duration
+	// sessionCache holds recent session reads (see holder).
+	cacheMu      sync.Mutex
+	sessionCache map[string]cachedSession
 	// Retention is how long an execution is kept after it is created
 	// (DynamoDB TTL). Zero keeps it forever.
 	Retention time.Duration

@@ -80,7 +80,7 @@ type suite struct {
 func (s suite) pending(retries, lostRetries int) execution.Execution {
 	s.t.Helper()
 	e := execution.Execution{
-		ID: uuid.Must(uuid.NewV7()).String(), Folder: "lease", Project: "rules", Package: s.t.Name(), Pool: "default",
+		ID: uuid.Must(uuid.NewV7()).String(), Folder: "lease", Project: "rules", Package: s.t.Name(), Pool: "leasetest", // no reconciler of a shared table serves it
 		Status: execution.Pending, Definition: []byte(`{"name":"p","tasks":[{"name":"t","type":"sleep","with":{"duration":"0s"}}]}`),
 		Retries: retries, LostRetries: lostRetries, CreatedAt: s.Clock.Now(),
 	}
@@ -90,7 +90,7 @@ func (s suite) pending(retries, lostRetries int) execution.Execution {
 
 func (s suite) register(id string) (workers.Session, []workers.Run) {
 	s.t.Helper()
-	_, sess, orphans, err := s.Registry.Register(s.ctx, workers.Registration{ID: id, Machine: "m", Pools: []string{"default"}, MaxTasks: 4}, lease)
+	_, sess, orphans, err := s.Registry.Register(s.ctx, workers.Registration{ID: id, Machine: "m", Pools: []string{"leasetest"}, MaxTasks: 4}, lease)
 	require.NoError(s.t, err)
 	return sess, orphans
 }
@@ -289,7 +289,7 @@ func registration(s suite) {
 	require.NoError(s.t, s.renew(a, claimed))
 	// The same id again while the lease runs: refused (two processes
 	// with one id would fence each other out).
-	_, _, _, err = s.Registry.Register(s.ctx, workers.Registration{ID: id, Machine: "m", Pools: []string{"default"}, MaxTasks: 4}, lease)
+	_, _, _, err = s.Registry.Register(s.ctx, workers.Registration{ID: id, Machine: "m", Pools: []string{"leasetest"}, MaxTasks: 4}, lease)
 	require.ErrorIs(s.t, err, workers.ErrSessionLive)
 	// After the lease: a new session, and the old one's runs handed over
 	// for recovery.

@@ -674,8 +674,14 @@ func (w *Worker) handle(ctx context.Context, m queue.Message) {
 	msg := m
 	w.runs[e.ID] = &run{lease: lease, cancel: cancel, msg: &msg}
 	stopNow := w.handled[e.ID]
+	// The session may have been lost between the claim and now: the run
+	// must not start without it.
+	lost := !w.sessOK || w.sess.ID != sess.ID
 	w.mu.Unlock()
-	if stopNow {
+	if lost {
+		cancel(execution.LeaseLost{ConflictError: &execution.ConflictError{ID: e.ID,
+			Want: fmt.Sprintf("held by session %s of worker %q (lost before the run started)", sess.ID, sess.WorkerID)}})
+	} else if stopNow {
 		cancel(ErrStopRequested)
 	}
 	runFor := runCtx
