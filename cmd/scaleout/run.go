@@ -24,7 +24,7 @@ import (
 type runFlags struct {
 	folder, project, file, environment, pool string
 	params                                   []string
-	retries                                  int
+	retries, lostRetries                     int
 	executionTimeout                         time.Duration
 	callbackURL, idempotencyKey              string
 	wait, stopOnInterrupt, quiet             bool
@@ -99,7 +99,8 @@ sends it, and the progress goes to stderr.`,
 	fl.StringArrayVarP(&f.params, "param", "p", nil, "a parameter value as name=value (repeatable)")
 	fl.StringVarP(&f.environment, "environment", "e", "", "bind the project's parameters from this environment (NAME, or FOLDER/NAME)")
 	fl.StringVar(&f.pool, "pool", "", `the worker pool to run on (default "default")`)
-	fl.IntVar(&f.retries, "retries", 0, "how many more attempts a failed or lost attempt may get (0-10)")
+	fl.IntVar(&f.retries, "retries", 0, "how many more attempts an execution whose package failed may get (0-10)")
+	fl.IntVar(&f.lostRetries, "lost-retries", -1, "how many more attempts it gets when its worker dies (0-10; default: the server's, 2)")
 	fl.DurationVar(&f.executionTimeout, "execution-timeout", 0, "bound each attempt's run, such as 30m (default: the package's own timeout)")
 	fl.StringVar(&f.callbackURL, "callback-url", "", "an http(s) URL that receives a signed webhook when the execution ends")
 	fl.StringVar(&f.idempotencyKey, "idempotency-key", "", "a key that makes a repeated request return the same execution")
@@ -124,6 +125,9 @@ func (f *runFlags) request(cmd *cobra.Command, args []string, c *client.Client) 
 	}
 	if len(args) == 1 {
 		req.Package = args[0]
+	}
+	if f.lostRetries >= 0 {
+		req.LostRetries = &f.lostRetries
 	}
 	if f.executionTimeout > 0 {
 		req.Timeout = f.executionTimeout.String()

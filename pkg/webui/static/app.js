@@ -408,7 +408,7 @@ async function loadExecutions() {
       cells[0].replaceChildren(statusBadge(e.status, { "data-testid": "execution-status" }));
       cells[1].replaceChildren(el("span", { class: "ref", text: e.package }), el("span", { class: "sub", text: `${e.folder}/${e.project}` }));
       cells[2].textContent = e.pool;
-      cells[3].textContent = e.attempt ? `${e.attempt}${e.retries ? ` / ${1 + e.retries}` : ""}` : "–";
+      cells[3].textContent = e.attempt ? `${e.attempt}${maxAttempts(e) > 1 ? ` / ${maxAttempts(e)}` : ""}` : "–";
       cells[4].textContent = e.worker_id || "";
       cells[5].textContent = ago(e.created_at, now);
       cells[5].title = full(e.created_at);
@@ -650,7 +650,7 @@ function renderExecution(e) {
     ["Execution", el("span", { class: "mono", text: e.id })],
     ["Pool", e.pool],
     ["Worker", e.worker_id ? el("span", { class: "mono", text: e.worker_id }) : "–"],
-    ["Attempt", e.attempt ? `${e.attempt} of at most ${1 + (e.retries || 0)}` : "not started"],
+    ["Attempt", e.attempt ? `${e.attempt} of at most ${maxAttempts(e)} (retries ${e.retries || 0} after a package failure, ${e.lost_retries || 0} after a lost worker)` : "not started"],
     ["Created", el("span", { title: full(e.created_at), text: clock(e.created_at) })],
     ["Duration", ms === null ? "–" : `${duration(ms)}${e.ended_at ? "" : " so far"}`],
     ["Project version", e.project_version ? String(e.project_version) : "ad hoc"],
@@ -773,3 +773,10 @@ async function start() {
 }
 
 start();
+
+// maxAttempts is how many attempts an execution can get at most: the first,
+// one per retry after a package failure, one per retry after a lost worker
+// (released attempts come on top, but count against neither).
+function maxAttempts(e) {
+  return 1 + (e.retries || 0) + (e.lost_retries || 0);
+}
