@@ -146,7 +146,7 @@ func newWorkerAction(r *remote, verb, short string, call workerCall) *cobra.Comm
 func newWorkersRemove(r *remote) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "remove WORKER_ID",
-		Short: "Remove a worker from the registry (a restarted worker process registers again)",
+		Short: "Remove an offline worker from the registry (an online one is refused: stop it first; a restarted worker process registers again)",
 		Args:  cobra.ExactArgs(1),
 	}
 	cmd.RunE = r.runE(func(cmd *cobra.Command, args []string, c *client.Client) error {

@@ -24,6 +24,12 @@ import (
 // that is stopping already changes nothing. A final execution gives a
 // *execution.ConflictError.
 func (s *Store) Stop(ctx context.Context, id string, now time.Time) (execution.Execution, error) {
+	return s.stop(ctx, id, now, 3)
+}
+
+// stop is Stop that starts over at most tries more times when the
+// execution changes under it (or the transaction meets another one).
+func (s *Store) stop(ctx context.Context, id string, now time.Time, tries int) (execution.Execution, error) {
 	values := map[string]types.AttributeValue{
 		":pending":  str(string(execution.Pending)),
 		":canceled": str(string(execution.Canceled)),
@@ -69,7 +75,8 @@ func (s *Store) Stop(ctx context.Context, id string, now time.Time) (execution.E
 		{Update: workers.RequestStop(s.catalog, cur.WorkerID, cur.Session, id)},
 	}})
 	var tce *types.TransactionCanceledException
-	if errors.As(err, &tce) && len(tce.CancellationReasons) == 2 && aws.ToString(tce.CancellationReasons[0].Code) == "None" {
+	if errors.As(err, &tce) && len(tce.CancellationReasons) == 2 && aws.ToString(tce.CancellationReasons[0].Code) == "None" &&
+		aws.ToString(tce.CancellationReasons[1].Code) == "ConditionalCheckFailed" {
 		// The execution is as read, but its session is gone (its worker
 		// was lost or removed): no worker to tell. Stopping is recorded
 		// all the same; the lost attempt ends it canceled.
@@ -90,8 +97,10 @@ func (s *Store) Stop(ctx context.Context, id string, now time.Time) (execution.E
 			if got.Status == execution.Stopping {
 				return got, nil
 			}
-			if got.Status == execution.Running || got.Status == execution.Pending {
-				return s.Stop(ctx, id, now) // another attempt, or handed back: stop that
+			if (got.Status == execution.Running || got.Status == execution.Pending) && tries > 0 {
+				// Another attempt, handed back, or the transaction met
+				// another one (a renewal of the same session): again.
+				return s.stop(ctx, id, now, tries-1)
 			}
 			return execution.Execution{}, &execution.ConflictError{ID: id, Want: "running to stop it", Current: &got}
 		}

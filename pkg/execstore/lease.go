@@ -168,13 +168,19 @@ func (s *Store) lost(ctx context.Context, cur execution.Execution, st workers.Se
 		if !errors.As(err, &tce) {
 			return execution.Execution{}, fmt.Errorf("record the lost attempt %d of execution %s: %w", cur.Attempt, cur.ID, err)
 		}
-		// The session came back, or the execution moved on: say how it
-		// stands now.
-		now, gerr := s.Get(ctx, cur.ID)
+		// The execution moved on (a conflict: say how it stands now), or
+		// it did not and the session's condition failed or the
+		// transaction met another one: an error to try again on, never
+		// taken for done.
+		got, gerr := s.Get(ctx, cur.ID)
 		if gerr != nil {
 			return execution.Execution{}, gerr
 		}
-		return execution.Execution{}, &execution.ConflictError{ID: cur.ID, Want: fmt.Sprintf("held by the dead session of worker %q attempt %d", cur.WorkerID, cur.Attempt), Current: &now}
+		if held(got) && got.Session == cur.Session && got.Attempt == cur.Attempt {
+			return execution.Execution{}, fmt.Errorf("record the lost attempt %d of execution %s: the session of worker %s changed since it was read, "+
+				"or the write met another one (%s); look again: %w", cur.Attempt, cur.ID, cur.WorkerID, reasons(tce), errTryAgain)
+		}
+		return execution.Execution{}, &execution.ConflictError{ID: cur.ID, Want: fmt.Sprintf("held by the dead session of worker %q attempt %d", cur.WorkerID, cur.Attempt), Current: &got}
 	}
 	e, err := s.Get(ctx, cur.ID)
 	if err != nil {
@@ -202,7 +208,7 @@ func (s *Store) Recover(ctx context.Context, cur execution.Execution, now, deadS
 	if err != nil {
 		return execution.Execution{}, err
 	}
-	abandoned := cur.StartedAt != nil && st.Holds(cur.Session, now) && st.Abandoned(cur.ID, cur.Attempt, *cur.StartedAt, 2*time.Second)
+	abandoned := cur.StartedAt != nil && st.Holds(cur.Session, now) && st.Abandoned(cur.ID, cur.Attempt, *cur.StartedAt)
 	if st.Holds(cur.Session, deadSince) && !abandoned {
 		until := st.LeaseUntil
 		cur.LeaseUntil = &until
@@ -367,3 +373,7 @@ func (s *Store) MarkEnqueued(ctx context.Context, e execution.Execution, now tim
 	}
 	return nil
 }
+
+// errTryAgain marks a takeover or recovery that did not apply although the
+// execution is where it was: the decision must be made again.
+var errTryAgain = errors.New("try again")

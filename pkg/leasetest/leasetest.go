@@ -88,11 +88,11 @@ func (s suite) pending(retries, lostRetries int) execution.Execution {
 	return e
 }
 
-func (s suite) register(id string) (workers.Session, []workers.Run) {
+func (s suite) register(id string) (workers.Session, workers.SessionState) {
 	s.t.Helper()
-	_, sess, orphans, err := s.Registry.Register(s.ctx, workers.Registration{ID: id, Machine: "m", Pools: []string{"leasetest"}, MaxTasks: 4}, lease)
+	_, sess, prev, err := s.Registry.Register(s.ctx, workers.Registration{ID: id, Machine: "m", Pools: []string{"leasetest"}, MaxTasks: 4}, lease)
 	require.NoError(s.t, err)
-	return sess, orphans
+	return sess, prev
 }
 
 // workerID is unique per test.
@@ -281,8 +281,8 @@ func expiredSessionCannotRenew(s suite) {
 
 func registration(s suite) {
 	id := s.workerID("a")
-	a, orphans := s.register(id)
-	require.Empty(s.t, orphans)
+	a, prev := s.register(id)
+	require.Empty(s.t, prev.Runs)
 	e := s.pending(0, 2)
 	claimed, err := s.Store.Claim(s.ctx, e.ID, a, s.Clock.Now())
 	require.NoError(s.t, err)
@@ -294,14 +294,21 @@ func registration(s suite) {
 	// After the lease: a new session, and the old one's runs handed over
 	// for recovery.
 	s.Clock.Add(lease + time.Second)
-	b, orphans := s.register(id)
+	b, prev := s.register(id)
 	require.NotEqual(s.t, a.ID, b.ID)
-	require.Equal(s.t, []workers.Run{{ExecutionID: e.ID, Attempt: 1}}, orphans)
+	require.Equal(s.t, a.ID, prev.ID, "the replaced session, as it was")
+	require.Equal(s.t, []workers.Run{{ExecutionID: e.ID, Attempt: 1}}, prev.Runs)
 	require.ErrorIs(s.t, s.renew(a, claimed), workers.ErrSessionLost, "the old session is fenced out")
+	// The new session's worker recovers what the old one held.
+	got, recovered, err := s.Store.Reap(s.ctx, prev, prev.Runs[0], s.Clock.Now())
+	require.NoError(s.t, err)
+	require.True(s.t, recovered, "the previous session's run is recovered")
+	require.Equal(s.t, execution.Pending, got.Status)
+	require.Equal(s.t, execution.OutcomeLost, got.Attempts[0].Outcome)
 	// A clean sign-off leaves no orphans.
 	require.NoError(s.t, s.Registry.SignOff(s.ctx, b))
-	_, orphans = s.register(id)
-	require.Empty(s.t, orphans)
+	_, prev = s.register(id)
+	require.Empty(s.t, prev.Runs)
 }
 
 func stopReachesTheSession(s suite) {
@@ -402,9 +409,14 @@ func abandoned(s suite) {
 	_, err = s.Store.Recover(s.ctx, claimed, s.Clock.Now(), s.Clock.Now())
 	var ce *execution.ConflictError
 	require.ErrorAs(s.t, err, &ce, "recorded by a live session: left alone")
-	// The worker let it go without recording its end: the next renewal
-	// does not record it.
-	s.Clock.Add(lease / 3)
+	// The worker let it go without recording its end: its renewals no
+	// longer record it. Not abandoned until a renewal a whole lease after
+	// the claim (a slow claim is recorded well before).
+	s.Clock.Add(lease / 2)
+	require.NoError(s.t, s.renew(a))
+	_, err = s.Store.Recover(s.ctx, claimed, s.Clock.Now(), s.Clock.Now().Add(-time.Hour))
+	require.ErrorAs(s.t, err, &ce, "not yet: half a lease since the claim")
+	s.Clock.Add(lease/2 + time.Second)
 	require.NoError(s.t, s.renew(a))
 	got, err := s.Store.Recover(s.ctx, claimed, s.Clock.Now(), s.Clock.Now().Add(-time.Hour))
 	require.NoError(s.t, err)

@@ -50,9 +50,9 @@ func logGate(log *slog.Logger, before, after string, args ...any) {
 
 // gate holds the receive loops back while the worker may not take work.
 type gate struct {
-	mu                                                  sync.Mutex
-	changed                                             chan struct{}
-	unregistered, disabled, removed, cpuBusy, memoryLow bool
+	mu                                         sync.Mutex
+	changed                                    chan struct{}
+	unregistered, disabled, cpuBusy, memoryLow bool
 }
 
 // reason says why the worker holds back; "" when it takes work.
@@ -64,8 +64,6 @@ func (g *gate) reason() string {
 
 func (g *gate) reasonLocked() string {
 	switch {
-	case g.removed:
-		return "removed from the registry; restart the worker to register it again"
 	case g.unregistered:
 		return "not registered yet"
 	case g.disabled:
@@ -76,12 +74,6 @@ func (g *gate) reasonLocked() string {
 		return "memory low"
 	}
 	return ""
-}
-
-func (g *gate) isRemoved() bool {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	return g.removed
 }
 
 func (g *gate) isUnregistered() bool {

@@ -74,7 +74,7 @@ type Runner interface {
 // Registry is where a worker registers and keeps its session (package
 // workers' Store): the lease every execution it runs is held under.
 type Registry interface {
-	Register(ctx context.Context, r workers.Registration, lease time.Duration) (workers.Worker, workers.Session, []workers.Run, error)
+	Register(ctx context.Context, r workers.Registration, lease time.Duration) (workers.Worker, workers.Session, workers.SessionState, error)
 	Renew(ctx context.Context, sess workers.Session, until time.Time, runs []workers.Run, handled []string) (workers.Signals, error)
 	Signals(ctx context.Context, id string) (workers.Signals, error)
 	SessionOf(ctx context.Context, id string) (workers.SessionState, error)
@@ -119,9 +119,9 @@ type Config struct {
 	Logger      *slog.Logger
 
 	// Registry is where the worker registers on Run and keeps its session
-	// (required). While it is not registered, disabled or removed it takes
-	// no new work; running executions finish. A removed worker stays idle
-	// until it restarts.
+	// (required). While it is not registered (or lost its session and is
+	// registering again) or is disabled, it takes no new work; running
+	// executions finish.
 	Registry Registry
 	// Machine, Pools, Tags and Version describe the worker in its
 	// registration (Machine defaults to the host name; Tags apply only to a
@@ -232,8 +232,12 @@ type Worker struct {
 	sessOK bool
 	// runs are the attempts running now, by execution id.
 	runs map[string]*run
-	// handled are stop requests seen, to remove at the next renewal.
+	// handled are stop requests acted on (or for no run of this worker), to
+	// remove at the next renewal.
 	handled map[string]bool
+	// claiming are the executions being claimed now: a stop request for one
+	// is acted on once its run is registered.
+	claiming map[string]bool
 	// deletes are messages to delete, gathered into batch requests.
 	deletes chan queue.Message
 }
@@ -263,7 +267,7 @@ func New(store Store, q Queue, r Runner, cfg Config) (*Worker, error) {
 		return nil, fmt.Errorf("worker registration: %w", err)
 	}
 	w := &Worker{cfg: cfg, store: store, queue: q, runner: r, log: cfg.Logger.With("worker_id", cfg.ID),
-		runs: map[string]*run{}, handled: map[string]bool{}, deletes: make(chan queue.Message, 256)}
+		runs: map[string]*run{}, handled: map[string]bool{}, claiming: map[string]bool{}, deletes: make(chan queue.Message, 256)}
 	w.gate.unregistered = true
 	return w, nil
 }
@@ -315,7 +319,7 @@ func (w *Worker) Run(ctx context.Context) error {
 }
 
 // Accepting reports whether the worker takes new work now: registered,
-// enabled, not removed and under its capacity limits.
+// enabled and under its capacity limits.
 func (w *Worker) Accepting() bool { return w.gate.reason() == "" }
 
 // session returns the current session, if one is open.
@@ -332,14 +336,17 @@ func (w *Worker) session() (workers.Session, bool) {
 func (w *Worker) register(ctx context.Context) bool {
 	backoff := 100 * time.Millisecond
 	for {
-		rec, sess, orphans, err := w.cfg.Registry.Register(ctx, workers.Registration{
+		rec, sess, prev, err := w.cfg.Registry.Register(ctx, workers.Registration{
 			ID: w.cfg.ID, Machine: w.cfg.Machine, Pools: w.cfg.Pools, MaxTasks: w.cfg.Concurrency,
 			Version: w.cfg.Version, Tags: w.cfg.Tags,
 		}, w.cfg.Lease)
 		if err == nil {
 			w.log.InfoContext(ctx, "worker registered", "enabled", rec.Enabled, "session", sess.ID)
-			if len(orphans) > 0 {
-				w.reap(ctx, workers.SessionState{WorkerID: w.cfg.ID, Exists: true, ID: "", Runs: orphans}, orphans)
+			if len(prev.Runs) > 0 {
+				// This id's previous session died holding these: the
+				// process was killed and restarted, or lost its session.
+				w.log.InfoContext(ctx, "recovering the runs of this worker's previous session", "previous_session", prev.ID, "runs", len(prev.Runs))
+				w.reap(ctx, prev, prev.Runs)
 			}
 			w.arm(ctx, sess)
 			w.mu.Lock()
@@ -389,10 +396,10 @@ func (w *Worker) arm(ctx context.Context, sess workers.Session) {
 // the runs it recorded. A session that cannot be renewed before
 // its lease runs out (leaseMargin early) stops every run it holds: from then
 // on another worker may take them over, and two attempts must never run at
-// once. A lost session (its lease ran out) is replaced by a new
-// registration; a removed worker stops here.
+// once. A lost session (its lease ran out, or its item is gone) is replaced
+// by a new registration.
 func (w *Worker) keepSession(ctx, sessCtx context.Context) {
-	margin := min(w.cfg.Lease/10, time.Second)
+	margin := min(w.cfg.Lease/10, 5*time.Second)
 	sess, _ := w.session()
 	expire := time.AfterFunc(time.Until(sess.LeaseUntil)-margin, func() {
 		w.loseSession(sess, "the lease is about to run out without a renewal")
@@ -410,9 +417,6 @@ func (w *Worker) keepSession(ctx, sessCtx context.Context) {
 		t.Reset(every)
 		sess, ok := w.session()
 		if !ok {
-			if w.gate.isRemoved() {
-				continue
-			}
 			if w.register(ctx) {
 				sess, _ = w.session()
 				expire.Stop()
@@ -424,11 +428,12 @@ func (w *Worker) keepSession(ctx, sessCtx context.Context) {
 		}
 		until := w.cfg.Now().Add(w.cfg.Lease)
 		runs, handled := w.recordable()
-		sig, err := w.cfg.Registry.Renew(sessCtx, sess, until, runs, handled)
+		rctx, cancel := context.WithTimeout(sessCtx, w.cfg.Lease/4)
+		sig, err := w.cfg.Registry.Renew(rctx, sess, until, runs, handled)
+		cancel()
 		switch {
 		case errors.Is(err, workers.ErrNotFound):
-			w.gate.set(w.log, func(g *gate) { g.removed = true })
-			w.loseSession(sess, "the worker was removed from the registry")
+			w.loseSession(sess, "the worker's registry item is gone")
 		case errors.Is(err, workers.ErrSessionLost):
 			w.loseSession(sess, err.Error())
 		case err != nil:
@@ -458,7 +463,9 @@ func (w *Worker) recordable() ([]workers.Run, []string) {
 	defer w.mu.Unlock()
 	runs := make([]workers.Run, 0, len(w.runs))
 	for id, r := range w.runs {
-		runs = append(runs, workers.Run{ExecutionID: id, Attempt: r.lease.Attempt})
+		if r.lease.Session == w.sess.ID { // not a lost session's run, still stopping
+			runs = append(runs, workers.Run{ExecutionID: id, Attempt: r.lease.Attempt})
+		}
 	}
 	handled := make([]string, 0, len(w.handled))
 	for id := range w.handled {
@@ -473,7 +480,7 @@ func (w *Worker) dropRecorded(ctx context.Context, recorded []workers.Run) {
 	var msgs []queue.Message
 	w.mu.Lock()
 	for _, rec := range recorded {
-		if r, ok := w.runs[rec.ExecutionID]; ok && r.lease.Attempt == rec.Attempt && r.msg != nil {
+		if r, ok := w.runs[rec.ExecutionID]; ok && r.lease.Attempt == rec.Attempt && r.lease.Session == w.sess.ID && r.msg != nil {
 			msgs = append(msgs, *r.msg)
 			r.msg = nil
 		}
@@ -522,9 +529,6 @@ func (w *Worker) watchSignals(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		if w.gate.isRemoved() {
-			continue
-		}
 		sig, err := w.cfg.Registry.Signals(ctx, w.cfg.ID)
 		switch {
 		case errors.Is(err, workers.ErrNotFound):
@@ -545,11 +549,12 @@ func (w *Worker) apply(sig workers.Signals) {
 	var stops []*run
 	w.mu.Lock()
 	for _, id := range sig.Stops {
-		if !w.handled[id] {
-			w.handled[id] = true
-			if r, ok := w.runs[id]; ok {
-				stops = append(stops, r)
-			}
+		if w.handled[id] || w.claiming[id] {
+			continue // acted on, or acted on once its run is registered
+		}
+		w.handled[id] = true
+		if r, ok := w.runs[id]; ok {
+			stops = append(stops, r)
 		}
 	}
 	w.mu.Unlock()
@@ -563,7 +568,7 @@ func (w *Worker) apply(sig workers.Signals) {
 // session (nothing it held is left: every run ended or was released).
 func (w *Worker) signOff(ctx context.Context) {
 	sess, ok := w.session()
-	if !ok || w.gate.isRemoved() {
+	if !ok {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
@@ -632,7 +637,15 @@ func (w *Worker) handle(ctx context.Context, m queue.Message) {
 		w.release(ctx, []queue.Message{m})
 		return
 	}
+	w.mu.Lock()
+	w.claiming[m.ExecutionID] = true
+	w.mu.Unlock()
 	e, err := w.store.Claim(ctx, m.ExecutionID, sess, w.cfg.Now())
+	if err != nil {
+		w.mu.Lock()
+		delete(w.claiming, m.ExecutionID)
+		w.mu.Unlock()
+	}
 	var conflict *execution.ConflictError
 	switch {
 	case errors.Is(err, execution.ErrNotFound):
@@ -673,6 +686,7 @@ func (w *Worker) handle(ctx context.Context, m queue.Message) {
 	w.mu.Lock()
 	msg := m
 	w.runs[e.ID] = &run{lease: lease, cancel: cancel, msg: &msg}
+	delete(w.claiming, e.ID)
 	stopNow := w.handled[e.ID]
 	// The session may have been lost between the claim and now: the run
 	// must not start without it.

@@ -34,7 +34,7 @@ var (
 // Session is one run of a worker process: the lease every execution it
 // claims is held under. The worker renews it every lease/2; an execution
 // names the session that claimed it, so a takeover is fenced on the session
-// (see SessionState.Dead).
+// (see SessionState.Holds and StillAsSeen).
 type Session struct {
 	WorkerID string
 	ID       string
@@ -70,7 +70,10 @@ type SessionState struct {
 	SignedOff  bool
 	// Renewed is the session's last renewal (or registration).
 	Renewed time.Time
-	Runs    []Run
+	// Lease is the session's lease length (what each renewal extends it
+	// by); 0 when not known.
+	Lease time.Duration
+	Runs  []Run
 	// Exists is false when the worker has no registry item (removed or
 	// expired).
 	Exists bool
@@ -91,6 +94,7 @@ type sessionFields struct {
 	Stops      []string       `dynamodbav:"stops,omitempty,stringset"`
 	SignedOff  int64          `dynamodbav:"signed_off,omitempty"`
 	Renewed    int64          `dynamodbav:"last_heartbeat,omitempty"`
+	LeaseMS    int64          `dynamodbav:"lease_ms,omitempty"`
 }
 
 func decodeSession(workerID string, av map[string]types.AttributeValue) (SessionState, error) {
@@ -102,7 +106,8 @@ func decodeSession(workerID string, av map[string]types.AttributeValue) (Session
 		return SessionState{}, fmt.Errorf("decode the session of worker %s: %w", workerID, err)
 	}
 	st := SessionState{WorkerID: workerID, ID: f.Session, LeaseUntil: time.UnixMilli(f.LeaseUntil).UTC(),
-		SignedOff: f.SignedOff != 0 && f.SignedOff >= f.LeaseUntil, Renewed: time.UnixMilli(f.Renewed).UTC(), Exists: true}
+		SignedOff: f.SignedOff != 0 && f.SignedOff >= f.LeaseUntil, Renewed: time.UnixMilli(f.Renewed).UTC(),
+		Lease: time.Duration(f.LeaseMS) * time.Millisecond, Exists: true}
 	for id, attempt := range f.Runs {
 		st.Runs = append(st.Runs, Run{ExecutionID: id, Attempt: attempt})
 	}
@@ -137,11 +142,13 @@ func (s SessionState) Records(executionID string, attempt int) bool {
 }
 
 // Abandoned reports whether the live session st no longer runs the attempt
-// it claimed at claimed: a renewal since the claim did not record it (the
-// worker let it go without recording its end, e.g. when that write
-// failed). slack covers the clocks of the claim and the renewal.
-func (s SessionState) Abandoned(executionID string, attempt int, claimed time.Time, slack time.Duration) bool {
-	return s.Renewed.After(claimed.Add(slack)) && !s.Records(executionID, attempt)
+// it claimed at claimed: a renewal a whole lease after the claim did not
+// record it (the worker let it go without recording its end, e.g. when that
+// write failed). A claim is recorded by the first renewal after it returns,
+// well within a lease however slow the claim; a session whose lease length
+// is not known is never taken for abandoning anything.
+func (s SessionState) Abandoned(executionID string, attempt int, claimed time.Time) bool {
+	return s.Lease > 0 && s.Renewed.After(claimed.Add(s.Lease)) && !s.Records(executionID, attempt)
 }
 
 // StillWithout returns the condition, for a ConditionCheck on the registry
@@ -158,33 +165,34 @@ func StillWithout(st SessionState, executionID string, attempt int, names map[st
 
 // Register records a starting worker (see the package rules), opens a new
 // session for it whose lease runs for lease, and returns its stored record
-// (whose Enabled says whether it may take work), the session, and the runs
-// of the worker id's previous session if that one ended without signing
-// off (its process was killed): they are lost, and the caller must recover
-// them. A previous session whose lease has not run out is ErrSessionLive.
-func (s *Store) Register(ctx context.Context, r Registration, lease time.Duration) (Worker, Session, []Run, error) {
+// (whose Enabled says whether it may take work), the session, and the
+// worker id's previous session as it was replaced: if it ended without
+// signing off (its process was killed, or lost its session), its Runs are
+// lost and the caller must recover them (with that state: the takeover is
+// fenced on it). A previous session whose lease has not run out is
+// ErrSessionLive.
+func (s *Store) Register(ctx context.Context, r Registration, lease time.Duration) (Worker, Session, SessionState, error) {
 	if err := r.Validate(); err != nil {
-		return Worker{}, Session{}, nil, err
+		return Worker{}, Session{}, SessionState{}, err
 	}
 	if lease <= 0 {
-		return Worker{}, Session{}, nil, fmt.Errorf("register worker %s: the lease must be positive, not %s", r.ID, lease)
+		return Worker{}, Session{}, SessionState{}, fmt.Errorf("register worker %s: the lease must be positive, not %s", r.ID, lease)
 	}
 	prev, err := s.SessionOf(ctx, r.ID)
 	if err != nil {
-		return Worker{}, Session{}, nil, err
+		return Worker{}, Session{}, SessionState{}, err
 	}
 	now := s.now()
 	if prev.ID != "" && prev.Holds(prev.ID, now) {
-		return Worker{}, Session{}, nil, fmt.Errorf("register worker %s: %w until %s (session %s); another process with this id? "+
+		return Worker{}, Session{}, SessionState{}, fmt.Errorf("register worker %s: %w until %s (session %s); another process with this id? "+
 			"give each worker its own SCALEOUT_WORKER_ID", r.ID, ErrSessionLive, prev.LeaseUntil.Format(time.RFC3339), prev.ID)
 	}
-	var orphans []Run
-	if !prev.SignedOff {
-		orphans = prev.Runs
+	if prev.SignedOff {
+		prev.Runs = nil // it handed everything back
 	}
 	pools, err := attributevalue.Marshal(r.Pools)
 	if err != nil {
-		return Worker{}, Session{}, nil, fmt.Errorf("encode pools: %w", err)
+		return Worker{}, Session{}, SessionState{}, fmt.Errorf("encode pools: %w", err)
 	}
 	if r.Pools == nil {
 		pools = &types.AttributeValueMemberL{Value: []types.AttributeValue{}}
@@ -198,7 +206,7 @@ func (s *Store) Register(ctx context.Context, r Registration, lease time.Duratio
 		":machine": str(r.Machine), ":pools": pools, ":max": num(int64(r.MaxTasks)), ":version": str(r.Version),
 		":zero": num(0), ":true": &types.AttributeValueMemberBOOL{Value: true}, ":id": str(r.ID),
 		":empty": str(""), ":tags": &types.AttributeValueMemberM{Value: tags},
-		":session": str(sess.ID), ":lease": num(sess.LeaseUntil.UnixMilli()),
+		":session": str(sess.ID), ":lease": num(sess.LeaseUntil.UnixMilli()), ":lease_ms": num(lease.Milliseconds()),
 	}
 	names := map[string]string{"#pk": resources.CatalogPK}
 	cond := "attribute_not_exists(#pk) OR attribute_not_exists(#session)"
@@ -217,7 +225,7 @@ func (s *Store) Register(ctx context.Context, r Registration, lease time.Duratio
 			"running = :zero, registered_at = if_not_exists(registered_at, :now), " +
 			"enabled = if_not_exists(enabled, :true), display_name = if_not_exists(display_name, :id), " +
 			"description = if_not_exists(description, :empty), tags = if_not_exists(tags, :tags), " +
-			"#session = :session, lease_until = :lease, " + hb + " REMOVE runs, stops, signed_off" + remove),
+			"#session = :session, lease_until = :lease, lease_ms = :lease_ms, " + hb + " REMOVE runs, stops, signed_off" + remove),
 		ConditionExpression:       aws.String(cond),
 		ExpressionAttributeNames:  names,
 		ExpressionAttributeValues: values,
@@ -225,13 +233,13 @@ func (s *Store) Register(ctx context.Context, r Registration, lease time.Duratio
 	})
 	var ccf *types.ConditionalCheckFailedException
 	if errors.As(err, &ccf) {
-		return Worker{}, Session{}, nil, fmt.Errorf("register worker %s: %w (another process registered the same id at the same time)", r.ID, ErrSessionLive)
+		return Worker{}, Session{}, SessionState{}, fmt.Errorf("register worker %s: %w (another process registered the same id at the same time)", r.ID, ErrSessionLive)
 	}
 	if err != nil {
-		return Worker{}, Session{}, nil, fmt.Errorf("register worker %s: %w", r.ID, err)
+		return Worker{}, Session{}, SessionState{}, fmt.Errorf("register worker %s: %w", r.ID, err)
 	}
 	w, _, err := s.decode(out.Attributes, now)
-	return w, sess, orphans, err
+	return w, sess, prev, err
 }
 
 // Renew extends sess's lease to until and records what it runs (runs) and
@@ -327,7 +335,7 @@ func (s *Store) SessionOf(ctx context.Context, id string) (SessionState, error) 
 		TableName:                aws.String(s.table),
 		Key:                      key(id),
 		ConsistentRead:           aws.Bool(true),
-		ProjectionExpression:     aws.String("#session, lease_until, runs, signed_off, last_heartbeat"),
+		ProjectionExpression:     aws.String("#session, lease_until, runs, signed_off, last_heartbeat, lease_ms"),
 		ExpressionAttributeNames: map[string]string{"#session": "session"},
 	})
 	if err != nil {

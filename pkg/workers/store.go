@@ -290,19 +290,21 @@ func (s *Store) update(ctx context.Context, id, set string, names map[string]str
 	return w, err
 }
 
-// Remove deletes a worker from the registry. A worker whose session is
-// alive and runs executions is refused with ErrBusy (removing it would end
-// the lease its executions run under): disable it, let them finish, then
-// remove it. An idle live worker's next renewal gets ErrNotFound and it
-// takes no new work until its process restarts and registers again.
+// Remove deletes an offline worker from the registry: one that signed off
+// or whose session's lease ran out. An online worker is refused with
+// ErrBusy: its item holds the lease its executions run under (even one it
+// claimed a moment ago and has not recorded yet), so removing it could let
+// another worker run them while it still does. Stop the worker's process
+// (or disable it and wait until it is offline), then remove it. A process
+// that is still alive registers again at its next renewal.
 func (s *Store) Remove(ctx context.Context, id string) error {
 	if ValidID(id) != nil {
 		return fmt.Errorf("worker %q: %w", id, ErrNotFound)
 	}
 	now := s.now()
 	names := map[string]string{}
-	values := map[string]types.AttributeValue{":nowms": num(now.UnixMilli()), ":zero": num(0)}
-	cond := live(now, names, values) + " AND (attribute_not_exists(lease_until) OR lease_until <= :nowms OR attribute_not_exists(runs) OR size(runs) = :zero)"
+	values := map[string]types.AttributeValue{":nowms": num(now.UnixMilli())}
+	cond := live(now, names, values) + " AND (attribute_not_exists(lease_until) OR lease_until <= :nowms)"
 	_, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{
 		TableName:                           aws.String(s.table),
 		Key:                                 key(id),
@@ -314,7 +316,9 @@ func (s *Store) Remove(ctx context.Context, id string) error {
 	var ccf *types.ConditionalCheckFailedException
 	if errors.As(err, &ccf) && len(ccf.Item) > 0 {
 		if w, it, derr := s.decode(ccf.Item, now); derr == nil && !it.expired(now) {
-			return fmt.Errorf("remove worker %s: %w: it runs %d executions; disable it, let them finish, then remove it", id, ErrBusy, w.Running)
+			return fmt.Errorf("remove worker %s: %w: it is online (its session's lease runs until %s, %d executions running): "+
+				"stop its process, or disable it and wait until it is offline, then remove it", id, ErrBusy,
+				time.UnixMilli(it.LeaseUntil).UTC().Format(time.RFC3339), w.Running)
 		}
 	}
 	if err != nil {

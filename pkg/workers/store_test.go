@@ -103,10 +103,10 @@ func TestRegisterCreatesThenKeepsAdminFields(t *testing.T) {
 	require.False(t, sig.Enabled)
 
 	b.clock.Add(time.Minute)
-	w, _, orphans, err := b.store.Register(ctx, workers.Registration{ID: b.id, Machine: "host-b", Pools: []string{"default"},
+	w, _, prev, err := b.store.Register(ctx, workers.Registration{ID: b.id, Machine: "host-b", Pools: []string{"default"},
 		MaxTasks: 8, Version: "v2", Tags: map[string]string{"zone": "b"}}, lease)
 	require.NoError(t, err)
-	require.Len(t, orphans, 3, "the killed session's runs are handed over")
+	require.Len(t, prev.Runs, 3, "the killed session's runs are handed over")
 	require.Equal(t, workers.Worker{
 		ID: b.id, DisplayName: name, Description: desc, Tags: map[string]string{"team": "data"}, Enabled: false,
 		Machine: "host-b", Pools: []string{"default"}, MaxTasks: 8, Version: "v2", Running: 0,
@@ -150,7 +150,9 @@ func TestRenew(t *testing.T) {
 	require.ErrorIs(t, b.store.Remove(ctx, b.id), workers.ErrBusy, "a live worker running executions is not removed")
 	_, err = b.renew(t, sess, 0)
 	require.NoError(t, err)
-	require.NoError(t, b.store.Remove(ctx, b.id))
+	require.ErrorIs(t, b.store.Remove(ctx, b.id), workers.ErrBusy, "nor an idle one while its lease runs")
+	b.clock.Add(lease)
+	require.NoError(t, b.store.Remove(ctx, b.id), "offline: removed")
 	_, err = b.renew(t, sess, 0)
 	require.ErrorIs(t, err, workers.ErrNotFound, "a removed worker's renewal does not recreate it")
 	_, err = b.store.Get(ctx, b.id)
@@ -357,9 +359,9 @@ func TestSignOff(t *testing.T) {
 	_, err = b.renew(t, sess, 1)
 	require.ErrorIs(t, err, workers.ErrSessionLost, "a signed-off session is over")
 
-	_, _, orphans, err := b.store.Register(ctx, workers.Registration{ID: b.id, Machine: "m", Pools: []string{"default"}, MaxTasks: 2}, lease)
+	_, _, prev, err := b.store.Register(ctx, workers.Registration{ID: b.id, Machine: "m", Pools: []string{"default"}, MaxTasks: 2}, lease)
 	require.NoError(t, err, "no need to wait for the lease: it signed off")
-	require.Empty(t, orphans)
+	require.Empty(t, prev.Runs)
 	w, err = b.store.Get(ctx, b.id)
 	require.NoError(t, err)
 	require.True(t, w.Online, "registered again: online")
