@@ -9,8 +9,10 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/scaleout/scaleout/pkg/aggregate"
 	"github.com/scaleout/scaleout/pkg/assemble"
 	"github.com/scaleout/scaleout/pkg/lambdamain"
+	"github.com/scaleout/scaleout/pkg/resources"
 )
 
 type handler func(context.Context, events.DynamoDBTimeWindowEvent) (events.DynamoDBTimeWindowEventResponse, error)
@@ -20,7 +22,10 @@ func newHandler(ctx context.Context, getenv func(string) string, log *slog.Logge
 	if err != nil {
 		return nil, err
 	}
-	h, err := assemble.StreamHandler(ctx, cfg, clients, log)
+	// Lambda delivers no record older than the event source mapping's
+	// maximum record age: the dedup watermarks need not outlive it (the
+	// local stream poller, which can resume a day later, keeps the default).
+	h, err := assemble.StreamHandler(ctx, cfg, clients, log, aggregate.WithDedupWindow(resources.StreamDedupWindow))
 	if err != nil {
 		return nil, err
 	}

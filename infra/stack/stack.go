@@ -193,7 +193,7 @@ func New(scope constructs.Construct, id string, props Props) (*Stack, error) {
 		MaxBatchingWindow:       batchingWindow(resources.StreamBatchingWindow),
 		BisectBatchOnError:      jsii.Bool(true),
 		RetryAttempts:           jsii.Number(10),
-		MaxRecordAge:            awscdk.Duration_Hours(jsii.Number(1)),
+		MaxRecordAge:            awscdk.Duration_Seconds(jsii.Number(resources.StreamMaxRecordAge.Seconds())),
 		ReportBatchItemFailures: jsii.Bool(true),
 		OnFailure:               awslambdaeventsources.NewSqsDlq(s.StreamDLQ),
 		// With a tumbling window Lambda names each batch's shard, which

@@ -65,12 +65,14 @@
 // size (1 KB units, the larger of before and after), and a partition takes
 // about 1,000 units a second. An item written by every stream shard keeps
 // a watermark per shard and hour for the dedup window: 30 shards × 25 hours
-// measured 40 KB on ALL (on DynamoDB Local), so about 40 units a write, 12,000 a second at
-// 300 writes a second. The items every batch writes (ALL, a busy pool or
-// folder, a busy package's day bucket) are over that budget in units at
-// the model's load though not in writes; splitting them by stream shard
-// (a partition per hash of the shard, read back by adding them up) would
-// cut both their writes and their watermark maps. Not done yet.
+// measured 40 KB on ALL (on DynamoDB Local), so about 40 units a write. The
+// stream function therefore keeps them for resources.StreamDedupWindow
+// (2 h: Lambda delivers no record older than the mapping's maximum record
+// age, 1 h), about a tenth of that; the local poller, which may resume a
+// day later, keeps the default 25 h at its one shard. Splitting the items
+// every batch writes (ALL, a busy pool or folder, a busy package's day
+// bucket) by stream shard (a partition per hash of the shard, read back by
+// adding them up) would cut their writes and units further. Not done yet.
 //
 // Attributes: n_<status> (counts), d_count, d_sum, d_min, d_max and
 // h_<bucket> (the duration sketch, see Durations), w_<unix hour> (the

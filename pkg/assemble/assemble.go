@@ -211,7 +211,7 @@ func Version() string {
 // sends webhooks when SCALEOUT_WEBHOOK_SECRET is set, or read from the
 // Secrets Manager secret SCALEOUT_WEBHOOK_SECRET_ARN names; without it, an
 // execution's callback URL is not called and the stream function logs why.
-func StreamHandler(ctx context.Context, cfg config.Config, c *awsconfig.Clients, log *slog.Logger) (aggregate.Handler, error) {
+func StreamHandler(ctx context.Context, cfg config.Config, c *awsconfig.Clients, log *slog.Logger, opts ...aggregate.Option) (aggregate.Handler, error) {
 	table := cfg.Resources().Catalog.Name
 	if cfg.WebhookSecretARN != "" {
 		// Read once, at start: a secret that cannot be read stops the
@@ -225,7 +225,7 @@ func StreamHandler(ctx context.Context, cfg config.Config, c *awsconfig.Clients,
 		}
 		cfg.WebhookSecret = aws.ToString(out.SecretString)
 	}
-	h := aggregate.Handler{Store: aggregate.NewStore(c.DynamoDB, table), Logger: log}
+	h := aggregate.Handler{Store: aggregate.NewStore(c.DynamoDB, table, opts...), Logger: log}
 	if cfg.EventBus != "" {
 		bus, err := notify.NewBus(c.EventBridge, cfg.EventBus, notify.WithBusLogger(log))
 		if err != nil {

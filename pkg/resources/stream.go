@@ -24,6 +24,17 @@ const (
 	// 0 would be none: Lambda invokes as soon as a poll of the shard finds
 	// records.
 	StreamBatchingWindow = 2 * time.Second
+	// StreamMaxRecordAge is the oldest record Lambda delivers
+	// (MaximumRecordAgeInSeconds): older ones, failed that long, go to the
+	// on-failure queue. No record is redelivered later, so the stream
+	// function keeps its aggregates' dedup watermarks for this plus an hour
+	// (StreamDedupWindow), not the stream's whole 24 h: an item written by
+	// every stream shard stays a few KB (a few write units a write) at
+	// dozens of shards, not tens of KB.
+	StreamMaxRecordAge = time.Hour
+	// StreamDedupWindow is how long the stream function keeps an hour's
+	// dedup watermarks on an aggregate item.
+	StreamDedupWindow = StreamMaxRecordAge + time.Hour
 )
 
 // FunctionMemoryMiB is the memory of each Lambda function of the stack (the
