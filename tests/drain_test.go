@@ -262,6 +262,45 @@ func (w *poolWorker) kill() {
 	<-w.exited
 }
 
+// workerSet is a test's worker processes: every one is killed when the
+// test ends, and their output shown if it failed.
+type workerSet struct {
+	s   *poolStack
+	t   *testing.T
+	all []*poolWorker
+}
+
+func (s *poolStack) workerSet(t *testing.T) *workerSet {
+	ws := &workerSet{s: s, t: t}
+	t.Cleanup(func() {
+		for _, w := range ws.all {
+			w.kill()
+		}
+		if t.Failed() {
+			t.Logf("worker output:\n%s\nAPI output:\n%s", ws.logs(), s.logs.String())
+		}
+	})
+	return ws
+}
+
+// start starts a worker process with id and the extra environment.
+func (ws *workerSet) start(id string, env map[string]string) *poolWorker {
+	ws.t.Helper()
+	w, err := ws.s.startWorker(id, env)
+	require.NoError(ws.t, err)
+	ws.all = append(ws.all, w)
+	return w
+}
+
+// logs is every worker's output, worker by worker.
+func (ws *workerSet) logs() string {
+	var b strings.Builder
+	for _, w := range ws.all {
+		fmt.Fprintf(&b, "--- worker %s\n%s", w.id, w.logs.String())
+	}
+	return b.String()
+}
+
 // linesAbout returns the lines of logs that mention any of ids.
 func linesAbout(logs string, ids map[string]bool) string {
 	var b strings.Builder
@@ -329,25 +368,9 @@ func TestDrainOnSIGTERM(t *testing.T) {
 		"SCALEOUT_POLL_WAIT":          "1s",
 		"SCALEOUT_GRACE":              grace.String(),
 	}
-	var all []*poolWorker
-	allLogs := func() string {
-		var b strings.Builder
-		for _, w := range all {
-			fmt.Fprintf(&b, "--- worker %s\n%s", w.id, w.logs.String())
-		}
-		return b.String()
-	}
-	t.Cleanup(func() {
-		for _, w := range all {
-			w.kill()
-		}
-		if t.Failed() {
-			t.Logf("worker output:\n%s\nAPI output:\n%s", allLogs(), s.logs.String())
-		}
-	})
-	first, err := s.startWorker("drain-w1", workerEnv)
-	require.NoError(t, err)
-	all = append(all, first)
+	ws := s.workerSet(t)
+	allLogs := ws.logs
+	first := ws.start("drain-w1", workerEnv)
 
 	// Retries 0: a release does not count against them.
 	var ids []string
@@ -361,9 +384,7 @@ func TestDrainOnSIGTERM(t *testing.T) {
 		return e.Status == ex.Running && e.WorkerID == first.id
 	}, allLogs)
 
-	second, err := s.startWorker("drain-w2", workerEnv)
-	require.NoError(t, err)
-	all = append(all, second)
+	second := ws.start("drain-w2", workerEnv)
 
 	require.NoError(t, first.cmd.Process.Signal(syscall.SIGTERM))
 	stopAt := time.Now()

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -52,28 +51,9 @@ func TestLongRunsOutliveLeasesAndKills(t *testing.T) {
 		"SCALEOUT_POLL_WAIT":          "1s",
 		"SCALEOUT_GRACE":              "2s",
 	}
-	var all []*poolWorker
-	allLogs := func() string {
-		var b strings.Builder
-		for _, w := range all {
-			fmt.Fprintf(&b, "--- worker %s\n%s", w.id, w.logs.String())
-		}
-		return b.String()
-	}
-	t.Cleanup(func() {
-		for _, w := range all {
-			w.kill()
-		}
-		if t.Failed() {
-			t.Logf("worker output:\n%s", allLogs())
-		}
-	})
-	start := func(id string) *poolWorker {
-		w, err := s.startWorker(id, workerEnv)
-		require.NoError(t, err)
-		all = append(all, w)
-		return w
-	}
+	ws := s.workerSet(t)
+	allLogs := ws.logs
+	start := func(id string) *poolWorker { return ws.start(id, workerEnv) }
 	doomed := start("long-doomed")
 	var ids []string
 	for range 2 {
