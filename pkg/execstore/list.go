@@ -49,8 +49,10 @@ type Page struct {
 var ErrBadCursor = errors.New("not a cursor from a previous page of this listing")
 
 // listRounds bounds the rounds of index queries (one query per shard each)
-// of one List call; a page that needs more ends early, with a cursor.
-const listRounds = 12
+// of one List call; a page that needs more ends early, with a cursor. A
+// listing by day takes at least a round a day, so it covers the default
+// 30 days in one page: a short history ends without a cursor.
+const listRounds = 40
 
 // cursor continues a listing below Key: a created_key (the last execution
 // looked at) or "<13-digit ms>~" (everything up to that millisecond).
