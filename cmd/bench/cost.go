@@ -6,7 +6,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/scaleout/scaleout/pkg/config"
 	"github.com/scaleout/scaleout/pkg/pricing"
 	"github.com/scaleout/scaleout/pkg/resources"
 )
@@ -83,21 +82,21 @@ func printCosts(disp dispatchResult, tput throughputResult, agg aggregateResult,
 		"the stream's end-of-tumbling-window invocations (one per shard per 15 minutes), the local stream poller's " +
 		"checkpoint writes (Lambda makes none), failed conditional writes (counted above when there are any), and free tiers. " +
 		"Lambda duration here is the handler's time on this machine against local stand-ins, not AWS's latencies.\n")
-	// The session watchdogs: the running system's only worker has no free
-	// slot, so it never receives one; in a pool with a free slot, each live
-	// session's watchdog comes back when its lease would run out and is sent
-	// again (SendMessage + DeleteMessage; the ReceiveMessage that brings it
-	// takes the place of an idle long poll). The lease left at a check is
-	// between lease/2 and lease (renewals every lease/2): a check every
-	// 0.75 lease on average.
-	lease := config.DefaultLease
-	perSessionMinute := 2 * time.Minute.Seconds() / (0.75*lease.Seconds() + 0.5)
-	watchdog := perSessionMinute / runningConcurrency
+	// The session watchdogs: each live session's comes back when its lease
+	// would run out and is sent again by the worker that receives it. The
+	// running worker, full, never receives one: the pool's spare worker
+	// does, for both sessions (the running worker's and its own), so half
+	// of its re-arming requests are the running session's.
+	wd := rm.watchdog
+	rearm := float64(wd.SQS["SQS.SendMessage"]+wd.SQS["SQS.DeleteMessage"]+wd.SQS["SQS.DeleteMessageBatch"]) / 2
+	watchdog := rm.perMinute(rearm)
 	watchdogUSD := p.Cost(pricing.Usage{SQSRequests: 10 * watchdog}.Scale(million)).Total()
-	stderrf("#   not measured here (computed): the session watchdogs in a pool with a free slot to receive them, %.1f requests a "+
-		"session-minute at the default %s lease = %.2f a running minute per execution at %d a worker: $%.2f more per million "+
-		"10-minute executions ($%.2f in all)\n", perSessionMinute, lease, watchdog, runningConcurrency, watchdogUSD,
-		total+10*minuteUSD+watchdogUSD)
+	stderrf("#   the session watchdogs, in a pool with a free slot to receive them (the spare worker's SendMessage and "+
+		"DeleteMessage over the window, half of them the running session's; the ReceiveMessage takes an idle long poll's "+
+		"place): %.1f requests, %.2f a running minute per execution at %d a worker: $%.2f more per million 10-minute "+
+		"executions ($%.2f in all); the spare worker's calls: %v\n", rearm, watchdog, runningConcurrency, watchdogUSD,
+		total+10*minuteUSD+watchdogUSD, wd.SQS)
+	fmt.Printf("bench: cost.sqs_watchdog_requests_per_running_minute %.2f requests\n", watchdog)
 	fmt.Printf("bench: cost.usd_per_million %.2f USD\n", total)
 	fmt.Printf("bench: cost.usd_per_million_10min %.2f USD\n", total+10*minuteUSD)
 }

@@ -27,7 +27,12 @@ const (
 
 // runningResult is what the running executions cost over the window.
 type runningResult struct {
-	usage      awsmeter.Usage
+	usage awsmeter.Usage
+	// watchdog is what the pool's spare worker spent on the sessions'
+	// watchdogs over the window (sending each again and deleting the one it
+	// received; the receive takes an idle long poll's place), for both
+	// sessions: the running worker's and its own.
+	watchdog   awsmeter.Usage
 	window     time.Duration
 	executions int
 	err        error
@@ -81,6 +86,14 @@ func (s *system) runningMinutes(ctx context.Context) (r runningResult) {
 		}
 		time.Sleep(250 * time.Millisecond)
 	}
+	// A spare worker in the pool (one slot, idle): it is the one that
+	// receives the sessions' watchdogs, which the full worker never polls
+	// for. Metered apart: its idle long polls are not the executions'.
+	spare := awsmeter.New()
+	if err := s.addWorker(s.prefix+"-spare", 1, spare); err != nil {
+		r.err = err
+		return r
+	}
 	select {
 	case <-ctx.Done():
 		r.err = ctx.Err()
@@ -88,6 +101,7 @@ func (s *system) runningMinutes(ctx context.Context) (r runningResult) {
 	case <-time.After(runningSettle):
 	}
 	s.meter.Take()
+	spare.Take()
 	start := time.Now()
 	end := start.Add(runningWindow)
 	if last := firstStart.Add(runningSleep - 5*time.Second); last.Before(end) {
@@ -100,6 +114,7 @@ func (s *system) runningMinutes(ctx context.Context) (r runningResult) {
 	case <-time.After(time.Until(end)):
 	}
 	r.usage = s.meter.Take()
+	r.watchdog = spare.Take()
 	r.window = time.Since(start)
 	got, err := s.read(ctx, ids, "id", "status")
 	if err != nil {

@@ -74,6 +74,9 @@ type system struct {
 	http     *http.Client
 	queues   map[string]string
 	prefix   string
+	// addWorker starts one more worker of the system, metered by its own
+	// meter.
+	addWorker func(id string, concurrency int, meter *awsmeter.Meter) error
 }
 
 // systemOptions shape one system.
@@ -169,18 +172,28 @@ func newSystem(ctx context.Context, base aws.Config, o systemOptions, log *slog.
 	wctx, stopWorkers := context.WithCancel(ctx)
 	var workersDone sync.WaitGroup
 	stop = func() { stopWorkers(); workersDone.Wait(); s.api.Close() }
-	for i := range o.workers {
-		wcfg, err := cfgFor(map[string]string{"SCALEOUT_WORKER_ID": fmt.Sprintf("%s-worker-%d", o.prefix, i+1)})
+	start := func(id string, extra map[string]string, clients *awsconfig.Clients) error {
+		extra["SCALEOUT_WORKER_ID"] = id
+		wcfg, err := cfgFor(extra)
 		if err != nil {
-			stop()
-			return nil, nil, err
+			return err
 		}
-		w, err := assemble.Worker(ctx, wcfg, s.sys, log.With("component", "worker", "system", o.prefix))
+		w, err := assemble.Worker(ctx, wcfg, clients, log.With("component", "worker", "system", o.prefix))
 		if err != nil {
-			stop()
-			return nil, nil, err
+			return err
 		}
 		workersDone.Go(func() { _ = w.Run(wctx) })
+		return nil
+	}
+	for i := range o.workers {
+		if err := start(fmt.Sprintf("%s-worker-%d", o.prefix, i+1), map[string]string{}, s.sys); err != nil {
+			stop()
+			return nil, nil, err
+		}
+	}
+	s.addWorker = func(id string, concurrency int, meter *awsmeter.Meter) error {
+		return start(id, map[string]string{"SCALEOUT_WORKER_CONCURRENCY": strconv.Itoa(concurrency)},
+			awsconfig.New(metered(base, meter)))
 	}
 	return s, stop, nil
 }
