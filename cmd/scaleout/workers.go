@@ -133,9 +133,9 @@ func newWorkerAction(r *remote, verb, short string, call workerCall) *cobra.Comm
 		if r.json() {
 			return writeJSON(cmd.OutOrStdout(), raw)
 		}
-		state := "disabled: it takes no new work; what it runs goes on"
+		state := "disabled: it takes no new work within 4 s (its next signals read); what it runs goes on"
 		if w.Enabled {
-			state = "enabled: it takes work"
+			state = "enabled: it takes work again within 4 s (its next signals read)"
 		}
 		fmt.Fprintf(cmd.OutOrStdout(), "worker %s %s\n", w.ID, state)
 		return nil

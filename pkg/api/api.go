@@ -356,14 +356,42 @@ func invalidPackage(err error) *Error {
 
 // decode reads a JSON body strictly: size-limited, no unknown fields, one
 // value.
+// jsonKind names the kind of JSON value t starts with, for messages.
+func jsonKind(t []byte) string {
+	if len(t) == 0 {
+		return "empty"
+	}
+	switch t[0] {
+	case 'n':
+		return "JSON null"
+	case '[':
+		return "a JSON array"
+	case '"':
+		return "a JSON string"
+	case 't', 'f':
+		return "a JSON boolean"
+	}
+	return "a JSON number"
+}
+
 func decode(w http.ResponseWriter, r *http.Request, v any) error {
 	if ct := r.Header.Get("Content-Type"); !jsonContentType(ct) {
 		return &Error{Status: http.StatusUnsupportedMediaType, Code: "unsupported_media_type",
 			Message: fmt.Sprintf("Content-Type %q: send application/json", ct)}
 	}
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
-	dec.DisallowUnknownFields()
-	err := dec.Decode(v)
+	var raw json.RawMessage
+	err := dec.Decode(&raw)
+	if err == nil {
+		// Exactly one JSON object: null (or an array, a string...) would
+		// decode into a zero value and wipe what a PUT replaces.
+		if t := bytes.TrimSpace(raw); len(t) == 0 || t[0] != '{' {
+			return badRequest(fmt.Sprintf("body is %s: send one JSON object", jsonKind(t)))
+		}
+		obj := json.NewDecoder(bytes.NewReader(raw))
+		obj.DisallowUnknownFields()
+		err = obj.Decode(v)
+	}
 	var maxErr *http.MaxBytesError
 	var syntax *json.SyntaxError
 	var typeErr *json.UnmarshalTypeError

@@ -96,6 +96,6 @@ func (s *Server) removeWorker(w http.ResponseWriter, r *http.Request) error {
 	p, _ := auth.FromContext(r.Context())
 	s.log.InfoContext(r.Context(), "worker removed", "worker_id", id, "by", p.Name)
 	writeJSON(w, http.StatusOK, map[string]string{"removed": id, "note": fmt.Sprintf(
-		"worker %s takes no new work from its next session renewal; a restarted worker process registers again", id)})
+		"worker %s was offline and is forgotten; a worker process started again with this id registers again", id)})
 	return nil
 }

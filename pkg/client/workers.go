@@ -49,8 +49,9 @@ type Removed struct {
 	Note string `json:"note"`
 }
 
-// RemoveWorker removes a worker from the registry: it takes no new work
-// from its next session renewal; a restarted worker process registers again.
+// RemoveWorker removes an offline worker from the registry (an online one
+// is refused: stop it first); a worker process started again with this id
+// registers again.
 func (c *Client) RemoveWorker(ctx context.Context, id string, opts ...CallOption) (Removed, error) {
 	var r Removed
 	err := c.do(ctx, request{method: http.MethodDelete, path: "/v1/workers/" + escape(id), out: &r}, opts...)

@@ -116,7 +116,11 @@ func Run(ctx context.Context, o Options) (err error) {
 	defer cancel()
 	var wg sync.WaitGroup
 	errc := make(chan error, 4)
-	httpSrv := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
+	// A client that declares a body and never sends it (or sends it a
+	// byte at a time) is cut off instead of holding a connection; bodies
+	// are at most api.MaxBodyBytes, well within the read timeout.
+	httpSrv := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
+		IdleTimeout: 2 * time.Minute}
 	wg.Go(func() {
 		if err := httpSrv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			errc <- fmt.Errorf("API server: %w", err)

@@ -110,6 +110,9 @@ func (s *Store) decode(av map[string]types.AttributeValue, now time.Time) (Worke
 		w.Pools = []string{}
 	}
 	w.Online = it.LeaseUntil > now.UnixMilli() && it.SignedOff < it.LeaseUntil
+	if !w.Online {
+		w.Running = 0 // what it ran is recovered by others, not run by it
+	}
 	return w, it, nil
 }
 
