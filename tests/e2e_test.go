@@ -75,7 +75,7 @@ func startDev(t *testing.T, bin string) *dev {
 	t.Helper()
 	addr := freeAddr(t)
 	d := &dev{base: "http://" + addr, logs: &syncBuffer{}, exited: make(chan struct{})}
-	d.cmd = exec.Command(bin, "dev", "--addr", addr, "--prefix", "e2e")
+	d.cmd = exec.Command(bin, "dev", "--addr", addr, "--prefix", "e2e", "--in-memory")
 	d.cmd.Env = append(os.Environ(), "SCALEOUT_TOKEN="+token, "SCALEOUT_WORKER_CONCURRENCY=2",
 		"SCALEOUT_POOLS=default,idle") // no worker serves "idle"
 	d.cmd.Stdout = d.logs

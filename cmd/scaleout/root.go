@@ -27,9 +27,21 @@ func newRoot() *cobra.Command {
 	return root
 }
 
+// defaultDataDir is where the single-computer mode keeps its tables:
+// $XDG_DATA_HOME/scaleout, else ~/.local/share/scaleout.
+func defaultDataDir() string {
+	if d := os.Getenv("XDG_DATA_HOME"); d != "" {
+		return filepath.Join(d, "scaleout")
+	}
+	if home, err := os.UserHomeDir(); err == nil {
+		return filepath.Join(home, ".local", "share", "scaleout")
+	}
+	return filepath.Join(standins.DefaultDir(), "data")
+}
+
 func newDev() *cobra.Command {
-	var addr, prefix string
-	var verbose bool
+	var addr, prefix, dataDir string
+	var verbose, inMemory bool
 	cmd := &cobra.Command{
 		Use:   "dev",
 		Short: "Run all of Scaleout on this computer: stand-ins, API, worker and stream poller",
@@ -37,6 +49,12 @@ func newDev() *cobra.Command {
 starts (or reuses) DynamoDB Local and the SQS emulator on 127.0.0.1, creates the tables and
 queues, and runs the HTTP API, one worker and the stream poller in this process.
 Ctrl-C stops everything it started.
+
+The catalog, the executions and their messages are kept in --data (default
+$XDG_DATA_HOME/scaleout or ~/.local/share/scaleout) and outlast a restart, a crash or a
+reboot: executions that were running are recovered when it comes back (their worker session
+is dead), pending ones run (the reconciler sends their messages again). --in-memory keeps
+nothing, for tests.
 
 The API needs a bearer token: SCALEOUT_TOKEN, or one made once, kept with the key that
 seals sensitive values and the webhook secret in localstack/.standins/dev-secrets.json
@@ -74,11 +92,20 @@ With AWS_ENDPOINT_URL set (LocalStack), no stand-ins are started.`,
 				level = slog.LevelDebug
 			}
 			log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level}))
+			so := standins.Options{}
+			if !inMemory {
+				so.DataDir = dataDir
+			}
 			return devstack.Run(cmd.Context(), devstack.Options{
-				Addr: addr, Config: cfg, Logger: log,
+				Addr: addr, Config: cfg, Logger: log, StandIns: so,
 				Ready: func(base string) {
 					out := cmd.OutOrStdout()
 					fmt.Fprintf(out, "\nScaleout is running at %s (Ctrl-C stops it)\n", base)
+					if inMemory {
+						fmt.Fprintf(out, "Data: in memory (--in-memory): gone when it stops\n")
+					} else {
+						fmt.Fprintf(out, "Data: %s (kept across restarts)\n", dataDir)
+					}
 					if generated {
 						fmt.Fprintf(out, "API token (kept in %s; set SCALEOUT_TOKEN to choose your own):\n  export SCALEOUT_TOKEN=%s\n",
 							filepath.Join(standins.DefaultDir(), devstack.SecretsFile), os.Getenv("SCALEOUT_TOKEN"))
@@ -95,6 +122,8 @@ With AWS_ENDPOINT_URL set (LocalStack), no stand-ins are started.`,
 	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:8080", "address the HTTP API listens on")
 	cmd.Flags().StringVar(&prefix, "prefix", "", "name prefix of the tables and queues (default $SCALEOUT_PREFIX or \"scaleout\")")
 	cmd.Flags().BoolVarP(&verbose, "verbose", "v", false, "debug logging")
+	cmd.Flags().StringVar(&dataDir, "data", defaultDataDir(), "directory that keeps the tables (the catalog, executions and messages) across restarts")
+	cmd.Flags().BoolVar(&inMemory, "in-memory", false, "keep nothing: tables in memory, gone when it stops (for tests)")
 	return cmd
 }
 

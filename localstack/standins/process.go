@@ -195,7 +195,7 @@ func tail(path string, maxLines int) string {
 
 // startService starts p's stand-in detached, records its pid and waits until it answers.
 func startService(ctx context.Context, o Options, p *plan) (int, error) {
-	cmd, err := p.svc.command(o.Dir, p.port)
+	cmd, err := p.svc.command(o, p.port)
 	if err != nil {
 		return 0, err
 	}

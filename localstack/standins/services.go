@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -33,8 +34,8 @@ type service struct {
 	portEnv string
 	// check succeeds only if the endpoint answers as this service, through the AWS SDK.
 	check func(ctx context.Context, endpoint string, timeout time.Duration) error
-	// command builds the command that runs the stand-in from the install folder dir.
-	command func(dir string, port int) (*exec.Cmd, error)
+	// command builds the command that runs the stand-in from the install folder o.Dir.
+	command func(o Options, port int) (*exec.Cmd, error)
 	// matches reports whether a process's arguments are this stand-in on this port.
 	matches func(args []string, port int) bool
 }
@@ -65,7 +66,8 @@ var services = map[string]*service{
 	},
 }
 
-func dynamoDBCommand(dir string, port int) (*exec.Cmd, error) {
+func dynamoDBCommand(o Options, port int) (*exec.Cmd, error) {
+	dir := o.Dir
 	java, err := exec.LookPath("java")
 	if err != nil {
 		return nil, fmt.Errorf("java not found on PATH: DynamoDB Local needs Java 17 or newer (Debian: apt-get install openjdk-17-jre-headless): %w", err)
@@ -83,11 +85,15 @@ func dynamoDBCommand(dir string, port int) (*exec.Cmd, error) {
 			pattern, dir, filepath.Join(dir, "node_modules"))
 	}
 	slices.Sort(homes) // folders are named by release date: take the newest
-	cmd := exec.Command(java,
-		"-Djava.library.path=./DynamoDBLocal_lib",
-		"-jar", "DynamoDBLocal.jar",
-		"-inMemory", "-sharedDb", "-disableTelemetry",
-		"-port", strconv.Itoa(port))
+	storage := []string{"-inMemory"}
+	if o.DataDir != "" {
+		if err := os.MkdirAll(o.DataDir, 0o700); err != nil {
+			return nil, fmt.Errorf("data directory %s: %w", o.DataDir, err)
+		}
+		storage = []string{"-dbPath", o.DataDir}
+	}
+	args := append([]string{"-Djava.library.path=./DynamoDBLocal_lib", "-jar", "DynamoDBLocal.jar"}, storage...)
+	cmd := exec.Command(java, append(args, "-sharedDb", "-disableTelemetry", "-port", strconv.Itoa(port))...)
 	cmd.Dir = homes[len(homes)-1]
 	return cmd, nil
 }
@@ -97,7 +103,8 @@ func fauxqsScriptPrefix(port int) string {
 	return fmt.Sprintf("await startFauxqs({port: %d,", port)
 }
 
-func fauxqsCommand(dir string, port int) (*exec.Cmd, error) {
+func fauxqsCommand(o Options, port int) (*exec.Cmd, error) {
+	dir := o.Dir
 	node, err := exec.LookPath("node")
 	if err != nil {
 		return nil, fmt.Errorf("node not found on PATH: fauxqs (SQS) needs Node.js 20 or newer (Debian: apt-get install nodejs): %w", err)

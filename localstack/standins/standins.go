@@ -64,6 +64,13 @@ type Options struct {
 	StartTimeout time.Duration
 	// Logger receives progress (install, start, reuse, stop). Default: discard.
 	Logger *slog.Logger
+	// DataDir, when set, is where DynamoDB Local keeps its tables (one
+	// SQLite file, shared-local-instance.db), so that they outlast the
+	// process; empty: in memory, gone when it stops. A DynamoDB Local
+	// already running on the port with other storage is refused. SQS
+	// (fauxqs) is always in memory: what it held is sent again by the
+	// reconciler and recovered from the worker sessions.
+	DataDir string
 }
 
 // withDefaults fills in the defaults and reports every invalid setting at once.
@@ -79,6 +86,13 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.Host == "" {
 		o.Host = DefaultHost
+	}
+	if o.DataDir != "" {
+		if abs, err := filepath.Abs(o.DataDir); err == nil {
+			o.DataDir = abs // DynamoDB Local runs in its own folder
+		} else {
+			errs = append(errs, fmt.Errorf("data dir %q: %w", o.DataDir, err))
+		}
 	}
 	var err error
 	if o.DynamoDBPort == 0 {
@@ -311,6 +325,9 @@ func inspect(ctx context.Context, o Options, p *plan) error {
 	}
 	checkErr := p.svc.check(ctx, p.endpoint, existingCheckTimeout)
 	if checkErr == nil {
+		if err := sameStorage(o, p, pid); err != nil {
+			return err
+		}
 		p.pid = pid
 		o.Logger.InfoContext(ctx, "reusing running stand-in", "service", p.svc.name, "endpoint", p.endpoint, "pid", pid)
 		return nil
@@ -436,4 +453,35 @@ func stopRecordedIn(dir string, logger *slog.Logger, match func(name string, por
 		removeLeases(dir, name, port)
 	}
 	return errors.Join(errs...)
+}
+
+// sameStorage refuses to reuse a DynamoDB Local that keeps its tables
+// elsewhere than o.DataDir (in memory, or another directory): the caller
+// would silently not get the data it asked for.
+func sameStorage(o Options, p *plan, pid int) error {
+	if p.svc.name != ServiceDynamoDB || pid <= 0 {
+		return nil
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+	if err != nil {
+		return nil // no procfs: trust it
+	}
+	args := strings.Split(strings.TrimRight(string(b), "\x00"), "\x00")
+	i := slices.Index(args, "-dbPath")
+	has := ""
+	if i >= 0 && i+1 < len(args) {
+		has = args[i+1]
+	}
+	if has == o.DataDir {
+		return nil
+	}
+	want, got := "in memory", "in memory"
+	if o.DataDir != "" {
+		want = "in " + o.DataDir
+	}
+	if has != "" {
+		got = "in " + has
+	}
+	return fmt.Errorf("DynamoDB Local on port %d keeps its tables %s, not %s as asked: stop it first (scaleout standins down, "+
+		"with the same SCALEOUT_DYNAMODB_PORT) or use another port", p.port, got, want)
 }

@@ -139,8 +139,9 @@ func CheckIndexes(t resources.Table, got []ddbtypes.GlobalSecondaryIndexDescript
 		return nil
 	}
 	return fmt.Errorf("table %s was made with other indexes than this version of Scaleout uses (%s); "+
-		"delete the table and start again (locally `scaleout standins down` drops every table of the in-memory "+
-		"DynamoDB Local; or `aws dynamodb delete-table --table-name %s`), its executions are lost: %w",
+		"delete the table and start again (locally `scaleout standins down` drops every table of an in-memory "+
+		"DynamoDB Local, and `scaleout dev` keeps its tables in its --data directory: move it aside; or "+
+		"`aws dynamodb delete-table --table-name %s`), its executions are lost: %w",
 		t.Name, strings.Join(problems, "; "), t.Name, ErrIndexesDiffer)
 }
 
