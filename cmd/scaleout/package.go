@@ -46,7 +46,7 @@ func newPackageValidate() *cobra.Command {
 					fmt.Fprintln(cmd.ErrOrStderr(), err)
 					continue
 				}
-				fmt.Fprintf(cmd.OutOrStdout(), "%s: package %q is valid (%d tasks)\n", f, p.Name, countTasks(p.Tasks))
+				fmt.Fprintf(cmd.OutOrStdout(), "%s: package %q is valid (%s)\n", f, p.Name, tasks(countTasks(p.Tasks)))
 			}
 			if failed > 0 {
 				return exitError{code: 1}
@@ -178,7 +178,7 @@ func (p *progress) summary(res engine.Result) {
 	for _, t := range res.Tasks {
 		counts[t.Status]++
 	}
-	fmt.Fprintf(p.out, "%d tasks: %d succeeded, %d failed, %d skipped, %d canceled\n", len(res.Tasks),
+	fmt.Fprintf(p.out, "%s: %d succeeded, %d failed, %d skipped, %d canceled\n", tasks(len(res.Tasks)),
 		counts[engine.Succeeded], counts[engine.Failed], counts[engine.Skipped], counts[engine.Canceled])
 	if res.Error != "" {
 		fmt.Fprintf(p.out, "error: %s\n", res.Error)

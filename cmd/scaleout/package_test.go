@@ -39,7 +39,7 @@ func TestPackageValidate(t *testing.T) {
 	t.Parallel()
 	out, _, err := run(t, "package", "validate", "../../examples/hello.yaml", "../../examples/etl.yaml")
 	require.NoError(t, err)
-	require.Contains(t, out, `package "hello" is valid (1 tasks)`)
+	require.Contains(t, out, `package "hello" is valid (1 task)`)
 
 	bad := filepath.Join(t.TempDir(), "bad.yaml")
 	require.NoError(t, os.WriteFile(bad, []byte("name: bad\ntasks:\n  - {name: a, type: exce}\n  - {name: b, type: sleep, after: [{task: zz}], with: {duration: 1s}}\n"), 0o600))

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -24,7 +25,34 @@ func newRoot() *cobra.Command {
 	// The commands that talk to the HTTP API, as kubectl or the aws CLI do.
 	root.AddCommand(newDeploy(), newRun(), newLogs(), newExecutions(), newWorkers(), newDashboard(), newPools())
 	root.AddCommand(newFolders(), newProjects(), newEnvironments(), newConsole())
+	refuseUnknownSubcommands(root)
 	return root
+}
+
+// refuseUnknownSubcommands makes every command that only groups others
+// (scaleout executions, scaleout workers, ...) fail on a subcommand it does
+// not have, naming the ones it has, instead of printing its help and
+// exiting 0 ("scaleout executions get x").
+func refuseUnknownSubcommands(c *cobra.Command) {
+	for _, sub := range c.Commands() {
+		refuseUnknownSubcommands(sub)
+	}
+	if c.Runnable() || !c.HasSubCommands() || c.Parent() == nil {
+		return
+	}
+	c.Args = cobra.ArbitraryArgs
+	c.RunE = func(cmd *cobra.Command, args []string) error {
+		if len(args) == 0 {
+			return cmd.Help()
+		}
+		var names []string
+		for _, sub := range cmd.Commands() {
+			if sub.IsAvailableCommand() {
+				names = append(names, sub.Name())
+			}
+		}
+		return fmt.Errorf("unknown command %q for %q (its commands: %s)", args[0], cmd.CommandPath(), strings.Join(names, ", "))
+	}
 }
 
 // defaultDataDir is where the single-computer mode keeps its tables:

@@ -332,7 +332,7 @@ func summarize(w io.Writer, e execution.Execution) {
 		counts[t.Status]++
 	}
 	if len(e.Tasks) > 0 {
-		fmt.Fprintf(w, "%d tasks: %d succeeded, %d failed, %d skipped, %d canceled\n", len(e.Tasks),
+		fmt.Fprintf(w, "%s: %d succeeded, %d failed, %d skipped, %d canceled\n", tasks(len(e.Tasks)),
 			counts["succeeded"], counts["failed"], counts["skipped"], counts["canceled"])
 	}
 	line := fmt.Sprintf("execution %s %s", e.ID, e.Status)

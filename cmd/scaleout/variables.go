@@ -9,6 +9,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"unicode"
 
 	"github.com/spf13/cobra"
 
@@ -57,7 +58,10 @@ func (f *varFlags) variables(stdin io.Reader, notes io.Writer, current map[strin
 		if !ok || name == "" {
 			return nil, fmt.Errorf("--var %q: write name=value or name=value:TYPE", kv)
 		}
-		text, t := splitType(text)
+		text, t, err := splitType(text)
+		if err != nil {
+			return nil, fmt.Errorf("--var %s: %w", name, err)
+		}
 		v, ok := pkgfile.ParseValue(t, text)
 		if !ok {
 			return nil, fmt.Errorf("--var %s=%q: not a valid %s (to keep a value ending in :%s as text, add :string)", name, text, t, t)
@@ -71,7 +75,11 @@ func (f *varFlags) variables(stdin io.Reader, notes io.Writer, current map[strin
 		if !ok || name == "" {
 			return nil, errors.New("--secret: write name=value or name=value:TYPE (the value given is not shown)")
 		}
-		text, t := splitType(text)
+		text, t, err := splitType(text)
+		if err != nil {
+			return nil, fmt.Errorf("--secret %s: the value ends in a word after its last ':' that is not a type (known: %s); "+
+				"to keep such a value as text, add :string (the value given is not shown)", name, typeNames())
+		}
 		if err := addSecret(add, "--secret", name, text, t); err != nil {
 			return nil, err
 		}
@@ -82,9 +90,11 @@ func (f *varFlags) variables(stdin io.Reader, notes io.Writer, current map[strin
 		if !ok || name == "" || path == "" {
 			return nil, fmt.Errorf("--secret-file %q: write name=PATH or name=PATH:TYPE, or name=- for stdin", kv)
 		}
-		path, t := splitType(path)
+		path, t, err := splitType(path)
+		if err != nil {
+			return nil, fmt.Errorf("--secret-file %s: %w", name, err)
+		}
 		var text string
-		var err error
 		if path == "-" {
 			if stdinUsed {
 				return nil, fmt.Errorf("--secret-file %s=-: stdin is read for one variable only", name)
@@ -129,16 +139,26 @@ func addSecret(add func(flag, name string, v catalog.Variable) error, flag, name
 	return add(flag, name, catalog.Variable{Type: t, Value: v, Sensitive: true})
 }
 
-// splitType splits "value:TYPE" when TYPE is a known type; else the whole
-// text is a string value.
-func splitType(s string) (string, pkgfile.Type) {
+// splitType splits "value:TYPE" when TYPE is a known type. A suffix that
+// looks like a type name (letters only) but is none is an error listing
+// the known types, not a string value that silently keeps it ("1:integer");
+// any other text (a URL, a time, "a:1") is a string value.
+func splitType(s string) (string, pkgfile.Type, error) {
 	if i := strings.LastIndex(s, ":"); i >= 0 {
-		if t := pkgfile.Type(s[i+1:]); slices.Contains(pkgfile.Types, t) {
-			return s[:i], t
+		suffix := s[i+1:]
+		if t := pkgfile.Type(suffix); slices.Contains(pkgfile.Types, t) {
+			return s[:i], t, nil
+		}
+		if suffix != "" && strings.IndexFunc(suffix, func(r rune) bool { return !unicode.IsLetter(r) }) < 0 {
+			return "", "", fmt.Errorf("%w: unknown type %q (known: %s); to keep a value that ends in :%s as text, add :string",
+				errUnknownType, suffix, typeNames(), suffix)
 		}
 	}
-	return s, pkgfile.String
+	return s, pkgfile.String, nil
 }
+
+// errUnknownType wraps the message of a value's unknown type.
+var errUnknownType = errors.New("the value's type")
 
 func typeNames() string {
 	s := make([]string, len(pkgfile.Types))
