@@ -619,6 +619,9 @@ func (s *Server) listExecutions(w http.ResponseWriter, r *http.Request) error {
 			if err != nil {
 				return badRequest(fmt.Sprintf("query parameter %s=%q: give an RFC 3339 time such as 2026-11-25T10:00:00Z", t.name, v))
 			}
+			if tm.Year() < 1970 || tm.Year() > 2200 {
+				return badRequest(fmt.Sprintf("query parameter %s=%q: give a time between 1970 and 2200", t.name, v))
+			}
 			*t.dst = tm
 		}
 	}

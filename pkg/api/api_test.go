@@ -166,6 +166,8 @@ func TestClientMistakes(t *testing.T) {
 		{"unknown route", "GET", "/v1/nothing", adminToken, "", 404, "not_found", "no route GET /v1/nothing"},
 		{"wrong method", "DELETE", "/v1/health", adminToken, "", 405, "method_not_allowed", "allowed: GET"},
 		{"bad stats query", "GET", "/v1/stats?package=a/b", readerToken, "", 400, "invalid_request", "package="},
+		{"time before 1970", "GET", "/v1/executions?until=0001-01-01T00:00:00Z", readerToken, "", 400, "invalid_request", "between 1970 and 2200"},
+		{"time after 2200", "GET", "/v1/executions?since=9999-01-01T00:00:00Z", readerToken, "", 400, "invalid_request", "between 1970 and 2200"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -343,6 +345,8 @@ func TestListAndStopExecutions(t *testing.T) {
 	}
 	require.Equal(t, []string{ids[2], ids[1], ids[0]}, list("folder="+folder))
 	require.Equal(t, []string{ids[2], ids[0]}, list("folder="+folder+"&package=p0"))
+	require.Empty(t, list("folder="+folder+"&since=2099-01-01T00:00:00Z"), "a since in the future: 200, no executions")
+	require.Empty(t, list("since=2099-01-01T00:00:00Z"), "by day too")
 
 	code, out, _ := do(t, b, "POST", "/v1/executions/"+ids[0]+"/stop", readerToken, "")
 	require.Equal(t, http.StatusForbidden, code, out)
