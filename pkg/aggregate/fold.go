@@ -1,6 +1,7 @@
 package aggregate
 
 import (
+	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
@@ -21,6 +22,20 @@ func (r Ref) String() string { return r.Folder + "/" + r.Project + "/" + r.Packa
 
 // Counts are executions by status.
 type Counts map[execution.Status]int64
+
+// MarshalJSON writes every status, zero ones included, as the API's
+// Counts schema requires (a dashboard's counts hold only the statuses that
+// occurred).
+func (c Counts) MarshalJSON() ([]byte, error) {
+	all := make(map[execution.Status]int64, len(execution.Statuses))
+	for _, s := range execution.Statuses {
+		all[s] = c[s]
+	}
+	for s, n := range c {
+		all[s] = n
+	}
+	return json.Marshal(all)
+}
 
 // Delta is the change a batch makes to one package's counts.
 type Delta struct {

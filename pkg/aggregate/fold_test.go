@@ -117,3 +117,15 @@ func TestFold(t *testing.T) {
 		})
 	}
 }
+
+// Counts in JSON hold every status, as the API's Counts schema requires.
+func TestCountsJSONHasEveryStatus(t *testing.T) {
+	t.Parallel()
+	b, err := json.Marshal(Counts{execution.Failed: 2})
+	require.NoError(t, err)
+	var got map[string]int64
+	require.NoError(t, json.Unmarshal(b, &got))
+	require.Len(t, got, len(execution.Statuses))
+	require.Equal(t, int64(2), got["failed"])
+	require.Equal(t, int64(0), got["succeeded"])
+}
