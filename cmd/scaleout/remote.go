@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -137,7 +138,10 @@ func (r *remote) runE(fn func(cmd *cobra.Command, args []string, c *client.Clien
 			if r.sigv4 {
 				return fmt.Errorf("%w\n(the API takes a bearer token, not a SigV4 signature: drop --aws-sigv4 and give --token)", err)
 			}
-			return fmt.Errorf("%w\n(check --token or $%s: it must be one of the tokens the API was started with)", err, envToken)
+			return fmt.Errorf("%w\n(check --token or $%s: it must be one of the tokens the API was started with; "+
+				"`scaleout dev` started without SCALEOUT_TOKEN uses the one it made and printed, kept in %s: "+
+				"unset SCALEOUT_TOKEN to use that one, or restart it with yours exported)",
+				err, envToken, filepath.Join(standins.DefaultDir(), devstack.SecretsFile))
 		}
 		return err
 	}
