@@ -18,8 +18,10 @@ help: ## List every target with what it does
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-14s %s\n", $$1, $$2}'
 
 .PHONY: run
-run: ## Run all of Scaleout locally on the stand-ins: API on 127.0.0.1:8080, a worker, the stream poller
-	$(GO) run ./cmd/scaleout dev
+run: ## Run all of Scaleout locally on the stand-ins: API on 127.0.0.1:8080, a worker, the stream poller (data in ~/.local/share/scaleout)
+	@$(GO) build -o bin/scaleout ./cmd/scaleout
+	@# The binary itself, not `go run`: go run exits 1 on Ctrl-C whatever the program does.
+	bin/scaleout dev
 
 .PHONY: test
 test: browser-deps ## Run every test (starts the stand-ins on test ports and stops them after)
