@@ -75,7 +75,8 @@ func TestSingleComputerSurvivesSIGKILL(t *testing.T) {
 	}
 
 	d := start()
-	require.Contains(t, d.logs.String(), "Data: "+data)
+	require.Eventually(t, func() bool { return strings.Contains(d.logs.String(), "Data: "+data) }, 10*time.Second, 50*time.Millisecond,
+		"it names its data directory")
 	require.Equal(t, http.StatusCreated, call(t, "POST", d.base+"/v1/folders", `{"name":"kept","description":"survives"}`, nil))
 	var ids []string
 	for i := range 5 {
