@@ -574,7 +574,8 @@ func (s *Server) pools() []string {
 func (s *Server) getExecution(w http.ResponseWriter, r *http.Request) error {
 	id := r.PathValue("id")
 	if _, err := uuid.Parse(id); err != nil {
-		return &Error{Status: http.StatusNotFound, Code: "not_found", Message: fmt.Sprintf("execution %q: not a valid execution id", id)}
+		return &Error{Status: http.StatusNotFound, Code: "not_found", Message: fmt.Sprintf("execution %q: not a valid execution id "+
+			"(a whole UUID such as 01a2149a-6c1e-7a55-9d0f-2b7c4d8e9f10, as POST /v1/executions answered)", id)}
 	}
 	e, err := s.store.Get(r.Context(), id)
 	if err != nil {
@@ -655,7 +656,8 @@ func (s *Server) listExecutions(w http.ResponseWriter, r *http.Request) error {
 func (s *Server) stopExecution(w http.ResponseWriter, r *http.Request) error {
 	id := r.PathValue("id")
 	if _, err := uuid.Parse(id); err != nil {
-		return &Error{Status: http.StatusNotFound, Code: "not_found", Message: fmt.Sprintf("execution %q: not a valid execution id", id)}
+		return &Error{Status: http.StatusNotFound, Code: "not_found", Message: fmt.Sprintf("execution %q: not a valid execution id "+
+			"(a whole UUID such as 01a2149a-6c1e-7a55-9d0f-2b7c4d8e9f10, as POST /v1/executions answered)", id)}
 	}
 	e, err := s.store.Stop(r.Context(), id, s.now())
 	if err != nil {
@@ -673,7 +675,8 @@ func (s *Server) stopExecution(w http.ResponseWriter, r *http.Request) error {
 func (s *Server) getMessages(w http.ResponseWriter, r *http.Request) error {
 	id := r.PathValue("id")
 	if _, err := uuid.Parse(id); err != nil {
-		return &Error{Status: http.StatusNotFound, Code: "not_found", Message: fmt.Sprintf("execution %q: not a valid execution id", id)}
+		return &Error{Status: http.StatusNotFound, Code: "not_found", Message: fmt.Sprintf("execution %q: not a valid execution id "+
+			"(a whole UUID such as 01a2149a-6c1e-7a55-9d0f-2b7c4d8e9f10, as POST /v1/executions answered)", id)}
 	}
 	limit := 100
 	if v := r.URL.Query().Get("limit"); v != "" {
