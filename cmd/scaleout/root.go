@@ -21,7 +21,7 @@ func newRoot() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newDev(), newStandins(), newPackage())
+	root.AddCommand(newDev(), newStandins(), newPackage(), newService())
 	// The commands that talk to the HTTP API, as kubectl or the aws CLI do.
 	root.AddCommand(newDeploy(), newRun(), newLogs(), newExecutions(), newWorkers(), newDashboard(), newPools())
 	root.AddCommand(newFolders(), newProjects(), newEnvironments(), newConsole())
