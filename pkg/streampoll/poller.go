@@ -348,7 +348,11 @@ func (s *shardReader) run(ctx context.Context) bool {
 			if _, ok := errors.AsType[*types.ExpiredIteratorException](err); ok {
 				s.log.InfoContext(ctx, "streampoll: shard iterator expired; getting a new one after the checkpoint", "sequence_number", s.pos)
 			} else if _, ok := errors.AsType[*types.TrimmedDataAccessException](err); ok {
-				s.log.WarnContext(ctx, "streampoll: the shard iterator points at trimmed records; getting a new one after the checkpoint", "sequence_number", s.pos, "error", err)
+				// DynamoDB Local answers so for an iterator taken before a
+				// new stream's first records; nothing is lost (a new
+				// iterator after the checkpoint reads them, and one whose
+				// records really were trimmed is warned about there).
+				s.log.InfoContext(ctx, "streampoll: the shard iterator went stale; getting a new one after the checkpoint", "sequence_number", s.pos, "error", err)
 			} else if _, ok := errors.AsType[*types.ResourceNotFoundException](err); ok {
 				s.log.WarnContext(ctx, "streampoll: shard no longer exists; treating it as finished", "error", err)
 				return true
