@@ -39,9 +39,6 @@ func shardOf(id string) string {
 type Store struct {
 	db    *dynamodb.Client
 	table string
-	// OfflineAfter is how old a last heartbeat may be for the worker to
-	// count as online; default DefaultOfflineAfter.
-	OfflineAfter time.Duration
 	// Retention is how long after its last heartbeat a worker's item is
 	// kept (DynamoDB TTL); zero keeps it until removed.
 	Retention time.Duration
@@ -51,7 +48,7 @@ type Store struct {
 
 // NewStore returns the registry on the named catalog table.
 func NewStore(db *dynamodb.Client, table string) *Store {
-	return &Store{db: db, table: table, OfflineAfter: DefaultOfflineAfter, Retention: DefaultRetention, Now: time.Now}
+	return &Store{db: db, table: table, Retention: DefaultRetention, Now: time.Now}
 }
 
 type item struct {
@@ -80,13 +77,6 @@ func (s *Store) now() time.Time {
 		return time.Now()
 	}
 	return s.Now()
-}
-
-func (s *Store) offlineAfter() time.Duration {
-	if s.OfflineAfter <= 0 {
-		return DefaultOfflineAfter
-	}
-	return s.OfflineAfter
 }
 
 // expired reports whether TTL should already have deleted it.

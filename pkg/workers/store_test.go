@@ -4,46 +4,28 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/scaleout/scaleout/pkg/leasetest"
 	"github.com/scaleout/scaleout/pkg/testenv"
 	"github.com/scaleout/scaleout/pkg/workers"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }
 
-// clock is an injectable clock that tests move by hand.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 type bundle struct {
 	store *workers.Store
-	clock *clock
+	clock *leasetest.Clock
 	id    string // a worker id unique to the test
 }
 
 func setup(t *testing.T) bundle {
 	t.Helper()
 	env := testenv.AWS(t)
-	c := &clock{t: time.Now().UTC().Truncate(time.Millisecond)}
+	c := leasetest.NewClock()
 	s := workers.NewStore(env.Clients.DynamoDB, env.Set.Catalog.Name)
 	s.Now = c.Now
 	return bundle{store: s, clock: c, id: testenv.Name("w")}

@@ -35,9 +35,7 @@ const (
 
 // Defaults of a Store.
 const (
-	DefaultHeartbeat    = 5 * time.Second
-	DefaultOfflineAfter = 3 * DefaultHeartbeat
-	DefaultRetention    = 7 * 24 * time.Hour
+	DefaultRetention = 7 * 24 * time.Hour
 )
 
 // Worker is one registered worker.
@@ -59,13 +57,14 @@ type Worker struct {
 	// MaxTasks is how many executions the worker runs at once.
 	MaxTasks int    `json:"max_tasks"`
 	Version  string `json:"version"`
-	// Running is how many executions ran at the last heartbeat.
+	// Running is how many executions its session recorded at its last
+	// renewal (0 once it is offline).
 	Running int `json:"running"`
 
 	RegisteredAt  time.Time `json:"registered_at"`
 	LastHeartbeat time.Time `json:"last_heartbeat"`
-	// Online is derived: the last heartbeat is at most the store's
-	// OfflineAfter old.
+	// Online is derived: its session's lease has not run out and it did
+	// not sign off.
 	Online bool `json:"online"`
 }
 
@@ -172,10 +171,4 @@ func (p problems) err() error {
 		return nil
 	}
 	return fmt.Errorf("%w: %s", ErrInvalid, strings.Join(p, "; "))
-}
-
-// OnlineAt reports whether a worker whose last heartbeat was at last is
-// online at now.
-func OnlineAt(last, now time.Time, offlineAfter time.Duration) bool {
-	return !last.IsZero() && now.Sub(last) <= offlineAfter
 }
