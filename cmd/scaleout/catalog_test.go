@@ -92,6 +92,20 @@ func testCatalogCommands(t *testing.T, c cli) {
 	// Projects: list, describe, versions, restore.
 	s.ok("deploy", "../../examples", "--folder", folder)
 	require.Regexp(t, `(?m)^examples\s+1\s+\S+ ago\s+`, s.ok("projects", "list", "--folder", folder))
+
+	// A typo in a name gets the closest existing one as a hint, as a
+	// parameter's does; a package name far from all lists the packages.
+	require.ErrorContains(t, s.fails("run", "helo", "--folder", folder, "--project", "examples"),
+		`package "`+folder+`/examples/helo" not found; did you mean "hello"? (not_found, HTTP 404)`)
+	require.ErrorContains(t, s.fails("run", "nothing-like-it", "--folder", folder, "--project", "examples"),
+		`package "`+folder+`/examples/nothing-like-it" not found; there are failure-handled, hello, load-sales, retry`)
+	require.ErrorContains(t, s.fails("run", "hello", "--folder", folder, "--project", "exampels"),
+		`project "`+folder+`/exampels" not found; did you mean "examples"?`)
+	typo := folder[:len(folder)-1]
+	require.ErrorContains(t, s.fails("run", "hello", "--folder", typo, "--project", "examples"),
+		`folder "`+typo+`" not found; did you mean "`+folder+`"?`)
+	require.ErrorContains(t, s.fails("projects", "describe", "exmaples", "--folder", folder), `did you mean "examples"?`)
+	require.NotContains(t, s.fails("projects", "describe", "zzzzzzzz", "--folder", folder).Error(), "did you mean")
 	out := s.ok("projects", "describe", "examples", "--folder", folder)
 	require.Regexp(t, `Project:\s+`+folder+`/examples\n`, out)
 	require.Regexp(t, `hello\s+Says hello\.`, out)
@@ -162,6 +176,9 @@ func testCatalogCommands(t *testing.T, c cli) {
 		s.ok("projects", "reference", "examples", "--folder", folder, "--environment", "prod"))
 	require.ErrorContains(t, s.fails("projects", "reference", "examples", "--folder", folder, "-e", "prod", "-e", "nope"),
 		`environment "`+folder+`/nope" not found`)
+	require.ErrorContains(t, s.fails("projects", "reference", "examples", "--folder", folder, "-e", "prdo"),
+		`environment "`+folder+`/prdo" not found; did you mean "prod"?`)
+	require.ErrorContains(t, s.fails("environments", "show", "pord", "--folder", folder), `did you mean "prod"?`)
 	require.Equal(t, "project "+folder+"/examples binds who=who\n", s.ok("projects", "bind", "examples", "--folder", folder, "who=who"))
 	require.ErrorContains(t, s.fails("projects", "bind", "examples", "--folder", folder, "who"), "write PARAMETER=VARIABLE")
 	out = s.ok("projects", "describe", "examples", "--folder", folder)

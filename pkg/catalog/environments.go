@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -224,7 +223,7 @@ func (s *Store) CreateEnvironment(ctx context.Context, folder, name string, in E
 	codes, _ := canceled(err)
 	switch {
 	case failedAt(codes, 0):
-		return Environment{}, notFound("folder", folder)
+		return Environment{}, s.folderNotFound(ctx, folder)
 	case failedAt(codes, 1):
 		return Environment{}, fmt.Errorf("environment %s/%s: %w", folder, name, ErrExists)
 	case contended(err):
@@ -284,10 +283,7 @@ func (s *Store) env(ctx context.Context, folder, name string) (envItem, error) {
 		return envItem{}, fmt.Errorf("get environment %s/%s: %w", folder, name, err)
 	}
 	if av == nil {
-		if _, err := s.GetFolder(ctx, folder); errors.Is(err, ErrNotFound) {
-			return envItem{}, err
-		}
-		return envItem{}, notFound("environment", folder+"/"+name)
+		return envItem{}, s.childNotFound(ctx, "environment", envPrefix, folder, name)
 	}
 	var it envItem
 	if err := attributevalue.UnmarshalMap(av, &it); err != nil {
@@ -349,10 +345,7 @@ func (s *Store) DeleteEnvironment(ctx context.Context, folder, name string) erro
 	codes, _ := canceled(err)
 	switch {
 	case failedAt(codes, 0):
-		if _, err := s.GetFolder(ctx, folder); errors.Is(err, ErrNotFound) {
-			return err
-		}
-		return notFound("environment", folder+"/"+name)
+		return s.childNotFound(ctx, "environment", envPrefix, folder, name)
 	case contended(err):
 		return fmt.Errorf("delete environment %s/%s: %w", folder, name, ErrConflict)
 	case err != nil:

@@ -3,7 +3,10 @@ package catalog
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
+
+	"github.com/scaleout/scaleout/pkg/suggest"
 )
 
 // Sentinel errors, matched with errors.Is. The HTTP layer maps them in one
@@ -32,14 +35,43 @@ type NotFoundError struct {
 	// Name is the full name: "sales", "sales/etl", "sales/etl/load",
 	// "sales/etl version 3", "sales/prod".
 	Name string `json:"name"`
+	// Suggestion is the existing name of that kind closest to the one
+	// asked for (a typo's likely meaning), or "".
+	Suggestion string `json:"suggestion,omitempty"`
+	// Known lists the names of that kind that exist, when few do and none
+	// is close (only packages, whose list is at hand).
+	Known []string `json:"known,omitempty"`
 }
 
-func (e *NotFoundError) Error() string { return fmt.Sprintf("%s %q not found", e.Kind, e.Name) }
+func (e *NotFoundError) Error() string {
+	msg := fmt.Sprintf("%s %q not found", e.Kind, e.Name)
+	switch {
+	case e.Suggestion != "":
+		msg += fmt.Sprintf("; did you mean %q?", e.Suggestion)
+	case len(e.Known) > 0:
+		msg += "; there are " + strings.Join(e.Known, ", ")
+	}
+	return msg
+}
 
 // Is makes errors.Is(err, ErrNotFound) hold.
 func (e *NotFoundError) Is(target error) bool { return target == ErrNotFound }
 
 func notFound(kind, name string) error { return &NotFoundError{Kind: kind, Name: name} }
+
+// mostKnown is the most names a NotFoundError lists when none is close.
+const mostKnown = 10
+
+// notFoundNear is notFound with the candidate closest to typed, the last
+// part of name, as a suggestion; with none close and at most mostKnown
+// candidates, and list set, it names them all.
+func notFoundNear(kind, name, typed string, candidates []string, list bool) error {
+	e := &NotFoundError{Kind: kind, Name: name, Suggestion: suggest.Closest(typed, candidates)}
+	if e.Suggestion == "" && list && len(candidates) <= mostKnown {
+		e.Known = slices.Sorted(slices.Values(candidates))
+	}
+	return e
+}
 
 // NotEmptyError says what a folder still holds.
 type NotEmptyError struct {

@@ -104,7 +104,7 @@ func (s *Store) GetFolder(ctx context.Context, name string) (Folder, error) {
 		return Folder{}, fmt.Errorf("get folder %q: %w", name, err)
 	}
 	if av == nil {
-		return Folder{}, notFound("folder", name)
+		return Folder{}, s.folderNotFound(ctx, name)
 	}
 	return decodeFolder(av)
 }
@@ -171,7 +171,7 @@ func (s *Store) DeleteFolder(ctx context.Context, name string) error {
 	var ccf *types.ConditionalCheckFailedException
 	if errors.As(err, &ccf) {
 		if len(ccf.Item) == 0 {
-			return notFound("folder", name)
+			return s.folderNotFound(ctx, name)
 		}
 		return s.notEmpty(ctx, name)
 	}

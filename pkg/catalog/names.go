@@ -1,6 +1,15 @@
 package catalog
 
-import "regexp"
+import (
+	"context"
+	"errors"
+	"regexp"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/scaleout/scaleout/pkg/resources"
+)
 
 // namePattern is execution.ValidName's rule, so that a catalog name can
 // name an execution's folder, project and package.
@@ -41,4 +50,39 @@ func checkNames(pairs ...string) error {
 		ps.name(pairs[i], pairs[i+1])
 	}
 	return ps.err()
+}
+
+// names lists the names of a partition's items whose sort key starts with
+// prefix, for a "did you mean" hint: a failure to list gives none, since
+// the hint must not turn a "not found" into an internal error.
+func (s *Store) names(ctx context.Context, pk, prefix string) []string {
+	items, err := s.queryAll(ctx, pk, prefix, resources.CatalogSK)
+	if err != nil {
+		s.log.WarnContext(ctx, "catalog: listing names for a hint", "partition", pk, "error", err)
+		return nil
+	}
+	out := make([]string, 0, len(items))
+	for _, av := range items {
+		if sk, ok := av[resources.CatalogSK].(*types.AttributeValueMemberS); ok {
+			out = append(out, strings.TrimPrefix(sk.Value, prefix))
+		}
+	}
+	return out
+}
+
+// folderNotFound says that folder does not exist, with the closest
+// existing folder as a suggestion.
+func (s *Store) folderNotFound(ctx context.Context, folder string) error {
+	return notFoundNear("folder", folder, folder, s.names(ctx, foldersPK, folderPrefix), false)
+}
+
+// childNotFound says that a project or environment (kind, its items'
+// sort key prefix) of a folder does not exist: the folder when the folder
+// is missing too, else the child, with the closest of the folder's
+// children of that kind as a suggestion.
+func (s *Store) childNotFound(ctx context.Context, kind, prefix, folder, name string) error {
+	if _, err := s.GetFolder(ctx, folder); errors.Is(err, ErrNotFound) {
+		return err
+	}
+	return notFoundNear(kind, folder+"/"+name, name, s.names(ctx, folderPrefix+folder, prefix), false)
 }

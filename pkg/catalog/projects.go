@@ -129,10 +129,7 @@ func (s *Store) project(ctx context.Context, folder, name string) (projectItem, 
 }
 
 func (s *Store) projectNotFound(ctx context.Context, folder, name string) error {
-	if _, err := s.GetFolder(ctx, folder); errors.Is(err, ErrNotFound) {
-		return err
-	}
-	return notFound("project", folder+"/"+name)
+	return s.childNotFound(ctx, "project", projectPrefix, folder, name)
 }
 
 func (s *Store) version(ctx context.Context, p projectItem, n int) (versionItem, error) {
@@ -248,7 +245,7 @@ func (s *Store) store(ctx context.Context, folder, project string, packages []st
 		}})
 		_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
 		if codes, ok := canceled(err); ok && av == nil && failedAt(codes, 0) {
-			return Version{}, notFound("folder", folder)
+			return Version{}, s.folderNotFound(ctx, folder)
 		}
 		if contended(err) {
 			continue
@@ -516,7 +513,7 @@ func (s *Store) SetReferences(ctx context.Context, folder, project string, refs 
 			return fmt.Errorf("check environment %s: %w", r, err)
 		}
 		if av == nil {
-			return notFound("environment", r.String())
+			return s.childNotFound(ctx, "environment", envPrefix, r.Folder, r.Environment)
 		}
 	}
 	refsAV, err := attributevalue.Marshal(norm)

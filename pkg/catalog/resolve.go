@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -57,7 +58,7 @@ func (s *Store) Resolve(ctx context.Context, folder, project, pkg string, env *E
 	}
 	text, ok := b.Packages[pkg]
 	if !ok {
-		return Resolved{}, notFound("package", folder+"/"+project+"/"+pkg)
+		return Resolved{}, notFoundNear("package", folder+"/"+project+"/"+pkg, pkg, slices.Collect(maps.Keys(b.Packages)), true)
 	}
 	def, ps := loadPackage(pkg, text, b.Parameters, s.types, false)
 	if len(ps) > 0 {
