@@ -171,8 +171,57 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 
 // tasks is "1 task" or "n tasks".
 func tasks(n int) string {
+	return plural(n, "task")
+}
+
+// plural is "1 thing" or "n things".
+func plural(n int, thing string) string {
 	if n == 1 {
-		return "1 task"
+		return "1 " + thing
 	}
-	return fmt.Sprintf("%d tasks", n)
+	return fmt.Sprintf("%d %ss", n, thing)
+}
+
+// taskCount says how many tasks a package has the way every command
+// counts them: its own tasks (a container is one), then, apart, those
+// inside its containers: "6 tasks; 2 more inside containers".
+func taskCount(own, inside int) string {
+	s := tasks(own)
+	if inside > 0 {
+		s += fmt.Sprintf("; %d more inside containers", inside)
+	}
+	return s
+}
+
+// taskRun is one task's run as a run's summary counts it: its path
+// ("load", or "per-region[eu]/load" inside a container) and its status.
+type taskRun struct{ path, status string }
+
+// runSummary says how a run's tasks ended, counting as taskCount does:
+// the package's own tasks, then the runs of the tasks inside containers
+// (one per iteration). "6 tasks: 5 succeeded, 0 failed, 1 skipped, 0
+// canceled; inside containers, 4 runs: 4 succeeded, 0 failed, 0 skipped,
+// 0 canceled". A task's name holds no "/", so a path with one is inside
+// a container.
+func runSummary(runs []taskRun) string {
+	var own, inside []string
+	for _, r := range runs {
+		if strings.Contains(r.path, "/") {
+			inside = append(inside, r.status)
+		} else {
+			own = append(own, r.status)
+		}
+	}
+	counts := func(statuses []string) string {
+		n := map[string]int{}
+		for _, s := range statuses {
+			n[s]++
+		}
+		return fmt.Sprintf("%d succeeded, %d failed, %d skipped, %d canceled", n["succeeded"], n["failed"], n["skipped"], n["canceled"])
+	}
+	s := tasks(len(own)) + ": " + counts(own)
+	if len(inside) > 0 {
+		s += fmt.Sprintf("; inside containers, %s: %s", plural(len(inside), "run"), counts(inside))
+	}
+	return s
 }

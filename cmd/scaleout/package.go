@@ -46,7 +46,7 @@ func newPackageValidate() *cobra.Command {
 					fmt.Fprintln(cmd.ErrOrStderr(), err)
 					continue
 				}
-				fmt.Fprintf(cmd.OutOrStdout(), "%s: package %q is valid (%s)\n", f, p.Name, tasks(countTasks(p.Tasks)))
+				fmt.Fprintf(cmd.OutOrStdout(), "%s: package %q is valid (%s)\n", f, p.Name, taskCount(len(p.Tasks), countTasks(p.Tasks)-len(p.Tasks)))
 			}
 			if failed > 0 {
 				return exitError{code: 1}
@@ -174,12 +174,11 @@ func (p *progress) Emit(ev engine.Event) {
 func (p *progress) summary(res engine.Result) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	counts := map[engine.Status]int{}
-	for _, t := range res.Tasks {
-		counts[t.Status]++
+	runs := make([]taskRun, len(res.Tasks))
+	for i, t := range res.Tasks {
+		runs[i] = taskRun{t.Path, string(t.Status)}
 	}
-	fmt.Fprintf(p.out, "%s: %d succeeded, %d failed, %d skipped, %d canceled\n", tasks(len(res.Tasks)),
-		counts[engine.Succeeded], counts[engine.Failed], counts[engine.Skipped], counts[engine.Canceled])
+	fmt.Fprintln(p.out, runSummary(runs))
 	if res.Error != "" {
 		fmt.Fprintf(p.out, "error: %s\n", res.Error)
 	}

@@ -40,6 +40,8 @@ func TestPackageValidate(t *testing.T) {
 	out, _, err := run(t, "package", "validate", "../../examples/hello.yaml", "../../examples/etl.yaml")
 	require.NoError(t, err)
 	require.Contains(t, out, `package "hello" is valid (1 task)`)
+	require.Contains(t, out, `package "load-sales" is valid (6 tasks; 2 more inside containers)`,
+		"counted as package run counts them: a container is one task, what it holds apart")
 
 	bad := filepath.Join(t.TempDir(), "bad.yaml")
 	require.NoError(t, os.WriteFile(bad, []byte("name: bad\ntasks:\n  - {name: a, type: exce}\n  - {name: b, type: sleep, after: [{task: zz}], with: {duration: 1s}}\n"), 0o600))
@@ -85,4 +87,30 @@ tasks:
 	require.Contains(t, out, "token is ***")
 	require.Contains(t, out, "package failed")
 	require.NotContains(t, out, "hunter2-secret")
+}
+
+// The run summary counts tasks as validate does: the package's own, then
+// the runs of those inside containers, one per iteration; a disabled task
+// is one of the package's tasks, skipped.
+func TestPackageRunCountsAsValidate(t *testing.T) {
+	t.Parallel()
+	file := filepath.Join(t.TempDir(), "count.yaml")
+	require.NoError(t, os.WriteFile(file, []byte(`name: count
+tasks:
+  - {name: a, type: exec, with: {command: ["true"]}}
+  - {name: off, type: exec, disabled: true, after: [{task: a}], with: {command: ["true"]}}
+  - name: loop
+    type: foreach
+    items: '["x", "y", "z"]'
+    after: [{task: off}]
+    tasks:
+      - {name: one, type: exec, with: {command: [echo, "${item}"]}}
+      - {name: two, type: exec, after: [{task: one}], with: {command: [echo, "${item}"]}}
+`), 0o600))
+	out, _, err := run(t, "package", "validate", file)
+	require.NoError(t, err)
+	require.Contains(t, out, `package "count" is valid (3 tasks; 2 more inside containers)`)
+	out, _, err = run(t, "package", "run", file, "-q")
+	require.NoError(t, err)
+	require.Contains(t, out, "\n3 tasks: 2 succeeded, 0 failed, 1 skipped, 0 canceled; inside containers, 6 runs: 6 succeeded, 0 failed, 0 skipped, 0 canceled\n")
 }

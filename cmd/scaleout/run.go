@@ -327,13 +327,12 @@ func (f *runFlags) waitFor(cmd *cobra.Command, r *remote, c *client.Client, e ex
 
 // summarize writes how an execution ended.
 func summarize(w io.Writer, e execution.Execution) {
-	counts := map[string]int{}
-	for _, t := range e.Tasks {
-		counts[t.Status]++
-	}
 	if len(e.Tasks) > 0 {
-		fmt.Fprintf(w, "%s: %d succeeded, %d failed, %d skipped, %d canceled\n", tasks(len(e.Tasks)),
-			counts["succeeded"], counts["failed"], counts["skipped"], counts["canceled"])
+		runs := make([]taskRun, len(e.Tasks))
+		for i, t := range e.Tasks {
+			runs[i] = taskRun{t.Path, t.Status}
+		}
+		fmt.Fprintln(w, runSummary(runs))
 	}
 	line := fmt.Sprintf("execution %s %s", e.ID, e.Status)
 	if d := took(e, time.Now()); d != "" {
