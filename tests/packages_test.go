@@ -1,11 +1,12 @@
 package tests
 
 import (
+	"bufio"
 	"encoding/json"
-	"fmt"
-	"net/http"
-	"net/http/httptest"
 	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -23,20 +24,13 @@ func example(t *testing.T, name string) string {
 func TestExamplePackages(t *testing.T) {
 	d := startDev(t, buildScaleout(t))
 
-	var sourceCalls, authOK int
-	source := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		sourceCalls++
-		if r.Header.Get("Authorization") == "Bearer s3cret-token" {
-			authOK++
-		}
-		w.Header().Set("Content-Type", "application/json")
-		fmt.Fprint(w, `{"count": 42}`)
-	}))
-	t.Cleanup(source.Close)
+	// The sales source etl.yaml's header starts, shipped beside it; it
+	// refuses a request without its token.
+	source, requests := startSalesSource(t, "s3cret-token")
 
 	hello := post(t, d, map[string]any{"definition": example(t, "hello.yaml"), "parameters": map[string]any{"who": "Ada"}})
 	etl := post(t, d, map[string]any{"folder": "finance", "definition": example(t, "etl.yaml"), "parameters": map[string]any{
-		"date": "2026-11-25", "source_url": source.URL + "/sales", "api_token": "s3cret-token",
+		"date": "2026-11-25", "source_url": source, "api_token": "s3cret-token",
 	}})
 	retry := post(t, d, map[string]any{"definition": example(t, "retry.yaml"), "parameters": map[string]any{"dir": t.TempDir()}})
 	handled := post(t, d, map[string]any{"definition": example(t, "failure-handled.yaml")})
@@ -53,7 +47,7 @@ func TestExamplePackages(t *testing.T) {
 	require.Equal(t, "succeeded", status["transform"])
 	require.Equal(t, "succeeded", status["per-region"])
 	require.Equal(t, "skipped", status["alert"], "no failure, no alert")
-	require.Equal(t, 1, authOK, "the token reached the source")
+	require.Equal(t, "GET /sales 200", <-requests, "the token reached the source")
 	ms := messages(t, d, etl.ID)
 	raw, err := json.Marshal(ms)
 	require.NoError(t, err)
@@ -88,4 +82,30 @@ tasks:
 	got := waitFinal(t, d, e.ID)
 	require.Equal(t, "succeeded", got.Status, got.Error)
 	require.Equal(t, []string{"show stdout: " + e.ID + " 1 ops/audit/whoami default true true"}, outputLines(messages(t, d, e.ID)))
+}
+
+// startSalesSource builds and starts examples/sales-source on a free port
+// with token; it returns the URL it serves and the lines it prints per
+// request.
+func startSalesSource(t *testing.T, token string) (string, <-chan string) {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "sales-source")
+	out, err := exec.Command("go", "build", "-o", bin, "../examples/sales-source").CombinedOutput()
+	require.NoError(t, err, "go build: %s", out)
+	cmd := exec.Command(bin, "--listen", "127.0.0.1:0", "--token", token)
+	stdout, err := cmd.StdoutPipe()
+	require.NoError(t, err)
+	require.NoError(t, cmd.Start())
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	lines := bufio.NewScanner(stdout)
+	require.True(t, lines.Scan(), "the source prints the URL it serves")
+	url := regexp.MustCompile(`http://\S+/sales`).FindString(lines.Text())
+	require.NotEmpty(t, url, lines.Text())
+	requests := make(chan string, 100)
+	go func() {
+		for lines.Scan() {
+			requests <- lines.Text()
+		}
+	}()
+	return url, requests
 }

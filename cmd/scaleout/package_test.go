@@ -1,11 +1,14 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -113,4 +116,83 @@ tasks:
 	out, _, err = run(t, "package", "run", file, "-q")
 	require.NoError(t, err)
 	require.Contains(t, out, "\n3 tasks: 2 succeeded, 0 failed, 1 skipped, 0 canceled; inside containers, 6 runs: 6 succeeded, 0 failed, 0 skipped, 0 canceled\n")
+}
+
+// examples/etl.yaml runs as its header says, on a fresh clone: the sales
+// source it names is shipped (examples/sales-source), and the commands
+// are the header's own.
+func TestETLExampleRunsAsItsHeaderSays(t *testing.T) {
+	t.Parallel()
+	text, err := os.ReadFile("../../examples/etl.yaml")
+	require.NoError(t, err)
+	// The header's commands: "#   " lines, with "\" continuations joined.
+	var cmds []string
+	cont := false
+	for _, line := range strings.Split(string(text), "\n") {
+		c, ok := strings.CutPrefix(line, "#   ")
+		if !ok {
+			cont = false
+			continue
+		}
+		c = strings.TrimSpace(c)
+		if cont {
+			cmds[len(cmds)-1] += " " + c
+		} else {
+			cmds = append(cmds, c)
+		}
+		cont = strings.HasSuffix(c, "\\")
+		if cont {
+			cmds[len(cmds)-1] = strings.TrimSuffix(cmds[len(cmds)-1], "\\")
+		}
+	}
+	require.Len(t, cmds, 3, "the header: start the source, run the package, stop the source: %q", cmds)
+	require.Equal(t, "go run ./examples/sales-source &", cmds[0])
+	require.Equal(t, "kill %1", cmds[2])
+
+	// The source, built and started as the header's first command does,
+	// on a free port instead of 8081.
+	bin := filepath.Join(t.TempDir(), "sales-source")
+	build := exec.Command("go", "build", "-o", bin, "./examples/sales-source")
+	build.Dir = "../.."
+	out, err := build.CombinedOutput()
+	require.NoError(t, err, "go build: %s", out)
+	src := exec.Command(bin, "--listen", "127.0.0.1:0")
+	stdout, err := src.StdoutPipe()
+	require.NoError(t, err)
+	require.NoError(t, src.Start())
+	t.Cleanup(func() { _ = src.Process.Kill(); _ = src.Wait() })
+	lines := bufio.NewScanner(stdout)
+	require.True(t, lines.Scan(), "the source prints the URL it serves")
+	url := regexp.MustCompile(`http://\S+/sales`).FindString(lines.Text())
+	require.NotEmpty(t, url, lines.Text())
+	requests := make(chan string, 10)
+	go func() {
+		for lines.Scan() {
+			requests <- lines.Text()
+		}
+	}()
+
+	args := strings.Fields(cmds[1])
+	require.Equal(t, []string{"scaleout", "package", "run", "examples/etl.yaml"}, args[:4])
+	args[3] = "../../examples/etl.yaml"
+	for i, a := range args {
+		args[i] = strings.Replace(a, "http://127.0.0.1:8081/sales", url, 1)
+	}
+	res, _, err := run(t, args[1:]...)
+	require.NoError(t, err, res)
+	require.Contains(t, res, "transform | transforming 42 rows of 2026-11-25 in batches of 1000")
+	require.Contains(t, res, "per-region[us]/check | us checked")
+	require.Contains(t, res, "package succeeded")
+	require.Contains(t, res, "6 tasks: 4 succeeded, 0 failed, 2 skipped, 0 canceled; inside containers, 4 runs: 4 succeeded, 0 failed, 0 skipped, 0 canceled")
+	require.Equal(t, "GET /sales 200", <-requests, "the token reached the source")
+
+	// A wrong token is refused: the package fails at extract, saying why.
+	for i, a := range args {
+		if strings.HasPrefix(a, "api_token=") {
+			args[i] = "api_token=wrong"
+		}
+	}
+	res, _, err = run(t, append(args[1:], "-q")...)
+	require.Equal(t, 1, exitCode(err), res)
+	require.Contains(t, res, "unexpected status 401 Unauthorized")
 }
