@@ -229,6 +229,27 @@ func TestBrowserConsole(t *testing.T) {
 		}
 	})
 
+	// How long ago reads naturally, and a day is never shown as 24 h or more.
+	t.Run("ago", func(t *testing.T) {
+		const now = 1_795_000_000_000 // ms
+		for before, want := range map[int64]string{
+			1:                 "just now",
+			12:                "12 s ago",
+			5*60 + 3:          "5 min ago",
+			3*3600 + 5*60:     "3 h ago",
+			23*3600 + 40*60:   "23 h ago",
+			24*3600 + 56*60:   "1 d ago",
+			50 * 3600:         "2 d 2 h ago",
+			12*86400 + 5*3600: "12 d ago",
+			-60:               "just now",
+		} {
+			got, err := chromedp.Run(p.ctx, chromedp.Evaluate[string](
+				fmt.Sprintf(`import("./format.js").then(m => m.ago(new Date(%d), %d))`, now-before*1000, int64(now)), chromedp.EvalAwaitPromise))
+			require.NoError(t, err, before)
+			require.Equal(t, want, got, before)
+		}
+	})
+
 	// The worker of this `scaleout dev`, online and enabled.
 	row := fmt.Sprintf(`tr[data-worker-id=%q]`, workerID)
 	p.do("see the worker", 30*time.Second,

@@ -67,12 +67,32 @@ func clock(t *time.Time, now time.Time) string {
 	return t.Local().Format("2006-01-02 15:04:05") + " (" + ago(*t, now) + ")"
 }
 
-// ago is how long before now t was, roughly.
+// ago is how long before now t was, roughly, as people say it: "12s
+// ago", "5m ago", "3h05m ago", "1d ago", "2d4h ago", "12d ago". A time
+// ahead of now (another clock) is "0s ago".
 func ago(t, now time.Time) string {
 	if t.IsZero() {
 		return "never"
 	}
-	return human(now.Sub(t)) + " ago"
+	d := max(now.Sub(t), 0)
+	day := 24 * time.Hour
+	var s string
+	switch {
+	case d < time.Minute:
+		s = fmt.Sprintf("%ds", int(d.Seconds()))
+	case d < time.Hour:
+		s = fmt.Sprintf("%dm", int(d.Minutes()))
+	case d < day:
+		s = fmt.Sprintf("%dh%02dm", int(d.Hours()), int(d.Minutes())%60)
+	case d < 7*day:
+		s = fmt.Sprintf("%dd", int(d/day))
+		if h := int((d % day).Hours()); h > 0 {
+			s += fmt.Sprintf("%dh", h)
+		}
+	default:
+		s = fmt.Sprintf("%dd", int(d/day))
+	}
+	return s + " ago"
 }
 
 // human rounds a duration for people.

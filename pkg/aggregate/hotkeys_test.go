@@ -130,11 +130,65 @@ func TestReadsAcrossPartitions(t *testing.T) {
 	require.Equal(t, "big", pools[0].Pool)
 	require.Equal(t, Counts{execution.Pending: -25, execution.Succeeded: 25}, nonzero(pools[0].Counts))
 
-	d, err := st.Dashboard(ctx, at)
+	d, err := st.Dashboard(ctx, at.Truncate(time.Hour))
 	require.NoError(t, err)
 	require.Equal(t, int64(-50), d.Pending)
 	require.Equal(t, Counts{execution.Succeeded: 50}, nonzero(d.Counts))
 	require.Len(t, d.Packages, 50)
 	require.Equal(t, Counts{execution.Succeeded: 50}, nonzero(d.Hourly[0].Counts))
 	require.Equal(t, int64(50), d.Hourly[0].Durations.Count)
+}
+
+// The dashboard's window counts nothing that ended before its start: the
+// figures are kept per hour, so "the last 24 h" starts at the first whole
+// hour within them, and an execution that ended 24h30m ago is left out
+// where one that ended 23h10m ago is in.
+func TestDashboardWindowCountsNothingOlder(t *testing.T) {
+	t.Parallel()
+	env := testenv.AWS(t)
+	now := time.Now().UTC().Truncate(time.Hour).Add(30 * time.Minute)
+	st := NewStore(env.Clients.DynamoDB, env.Set.Catalog.Name, WithScope(testenv.Name("window")+"#"), WithClock(func() time.Time { return now }))
+	ended := func(id string, at time.Time, seq int) events.DynamoDBEventRecord {
+		im := func(status execution.Status) map[string]events.DynamoDBAttributeValue {
+			return map[string]events.DynamoDBAttributeValue{
+				"id": events.NewStringAttribute(id), "folder": events.NewStringAttribute("f"),
+				"project": events.NewStringAttribute("p"), "package": events.NewStringAttribute(id),
+				"pool": events.NewStringAttribute("default"), "worker_id": events.NewStringAttribute("w"),
+				"status":     events.NewStringAttribute(string(status)),
+				"created_at": events.NewNumberAttribute(strconv.FormatInt(at.Add(-time.Minute).UnixMilli(), 10)),
+				"started_at": events.NewNumberAttribute(strconv.FormatInt(at.Add(-time.Second).UnixMilli(), 10)),
+				"ended_at":   events.NewNumberAttribute(strconv.FormatInt(at.UnixMilli(), 10)),
+			}
+		}
+		old := im(execution.Running)
+		delete(old, "ended_at")
+		return events.DynamoDBEventRecord{
+			EventID: id, EventName: string(events.DynamoDBOperationTypeModify),
+			Change: events.DynamoDBStreamRecord{
+				SequenceNumber:              strconv.Itoa(seq),
+				ApproximateCreationDateTime: events.SecondsEpochTime{Time: at},
+				OldImage:                    old, NewImage: im(execution.Succeeded),
+			},
+		}
+	}
+	resp, err := Handler{Store: st}.Handle(context.Background(), shardEvent("shardId-0001", []events.DynamoDBEventRecord{
+		ended("too-old", now.Add(-24*time.Hour-30*time.Minute), 1),
+		ended("in-window", now.Add(-23*time.Hour-10*time.Minute), 2),
+	}))
+	require.NoError(t, err)
+	require.Empty(t, resp.BatchItemFailures)
+
+	d, err := st.Dashboard(context.Background(), now.Add(-24*time.Hour))
+	require.NoError(t, err)
+	require.Equal(t, now.Add(-23*time.Hour-30*time.Minute), d.Since, "rounded up to the hour")
+	require.Len(t, d.Hourly, 24, "23 whole hours and this one")
+	require.Equal(t, Counts{execution.Succeeded: 1}, nonzero(d.Counts))
+	require.Len(t, d.Packages, 1)
+	require.Equal(t, "in-window", d.Packages[0].Package)
+
+	// A start on the hour is kept as it is.
+	d, err = st.Dashboard(context.Background(), now.Add(-25*time.Hour-30*time.Minute))
+	require.NoError(t, err)
+	require.Equal(t, now.Add(-25*time.Hour-30*time.Minute), d.Since)
+	require.Equal(t, Counts{execution.Succeeded: 2}, nonzero(d.Counts))
 }

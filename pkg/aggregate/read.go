@@ -236,7 +236,7 @@ func (s *Store) query(ctx context.Context, pk string, each func(map[string]types
 // Dashboard is the SSIS Integration Services Dashboard: what ended since a
 // time (counted in whole hours), what runs now.
 type Dashboard struct {
-	Since time.Time `json:"since"` // rounded down to the hour
+	Since time.Time `json:"since"` // rounded up to the hour
 	Until time.Time `json:"until"`
 	// Counts are the executions that ended in the window, by final status.
 	Counts   Counts `json:"counts"`
@@ -266,12 +266,19 @@ type HourFigures struct {
 // dashboardConcurrency bounds the Queries of a Dashboard in flight.
 const dashboardConcurrency = 32
 
-// Dashboard reads the dashboard figures from since (rounded down to the
+// Dashboard reads the dashboard figures from since (rounded up to the
 // hour) until now: BucketShards Queries per hour (up to
-// dashboardConcurrency at once) and one GetItem.
+// dashboardConcurrency at once) and one GetItem. The figures are kept per
+// hour, so the window starts at an hour's start: rounded up, not down, so
+// that nothing that ended before since is counted ("the last 24 h" holds
+// the 23 whole hours before this one and this one so far, never an
+// execution 24h56m old).
 func (s *Store) Dashboard(ctx context.Context, since time.Time) (Dashboard, error) {
 	now := s.now().UTC()
 	d := Dashboard{Since: since.UTC().Truncate(time.Hour), Until: now, Counts: Counts{}}
+	if d.Since.Before(since) {
+		d.Since = d.Since.Add(time.Hour)
+	}
 	var hours []time.Time
 	for h := d.Since; !h.After(now); h = h.Add(time.Hour) {
 		hours = append(hours, h)

@@ -30,15 +30,20 @@ export function between(a, b) {
   return new Date(b) - new Date(a);
 }
 
-// ago shows how long ago a time was: "just now", "12 s ago", "5 min ago".
+// ago shows how long ago a time was: "just now", "12 s ago", "5 min ago",
+// "3 h ago", "1 d ago", "2 d 4 h ago", "12 d ago". It never rounds up
+// past a day: 23 h 40 min is "23 h ago", not a "24 h" older than a day.
 export function ago(t, now = Date.now()) {
   if (!t) return "never";
   const s = Math.max(0, (now - new Date(t)) / 1000);
   if (s < 2) return "just now";
   if (s < 90) return `${Math.round(s)} s ago`;
   if (s < 90 * 60) return `${Math.round(s / 60)} min ago`;
-  if (s < 48 * 3600) return `${Math.round(s / 3600)} h ago`;
-  return `${Math.round(s / 86400)} d ago`;
+  if (s < 24 * 3600) return `${Math.floor(s / 3600)} h ago`;
+  const d = Math.floor(s / 86400);
+  const h = Math.floor((s % 86400) / 3600);
+  if (d < 7 && h > 0) return `${d} d ${h} h ago`;
+  return `${d} d ago`;
 }
 
 const pad = (n, w = 2) => String(n).padStart(w, "0");
