@@ -57,6 +57,8 @@ type Stats interface {
 	Stats(ctx context.Context, f aggregate.Filter) (aggregate.Stats, error)
 	// Pools reads the counts of the pools named.
 	Pools(ctx context.Context, pools []string) ([]aggregate.Stats, error)
+	// Workers reads the counts of the workers named.
+	Workers(ctx context.Context, ids []string) ([]aggregate.Stats, error)
 	Dashboard(ctx context.Context, since time.Time) (aggregate.Dashboard, error)
 }
 

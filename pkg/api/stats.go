@@ -11,6 +11,7 @@ import (
 
 	"github.com/scaleout/scaleout/pkg/aggregate"
 	"github.com/scaleout/scaleout/pkg/execution"
+	"github.com/scaleout/scaleout/pkg/workers"
 )
 
 // Depth is how many messages a pool's queue holds.
@@ -121,6 +122,7 @@ func (s *Server) getPools(w http.ResponseWriter, r *http.Request) error {
 			oldest[e.Pool] = e.CreatedAt
 		}
 	}
+	slots := s.busySlots(ctx, ws)
 	var out PoolList
 	for _, pool := range pools {
 		v := PoolView{Pool: pool, Counts: byPool[pool].Counts, Running: byPool[pool].Running}
@@ -143,7 +145,7 @@ func (s *Server) getPools(w http.ResponseWriter, r *http.Request) error {
 			if wk.Enabled {
 				v.Workers.Enabled++
 				v.Workers.Capacity += wk.MaxTasks
-				v.Workers.Running += wk.Running
+				v.Workers.Running += slots(wk)
 			}
 		}
 		if v.Queue.Visible > 0 {
@@ -162,4 +164,35 @@ func (s *Server) getPools(w http.ResponseWriter, r *http.Request) error {
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
+}
+
+// busySlots returns how many of a worker's slots its executions take:
+// those running or stopping on it, from the per-worker counts the stream
+// function keeps, which follow a claim or an end within seconds. The
+// registry's running is only recorded at the worker's session renewals
+// (every lease/2, 30 s by default), so a run that ended stayed counted
+// until the next one; the worker writing its registry item at every end
+// instead would add a write per execution. Should the counts be
+// unreadable, the registry's figure is shown, and the API logs why.
+func (s *Server) busySlots(ctx context.Context, ws []workers.Worker) func(workers.Worker) int {
+	var ids []string
+	for _, wk := range ws {
+		if wk.Online && wk.Enabled {
+			ids = append(ids, wk.ID)
+		}
+	}
+	if len(ids) == 0 {
+		return func(wk workers.Worker) int { return wk.Running }
+	}
+	stats, err := s.stats.Workers(ctx, ids)
+	if err != nil {
+		s.log.WarnContext(ctx, "worker counts unavailable; showing the registry's running figures", "error", err)
+		return func(wk workers.Worker) int { return wk.Running }
+	}
+	busy := make(map[string]int, len(stats))
+	for _, st := range stats {
+		// Counts folded out of order may dip below zero for a moment.
+		busy[st.Worker] = int(max(st.Counts[execution.Running]+st.Counts[execution.Stopping], 0))
+	}
+	return func(wk workers.Worker) int { return busy[wk.ID] }
 }
