@@ -271,7 +271,8 @@ const dashboardConcurrency = 32
 // dashboardConcurrency at once) and one GetItem.
 func (s *Store) Dashboard(ctx context.Context, since time.Time) (Dashboard, error) {
 	now := s.now().UTC()
-	d := Dashboard{Since: since.UTC().Truncate(time.Hour), Until: now, Counts: Counts{}}
+	d := Dashboard{Since: since.UTC().Truncate(time.Hour), Until: now, Counts: Counts{},
+		Packages: []PackageFigures{}, Hourly: []HourFigures{}}
 	var hours []time.Time
 	for h := d.Since; !h.After(now); h = h.Add(time.Hour) {
 		hours = append(hours, h)
