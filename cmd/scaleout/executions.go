@@ -35,7 +35,8 @@ func newExecutionsList(r *remote) *cobra.Command {
 more, the command says how to ask for the next page (--cursor).
 
 --since and --until take an RFC 3339 time (2026-11-25T10:00:00Z) or an age (90m, 2h, 7d).
-Without --folder, --package or --status the API lists the last 30 days.`,
+Without --folder, --package or an unfinished --status the API lists the 30 days before --until
+(or now, if --until is later or not given); --since reaches further back, at no cost for empty days.`,
 		Example: `  scaleout executions list --status failed --since 24h
   scaleout executions list --folder finance --project daily --package load -o json`,
 		Args: cobra.NoArgs,

@@ -275,7 +275,8 @@ const dashboardConcurrency = 32
 // execution 24h56m old).
 func (s *Store) Dashboard(ctx context.Context, since time.Time) (Dashboard, error) {
 	now := s.now().UTC()
-	d := Dashboard{Since: since.UTC().Truncate(time.Hour), Until: now, Counts: Counts{}}
+	d := Dashboard{Since: since.UTC().Truncate(time.Hour), Until: now, Counts: Counts{},
+		Packages: []PackageFigures{}, Hourly: []HourFigures{}}
 	if d.Since.Before(since) {
 		d.Since = d.Since.Add(time.Hour)
 	}

@@ -42,7 +42,9 @@ type bundle struct {
 	env    testenv.Env
 }
 
-func setup(t testing.TB) bundle {
+// setup starts the API on the stand-ins; opts adjust its dependencies
+// (a clock, a metered store).
+func setup(t testing.TB, opts ...func(*api.Deps)) bundle {
 	t.Helper()
 	env := testenv.AWS(t)
 	authn, err := auth.NewBearerTokens(map[string]auth.Principal{
@@ -60,7 +62,7 @@ func setup(t testing.TB) bundle {
 	types := tasktypes.NewRegistry()
 	cat, err := catalog.New(catalog.Config{DB: env.Clients.DynamoDB, Table: env.Set.Catalog.Name, Types: types, Sealer: sealer})
 	require.NoError(t, err)
-	s, err := api.New(api.Deps{
+	deps := api.Deps{
 		Catalog:          cat,
 		Store:            store,
 		IdempotencyTable: env.Set.Catalog.Name,
@@ -70,7 +72,11 @@ func setup(t testing.TB) bundle {
 		Queues:           map[string]api.Enqueuer{"default": q, "broken": broken, "api": queue.New(env.Clients.SQS, env.Created.QueueURLs["api"])},
 		Stats:            aggregate.NewStore(env.Clients.DynamoDB, env.Set.Catalog.Name),
 		Auth:             authn,
-	})
+	}
+	for _, o := range opts {
+		o(&deps)
+	}
+	s, err := api.New(deps)
 	require.NoError(t, err)
 	srv := httptest.NewServer(s)
 	t.Cleanup(srv.Close)

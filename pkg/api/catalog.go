@@ -184,6 +184,9 @@ func (s *Server) listVersions(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if vs == nil {
+		vs = []catalog.Version{}
+	}
 	writeJSON(w, http.StatusOK, VersionList{Versions: vs})
 	return nil
 }

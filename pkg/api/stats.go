@@ -123,7 +123,7 @@ func (s *Server) getPools(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	slots := s.busySlots(ctx, ws)
-	var out PoolList
+	out := PoolList{Pools: []PoolView{}}
 	for _, pool := range pools {
 		v := PoolView{Pool: pool, Counts: byPool[pool].Counts, Running: byPool[pool].Running}
 		if t, ok := oldest[pool]; ok {

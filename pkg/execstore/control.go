@@ -142,6 +142,9 @@ func (s *Store) CreateIdempotent(ctx context.Context, e execution.Execution, ide
 	if err != nil {
 		return e, false, err
 	}
+	if err := s.markDay(ctx, e.CreatedAt, e.ID); err != nil {
+		return e, false, fmt.Errorf("create execution %s: %w", e.ID, err)
+	}
 	idemKey := map[string]types.AttributeValue{
 		resources.CatalogPK: str("IDEM#" + idem.Scope + "#" + idem.Key),
 		resources.CatalogSK: str("IDEM"),

@@ -26,6 +26,8 @@
 // by created_key, reads the page's executions from the table with
 // BatchGetItem (without the definition and the task summaries) and applies
 // the filters the index cannot; its cursor is the created_key of the last
-// execution it looked at. ByStatus, for the reconciler, merges the shards
+// execution it looked at. A listing by day visits only the days that have
+// executions: a store writes a day's marker in the catalog before the first
+// execution it creates that day (days.go). ByStatus, for the reconciler, merges the shards
 // oldest first, keeps one status and returns what by_status projects.
 package execstore

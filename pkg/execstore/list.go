@@ -28,7 +28,8 @@ type Filter struct {
 	Status                   execution.Status
 	// Since and Until bound the creation time (inclusive); zero means open.
 	// When the listing goes by day (no folder or package, and no status or
-	// a final one), Until defaults to now and Since to 30 days before Until.
+	// a final one), Until defaults to now and Since to 30 days before the
+	// earlier of Until and now (a far-future Until lists the last 30 days).
 	Since, Until time.Time
 	// Limit is the page size (1-1000, default 100).
 	Limit int
@@ -50,16 +51,19 @@ var ErrBadCursor = errors.New("not a cursor from a previous page of this listing
 
 // listRounds bounds the rounds of index queries (one query per shard each)
 // of one List call; a page that needs more ends early, with a cursor. A
-// listing by day takes at least a round a day, so it covers the default
-// 30 days in one page: a short history ends without a cursor.
+// listing by day takes a round to read which days have executions (see
+// listDays), then at least a round for each such day.
 const listRounds = 40
 
 // cursor continues a listing below Key: a created_key (the last execution
 // looked at) or "<13-digit ms>~" (everything up to that millisecond).
-// Filter ties it to the filter it was made for.
+// Filter ties it to the filter it was made for; Lo is the lower bound of a
+// listing by day ("<13-digit ms>"), so that a default Since stays where
+// the first page put it.
 type cursor struct {
 	Key    string `json:"k"`
 	Filter uint32 `json:"f"`
+	Lo     string `json:"l,omitempty"`
 }
 
 func (c cursor) encode() string {
@@ -67,13 +71,23 @@ func (c cursor) encode() string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-func decodeCursor(s string, f Filter) (string, error) {
+func decodeCursor(s string, fingerprint uint32) (cursor, error) {
 	var c cursor
 	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil || len(b) > 2048 || json.Unmarshal(b, &c) != nil || c.Filter != f.fingerprint() || !validBound(c.Key) {
-		return "", ErrBadCursor
+	if err != nil || len(b) > 2048 || json.Unmarshal(b, &c) != nil || c.Filter != fingerprint || !validBound(c.Key) ||
+		c.Lo != "" && !validMS(c.Lo) {
+		return cursor{}, ErrBadCursor
 	}
-	return c.Key, nil
+	return c, nil
+}
+
+// validMS reports whether s is a bound of 13 digits (milliseconds).
+func validMS(s string) bool {
+	if len(s) != 13 {
+		return false
+	}
+	_, err := strconv.ParseUint(s, 10, 64)
+	return err == nil
 }
 
 func validBound(k string) bool {
@@ -118,18 +132,21 @@ func dayOf(bound string) time.Time {
 // the executions themselves from the table (BatchGetItem, without the
 // definition and the task summaries) and applies the filters the index
 // cannot (project, status), reading on until the page is full or it made
-// listRounds rounds of queries.
+// listRounds rounds of queries. By day, it visits only the days that have
+// executions (listDays), however wide the window.
 func (s *Store) List(ctx context.Context, f Filter, now time.Time) (Page, error) {
 	if f.Limit <= 0 || f.Limit > 1000 {
 		f.Limit = 100
 	}
-	bound := ""
+	fp := f.fingerprint() // of the filter as given, before the defaults
+	var from cursor
 	if f.Cursor != "" {
 		var err error
-		if bound, err = decodeCursor(f.Cursor, f); err != nil {
+		if from, err = decodeCursor(f.Cursor, fp); err != nil {
 			return Page{}, err
 		}
 	}
+	bound := from.Key
 	index, pkValue, shards := "", "", resources.ListShards
 	clientFilter := f.Project != "" || f.Status != ""
 	switch {
@@ -146,12 +163,15 @@ func (s *Store) List(ctx context.Context, f Filter, now time.Time) (Page, error)
 			f.Until = now
 		}
 		if f.Since.IsZero() {
-			f.Since = f.Until.AddDate(0, 0, -30)
+			f.Since = minTime(f.Until, now).AddDate(0, 0, -30)
 		}
 	}
 	lo, hi := "0", "~"
 	if !f.Since.IsZero() {
 		lo = fmt.Sprintf("%013d", f.Since.UnixMilli())
+	}
+	if index == resources.ByDay && from.Lo != "" {
+		lo = from.Lo
 	}
 	if !f.Until.IsZero() {
 		hi = msBound(f.Until.UnixMilli())
@@ -163,14 +183,25 @@ func (s *Store) List(ctx context.Context, f Filter, now time.Time) (Page, error)
 	if hi <= lo {
 		return page, nil
 	}
-	var day, firstDay time.Time
-	if index == resources.ByDay {
-		day, firstDay = dayOf(hi), f.Since.UTC().Truncate(24*time.Hour)
-	}
+	next := cursor{Filter: fp}
 	rounds := 0
+	var days []time.Time // by day: the days left to visit, newest first
+	if index == resources.ByDay {
+		next.Lo = lo
+		var err error
+		if days, err = s.listDays(ctx, dayOf(lo), dayOf(hi), now); err != nil {
+			return Page{}, fmt.Errorf("list executions: %w", err)
+		}
+		if len(days) == 0 {
+			return page, nil
+		}
+		rounds++
+	}
 	for {
 		if index == resources.ByDay {
-			pkValue = day.Format(time.DateOnly)
+			// Nothing between hi and this day's end: start at its end.
+			hi = min(hi, msBound(days[0].AddDate(0, 0, 1).UnixMilli()-1))
+			pkValue = days[0].Format(time.DateOnly)
 		}
 		batch := f.Limit - len(page.Executions)
 		if clientFilter {
@@ -236,21 +267,30 @@ func (s *Store) List(ctx context.Context, f Filter, now time.Time) (Page, error)
 		rounds += m.rounds
 		switch {
 		case len(page.Executions) == f.Limit || spent:
-			page.Next = cursor{Key: hi, Filter: f.fingerprint()}.encode()
+			next.Key = hi
+			page.Next = next.encode()
 			return page, nil
 		case index != resources.ByDay:
 			return page, nil
 		}
-		// This day is done: go on with the one before, if in range.
-		if day = day.AddDate(0, 0, -1); day.Before(firstDay) {
+		// This day is done: go on with the next one that has executions.
+		if days = days[1:]; len(days) == 0 {
 			return page, nil
 		}
-		hi = min(hi, msBound(day.AddDate(0, 0, 1).UnixMilli()-1))
+		hi = min(hi, msBound(days[0].AddDate(0, 0, 1).UnixMilli()-1))
 		if rounds >= listRounds {
-			page.Next = cursor{Key: hi, Filter: f.fingerprint()}.encode()
+			next.Key = hi
+			page.Next = next.encode()
 			return page, nil
 		}
 	}
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
 }
 
 func pkName(index string) string {

@@ -46,6 +46,8 @@ type Store struct {
 	// Sealer, when set, seals the values of sensitive parameters before
 	// they are stored (see execution.SealParameters).
 	Sealer secrets.Sealer
+	// marks are the day markers this store wrote (see days.go).
+	marks dayMarks
 }
 
 // New returns a store on the named executions table; catalog is the
@@ -214,6 +216,9 @@ func (s *Store) Create(ctx context.Context, e execution.Execution) error {
 	put, err := s.put(e)
 	if err != nil {
 		return err
+	}
+	if err := s.markDay(ctx, e.CreatedAt, e.ID); err != nil {
+		return fmt.Errorf("create execution %s: %w", e.ID, err)
 	}
 	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{
 		TableName: put.TableName, Item: put.Item, ConditionExpression: put.ConditionExpression,
