@@ -349,7 +349,7 @@ removes one and keeps the others; --clear removes them all.`,
 			return fmt.Errorf("give --clear alone: it removes every binding")
 		case len(pairs) == 0 && len(unbind) == 0 && !clearAll:
 			return fmt.Errorf("give PARAMETER=VARIABLE (one or more), --unbind PARAMETER, or --clear to remove every binding")
-		case len(pairs) == 0 && merge:
+		case len(pairs) == 0 && merge && len(unbind) == 0:
 			return fmt.Errorf("--merge: give the PARAMETER=VARIABLE bindings to add to the others")
 		}
 		bindings := make(map[string]string, len(pairs))
