@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"runtime/debug"
 	"time"
 
@@ -109,8 +110,12 @@ func Worker(ctx context.Context, cfg config.Config, c *awsconfig.Clients, log *s
 	if err != nil {
 		return nil, err
 	}
+	iso, err := Isolation(cfg, log)
+	if err != nil {
+		return nil, err
+	}
 	runner := pkgrun.Runner{
-		Types:    tasktypes.NewRegistry(),
+		Types:    tasktypes.NewRegistryWith(iso),
 		Messages: messages.NewStore(c.DynamoDB, set.Catalog.Name),
 		Logger:   log,
 	}
@@ -146,6 +151,30 @@ func Worker(ctx context.Context, cfg config.Config, c *awsconfig.Clients, log *s
 		RetryBackoffMax: cfg.RetryBackoffMax,
 		MaxReceives:     def.MaxReceiveCount,
 	})
+}
+
+// Isolation is how a worker keeps packages from its identity
+// (SCALEOUT_TASK_NETWORK, SCALEOUT_TASK_USER). A task user the worker
+// cannot switch to stops it at start, rather than failing every exec task
+// or running them as the worker; a worker running as root without one is
+// warned about.
+func Isolation(cfg config.Config, log *slog.Logger) (tasktypes.Isolation, error) {
+	iso := tasktypes.Isolation{HTTP: tasktypes.HTTPOptions{Network: cfg.TaskNetwork}}
+	if cfg.TaskUser == "" {
+		if os.Geteuid() == 0 && log != nil {
+			log.Warn("exec tasks run as root, this worker's user, and can read its environment: set SCALEOUT_TASK_USER to a user of their own")
+		}
+		return iso, nil
+	}
+	r, err := tasktypes.LookupRunAs(cfg.TaskUser)
+	if err == nil {
+		err = r.Check()
+	}
+	if err != nil {
+		return iso, fmt.Errorf("SCALEOUT_TASK_USER: %w", err)
+	}
+	iso.RunAs = r
+	return iso, nil
 }
 
 // Reconciler builds the reconciler of every configured pool. It looks up

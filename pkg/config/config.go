@@ -10,6 +10,7 @@ import (
 
 	"github.com/scaleout/scaleout/pkg/auth"
 	"github.com/scaleout/scaleout/pkg/execution"
+	"github.com/scaleout/scaleout/pkg/netguard"
 	"github.com/scaleout/scaleout/pkg/resources"
 )
 
@@ -93,6 +94,17 @@ type Config struct {
 	// new work (SCALEOUT_MIN_MEMORY_MB, default 100; 0 turns the check off).
 	MinMemoryMB int
 
+	// TaskNetwork is where a worker's http tasks may connect
+	// (SCALEOUT_TASK_NETWORK): "private", the default, refuses link-local
+	// and metadata addresses (the instance metadata service, the ECS
+	// credentials endpoint); "public" refuses loopback and private
+	// addresses too.
+	TaskNetwork netguard.Policy
+	// TaskUser is the user a worker runs exec tasks as
+	// (SCALEOUT_TASK_USER: a user name or uid:gid; empty: the worker's own
+	// user). The worker needs root, or CAP_SETUID, CAP_SETGID and CAP_KILL.
+	TaskUser string
+
 	// Grace is how long a stopping worker lets running executions finish
 	// before it releases them to other workers (SCALEOUT_GRACE, default 30s).
 	Grace time.Duration
@@ -135,6 +147,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		SecretKey:         getenv("SCALEOUT_SECRET_KEY"),
 		KMSKeyID:          getenv("SCALEOUT_KMS_KEY_ID"),
 		WebhookSecret:     getenv("SCALEOUT_WEBHOOK_SECRET"),
+		TaskUser:          strings.TrimSpace(getenv("SCALEOUT_TASK_USER")),
 		WebhookSecretARN:  strings.TrimSpace(getenv("SCALEOUT_WEBHOOK_SECRET_ARN")),
 		EventBus:          strings.TrimSpace(getenv("SCALEOUT_EVENT_BUS")),
 		LostRetries:       execution.DefaultLostRetries,
@@ -202,6 +215,11 @@ func FromEnv(getenv func(string) string) (Config, error) {
 			errs = append(errs, fmt.Errorf("SCALEOUT_WEBHOOK_ALLOW_PRIVATE=%q: give true or false", v))
 		}
 		c.WebhookAllowPrivate = b
+	}
+	if p, err := netguard.Parse(getenv("SCALEOUT_TASK_NETWORK")); err != nil {
+		errs = append(errs, fmt.Errorf("SCALEOUT_TASK_NETWORK=%w", err))
+	} else {
+		c.TaskNetwork = p
 	}
 	if v := getenv("SCALEOUT_MIN_MEMORY_MB"); v != "" {
 		n, err := strconv.Atoi(v)

@@ -7,6 +7,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/scaleout/scaleout/pkg/auth"
+	"github.com/scaleout/scaleout/pkg/netguard"
 )
 
 func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
@@ -155,4 +156,22 @@ func TestFromEnvWebhookSecretARN(t *testing.T) {
 	require.ErrorContains(t, err, "both set")
 	_, err = FromEnv(env(map[string]string{"SCALEOUT_WEBHOOK_SECRET_ARN": "scaleout-webhook"}))
 	require.ErrorContains(t, err, "give the secret's ARN")
+}
+
+// Workers isolate packages by default: http tasks under the private
+// network policy (no metadata addresses); a task user when one is given.
+func TestFromEnvTaskIsolation(t *testing.T) {
+	t.Parallel()
+	c, err := FromEnv(env(nil))
+	require.NoError(t, err)
+	require.Equal(t, netguard.Private, c.TaskNetwork)
+	require.Empty(t, c.TaskUser)
+
+	c, err = FromEnv(env(map[string]string{"SCALEOUT_TASK_NETWORK": "public", "SCALEOUT_TASK_USER": " scaleout-task "}))
+	require.NoError(t, err)
+	require.Equal(t, netguard.Public, c.TaskNetwork)
+	require.Equal(t, "scaleout-task", c.TaskUser)
+
+	_, err = FromEnv(env(map[string]string{"SCALEOUT_TASK_NETWORK": "any"}))
+	require.ErrorContains(t, err, `SCALEOUT_TASK_NETWORK="any": use "private"`)
 }
