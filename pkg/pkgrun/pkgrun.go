@@ -128,7 +128,8 @@ func (r Runner) Run(ctx context.Context, e execution.Execution) execution.Result
 	if err != nil {
 		return fail(err)
 	}
-	return execution.Result{Status: status(res.Status), Error: res.Error, Tasks: summaries(res.Tasks)}
+	tasks := summaries(res.Tasks)
+	return execution.Result{Status: status(res.Status), Error: res.Error, Tasks: tasks, TasksOmitted: len(res.Tasks) - len(tasks)}
 }
 
 func toMessage(ev engine.Event) messages.Message {
