@@ -29,6 +29,7 @@ func TestAPIRoleGrantsWhatTheAPICalls(t *testing.T) {
 			"dynamodb:GetItem",      // execstore Get: GET /v1/executions/{id}, and after a stop
 			"dynamodb:UpdateItem",   // execstore Stop (alone or in a transaction), Fail (message not sent)
 			"dynamodb:BatchGetItem", // execstore List: a listed page's items
+			"dynamodb:Scan",         // execstore anyExecution: one item, when the day markers' SINCE is first written
 		},
 		indexes: {
 			"dynamodb:Query", // execstore List (by_package, by_folder, by_day), ByStatus (by_status)

@@ -279,9 +279,11 @@ func New(scope constructs.Construct, id string, props Props) (*Stack, error) {
 // apiExecutionsActions are the API's calls on the executions table:
 // PutItem (POST /v1/executions, alone or in the idempotent transaction),
 // GetItem (GET /v1/executions/{id}), UpdateItem (stop, and fail when the
-// message cannot be sent) and BatchGetItem (a listed page's items). Its
-// Query goes to the indexes only.
-var apiExecutionsActions = []string{"dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:BatchGetItem"}
+// message cannot be sent), BatchGetItem (a listed page's items) and Scan
+// (one item, once per installation: whether executions made before the
+// day markers are there; see execstore's days.go). Its Query goes to the
+// indexes only.
+var apiExecutionsActions = []string{"dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:BatchGetItem", "dynamodb:Scan"}
 
 // apiCatalogActions are the API's calls on the catalog table: reads
 // (GetItem, Query, BatchGetItem: catalog, workers, messages, aggregates)
