@@ -3,7 +3,10 @@
 #
 # Settings (make variables, passed to the app as CDK context):
 #   STAGE      installation name, default dev: stack and prefix scaleout-$(STAGE)
-#   POOLS      worker pools, comma separated, default "default"
+#   POOLS      worker pools, comma separated, default "default"; a pool's
+#              dead-letter queue is <prefix>-pool-<pool>-dlq, which SQS
+#              limits to 80 characters: prefix and pool name together at
+#              most 70 (scaleout-dev leaves 58 for the pool name)
 #   IAM_ROLES  who may call the API: "arn=role,..." with role admin, executor
 #              or reader; an ARN may end in '*'. Required for deploy; synth
 #              uses a placeholder ARN when it is empty.
