@@ -541,4 +541,6 @@ func TestScaleInProtectionWhileRunning(t *testing.T) {
 
 type runnerFunc func(context.Context, execution.Execution) execution.Result
 
-func (f runnerFunc) Run(ctx context.Context, e execution.Execution) execution.Result { return f(ctx, e) }
+func (f runnerFunc) Run(ctx context.Context, e execution.Execution) execution.Result {
+	return f(ctx, e)
+}
