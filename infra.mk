@@ -41,9 +41,11 @@
 #                       5, 7, 14, 30, 60, 90, 120, 150, 180, 365, ...)
 #   NAT_GATEWAYS        1 (default): the workers reach the internet (http
 #                       tasks) through one NAT gateway, about $33 a month plus
-#                       $0.045/GB; 0: isolated subnets with VPC endpoints for
-#                       SQS, ECR, CloudWatch Logs (about $58 a month in two
-#                       AZs) and no internet at all
+#                       $0.045/GB; 0: isolated subnets with a VPC endpoint
+#                       for every API the workers call (SQS, KMS; Fargate:
+#                       ECR API and Docker, CloudWatch Logs, ECS; EC2: Auto
+#                       Scaling; about $7.30 a month each per AZ, $88 for a
+#                       Fargate pool in two AZs) and no internet at all
 # Example: make deploy STAGE=prod POOLS=default,etl \
 #            IAM_ROLES='arn:aws:sts::123456789012:assumed-role/ops/*=admin' \
 #            WORKER_CPU=etl=1024 WORKER_MEMORY=etl=4096 MAX_TASKS=etl=10 \

@@ -173,6 +173,9 @@ func TestEC2InstanceRole(t *testing.T) {
 	want := maps.Clone(task)
 	want[queueOf("etl")] = want[queueOf("default")]
 	delete(want, queueOf("default"))
+	// Scale-in protection: its instance in its group, not ECS tasks.
+	delete(want, clusterTasks(synth.options.settings))
+	want[instanceGroup(optionsFamily("etl"))] = []string{"autoscaling:SetInstanceProtection"}
 	var binary string
 	for res, actions := range instance {
 		if strings.HasPrefix(res, "arn:aws:s3:::") {
