@@ -3,7 +3,10 @@
 #
 # Settings (make variables, passed to the app as CDK context):
 #   STAGE      installation name, default dev: stack and prefix scaleout-$(STAGE)
-#   POOLS      worker pools, comma separated, default "default"
+#   POOLS      worker pools, comma separated, default "default"; a pool's
+#              dead-letter queue is <prefix>-pool-<pool>-dlq, which SQS
+#              limits to 80 characters: prefix and pool name together at
+#              most 70 (scaleout-dev leaves 58 for the pool name)
 #   IAM_ROLES  who may call the API: "arn=role,..." with role admin, executor
 #              or reader; an ARN may end in '*'. Required for deploy; synth
 #              uses a placeholder ARN when it is empty.
@@ -40,9 +43,11 @@
 #                       tasks) through one NAT gateway, about $33 a month plus
 #                       $0.045/GB; 2: one in each of the two AZs (about $66 a
 #                       month), so that one AZ's outage leaves the other's
-#                       workers their internet; 0: isolated subnets with VPC
-#                       endpoints for SQS, ECR, CloudWatch Logs (about $58 a
-#                       month in two AZs) and no internet at all
+#                       workers their internet; 0: isolated subnets with a VPC
+#                       endpoint for every API the workers call (SQS, KMS;
+#                       Fargate: ECR API and Docker, CloudWatch Logs, ECS; EC2:
+#                       Auto Scaling; about $7.30 a month each per AZ, $88 for
+#                       a Fargate pool in two AZs) and no internet at all
 #   API_THROTTLE_RATE   the API's steady limit, requests a second for all
 #                       callers together (default 1000); above it 429
 #   API_THROTTLE_BURST  the API's burst limit, requests (default 2000)

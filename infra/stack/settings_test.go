@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -109,6 +110,16 @@ func TestSettingsReportEveryProblem(t *testing.T) {
 	} {
 		require.ErrorContains(t, err, want)
 	}
+}
+
+func TestSettingsRefuseQueueNamesOverSQSLimit(t *testing.T) {
+	t.Parallel()
+	prefix, pool := strings.Repeat("p", 40), strings.Repeat("q", 40)
+	_, err := stack.SettingsFrom(context(map[string]any{
+		"prefix": prefix, "pools": pool, "iamRoles": "arn:aws:iam::1:role/a=admin",
+	}))
+	dlq := prefix + "-pool-" + pool + "-dlq"
+	require.ErrorContains(t, err, fmt.Sprintf("queue name %q is 90 characters, over SQS's limit of 80", dlq))
 }
 
 func TestWorkerSettingsReportEveryProblem(t *testing.T) {

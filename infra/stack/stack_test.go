@@ -110,8 +110,11 @@ func run(m *testing.M) (int, error) {
 	synth.set = s.Resources
 	synth.isolated.settings = synth.settings
 	synth.isolated.settings.Prefix = "scaleout-isolated"
-	synth.isolated.settings.Pools = []string{"default"}
-	synth.isolated.settings.Workers = nil
+	// A Fargate pool and an EC2 pool: each platform's routes.
+	synth.isolated.settings.Pools = []string{"default", "batch"}
+	batch := stack.DefaultWorker
+	batch.Platform = stack.PlatformEC2
+	synth.isolated.settings.Workers = map[string]stack.Worker{"default": stack.DefaultWorker, "batch": batch}
 	synth.isolated.settings.NATGateways = new(int)
 	isolated, err := stack.New(app, "ScaleoutIsolated", stack.Props{
 		StackProps: awscdk.StackProps{Env: &awscdk.Environment{

@@ -4,11 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/ec2/imds"
+	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
@@ -23,6 +27,7 @@ import (
 	"github.com/scaleout/scaleout/pkg/pkgrun"
 	"github.com/scaleout/scaleout/pkg/queue"
 	"github.com/scaleout/scaleout/pkg/reconcile"
+	"github.com/scaleout/scaleout/pkg/scalein"
 	"github.com/scaleout/scaleout/pkg/secrets"
 	"github.com/scaleout/scaleout/pkg/tasktypes"
 	"github.com/scaleout/scaleout/pkg/worker"
@@ -129,6 +134,10 @@ func Worker(ctx context.Context, cfg config.Config, c *awsconfig.Clients, log *s
 	if minFree == 0 {
 		minFree = -1 // no floor
 	}
+	protector, err := Protector(ctx, cfg, c)
+	if err != nil {
+		return nil, err
+	}
 	return worker.New(execstore.New(c.DynamoDB, set.Executions.Name, set.Catalog.Name), q, runner, worker.Config{
 		ID:              cfg.WorkerID,
 		Concurrency:     cfg.WorkerConcurrency,
@@ -146,7 +155,33 @@ func Worker(ctx context.Context, cfg config.Config, c *awsconfig.Clients, log *s
 		RetryBackoff:    cfg.RetryBackoff,
 		RetryBackoffMax: cfg.RetryBackoffMax,
 		MaxReceives:     def.MaxReceiveCount,
+		Protector:       protector,
 	})
+}
+
+// Protector is what keeps a worker out of its pool's scale-in while it runs
+// executions: the ECS agent's task protection on ECS (ECS_AGENT_URI), the
+// instance's protection in its Auto Scaling group on EC2
+// (SCALEOUT_AUTOSCALING_GROUP, the instance id from the instance metadata
+// service), or nil elsewhere (scaleout dev: nothing scales in).
+func Protector(ctx context.Context, cfg config.Config, c *awsconfig.Clients) (worker.Protector, error) {
+	switch {
+	case cfg.ECSAgentURI != "":
+		return scalein.ECSAgent{URI: cfg.ECSAgentURI}, nil
+	case cfg.AutoScalingGroup != "":
+		out, err := imds.NewFromConfig(c.Config).GetMetadata(ctx, &imds.GetMetadataInput{Path: "instance-id"})
+		if err != nil {
+			return nil, fmt.Errorf("SCALEOUT_AUTOSCALING_GROUP=%s: read the instance id from the instance metadata service: %w", cfg.AutoScalingGroup, err)
+		}
+		defer out.Content.Close()
+		id, err := io.ReadAll(io.LimitReader(out.Content, 256))
+		if err != nil {
+			return nil, fmt.Errorf("SCALEOUT_AUTOSCALING_GROUP=%s: read the instance id: %w", cfg.AutoScalingGroup, err)
+		}
+		return scalein.Instance{Client: autoscaling.NewFromConfig(c.Config), Group: cfg.AutoScalingGroup,
+			InstanceID: strings.TrimSpace(string(id))}, nil
+	}
+	return nil, nil
 }
 
 // Reconciler builds the reconciler of every configured pool. It looks up

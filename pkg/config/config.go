@@ -121,6 +121,16 @@ type Config struct {
 	// took over is recovered by the reconciler (SCALEOUT_LOST_AFTER,
 	// default the lease).
 	LostAfter time.Duration
+
+	// ECSAgentURI is the ECS agent's endpoint (ECS_AGENT_URI, set by ECS
+	// on every task): a worker on Fargate keeps its task out of scale-in
+	// through it while it runs executions (package scalein).
+	ECSAgentURI string
+	// AutoScalingGroup is the Auto Scaling group of an EC2 worker's
+	// instance (SCALEOUT_AUTOSCALING_GROUP, set by the stack on EC2 pools):
+	// the worker protects its instance from the group's scale-in while it
+	// runs executions.
+	AutoScalingGroup string
 }
 
 // FromEnv reads the configuration through getenv (os.Getenv in mains) and
@@ -154,6 +164,8 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		RetryBackoffMax:   5 * time.Minute,
 		ReconcileInterval: 30 * time.Second,
 		PendingAfter:      2 * time.Minute,
+		ECSAgentURI:       strings.TrimSpace(getenv("ECS_AGENT_URI")),
+		AutoScalingGroup:  strings.TrimSpace(getenv("SCALEOUT_AUTOSCALING_GROUP")),
 	}
 	var errs []error
 	if v := getenv("SCALEOUT_WORKER_CONCURRENCY"); v != "" {

@@ -181,6 +181,23 @@ type Set struct {
 
 var namePattern = regexp.MustCompile(`^[a-zA-Z0-9_-]{1,40}$`)
 
+// MaxQueueName is the longest queue name SQS accepts (a FIFO queue's
+// ".fifo" counts too; Scaleout's queues are standard queues).
+const MaxQueueName = 80
+
+// checkQueueName fails when SQS would refuse name: prefix and pool may each
+// be 40 characters, and "<prefix>-pool-<pool>-dlq" then reaches 90.
+func checkQueueName(pool, name string) error {
+	if len(name) <= MaxQueueName {
+		return nil
+	}
+	return fmt.Errorf("pool %q: its queue name %q is %d characters, over SQS's limit of %d; "+
+		"shorten the prefix or the pool name (together at most %d characters)",
+		pool, name, len(name), MaxQueueName, MaxQueueName-len("-pool-")-len(deadLetterSuffix))
+}
+
+const deadLetterSuffix = "-dlq"
+
 // New returns the resources of the installation named by prefix, with one
 // work queue per pool. It fails when a name would not be valid in AWS.
 func New(prefix string, pools ...string) (Set, error) {
@@ -220,6 +237,10 @@ func New(prefix string, pools ...string) (Set, error) {
 			return Set{}, fmt.Errorf("pool %q: use 1-40 letters, digits, '-' or '_'", p)
 		}
 		name := prefix + "-pool-" + p
+		// The dead-letter queue's is the longer name.
+		if err := checkQueueName(p, name+deadLetterSuffix); err != nil {
+			return Set{}, err
+		}
 		s.Pools[p] = Queue{
 			Name:              name,
 			VisibilityTimeout: 60 * time.Second,
@@ -227,7 +248,7 @@ func New(prefix string, pools ...string) (Set, error) {
 			Retention:         4 * 24 * time.Hour,
 			MaxReceiveCount:   5,
 			DeadLetter: &Queue{
-				Name:      name + "-dlq",
+				Name:      name + deadLetterSuffix,
 				Retention: 14 * 24 * time.Hour,
 			},
 		}

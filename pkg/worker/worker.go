@@ -87,6 +87,12 @@ type Sampler interface {
 	Sample() (workers.Usage, error)
 }
 
+// Protector keeps the worker's task or instance out of its pool's
+// scale-in (package scalein): on, for at most ttl unless renewed, or off.
+type Protector interface {
+	Protect(ctx context.Context, on bool, ttl time.Duration) error
+}
+
 // Config tunes a worker.
 type Config struct {
 	// ID names this worker in leases and logs; default host name and pid.
@@ -138,6 +144,16 @@ type Config struct {
 	MaxCPU         float64
 	MinFreeMemory  int64
 	SampleInterval time.Duration // default 1 s
+
+	// Protector, when set, keeps the worker's task or instance out of
+	// scale-in while it runs executions: on when it goes from idle to
+	// busy, renewed every ProtectFor/2 while runs go on, off when it is
+	// idle again and when it stops. A scale-in then takes idle workers
+	// only, instead of releasing long runs to start again from scratch.
+	Protector Protector
+	// ProtectFor is how long one protection holds without a renewal
+	// (default 30 min): a worker that hangs holds its task no longer.
+	ProtectFor time.Duration
 }
 
 func (c *Config) defaults() {
@@ -181,7 +197,13 @@ func (c *Config) defaults() {
 	if c.SampleInterval == 0 {
 		c.SampleInterval = time.Second
 	}
+	if c.ProtectFor == 0 {
+		c.ProtectFor = DefaultProtectFor
+	}
 }
+
+// DefaultProtectFor is Config.ProtectFor's default.
+const DefaultProtectFor = 30 * time.Minute
 
 // Validate reports every problem with the configuration.
 func (c Config) Validate() error {
@@ -206,6 +228,9 @@ func (c Config) Validate() error {
 	}
 	if c.MaxCPU < 0 || c.MaxCPU > 100 {
 		errs = append(errs, fmt.Errorf("max CPU %g%%: must be between 0 and 100", c.MaxCPU))
+	}
+	if c.ProtectFor < 0 {
+		errs = append(errs, fmt.Errorf("protect for %s: must be positive", c.ProtectFor))
 	}
 	if c.SampleInterval < 0 {
 		errs = append(errs, fmt.Errorf("sample interval %s: must be positive", c.SampleInterval))
@@ -240,6 +265,8 @@ type Worker struct {
 	claiming map[string]bool
 	// deletes are messages to delete, gathered into batch requests.
 	deletes chan queue.Message
+	// busyChanged wakes keepProtection when runs or claims come or go.
+	busyChanged chan struct{}
 }
 
 // deleteWindow is the longest a handled message waits to be deleted with
@@ -267,7 +294,8 @@ func New(store Store, q Queue, r Runner, cfg Config) (*Worker, error) {
 		return nil, fmt.Errorf("worker registration: %w", err)
 	}
 	w := &Worker{cfg: cfg, store: store, queue: q, runner: r, log: cfg.Logger.With("worker_id", cfg.ID),
-		runs: map[string]*run{}, handled: map[string]bool{}, claiming: map[string]bool{}, deletes: make(chan queue.Message, 256)}
+		runs: map[string]*run{}, handled: map[string]bool{}, claiming: map[string]bool{}, deletes: make(chan queue.Message, 256),
+		busyChanged: make(chan struct{}, 1)}
 	w.gate.unregistered = true
 	return w, nil
 }
@@ -300,6 +328,9 @@ func (w *Worker) Run(ctx context.Context) error {
 	w.register(ctx)
 	wg.Go(func() { w.keepSession(ctx, sessCtx) })
 	wg.Go(func() { w.watchSignals(sessCtx) })
+	if w.cfg.Protector != nil {
+		wg.Go(func() { w.keepProtection(sessCtx) })
+	}
 	if w.cfg.Sampler != nil {
 		w.sample()
 		wg.Go(func() { w.watchCapacity(ctx) })
@@ -640,11 +671,13 @@ func (w *Worker) handle(ctx context.Context, m queue.Message) {
 	w.mu.Lock()
 	w.claiming[m.ExecutionID] = true
 	w.mu.Unlock()
+	w.busyChange()
 	e, err := w.store.Claim(ctx, m.ExecutionID, sess, w.cfg.Now())
 	if err != nil {
 		w.mu.Lock()
 		delete(w.claiming, m.ExecutionID)
 		w.mu.Unlock()
+		w.busyChange()
 	}
 	var conflict *execution.ConflictError
 	switch {
@@ -716,6 +749,7 @@ func (w *Worker) handle(ctx context.Context, m queue.Message) {
 	held := w.runs[e.ID].msg
 	delete(w.runs, e.ID)
 	w.mu.Unlock()
+	w.busyChange()
 	// What follows records the end even while the worker stops.
 	ctx, cancelEnd := context.WithTimeout(context.WithoutCancel(ctx), finishTimeout)
 	defer cancelEnd()
