@@ -756,7 +756,8 @@ func TestWebhookSender(t *testing.T) {
 			"AlarmActions": []any{obj{"Ref": topic}},
 		})
 	})
-	check(t, func() { synth.template.HasOutput(jsii.String("*"), obj{"Value": obj{"Ref": dlq}}) })
+	check(t, func() { synth.template.HasOutput(jsii.String("WebhookQueueArn"), obj{"Value": getAtt(queue, "Arn")}) })
+	check(t, func() { synth.template.HasOutput(jsii.String("WebhookDlqArn"), obj{"Value": getAtt(dlq, "Arn")}) })
 }
 
 // TestNagFindingsAreResolved: cdk-nag's AWS Solutions rules ran and left no

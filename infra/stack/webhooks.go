@@ -44,7 +44,7 @@ func (s *Stack) newWebhooks(set Settings) {
 	s.WebhookQueue.Grant(s.Stream, jsii.String("sqs:SendMessage"))
 	s.Stream.AddEnvironment(jsii.String("SCALEOUT_WEBHOOK_QUEUE_URL"), s.WebhookQueue.QueueUrl(), nil)
 
-	output(scope, "QueueUrl", s.WebhookQueue.QueueUrl(), "webhook deliveries waiting for the sender")
-	output(scope, "DlqUrl", s.WebhookQueue.DeadLetterQueue().Queue.QueueUrl(),
-		"webhook deliveries that failed every try (redrive them to the webhook queue once the receiver is back)")
+	output(s.Stack, "WebhookQueueArn", s.WebhookQueue.QueueArn(), "webhook deliveries waiting for the sender")
+	output(s.Stack, "WebhookDlqArn", s.WebhookQueue.DeadLetterQueue().Queue.QueueArn(),
+		"webhook deliveries that failed every try (move them back to the webhook queue once the receiver is back)")
 }
