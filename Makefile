@@ -7,7 +7,7 @@ GO ?= go
 # touches the ones `make run` uses (8000 and 9324).
 TEST_PORTS := SCALEOUT_DYNAMODB_PORT=8100 SCALEOUT_SQS_PORT=9424
 LAMBDA_FLAGS := GOOS=linux GOARCH=arm64 CGO_ENABLED=0
-FUNCTIONS := api stream reconciler
+FUNCTIONS := api stream reconciler webhooks
 
 .DEFAULT_GOAL := help
 

@@ -124,9 +124,9 @@ bin/infra: $(INFRA_SOURCES)
 # The Lambda assets come from the Makefile's build target. go build leaves
 # an unchanged binary's time alone: touch them so make sees them as new.
 LAMBDA_SOURCES := $(shell find functions pkg -name '*.go' -not -name '*_test.go' 2>/dev/null) go.mod go.sum
-build/api/bootstrap build/stream/bootstrap build/reconciler/bootstrap &: $(LAMBDA_SOURCES)
+build/api/bootstrap build/stream/bootstrap build/reconciler/bootstrap build/webhooks/bootstrap &: $(LAMBDA_SOURCES)
 	$(MAKE) build
-	@touch build/api/bootstrap build/stream/bootstrap build/reconciler/bootstrap
+	@touch build/api/bootstrap build/stream/bootstrap build/reconciler/bootstrap build/webhooks/bootstrap
 
 $(CDK): infra/cdk-cli/package.json infra/cdk-cli/package-lock.json
 	@mkdir -p $(CDK_CLI_DIR)
@@ -134,7 +134,7 @@ $(CDK): infra/cdk-cli/package.json infra/cdk-cli/package-lock.json
 	cd $(CDK_CLI_DIR) && npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
-CDK_INPUTS := bin/infra $(CDK) build/api/bootstrap build/stream/bootstrap build/reconciler/bootstrap
+CDK_INPUTS := bin/infra $(CDK) build/api/bootstrap build/stream/bootstrap build/reconciler/bootstrap build/webhooks/bootstrap
 
 # EC2 pools install the worker binary from an S3 asset.
 build/worker-linux-arm64/worker: $(LAMBDA_SOURCES)

@@ -318,6 +318,9 @@ func TestAlarmsNotifyTheTopic(t *testing.T) {
 		"api-throttles":       {"AWS/Lambda", "Throttles", 1},
 		"stream-errors":       {"AWS/Lambda", "Errors", 1},
 		"stream-throttles":    {"AWS/Lambda", "Throttles", 1},
+		"webhooks-dlq":        {"AWS/SQS", "ApproximateNumberOfMessagesVisible", 1},
+		"webhooks-errors":     {"AWS/Lambda", "Errors", 1},
+		"webhooks-throttles":  {"AWS/Lambda", "Throttles", 1},
 	}
 	for _, pool := range pools() {
 		want["dlq-"+pool] = alarm{"AWS/SQS", "ApproximateNumberOfMessagesVisible", 1}

@@ -2,7 +2,6 @@ package assemble
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -27,6 +26,7 @@ import (
 	"github.com/scaleout/scaleout/pkg/pkgrun"
 	"github.com/scaleout/scaleout/pkg/queue"
 	"github.com/scaleout/scaleout/pkg/reconcile"
+	"github.com/scaleout/scaleout/pkg/resources"
 	"github.com/scaleout/scaleout/pkg/scalein"
 	"github.com/scaleout/scaleout/pkg/secrets"
 	"github.com/scaleout/scaleout/pkg/tasktypes"
@@ -244,24 +244,12 @@ func Version() string {
 
 // StreamHandler builds the stream function's handler. It puts an
 // "Execution Ended" event on SCALEOUT_EVENT_BUS when that is set, and
-// sends webhooks when SCALEOUT_WEBHOOK_SECRET is set, or read from the
-// Secrets Manager secret SCALEOUT_WEBHOOK_SECRET_ARN names; without it, an
-// execution's callback URL is not called and the stream function logs why.
+// enqueues a delivery on the webhook queue for every execution that ends
+// with a callback URL (SCALEOUT_WEBHOOK_QUEUE_URL, else the queue looked
+// up by name); the webhook sender (WebhookSender) delivers them.
 func StreamHandler(ctx context.Context, cfg config.Config, c *awsconfig.Clients, log *slog.Logger, opts ...aggregate.Option) (aggregate.Handler, error) {
-	table := cfg.Resources().Catalog.Name
-	if cfg.WebhookSecretARN != "" {
-		// Read once, at start: a secret that cannot be read stops the
-		// function (its records wait, as for any failure), rather than
-		// dropping webhooks.
-		out, err := secretsmanager.NewFromConfig(c.Config).GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{
-			SecretId: aws.String(cfg.WebhookSecretARN),
-		})
-		if err != nil {
-			return aggregate.Handler{}, fmt.Errorf("read the webhook signing secret %s (SCALEOUT_WEBHOOK_SECRET_ARN): %w", cfg.WebhookSecretARN, err)
-		}
-		cfg.WebhookSecret = aws.ToString(out.SecretString)
-	}
-	h := aggregate.Handler{Store: aggregate.NewStore(c.DynamoDB, table, opts...), Logger: log}
+	set := cfg.Resources()
+	h := aggregate.Handler{Store: aggregate.NewStore(c.DynamoDB, set.Catalog.Name, opts...), Logger: log}
 	if cfg.EventBus != "" {
 		bus, err := notify.NewBus(c.EventBridge, cfg.EventBus, notify.WithBusLogger(log))
 		if err != nil {
@@ -269,26 +257,70 @@ func StreamHandler(ctx context.Context, cfg config.Config, c *awsconfig.Clients,
 		}
 		h.Events = bus
 	}
-	n, err := notify.New(notify.Config{
-		Secret:       []byte(cfg.WebhookSecret),
-		AllowPrivate: cfg.WebhookAllowPrivate,
-		Deliveries:   notify.NewDynamoStore(c.DynamoDB, table),
-		Logger:       log,
-	})
+	url, err := webhookQueueURL(ctx, cfg, c)
 	if err != nil {
-		if log != nil {
-			log.Warn("webhooks are off: set SCALEOUT_WEBHOOK_SECRET to send them", "error", err)
-		}
-		h.Notifier = noWebhooks{}
-		return h, nil
+		return h, err
 	}
-	h.Notifier = n
+	q, err := notify.NewQueue(c.SQS, url, log)
+	if err != nil {
+		return h, err
+	}
+	h.Webhooks = q
 	return h, nil
 }
 
-// noWebhooks refuses every webhook: no secret to sign it with.
-type noWebhooks struct{}
+// webhookQueueURL is SCALEOUT_WEBHOOK_QUEUE_URL, or the webhook queue's
+// URL looked up by its name.
+func webhookQueueURL(ctx context.Context, cfg config.Config, c *awsconfig.Clients) (string, error) {
+	if cfg.WebhookQueueURL != "" {
+		return cfg.WebhookQueueURL, nil
+	}
+	q, err := queue.Lookup(ctx, c.SQS, cfg.Resources().Webhooks.Name)
+	if err != nil {
+		return "", err
+	}
+	return q.URL(), nil
+}
 
-func (noWebhooks) Notify(context.Context, notify.Event) error {
-	return errors.New("callback_url not called: SCALEOUT_WEBHOOK_SECRET is not set on the stream function")
+// WebhookSender builds the webhook sender: it delivers the webhook queue's
+// messages, signed with SCALEOUT_WEBHOOK_SECRET or the Secrets Manager
+// secret SCALEOUT_WEBHOOK_SECRET_ARN names, one try per receive, and
+// leaves the retries to the queue (see notify.Sender).
+func WebhookSender(ctx context.Context, cfg config.Config, c *awsconfig.Clients, log *slog.Logger) (*notify.Sender, error) {
+	if cfg.WebhookSecretARN != "" {
+		// Read once, at start: a secret that cannot be read stops the
+		// function (its messages wait in the queue), rather than
+		// dropping webhooks.
+		out, err := secretsmanager.NewFromConfig(c.Config).GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{
+			SecretId: aws.String(cfg.WebhookSecretARN),
+		})
+		if err != nil {
+			return nil, fmt.Errorf("read the webhook signing secret %s (SCALEOUT_WEBHOOK_SECRET_ARN): %w", cfg.WebhookSecretARN, err)
+		}
+		cfg.WebhookSecret = aws.ToString(out.SecretString)
+	}
+	n, err := notify.New(notify.Config{
+		Secret:       []byte(cfg.WebhookSecret),
+		AllowPrivate: cfg.WebhookAllowPrivate,
+		Deliveries:   notify.NewDynamoStore(c.DynamoDB, cfg.Resources().Catalog.Name),
+		Tries:        1,
+		Timeout:      resources.WebhookRequestTimeout,
+		Logger:       log,
+	})
+	if err != nil {
+		return nil, err
+	}
+	url, err := webhookQueueURL(ctx, cfg, c)
+	if err != nil {
+		return nil, err
+	}
+	return notify.NewSender(notify.SenderConfig{
+		Notifier:    n,
+		SQS:         c.SQS,
+		QueueURL:    url,
+		RetryBase:   resources.WebhookRetryBase,
+		RetryMax:    resources.WebhookRetryMax,
+		MaxReceives: cfg.Resources().Webhooks.MaxReceiveCount,
+		Logger:      log,
+	})
 }

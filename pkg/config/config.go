@@ -70,13 +70,18 @@ type Config struct {
 	SecretKey string
 	KMSKeyID  string
 	// WebhookSecret signs the webhooks sent to executions' callback URLs
-	// (SCALEOUT_WEBHOOK_SECRET, at least 16 characters). The stream
-	// function needs it to send webhooks; without it none are sent.
+	// (SCALEOUT_WEBHOOK_SECRET, at least 16 characters). The webhook
+	// sender needs it to send webhooks; without it none are sent.
 	WebhookSecret string
 	// WebhookSecretARN names a Secrets Manager secret holding it instead
-	// (SCALEOUT_WEBHOOK_SECRET_ARN; what the stack sets on the stream
-	// function, which reads it when it starts).
+	// (SCALEOUT_WEBHOOK_SECRET_ARN; what the stack sets on the webhook
+	// sender function, which reads it when it starts).
 	WebhookSecretARN string
+	// WebhookQueueURL is the webhook queue's URL
+	// (SCALEOUT_WEBHOOK_QUEUE_URL; the stack sets it on the stream
+	// function, which then only sends there). Empty, the stream function
+	// looks the queue up by its name (Resources().Webhooks).
+	WebhookQueueURL string
 	// WebhookAllowPrivate lets webhooks reach loopback and private
 	// addresses (SCALEOUT_WEBHOOK_ALLOW_PRIVATE, default false; `scaleout
 	// dev` sets it for receivers on the same computer).
@@ -154,6 +159,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		KMSKeyID:          getenv("SCALEOUT_KMS_KEY_ID"),
 		WebhookSecret:     getenv("SCALEOUT_WEBHOOK_SECRET"),
 		WebhookSecretARN:  strings.TrimSpace(getenv("SCALEOUT_WEBHOOK_SECRET_ARN")),
+		WebhookQueueURL:   strings.TrimSpace(getenv("SCALEOUT_WEBHOOK_QUEUE_URL")),
 		EventBus:          strings.TrimSpace(getenv("SCALEOUT_EVENT_BUS")),
 		LostRetries:       execution.DefaultLostRetries,
 		MaxCPU:            70,

@@ -43,19 +43,20 @@ func ValidateURL(s string) error {
 }
 
 // Event is an execution that reached a final status.
+// It is also the body of a webhook queue message (JSON).
 type Event struct {
-	ExecutionID string
-	Folder      string
-	Project     string
-	Package     string
-	Pool        string
-	Status      execution.Status
-	Attempt     int
-	Error       string
-	StartedAt   time.Time // zero when it never started
-	EndedAt     time.Time
+	ExecutionID string           `json:"execution_id"`
+	Folder      string           `json:"folder,omitempty"`
+	Project     string           `json:"project,omitempty"`
+	Package     string           `json:"package"`
+	Pool        string           `json:"pool,omitempty"`
+	Status      execution.Status `json:"status"`
+	Attempt     int              `json:"attempt"`
+	Error       string           `json:"error,omitempty"`
+	StartedAt   time.Time        `json:"started_at,omitzero"` // zero when it never started
+	EndedAt     time.Time        `json:"ended_at"`
 	// CallbackURL is where the webhook goes ("" : no webhook).
-	CallbackURL string
+	CallbackURL string `json:"callback_url,omitempty"`
 }
 
 // Payload is the JSON body of a webhook request.
@@ -185,6 +186,15 @@ func (e permanentError) Error() string { return e.err.Error() }
 func (e permanentError) Unwrap() error { return e.err }
 
 func permanent(err error) error { return permanentError{err} }
+
+// Permanent reports whether err, from Notify, is a failure that sending
+// again does not fix (the receiver answered a 4xx other than 408 and 429,
+// the target is refused, the URL is not one): the webhook sender then
+// drops the delivery instead of trying it again.
+func Permanent(err error) bool {
+	var pe permanentError
+	return errors.As(err, &pe)
+}
 
 // Notify sends ev's webhook unless it has no callback URL or was delivered
 // already (see the package documentation for the rules). An error means
