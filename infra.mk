@@ -5,8 +5,12 @@
 #   STAGE      installation name, default dev: stack and prefix scaleout-$(STAGE)
 #   POOLS      worker pools, comma separated, default "default"
 #   IAM_ROLES  who may call the API: "arn=role,..." with role admin, executor
-#              or reader; an ARN may end in '*'. Required for deploy; synth
-#              uses a placeholder ARN when it is empty.
+#              or reader. A role's ARN (arn:aws:iam::<account>:role/<name>,
+#              with or without its path) admits every session of the role
+#              (callers arrive as arn:aws:sts::<account>:assumed-role/<name>/
+#              <session>); users by their ARN; an ARN may end in '*' to match
+#              a prefix (role/etl-* matches role names, not paths). Required
+#              for deploy; synth uses a placeholder ARN when it is empty.
 # The worker service of each pool (ECS Fargate, arm64). Each takes one
 # number for every pool ("1024") or per pool ("default=1024,etl=2048");
 # unset, the default (or cdk.json's context) applies:

@@ -27,6 +27,9 @@ const (
 	ContextPools = "pools"
 	// ContextIAMRoles maps caller ARNs to Scaleout roles, in the format of
 	// SCALEOUT_IAM_ROLES ("arn=role,...") or as a JSON object {"arn": "role"}.
+	// A role's ARN (arn:aws:iam::<account>:role/<name>) admits its sessions
+	// (arn:aws:sts::<account>:assumed-role/<name>/<session>), whatever the
+	// role's path; see auth.Gateway.
 	ContextIAMRoles = "iamRoles"
 	// ContextBuildDir is the folder `make build` writes the Lambda
 	// bootstraps to, relative to the working directory (default "build").
@@ -170,7 +173,8 @@ type Settings struct {
 	// Pools are the installation's worker pools, one queue each.
 	Pools []string
 	// IAMRoles is SCALEOUT_IAM_ROLES for the API function: "arn=role,...",
-	// where an ARN may end in '*' to match a prefix.
+	// where an ARN may end in '*' to match a prefix, and a role's ARN
+	// admits the role's sessions.
 	IAMRoles string
 	// BuildDir holds api/bootstrap and stream/bootstrap (from `make build`)
 	// and, for EC2 pools, WorkerBinary.

@@ -256,6 +256,10 @@ func FromEnv(getenv func(string) string) (Config, error) {
 			errs = append(errs, fmt.Errorf("SCALEOUT_IAM_ROLES entry %q: write arn=role with role admin, executor or reader", entry))
 			continue
 		}
+		if err := auth.CheckIAMPattern(strings.TrimSpace(arn)); err != nil {
+			errs = append(errs, fmt.Errorf("SCALEOUT_IAM_ROLES entry %q: %w", entry, err))
+			continue
+		}
 		c.IAMRoles[arn] = role
 	}
 	for _, entry := range split(getenv("SCALEOUT_JWT_ROLES")) {
