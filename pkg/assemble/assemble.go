@@ -26,6 +26,7 @@ import (
 	"github.com/scaleout/scaleout/pkg/secrets"
 	"github.com/scaleout/scaleout/pkg/tasktypes"
 	"github.com/scaleout/scaleout/pkg/worker"
+	"github.com/scaleout/scaleout/pkg/workerid"
 	"github.com/scaleout/scaleout/pkg/workers"
 )
 
@@ -124,12 +125,21 @@ func Worker(ctx context.Context, cfg config.Config, c *awsconfig.Clients, log *s
 	} else if log != nil {
 		log.Warn("no SCALEOUT_KMS_KEY_ID or SCALEOUT_SECRET_KEY: executions with sensitive parameters will fail on this worker")
 	}
+	id, err := workerid.Detect(ctx, workerid.Options{
+		ID: cfg.WorkerID, From: cfg.WorkerIDFrom, ECSMetadataURI: cfg.ECSMetadataURI, IMDSEndpoint: cfg.IMDSEndpoint,
+	})
+	if err != nil {
+		return nil, err
+	}
+	if log != nil {
+		log.Info("worker named", "worker_id", id.ID, "from", id.Source)
+	}
 	minFree := int64(cfg.MinMemoryMB) << 20
 	if minFree == 0 {
 		minFree = -1 // no floor
 	}
 	return worker.New(execstore.New(c.DynamoDB, set.Executions.Name, set.Catalog.Name), q, runner, worker.Config{
-		ID:              cfg.WorkerID,
+		ID:              id.ID,
 		Concurrency:     cfg.WorkerConcurrency,
 		Lease:           cfg.Lease,
 		PollWait:        cfg.PollWait,
