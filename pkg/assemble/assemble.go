@@ -8,7 +8,6 @@ import (
 	"runtime/debug"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
@@ -223,17 +222,9 @@ func Version() string {
 // execution's callback URL is not called and the stream function logs why.
 func StreamHandler(ctx context.Context, cfg config.Config, c *awsconfig.Clients, log *slog.Logger, opts ...aggregate.Option) (aggregate.Handler, error) {
 	table := cfg.Resources().Catalog.Name
-	if cfg.WebhookSecretARN != "" {
-		// Read once, at start: a secret that cannot be read stops the
-		// function (its records wait, as for any failure), rather than
-		// dropping webhooks.
-		out, err := secretsmanager.NewFromConfig(c.Config).GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{
-			SecretId: aws.String(cfg.WebhookSecretARN),
-		})
-		if err != nil {
-			return aggregate.Handler{}, fmt.Errorf("read the webhook signing secret %s (SCALEOUT_WEBHOOK_SECRET_ARN): %w", cfg.WebhookSecretARN, err)
-		}
-		cfg.WebhookSecret = aws.ToString(out.SecretString)
+	secret, err := WebhookSecret(ctx, cfg, c, log)
+	if err != nil {
+		return aggregate.Handler{}, err
 	}
 	h := aggregate.Handler{Store: aggregate.NewStore(c.DynamoDB, table, opts...), Logger: log}
 	if cfg.EventBus != "" {
@@ -245,6 +236,7 @@ func StreamHandler(ctx context.Context, cfg config.Config, c *awsconfig.Clients,
 	}
 	n, err := notify.New(notify.Config{
 		Secret:       []byte(cfg.WebhookSecret),
+		SecretSource: secret,
 		AllowPrivate: cfg.WebhookAllowPrivate,
 		Deliveries:   notify.NewDynamoStore(c.DynamoDB, table),
 		Logger:       log,
@@ -258,6 +250,27 @@ func StreamHandler(ctx context.Context, cfg config.Config, c *awsconfig.Clients,
 	}
 	h.Notifier = n
 	return h, nil
+}
+
+// WebhookSecret is the source of the webhook signing secret when
+// SCALEOUT_WEBHOOK_SECRET_ARN names a Secrets Manager secret (nil without
+// it: SCALEOUT_WEBHOOK_SECRET, if set, is used as it is). The secret is
+// read now: one that cannot be read stops the function (its records wait,
+// as for any failure) rather than dropping webhooks. Then it is read again
+// every notify.DefaultSecretTTL, so a rotation is used within five minutes
+// without a restart; a failed read keeps the secret read before.
+func WebhookSecret(ctx context.Context, cfg config.Config, c *awsconfig.Clients, log *slog.Logger) (notify.SecretSource, error) {
+	if cfg.WebhookSecretARN == "" {
+		return nil, nil
+	}
+	src := &notify.CachedSecret{
+		Fetch:  notify.SecretsManagerSecret(secretsmanager.NewFromConfig(c.Config), cfg.WebhookSecretARN),
+		Logger: log,
+	}
+	if _, err := src.Secret(ctx); err != nil {
+		return nil, fmt.Errorf("%w (SCALEOUT_WEBHOOK_SECRET_ARN)", err)
+	}
+	return src, nil
 }
 
 // noWebhooks refuses every webhook: no secret to sign it with.
