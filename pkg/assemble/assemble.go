@@ -147,7 +147,7 @@ func Worker(ctx context.Context, cfg config.Config, c *awsconfig.Clients, log *s
 		Pools:           []string{cfg.WorkerPool},
 		Tags:            cfg.WorkerTags,
 		Version:         Version(),
-		Sampler:         workers.NewProcSampler(),
+		Sampler:         workers.NewProcSampler(id.CPULimit),
 		MaxCPU:          cfg.MaxCPU,
 		MinFreeMemory:   minFree,
 		Grace:           cfg.Grace,
