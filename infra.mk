@@ -40,6 +40,8 @@
 #                       e-mail SNS sends); default none
 #   LOG_RETENTION_DAYS  retention of every log group (default 30; one of 1, 3,
 #                       5, 7, 14, 30, 60, 90, 120, 150, 180, 365, ...)
+#   VERSION             the version binaries and the worker image report
+#                       (default: the sources' last commit; see the Makefile)
 #   NAT_GATEWAYS        1 (default): the workers reach the internet (http
 #                       tasks) through one NAT gateway, about $33 a month plus
 #                       $0.045/GB; 0: isolated subnets with VPC endpoints for
@@ -92,7 +94,7 @@ CDK_CONTEXT = --app bin/infra -c stage=$(STAGE) -c pools=$(POOLS) -c buildDir=bu
   $(call ctx,logRetentionDays,$(LOG_RETENTION_DAYS)) $(call ctx,natGateways,$(NAT_GATEWAYS)) \
   $(call ctx,workerPlatform,$(WORKER_PLATFORM)) $(call ctx,instanceType,$(INSTANCE_TYPE)) \
   $(call ctx,apiAuth,$(API_AUTH)) $(call ctx,jwtIssuer,$(JWT_ISSUER)) $(call ctx,jwtAudience,$(JWT_AUDIENCE)) \
-  $(call ctx,jwtRoleClaim,$(JWT_ROLE_CLAIM)) $(call ctx,jwtRoles,$(JWT_ROLES))
+  $(call ctx,jwtRoleClaim,$(JWT_ROLE_CLAIM)) $(call ctx,jwtRoles,$(JWT_ROLES)) $(call ctx,version,$(VERSION))
 FAKE_ENV := CDK_DEFAULT_ACCOUNT=000000000000 CDK_DEFAULT_REGION=us-east-1
 
 # bin/infra is linked once (about 120 MB) and reused by every cdk command.
@@ -118,7 +120,7 @@ CDK_INPUTS := bin/infra $(CDK) build/api/bootstrap build/stream/bootstrap build/
 
 # EC2 pools install the worker binary from an S3 asset.
 build/worker-linux-arm64/worker: $(LAMBDA_SOURCES)
-	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build -trimpath -ldflags='-s -w' -o $@ ./functions/worker
+	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build -trimpath -ldflags='$(GO_LDFLAGS)' -o $@ ./functions/worker
 	@touch $@
 ifneq ($(findstring ec2,$(WORKER_PLATFORM)),)
 CDK_INPUTS += build/worker-linux-arm64/worker

@@ -37,6 +37,10 @@ const (
 	// ContextSourceDir is the folder holding the worker's Dockerfile (the
 	// repository root), relative to the working directory (default ".").
 	ContextSourceDir = "sourceDir"
+	// ContextVersion is the version the worker image reports (the
+	// Dockerfile's VERSION build argument; `make deploy` passes the
+	// Makefile's VERSION). Unset, the image reports "devel".
+	ContextVersion = "version"
 
 	// The worker service of each pool. Each takes one number for every
 	// pool ("1024"), or per pool "default=1024,etl=2048" or a JSON object
@@ -182,6 +186,8 @@ type Settings struct {
 	BuildDir string
 	// SourceDir holds the worker's Dockerfile (default ".").
 	SourceDir string
+	// Version is stamped into the worker image (ContextVersion).
+	Version string
 	// Workers are the pools' worker services; a pool missing here gets
 	// DefaultWorker (see Worker).
 	Workers map[string]Worker
@@ -286,6 +292,7 @@ func SettingsFrom(get func(key string) any) (Settings, error) {
 
 	s.IAMRoles = roleMap(get(ContextIAMRoles), ContextIAMRoles, "arn=role", &errs)
 	s.SourceDir = str(ContextSourceDir, ".")
+	s.Version = str(ContextVersion, "")
 	s.APIAuth = str(ContextAPIAuth, "")
 	s.JWTIssuer = str(ContextJWTIssuer, "")
 	s.JWTAudience = list(ContextJWTAudience, "audiences")

@@ -184,9 +184,18 @@ func Workers(cfg config.Config, c *awsconfig.Clients) *workers.Store {
 	return s
 }
 
-// Version is the build's version: the module version, else the VCS
-// revision, else "devel".
+// version is stamped at build time by the Makefile and the Dockerfile:
+// -ldflags '-X github.com/scaleout/scaleout/pkg/assemble.version=<v>'.
+// The image is built from a context without .git, where Go's VCS stamping
+// has nothing to read.
+var version string
+
+// Version is the build's version: the one stamped at build time, else the
+// module version, else the VCS revision, else "devel".
 func Version() string {
+	if version != "" {
+		return version
+	}
 	info, ok := debug.ReadBuildInfo()
 	if !ok {
 		return "devel"
