@@ -36,7 +36,7 @@ run: ## Run all of Scaleout locally on the stand-ins: API on 127.0.0.1:8080, a w
 	bin/scaleout dev
 
 .PHONY: test
-test: browser-deps ## Run every test (starts the stand-ins on test ports and stops them after)
+test: browser-deps readme-deps ## Run every test (starts the stand-ins on test ports and stops them after)
 	@$(TEST_PORTS) $(GO) run ./cmd/scaleout standins up >/dev/null
 	@$(TEST_PORTS) $(GO) test -count=1 ./... ; rc=$$?; \
 	  $(TEST_PORTS) $(GO) run ./cmd/scaleout standins down; exit $$rc
@@ -68,6 +68,10 @@ build: ## Build the Lambda bootstraps (linux/arm64) into build/ and the scaleout
 .PHONY: browser-deps
 browser-deps: ## Install Debian's Chromium and ChromeDriver for the browser test (once; needs root or sudo; SCALEOUT_SKIP_BROWSER=1 skips it and the test)
 	@[ "$$SCALEOUT_SKIP_BROWSER" = 1 ] || bash tools/chromium/install.sh
+
+.PHONY: readme-deps
+readme-deps: ## Install curl and jq, which the README's examples (and so the README test) use, with apt-get when missing (needs root or sudo)
+	@bash tools/readme/install.sh
 
 .PHONY: bench
 bench: ## Print performance and cost figures as `bench: NAME VALUE UNIT` lines: engine overhead, dispatch latency and floor, throughput, calls, DynamoDB units, SQS requests and USD per execution and per running minute (about 5 min)

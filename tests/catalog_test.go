@@ -76,6 +76,26 @@ func TestCatalogDeployRestoreAndEnvironments(t *testing.T) {
 	require.NotContains(t, must(t, shown), "prod-s3cret", "a sensitive value is never returned")
 	require.Equal(t, http.StatusOK, call(t, "PUT", project+"/references", `{"references":[{"environment":"prod"}]}`, &out))
 	require.Equal(t, http.StatusOK, call(t, "PUT", project+"/bindings", `{"bindings":{"who":"who","token":"token"}}`, &out))
+	require.Equal(t, map[string]any{"who": "who", "token": "token"}, out["changes"].(map[string]any)["added"])
+
+	// A parameter or a variable that does not exist is refused when bound,
+	// and the bindings stay as they were.
+	var refused struct {
+		Error struct {
+			Problems []struct {
+				Path    string `json:"path"`
+				Message string `json:"message"`
+			} `json:"problems"`
+		} `json:"error"`
+	}
+	require.Equal(t, http.StatusBadRequest, call(t, "PUT", project+"/bindings", `{"bindings":{"nosuchparam":"who","who":"nosuchvar"}}`, &refused))
+	require.Len(t, refused.Error.Problems, 2)
+	require.Equal(t, "bindings.nosuchparam", refused.Error.Problems[0].Path)
+	require.Contains(t, refused.Error.Problems[0].Message, `has no parameter "nosuchparam" (declared: token, who)`)
+	require.Equal(t, "bindings.who", refused.Error.Problems[1].Path)
+	require.Contains(t, refused.Error.Problems[1].Message, `environment `+folder+`/prod has no variable "nosuchvar" (it has: token, who)`)
+	require.Equal(t, http.StatusOK, call(t, "GET", project, "", &out))
+	require.Equal(t, map[string]any{"who": "who", "token": "token"}, out["bindings"])
 
 	// Run the deployed package with the environment: version 3 is version 1.
 	e := post(t, d, map[string]any{"folder": folder, "project": "daily", "package": "greet", "environment": map[string]any{"environment": "prod"}})

@@ -179,7 +179,24 @@ func testCatalogCommands(t *testing.T, c cli) {
 	require.ErrorContains(t, s.fails("projects", "reference", "examples", "--folder", folder, "-e", "prdo"),
 		`environment "`+folder+`/prdo" not found; did you mean "prod"?`)
 	require.ErrorContains(t, s.fails("environments", "show", "pord", "--folder", folder), `did you mean "prod"?`)
-	require.Equal(t, "project "+folder+"/examples binds who=who\n", s.ok("projects", "bind", "examples", "--folder", folder, "who=who"))
+	require.Equal(t, "project "+folder+"/examples binds who=who\nadded 1 binding: who=who\n", s.ok("projects", "bind", "examples", "--folder", folder, "who=who"))
+	// A binding that does not fit is refused, saying what is known; what
+	// a change replaces and removes is said.
+	err = s.fails("projects", "bind", "examples", "--folder", folder, "who=whom", "wh0=who", "batch_size=greeting")
+	require.ErrorContains(t, err, `bindings.wh0: project `+folder+`/examples (version 3) has no parameter "wh0" (declared: api_token, batch_size, date, dir, regions, source_url, who); did you mean "who"?`)
+	require.ErrorContains(t, err, `bindings.who: environment `+folder+`/prod has no variable "whom" (it has: batch, greeting, token, url, when, who); did you mean "who"?`)
+	require.ErrorContains(t, err, `bindings.batch_size: variable "greeting" of environment `+folder+`/prod is of type string, which the parameter cannot take: package "load-sales" declares it int (want int, got "hello there")`)
+	require.Equal(t, "project "+folder+"/examples binds api_token=token, batch_size=batch, who=who\nadded 2 bindings: api_token=token, batch_size=batch\n",
+		s.ok("projects", "bind", "examples", "--folder", folder, "--merge", "batch_size=batch", "api_token=token"))
+	require.Equal(t, "project "+folder+"/examples binds api_token=token, who=greeting\nreplaced 1 binding: who=greeting (was who)\nremoved 1 binding: batch_size=batch\n",
+		s.ok("projects", "bind", "examples", "--folder", folder, "who=greeting", "api_token=token"))
+	require.Equal(t, "project "+folder+"/examples binds who=greeting\nremoved 1 binding: api_token=token\n",
+		s.ok("projects", "bind", "examples", "--folder", folder, "--unbind", "api_token"))
+	require.Equal(t, "project "+folder+"/examples binds who=who\nreplaced 1 binding: who=who (was greeting)\n",
+		s.ok("projects", "bind", "examples", "--folder", folder, "who=who"))
+	require.Equal(t, "project "+folder+"/examples binds who=who\nno binding changed\n", s.ok("projects", "bind", "examples", "--folder", folder, "who=who"))
+	require.ErrorContains(t, s.fails("projects", "bind", "examples", "--folder", folder, "--unbind", "dir"), "parameter dir is not bound, so it cannot be unbound (bound: who)")
+	require.ErrorContains(t, s.fails("projects", "bind", "examples", "--folder", folder, "--clear", "--merge"), "give --clear alone")
 	require.ErrorContains(t, s.fails("projects", "bind", "examples", "--folder", folder, "who"), "write PARAMETER=VARIABLE")
 	out = s.ok("projects", "describe", "examples", "--folder", folder)
 	require.Regexp(t, `References:\s+`+folder+`/prod`, out)
@@ -222,7 +239,7 @@ tasks:
 `), 0o600))
 	s.ok("deploy", dir, "--folder", folder, "--project", "check")
 	s.ok("projects", "reference", "check", "--folder", folder, "--environment", folder+"/prod")
-	require.Equal(t, "project "+folder+"/check binds batch=batch, token=token, who=who\n",
+	require.Equal(t, "project "+folder+"/check binds batch=batch, token=token, who=who\nadded 3 bindings: batch=batch, token=token, who=who\n",
 		s.ok("projects", "bind", "check", "--folder", folder, "who=who", "token=token", "batch=batch"))
 	out, errOut, err = c.run(t, "run", "check", "--folder", folder, "--project", "check", "--environment", "prod", "--wait", "--interval", "200ms", "-o", "json")
 	s.keep(out, errOut, err)

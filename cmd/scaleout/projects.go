@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/scaleout/scaleout/pkg/api"
 	"github.com/scaleout/scaleout/pkg/catalog"
 	"github.com/scaleout/scaleout/pkg/client"
 	"github.com/scaleout/scaleout/pkg/pkgfile"
@@ -321,26 +322,35 @@ func envRef(s string) catalog.EnvRef {
 }
 
 func (p *projectCmds) bind() *cobra.Command {
-	var clearAll bool
+	var clearAll, merge bool
+	var unbind []string
 	cmd := &cobra.Command{
 		Use:   "bind PROJECT --folder FOLDER PARAMETER=VARIABLE ...",
-		Short: "Bind parameters to environment variables (replaces the project's bindings)",
+		Short: "Bind parameters to environment variables (replaces the project's bindings; --merge keeps the others)",
 		Long: `Bind parameters to environment variables, as SSMS's "Configure... > Parameters" does: a
 run started with --environment ENV gives each bound parameter the value of that variable
 of ENV (a --param given to the run still wins). PARAMETER is one of the project's or of
-any of its packages'; VARIABLE is a variable name that the referenced environments have.
+any of its packages'; VARIABLE is a variable that every environment the project
+references has (` + "`scaleout projects reference`" + ` first), of a type the parameter takes. A
+binding that does not fit is refused, saying what is known.
 
-The bindings given replace the project's bindings; --clear removes them all.`,
-		Example: `  scaleout projects bind daily --folder finance who=who batch_size=rows`,
-		Args:    cobra.MinimumNArgs(1),
+The bindings given replace the project's bindings: those left out are removed, and the
+output says which. --merge binds the ones given and keeps the others; --unbind PARAMETER
+removes one and keeps the others; --clear removes them all.`,
+		Example: `  scaleout projects bind daily --folder finance who=who batch_size=rows
+  scaleout projects bind daily --folder finance --merge batch_size=big_rows
+  scaleout projects bind daily --folder finance --unbind batch_size`,
+		Args: cobra.MinimumNArgs(1),
 	}
 	cmd.RunE = p.r.runE(func(cmd *cobra.Command, args []string, c *client.Client) error {
 		project, pairs := args[0], args[1:]
-		if len(pairs) == 0 && !clearAll {
-			return fmt.Errorf("give PARAMETER=VARIABLE (one or more), or --clear to remove every binding")
-		}
-		if len(pairs) > 0 && clearAll {
-			return fmt.Errorf("give PARAMETER=VARIABLE or --clear, not both")
+		switch {
+		case clearAll && (len(pairs) > 0 || merge || len(unbind) > 0):
+			return fmt.Errorf("give --clear alone: it removes every binding")
+		case len(pairs) == 0 && len(unbind) == 0 && !clearAll:
+			return fmt.Errorf("give PARAMETER=VARIABLE (one or more), --unbind PARAMETER, or --clear to remove every binding")
+		case len(pairs) == 0 && merge && len(unbind) == 0:
+			return fmt.Errorf("--merge: give the PARAMETER=VARIABLE bindings to add to the others")
 		}
 		bindings := make(map[string]string, len(pairs))
 		for _, kv := range pairs {
@@ -354,23 +364,71 @@ The bindings given replace the project's bindings; --clear removes them all.`,
 			bindings[param] = variable
 		}
 		var raw json.RawMessage
-		pr, err := c.SetBindings(cmd.Context(), p.folder, project, bindings, client.Raw(&raw))
+		var out api.BindingsResponse
+		var err error
+		if merge || len(unbind) > 0 {
+			patch := make(map[string]*string, len(bindings)+len(unbind))
+			for param, variable := range bindings {
+				patch[param] = &variable
+			}
+			for _, param := range unbind {
+				if _, dup := patch[param]; dup {
+					return fmt.Errorf("parameter %s both bound and unbound", param)
+				}
+				patch[param] = nil
+			}
+			out, err = c.PatchBindings(cmd.Context(), p.folder, project, patch, client.Raw(&raw))
+		} else {
+			out, err = c.SetBindings(cmd.Context(), p.folder, project, bindings, client.Raw(&raw))
+		}
 		if err != nil {
 			return err
 		}
 		if p.r.json() {
 			return writeJSON(cmd.OutOrStdout(), raw)
 		}
-		if len(pr.Bindings) == 0 {
-			fmt.Fprintf(cmd.OutOrStdout(), "project %s/%s binds no parameter\n", p.folder, project)
-			return nil
+		w := cmd.OutOrStdout()
+		if len(out.Bindings) == 0 {
+			fmt.Fprintf(w, "project %s/%s binds no parameter\n", p.folder, project)
+		} else {
+			fmt.Fprintf(w, "project %s/%s binds %s\n", p.folder, project, bindingsText(out.Bindings))
 		}
-		fmt.Fprintf(cmd.OutOrStdout(), "project %s/%s binds %s\n", p.folder, project, bindingsText(pr.Bindings))
-		if len(pr.References) == 0 {
-			fmt.Fprintf(cmd.ErrOrStderr(), "note: the project references no environment yet: `scaleout projects reference %s --folder %s --environment ENV`\n", project, p.folder)
-		}
+		fmt.Fprint(w, changesText(out.Changes))
 		return nil
 	})
 	cmd.Flags().BoolVar(&clearAll, "clear", false, "remove every binding")
+	cmd.Flags().BoolVar(&merge, "merge", false, "keep the bindings not given (default: they are removed)")
+	cmd.Flags().StringArrayVar(&unbind, "unbind", nil, "remove this parameter's binding and keep the others (repeatable)")
 	return cmd
+}
+
+// changesText says what a change of bindings did, a line for each kind of
+// change, or that nothing changed.
+func changesText(c catalog.BindingChanges) string {
+	var b strings.Builder
+	if len(c.Added) > 0 {
+		fmt.Fprintf(&b, "added %s: %s\n", nBindings(len(c.Added)), bindingsText(c.Added))
+	}
+	if len(c.Changed) > 0 {
+		s := make([]string, 0, len(c.Changed))
+		for _, k := range slices.Sorted(maps.Keys(c.Changed)) {
+			s = append(s, fmt.Sprintf("%s=%s (was %s)", k, c.Changed[k].To, c.Changed[k].From))
+		}
+		fmt.Fprintf(&b, "replaced %s: %s\n", nBindings(len(c.Changed)), strings.Join(s, ", "))
+	}
+	if len(c.Removed) > 0 {
+		fmt.Fprintf(&b, "removed %s: %s\n", nBindings(len(c.Removed)), bindingsText(c.Removed))
+	}
+	if b.Len() == 0 {
+		return "no binding changed\n"
+	}
+	return b.String()
+}
+
+// nBindings is "1 binding" or "N bindings".
+func nBindings(n int) string {
+	if n == 1 {
+		return "1 binding"
+	}
+	return fmt.Sprintf("%d bindings", n)
 }

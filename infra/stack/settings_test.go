@@ -26,6 +26,8 @@ const root = "../.."
 
 func one(n int) *int { return &n }
 
+func yes() *bool { b := true; return &b }
+
 func TestSettingsFrom(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
@@ -48,7 +50,8 @@ func TestSettingsFrom(t *testing.T) {
 			"iamRoles":  "arn:aws:iam::1:role/a=admin, arn:aws:iam::1:role/b=reader",
 			"workerCpu": "1024", "workerMemory": "default=2048,etl=4096", "maxTasks": "etl=10",
 			"alarmEmail": "ops@example.com", "logRetentionDays": "90", "natGateways": "0",
-			"workers": "false",
+			"workers": "false", "apiThrottleRate": "50", "apiThrottleBurst": "100", "apiConcurrency": "0",
+			"tableDeletionProtection": "false",
 		},
 		want: stack.Settings{
 			Stage: "prod", Prefix: "scaleout-prod", Pools: []string{"default", "etl"},
@@ -58,14 +61,16 @@ func TestSettingsFrom(t *testing.T) {
 				"etl":     {CPU: 1024, MemoryMiB: 4096, Concurrency: 4, MinTasks: 0, MaxTasks: 10},
 			},
 			AlarmEmail: "ops@example.com", LogRetentionDays: 90, NATGateways: one(0),
-			NoWorkers: true,
+			NoWorkers: true, APIThrottleRate: 50, APIThrottleBurst: 100, APIConcurrency: one(0),
+			TableDeletionProtection: new(bool),
 		},
 	}, {
 		name: "JSON from cdk.json",
 		context: map[string]any{
 			"prefix": "acme_scaleout", "pools": []any{"etl", "default"},
 			"iamRoles":          map[string]any{"arn:aws:iam::1:role/b": "reader", "arn:aws:iam::1:role/a": "admin"},
-			"workerConcurrency": float64(8), "minTasks": map[string]any{"etl": float64(1)}, "natGateways": float64(1),
+			"workerConcurrency": float64(8), "minTasks": map[string]any{"etl": float64(1)}, "natGateways": float64(2),
+			"tableDeletionProtection": true, "apiConcurrency": float64(20),
 		},
 		want: stack.Settings{
 			Stage: "dev", Prefix: "acme_scaleout", Pools: []string{"etl", "default"},
@@ -74,7 +79,7 @@ func TestSettingsFrom(t *testing.T) {
 				"default": {CPU: 512, MemoryMiB: 1024, Concurrency: 8, MinTasks: 0, MaxTasks: 4},
 				"etl":     {CPU: 512, MemoryMiB: 1024, Concurrency: 8, MinTasks: 1, MaxTasks: 4},
 			},
-			LogRetentionDays: 30, NATGateways: one(1),
+			LogRetentionDays: 30, NATGateways: one(2), TableDeletionProtection: yes(), APIConcurrency: one(20),
 		},
 	}} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -117,7 +122,10 @@ func TestWorkerSettingsReportEveryProblem(t *testing.T) {
 		"minTasks":          "5",
 		"maxTasks":          "nope=3",
 		"logRetentionDays":  "31",
-		"natGateways":       "2",
+		"natGateways":       "3",
+		"apiThrottleRate":   "-1",
+		"apiConcurrency":    "-5",
+		"workers":           "maybe",
 		"alarmEmail":        "ops",
 		"sourceDir":         "/nonexistent",
 	}))
@@ -129,7 +137,10 @@ func TestWorkerSettingsReportEveryProblem(t *testing.T) {
 		`pool "etl": minTasks=5, maxTasks=4`,
 		`context "maxTasks": "nope" is not one of the pools [default etl]`,
 		`context "logRetentionDays": 31 days`,
-		`context "natGateways": 2`,
+		`context "natGateways": 3: give 0 (VPC endpoints only, no internet), 1 (one NAT gateway) or 2 (one in each AZ)`,
+		`context "apiThrottleRate"=-1`,
+		`context "apiConcurrency": -5`,
+		`context "workers": give true or false, got "maybe"`,
 		`context "alarmEmail": "ops"`,
 		`no worker Dockerfile in "/nonexistent"`,
 	} {

@@ -132,6 +132,9 @@ func run(m *testing.M) (int, error) {
 		"default": stack.DefaultWorker,
 		"etl":     {Concurrency: 8, MinTasks: 0, MaxTasks: 6, Platform: stack.PlatformEC2, InstanceType: "c7g.large"},
 	}
+	// One NAT gateway in each AZ (TestNATGatewayPerAZ).
+	nat := 2
+	synth.options.settings.NATGateways = &nat
 	synth.options.settings.APIAuth = stack.APIAuthJWT
 	synth.options.settings.JWTIssuer = "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Example"
 	synth.options.settings.JWTAudience = []string{"client-a", "client-b"}
@@ -283,7 +286,7 @@ func TestTablesComeFromResources(t *testing.T) {
 			}
 			check(t, func() {
 				synth.template.HasResource(jsii.String("AWS::DynamoDB::Table"), obj{
-					"DeletionPolicy": "Retain",
+					"DeletionPolicy": "RetainExceptOnCreate",
 					"Properties": like(obj{
 						"TableName":                        def.Name,
 						"KeySchema":                        assertions.Match_ArrayEquals(&keys),

@@ -114,7 +114,11 @@ func (r runningWorkers) metric(stat string, period awscdk.Duration, label string
 // $7.30 a month each per AZ, about $58 for two AZs, and keep every call
 // on AWS's network. The default, one NAT gateway, is the cheaper of the
 // two and lets http tasks reach the internet; DynamoDB traffic (the most
-// calls) bypasses it through the gateway endpoint. natGateways=0 puts the
+// calls) bypasses it through the gateway endpoint. With one, the other
+// AZ's tasks reach the internet through the first AZ (cross-AZ data at
+// $0.01 a GB) and lose it when that AZ fails; natGateways=2 puts one in
+// each AZ, each AZ's private subnet routing to its own (about $66 a
+// month). natGateways=0 puts the
 // tasks in isolated subnets with the interface endpoints instead: no
 // internet at all, so http tasks reach only AWS. No KMS endpoint: the
 // worker makes no KMS calls (the tables and queues use AWS-managed
@@ -131,7 +135,7 @@ func newVPC(scope constructs.Construct, set Settings) (awsec2.Vpc, []awsec2.Inte
 	vpc := awsec2.NewVpc(scope, jsii.String("Vpc"), &awsec2.VpcProps{
 		VpcName:             jsii.String(set.Prefix + "-workers"),
 		IpAddresses:         awsec2.IpAddresses_Cidr(jsii.String("10.80.0.0/16")),
-		MaxAzs:              jsii.Number(2),
+		MaxAzs:              jsii.Number(maxAZs),
 		NatGateways:         jsii.Number(float64(nat)),
 		SubnetConfiguration: &subnets,
 		GatewayEndpoints: &map[string]*awsec2.GatewayVpcEndpointOptions{

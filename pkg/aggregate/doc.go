@@ -10,7 +10,9 @@
 // Handler is what the stream Lambda (and the local stream poller) calls.
 // Store's read side (Counts, Stats, Pools, Workers, Dashboard) serves the
 // HTTP routes: point reads (GetItem, BatchGetItem for the pools or workers
-// named) and, for the dashboard, BucketShards Queries per hour in parallel.
+// named) and, for the dashboard, BucketShards one-item Queries per day,
+// then a Query per hour of each of that day's partitions that holds
+// anything, in parallel.
 //
 // # Items (catalog table, pk / sk; scope is "" in production)
 //

@@ -192,3 +192,44 @@ func TestDashboardWindowCountsNothingOlder(t *testing.T) {
 	require.Equal(t, now.Add(-25*time.Hour-30*time.Minute), d.Since)
 	require.Equal(t, Counts{execution.Succeeded: 2}, nonzero(d.Counts))
 }
+
+// The dashboard reads only the hourly partitions of days whose daily
+// partition of the same shard holds something, and still finds every
+// bucket: executions that ended on the first and the last day of a
+// three-day window, none on the day between.
+func TestDashboardAcrossDays(t *testing.T) {
+	t.Parallel()
+	env := testenv.AWS(t)
+	today := time.Now().UTC().Truncate(24 * time.Hour)
+	first, last := today.Add(-48*time.Hour+10*time.Hour+20*time.Minute), today.Add(23*time.Hour+20*time.Minute)
+	st := NewStore(env.Clients.DynamoDB, env.Set.Catalog.Name, WithScope(testenv.Name("days")+"#"),
+		WithClock(func() time.Time { return today.Add(23*time.Hour + 50*time.Minute) }))
+	ctx := context.Background()
+	for shard, at := range map[string]time.Time{"shardId-first": first, "shardId-last": last} {
+		resp, err := Handler{Store: st}.Handle(ctx, shardEvent(shard, wideBatch(at)))
+		require.NoError(t, err)
+		require.Empty(t, resp.BatchItemFailures)
+	}
+
+	d, err := st.Dashboard(ctx, today.Add(-48*time.Hour))
+	require.NoError(t, err)
+	require.Len(t, d.Hourly, 72)
+	require.Equal(t, Counts{execution.Succeeded: 100}, nonzero(d.Counts))
+	for _, h := range d.Hourly {
+		want := Counts{}
+		if h.Hour.Equal(first.Truncate(time.Hour)) || h.Hour.Equal(last.Truncate(time.Hour)) {
+			want = Counts{execution.Succeeded: 50}
+		}
+		require.Equal(t, want, nonzero(h.Counts), "hour %s", h.Hour)
+	}
+	require.Len(t, d.Packages, 50)
+	for _, p := range d.Packages {
+		require.Equal(t, Counts{execution.Succeeded: 2}, nonzero(p.Counts), p.Ref.String())
+	}
+
+	// From the quiet day on: the last day's only.
+	d, err = st.Dashboard(ctx, today.Add(-24*time.Hour))
+	require.NoError(t, err)
+	require.Len(t, d.Hourly, 48)
+	require.Equal(t, Counts{execution.Succeeded: 50}, nonzero(d.Counts))
+}

@@ -94,8 +94,12 @@ func hourKey(scope string, t time.Time, r Ref) Key {
 	return Key{hourPK(scope, t, BucketShard(r)), "PKG#" + r.String()}
 }
 
+func dayPK(scope string, day time.Time, shard int) string {
+	return fmt.Sprintf("%sDAY#%s#%02d", scope, day.UTC().Format(dayLayout), shard)
+}
+
 func dayKey(scope string, t time.Time, r Ref) Key {
-	return Key{fmt.Sprintf("%sDAY#%s#%02d", scope, t.UTC().Format(dayLayout), BucketShard(r)), "PKG#" + r.String()}
+	return Key{dayPK(scope, t, BucketShard(r)), "PKG#" + r.String()}
 }
 
 // Last names an execution and when it changed.

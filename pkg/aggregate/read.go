@@ -233,6 +233,61 @@ func (s *Store) query(ctx context.Context, pk string, each func(map[string]types
 	return nil
 }
 
+// any reports whether partition pk holds an item.
+func (s *Store) any(ctx context.Context, pk string) (bool, error) {
+	out, err := s.db.Query(ctx, &dynamodb.QueryInput{
+		TableName:                 aws.String(s.table),
+		KeyConditionExpression:    aws.String("#pk = :pk"),
+		ExpressionAttributeNames:  map[string]string{"#pk": resources.CatalogPK},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": avS(pk)},
+		ProjectionExpression:      aws.String("#pk"),
+		Limit:                     aws.Int32(1),
+		ConsistentRead:            aws.Bool(true),
+	})
+	if err != nil {
+		return false, fmt.Errorf("read aggregates %s: %w", pk, err)
+	}
+	return len(out.Items) > 0, nil
+}
+
+// parallel runs read for 0..n-1, up to dashboardConcurrency at once; the
+// first error cancels the reads still to come and is returned (or the
+// caller's context's error).
+func parallel(ctx context.Context, n int, read func(ctx context.Context, i int) error) error {
+	var (
+		wg       sync.WaitGroup
+		mu       sync.Mutex
+		firstErr error
+		sem      = make(chan struct{}, dashboardConcurrency)
+	)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	for i := range n {
+		sem <- struct{}{}
+		if ctx.Err() != nil { // a read failed: start no more
+			<-sem
+			break
+		}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			if err := read(ctx, i); err != nil {
+				mu.Lock()
+				if firstErr == nil {
+					firstErr = err
+					cancel()
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if firstErr == nil {
+		firstErr = ctx.Err() // the caller's
+	}
+	return firstErr
+}
+
 // Dashboard is the SSIS Integration Services Dashboard: what ended since a
 // time (counted in whole hours), what runs now.
 type Dashboard struct {
@@ -267,12 +322,16 @@ type HourFigures struct {
 const dashboardConcurrency = 32
 
 // Dashboard reads the dashboard figures from since (rounded up to the
-// hour) until now: BucketShards Queries per hour (up to
-// dashboardConcurrency at once) and one GetItem. The figures are kept per
-// hour, so the window starts at an hour's start: rounded up, not down, so
-// that nothing that ended before since is counted ("the last 24 h" holds
-// the 23 whole hours before this one and this one so far, never an
-// execution 24h56m old).
+// hour: the figures are kept per hour, and rounding up means nothing that
+// ended before since is counted, so "the last 24 h" never shows an
+// execution 24h56m old) until now. It first asks which partitions of each
+// day's buckets hold anything (BucketShards Queries of one item per day),
+// then reads the hourly partitions of those only: the record that writes a
+// package's hour bucket writes its day bucket in the same shard, which
+// outlives it. A window of quiet days, or of few packages, costs a small
+// part of reading every hour's BucketShards partitions; a busy one a day's
+// partitions more. One GetItem reads what runs now. Up to
+// dashboardConcurrency Queries are in flight at once.
 func (s *Store) Dashboard(ctx context.Context, since time.Time) (Dashboard, error) {
 	now := s.now().UTC()
 	d := Dashboard{Since: since.UTC().Truncate(time.Hour), Until: now, Counts: Counts{},
@@ -284,45 +343,33 @@ func (s *Store) Dashboard(ctx context.Context, since time.Time) (Dashboard, erro
 	for h := d.Since; !h.After(now); h = h.Add(time.Hour) {
 		hours = append(hours, h)
 	}
-	// Every partition of every hour, read in parallel; folded in order
-	// below, so that the figures do not depend on which read ended first.
+	const day = 24 * time.Hour
+	firstDay := d.Since.Truncate(day)
+	dayOf := func(t time.Time) int { return int(t.Sub(firstDay) / day) }
+	used := make([]bool, (dayOf(now)+1)*BucketShards)
+	err := parallel(ctx, len(used), func(ctx context.Context, i int) error {
+		var err error
+		used[i], err = s.any(ctx, dayPK(s.scope, firstDay.Add(time.Duration(i/BucketShards)*day), i%BucketShards))
+		return err
+	})
+	if err != nil {
+		return d, err
+	}
+	// Every used partition of every hour, read in parallel; folded in
+	// order below, so that the figures do not depend on which read ended
+	// first.
 	parts := make([][]Stats, len(hours)*BucketShards)
-	var (
-		wg       sync.WaitGroup
-		mu       sync.Mutex
-		firstErr error
-		sem      = make(chan struct{}, dashboardConcurrency)
-	)
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	for i := range parts {
-		sem <- struct{}{}
-		if ctx.Err() != nil { // a read failed: start no more
-			<-sem
-			break
+	err = parallel(ctx, len(parts), func(ctx context.Context, i int) error {
+		h, shard := hours[i/BucketShards], i%BucketShards
+		if !used[dayOf(h)*BucketShards+shard] {
+			return nil
 		}
-		wg.Add(1)
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			var items []Stats
-			err := s.query(ctx, hourPK(s.scope, hours[i/BucketShards], i%BucketShards), func(it map[string]types.AttributeValue) {
-				items = append(items, decodeStats(it))
-			})
-			mu.Lock()
-			defer mu.Unlock()
-			if err != nil && firstErr == nil {
-				firstErr = err
-				cancel()
-			}
-			parts[i] = items
-		}()
-	}
-	wg.Wait()
-	if firstErr == nil {
-		firstErr = ctx.Err() // the caller's
-	}
-	if firstErr != nil {
-		return d, firstErr
+		return s.query(ctx, hourPK(s.scope, h, shard), func(it map[string]types.AttributeValue) {
+			parts[i] = append(parts[i], decodeStats(it))
+		})
+	})
+	if err != nil {
+		return d, err
 	}
 	pkgs := map[Ref]*PackageFigures{}
 	for hi, h := range hours {

@@ -11,6 +11,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -329,11 +330,15 @@ func (req CreateExecutionRequest) definitionText() ([]byte, error) {
 		if req.Command[0] == "" {
 			return nil, badRequest("command[0]: the program name is empty")
 		}
+		if n := commandBytes(req.Command); n > execution.MaxCommandBytes {
+			return nil, badRequest(fmt.Sprintf("command: %d bytes in its %d strings, at most %d (128 KiB) in all: pass large data in a file, not as arguments",
+				n, len(req.Command), execution.MaxCommandBytes))
+		}
 		return pkgrun.CommandDefinition("command", req.Command), nil
 	case len(req.Definition) == 0 || string(req.Definition) == "null":
 		return nil, badRequest(`give "project" and "package" of a deployed project, or "definition": the package to run (a JSON object or the file's text), or "command": ["program", "arg", ...]`)
 	case len(req.Definition) > execution.MaxDefinitionBytes:
-		return nil, badRequest(fmt.Sprintf("definition: %d bytes, at most %d", len(req.Definition), execution.MaxDefinitionBytes))
+		return nil, badRequest(fmt.Sprintf("definition: %d bytes, at most %d (256 KiB)", len(req.Definition), execution.MaxDefinitionBytes))
 	case req.Definition[0] == '"':
 		var text string
 		if err := json.Unmarshal(req.Definition, &text); err != nil {
@@ -344,6 +349,15 @@ func (req CreateExecutionRequest) definitionText() ([]byte, error) {
 		return req.Definition, nil
 	}
 	return nil, badRequest("definition: give a JSON object, or a string holding the package file's text")
+}
+
+// commandBytes is the size of a command's program and arguments.
+func commandBytes(argv []string) int {
+	n := 0
+	for _, a := range argv {
+		n += len(a)
+	}
+	return n
 }
 
 // invalidPackage is the 400 for a package or parameters that do not
@@ -407,7 +421,7 @@ func decode(w http.ResponseWriter, r *http.Request, v any) error {
 	case errors.As(err, &syntax):
 		return badRequest(fmt.Sprintf("malformed JSON at byte %d: %v", syntax.Offset, err))
 	case errors.As(err, &typeErr):
-		return badRequest(fmt.Sprintf("field %q: expected %s, got JSON %s", typeErr.Field, typeErr.Type, typeErr.Value))
+		return badRequest(typeMessage(typeErr))
 	case strings.HasPrefix(err.Error(), "json: unknown field"):
 		return badRequest(strings.TrimPrefix(err.Error(), "json: ") + " (see the API documentation for the fields)")
 	default:
@@ -417,6 +431,54 @@ func decode(w http.ResponseWriter, r *http.Request, v any) error {
 		return badRequest("body has data after the JSON object: send exactly one object")
 	}
 	return nil
+}
+
+// typeMessage says which field of a body has a value of the wrong type, in
+// the API's terms: JSON kinds, not Go types, and the field's JSON path.
+func typeMessage(e *json.UnmarshalTypeError) string {
+	// The API's JSON names are lower case: an upper-case segment is the Go
+	// name of an embedded struct, which the client never wrote.
+	var path []string
+	for seg := range strings.SplitSeq(e.Field, ".") {
+		if seg != "" && (seg[0] < 'A' || seg[0] > 'Z') {
+			path = append(path, seg)
+		}
+	}
+	field := strings.Join(path, ".")
+	want := jsonTypeName(e.Type)
+	if num, ok := strings.CutPrefix(e.Value, "number "); ok {
+		switch {
+		case want == "a number" || want == "any JSON value":
+			return fmt.Sprintf("field %q: number %s is out of range (at most about ±1.8e308)", field, num)
+		case want == "a whole number" && !strings.ContainsAny(num, ".eE"):
+			return fmt.Sprintf("field %q: whole number %s is out of range", field, num)
+		}
+		return fmt.Sprintf("field %q: expected %s, got the number %s", field, want, num)
+	}
+	return fmt.Sprintf("field %q: expected %s, got a JSON %s", field, want, e.Value)
+}
+
+// jsonTypeName names what a Go type accepts, as JSON.
+func jsonTypeName(t reflect.Type) string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "a whole number"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.Map, reflect.Struct:
+		return "a JSON object"
+	case reflect.Slice, reflect.Array:
+		return "a JSON array"
+	}
+	return "any JSON value"
 }
 
 // jsonContentType accepts JSON, no type, and curl's default for -d

@@ -24,7 +24,8 @@ type Catalog interface {
 	Versions(ctx context.Context, folder, project string) ([]catalog.Version, error)
 	DeleteProject(ctx context.Context, folder, project string) error
 	SetReferences(ctx context.Context, folder, project string, refs []catalog.EnvRef) error
-	SetBindings(ctx context.Context, folder, project string, bindings map[string]string) error
+	SetBindings(ctx context.Context, folder, project string, bindings map[string]string) (catalog.BindingChanges, error)
+	PatchBindings(ctx context.Context, folder, project string, patch map[string]*string) (catalog.BindingChanges, error)
 
 	CreateEnvironment(ctx context.Context, folder, name string, in catalog.EnvironmentInput) (catalog.Environment, error)
 	UpdateEnvironment(ctx context.Context, folder, name string, in catalog.EnvironmentInput) (catalog.Environment, error)
@@ -49,6 +50,7 @@ func (s *Server) catalogRoutes() []Route {
 		{"POST", "/v1/folders/{folder}/projects/{project}/restore", auth.Admin, s.restoreProject},
 		{"PUT", "/v1/folders/{folder}/projects/{project}/references", auth.Admin, s.setReferences},
 		{"PUT", "/v1/folders/{folder}/projects/{project}/bindings", auth.Admin, s.setBindings},
+		{"PATCH", "/v1/folders/{folder}/projects/{project}/bindings", auth.Admin, s.patchBindings},
 		{"GET", "/v1/folders/{folder}/environments", auth.Reader, s.listEnvironments},
 		{"POST", "/v1/folders/{folder}/environments", auth.Admin, s.createEnvironment},
 		{"GET", "/v1/folders/{folder}/environments/{environment}", auth.Reader, s.getEnvironment},
@@ -230,9 +232,23 @@ func (s *Server) setReferences(w http.ResponseWriter, r *http.Request) error {
 }
 
 // BindingsRequest is the body of PUT .../bindings: parameter name to
-// environment variable name.
+// environment variable name, replacing every binding.
 type BindingsRequest struct {
 	Bindings map[string]string `json:"bindings"`
+}
+
+// BindingsPatch is the body of PATCH .../bindings: parameter name to
+// environment variable name to bind it, or to null to unbind it; the
+// other bindings are kept.
+type BindingsPatch struct {
+	Bindings map[string]*string `json:"bindings"`
+}
+
+// BindingsResponse is the answer of PUT and PATCH .../bindings: the
+// project as GET shows it, and what the change did.
+type BindingsResponse struct {
+	catalog.Project
+	Changes catalog.BindingChanges `json:"changes"`
 }
 
 func (s *Server) setBindings(w http.ResponseWriter, r *http.Request) error {
@@ -241,10 +257,36 @@ func (s *Server) setBindings(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	folder, project := r.PathValue("folder"), r.PathValue("project")
-	if err := s.catalog.SetBindings(r.Context(), folder, project, req.Bindings); err != nil {
+	changes, err := s.catalog.SetBindings(r.Context(), folder, project, req.Bindings)
+	if err != nil {
 		return err
 	}
-	return s.describeProject(w, r)
+	return s.bindingsResponse(w, r, changes)
+}
+
+func (s *Server) patchBindings(w http.ResponseWriter, r *http.Request) error {
+	var req BindingsPatch
+	if err := decode(w, r, &req); err != nil {
+		return err
+	}
+	if len(req.Bindings) == 0 {
+		return badRequest(`bindings: give the parameters to bind, {"parameter": "variable"}, or to unbind, {"parameter": null}`)
+	}
+	folder, project := r.PathValue("folder"), r.PathValue("project")
+	changes, err := s.catalog.PatchBindings(r.Context(), folder, project, req.Bindings)
+	if err != nil {
+		return err
+	}
+	return s.bindingsResponse(w, r, changes)
+}
+
+func (s *Server) bindingsResponse(w http.ResponseWriter, r *http.Request, changes catalog.BindingChanges) error {
+	p, err := s.catalog.DescribeProject(r.Context(), r.PathValue("folder"), r.PathValue("project"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, BindingsResponse{Project: p, Changes: changes})
+	return nil
 }
 
 // EnvironmentList is the body of GET .../environments.

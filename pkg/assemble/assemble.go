@@ -110,9 +110,10 @@ func Worker(ctx context.Context, cfg config.Config, c *awsconfig.Clients, log *s
 		return nil, err
 	}
 	runner := pkgrun.Runner{
-		Types:    tasktypes.NewRegistry(),
-		Messages: messages.NewStore(c.DynamoDB, set.Catalog.Name),
-		Logger:   log,
+		Types:      tasktypes.NewRegistry(),
+		Messages:   messages.NewStore(c.DynamoDB, set.Catalog.Name),
+		Logger:     log,
+		FlushEvery: cfg.MessageFlush,
 	}
 	if cfg.KMSKeyID != "" || cfg.SecretKey != "" {
 		// The key that opens sensitive parameters the API sealed.

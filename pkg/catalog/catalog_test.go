@@ -250,10 +250,13 @@ func TestDeployDescribeRestore(t *testing.T) {
 	require.Equal(t, 2, v2.Version)
 
 	// References and bindings survive a redeploy.
-	_, err = s.CreateEnvironment(ctx, folder, "prod", catalog.EnvironmentInput{})
+	_, err = s.CreateEnvironment(ctx, folder, "prod", catalog.EnvironmentInput{Variables: map[string]catalog.Variable{
+		"name": {Type: pkgfile.String, Value: "Ada"},
+	}})
 	require.NoError(t, err)
 	require.NoError(t, s.SetReferences(ctx, folder, "etl", []catalog.EnvRef{{Environment: "prod"}}))
-	require.NoError(t, s.SetBindings(ctx, folder, "etl", map[string]string{"who": "name"}))
+	_, err = s.SetBindings(ctx, folder, "etl", map[string]string{"region": "name"})
+	require.NoError(t, err)
 
 	p, err := s.DescribeProject(ctx, folder, "etl")
 	require.NoError(t, err)
@@ -286,7 +289,7 @@ func TestDeployDescribeRestore(t *testing.T) {
 	require.Equal(t, 1, p.RestoredFrom)
 	require.Equal(t, "world", p.Packages[0].Parameters["who"].Default)
 	require.Equal(t, []catalog.EnvRef{{Folder: folder, Environment: "prod"}}, p.References)
-	require.Equal(t, map[string]string{"who": "name"}, p.Bindings)
+	require.Equal(t, map[string]string{"region": "name"}, p.Bindings)
 
 	vs, err := s.Versions(ctx, folder, "etl")
 	require.NoError(t, err)
@@ -540,6 +543,11 @@ func TestEnvironments(t *testing.T) {
 	require.Equal(t, 0, f.Environments)
 }
 
+// otherWho is the package other declaring who itself, as a string, as
+// hello does: the project's who (an int) then reaches no package.
+const otherWho = `{"name": "other", "parameters": {"who": {"type": "string"}},
+  "tasks": [{"name": "t", "type": "sleep", "with": {"duration": "1s"}}]}`
+
 func TestResolve(t *testing.T) {
 	t.Parallel()
 	s, folder, _ := setup(t, 0)
@@ -547,14 +555,17 @@ func TestResolve(t *testing.T) {
 	shared, err := s.CreateFolder(ctx, testenv.Name("shared"), "")
 	require.NoError(t, err)
 
-	_, err = s.Deploy(ctx, folder, "etl", project(hello), "")
+	b := project(hello)
+	b.Packages["other"] = otherWho
+	_, err = s.Deploy(ctx, folder, "etl", b, "")
 	require.NoError(t, err)
-	_, err = s.CreateEnvironment(ctx, folder, "prod", catalog.EnvironmentInput{Variables: map[string]catalog.Variable{
+	prodVars := map[string]catalog.Variable{
 		"name":   {Type: pkgfile.String, Value: "Ada"},
 		"secret": {Type: pkgfile.String, Value: "s3cret-plaintext", Sensitive: true},
 		"num":    {Type: pkgfile.Int, Value: 7},
 		"when":   {Type: pkgfile.DateTime, Value: "2026-11-25T06:00:00Z"},
-	}})
+	}
+	_, err = s.CreateEnvironment(ctx, folder, "prod", catalog.EnvironmentInput{Variables: prodVars})
 	require.NoError(t, err)
 	_, err = s.CreateEnvironment(ctx, shared.Name, "common", catalog.EnvironmentInput{Variables: map[string]catalog.Variable{
 		"name": {Type: pkgfile.String, Value: "Shared"},
@@ -562,12 +573,9 @@ func TestResolve(t *testing.T) {
 	require.NoError(t, err)
 	_, err = s.CreateEnvironment(ctx, folder, "unreferenced", catalog.EnvironmentInput{})
 	require.NoError(t, err)
-	require.NoError(t, s.SetReferences(ctx, folder, "etl", []catalog.EnvRef{
-		{Environment: "prod"}, {Folder: shared.Name, Environment: "common"},
-	}))
-	require.NoError(t, s.SetBindings(ctx, folder, "etl", map[string]string{
-		"who": "name", "token": "secret", "count": "num",
-	}))
+	require.NoError(t, s.SetReferences(ctx, folder, "etl", []catalog.EnvRef{{Environment: "prod"}}))
+	_, err = s.SetBindings(ctx, folder, "etl", map[string]string{"who": "name", "token": "secret", "count": "num"})
+	require.NoError(t, err)
 
 	prod := &catalog.EnvRef{Environment: "prod"}
 	r, err := s.Resolve(ctx, folder, "etl", "hello", prod, nil)
@@ -588,13 +596,20 @@ func TestResolve(t *testing.T) {
 	require.Equal(t, "Grace", r.Params["who"])
 	require.Equal(t, 9, r.Params["count"])
 
-	// Another folder's environment. Every binding of the package's
-	// parameters must name a variable the chosen environment has.
-	_, err = s.Resolve(ctx, folder, "etl", "hello", &catalog.EnvRef{Folder: shared.Name, Environment: "common"}, nil)
+	// Another folder's environment, referenced after the bindings were
+	// set: a reference is not refused for the bindings, but every binding
+	// of the package's parameters must name a variable the chosen
+	// environment has, and the run says which it lacks.
+	require.NoError(t, s.SetReferences(ctx, folder, "etl", []catalog.EnvRef{
+		{Environment: "prod"}, {Folder: shared.Name, Environment: "common"},
+	}))
+	common := &catalog.EnvRef{Folder: shared.Name, Environment: "common"}
+	_, err = s.Resolve(ctx, folder, "etl", "hello", common, nil)
 	require.ErrorIs(t, err, catalog.ErrInvalid)
-	require.ErrorContains(t, err, `parameters.count: bound to variable "num", which environment `+shared.Name+`/common does not have`)
-	require.NoError(t, s.SetBindings(ctx, folder, "etl", map[string]string{"who": "name"}))
-	r, err = s.Resolve(ctx, folder, "etl", "hello", &catalog.EnvRef{Folder: shared.Name, Environment: "common"}, nil)
+	require.ErrorContains(t, err, `parameters.count: bound to variable "num", which environment `+shared.Name+`/common does not have: add it to the environment, or bind the parameter again (it has: name); did you mean "name"?`)
+	_, err = s.SetBindings(ctx, folder, "etl", map[string]string{"who": "name"})
+	require.NoError(t, err)
+	r, err = s.Resolve(ctx, folder, "etl", "hello", common, nil)
 	require.NoError(t, err)
 	require.Equal(t, "Shared", r.Params["who"])
 
@@ -604,7 +619,9 @@ func TestResolve(t *testing.T) {
 	require.Equal(t, "world", r.Params["who"])
 
 	// A parameter bound to a sensitive variable becomes sensitive.
-	require.NoError(t, s.SetBindings(ctx, folder, "etl", map[string]string{"region": "secret"}))
+	require.NoError(t, s.SetReferences(ctx, folder, "etl", []catalog.EnvRef{{Environment: "prod"}}))
+	_, err = s.SetBindings(ctx, folder, "etl", map[string]string{"region": "secret"})
+	require.NoError(t, err)
 	r, err = s.Resolve(ctx, folder, "etl", "hello", prod, nil)
 	require.NoError(t, err)
 	require.Equal(t, "s3cret-plaintext", r.Params["region"])
@@ -613,34 +630,49 @@ func TestResolve(t *testing.T) {
 	require.True(t, def.Parameters["region"].Sensitive)
 
 	for _, tc := range []struct {
-		name     string
-		pkg      string
-		env      *catalog.EnvRef
-		given    map[string]any
-		bindings map[string]string
-		want     error
-		msg      string
+		name  string
+		pkg   string
+		env   *catalog.EnvRef
+		given map[string]any
+		want  error
+		msg   string
 	}{
-		{"unknown package", "nope", nil, nil, nil, catalog.ErrNotFound, `package "` + folder + `/etl/nope" not found`},
-		{"unreferenced environment", "hello", &catalog.EnvRef{Environment: "unreferenced"}, nil, nil, catalog.ErrInvalid, "does not reference environment"},
-		{"missing environment", "hello", &catalog.EnvRef{Folder: "nope", Environment: "prod"}, nil, nil, catalog.ErrInvalid, "does not reference"},
-		{"wrong given type", "hello", nil, map[string]any{"count": "x"}, nil, catalog.ErrInvalid, `parameters.count: want int, got "x"`},
-		{"sensitive given wrong type", "hello", nil, map[string]any{"token": 5}, nil, catalog.ErrInvalid, "parameters.token: want string, got a value of another type"},
-		{"unknown given", "hello", nil, map[string]any{"nope": 1}, nil, catalog.ErrInvalid, "declares no such parameter"},
-		{"binding to missing variable", "hello", prod, nil, map[string]string{"who": "ghost"}, catalog.ErrInvalid, `bound to variable "ghost"`},
-		{"binding of the wrong type", "hello", prod, nil, map[string]string{"count": "when"}, catalog.ErrInvalid, "of type datetime: want int"},
-		{"sensitive binding of the wrong type", "hello", prod, nil, map[string]string{"count": "secret"}, catalog.ErrInvalid, "want int, got a value of another type"},
+		{"unknown package", "nope", nil, nil, catalog.ErrNotFound, `package "` + folder + `/etl/nope" not found`},
+		{"unreferenced environment", "hello", &catalog.EnvRef{Environment: "unreferenced"}, nil, catalog.ErrInvalid, "does not reference environment"},
+		{"missing environment", "hello", &catalog.EnvRef{Folder: "nope", Environment: "prod"}, nil, catalog.ErrInvalid, "does not reference"},
+		{"wrong given type", "hello", nil, map[string]any{"count": "x"}, catalog.ErrInvalid, `parameters.count: want int, got "x"`},
+		{"sensitive given wrong type", "hello", nil, map[string]any{"token": 5}, catalog.ErrInvalid, "parameters.token: want string, got a value of another type"},
+		{"unknown given", "hello", nil, map[string]any{"nope": 1}, catalog.ErrInvalid, "declares no such parameter"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if tc.bindings != nil {
-				require.NoError(t, s.SetBindings(ctx, folder, "etl", tc.bindings))
-			}
 			_, err := s.Resolve(ctx, folder, "etl", tc.pkg, tc.env, tc.given)
 			require.ErrorIs(t, err, tc.want)
 			require.ErrorContains(t, err, tc.msg)
 			require.NotContains(t, err.Error(), "s3cret")
 		})
 	}
+
+	// An environment changed after the bindings were set: the run says
+	// what no longer fits, and never shows a sensitive value.
+	_, err = s.SetBindings(ctx, folder, "etl", map[string]string{"count": "num", "who": "name"})
+	require.NoError(t, err)
+	changed := map[string]catalog.Variable{
+		"num":    {Type: pkgfile.DateTime, Value: "2026-11-25T06:00:00Z"},
+		"secret": {Type: pkgfile.String, Sensitive: true},
+	}
+	_, err = s.UpdateEnvironment(ctx, folder, "prod", catalog.EnvironmentInput{Variables: changed})
+	require.NoError(t, err)
+	_, err = s.Resolve(ctx, folder, "etl", "hello", prod, nil)
+	require.ErrorIs(t, err, catalog.ErrInvalid)
+	require.ErrorContains(t, err, `parameters.count: bound to variable "num" of environment `+folder+`/prod, of type datetime: want int`)
+	require.ErrorContains(t, err, `parameters.who: bound to variable "name", which environment `+folder+`/prod does not have: add it to the environment, or bind the parameter again (it has: num, secret); did you mean "num"?`)
+	changed["num"] = catalog.Variable{Type: pkgfile.String, Value: "", Sensitive: true}
+	_, err = s.UpdateEnvironment(ctx, folder, "prod", catalog.EnvironmentInput{Variables: changed})
+	require.NoError(t, err)
+	_, err = s.Resolve(ctx, folder, "etl", "hello", prod, nil)
+	require.ErrorContains(t, err, "parameters.count: bound to variable \"num\" of environment "+folder+"/prod, of type string: want int, got a value of another type")
+	_, err = s.UpdateEnvironment(ctx, folder, "prod", catalog.EnvironmentInput{Variables: prodVars})
+	require.NoError(t, err)
 
 	// A required parameter missing.
 	req := project(strings.Replace(hello, "count: {type: int}", "count: {type: int, required: true}", 1))
@@ -659,15 +691,168 @@ func TestResolve(t *testing.T) {
 	require.Equal(t, "folder", nf.Kind)
 
 	// An environment deleted after it was referenced.
-	require.NoError(t, s.SetBindings(ctx, folder, "etl", nil))
+	_, err = s.SetBindings(ctx, folder, "etl", nil)
+	require.NoError(t, err)
+	require.NoError(t, s.SetReferences(ctx, folder, "etl", []catalog.EnvRef{{Environment: "prod"}, *common}))
 	require.NoError(t, s.DeleteEnvironment(ctx, shared.Name, "common"))
-	_, err = s.Resolve(ctx, folder, "etl", "hello", &catalog.EnvRef{Folder: shared.Name, Environment: "common"}, nil)
+	_, err = s.Resolve(ctx, folder, "etl", "hello", common, nil)
 	require.ErrorAs(t, err, &nf)
 	require.Equal(t, "environment", nf.Kind)
 
 	// References must exist when set.
 	err = s.SetReferences(ctx, folder, "etl", []catalog.EnvRef{{Environment: "ghost"}})
 	require.ErrorIs(t, err, catalog.ErrNotFound)
-	require.ErrorIs(t, s.SetBindings(ctx, folder, "etl", map[string]string{"a-b": "x"}), catalog.ErrInvalid)
-	require.ErrorIs(t, s.SetBindings(ctx, folder, "nope", nil), catalog.ErrNotFound)
+	_, err = s.SetBindings(ctx, folder, "etl", map[string]string{"a-b": "x"})
+	require.ErrorIs(t, err, catalog.ErrInvalid)
+	_, err = s.SetBindings(ctx, folder, "nope", nil)
+	require.ErrorIs(t, err, catalog.ErrNotFound)
+}
+
+// Bindings are checked when set, as a run would resolve them, against the
+// project's latest version and every environment it references; the
+// answer says what changed.
+func TestSetBindingsChecks(t *testing.T) {
+	t.Parallel()
+	s, folder, _ := setup(t, 0)
+	ctx := context.Background()
+	_, err := s.Deploy(ctx, folder, "etl", project(hello), "")
+	require.NoError(t, err)
+
+	_, err = s.SetBindings(ctx, folder, "etl", map[string]string{"region": "name"})
+	require.ErrorIs(t, err, catalog.ErrInvalid)
+	require.ErrorContains(t, err, "bindings: project "+folder+"/etl references no environment")
+
+	vars := map[string]catalog.Variable{
+		"name":   {Type: pkgfile.String, Value: "Ada"},
+		"num":    {Type: pkgfile.Int, Value: 7},
+		"secret": {Type: pkgfile.String, Value: "s3cret-plaintext", Sensitive: true},
+		"flag":   {Type: pkgfile.Bool, Value: true},
+	}
+	_, err = s.CreateEnvironment(ctx, folder, "prod", catalog.EnvironmentInput{Variables: vars})
+	require.NoError(t, err)
+	_, err = s.CreateEnvironment(ctx, folder, "test", catalog.EnvironmentInput{Variables: map[string]catalog.Variable{
+		"name": {Type: pkgfile.String, Value: "Test"},
+	}})
+	require.NoError(t, err)
+	require.NoError(t, s.SetReferences(ctx, folder, "etl", []catalog.EnvRef{{Environment: "prod"}, {Environment: "test"}}))
+
+	prod, test := folder+"/prod", folder+"/test"
+	for _, tc := range []struct {
+		name     string
+		bindings map[string]string
+		want     []string
+	}{
+		{"unknown parameter", map[string]string{"regoin": "name"}, []string{
+			`bindings.regoin: project ` + folder + `/etl (version 1) has no parameter "regoin" (declared: count, region, token, who); did you mean "region"?`}},
+		{"variable missing in one referenced environment", map[string]string{"count": "num"}, []string{
+			`bindings.count: environment ` + test + ` has no variable "num" (it has: name)`}},
+		{"variable missing everywhere", map[string]string{"region": "nmae"}, []string{
+			`bindings.region: environment ` + prod + ` has no variable "nmae" (it has: flag, name, num, secret); did you mean "name"?`,
+			`bindings.region: environment ` + test + ` has no variable "nmae" (it has: name); did you mean "name"?`}},
+		{"a package the value does not fit", map[string]string{"who": "name"}, []string{
+			`bindings.who: variable "name" of environment ` + prod + ` is of type string, which the parameter cannot take: package "other" declares it int (want int, got "Ada")`}},
+		{"a sensitive value that does not fit", map[string]string{"who": "secret"}, []string{
+			`bindings.who: variable "secret" of environment ` + prod + ` is of type string, which the parameter cannot take: package "other" declares it int (want int, got a value of another type)`}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := s.SetBindings(ctx, folder, "etl", tc.bindings)
+			require.ErrorIs(t, err, catalog.ErrInvalid)
+			for _, want := range tc.want {
+				require.ErrorContains(t, err, want)
+			}
+			require.NotContains(t, err.Error(), "s3cret")
+			p, err := s.DescribeProject(ctx, folder, "etl")
+			require.NoError(t, err)
+			require.Empty(t, p.Bindings, "a refused change changes nothing")
+		})
+	}
+
+	// Every variable the references have: a change says what it did.
+	_, err = s.UpdateEnvironment(ctx, folder, "test", catalog.EnvironmentInput{Variables: vars})
+	require.NoError(t, err)
+	ch, err := s.SetBindings(ctx, folder, "etl", map[string]string{"region": "name", "count": "num", "token": "secret"})
+	require.NoError(t, err)
+	require.Equal(t, catalog.BindingChanges{
+		Added:   map[string]string{"region": "name", "count": "num", "token": "secret"},
+		Changed: map[string]catalog.BindingChange{}, Removed: map[string]string{}, Unchanged: []string{},
+	}, ch)
+	ch, err = s.SetBindings(ctx, folder, "etl", map[string]string{"region": "secret", "count": "num"})
+	require.NoError(t, err)
+	require.Equal(t, catalog.BindingChanges{
+		Added:     map[string]string{},
+		Changed:   map[string]catalog.BindingChange{"region": {From: "name", To: "secret"}},
+		Removed:   map[string]string{"token": "secret"},
+		Unchanged: []string{"count"},
+	}, ch)
+
+	// A patch binds some and unbinds others, keeping the rest.
+	name := "name"
+	ch, err = s.PatchBindings(ctx, folder, "etl", map[string]*string{"token": &name, "count": nil})
+	require.NoError(t, err)
+	require.Equal(t, map[string]string{"token": "name"}, ch.Added)
+	require.Equal(t, map[string]string{"count": "num"}, ch.Removed)
+	p, err := s.DescribeProject(ctx, folder, "etl")
+	require.NoError(t, err)
+	require.Equal(t, map[string]string{"region": "secret", "token": "name"}, p.Bindings)
+	_, err = s.PatchBindings(ctx, folder, "etl", map[string]*string{"cuont": nil, "token": &name})
+	require.ErrorIs(t, err, catalog.ErrInvalid)
+	require.ErrorContains(t, err, `bindings.cuont: parameter cuont is not bound, so it cannot be unbound (bound: region, token)`)
+	ghost := "ghost"
+	_, err = s.PatchBindings(ctx, folder, "etl", map[string]*string{"count": &ghost})
+	require.ErrorContains(t, err, `environment `+prod+` has no variable "ghost"`)
+
+	// Later changes are not refused: a redeploy without a parameter keeps
+	// its binding (runs ignore it); a referenced environment deleted is
+	// named when bindings are set next.
+	_, err = s.Deploy(ctx, folder, "etl", project(strings.Replace(hello, "  token: {type: string, sensitive: true}\n", "", 1)), "")
+	require.NoError(t, err)
+	p, err = s.DescribeProject(ctx, folder, "etl")
+	require.NoError(t, err)
+	require.Equal(t, map[string]string{"region": "secret", "token": "name"}, p.Bindings)
+	r, err := s.Resolve(ctx, folder, "etl", "hello", &catalog.EnvRef{Environment: "prod"}, nil)
+	require.NoError(t, err)
+	require.NotContains(t, r.Params, "token")
+	_, err = s.SetBindings(ctx, folder, "etl", map[string]string{"region": "secret", "token": "name"})
+	require.ErrorContains(t, err, `has no parameter "token"`)
+	require.NoError(t, s.DeleteEnvironment(ctx, folder, "test"))
+	_, err = s.SetBindings(ctx, folder, "etl", map[string]string{"region": "secret"})
+	require.ErrorContains(t, err, "references: project "+folder+"/etl references environment "+test+", which no longer exists")
+	ch, err = s.SetBindings(ctx, folder, "etl", nil)
+	require.NoError(t, err, "removing every binding needs no check")
+	require.Equal(t, map[string]string{"region": "secret", "token": "name"}, ch.Removed)
+}
+
+// Concurrent patches each land, and each reports its own change: every
+// write is conditional on the bindings read.
+func TestPatchBindingsRace(t *testing.T) {
+	t.Parallel()
+	s, folder, _ := setup(t, 0)
+	ctx := context.Background()
+	b := project(hello)
+	var params []string
+	for i := range 8 {
+		params = append(params, fmt.Sprintf("p%d", i))
+		b.Parameters[params[i]] = pkgfile.Parameter{Type: pkgfile.String}
+	}
+	_, err := s.Deploy(ctx, folder, "etl", b, "")
+	require.NoError(t, err)
+	_, err = s.CreateEnvironment(ctx, folder, "prod", catalog.EnvironmentInput{Variables: map[string]catalog.Variable{
+		"v": {Type: pkgfile.String, Value: "x"},
+	}})
+	require.NoError(t, err)
+	require.NoError(t, s.SetReferences(ctx, folder, "etl", []catalog.EnvRef{{Environment: "prod"}}))
+	var wg sync.WaitGroup
+	v := "v"
+	for _, param := range params {
+		wg.Go(func() {
+			ch, err := s.PatchBindings(ctx, folder, "etl", map[string]*string{param: &v})
+			require.NoError(t, err)
+			require.Equal(t, map[string]string{param: "v"}, ch.Added)
+			require.NotContains(t, ch.Unchanged, param)
+		})
+	}
+	wg.Wait()
+	p, err := s.DescribeProject(ctx, folder, "etl")
+	require.NoError(t, err)
+	require.Len(t, p.Bindings, len(params))
 }

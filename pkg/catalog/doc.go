@@ -16,7 +16,7 @@
 //	FOLDERS                     FOLDER#<f>           folder: description, created_at,
 //	                                                 n_projects, n_environments
 //	FOLDER#<f>                  PROJECT#<p>          project: uid, latest, created_at, deployed_at,
-//	                                                 deployed_by, references, bindings
+//	                                                 deployed_by, references, bindings, config_rev
 //	FOLDER#<f>                  ENV#<e>              environment: description, revision,
 //	                                                 variables {name: type, value | sealed, ...}
 //	PROJECT#<f>/<p>#<uid>       VERSION#0000000012   version: deployed_at, deployed_by, restored_from,
@@ -47,7 +47,14 @@
 // (parameter name → environment variable name) are on the project item,
 // not on its versions: a redeploy or a restore keeps them. A binding
 // applies to the project's parameters and to every package's parameter of
-// that name.
+// that name. Bindings are checked when set, as a run resolves them, against
+// the latest version and every referenced environment; the write is
+// conditional on the project's uid, latest version and config_rev (which
+// every change of references or bindings raises), so what was checked and
+// the changes reported are what was replaced. Later changes (a redeploy, an
+// environment update, a new reference) are not refused: runs ignore a
+// binding no package declares, and fail, saying why, on one whose variable
+// is missing or of the wrong type.
 //
 // # Bundles
 //

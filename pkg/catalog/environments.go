@@ -370,18 +370,29 @@ func (s *Store) openEnvironment(ctx context.Context, ref EnvRef) (map[string]env
 	}
 	out := make(map[string]envValue, len(it.Variables))
 	for name, v := range it.Variables {
-		data := []byte(v.Value)
-		if v.Sensitive {
-			data, err = s.sealer.Open(ctx, v.Sealed, sealContext(ref.Folder, ref.Environment, name))
-			if err != nil {
-				return nil, fmt.Errorf("environment %s variable %s: %w", ref, name, err)
-			}
-		}
-		val, err := decodeValue(pkgfile.Type(v.Type), data)
+		val, err := s.openVariable(ctx, ref, name, v)
 		if err != nil {
-			return nil, fmt.Errorf("environment %s variable %s: %w", ref, name, err)
+			return nil, err
 		}
-		out[name] = envValue{Type: pkgfile.Type(v.Type), Value: val, Sensitive: v.Sensitive}
+		out[name] = val
 	}
 	return out, nil
+}
+
+// openVariable decodes a stored variable, opening it if it is sensitive:
+// for resolution and checks only, never returned to a caller.
+func (s *Store) openVariable(ctx context.Context, ref EnvRef, name string, v varItem) (envValue, error) {
+	data := []byte(v.Value)
+	if v.Sensitive {
+		var err error
+		data, err = s.sealer.Open(ctx, v.Sealed, sealContext(ref.Folder, ref.Environment, name))
+		if err != nil {
+			return envValue{}, fmt.Errorf("environment %s variable %s: %w", ref, name, err)
+		}
+	}
+	val, err := decodeValue(pkgfile.Type(v.Type), data)
+	if err != nil {
+		return envValue{}, fmt.Errorf("environment %s variable %s: %w", ref, name, err)
+	}
+	return envValue{Type: pkgfile.Type(v.Type), Value: val, Sensitive: v.Sensitive}, nil
 }

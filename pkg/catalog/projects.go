@@ -86,6 +86,9 @@ type projectItem struct {
 	DeployedBy string            `dynamodbav:"deployed_by,omitempty"`
 	References []EnvRef          `dynamodbav:"references,omitempty"`
 	Bindings   map[string]string `dynamodbav:"bindings,omitempty"`
+	// ConfigRev counts changes of References and Bindings: a change of
+	// bindings, checked against the references read, is conditional on it.
+	ConfigRev int `dynamodbav:"config_rev,omitempty"`
 }
 
 func (it projectItem) summary() ProjectSummary {
@@ -523,42 +526,14 @@ func (s *Store) SetReferences(ctx context.Context, folder, project string, refs 
 	return s.setConfig(ctx, folder, project, "references", refsAV)
 }
 
-// SetBindings replaces the project's parameter bindings: parameter name
-// (of the project, or of any of its packages) to the name of a variable of
-// the environment an execution is given. Like references, bindings are
-// kept across deploys.
-func (s *Store) SetBindings(ctx context.Context, folder, project string, bindings map[string]string) error {
-	var ps problems
-	ps.name("folder", folder)
-	ps.name("project", project)
-	for _, param := range sortedKeys(bindings) {
-		ps.ident(fmt.Sprintf("bindings[%q]", clip(param)), param, "parameter")
-		ps.ident(fmt.Sprintf("bindings[%q]", clip(param)), bindings[param], "variable")
-	}
-	if len(bindings) > 500 {
-		ps.add("", "bindings", "%d bindings, at most 500", len(bindings))
-	}
-	if err := ps.err(); err != nil {
-		return err
-	}
-	if bindings == nil {
-		bindings = map[string]string{}
-	}
-	av, err := attributevalue.Marshal(bindings)
-	if err != nil {
-		return fmt.Errorf("encode bindings: %w", err)
-	}
-	return s.setConfig(ctx, folder, project, "bindings", av)
-}
-
 func (s *Store) setConfig(ctx context.Context, folder, project, attr string, v types.AttributeValue) error {
 	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                 aws.String(s.table),
 		Key:                       projectKey(folder, project),
 		ConditionExpression:       aws.String("attribute_exists(#pk)"),
-		UpdateExpression:          aws.String("SET #a = :v"),
-		ExpressionAttributeNames:  map[string]string{"#pk": resources.CatalogPK, "#a": attr},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":v": v},
+		UpdateExpression:          aws.String("SET #a = :v ADD #rev :one"),
+		ExpressionAttributeNames:  map[string]string{"#pk": resources.CatalogPK, "#a": attr, "#rev": "config_rev"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":v": v, ":one": num(1)},
 	})
 	var ccf *types.ConditionalCheckFailedException
 	if errors.As(err, &ccf) {

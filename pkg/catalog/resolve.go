@@ -95,7 +95,8 @@ func (s *Store) Resolve(ctx context.Context, folder, project, pkg string, env *E
 			variable := p.Bindings[param]
 			ev, ok := values[variable]
 			if !ok {
-				bps.add(pkg, "parameters."+param, "bound to variable %q, which environment %s does not have", variable, ref)
+				bps.add(pkg, "parameters."+param, "bound to variable %q, which environment %s does not have: add it to the environment, or bind the parameter again%s",
+					variable, ref, knownList("it has", variable, sortedKeys(values)))
 				continue
 			}
 			if _, isGiven := given[param]; isGiven {
@@ -103,7 +104,7 @@ func (s *Store) Resolve(ctx context.Context, folder, project, pkg string, env *E
 			}
 			val, err := pkgfile.Convert(decl.Type, ev.Value)
 			if err != nil {
-				bps.add(pkg, "parameters."+param, "bound to variable %q of environment %s, of type %s: %v", variable, ref, ev.Type, err)
+				bps.add(pkg, "parameters."+param, "bound to variable %q of environment %s, of type %s: %v: change the variable, or bind the parameter again", variable, ref, ev.Type, err)
 				continue
 			}
 			typed[param] = val

@@ -127,16 +127,28 @@ func (c *Client) SetReferences(ctx context.Context, folder, project string, refs
 
 // SetBindings replaces a project's parameter bindings: parameter name (of
 // the project or of any of its packages) to the name of a variable of the
-// environment an execution is started with. It returns the project as
-// DescribeProject does. Bindings are kept across deploys and restores.
-func (c *Client) SetBindings(ctx context.Context, folder, project string, bindings map[string]string, opts ...CallOption) (catalog.Project, error) {
+// environment an execution is started with. The server checks each against
+// the project and every environment it references (ErrInvalid, with every
+// problem, otherwise). It returns the project as DescribeProject does and
+// what changed: bindings left out are removed. Bindings are kept across
+// deploys and restores.
+func (c *Client) SetBindings(ctx context.Context, folder, project string, bindings map[string]string, opts ...CallOption) (api.BindingsResponse, error) {
 	if bindings == nil {
 		bindings = map[string]string{}
 	}
-	var p catalog.Project
+	var out api.BindingsResponse
 	err := c.do(ctx, request{method: http.MethodPut, path: projectPath(folder, project) + "/bindings",
-		in: api.BindingsRequest{Bindings: bindings}, out: &p}, opts...)
-	return p, err
+		in: api.BindingsRequest{Bindings: bindings}, out: &out}, opts...)
+	return out, err
+}
+
+// PatchBindings binds some parameters (checked as SetBindings does) and
+// unbinds others (a nil variable), keeping the other bindings.
+func (c *Client) PatchBindings(ctx context.Context, folder, project string, patch map[string]*string, opts ...CallOption) (api.BindingsResponse, error) {
+	var out api.BindingsResponse
+	err := c.do(ctx, request{method: http.MethodPatch, path: projectPath(folder, project) + "/bindings",
+		in: api.BindingsPatch{Bindings: patch}, out: &out}, opts...)
+	return out, err
 }
 
 // projectPath is a project's escaped path.

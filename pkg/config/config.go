@@ -103,6 +103,14 @@ type Config struct {
 	// new work (SCALEOUT_MIN_MEMORY_MB, default 100; 0 turns the check off).
 	MinMemoryMB int
 
+	// MessageFlush is the longest an execution's message waits in its
+	// worker before it is written (SCALEOUT_MESSAGE_FLUSH, default 1s,
+	// 100ms to 1m): what a package printed survives a killed worker once
+	// this long has passed. Messages are written one item per flush, not
+	// one per line, so a shorter interval costs more writes for a package
+	// that prints steadily.
+	MessageFlush time.Duration
+
 	// Grace is how long a stopping worker lets running executions finish
 	// before it releases them to other workers (SCALEOUT_GRACE, default 30s).
 	Grace time.Duration
@@ -154,6 +162,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		MaxCPU:            70,
 		MinMemoryMB:       100,
 		Grace:             30 * time.Second,
+		MessageFlush:      time.Second,
 		RetryBackoff:      5 * time.Second,
 		RetryBackoffMax:   5 * time.Minute,
 		ReconcileInterval: 30 * time.Second,
@@ -180,6 +189,13 @@ func FromEnv(getenv func(string) string) (Config, error) {
 			errs = append(errs, fmt.Errorf("SCALEOUT_POLL_WAIT=%q: give a duration from 1s to 20s", v))
 		}
 		c.PollWait = d
+	}
+	if v := getenv("SCALEOUT_MESSAGE_FLUSH"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 100*time.Millisecond || d > time.Minute {
+			errs = append(errs, fmt.Errorf("SCALEOUT_MESSAGE_FLUSH=%q: give a duration from 100ms to 1m, such as 1s", v))
+		}
+		c.MessageFlush = d
 	}
 	for _, entry := range split(getenv("SCALEOUT_WORKER_TAGS")) {
 		k, v, _ := strings.Cut(entry, "=")

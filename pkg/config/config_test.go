@@ -161,3 +161,17 @@ func TestFromEnvWebhookSecretARN(t *testing.T) {
 	_, err = FromEnv(env(map[string]string{"SCALEOUT_WEBHOOK_SECRET_ARN": "scaleout-webhook"}))
 	require.ErrorContains(t, err, "give the secret's ARN")
 }
+
+func TestFromEnvMessageFlush(t *testing.T) {
+	t.Parallel()
+	c, err := FromEnv(env(nil))
+	require.NoError(t, err)
+	require.Equal(t, time.Second, c.MessageFlush)
+	c, err = FromEnv(env(map[string]string{"SCALEOUT_MESSAGE_FLUSH": "250ms"}))
+	require.NoError(t, err)
+	require.Equal(t, 250*time.Millisecond, c.MessageFlush)
+	for _, bad := range []string{"10ms", "2m", "soon"} {
+		_, err = FromEnv(env(map[string]string{"SCALEOUT_MESSAGE_FLUSH": bad}))
+		require.ErrorContains(t, err, "SCALEOUT_MESSAGE_FLUSH="+`"`+bad+`": give a duration from 100ms to 1m`)
+	}
+}

@@ -484,6 +484,14 @@ func (j *jsonReader) value(w where, depth int) (any, error) {
 			return out, err
 		}
 		return nil, fmt.Errorf("unexpected %v", tok)
+	case json.Number:
+		// A number beyond float64 would pass the shape check where any
+		// value goes (a task's with), and fail later without a place.
+		if _, err := strconv.ParseFloat(string(tok), 64); err != nil {
+			j.t.problem(w.line, w.at, "number %s is out of range: write a finite number (at most about ±1.8e308)", tok)
+			return nil, nil
+		}
+		return tok, nil
 	default:
 		return tok, nil
 	}

@@ -175,6 +175,14 @@ func TestParseProblems(t *testing.T) {
 			},
 		},
 		{
+			name: "numbers out of range in JSON", file: "p.json",
+			doc: "{\"name\": \"a\",\n \"parameters\": {\"x\": {\"type\": \"float\", \"default\": -1e400}},\n \"tasks\": [{\"name\": \"t\", \"type\": \"exec\",\n  \"with\": {\"command\": [\"true\"], \"n\": 1e400}}]}",
+			want: []string{
+				`2: parameters.x.default: number -1e400 is out of range: write a finite number (at most about ±1.8e308)`,
+				`4: tasks[0].with.n: number 1e400 is out of range: write a finite number (at most about ±1.8e308)`,
+			},
+		},
+		{
 			name: "keys must be plain", file: "p.yaml",
 			doc:  "name: a\n[x]: 1\ntasks: []\n",
 			want: []string{`2: a mapping key must be a plain value, not a list or a mapping`},

@@ -735,19 +735,29 @@ func (w *Worker) handle(ctx context.Context, m queue.Message) {
 	if stopped {
 		res.Status, res.Error = execution.Canceled, "stopped by request"
 	}
-	switch {
-	case drained && !stopped && res.Status != execution.Succeeded:
-		if w.handBack(ctx, log, held, e, res, true) {
+	if (drained && !stopped && res.Status != execution.Succeeded) || (res.Status == execution.Failed && !stopped && e.CanRetry()) {
+		release := drained && res.Status != execution.Succeeded
+		handed, unrecordable := w.handBack(ctx, log, held, e, res, release)
+		switch {
+		case handed:
 			return
+		case unrecordable != nil:
+			res = unrecorded(fmt.Sprintf("attempt %d ended (%s) but could not be handed back for another attempt: %v",
+				e.Attempt, execution.Clip(reason(res), unrecordedReasonBytes), unrecordable))
+		default:
+			res.Status, res.Error = execution.Canceled, "stopped by request"
 		}
-		res.Status, res.Error = execution.Canceled, "stopped by request"
-	case res.Status == execution.Failed && !stopped && e.CanRetry():
-		if w.handBack(ctx, log, held, e, res, false) {
-			return
-		}
-		res.Status, res.Error = execution.Canceled, "stopped by request"
 	}
 	done, err := w.store.Finish(ctx, lease, res, w.cfg.Now())
+	if errors.Is(err, execution.ErrTooLarge) {
+		// Whatever was accepted must end in a final state that says what
+		// happened, not be left for the lease to run out on a live worker.
+		log.WarnContext(ctx, "the result is too large to record; recording the execution failed, without it", "status", res.Status, "error", err)
+		res = unrecorded(fmt.Sprintf("the package ended %s, but its result could not be recorded (%v); "+
+			"the execution's messages show what it did. The package's result: %s", res.Status, err,
+			execution.Clip(reason(res), unrecordedReasonBytes)))
+		done, err = w.store.Finish(ctx, lease, res, w.cfg.Now())
+	}
 	if err != nil {
 		log.WarnContext(ctx, "could not record the result", "status", res.Status, "error", err)
 		if !errors.Is(err, execution.ErrLeaseLost) {
@@ -766,6 +776,18 @@ func (w *Worker) handle(ctx context.Context, m queue.Message) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// unrecordedReasonBytes caps the package's reason quoted in an unrecorded
+// result.
+const unrecordedReasonBytes = 256
+
+// unrecorded is the result that ends an execution whose own result could
+// not be recorded: failed, saying why in at most execution.MaxReasonBytes,
+// without task summaries, so that it takes less room than what was refused
+// (the package's own reason cut to unrecordedReasonBytes in it).
+func unrecorded(why string) execution.Result {
+	return execution.Result{Status: execution.Failed, Error: execution.Clip(why, execution.MaxReasonBytes)}
+}
 
 // watch handles a session's watchdog: a live session's is sent again, to
 // come back when its lease would run out; a dead one's runs are recovered
@@ -827,10 +849,12 @@ func (w *Worker) reap(ctx context.Context, st workers.SessionState, runs []worke
 
 // handBack ends the attempt e without ending the execution: released (a
 // draining worker) or failed with a retry left, after a backoff. It
-// reports whether it was dealt with; false means the execution is being
-// stopped and the caller must finish it canceled. held is the execution's
-// message if the worker still holds it.
-func (w *Worker) handBack(ctx context.Context, log *slog.Logger, held *queue.Message, e execution.Execution, res execution.Result, release bool) bool {
+// reports whether it was dealt with. When it was not, the caller must
+// finish the execution: canceled when it is being stopped, or failed when
+// the attempt could not be recorded (unrecordable says why: the
+// execution's item is full). held is the execution's message if the worker
+// still holds it.
+func (w *Worker) handBack(ctx context.Context, log *slog.Logger, held *queue.Message, e execution.Execution, res execution.Result, release bool) (handed bool, unrecordable error) {
 	lease := execution.LeaseOf(e)
 	now := w.cfg.Now()
 	rec := execution.AttemptRecord{EndedAt: now, Reason: reason(res)}
@@ -852,21 +876,24 @@ func (w *Worker) handBack(ctx context.Context, log *slog.Logger, held *queue.Mes
 	switch {
 	case errors.As(err, &conflict) && conflict.Current != nil && conflict.Current.Status == execution.Stopping &&
 		execution.LeaseOf(*conflict.Current) == lease:
-		return false
+		return false, nil
+	case errors.Is(err, execution.ErrTooLarge):
+		log.WarnContext(ctx, "the attempt cannot be recorded for another one: the execution is too large", "error", err)
+		return false, err
 	case errors.Is(err, execution.ErrLeaseLost):
 		log.WarnContext(ctx, "lease lost before the attempt was handed back", "error", err)
 		if held != nil {
 			w.delete(ctx, log, *held)
 		}
-		return true
+		return true, nil
 	case err != nil:
 		log.WarnContext(ctx, "could not hand the attempt back; the reconciler recovers it", "error", err)
-		return true
+		return true, nil
 	}
 	if release {
 		log.InfoContext(ctx, "execution released for another worker")
 	} else {
-		log.InfoContext(ctx, "attempt failed; retrying after a backoff", "error", rec.Reason, "backoff", delay,
+		log.InfoContext(ctx, "attempt failed; retrying after a backoff", "error", execution.Clip(rec.Reason, execution.MaxReasonBytes), "backoff", delay,
 			"attempts_counted", e.CountedAttempts(), "retries", e.Retries)
 	}
 	t := queue.Task{ExecutionID: e.ID, Pool: e.Pool}
@@ -875,7 +902,7 @@ func (w *Worker) handBack(ctx context.Context, log *slog.Logger, held *queue.Mes
 	} else if err := w.queue.SendAfter(ctx, t, roundUp(delay)); err != nil {
 		log.WarnContext(ctx, "could not enqueue the execution again; the reconciler sends it", "error", err)
 	}
-	return true
+	return true, nil
 }
 
 // reason says why an attempt failed.
