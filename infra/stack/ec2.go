@@ -18,6 +18,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/scaleout/scaleout/infra/ec2"
+	"github.com/scaleout/scaleout/pkg/workerid"
 )
 
 // Instance settings of EC2 pools.
@@ -132,12 +133,15 @@ func (s *Stack) newWorkerGroup(w *Workers, set Settings, pool string, binary aws
 // workerUserData installs and starts the worker on an instance: the
 // binary from its S3 asset, the environment file (the Fargate task's
 // environment, workerEnvironment, and the region, which ECS would set) and
-// the systemd unit.
+// the systemd unit; the worker is named after its instance.
 func (s *Stack) workerUserData(set Settings, pool string, binary awss3assets.Asset) awsec2.UserData {
 	env := s.workerEnvironment(set, pool)
 	env["AWS_REGION"] = *s.Region()
 	// The group whose scale-in the worker keeps its busy instance out of.
 	env["SCALEOUT_AUTOSCALING_GROUP"] = set.Prefix + "-worker-" + pool
+	// Named after the instance (IMDSv2), not host-pid: a new instance that
+	// gets a released address must not take an old worker's id.
+	env["SCALEOUT_WORKER_ID_FROM"] = workerid.FromEC2
 	var lines []string
 	for _, k := range slices.Sorted(maps.Keys(env)) {
 		lines = append(lines, k+"="+env[k])

@@ -30,6 +30,8 @@ var synth struct {
 	json        map[string]any
 	set         resources.Set
 	settings    stack.Settings
+	// app holds the three stacks.
+	app awscdk.App
 	// isolated is a second stack, in the same app, whose workers have no
 	// NAT gateway (natGateways=0).
 	isolated synthesized
@@ -96,8 +98,10 @@ func run(m *testing.M) (int, error) {
 			"etl":     {CPU: 1024, MemoryMiB: 4096, Concurrency: 8, MinTasks: 1, MaxTasks: 10},
 		},
 		AlarmEmail: "ops@example.com",
+		Version:    "1a2b3c4d5e6f",
 	}
 	app := awscdk.NewApp(&awscdk.AppProps{Context: &flags})
+	synth.app = app
 	s, err := stack.New(app, "Scaleout", stack.Props{
 		StackProps: awscdk.StackProps{Env: &awscdk.Environment{
 			Account: jsii.String("000000000000"), Region: jsii.String("us-east-1"),

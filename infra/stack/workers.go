@@ -200,9 +200,16 @@ func (s *Stack) newWorkers(set Settings) *Workers {
 		})
 		// One image for every pool, built from the repository's Dockerfile
 		// by `cdk deploy` (synth only hashes the folder: no Docker needed).
+		// The version is a build argument, so part of the asset's hash: it
+		// names the sources' last commit, so it changes with them only.
+		var buildArgs *map[string]*string
+		if set.Version != "" {
+			buildArgs = &map[string]*string{"VERSION": jsii.String(set.Version)}
+		}
 		image = awsecs.ContainerImage_FromAsset(jsii.String(set.SourceDir), &awsecs.AssetImageProps{
-			File:     jsii.String("Dockerfile"),
-			Platform: awsecrassets.Platform_LINUX_ARM64(),
+			File:      jsii.String("Dockerfile"),
+			Platform:  awsecrassets.Platform_LINUX_ARM64(),
+			BuildArgs: buildArgs,
 		})
 		output(s.Stack, "ClusterName", w.Cluster.ClusterName(), "ECS cluster of the worker services")
 	}

@@ -3,6 +3,8 @@ package stack_test
 import (
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -430,4 +432,27 @@ func TestIsolatedWorkers(t *testing.T) {
 			"NetworkConfiguration": obj{"AwsvpcConfiguration": like(obj{"AssignPublicIp": "DISABLED"})},
 		})
 	})
+}
+
+// The worker image is built with the version as a build argument (the
+// Dockerfile stamps it into the binary; functions/worker's tests build it
+// that way), so it does not report "devel".
+func TestWorkerImageIsStampedWithTheVersion(t *testing.T) {
+	dir := *synth.app.Synth(nil).Directory()
+	b, err := os.ReadFile(filepath.Join(dir, "Scaleout.assets.json"))
+	require.NoError(t, err)
+	var manifest struct {
+		DockerImages map[string]struct {
+			Source struct {
+				DockerFile      string            `json:"dockerFile"`
+				DockerBuildArgs map[string]string `json:"dockerBuildArgs"`
+			} `json:"source"`
+		} `json:"dockerImages"`
+	}
+	require.NoError(t, json.Unmarshal(b, &manifest))
+	require.Len(t, manifest.DockerImages, 1, "one worker image for every pool")
+	for _, img := range manifest.DockerImages {
+		require.Equal(t, "Dockerfile", img.Source.DockerFile)
+		require.Equal(t, map[string]string{"VERSION": synth.settings.Version}, img.Source.DockerBuildArgs)
+	}
 }

@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/ec2/imds"
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
@@ -31,6 +30,7 @@ import (
 	"github.com/scaleout/scaleout/pkg/secrets"
 	"github.com/scaleout/scaleout/pkg/tasktypes"
 	"github.com/scaleout/scaleout/pkg/worker"
+	"github.com/scaleout/scaleout/pkg/workerid"
 	"github.com/scaleout/scaleout/pkg/workers"
 )
 
@@ -130,6 +130,15 @@ func Worker(ctx context.Context, cfg config.Config, c *awsconfig.Clients, log *s
 	} else if log != nil {
 		log.Warn("no SCALEOUT_KMS_KEY_ID or SCALEOUT_SECRET_KEY: executions with sensitive parameters will fail on this worker")
 	}
+	id, err := workerid.Detect(ctx, workerid.Options{
+		ID: cfg.WorkerID, From: cfg.WorkerIDFrom, ECSMetadataURI: cfg.ECSMetadataURI, IMDSEndpoint: cfg.IMDSEndpoint,
+	})
+	if err != nil {
+		return nil, err
+	}
+	if log != nil {
+		log.Info("worker named", "worker_id", id.ID, "from", id.Source)
+	}
 	minFree := int64(cfg.MinMemoryMB) << 20
 	if minFree == 0 {
 		minFree = -1 // no floor
@@ -139,7 +148,7 @@ func Worker(ctx context.Context, cfg config.Config, c *awsconfig.Clients, log *s
 		return nil, err
 	}
 	return worker.New(execstore.New(c.DynamoDB, set.Executions.Name, set.Catalog.Name), q, runner, worker.Config{
-		ID:              cfg.WorkerID,
+		ID:              id.ID,
 		Concurrency:     cfg.WorkerConcurrency,
 		Lease:           cfg.Lease,
 		PollWait:        cfg.PollWait,
@@ -148,7 +157,7 @@ func Worker(ctx context.Context, cfg config.Config, c *awsconfig.Clients, log *s
 		Pools:           []string{cfg.WorkerPool},
 		Tags:            cfg.WorkerTags,
 		Version:         Version(),
-		Sampler:         workers.NewProcSampler(),
+		Sampler:         workers.NewProcSampler(id.CPULimit),
 		MaxCPU:          cfg.MaxCPU,
 		MinFreeMemory:   minFree,
 		Grace:           cfg.Grace,
@@ -211,9 +220,18 @@ func Workers(cfg config.Config, c *awsconfig.Clients) *workers.Store {
 	return s
 }
 
-// Version is the build's version: the module version, else the VCS
-// revision, else "devel".
+// version is stamped at build time by the Makefile and the Dockerfile:
+// -ldflags '-X github.com/scaleout/scaleout/pkg/assemble.version=<v>'.
+// The image is built from a context without .git, where Go's VCS stamping
+// has nothing to read.
+var version string
+
+// Version is the build's version: the one stamped at build time, else the
+// module version, else the VCS revision, else "devel".
 func Version() string {
+	if version != "" {
+		return version
+	}
 	info, ok := debug.ReadBuildInfo()
 	if !ok {
 		return "devel"
@@ -287,20 +305,13 @@ func webhookQueueURL(ctx context.Context, cfg config.Config, c *awsconfig.Client
 // secret SCALEOUT_WEBHOOK_SECRET_ARN names, one try per receive, and
 // leaves the retries to the queue (see notify.Sender).
 func WebhookSender(ctx context.Context, cfg config.Config, c *awsconfig.Clients, log *slog.Logger) (*notify.Sender, error) {
-	if cfg.WebhookSecretARN != "" {
-		// Read once, at start: a secret that cannot be read stops the
-		// function (its messages wait in the queue), rather than
-		// dropping webhooks.
-		out, err := secretsmanager.NewFromConfig(c.Config).GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{
-			SecretId: aws.String(cfg.WebhookSecretARN),
-		})
-		if err != nil {
-			return nil, fmt.Errorf("read the webhook signing secret %s (SCALEOUT_WEBHOOK_SECRET_ARN): %w", cfg.WebhookSecretARN, err)
-		}
-		cfg.WebhookSecret = aws.ToString(out.SecretString)
+	secret, err := WebhookSecret(ctx, cfg, c, log)
+	if err != nil {
+		return nil, err
 	}
 	n, err := notify.New(notify.Config{
 		Secret:       []byte(cfg.WebhookSecret),
+		SecretSource: secret,
 		AllowPrivate: cfg.WebhookAllowPrivate,
 		Deliveries:   notify.NewDynamoStore(c.DynamoDB, cfg.Resources().Catalog.Name),
 		Tries:        1,
@@ -323,4 +334,25 @@ func WebhookSender(ctx context.Context, cfg config.Config, c *awsconfig.Clients,
 		MaxReceives: cfg.Resources().Webhooks.MaxReceiveCount,
 		Logger:      log,
 	})
+}
+
+// WebhookSecret is the source of the webhook signing secret when
+// SCALEOUT_WEBHOOK_SECRET_ARN names a Secrets Manager secret (nil without
+// it: SCALEOUT_WEBHOOK_SECRET, if set, is used as it is). The secret is
+// read now: one that cannot be read stops the function (its records wait,
+// as for any failure) rather than dropping webhooks. Then it is read again
+// every notify.DefaultSecretTTL, so a rotation is used within five minutes
+// without a restart; a failed read keeps the secret read before.
+func WebhookSecret(ctx context.Context, cfg config.Config, c *awsconfig.Clients, log *slog.Logger) (notify.SecretSource, error) {
+	if cfg.WebhookSecretARN == "" {
+		return nil, nil
+	}
+	src := &notify.CachedSecret{
+		Fetch:  notify.SecretsManagerSecret(secretsmanager.NewFromConfig(c.Config), cfg.WebhookSecretARN),
+		Logger: log,
+	}
+	if _, err := src.Secret(ctx); err != nil {
+		return nil, fmt.Errorf("%w (SCALEOUT_WEBHOOK_SECRET_ARN)", err)
+	}
+	return src, nil
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/scaleout/scaleout/pkg/auth"
 	"github.com/scaleout/scaleout/pkg/execution"
 	"github.com/scaleout/scaleout/pkg/resources"
+	"github.com/scaleout/scaleout/pkg/workerid"
 )
 
 // DefaultLease is a worker session's lease when SCALEOUT_LEASE is unset.
@@ -40,8 +41,17 @@ type Config struct {
 	JWTRoleClaim string
 	JWTRoles     map[string]auth.Role
 
-	// WorkerID names the worker (SCALEOUT_WORKER_ID, default host-pid).
+	// WorkerID names the worker (SCALEOUT_WORKER_ID). Unset, the worker is
+	// named after its ECS task or, with WorkerIDFrom "ec2", its EC2
+	// instance, else host-pid (package workerid).
 	WorkerID string
+	// WorkerIDFrom is SCALEOUT_WORKER_ID_FROM: "" (the ECS task on ECS,
+	// else host-pid), "ec2" (the instance id, IMDSv2) or "host".
+	WorkerIDFrom string
+	// ECSMetadataURI is ECS_CONTAINER_METADATA_URI_V4, which ECS sets in
+	// every container; IMDSEndpoint is AWS_EC2_METADATA_SERVICE_ENDPOINT
+	// (the SDK's setting; default http://169.254.169.254).
+	ECSMetadataURI, IMDSEndpoint string
 	// WorkerPool is the pool a worker serves (SCALEOUT_WORKER_POOL, default "default").
 	WorkerPool string
 	// WorkerConcurrency is how many executions a worker runs at once
@@ -150,6 +160,9 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		JWTRoleClaim:      or(strings.TrimSpace(getenv("SCALEOUT_JWT_ROLE_CLAIM")), auth.DefaultRoleClaim),
 		JWTRoles:          map[string]auth.Role{},
 		WorkerID:          getenv("SCALEOUT_WORKER_ID"),
+		WorkerIDFrom:      strings.TrimSpace(getenv("SCALEOUT_WORKER_ID_FROM")),
+		ECSMetadataURI:    strings.TrimSpace(getenv("ECS_CONTAINER_METADATA_URI_V4")),
+		IMDSEndpoint:      strings.TrimSpace(getenv("AWS_EC2_METADATA_SERVICE_ENDPOINT")),
 		WorkerPool:        or(getenv("SCALEOUT_WORKER_POOL"), resources.DefaultPool),
 		WorkerConcurrency: runtime.NumCPU(),
 		Lease:             DefaultLease,
@@ -290,6 +303,10 @@ func FromEnv(getenv func(string) string) (Config, error) {
 			errs = append(errs, fmt.Errorf("SCALEOUT_IAM_ROLES entry %q: write arn=role with role admin, executor or reader", entry))
 			continue
 		}
+		if err := auth.CheckIAMPattern(strings.TrimSpace(arn)); err != nil {
+			errs = append(errs, fmt.Errorf("SCALEOUT_IAM_ROLES entry %q: %w", entry, err))
+			continue
+		}
 		c.IAMRoles[arn] = role
 	}
 	for _, entry := range split(getenv("SCALEOUT_JWT_ROLES")) {
@@ -318,6 +335,9 @@ func (c Config) Validate() error {
 	}
 	if c.Lease < 3*time.Second || c.Lease > 12*time.Hour {
 		errs = append(errs, fmt.Errorf("SCALEOUT_LEASE=%s: give 3s to 12h", c.Lease))
+	}
+	if err := workerid.CheckFrom(c.WorkerIDFrom); err != nil {
+		errs = append(errs, err)
 	}
 	if c.WebhookSecret != "" && c.WebhookSecretARN != "" {
 		errs = append(errs, errors.New("SCALEOUT_WEBHOOK_SECRET and SCALEOUT_WEBHOOK_SECRET_ARN are both set: give one"))
