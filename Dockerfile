@@ -10,13 +10,17 @@
 FROM --platform=$BUILDPLATFORM golang:1.26.8-bookworm AS build
 ARG TARGETOS=linux
 ARG TARGETARCH=arm64
+# The version the worker reports (registry, logs): `make deploy` passes it
+# through the stack (git describe of the worker's sources). The context has
+# no .git, so Go's own VCS stamping cannot supply it.
+ARG VERSION=
 WORKDIR /src
 COPY go.mod go.sum ./
 RUN go mod download
 COPY functions/ functions/
 COPY pkg/ pkg/
 RUN CGO_ENABLED=0 GOOS=$TARGETOS GOARCH=$TARGETARCH \
-    go build -trimpath -ldflags='-s -w' -o /out/scaleout-worker ./functions/worker
+    go build -trimpath -ldflags="-s -w -X github.com/scaleout/scaleout/pkg/assemble.version=${VERSION}" -o /out/scaleout-worker ./functions/worker
 
 # A small base that still has a shell (busybox sh) for exec tasks, and CA
 # certificates for HTTPS to AWS and to http tasks' targets.

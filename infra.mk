@@ -3,10 +3,17 @@
 #
 # Settings (make variables, passed to the app as CDK context):
 #   STAGE      installation name, default dev: stack and prefix scaleout-$(STAGE)
-#   POOLS      worker pools, comma separated, default "default"
+#   POOLS      worker pools, comma separated, default "default"; a pool's
+#              dead-letter queue is <prefix>-pool-<pool>-dlq, which SQS
+#              limits to 80 characters: prefix and pool name together at
+#              most 70 (scaleout-dev leaves 58 for the pool name)
 #   IAM_ROLES  who may call the API: "arn=role,..." with role admin, executor
-#              or reader; an ARN may end in '*'. Required for deploy; synth
-#              uses a placeholder ARN when it is empty.
+#              or reader. A role's ARN (arn:aws:iam::<account>:role/<name>,
+#              with or without its path) admits every session of the role
+#              (callers arrive as arn:aws:sts::<account>:assumed-role/<name>/
+#              <session>); users by their ARN; an ARN may end in '*' to match
+#              a prefix (role/etl-* matches role names, not paths). Required
+#              for deploy; synth uses a placeholder ARN when it is empty.
 # The worker service of each pool (ECS Fargate, arm64). Each takes one
 # number for every pool ("1024") or per pool ("default=1024,etl=2048");
 # unset, the default (or cdk.json's context) applies:
@@ -36,11 +43,28 @@
 #                       e-mail SNS sends); default none
 #   LOG_RETENTION_DAYS  retention of every log group (default 30; one of 1, 3,
 #                       5, 7, 14, 30, 60, 90, 120, 150, 180, 365, ...)
+#   VERSION             the version binaries and the worker image report
+#                       (default: the sources' last commit; see the Makefile)
 #   NAT_GATEWAYS        1 (default): the workers reach the internet (http
 #                       tasks) through one NAT gateway, about $33 a month plus
-#                       $0.045/GB; 0: isolated subnets with VPC endpoints for
-#                       SQS, ECR, CloudWatch Logs (about $58 a month in two
-#                       AZs) and no internet at all
+#                       $0.045/GB; 2: one in each of the two AZs (about $66 a
+#                       month), so that one AZ's outage leaves the other's
+#                       workers their internet; 0: isolated subnets with a VPC
+#                       endpoint for every API the workers call (SQS, KMS;
+#                       Fargate: ECR API and Docker, CloudWatch Logs, ECS; EC2:
+#                       Auto Scaling; about $7.30 a month each per AZ, $88 for
+#                       a Fargate pool in two AZs) and no internet at all
+#   API_THROTTLE_RATE   the API's steady limit, requests a second for all
+#                       callers together (default 1000); above it 429
+#   API_THROTTLE_BURST  the API's burst limit, requests (default 2000)
+#   API_CONCURRENCY     the API function's reserved concurrency (default 100):
+#                       its most instances, kept from the account's pool so
+#                       that an API burst cannot starve the stream function.
+#                       The account must keep 100 unreserved: with a lower
+#                       Lambda quota (new accounts), ask for more or give 0
+#                       (reserve none)
+#   TABLE_DELETION_PROTECTION  true (default) or false: the tables' deletion
+#                       protection (README "Deploying to AWS": kept tables)
 # Example: make deploy STAGE=prod POOLS=default,etl \
 #            IAM_ROLES='arn:aws:sts::123456789012:assumed-role/ops/*=admin' \
 #            WORKER_CPU=etl=1024 WORKER_MEMORY=etl=4096 MAX_TASKS=etl=10 \
@@ -79,6 +103,10 @@ JWT_ISSUER ?=
 JWT_AUDIENCE ?=
 JWT_ROLE_CLAIM ?=
 JWT_ROLES ?=
+API_THROTTLE_RATE ?=
+API_THROTTLE_BURST ?=
+API_CONCURRENCY ?=
+TABLE_DELETION_PROTECTION ?=
 # Each optional setting becomes -c key=value only when it is set.
 ctx = $(if $(strip $(2)),-c $(1)='$(strip $(2))')
 CDK_CONTEXT = --app bin/infra -c stage=$(STAGE) -c pools=$(POOLS) -c buildDir=build -c sourceDir=. \
@@ -88,7 +116,10 @@ CDK_CONTEXT = --app bin/infra -c stage=$(STAGE) -c pools=$(POOLS) -c buildDir=bu
   $(call ctx,logRetentionDays,$(LOG_RETENTION_DAYS)) $(call ctx,natGateways,$(NAT_GATEWAYS)) \
   $(call ctx,workerPlatform,$(WORKER_PLATFORM)) $(call ctx,instanceType,$(INSTANCE_TYPE)) \
   $(call ctx,apiAuth,$(API_AUTH)) $(call ctx,jwtIssuer,$(JWT_ISSUER)) $(call ctx,jwtAudience,$(JWT_AUDIENCE)) \
-  $(call ctx,jwtRoleClaim,$(JWT_ROLE_CLAIM)) $(call ctx,jwtRoles,$(JWT_ROLES))
+  $(call ctx,jwtRoleClaim,$(JWT_ROLE_CLAIM)) $(call ctx,jwtRoles,$(JWT_ROLES)) \
+  $(call ctx,apiThrottleRate,$(API_THROTTLE_RATE)) $(call ctx,apiThrottleBurst,$(API_THROTTLE_BURST)) \
+  $(call ctx,apiConcurrency,$(API_CONCURRENCY)) $(call ctx,tableDeletionProtection,$(TABLE_DELETION_PROTECTION)) \
+  $(call ctx,version,$(VERSION))
 FAKE_ENV := CDK_DEFAULT_ACCOUNT=000000000000 CDK_DEFAULT_REGION=us-east-1
 
 # bin/infra is linked once (about 120 MB) and reused by every cdk command.
@@ -100,9 +131,9 @@ bin/infra: $(INFRA_SOURCES)
 # The Lambda assets come from the Makefile's build target. go build leaves
 # an unchanged binary's time alone: touch them so make sees them as new.
 LAMBDA_SOURCES := $(shell find functions pkg -name '*.go' -not -name '*_test.go' 2>/dev/null) go.mod go.sum
-build/api/bootstrap build/stream/bootstrap build/reconciler/bootstrap &: $(LAMBDA_SOURCES)
+build/api/bootstrap build/stream/bootstrap build/reconciler/bootstrap build/webhooks/bootstrap &: $(LAMBDA_SOURCES)
 	$(MAKE) build
-	@touch build/api/bootstrap build/stream/bootstrap build/reconciler/bootstrap
+	@touch build/api/bootstrap build/stream/bootstrap build/reconciler/bootstrap build/webhooks/bootstrap
 
 $(CDK): infra/cdk-cli/package.json infra/cdk-cli/package-lock.json
 	@mkdir -p $(CDK_CLI_DIR)
@@ -110,11 +141,11 @@ $(CDK): infra/cdk-cli/package.json infra/cdk-cli/package-lock.json
 	cd $(CDK_CLI_DIR) && npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
-CDK_INPUTS := bin/infra $(CDK) build/api/bootstrap build/stream/bootstrap build/reconciler/bootstrap
+CDK_INPUTS := bin/infra $(CDK) build/api/bootstrap build/stream/bootstrap build/reconciler/bootstrap build/webhooks/bootstrap
 
 # EC2 pools install the worker binary from an S3 asset.
 build/worker-linux-arm64/worker: $(LAMBDA_SOURCES)
-	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build -trimpath -ldflags='-s -w' -o $@ ./functions/worker
+	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build -trimpath -ldflags='$(GO_LDFLAGS)' -o $@ ./functions/worker
 	@touch $@
 ifneq ($(findstring ec2,$(WORKER_PLATFORM)),)
 CDK_INPUTS += build/worker-linux-arm64/worker
@@ -132,12 +163,30 @@ deploy: $(CDK_INPUTS) ## Deploy the stack to AWS with your credentials (needs IA
 	@if [ -z '$(IAM_ROLES)' ] && [ '$(API_AUTH)' != jwt ]; then echo "deploy: set IAM_ROLES='arn:aws:iam::<account>:role/<name>=admin,...' (who may call the API), or API_AUTH=jwt with JWT_ISSUER and JWT_AUDIENCE"; exit 1; fi
 	JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 $(CDK) deploy $(CDK_CONTEXT) -c iamRoles='$(IAM_ROLES)'
 
-# destroy deletes the stack. The tables and the secrets key are retained
-# (RemovalPolicy RETAIN): delete them by hand if the data may go. Log groups,
-# queues, the VPC and the services go with the stack.
+# destroy deletes the stack. The tables (RETAIN_ON_UPDATE_OR_DELETE, with
+# deletion protection) and the secrets key are retained: delete them by hand
+# if the data may go, or adopt the tables into the next stack with
+# import-tables. Log groups, queues, the VPC and the services go with the
+# stack.
 .PHONY: destroy
 destroy: $(CDK_INPUTS) ## Delete the deployed stack (cdk destroy; the tables and the secrets key are kept)
 	JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 $(CDK) destroy $(CDK_CONTEXT) -c iamRoles='$(SYNTH_IAM_ROLES)'
+
+# import-tables adopts the tables a deleted stack kept (or a first create
+# whose rollback could not delete them) into a new stack scaleout-$(STAGE):
+# cdk import creates the stack with the two tables only, by the logical IDs
+# of the template (checked by the stack tests); `make deploy` then adds the
+# rest. The same settings as deploy.
+PREFIX := scaleout-$(STAGE)
+IMPORT_TABLES := {"Executions6708FA0B":{"TableName":"$(PREFIX)-executions"},"Catalog742F25FD":{"TableName":"$(PREFIX)-catalog"}}
+
+.PHONY: import-tables
+import-tables: $(CDK_INPUTS) ## Adopt the kept executions and catalog tables into a new stack (cdk import); then make deploy
+	@if [ -z '$(IAM_ROLES)' ] && [ '$(API_AUTH)' != jwt ]; then echo "import-tables: set IAM_ROLES (or API_AUTH=jwt) as for deploy"; exit 1; fi
+	@mkdir -p build
+	echo '$(IMPORT_TABLES)' > build/import-tables.json
+	JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 $(CDK) import $(CDK_CONTEXT) -c iamRoles='$(IAM_ROLES)' \
+	  --resource-mapping build/import-tables.json
 
 # deploy-local needs LocalStack (Docker; not available on the project's own
 # machines, so this target is untested there) listening on localhost:4566,

@@ -75,11 +75,18 @@ func freeAddr(t *testing.T) string {
 func startDev(t *testing.T, bin string, env ...string) *dev {
 	t.Helper()
 	addr := freeAddr(t)
-	d := &dev{base: "http://" + addr, logs: &syncBuffer{}, exited: make(chan struct{})}
-	d.cmd = exec.Command(bin, "dev", "--addr", addr, "--in-memory")
-	d.cmd.Env = append(os.Environ(), "SCALEOUT_PREFIX=e2e", "SCALEOUT_TOKEN="+token, "SCALEOUT_WORKER_CONCURRENCY=2",
+	cmd := exec.Command(bin, "dev", "--addr", addr, "--in-memory")
+	cmd.Env = append(os.Environ(), "SCALEOUT_PREFIX=e2e", "SCALEOUT_TOKEN="+token, "SCALEOUT_WORKER_CONCURRENCY=2",
 		"SCALEOUT_POOLS=default,idle") // no worker serves "idle"
-	d.cmd.Env = append(d.cmd.Env, env...)
+	cmd.Env = append(cmd.Env, env...)
+	return runDev(t, cmd, "http://"+addr)
+}
+
+// runDev starts cmd, a `scaleout dev` that listens on base, waits until its
+// API answers, and stops it as Ctrl-C does when the test ends.
+func runDev(t *testing.T, cmd *exec.Cmd, base string) *dev {
+	t.Helper()
+	d := &dev{base: base, cmd: cmd, logs: &syncBuffer{}, exited: make(chan struct{})}
 	d.cmd.Stdout = d.logs
 	d.cmd.Stderr = d.logs
 	require.NoError(t, d.cmd.Start())

@@ -41,7 +41,7 @@ func TestSingleComputerSurvivesSIGKILL(t *testing.T) {
 	for k, v := range ports {
 		env = append(env, k+"="+v)
 	}
-	env = append(env, "SCALEOUT_TOKEN="+token, "SCALEOUT_WORKER_CONCURRENCY=2", "SCALEOUT_LEASE=3s",
+	env = append(env, "SCALEOUT_TOKEN="+token, "SCALEOUT_WORKER_CONCURRENCY=2", "SCALEOUT_LEASE=6s",
 		"SCALEOUT_POLL_WAIT=1s", "SCALEOUT_PENDING_AFTER=5s", "SCALEOUT_LOST_AFTER=3s", "SCALEOUT_RECONCILE_INTERVAL=2s")
 	t.Cleanup(func() {
 		down := exec.Command(bin, "standins", "down")
@@ -94,14 +94,15 @@ func TestSingleComputerSurvivesSIGKILL(t *testing.T) {
 		call(t, "GET", d.base+"/v1/executions/"+id, "", &e)
 		return e.Status
 	}
+	var running []string
 	require.Eventually(t, func() bool {
-		running := 0
+		running = running[:0]
 		for _, id := range ids {
 			if status(d, id) == "running" {
-				running++
+				running = append(running, id)
 			}
 		}
-		return running == 2
+		return len(running) == 2
 	}, 30*time.Second, 100*time.Millisecond, "two executions never ran at once")
 
 	// SIGKILL, then the stand-ins go too, as in a reboot.
@@ -119,7 +120,7 @@ func TestSingleComputerSurvivesSIGKILL(t *testing.T) {
 	}
 	require.Equal(t, http.StatusOK, call(t, "GET", d.base+"/v1/folders/kept", "", &folder))
 	require.Equal(t, "survives", folder.Description, "the catalog outlasts the restart")
-	lost := 0
+	lost := map[string]bool{}
 	for _, id := range ids {
 		require.Eventually(t, func() bool { return status(d, id) == "succeeded" }, 90*time.Second, 250*time.Millisecond,
 			"execution %s never succeeded after the restart (it is %s)", id, status(d, id))
@@ -130,7 +131,7 @@ func TestSingleComputerSurvivesSIGKILL(t *testing.T) {
 		}
 		call(t, "GET", d.base+"/v1/executions/"+id, "", &e)
 		if len(e.Attempts) > 0 && e.Attempts[0].Outcome == "lost" {
-			lost++
+			lost[id] = true
 		}
 		var msgs struct {
 			Messages []struct {
@@ -142,7 +143,13 @@ func TestSingleComputerSurvivesSIGKILL(t *testing.T) {
 		raw, _ := json.Marshal(msgs)
 		require.Contains(t, string(raw), "done", "execution %s has the messages of the attempt that ended it", id)
 	}
-	require.Equal(t, 2, lost, "the two that ran when it was killed were recovered as lost attempts")
+	// The two that ran when it was killed were recovered as lost attempts.
+	// On a loaded machine a renewal of the new process can time out too and
+	// lose another attempt, which is recovered the same way; the two must be
+	// among the lost.
+	for _, id := range running {
+		require.True(t, lost[id], "execution %s ran when the process was killed, and its first attempt is not recorded as lost", id)
+	}
 	require.NoError(t, ctx.Err())
 }
 

@@ -6,6 +6,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -27,11 +28,15 @@ func newHandler(ctx context.Context, getenv func(string) string, log *slog.Logge
 		return nil, err
 	}
 	return func(ctx context.Context, _ events.EventBridgeEvent) (reconcile.Report, error) {
-		// Errors on single executions are logged by the pass and retried
-		// by the next one; failing the invocation would only retry it all.
+		// A pass that could not fix an execution (or read the table) fails
+		// the invocation, so that Lambda's Errors metric counts it and the
+		// reconciler-errors alarm sees a fault that stays. It is not
+		// retried (the stack turns off the asynchronous retries): the next
+		// scheduled pass, a minute later, tries those executions again.
 		rep, err := r.Pass(ctx)
 		if err != nil {
-			log.WarnContext(ctx, "reconcile pass had errors", "error", err)
+			log.ErrorContext(ctx, "reconcile pass failed", "error", err, "failed", rep.Failed)
+			return rep, fmt.Errorf("reconcile pass: %d executions not fixed: %w", rep.Failed, err)
 		}
 		return rep, nil
 	}, nil

@@ -59,6 +59,40 @@ func TestReconcilerEntryPoint(t *testing.T) {
 	require.Equal(t, e.ID, msgs[0].ExecutionID)
 }
 
+// A pass that cannot fix an execution fails the invocation, so that
+// Lambda's Errors metric (and the reconciler-errors alarm) counts it: here
+// the pool's queue is deleted after the handler looked it up, so the stuck
+// execution's message cannot be sent again.
+func TestFailedPassFailsTheInvocation(t *testing.T) {
+	env := testenv.AWS(t)
+	ctx := context.Background()
+	pool := strings.ReplaceAll(testenv.Name("fail"), "-", "")
+	out, err := env.Clients.SQS.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(testenv.Prefix + "-pool-" + pool)})
+	require.NoError(t, err)
+	h, err := newHandler(ctx, func(k string) string {
+		return map[string]string{"SCALEOUT_PREFIX": testenv.Prefix, "SCALEOUT_POOLS": pool}[k]
+	}, slog.New(slog.DiscardHandler))
+	require.NoError(t, err)
+	_, err = env.Clients.SQS.DeleteQueue(ctx, &sqs.DeleteQueueInput{QueueUrl: out.QueueUrl})
+	require.NoError(t, err)
+
+	e := execution.Execution{
+		ID: uuid.Must(uuid.NewV7()).String(), Folder: "f", Project: "p", Package: "fn", Pool: pool,
+		Status: execution.Pending, Definition: []byte(`{}`), CreatedAt: time.Now().Add(-5 * time.Minute).UTC().Truncate(time.Millisecond),
+	}
+	require.NoError(t, execstore.New(env.Clients.DynamoDB, env.Set.Executions.Name, env.Set.Catalog.Name).Create(ctx, e))
+
+	var ev events.EventBridgeEvent
+	b, err := os.ReadFile("testdata/scheduled-event.json")
+	require.NoError(t, err)
+	require.NoError(t, json.Unmarshal(b, &ev))
+	rep, err := h(ctx, ev)
+	require.Error(t, err, "a pass that left an execution unfixed must fail the invocation")
+	require.ErrorContains(t, err, e.ID)
+	require.Equal(t, 1, rep.Failed)
+	require.Zero(t, rep.Requeued)
+}
+
 func TestMissingSettingIsAnError(t *testing.T) {
 	_, err := newHandler(context.Background(), func(k string) string {
 		return map[string]string{"SCALEOUT_PREFIX": "bad prefix"}[k]

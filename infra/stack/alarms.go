@@ -4,11 +4,15 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatchactions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
@@ -16,6 +20,8 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssnssubscriptions"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
+
+	"github.com/scaleout/scaleout/pkg/resources"
 )
 
 // Alarm thresholds.
@@ -31,7 +37,21 @@ const (
 	// api5xx: server errors in five minutes; a single one is logged, a
 	// handful is an incident.
 	api5xx = 5
+	// reconcilerErrors: failed passes in five minutes (one runs a
+	// minute). A pass fails when it could not fix an execution or read
+	// the table; one failure is retried by the next pass, three of five
+	// is a fault that stays.
+	reconcilerErrors = 3
+	// tableThrottles: throttled reads and writes of a table (and, for its
+	// indexes, writes) in five minutes. On demand tables throttle on a hot
+	// key or on traffic past twice its previous peak; the SDK retries, so
+	// a few pass unnoticed, more fail calls.
+	tableThrottles = 10
 )
+
+// workerContainer is the name of the worker's container in a Fargate
+// pool's task definition (workers.go).
+const workerContainer = "worker"
 
 // Monitoring is the alarms' topic and the dashboard.
 type Monitoring struct {
@@ -99,6 +119,9 @@ func (s *Stack) newMonitoring(set Settings) *Monitoring {
 	}
 	alarm(s.Stack, "stream-dlq", "stream batches the stream function gave up on: aggregates miss their records",
 		s.StreamDLQ.MetricApproximateNumberOfMessagesVisible(maxOver(five)), 1)
+	alarm(s.Stack, "webhooks-dlq", fmt.Sprintf("webhook deliveries failed %d tries and reached the dead-letter queue: a receiver is down or refuses them",
+		s.Resources.Webhooks.MaxReceiveCount),
+		s.WebhookQueue.DeadLetterQueue().Queue.MetricApproximateNumberOfMessagesVisible(maxOver(five)), 1)
 	alarm(s.Stack, "api-5xx", fmt.Sprintf("the HTTP API answered %d or more 5xx in 5 minutes", api5xx),
 		s.HTTPAPI.MetricServerError(sumOver), api5xx)
 	alarm(s.Stack, "stream-iterator-age", fmt.Sprintf("the stream function lags the executions table by %s or more", streamIteratorAge),
@@ -106,15 +129,111 @@ func (s *Stack) newMonitoring(set Settings) *Monitoring {
 	for _, fn := range []struct {
 		name string
 		fn   awslambda.Function
-	}{{"api", s.API}, {"stream", s.Stream}} {
+	}{{"api", s.API}, {"stream", s.Stream}, {"webhooks", s.Webhooks}} {
 		alarm(s.Stack, fn.name+"-errors", "the "+fn.name+" function failed", fn.fn.MetricErrors(sumOver), 1)
 		alarm(s.Stack, fn.name+"-throttles", "the "+fn.name+" function was throttled", fn.fn.MetricThrottles(sumOver), 1)
+	}
+	alarm(s.Stack, "reconciler-errors", fmt.Sprintf("%d or more reconcile passes in 5 minutes failed (its log says which executions): "+
+		"lost messages are not sent again, lost attempts not recovered", reconcilerErrors),
+		s.Reconciler.MetricErrors(sumOver), reconcilerErrors)
+	for _, t := range []struct {
+		name  string
+		table awsdynamodb.Table
+		def   resources.Table
+	}{{"executions", s.Executions, s.Resources.Executions}, {"catalog", s.Catalog, s.Resources.Catalog}} {
+		alarm(s.Stack, t.name+"-throttles", fmt.Sprintf("the %s table (or an index) throttled %d or more requests in 5 minutes", t.def.Name, tableThrottles),
+			tableThrottleEvents(t.table, t.def, five), tableThrottles)
+	}
+	if s.Workers != nil {
+		s.taskFailures(set, m.Topic, key)
 	}
 
 	m.Dashboard = s.newDashboard(set, pools)
 	output(s.Stack, "AlarmTopicArn", m.Topic.TopicArn(), "SNS topic of the alarms (subscribe to it)")
 	output(s.Stack, "DashboardName", m.Dashboard.DashboardName(), "CloudWatch dashboard")
 	return m
+}
+
+// tableThrottleEvents is the sum of a table's read and write throttle
+// events and of its indexes' write throttle events (a throttled index
+// throttles the table's writes).
+func tableThrottleEvents(t awsdynamodb.Table, def resources.Table, period awscdk.Duration) awscloudwatch.IMetric {
+	using := map[string]awscloudwatch.IMetric{}
+	metric := func(name string, dims map[string]*string) awscloudwatch.IMetric {
+		return awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
+			Namespace: jsii.String("AWS/DynamoDB"), MetricName: jsii.String(name), DimensionsMap: &dims,
+			Statistic: jsii.String("Sum"), Period: period,
+		})
+	}
+	using["r"] = metric("ReadThrottleEvents", map[string]*string{"TableName": t.TableName()})
+	using["w"] = metric("WriteThrottleEvents", map[string]*string{"TableName": t.TableName()})
+	ids := []string{"r", "w"}
+	for i, ix := range def.Indexes {
+		id := fmt.Sprintf("i%d", i)
+		using[id] = metric("WriteThrottleEvents", map[string]*string{"TableName": t.TableName(), "GlobalSecondaryIndexName": jsii.String(ix.Name)})
+		ids = append(ids, id)
+	}
+	// SUM of the list, not r + w: a metric without data in a period (no
+	// throttles) leaves the sum of the others.
+	return awscloudwatch.NewMathExpression(&awscloudwatch.MathExpressionProps{
+		Expression:   jsii.String("SUM([" + strings.Join(ids, ", ") + "])"),
+		UsingMetrics: &using,
+		Label:        jsii.String(def.Name + " throttle events"),
+		Period:       period,
+	})
+}
+
+// taskFailures sends the alarm topic a message for each worker task that
+// failed: one that could not start (image pull, network, capacity) or
+// whose worker container exited with an error. ECS starts a replacement,
+// which a crash-looping worker fails again (ECS backs such restarts off),
+// and the scaling never sees it: only this says so.
+func (s *Stack) taskFailures(set Settings, topic awssns.Topic, key awskms.Key) {
+	if s.Workers.Cluster == nil {
+		return
+	}
+	name := set.Prefix + "-worker-task-failures"
+	rule := awsevents.NewRule(s.Stack, jsii.String("WorkerTaskFailures"), &awsevents.RuleProps{
+		RuleName:    jsii.String(name),
+		Description: jsii.String("Scaleout " + set.Prefix + ": a worker task failed to start or its worker exited with an error"),
+		EventPattern: &awsevents.EventPattern{
+			Source:     jsii.Strings("aws.ecs"),
+			DetailType: jsii.Strings("ECS Task State Change"),
+			Detail: &map[string]any{
+				"clusterArn": []any{s.Workers.Cluster.ClusterArn()},
+				"lastStatus": []any{"STOPPED"},
+				"$or": []any{
+					map[string]any{"stopCode": []any{"TaskFailedToStart"}},
+					map[string]any{"containers": map[string]any{
+						"name":     []any{workerContainer},
+						"exitCode": []any{map[string]any{"anything-but": []any{0}}},
+					}},
+				},
+			},
+		},
+	})
+	rule.AddTarget(awseventstargets.NewSnsTopic(topic, &awseventstargets.SnsTopicProps{
+		Message: awsevents.RuleTargetInput_FromText(jsii.String(fmt.Sprintf(
+			"Scaleout %s: worker task %s of %s stopped: %s (stop code %s). Its logs: the log group of the pool's worker service.",
+			set.Prefix,
+			*awsevents.EventField_FromPath(jsii.String("$.detail.taskArn")),
+			*awsevents.EventField_FromPath(jsii.String("$.detail.group")),
+			*awsevents.EventField_FromPath(jsii.String("$.detail.stoppedReason")),
+			*awsevents.EventField_FromPath(jsii.String("$.detail.stopCode"))))),
+	}))
+	// The topic is encrypted with its own key: EventBridge may use it for
+	// this rule's messages only.
+	key.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:        jsii.String("EventBridgeTaskFailures"),
+		Principals: &[]awsiam.IPrincipal{awsiam.NewServicePrincipal(jsii.String("events.amazonaws.com"), nil)},
+		Actions:    jsii.Strings("kms:Decrypt", "kms:GenerateDataKey*"),
+		Resources:  jsii.Strings("*"), // in a key policy, "*" is this key
+		// The rule's ARN from its name: a reference to the rule would make
+		// a cycle (rule -> topic -> key -> rule).
+		Conditions: &map[string]any{"StringEquals": map[string]any{"aws:SourceArn": s.FormatArn(&awscdk.ArnComponents{
+			Service: jsii.String("events"), Resource: jsii.String("rule"), ResourceName: jsii.String(name),
+		})}},
+	}), nil)
 }
 
 func (s *Stack) newDashboard(set Settings, pools []string) awscloudwatch.Dashboard {

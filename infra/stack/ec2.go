@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"maps"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -17,6 +18,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/scaleout/scaleout/infra/ec2"
+	"github.com/scaleout/scaleout/pkg/workerid"
 )
 
 // Instance settings of EC2 pools.
@@ -47,10 +49,12 @@ func newWorkerBinary(scope constructs.Construct, set Settings) awss3assets.Asset
 //
 // No SSH and no key pair: Session Manager reaches the instances (with a
 // NAT gateway; natGateways=0 has no SSM endpoints), and the worker logs to
-// the journal (journalctl -u scaleout-worker). A scale-in terminates an
-// instance: systemd stops the worker with SIGTERM, which drains as on
-// Fargate; an execution cut off anyway is recovered when the worker
-// session's lease lapses.
+// the journal (journalctl -u scaleout-worker). A scale-in takes idle
+// instances only: the worker protects its instance from the group's
+// scale-in while it runs executions (SetInstanceProtection). An instance
+// that is terminated anyway (a rolling update, a health check) stops the
+// worker with SIGTERM, which drains as on Fargate; an execution cut off is
+// recovered when the worker session's lease lapses.
 func (s *Stack) newWorkerGroup(w *Workers, set Settings, pool string, binary awss3assets.Asset) {
 	cfg := set.Worker(pool)
 	name := set.Prefix + "-worker-" + pool
@@ -66,6 +70,19 @@ func (s *Stack) newWorkerGroup(w *Workers, set Settings, pool string, binary aws
 		Actions:   jsii.Strings("s3:GetObject"),
 		Resources: &[]*string{binary.Bucket().ArnForObjects(binary.S3ObjectKey())},
 	}))
+	// The worker keeps its instance out of scale-in while it runs
+	// executions (package scalein), in its own group only.
+	role.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:     jsii.String("InstanceScaleInProtection"),
+		Actions: jsii.Strings("autoscaling:SetInstanceProtection"),
+		Resources: jsii.Strings(*s.FormatArn(&awscdk.ArnComponents{
+			Service: jsii.String("autoscaling"), Resource: jsii.String("autoScalingGroup"),
+			ResourceName: jsii.String("*:autoScalingGroupName/" + name), ArnFormat: awscdk.ArnFormat_COLON_RESOURCE_NAME,
+		})),
+	}))
+	suppressMatching(role, "AwsSolutions-IAM5", "a group's ARN holds an id known only once it exists (a reference would make a cycle: the group's launch template names this role); "+
+		"autoScalingGroupName/<name> names the pool's own group, whose scale-in protection of this instance the worker sets",
+		`^Resource::arn:[^:]+:autoscaling:[^:]+:[^:]+:autoScalingGroup:\*:autoScalingGroupName/`+regexp.QuoteMeta(name)+`$`)
 	w.Roles[pool] = role
 
 	lt := awsec2.NewLaunchTemplate(scope, jsii.String("LaunchTemplate"), &awsec2.LaunchTemplateProps{
@@ -122,10 +139,16 @@ func (s *Stack) newWorkerGroup(w *Workers, set Settings, pool string, binary aws
 // tasks' user (ec2.TaskUser) and iptables for the unit's rules that keep
 // it off the metadata endpoints, the binary from its S3 asset, the
 // environment file (the Fargate task's environment, workerEnvironment, and
-// the region, which ECS would set) and the systemd unit.
+// the region, which ECS would set) and the systemd unit; the worker is
+// named after its instance.
 func (s *Stack) workerUserData(set Settings, pool string, binary awss3assets.Asset) awsec2.UserData {
 	env := s.workerEnvironment(set, pool)
 	env["AWS_REGION"] = *s.Region()
+	// The group whose scale-in the worker keeps its busy instance out of.
+	env["SCALEOUT_AUTOSCALING_GROUP"] = set.Prefix + "-worker-" + pool
+	// Named after the instance (IMDSv2), not host-pid: a new instance that
+	// gets a released address must not take an old worker's id.
+	env["SCALEOUT_WORKER_ID_FROM"] = workerid.FromEC2
 	var lines []string
 	for _, k := range slices.Sorted(maps.Keys(env)) {
 		lines = append(lines, k+"="+env[k])

@@ -14,6 +14,7 @@ import (
 
 	"github.com/scaleout/scaleout/infra/ec2"
 	"github.com/scaleout/scaleout/pkg/config"
+	"github.com/scaleout/scaleout/pkg/workerid"
 )
 
 // The third stack (synth.options) runs pool etl on EC2 and pool default on
@@ -91,7 +92,8 @@ func TestEC2WorkersRunTheUnitOnGraviton(t *testing.T) {
 	require.True(t, strings.HasSuffix(ud, "\nsystemctl daemon-reload\nsystemctl enable --now scaleout-worker.service"), ud)
 
 	// The environment is the Fargate task's (same keys as the other
-	// pool's task) and the region, and one the worker starts with.
+	// pool's task), the region and the group (whose scale-in the worker
+	// keeps its busy instance out of), and one the worker starts with.
 	env := map[string]string{}
 	for _, line := range strings.Split(strings.TrimSuffix(heredoc(t, ud, ec2.EnvironmentFile), "\n"), "\n") {
 		k, v, ok := strings.Cut(line, "=")
@@ -99,8 +101,10 @@ func TestEC2WorkersRunTheUnitOnGraviton(t *testing.T) {
 		env[k] = v
 	}
 	require.Equal(t, "us-east-1", env["AWS_REGION"])
+	require.Equal(t, optionsFamily("etl"), env["SCALEOUT_AUTOSCALING_GROUP"])
+	require.Equal(t, "ec2", env["SCALEOUT_WORKER_ID_FROM"], "named after the instance, not host-pid")
 	task := resourceIDIn(t, tpl, "AWS::ECS::TaskDefinition", obj{"Family": optionsFamily("default")})
-	taskEnv := []string{"AWS_REGION"}
+	taskEnv := []string{"AWS_REGION", "SCALEOUT_AUTOSCALING_GROUP", "SCALEOUT_WORKER_ID_FROM"}
 	container := resourcesIn(synth.options.json, "AWS::ECS::TaskDefinition")[task]["Properties"].(obj)["ContainerDefinitions"].([]any)[0].(obj)
 	for _, kv := range container["Environment"].([]any) {
 		taskEnv = append(taskEnv, kv.(obj)["Name"].(string))
@@ -111,6 +115,7 @@ func TestEC2WorkersRunTheUnitOnGraviton(t *testing.T) {
 	require.Equal(t, set.Prefix, cfg.Prefix)
 	require.Equal(t, set.Pools, cfg.Pools)
 	require.Equal(t, "etl", cfg.WorkerPool)
+	require.Equal(t, workerid.FromEC2, cfg.WorkerIDFrom)
 	require.Equal(t, 8, cfg.WorkerConcurrency)
 	require.Equal(t, "90s", env["SCALEOUT_GRACE"], "the grace fits in the unit's TimeoutStopSec")
 
@@ -175,6 +180,9 @@ func TestEC2InstanceRole(t *testing.T) {
 	want := maps.Clone(task)
 	want[queueOf("etl")] = want[queueOf("default")]
 	delete(want, queueOf("default"))
+	// Scale-in protection: its instance in its group, not ECS tasks.
+	delete(want, clusterTasks(synth.options.settings))
+	want[instanceGroup(optionsFamily("etl"))] = []string{"autoscaling:SetInstanceProtection"}
 	var binary string
 	for res, actions := range instance {
 		if strings.HasPrefix(res, "arn:aws:s3:::") {

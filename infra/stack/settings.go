@@ -27,6 +27,9 @@ const (
 	ContextPools = "pools"
 	// ContextIAMRoles maps caller ARNs to Scaleout roles, in the format of
 	// SCALEOUT_IAM_ROLES ("arn=role,...") or as a JSON object {"arn": "role"}.
+	// A role's ARN (arn:aws:iam::<account>:role/<name>) admits its sessions
+	// (arn:aws:sts::<account>:assumed-role/<name>/<session>), whatever the
+	// role's path; see auth.Gateway.
 	ContextIAMRoles = "iamRoles"
 	// ContextBuildDir is the folder `make build` writes the Lambda
 	// bootstraps to, relative to the working directory (default "build").
@@ -34,6 +37,10 @@ const (
 	// ContextSourceDir is the folder holding the worker's Dockerfile (the
 	// repository root), relative to the working directory (default ".").
 	ContextSourceDir = "sourceDir"
+	// ContextVersion is the version the worker image reports (the
+	// Dockerfile's VERSION build argument; `make deploy` passes the
+	// Makefile's VERSION). Unset, the image reports "devel".
+	ContextVersion = "version"
 
 	// The worker service of each pool. Each takes one number for every
 	// pool ("1024"), or per pool "default=1024,etl=2048" or a JSON object
@@ -90,9 +97,30 @@ const (
 	// in days CloudWatch offers (1, 3, 5, 7, 14, 30, 60, 90, ...; default 30).
 	ContextLogRetentionDays = "logRetentionDays"
 	// ContextNATGateways is the number of NAT gateways of the workers' VPC:
-	// 1 (default) lets tasks reach the internet (http tasks); 0 leaves them
-	// in isolated subnets that reach AWS through VPC endpoints only.
+	// 1 (default) lets tasks reach the internet (http tasks) through one
+	// NAT gateway in the first AZ; 2 puts one in each AZ, so that an AZ's
+	// outage does not cut the other AZ's tasks off (about $33 a month
+	// more); 0 leaves them in isolated subnets that reach AWS through VPC
+	// endpoints only.
 	ContextNATGateways = "natGateways"
+
+	// ContextAPIThrottleRate is the HTTP API stage's steady request rate
+	// limit, requests per second across all callers (default
+	// DefaultAPIThrottleRate); API Gateway answers 429 above it.
+	ContextAPIThrottleRate = "apiThrottleRate"
+	// ContextAPIThrottleBurst is the stage's burst limit, requests (default
+	// DefaultAPIThrottleBurst).
+	ContextAPIThrottleBurst = "apiThrottleBurst"
+	// ContextAPIConcurrency is the API function's reserved concurrency:
+	// the most instances it may run at once, kept from the account's
+	// pool so that an API burst cannot take the concurrency the stream
+	// function needs (default DefaultAPIConcurrency; 0 reserves none and
+	// leaves the API uncapped, for accounts whose concurrency quota is too
+	// small to reserve from).
+	ContextAPIConcurrency = "apiConcurrency"
+	// ContextTableDeletionProtection set to "false" turns the tables'
+	// deletion protection off (default true; see newTable).
+	ContextTableDeletionProtection = "tableDeletionProtection"
 	// ContextWorkers set to "false" leaves the worker services (and their
 	// VPC) out: for LocalStack plans without ECS, where workers run as
 	// processes (bin/worker) against it instead. Default true.
@@ -157,6 +185,16 @@ var DefaultWorker = Worker{CPU: 512, MemoryMiB: 1024, Concurrency: 4, MinTasks: 
 // DefaultLogRetentionDays is how long logs are kept unless settings say otherwise.
 const DefaultLogRetentionDays = 30
 
+// The API's throttling defaults. At the API function's typical 20-100 ms
+// a request, 1000 requests a second keep 20-100 instances busy, within
+// DefaultAPIConcurrency; API Gateway's own account quota is 10,000 a
+// second.
+const (
+	DefaultAPIThrottleRate  = 1000
+	DefaultAPIThrottleBurst = 2000
+	DefaultAPIConcurrency   = 100
+)
+
 // DefaultStage is the stage when none is given.
 const DefaultStage = "dev"
 
@@ -170,7 +208,8 @@ type Settings struct {
 	// Pools are the installation's worker pools, one queue each.
 	Pools []string
 	// IAMRoles is SCALEOUT_IAM_ROLES for the API function: "arn=role,...",
-	// where an ARN may end in '*' to match a prefix.
+	// where an ARN may end in '*' to match a prefix, and a role's ARN
+	// admits the role's sessions.
 	IAMRoles string
 	// BuildDir holds api/bootstrap and stream/bootstrap (from `make build`)
 	// and, for EC2 pools, WorkerBinary.
@@ -178,6 +217,8 @@ type Settings struct {
 	BuildDir string
 	// SourceDir holds the worker's Dockerfile (default ".").
 	SourceDir string
+	// Version is stamped into the worker image (ContextVersion).
+	Version string
 	// Workers are the pools' worker services; a pool missing here gets
 	// DefaultWorker (see Worker).
 	Workers map[string]Worker
@@ -185,8 +226,17 @@ type Settings struct {
 	AlarmEmail string
 	// LogRetentionDays is every log group's retention (0: the default, 30).
 	LogRetentionDays int
-	// NATGateways is 0 or 1 (see ContextNATGateways); nil means 1.
+	// NATGateways is 0, 1 or 2 (see ContextNATGateways); nil means 1.
 	NATGateways *int
+	// APIThrottleRate and APIThrottleBurst are the HTTP API stage's
+	// limits (0: DefaultAPIThrottleRate, DefaultAPIThrottleBurst).
+	APIThrottleRate, APIThrottleBurst int
+	// APIConcurrency is the API function's reserved concurrency (nil:
+	// DefaultAPIConcurrency; 0: none reserved).
+	APIConcurrency *int
+	// TableDeletionProtection turns the tables' deletion protection on
+	// (nil: on).
+	TableDeletionProtection *bool
 	// NoWorkers leaves the worker services out (see ContextWorkers).
 	NoWorkers bool
 	// APIAuth is APIAuthIAM ("" too) or APIAuthJWT, with JWTIssuer and
@@ -231,6 +281,32 @@ func (s Settings) NAT() int {
 		return 1
 	}
 	return *s.NATGateways
+}
+
+// ThrottleRate is APIThrottleRate with its default.
+func (s Settings) ThrottleRate() int { return orDefault(s.APIThrottleRate, DefaultAPIThrottleRate) }
+
+// ThrottleBurst is APIThrottleBurst with its default.
+func (s Settings) ThrottleBurst() int { return orDefault(s.APIThrottleBurst, DefaultAPIThrottleBurst) }
+
+// APIReserved is APIConcurrency with its default; 0 reserves none.
+func (s Settings) APIReserved() int {
+	if s.APIConcurrency == nil {
+		return DefaultAPIConcurrency
+	}
+	return *s.APIConcurrency
+}
+
+// TablesProtected reports whether the tables have deletion protection.
+func (s Settings) TablesProtected() bool {
+	return s.TableDeletionProtection == nil || *s.TableDeletionProtection
+}
+
+func orDefault(n, def int) int {
+	if n == 0 {
+		return def
+	}
+	return n
 }
 
 // SettingsFrom reads the settings through get, which returns a context
@@ -282,6 +358,7 @@ func SettingsFrom(get func(key string) any) (Settings, error) {
 
 	s.IAMRoles = roleMap(get(ContextIAMRoles), ContextIAMRoles, "arn=role", &errs)
 	s.SourceDir = str(ContextSourceDir, ".")
+	s.Version = str(ContextVersion, "")
 	s.APIAuth = str(ContextAPIAuth, "")
 	s.JWTIssuer = str(ContextJWTIssuer, "")
 	s.JWTAudience = list(ContextJWTAudience, "audiences")
@@ -294,20 +371,17 @@ func SettingsFrom(get func(key string) any) (Settings, error) {
 		s.NATGateways = &n
 	}
 
-	switch v := get(ContextWorkers).(type) {
-	case nil:
-	case bool:
+	s.APIThrottleRate = intFrom(get, ContextAPIThrottleRate, 0, &errs)
+	s.APIThrottleBurst = intFrom(get, ContextAPIThrottleBurst, 0, &errs)
+	if get(ContextAPIConcurrency) != nil {
+		n := intFrom(get, ContextAPIConcurrency, DefaultAPIConcurrency, &errs)
+		s.APIConcurrency = &n
+	}
+	if v, ok := boolFrom(get, ContextTableDeletionProtection, &errs); ok {
+		s.TableDeletionProtection = &v
+	}
+	if v, ok := boolFrom(get, ContextWorkers, &errs); ok {
 		s.NoWorkers = !v
-	case string:
-		switch strings.TrimSpace(v) {
-		case "false":
-			s.NoWorkers = true
-		case "true", "":
-		default:
-			errs = append(errs, fmt.Errorf("context %q: give true or false, got %q", ContextWorkers, v))
-		}
-	default:
-		errs = append(errs, fmt.Errorf("context %q: give true or false, got %T", ContextWorkers, v))
 	}
 
 	s.Workers = map[string]Worker{}
@@ -349,6 +423,29 @@ func SettingsFrom(get func(key string) any) (Settings, error) {
 		return s, err
 	}
 	return s, nil
+}
+
+// boolFrom reads a context value given as true/false or "true"/"false";
+// ok is false when it is not set.
+func boolFrom(get func(string) any, key string, errs *[]error) (v, ok bool) {
+	switch v := get(key).(type) {
+	case nil:
+	case bool:
+		return v, true
+	case string:
+		switch strings.TrimSpace(v) {
+		case "false":
+			return false, true
+		case "true":
+			return true, true
+		case "":
+		default:
+			*errs = append(*errs, fmt.Errorf("context %q: give true or false, got %q", key, v))
+		}
+	default:
+		*errs = append(*errs, fmt.Errorf("context %q: give true or false, got %T", key, v))
+	}
+	return false, false
 }
 
 // number reads a whole number given as a JSON number or a string.
@@ -462,8 +559,16 @@ func (s Settings) config() (config.Config, error) {
 	if !slices.Contains(retentionDays, s.Retention()) {
 		errs = append(errs, fmt.Errorf("context %q: %d days is not a retention CloudWatch offers (%v)", ContextLogRetentionDays, s.LogRetentionDays, retentionDays))
 	}
-	if n := s.NAT(); n < 0 || n > 1 {
-		errs = append(errs, fmt.Errorf("context %q: %d: give 0 (VPC endpoints only, no internet) or 1", ContextNATGateways, n))
+	if n := s.NAT(); n < 0 || n > maxAZs {
+		errs = append(errs, fmt.Errorf("context %q: %d: give 0 (VPC endpoints only, no internet), 1 (one NAT gateway) or %d (one in each AZ)",
+			ContextNATGateways, n, maxAZs))
+	}
+	if s.APIThrottleRate < 0 || s.APIThrottleBurst < 0 {
+		errs = append(errs, fmt.Errorf("context %q=%d, %q=%d: give requests per second and a burst of 1 or more",
+			ContextAPIThrottleRate, s.APIThrottleRate, ContextAPIThrottleBurst, s.APIThrottleBurst))
+	}
+	if n := s.APIReserved(); n < 0 {
+		errs = append(errs, fmt.Errorf("context %q: %d: give the API function's reserved concurrency, or 0 for none", ContextAPIConcurrency, n))
 	}
 	if e := s.AlarmEmail; e != "" && (!strings.Contains(e, "@") || strings.ContainsAny(e, " ,;")) {
 		errs = append(errs, fmt.Errorf("context %q: %q is not one e-mail address", ContextAlarmEmail, e))
@@ -549,6 +654,10 @@ var fargateMemory = map[int][3]int{
 	8192:  {16384, 61440, 4096},
 	16384: {32768, 122880, 8192},
 }
+
+// maxAZs is how many availability zones the workers' VPC spans (newVPC),
+// and so the most NAT gateways it can use.
+const maxAZs = 2
 
 // maxTasks bounds a pool's service, a guard against a typo's bill.
 const maxTasks = 100

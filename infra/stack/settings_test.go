@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -25,6 +26,8 @@ func context(m map[string]any) func(string) any {
 const root = "../.."
 
 func one(n int) *int { return &n }
+
+func yes() *bool { b := true; return &b }
 
 func TestSettingsFrom(t *testing.T) {
 	t.Parallel()
@@ -48,7 +51,8 @@ func TestSettingsFrom(t *testing.T) {
 			"iamRoles":  "arn:aws:iam::1:role/a=admin, arn:aws:iam::1:role/b=reader",
 			"workerCpu": "1024", "workerMemory": "default=2048,etl=4096", "maxTasks": "etl=10",
 			"alarmEmail": "ops@example.com", "logRetentionDays": "90", "natGateways": "0",
-			"workers": "false",
+			"workers": "false", "apiThrottleRate": "50", "apiThrottleBurst": "100", "apiConcurrency": "0",
+			"tableDeletionProtection": "false",
 		},
 		want: stack.Settings{
 			Stage: "prod", Prefix: "scaleout-prod", Pools: []string{"default", "etl"},
@@ -58,14 +62,16 @@ func TestSettingsFrom(t *testing.T) {
 				"etl":     {CPU: 1024, MemoryMiB: 4096, Concurrency: 4, MinTasks: 0, MaxTasks: 10},
 			},
 			AlarmEmail: "ops@example.com", LogRetentionDays: 90, NATGateways: one(0),
-			NoWorkers: true,
+			NoWorkers: true, APIThrottleRate: 50, APIThrottleBurst: 100, APIConcurrency: one(0),
+			TableDeletionProtection: new(bool),
 		},
 	}, {
 		name: "JSON from cdk.json",
 		context: map[string]any{
 			"prefix": "acme_scaleout", "pools": []any{"etl", "default"},
 			"iamRoles":          map[string]any{"arn:aws:iam::1:role/b": "reader", "arn:aws:iam::1:role/a": "admin"},
-			"workerConcurrency": float64(8), "minTasks": map[string]any{"etl": float64(1)}, "natGateways": float64(1),
+			"workerConcurrency": float64(8), "minTasks": map[string]any{"etl": float64(1)}, "natGateways": float64(2),
+			"tableDeletionProtection": true, "apiConcurrency": float64(20),
 		},
 		want: stack.Settings{
 			Stage: "dev", Prefix: "acme_scaleout", Pools: []string{"etl", "default"},
@@ -74,7 +80,7 @@ func TestSettingsFrom(t *testing.T) {
 				"default": {CPU: 512, MemoryMiB: 1024, Concurrency: 8, MinTasks: 0, MaxTasks: 4},
 				"etl":     {CPU: 512, MemoryMiB: 1024, Concurrency: 8, MinTasks: 1, MaxTasks: 4},
 			},
-			LogRetentionDays: 30, NATGateways: one(1),
+			LogRetentionDays: 30, NATGateways: one(2), TableDeletionProtection: yes(), APIConcurrency: one(20),
 		},
 	}} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -106,6 +112,16 @@ func TestSettingsReportEveryProblem(t *testing.T) {
 	}
 }
 
+func TestSettingsRefuseQueueNamesOverSQSLimit(t *testing.T) {
+	t.Parallel()
+	prefix, pool := strings.Repeat("p", 40), strings.Repeat("q", 40)
+	_, err := stack.SettingsFrom(context(map[string]any{
+		"prefix": prefix, "pools": pool, "iamRoles": "arn:aws:iam::1:role/a=admin",
+	}))
+	dlq := prefix + "-pool-" + pool + "-dlq"
+	require.ErrorContains(t, err, fmt.Sprintf("queue name %q is 90 characters, over SQS's limit of 80", dlq))
+}
+
 func TestWorkerSettingsReportEveryProblem(t *testing.T) {
 	t.Parallel()
 	_, err := stack.SettingsFrom(context(map[string]any{
@@ -117,7 +133,10 @@ func TestWorkerSettingsReportEveryProblem(t *testing.T) {
 		"minTasks":          "5",
 		"maxTasks":          "nope=3",
 		"logRetentionDays":  "31",
-		"natGateways":       "2",
+		"natGateways":       "3",
+		"apiThrottleRate":   "-1",
+		"apiConcurrency":    "-5",
+		"workers":           "maybe",
 		"alarmEmail":        "ops",
 		"sourceDir":         "/nonexistent",
 	}))
@@ -129,7 +148,10 @@ func TestWorkerSettingsReportEveryProblem(t *testing.T) {
 		`pool "etl": minTasks=5, maxTasks=4`,
 		`context "maxTasks": "nope" is not one of the pools [default etl]`,
 		`context "logRetentionDays": 31 days`,
-		`context "natGateways": 2`,
+		`context "natGateways": 3: give 0 (VPC endpoints only, no internet), 1 (one NAT gateway) or 2 (one in each AZ)`,
+		`context "apiThrottleRate"=-1`,
+		`context "apiConcurrency": -5`,
+		`context "workers": give true or false, got "maybe"`,
 		`context "alarmEmail": "ops"`,
 		`no worker Dockerfile in "/nonexistent"`,
 	} {

@@ -60,7 +60,11 @@ type Stack struct {
 	// executions' final statuses to (source "scaleout", detail type
 	// "Execution Ended").
 	ExecutionEvents awsevents.EventBus
-	// WebhookSecret signs the webhooks the stream function sends to
+	// WebhookQueue holds the webhook deliveries the stream function
+	// enqueues (with its dead-letter queue); Webhooks sends them.
+	WebhookQueue awssqs.Queue
+	Webhooks     awslambda.Function
+	// WebhookSecret signs the webhooks the webhook sender sends to
 	// executions' callback URLs; receivers verify them with it.
 	WebhookSecret awssecretsmanager.Secret
 	// URL is the API's base URL (its $default stage).
@@ -106,8 +110,8 @@ func New(scope constructs.Construct, id string, props Props) (*Stack, error) {
 		awscdk.Tags_Of(s.Stack).Add(jsii.String("stage"), jsii.String(set.Stage), nil)
 	}
 
-	s.Executions = newTable(s.Stack, "Executions", s.Resources.Executions)
-	s.Catalog = newTable(s.Stack, "Catalog", s.Resources.Catalog)
+	s.Executions = newTable(s.Stack, "Executions", s.Resources.Executions, set.TablesProtected())
+	s.Catalog = newTable(s.Stack, "Catalog", s.Resources.Catalog, set.TablesProtected())
 	for _, pool := range slices.Sorted(maps.Keys(s.Resources.Pools)) {
 		scope := constructs.NewConstruct(s.Stack, jsii.String("Pool-"+pool))
 		q := newQueue(scope, "Queue", s.Resources.Pools[pool])
@@ -122,6 +126,10 @@ func New(scope constructs.Construct, id string, props Props) (*Stack, error) {
 		timeout:     apiTimeout,
 		environment: set.apiEnvironment(),
 		retention:   retention(set),
+		// Kept from the account's pool and capped: an API burst beyond it
+		// is throttled here instead of taking the concurrency the stream
+		// function (one instance per stream shard, unreserved) needs.
+		reserved: set.APIReserved(),
 	})
 	// Sensitive environment values are sealed with this key (envelope
 	// encryption context: folder, environment, variable).
@@ -133,9 +141,23 @@ func New(scope constructs.Construct, id string, props Props) (*Stack, error) {
 	// Only what the KMS sealer calls (not GrantEncryptDecrypt's wildcards).
 	s.SecretsKey.Grant(s.API, jsii.String("kms:Encrypt"), jsii.String("kms:Decrypt"))
 	s.API.AddEnvironment(jsii.String("SCALEOUT_KMS_KEY_ID"), s.SecretsKey.KeyArn(), nil)
-	s.Executions.GrantReadWriteData(s.API)
-	// Idempotency records live in the catalog table; messages are read there.
-	s.Catalog.GrantReadWriteData(s.API)
+	// Exactly the calls the API makes (the test TestAPIRoleGrantsWhatTheAPICalls
+	// names the caller of each and checks them against the code): no Scan,
+	// no stream reads, no DeleteItem on executions.
+	s.API.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Actions:   jsii.Strings(apiExecutionsActions...),
+		Resources: &[]*string{s.Executions.TableArn()},
+	}))
+	s.API.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Actions:   jsii.Strings("dynamodb:Query"),
+		Resources: &[]*string{awscdk.Fn_Join(jsii.String(""), &[]*string{s.Executions.TableArn(), jsii.String("/index/*")})},
+	}))
+	// Folders, projects, environments, worker records, idempotency
+	// records, messages and aggregates live in the catalog table.
+	s.API.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Actions:   jsii.Strings(apiCatalogActions...),
+		Resources: &[]*string{s.Catalog.TableArn()},
+	}))
 	suppress(s.API.Role(), "AwsSolutions-IAM5",
 		"index/* names the executions table's own indexes (by package, folder, status, day) that GET /v1/executions queries",
 		"Resource::<Executions6708FA0B.Arn>/index/*")
@@ -154,6 +176,11 @@ func New(scope constructs.Construct, id string, props Props) (*Stack, error) {
 		timeout:     time.Minute,
 		environment: set.baseEnvironment(),
 		retention:   retention(set),
+		// One pass at a time, and always a slot for it.
+		reserved: 1,
+		// A failed pass is an error (the errors alarm counts it); the next
+		// scheduled pass, a minute later, is its retry.
+		noAsyncRetries: true,
 	})
 	// Reads and conditionally updates executions through the by_status
 	// index; never deletes. In the catalog it only reads worker sessions
@@ -218,6 +245,7 @@ func New(scope constructs.Construct, id string, props Props) (*Stack, error) {
 	s.Stream.AddEnvironment(jsii.String("SCALEOUT_EVENT_BUS"), s.ExecutionEvents.EventBusName(), nil)
 	suppress(s.Stream.Role(), "AwsSolutions-IAM5", "the DynamoDB event source (grantStreamRead) grants only dynamodb:ListStreams on *; the stream reads are scoped to the executions stream",
 		"Resource::*")
+	s.newWebhooks(set)
 
 	if !set.NoWorkers {
 		s.Workers = s.newWorkers(set)
@@ -232,7 +260,7 @@ func New(scope constructs.Construct, id string, props Props) (*Stack, error) {
 	output(s.Stack, "EventBusName", s.ExecutionEvents.EventBusName(), "EventBridge bus of executions' final statuses (source scaleout, detail type Execution Ended)")
 	output(s.Stack, "EventBusArn", s.ExecutionEvents.EventBusArn(), "ARN of the executions' event bus")
 	// The webhook signing secret: made by Secrets Manager, read by the
-	// stream function when it starts, and by receivers to verify.
+	// webhook sender when it starts, and by receivers to verify.
 	s.WebhookSecret = awssecretsmanager.NewSecret(s.Stack, jsii.String("WebhookSecret"), &awssecretsmanager.SecretProps{
 		Description: jsii.String("Scaleout " + set.Prefix + ": signs the webhooks sent to executions' callback URLs (HMAC-SHA256)"),
 		GenerateSecretString: &awssecretsmanager.SecretStringGenerator{
@@ -241,8 +269,8 @@ func New(scope constructs.Construct, id string, props Props) (*Stack, error) {
 		},
 		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
 	})
-	s.WebhookSecret.GrantRead(s.Stream, nil)
-	s.Stream.AddEnvironment(jsii.String("SCALEOUT_WEBHOOK_SECRET_ARN"), s.WebhookSecret.SecretArn(), nil)
+	s.WebhookSecret.GrantRead(s.Webhooks, nil)
+	s.Webhooks.AddEnvironment(jsii.String("SCALEOUT_WEBHOOK_SECRET_ARN"), s.WebhookSecret.SecretArn(), nil)
 	suppress(s.WebhookSecret, "AwsSolutions-SMG4", "the webhook signing secret is shared with the customer's receivers, "+
 		"which verify with it: an automatic rotation would fail their checks; rotate it by hand with the receivers (README)")
 	output(s.Stack, "WebhookSecretArn", s.WebhookSecret.SecretArn(),
@@ -253,10 +281,37 @@ func New(scope constructs.Construct, id string, props Props) (*Stack, error) {
 	return s, nil
 }
 
+// apiExecutionsActions are the API's calls on the executions table:
+// PutItem (POST /v1/executions, alone or in the idempotent transaction),
+// GetItem (GET /v1/executions/{id}), UpdateItem (stop, and fail when the
+// message cannot be sent), BatchGetItem (a listed page's items) and Scan
+// (one item, once per installation: whether executions made before the
+// day markers are there; see execstore's days.go). Its Query goes to the
+// indexes only.
+var apiExecutionsActions = []string{"dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:BatchGetItem", "dynamodb:Scan"}
+
+// apiCatalogActions are the API's calls on the catalog table: reads
+// (GetItem, Query, BatchGetItem: catalog, workers, messages, aggregates)
+// and writes (PutItem, UpdateItem, DeleteItem, BatchWriteItem: folders,
+// projects, environments, worker records, stop requests, idempotency
+// records).
+var apiCatalogActions = []string{
+	"dynamodb:GetItem", "dynamodb:Query", "dynamodb:BatchGetItem",
+	"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem",
+}
+
 // newTable turns a table definition into an on-demand table with point-in-
-// time recovery, AWS-managed encryption and TTL. Tables are retained when
-// the stack is deleted.
-func newTable(scope constructs.Construct, id string, def resources.Table) awsdynamodb.Table {
+// time recovery, AWS-managed encryption and TTL.
+//
+// The names are fixed (the code finds the tables by them), so the policy
+// is RETAIN_ON_UPDATE_OR_DELETE (CloudFormation's RetainExceptOnCreate):
+// kept when the stack is deleted or the table replaced, but deleted when
+// the stack's first create fails and rolls back, so that the next deploy
+// does not stop on "already exists". Deletion protection (protect) guards
+// the kept tables against a delete outside CloudFormation; it also
+// refuses the delete of that rollback (README "Deploying to AWS" says how
+// to go on, and how to adopt kept tables).
+func newTable(scope constructs.Construct, id string, def resources.Table, protect bool) awsdynamodb.Table {
 	props := &awsdynamodb.TableProps{
 		TableName:    jsii.String(def.Name),
 		PartitionKey: attribute(def.PartitionKey),
@@ -264,8 +319,9 @@ func newTable(scope constructs.Construct, id string, def resources.Table) awsdyn
 		PointInTimeRecoverySpecification: &awsdynamodb.PointInTimeRecoverySpecification{
 			PointInTimeRecoveryEnabled: jsii.Bool(true),
 		},
-		Encryption:    awsdynamodb.TableEncryption_AWS_MANAGED,
-		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
+		Encryption:         awsdynamodb.TableEncryption_AWS_MANAGED,
+		RemovalPolicy:      awscdk.RemovalPolicy_RETAIN_ON_UPDATE_OR_DELETE,
+		DeletionProtection: jsii.Bool(protect),
 	}
 	if def.SortKey != nil {
 		props.SortKey = attribute(*def.SortKey)
@@ -341,6 +397,11 @@ type functionProps struct {
 	timeout                 time.Duration
 	environment             map[string]string
 	retention               awslogs.RetentionDays
+	// reserved is the reserved concurrency (0: none, the account's pool).
+	reserved int
+	// noAsyncRetries turns off Lambda's two retries of a failed
+	// asynchronous invocation (a schedule's).
+	noAsyncRetries bool
 }
 
 // newFunction defines a Go function (arm64, provided.al2023, handler
@@ -361,7 +422,7 @@ func newFunction(scope constructs.Construct, id string, p functionProps) awslamb
 	for k, v := range p.environment {
 		env[k] = jsii.String(v)
 	}
-	return awslambda.NewFunction(scope, jsii.String(id), &awslambda.FunctionProps{
+	props := &awslambda.FunctionProps{
 		Role:          role,
 		FunctionName:  jsii.String(p.name),
 		Description:   jsii.String(p.description),
@@ -374,13 +435,36 @@ func newFunction(scope constructs.Construct, id string, p functionProps) awslamb
 		Environment:   &env,
 		LogGroup:      logs,
 		LoggingFormat: awslambda.LoggingFormat_JSON,
-	})
+	}
+	if p.reserved > 0 {
+		props.ReservedConcurrentExecutions = jsii.Number(p.reserved)
+	}
+	if p.noAsyncRetries {
+		props.RetryAttempts = jsii.Number(0)
+	}
+	return awslambda.NewFunction(scope, jsii.String(id), props)
 }
+
+// Route throttling of the routes open to anyone: each request to them
+// invokes the API function, unlike an unsigned request to an authorized
+// route, which API Gateway refuses itself. Uptime monitors poll the health
+// check a few times a minute; a page load of the console fetches a handful
+// of files.
+const (
+	healthRate, healthBurst   = 2, 5
+	consoleRate, consoleBurst = 10, 50
+)
 
 // newHTTPAPI defines the HTTP API: every /v1 route goes to fn behind IAM
 // authorization, or a JWT authorizer with apiAuth=jwt, except GET
-// /v1/health, which is open so that load balancers and monitors can call it
-// unsigned.
+// /v1/health, which is open so that monitors can call it unsigned.
+//
+// The $default stage throttles every route (apiThrottleRate, ..Burst) and
+// the open routes much harder (healthRate, consoleRate), so that an
+// anonymous caller can cost at most a few invocations a second. (HTTP APIs
+// have no mock integration that could answer the health check without
+// the function; keeping it open keeps the API's contract, unsigned
+// liveness, for monitors that cannot sign.)
 func newHTTPAPI(scope constructs.Construct, set Settings, fn awslambda.IFunction, keep awslogs.RetentionDays) (awsapigatewayv2.HttpApi, *string) {
 	api := awsapigatewayv2.NewHttpApi(scope, jsii.String("HttpApi"), &awsapigatewayv2.HttpApiProps{
 		ApiName:            jsii.String(set.Prefix + "-api"),
@@ -395,7 +479,20 @@ func newHTTPAPI(scope constructs.Construct, set Settings, fn awslambda.IFunction
 		StageName:         jsii.String("$default"),
 		AutoDeploy:        jsii.Bool(true),
 		AccessLogSettings: &accessLogSettings{logs: accessLogs, jwt: set.JWT()},
+		Throttle: &awsapigatewayv2.ThrottleSettings{
+			RateLimit:  jsii.Number(float64(set.ThrottleRate())),
+			BurstLimit: jsii.Number(float64(set.ThrottleBurst())),
+		},
 	})
+	// Per route limits of the open routes; the stage names routes by key,
+	// so it is made after them.
+	routeSettings := map[string]any{}
+	throttleRoutes := func(key string, routes *[]awsapigatewayv2.HttpRoute, rate, burst int) {
+		routeSettings[key] = map[string]any{"ThrottlingRateLimit": rate, "ThrottlingBurstLimit": burst}
+		for _, r := range *routes {
+			stage.Node().AddDependency(r)
+		}
+	}
 	var authorizer awsapigatewayv2.IHttpRouteAuthorizer = awsapigatewayv2authorizers.NewHttpIamAuthorizer()
 	if set.JWT() {
 		var audience []*string
@@ -423,8 +520,10 @@ func newHTTPAPI(scope constructs.Construct, set Settings, fn awslambda.IFunction
 		Integration: integration,
 	})
 	for _, r := range *health {
-		suppress(r, "AwsSolutions-APIG4", "the health check is public on purpose: it reads no data and answers monitors that cannot sign requests")
+		suppress(r, "AwsSolutions-APIG4", "the health check is public on purpose: it reads no data and answers monitors that cannot sign requests; "+
+			"the stage throttles it hard")
 	}
+	throttleRoutes("GET /v1/health", health, healthRate, healthBurst)
 	if set.JWT() {
 		// The console's static files: a browser can send a JWT as a
 		// bearer token (it cannot sign SigV4), so with apiAuth=jwt the
@@ -439,8 +538,10 @@ func newHTTPAPI(scope constructs.Construct, set Settings, fn awslambda.IFunction
 			for _, r := range *console {
 				suppress(r, "AwsSolutions-APIG4", "the console's static files (HTML, CSS, JS) are public on purpose: they hold no data, and the page calls the JWT-authorized /v1 routes")
 			}
+			throttleRoutes("GET "+path, console, consoleRate, consoleBurst)
 		}
 	}
+	stage.Node().DefaultChild().(awsapigatewayv2.CfnStage).AddPropertyOverride(jsii.String("RouteSettings"), routeSettings)
 	return api, stage.Url()
 }
 

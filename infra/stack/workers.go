@@ -3,6 +3,7 @@ package stack
 import (
 	"fmt"
 	"maps"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -21,6 +22,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
+	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 
 	"github.com/scaleout/scaleout/infra/ec2"
 	"github.com/scaleout/scaleout/pkg/execution"
@@ -108,20 +110,23 @@ func (r runningWorkers) metric(stat string, period awscdk.Duration, label string
 
 // newVPC defines the workers' network: two availability zones (from
 // cdk.context.json for the fake account, looked up by the CLI otherwise)
-// with private subnets, and gateway endpoints (free) for DynamoDB and S3
-// (where ECR keeps image layers).
+// with private subnets, gateway endpoints (free) for DynamoDB and S3, and,
+// with natGateways=0, an interface endpoint for every other API the
+// workers call (WorkerRoutes).
 //
 // Cost trade-off, at us-east-1 prices: one NAT gateway is about $33 a
-// month plus $0.045 a GB; the interface endpoints the workers would need
-// without one (SQS, ECR API, ECR Docker, CloudWatch Logs) cost about
-// $7.30 a month each per AZ, about $58 for two AZs, and keep every call
-// on AWS's network. The default, one NAT gateway, is the cheaper of the
-// two and lets http tasks reach the internet; DynamoDB traffic (the most
-// calls) bypasses it through the gateway endpoint. natGateways=0 puts the
-// tasks in isolated subnets with the interface endpoints instead: no
-// internet at all, so http tasks reach only AWS. No KMS endpoint: the
-// worker makes no KMS calls (the tables and queues use AWS-managed
-// encryption, which callers need no KMS access for).
+// month plus $0.045 a GB; an interface endpoint is about $7.30 a month per
+// AZ, so the seven a Fargate pool needs without one (SQS, KMS, ECR API,
+// ECR Docker, CloudWatch Logs, ECS; EC2 pools: SQS, KMS, Auto Scaling)
+// cost about $88 for two AZs, and keep every call on AWS's network. The
+// default, one NAT gateway, is the cheaper of the two and lets http tasks
+// reach the internet; DynamoDB traffic (the most calls) bypasses it
+// through the gateway endpoint. With one, the other AZ's tasks reach the
+// internet through the first AZ (cross-AZ data at $0.01 a GB) and lose it
+// when that AZ fails; natGateways=2 puts one in each AZ, each AZ's private
+// subnet routing to its own (about $66 a month). natGateways=0 puts the
+// workers in isolated subnets with the interface endpoints instead: no
+// internet at all, so http tasks reach only AWS.
 func newVPC(scope constructs.Construct, set Settings) (awsec2.Vpc, []awsec2.InterfaceVpcEndpoint) {
 	nat := set.NAT()
 	private := awsec2.SubnetType_PRIVATE_WITH_EGRESS
@@ -134,32 +139,24 @@ func newVPC(scope constructs.Construct, set Settings) (awsec2.Vpc, []awsec2.Inte
 	vpc := awsec2.NewVpc(scope, jsii.String("Vpc"), &awsec2.VpcProps{
 		VpcName:             jsii.String(set.Prefix + "-workers"),
 		IpAddresses:         awsec2.IpAddresses_Cidr(jsii.String("10.80.0.0/16")),
-		MaxAzs:              jsii.Number(2),
+		MaxAzs:              jsii.Number(maxAZs),
 		NatGateways:         jsii.Number(float64(nat)),
 		SubnetConfiguration: &subnets,
-		GatewayEndpoints: &map[string]*awsec2.GatewayVpcEndpointOptions{
-			"DynamoDb": {Service: awsec2.GatewayVpcEndpointAwsService_DYNAMODB()},
-			"S3":       {Service: awsec2.GatewayVpcEndpointAwsService_S3()},
-		},
+		GatewayEndpoints:    gatewayEndpoints(set),
 		// Nothing runs in the default security group; restricting it
 		// would take a custom-resource Lambda function.
 		RestrictDefaultSecurityGroup: jsii.Bool(false),
 	})
 	var endpoints []awsec2.InterfaceVpcEndpoint
 	if nat == 0 {
-		for _, ep := range []struct {
-			id  string
-			svc awsec2.InterfaceVpcEndpointAwsService
-		}{
-			{"Sqs", awsec2.InterfaceVpcEndpointAwsService_SQS()},
-			{"EcrApi", awsec2.InterfaceVpcEndpointAwsService_ECR()},
-			{"EcrDocker", awsec2.InterfaceVpcEndpointAwsService_ECR_DOCKER()},
-			{"Logs", awsec2.InterfaceVpcEndpointAwsService_CLOUDWATCH_LOGS()},
-		} {
-			// Not open to the whole VPC: each worker service's security
-			// group is let in (newWorkerService).
-			endpoints = append(endpoints, vpc.AddInterfaceEndpoint(jsii.String(ep.id), &awsec2.InterfaceVpcEndpointOptions{
-				Service: ep.svc, PrivateDnsEnabled: jsii.Bool(true), Open: jsii.Bool(false),
+		for _, r := range set.workerRoutes() {
+			if r.Gateway {
+				continue
+			}
+			// Not open to the whole VPC: each pool's security group is
+			// let in (newWorkerSecurityGroup).
+			endpoints = append(endpoints, vpc.AddInterfaceEndpoint(jsii.String(r.ID), &awsec2.InterfaceVpcEndpointOptions{
+				Service: r.interfaceService(), PrivateDnsEnabled: jsii.Bool(true), Open: jsii.Bool(false),
 			}))
 		}
 	}
@@ -174,6 +171,18 @@ func newVPC(scope constructs.Construct, set Settings) (awsec2.Vpc, []awsec2.Inte
 		TrafficType: awsec2.FlowLogTrafficType_REJECT,
 	})
 	return vpc, endpoints
+}
+
+// gatewayEndpoints are WorkerRoutes' gateway endpoints, made with or
+// without a NAT gateway (they cost nothing).
+func gatewayEndpoints(set Settings) *map[string]*awsec2.GatewayVpcEndpointOptions {
+	out := map[string]*awsec2.GatewayVpcEndpointOptions{}
+	for _, r := range WorkerRoutes {
+		if r.Gateway {
+			out[r.ID] = &awsec2.GatewayVpcEndpointOptions{Service: r.gatewayService()}
+		}
+	}
+	return &out
 }
 
 // newWorkers defines the workers of each pool: a Fargate service in the
@@ -194,9 +203,16 @@ func (s *Stack) newWorkers(set Settings) *Workers {
 		})
 		// One image for every pool, built from the repository's Dockerfile
 		// by `cdk deploy` (synth only hashes the folder: no Docker needed).
+		// The version is a build argument, so part of the asset's hash: it
+		// names the sources' last commit, so it changes with them only.
+		var buildArgs *map[string]*string
+		if set.Version != "" {
+			buildArgs = &map[string]*string{"VERSION": jsii.String(set.Version)}
+		}
 		image = awsecs.ContainerImage_FromAsset(jsii.String(set.SourceDir), &awsecs.AssetImageProps{
-			File:     jsii.String("Dockerfile"),
-			Platform: awsecrassets.Platform_LINUX_ARM64(),
+			File:      jsii.String("Dockerfile"),
+			Platform:  awsecrassets.Platform_LINUX_ARM64(),
+			BuildArgs: buildArgs,
 		})
 		output(s.Stack, "ClusterName", w.Cluster.ClusterName(), "ECS cluster of the worker services")
 	}
@@ -308,6 +324,20 @@ func (s *Stack) newWorkerService(w *Workers, set Settings, pool string, image aw
 		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
 	})
 	role := s.newWorkerRole(scope, "TaskRole", name, pool, awsiam.NewServicePrincipal(jsii.String("ecs-tasks.amazonaws.com"), nil))
+	// The worker keeps its task out of scale-in while it runs executions
+	// (package scalein): the ECS agent calls UpdateTaskProtection with the
+	// task role, on the cluster's tasks only.
+	role.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:     jsii.String("TaskScaleInProtection"),
+		Actions: jsii.Strings("ecs:UpdateTaskProtection"),
+		Resources: jsii.Strings(*s.FormatArn(&awscdk.ArnComponents{
+			Service: jsii.String("ecs"), Resource: jsii.String("task"),
+			ResourceName: jsii.String(set.Prefix + "-workers/*"), ArnFormat: awscdk.ArnFormat_SLASH_RESOURCE_NAME,
+		})),
+	}))
+	suppressMatching(role, "AwsSolutions-IAM5", "a task's id is known only once it runs: task/<cluster>/* names the tasks of the workers' cluster, "+
+		"whose scale-in protection the worker sets through the ECS agent",
+		`^Resource::arn:[^:]+:ecs:[^:]+:[^:]+:task/`+regexp.QuoteMeta(set.Prefix+"-workers/*")+`$`)
 	w.Roles[pool] = role
 
 	task := awsecs.NewFargateTaskDefinition(scope, jsii.String("Task"), &awsecs.FargateTaskDefinitionProps{
@@ -494,6 +524,15 @@ func newWorkWaitsAlarm(scope constructs.Construct, name string, w *Workers, pool
 		ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
 		TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
 	})
+}
+
+// suppressMatching is suppress for the findings that match pattern (an
+// ARN that holds the account and region, resolved or not).
+func suppressMatching(c constructs.IConstruct, rule, reason, pattern string) {
+	cdknag.NagSuppressions_AddResourceSuppressions(c, &[]*cdknag.NagPackSuppression{{
+		Id: jsii.String(rule), Reason: jsii.String(reason),
+		AppliesTo: &[]any{&cdknag.RegexAppliesTo{Regex: jsii.String("/" + pattern + "/")}},
+	}}, jsii.Bool(true))
 }
 
 // title is s with its first letter upper case ("tasks": "Tasks").

@@ -3,6 +3,8 @@ package stack_test
 import (
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -12,6 +14,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 	"github.com/stretchr/testify/require"
 
+	"github.com/scaleout/scaleout/infra/stack"
 	"github.com/scaleout/scaleout/pkg/config"
 )
 
@@ -157,6 +160,9 @@ func TestWorkerTaskRoles(t *testing.T) {
 				executions + ".Arn":    {"dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem"},
 				catalog + ".Arn":       {"dynamodb:BatchWriteItem", "dynamodb:ConditionCheckItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"},
 				queue + ".Arn":         {"sqs:ChangeMessageVisibility", "sqs:DeleteMessage", "sqs:GetQueueUrl", "sqs:ReceiveMessage", "sqs:SendMessage"},
+				// Scale-in protection, set by the ECS agent with the task
+				// role, on the cluster's tasks.
+				clusterTasks(synth.settings): {"ecs:UpdateTaskProtection"},
 			}
 			for k := range got {
 				slices.Sort(got[k])
@@ -173,6 +179,11 @@ func TestWorkerTaskRoles(t *testing.T) {
 			}
 		})
 	}
+}
+
+// clusterTasks is the ARN of the tasks of set's worker cluster.
+func clusterTasks(set stack.Settings) string {
+	return "arn:aws:ecs:us-east-1:000000000000:task/" + set.Prefix + "-workers/*"
 }
 
 // secretsKey is the logical ID of the key that seals sensitive values.
@@ -196,6 +207,9 @@ func TestNoWildcardResources(t *testing.T) {
 					continue // the executions table's own indexes (TestLeastPrivilege)
 				}
 				for _, a := range list(st["Action"]) {
+					if a == "ecs:UpdateTaskProtection" && key == clusterTasks(synth.settings) {
+						continue // a task's id is known once it runs (TestScaleInProtectionGrants)
+					}
 					require.True(t, allowed[a.(string)], "%s: %s on %s", role, a, key)
 				}
 			}
@@ -308,6 +322,9 @@ func TestAlarmsNotifyTheTopic(t *testing.T) {
 		"api-throttles":       {"AWS/Lambda", "Throttles", 1},
 		"stream-errors":       {"AWS/Lambda", "Errors", 1},
 		"stream-throttles":    {"AWS/Lambda", "Throttles", 1},
+		"webhooks-dlq":        {"AWS/SQS", "ApproximateNumberOfMessagesVisible", 1},
+		"webhooks-errors":     {"AWS/Lambda", "Errors", 1},
+		"webhooks-throttles":  {"AWS/Lambda", "Throttles", 1},
 	}
 	for _, pool := range pools() {
 		want["dlq-"+pool] = alarm{"AWS/SQS", "ApproximateNumberOfMessagesVisible", 1}
@@ -387,7 +404,8 @@ func TestIsolatedWorkers(t *testing.T) {
 	check(t, func() {
 		tpl.HasResourceProperties(jsii.String("AWS::EC2::Subnet"), obj{"MapPublicIpOnLaunch": false})
 	})
-	for _, service := range []string{"sqs", "ecr.api", "ecr.dkr", "logs"} {
+	// A Fargate pool's and an EC2 pool's (TestEveryWorkerAPIHasARouteInEveryNetwork).
+	for _, service := range []string{"sqs", "kms", "ecr.api", "ecr.dkr", "logs", "ecs", "autoscaling"} {
 		check(t, func() {
 			tpl.HasResourceProperties(jsii.String("AWS::EC2::VPCEndpoint"), obj{
 				"VpcEndpointType":   "Interface",
@@ -396,7 +414,7 @@ func TestIsolatedWorkers(t *testing.T) {
 			})
 		})
 	}
-	check(t, func() { tpl.ResourceCountIs(jsii.String("AWS::EC2::VPCEndpoint"), jsii.Number(6)) })
+	check(t, func() { tpl.ResourceCountIs(jsii.String("AWS::EC2::VPCEndpoint"), jsii.Number(9)) })
 	// Ingress to the endpoints comes from the worker's security group on
 	// 443 only, never from an address range.
 	check(t, func() {
@@ -406,7 +424,8 @@ func TestIsolatedWorkers(t *testing.T) {
 			"CidrIp":                assertions.Match_Absent(),
 		})
 	})
-	check(t, func() { tpl.ResourceCountIs(jsii.String("AWS::EC2::SecurityGroupIngress"), jsii.Number(4)) })
+	// Seven interface endpoints, each open to the two pools' groups.
+	check(t, func() { tpl.ResourceCountIs(jsii.String("AWS::EC2::SecurityGroupIngress"), jsii.Number(14)) })
 	nag := assertions.Match_StringLikeRegexp(jsii.String("AwsSolutions-.*|CdkNagValidationFailure.*"))
 	check(t, func() { synth.isolated.annotations.HasNoError(jsii.String("*"), nag) })
 	check(t, func() { synth.isolated.annotations.HasNoWarning(jsii.String("*"), nag) })
@@ -415,4 +434,27 @@ func TestIsolatedWorkers(t *testing.T) {
 			"NetworkConfiguration": obj{"AwsvpcConfiguration": like(obj{"AssignPublicIp": "DISABLED"})},
 		})
 	})
+}
+
+// The worker image is built with the version as a build argument (the
+// Dockerfile stamps it into the binary; functions/worker's tests build it
+// that way), so it does not report "devel".
+func TestWorkerImageIsStampedWithTheVersion(t *testing.T) {
+	dir := *synth.app.Synth(nil).Directory()
+	b, err := os.ReadFile(filepath.Join(dir, "Scaleout.assets.json"))
+	require.NoError(t, err)
+	var manifest struct {
+		DockerImages map[string]struct {
+			Source struct {
+				DockerFile      string            `json:"dockerFile"`
+				DockerBuildArgs map[string]string `json:"dockerBuildArgs"`
+			} `json:"source"`
+		} `json:"dockerImages"`
+	}
+	require.NoError(t, json.Unmarshal(b, &manifest))
+	require.Len(t, manifest.DockerImages, 1, "one worker image for every pool")
+	for _, img := range manifest.DockerImages {
+		require.Equal(t, "Dockerfile", img.Source.DockerFile)
+		require.Equal(t, map[string]string{"VERSION": synth.settings.Version}, img.Source.DockerBuildArgs)
+	}
 }

@@ -330,11 +330,15 @@ func (req CreateExecutionRequest) definitionText() ([]byte, error) {
 		if req.Command[0] == "" {
 			return nil, badRequest("command[0]: the program name is empty")
 		}
+		if n := commandBytes(req.Command); n > execution.MaxCommandBytes {
+			return nil, badRequest(fmt.Sprintf("command: %d bytes in its %d strings, at most %d (128 KiB) in all: pass large data in a file, not as arguments",
+				n, len(req.Command), execution.MaxCommandBytes))
+		}
 		return pkgrun.CommandDefinition("command", req.Command), nil
 	case len(req.Definition) == 0 || string(req.Definition) == "null":
 		return nil, badRequest(`give "project" and "package" of a deployed project, or "definition": the package to run (a JSON object or the file's text), or "command": ["program", "arg", ...]`)
 	case len(req.Definition) > execution.MaxDefinitionBytes:
-		return nil, badRequest(fmt.Sprintf("definition: %d bytes, at most %d", len(req.Definition), execution.MaxDefinitionBytes))
+		return nil, badRequest(fmt.Sprintf("definition: %d bytes, at most %d (256 KiB)", len(req.Definition), execution.MaxDefinitionBytes))
 	case req.Definition[0] == '"':
 		var text string
 		if err := json.Unmarshal(req.Definition, &text); err != nil {
@@ -345,6 +349,15 @@ func (req CreateExecutionRequest) definitionText() ([]byte, error) {
 		return req.Definition, nil
 	}
 	return nil, badRequest("definition: give a JSON object, or a string holding the package file's text")
+}
+
+// commandBytes is the size of a command's program and arguments.
+func commandBytes(argv []string) int {
+	n := 0
+	for _, a := range argv {
+		n += len(a)
+	}
+	return n
 }
 
 // invalidPackage is the 400 for a package or parameters that do not

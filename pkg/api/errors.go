@@ -61,6 +61,8 @@ func toError(err error) *Error {
 		return &Error{Status: http.StatusConflict, Code: "conflict", Message: err.Error()}
 	case errors.Is(err, workers.ErrInvalid):
 		return &Error{Status: http.StatusBadRequest, Code: "invalid_request", Message: err.Error()}
+	case errors.Is(err, execution.ErrTooLarge):
+		return &Error{Status: http.StatusBadRequest, Code: "too_large", Message: err.Error()}
 	case errors.Is(err, execution.ErrNotFound), errors.Is(err, workers.ErrNotFound):
 		return &Error{Status: http.StatusNotFound, Code: "not_found", Message: err.Error()}
 	case errors.As(err, &conflict), errors.Is(err, execution.ErrExists), errors.Is(err, workers.ErrBusy):

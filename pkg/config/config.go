@@ -12,6 +12,7 @@ import (
 	"github.com/scaleout/scaleout/pkg/execution"
 	"github.com/scaleout/scaleout/pkg/netguard"
 	"github.com/scaleout/scaleout/pkg/resources"
+	"github.com/scaleout/scaleout/pkg/workerid"
 )
 
 // DefaultLease is a worker session's lease when SCALEOUT_LEASE is unset.
@@ -41,8 +42,17 @@ type Config struct {
 	JWTRoleClaim string
 	JWTRoles     map[string]auth.Role
 
-	// WorkerID names the worker (SCALEOUT_WORKER_ID, default host-pid).
+	// WorkerID names the worker (SCALEOUT_WORKER_ID). Unset, the worker is
+	// named after its ECS task or, with WorkerIDFrom "ec2", its EC2
+	// instance, else host-pid (package workerid).
 	WorkerID string
+	// WorkerIDFrom is SCALEOUT_WORKER_ID_FROM: "" (the ECS task on ECS,
+	// else host-pid), "ec2" (the instance id, IMDSv2) or "host".
+	WorkerIDFrom string
+	// ECSMetadataURI is ECS_CONTAINER_METADATA_URI_V4, which ECS sets in
+	// every container; IMDSEndpoint is AWS_EC2_METADATA_SERVICE_ENDPOINT
+	// (the SDK's setting; default http://169.254.169.254).
+	ECSMetadataURI, IMDSEndpoint string
 	// WorkerPool is the pool a worker serves (SCALEOUT_WORKER_POOL, default "default").
 	WorkerPool string
 	// WorkerConcurrency is how many executions a worker runs at once
@@ -71,13 +81,18 @@ type Config struct {
 	SecretKey string
 	KMSKeyID  string
 	// WebhookSecret signs the webhooks sent to executions' callback URLs
-	// (SCALEOUT_WEBHOOK_SECRET, at least 16 characters). The stream
-	// function needs it to send webhooks; without it none are sent.
+	// (SCALEOUT_WEBHOOK_SECRET, at least 16 characters). The webhook
+	// sender needs it to send webhooks; without it none are sent.
 	WebhookSecret string
 	// WebhookSecretARN names a Secrets Manager secret holding it instead
-	// (SCALEOUT_WEBHOOK_SECRET_ARN; what the stack sets on the stream
-	// function, which reads it when it starts).
+	// (SCALEOUT_WEBHOOK_SECRET_ARN; what the stack sets on the webhook
+	// sender function, which reads it when it starts).
 	WebhookSecretARN string
+	// WebhookQueueURL is the webhook queue's URL
+	// (SCALEOUT_WEBHOOK_QUEUE_URL; the stack sets it on the stream
+	// function, which then only sends there). Empty, the stream function
+	// looks the queue up by its name (Resources().Webhooks).
+	WebhookQueueURL string
 	// WebhookAllowPrivate lets webhooks reach loopback and private
 	// addresses (SCALEOUT_WEBHOOK_ALLOW_PRIVATE, default false; `scaleout
 	// dev` sets it for receivers on the same computer).
@@ -105,6 +120,14 @@ type Config struct {
 	// user). The worker needs root, or CAP_SETUID, CAP_SETGID and CAP_KILL.
 	TaskUser string
 
+	// MessageFlush is the longest an execution's message waits in its
+	// worker before it is written (SCALEOUT_MESSAGE_FLUSH, default 1s,
+	// 100ms to 1m): what a package printed survives a killed worker once
+	// this long has passed. Messages are written one item per flush, not
+	// one per line, so a shorter interval costs more writes for a package
+	// that prints steadily.
+	MessageFlush time.Duration
+
 	// Grace is how long a stopping worker lets running executions finish
 	// before it releases them to other workers (SCALEOUT_GRACE, default 30s).
 	Grace time.Duration
@@ -125,6 +148,16 @@ type Config struct {
 	// took over is recovered by the reconciler (SCALEOUT_LOST_AFTER,
 	// default the lease).
 	LostAfter time.Duration
+
+	// ECSAgentURI is the ECS agent's endpoint (ECS_AGENT_URI, set by ECS
+	// on every task): a worker on Fargate keeps its task out of scale-in
+	// through it while it runs executions (package scalein).
+	ECSAgentURI string
+	// AutoScalingGroup is the Auto Scaling group of an EC2 worker's
+	// instance (SCALEOUT_AUTOSCALING_GROUP, set by the stack on EC2 pools):
+	// the worker protects its instance from the group's scale-in while it
+	// runs executions.
+	AutoScalingGroup string
 }
 
 // FromEnv reads the configuration through getenv (os.Getenv in mains) and
@@ -139,6 +172,9 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		JWTRoleClaim:      or(strings.TrimSpace(getenv("SCALEOUT_JWT_ROLE_CLAIM")), auth.DefaultRoleClaim),
 		JWTRoles:          map[string]auth.Role{},
 		WorkerID:          getenv("SCALEOUT_WORKER_ID"),
+		WorkerIDFrom:      strings.TrimSpace(getenv("SCALEOUT_WORKER_ID_FROM")),
+		ECSMetadataURI:    strings.TrimSpace(getenv("ECS_CONTAINER_METADATA_URI_V4")),
+		IMDSEndpoint:      strings.TrimSpace(getenv("AWS_EC2_METADATA_SERVICE_ENDPOINT")),
 		WorkerPool:        or(getenv("SCALEOUT_WORKER_POOL"), resources.DefaultPool),
 		WorkerConcurrency: runtime.NumCPU(),
 		Lease:             DefaultLease,
@@ -149,15 +185,19 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		WebhookSecret:     getenv("SCALEOUT_WEBHOOK_SECRET"),
 		TaskUser:          strings.TrimSpace(getenv("SCALEOUT_TASK_USER")),
 		WebhookSecretARN:  strings.TrimSpace(getenv("SCALEOUT_WEBHOOK_SECRET_ARN")),
+		WebhookQueueURL:   strings.TrimSpace(getenv("SCALEOUT_WEBHOOK_QUEUE_URL")),
 		EventBus:          strings.TrimSpace(getenv("SCALEOUT_EVENT_BUS")),
 		LostRetries:       execution.DefaultLostRetries,
 		MaxCPU:            70,
 		MinMemoryMB:       100,
 		Grace:             30 * time.Second,
+		MessageFlush:      time.Second,
 		RetryBackoff:      5 * time.Second,
 		RetryBackoffMax:   5 * time.Minute,
 		ReconcileInterval: 30 * time.Second,
 		PendingAfter:      2 * time.Minute,
+		ECSAgentURI:       strings.TrimSpace(getenv("ECS_AGENT_URI")),
+		AutoScalingGroup:  strings.TrimSpace(getenv("SCALEOUT_AUTOSCALING_GROUP")),
 	}
 	var errs []error
 	if v := getenv("SCALEOUT_WORKER_CONCURRENCY"); v != "" {
@@ -180,6 +220,13 @@ func FromEnv(getenv func(string) string) (Config, error) {
 			errs = append(errs, fmt.Errorf("SCALEOUT_POLL_WAIT=%q: give a duration from 1s to 20s", v))
 		}
 		c.PollWait = d
+	}
+	if v := getenv("SCALEOUT_MESSAGE_FLUSH"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 100*time.Millisecond || d > time.Minute {
+			errs = append(errs, fmt.Errorf("SCALEOUT_MESSAGE_FLUSH=%q: give a duration from 100ms to 1m, such as 1s", v))
+		}
+		c.MessageFlush = d
 	}
 	for _, entry := range split(getenv("SCALEOUT_WORKER_TAGS")) {
 		k, v, _ := strings.Cut(entry, "=")
@@ -274,6 +321,10 @@ func FromEnv(getenv func(string) string) (Config, error) {
 			errs = append(errs, fmt.Errorf("SCALEOUT_IAM_ROLES entry %q: write arn=role with role admin, executor or reader", entry))
 			continue
 		}
+		if err := auth.CheckIAMPattern(strings.TrimSpace(arn)); err != nil {
+			errs = append(errs, fmt.Errorf("SCALEOUT_IAM_ROLES entry %q: %w", entry, err))
+			continue
+		}
 		c.IAMRoles[arn] = role
 	}
 	for _, entry := range split(getenv("SCALEOUT_JWT_ROLES")) {
@@ -302,6 +353,9 @@ func (c Config) Validate() error {
 	}
 	if c.Lease < 3*time.Second || c.Lease > 12*time.Hour {
 		errs = append(errs, fmt.Errorf("SCALEOUT_LEASE=%s: give 3s to 12h", c.Lease))
+	}
+	if err := workerid.CheckFrom(c.WorkerIDFrom); err != nil {
+		errs = append(errs, err)
 	}
 	if c.WebhookSecret != "" && c.WebhookSecretARN != "" {
 		errs = append(errs, errors.New("SCALEOUT_WEBHOOK_SECRET and SCALEOUT_WEBHOOK_SECRET_ARN are both set: give one"))

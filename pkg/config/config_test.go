@@ -55,6 +55,11 @@ func TestFromEnvIAM(t *testing.T) {
 	require.Equal(t, auth.Executor, c.IAMRoles["arn:aws:sts::1:assumed-role/s/*"])
 	_, err = FromEnv(env(map[string]string{"SCALEOUT_AUTH": "iam", "SCALEOUT_IAM_ROLES": "nope"}))
 	require.ErrorContains(t, err, "arn=role")
+	c, err = FromEnv(env(map[string]string{"SCALEOUT_AUTH": "iam", "SCALEOUT_IAM_ROLES": "arn:aws:iam::1:role/service-role/ops=admin"}))
+	require.NoError(t, err)
+	require.Equal(t, auth.Admin, c.IAMRoles["arn:aws:iam::1:role/service-role/ops"])
+	_, err = FromEnv(env(map[string]string{"SCALEOUT_AUTH": "iam", "SCALEOUT_IAM_ROLES": "arn:aws:iam::1:role/teams/*=admin"}))
+	require.ErrorContains(t, err, "a role path cannot be matched with '*'")
 	c, err = FromEnv(env(map[string]string{"SCALEOUT_AUTH": "iam"}))
 	require.NoError(t, err)
 	_, err = c.Authenticator()
@@ -174,4 +179,18 @@ func TestFromEnvTaskIsolation(t *testing.T) {
 
 	_, err = FromEnv(env(map[string]string{"SCALEOUT_TASK_NETWORK": "any"}))
 	require.ErrorContains(t, err, `SCALEOUT_TASK_NETWORK="any": use "private"`)
+}
+
+func TestFromEnvMessageFlush(t *testing.T) {
+	t.Parallel()
+	c, err := FromEnv(env(nil))
+	require.NoError(t, err)
+	require.Equal(t, time.Second, c.MessageFlush)
+	c, err = FromEnv(env(map[string]string{"SCALEOUT_MESSAGE_FLUSH": "250ms"}))
+	require.NoError(t, err)
+	require.Equal(t, 250*time.Millisecond, c.MessageFlush)
+	for _, bad := range []string{"10ms", "2m", "soon"} {
+		_, err = FromEnv(env(map[string]string{"SCALEOUT_MESSAGE_FLUSH": bad}))
+		require.ErrorContains(t, err, "SCALEOUT_MESSAGE_FLUSH="+`"`+bad+`": give a duration from 100ms to 1m`)
+	}
 }

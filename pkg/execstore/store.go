@@ -82,6 +82,7 @@ type item struct {
 	EndedAt        int64                   `dynamodbav:"ended_at,omitempty"`
 	Error          string                  `dynamodbav:"error,omitempty"`
 	Tasks          []execution.TaskSummary `dynamodbav:"tasks,omitempty"`
+	TasksOmitted   int                     `dynamodbav:"tasks_omitted,omitempty"`
 	ExpiresAt      int64                   `dynamodbav:"expires_at,omitempty"` // unix s, TTL
 	Attempts       []attemptItem           `dynamodbav:"attempts,omitempty"`
 	EnqueuedAt     int64                   `dynamodbav:"enqueued_at,omitempty"` // unix ms
@@ -107,7 +108,8 @@ type attemptItem struct {
 }
 
 func toAttemptItem(r execution.AttemptRecord) attemptItem {
-	a := attemptItem{Attempt: r.Attempt, WorkerID: r.WorkerID, EndedAt: ms(r.EndedAt), Outcome: string(r.Outcome), Reason: r.Reason}
+	a := attemptItem{Attempt: r.Attempt, WorkerID: r.WorkerID, EndedAt: ms(r.EndedAt), Outcome: string(r.Outcome),
+		Reason: execution.Clip(r.Reason, execution.MaxReasonBytes)}
 	if !r.StartedAt.IsZero() {
 		a.StartedAt = ms(r.StartedAt)
 	}
@@ -128,7 +130,7 @@ func toItem(e execution.Execution, retention time.Duration) (item, error) {
 	it := item{
 		ID: e.ID, Folder: e.Folder, Project: e.Project, Package: e.Package, Pool: e.Pool,
 		Status: string(e.Status), Definition: string(e.Definition), Sensitive: e.Sensitive, Sealed: e.SealedParameters, ProjectVersion: e.ProjectVersion, Retries: e.Retries, LostRetries: e.LostRetries, TimeoutMS: e.TimeoutMS,
-		Attempt: e.Attempt, WorkerID: e.WorkerID, Session: e.Session, CreatedAt: ms(e.CreatedAt), Error: e.Error, Tasks: e.Tasks, CallbackURL: e.CallbackURL,
+		Attempt: e.Attempt, WorkerID: e.WorkerID, Session: e.Session, CreatedAt: ms(e.CreatedAt), Error: e.Error, Tasks: e.Tasks, TasksOmitted: e.TasksOmitted, CallbackURL: e.CallbackURL,
 		PackageKey: packageKey(e.Ref(), e.ID), FolderKey: folderKey(e.Folder, e.ID), DayKey: dayKey(e.CreatedAt, e.ID),
 		StatusKey: statusKey(e.ID, e.Status), CreatedKey: createdKey(e.CreatedAt, e.ID),
 	}
@@ -165,7 +167,7 @@ func Decode(av map[string]types.AttributeValue) (execution.Execution, error) {
 		ID: it.ID, Folder: it.Folder, Project: it.Project, Package: it.Package, Pool: it.Pool,
 		Status: execution.Status(it.Status), Sensitive: it.Sensitive, SealedParameters: it.Sealed, ProjectVersion: it.ProjectVersion, Retries: it.Retries, LostRetries: it.LostRetries, TimeoutMS: it.TimeoutMS, Attempt: it.Attempt,
 		WorkerID: it.WorkerID, Session: it.Session, CreatedAt: created,
-		StartedAt: fromMS(it.StartedAt), EndedAt: fromMS(it.EndedAt), Error: it.Error, Tasks: it.Tasks,
+		StartedAt: fromMS(it.StartedAt), EndedAt: fromMS(it.EndedAt), Error: it.Error, Tasks: it.Tasks, TasksOmitted: it.TasksOmitted,
 		EnqueuedAt: fromMS(it.EnqueuedAt), NotBefore: fromMS(it.NotBefore), Requeues: it.Requeues, CallbackURL: it.CallbackURL,
 	}
 	for _, a := range it.Attempts {
@@ -199,6 +201,9 @@ func (s *Store) put(e execution.Execution) (*types.Put, error) {
 	if err != nil {
 		return nil, fmt.Errorf("encode execution %s: %w", e.ID, err)
 	}
+	if err := checkSubmittedSize(e, av); err != nil {
+		return nil, err
+	}
 	return &types.Put{
 		TableName:                aws.String(s.table),
 		Item:                     av,
@@ -227,6 +232,9 @@ func (s *Store) Create(ctx context.Context, e execution.Execution) error {
 	var ccf *types.ConditionalCheckFailedException
 	if errors.As(err, &ccf) {
 		return fmt.Errorf("create execution %s: %w", e.ID, execution.ErrExists)
+	}
+	if tooLarge(err) {
+		return fmt.Errorf("create execution %s: %w: %w", e.ID, execution.ErrTooLarge, err)
 	}
 	if err != nil {
 		return fmt.Errorf("create execution %s: %w", e.ID, err)
@@ -271,26 +279,26 @@ func leaseCondition(l execution.Lease, names map[string]string, values map[strin
 	return "#status IN (:running, :stopping) AND worker_id = :worker AND #session = :session AND attempt = :attempt"
 }
 
-// Finish records the final result of the attempt that holds l.
+// Finish records the final result of the attempt that holds l, cut to
+// what an execution keeps (execution.Result.Fit). A write DynamoDB refuses
+// as too large gives an error matching execution.ErrTooLarge.
 func (s *Store) Finish(ctx context.Context, l execution.Lease, r execution.Result, now time.Time) (execution.Execution, error) {
 	if !r.Status.Final() {
 		return execution.Execution{}, fmt.Errorf("finish execution %s: %q is not a final status", l.ID, r.Status)
 	}
-	tasks := r.Tasks
-	if len(tasks) > execution.MaxTaskSummaries {
-		tasks = tasks[:execution.MaxTaskSummaries]
-	}
-	tasksAV, err := attributevalue.Marshal(tasks)
+	r = r.Fit()
+	tasksAV, err := attributevalue.Marshal(r.Tasks)
 	if err != nil {
 		return execution.Execution{}, fmt.Errorf("encode task summaries of %s: %w", l.ID, err)
 	}
 	values := map[string]types.AttributeValue{
-		":final": str(string(r.Status)),
-		":now":   num(ms(now)),
-		":err":   str(r.Error),
-		":tasks": tasksAV,
+		":final":   str(string(r.Status)),
+		":now":     num(ms(now)),
+		":err":     str(r.Error),
+		":tasks":   tasksAV,
+		":omitted": num(int64(r.TasksOmitted)),
 	}
-	set := withStatusKey("SET #status = :final, ended_at = :now, #error = :err, tasks = :tasks", l.ID, r.Status, values)
+	set := withStatusKey("SET #status = :final, ended_at = :now, #error = :err, tasks = :tasks, tasks_omitted = :omitted", l.ID, r.Status, values)
 	names := map[string]string{"#error": "error"}
 	out, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                           aws.String(s.table),
@@ -303,9 +311,23 @@ func (s *Store) Finish(ctx context.Context, l execution.Lease, r execution.Resul
 		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 	})
 	if err != nil {
-		return execution.Execution{}, s.leaseLost(l, err)
+		err = s.leaseLost(l, err)
+		var lost execution.LeaseLost
+		if errors.As(err, &lost) && lost.Current != nil && finishedBy(*lost.Current, l, r.Status, now) {
+			// This very write applied, and its response was lost: the SDK
+			// sent it again (a large item's response is more exposed).
+			return *lost.Current, nil
+		}
+		return execution.Execution{}, err
 	}
 	return Decode(out.Attributes)
+}
+
+// finishedBy reports whether cur is what Finish under l wrote at now with
+// status: the same attempt of the same session, ended then so.
+func finishedBy(cur execution.Execution, l execution.Lease, status execution.Status, now time.Time) bool {
+	return cur.Status == status && cur.WorkerID == l.WorkerID && cur.Session == l.Session && cur.Attempt == l.Attempt &&
+		cur.EndedAt != nil && cur.EndedAt.UnixMilli() == now.UnixMilli()
 }
 
 // Fail moves an execution that no worker holds (pending) to failed, for
@@ -336,6 +358,9 @@ func (s *Store) Fail(ctx context.Context, id, reason string, now time.Time) erro
 
 func (s *Store) conflict(id, want string, err error) error {
 	var ccf *types.ConditionalCheckFailedException
+	if tooLarge(err) {
+		return fmt.Errorf("update execution %s: %w: %w", id, execution.ErrTooLarge, err)
+	}
 	if !errors.As(err, &ccf) {
 		return fmt.Errorf("update execution %s: %w", id, err)
 	}

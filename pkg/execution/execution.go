@@ -120,8 +120,11 @@ type Execution struct {
 	EndedAt    *time.Time `json:"ended_at,omitempty"`
 	// Error says why a failed execution failed.
 	Error string `json:"error,omitempty"`
-	// Tasks summarize how each task ended (at most MaxTaskSummaries).
+	// Tasks summarize how each task ended (see Result.Fit for the caps).
 	Tasks []TaskSummary `json:"tasks,omitempty"`
+	// TasksOmitted counts the task summaries left out of Tasks by those
+	// caps; the messages have every task.
+	TasksOmitted int `json:"tasks_omitted,omitempty"`
 	// Attempts are the earlier attempts that failed, were lost or were
 	// released (see AttemptRecord), oldest first.
 	Attempts []AttemptRecord `json:"attempts,omitempty"`
@@ -220,6 +223,8 @@ type Result struct {
 	Status Status
 	Error  string
 	Tasks  []TaskSummary
+	// TasksOmitted counts task summaries already left out of Tasks.
+	TasksOmitted int
 }
 
 // MaxRetries caps an execution's retries and lost-attempt retries.
@@ -228,10 +233,6 @@ const MaxRetries = 10
 // DefaultLostRetries is an execution's lost-attempt budget when its
 // request names none.
 const DefaultLostRetries = 2
-
-// MaxDefinitionBytes caps a package definition carried by an execution
-// (a DynamoDB item holds 400 KB).
-const MaxDefinitionBytes = 256 << 10
 
 var namePattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
 
@@ -261,7 +262,16 @@ func ValidateSubmission(e Execution) error {
 	case len(e.Definition) == 0:
 		errs = append(errs, errors.New("definition: give the package to run (or a command)"))
 	case len(e.Definition) > MaxDefinitionBytes:
-		errs = append(errs, fmt.Errorf("definition: %d bytes, at most %d", len(e.Definition), MaxDefinitionBytes))
+		errs = append(errs, fmt.Errorf("definition: %d bytes, at most %d (256 KiB)", len(e.Definition), MaxDefinitionBytes))
+	}
+	if len(e.Parameters) > 0 {
+		b, err := json.Marshal(e.Parameters)
+		switch {
+		case err != nil:
+			errs = append(errs, fmt.Errorf("parameters: %w", err))
+		case len(b) > MaxParametersBytes:
+			errs = append(errs, fmt.Errorf("parameters: %d bytes as JSON, at most %d (64 KiB): pass large data by reference (a path or a URL), not by value", len(b), MaxParametersBytes))
+		}
 	}
 	return errors.Join(errs...)
 }

@@ -8,7 +8,12 @@
 // unpacks them and pages by message, not by item.
 //
 // A Writer buffers messages and writes them in batches (BatchWriteItem, 25
-// items a call) from a background goroutine, so that a chatty package costs
-// one item write per flush, not one per line, and the engine never waits on
-// DynamoDB to emit. Messages stay readable after the worker is gone.
+// items a call) from a background goroutine: every FlushEvery (default
+// DefaultFlushEvery, one second; SCALEOUT_MESSAGE_FLUSH for a worker) while
+// any are waiting, at once when a full item is, and on Close. A chatty
+// package costs one item write per flush, not one per line, the engine
+// never waits on DynamoDB to emit, and what a package printed survives its
+// worker being killed once a flush interval has passed. A write that fails
+// is kept, as the same items, and tried again at the next flush. Messages
+// stay readable after the worker is gone.
 package messages

@@ -81,35 +81,55 @@ type chunk struct {
 // of up to MaxChunkBytes, with BatchWriteItem (25 items a call), retrying
 // what DynamoDB leaves unprocessed. Messages must come in order.
 func (s *Store) Write(ctx context.Context, msgs []Message) error {
-	var reqs []types.WriteRequest
+	items, err := s.items(msgs)
+	if err != nil {
+		return err
+	}
+	_, err = s.put(ctx, items)
+	return err
+}
+
+// items packs msgs into the items that store them: the same messages give
+// the same items (same keys), so writing one again replaces it.
+func (s *Store) items(msgs []Message) ([]map[string]types.AttributeValue, error) {
+	var items []map[string]types.AttributeValue
 	for len(msgs) > 0 {
 		n, body, err := pack(msgs)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		first, last := msgs[0], msgs[n-1]
 		item, err := attributevalue.MarshalMap(chunk{Attempt: first.Attempt, First: first.Seq, Last: last.Seq, Body: body})
 		if err != nil {
-			return fmt.Errorf("encode messages of execution %s: %w", first.ExecutionID, err)
+			return nil, fmt.Errorf("encode messages of execution %s: %w", first.ExecutionID, err)
 		}
 		item[resources.CatalogPK] = &types.AttributeValueMemberS{Value: partition(first.ExecutionID)}
 		item[resources.CatalogSK] = &types.AttributeValueMemberS{Value: sortKey(last.Attempt, last.Seq)}
 		if s.Retention > 0 {
 			item[resources.TTLAttribute] = &types.AttributeValueMemberN{Value: strconv.FormatInt(first.Time.Add(s.Retention).Unix(), 10)}
 		}
-		reqs = append(reqs, types.WriteRequest{PutRequest: &types.PutRequest{Item: item}})
-		if len(reqs) == 25 {
-			if err := s.batch(ctx, reqs); err != nil {
-				return err
-			}
-			reqs = nil
-		}
+		items = append(items, item)
 		msgs = msgs[n:]
 	}
-	if len(reqs) > 0 {
-		return s.batch(ctx, reqs)
+	return items, nil
+}
+
+// put writes items in order, 25 a call, and returns how many of the first
+// ones are surely written (on an error, those of the calls before it).
+func (s *Store) put(ctx context.Context, items []map[string]types.AttributeValue) (int, error) {
+	done := 0
+	for done < len(items) {
+		end := min(done+25, len(items))
+		reqs := make([]types.WriteRequest, 0, end-done)
+		for _, it := range items[done:end] {
+			reqs = append(reqs, types.WriteRequest{PutRequest: &types.PutRequest{Item: it}})
+		}
+		if err := s.batch(ctx, reqs); err != nil {
+			return done, err
+		}
+		done = end
 	}
-	return nil
+	return done, nil
 }
 
 // pack encodes the longest run of msgs of one execution and attempt that
@@ -282,30 +302,49 @@ func parseCursor(c string) (attempt, seq int, ok bool) {
 // ErrBadCursor is returned for a cursor List did not make.
 var ErrBadCursor = errors.New("messages: not a cursor from a previous page")
 
-// Writer buffers one attempt's messages and writes them in batches.
+// DefaultFlushEvery is how long a Writer lets a message wait before it
+// writes it, unless a full item is ready sooner: what a package printed is
+// in its messages within about this long, even when the worker is then
+// killed. One write per interval, not per line: a package that prints a
+// line every 100 ms costs one small item write a second.
+const DefaultFlushEvery = time.Second
+
+// Writer buffers one attempt's messages and writes them in batches: every
+// FlushEvery while there are any, at once when a full item (MaxChunkBytes)
+// is buffered, and on Close. A write that fails is kept and tried again
+// at the next flush (the same items, so nothing is written twice).
 type Writer struct {
 	store   *Store
 	id      string
 	attempt int
 	log     *slog.Logger
 
-	mu      sync.Mutex
-	buf     []Message
-	seq     int
-	kick    chan struct{}
-	done    chan struct{}
-	quit    chan struct{}
-	errs    []error
-	dropped int
-	maxBuf  int
+	mu       sync.Mutex
+	buf      []Message
+	bufBytes int
+	seq      int
+	// unwritten are packed items a flush could not write, oldest first;
+	// pending counts the messages in them. Only the loop touches
+	// unwritten; pending is read by Add under mu.
+	unwritten []map[string]types.AttributeValue
+	pending   int
+	lastErr   error
+	kick      chan struct{}
+	done      chan struct{}
+	quit      chan struct{}
+	errs      []error
+	dropped   int
+	maxBuf    int
 }
 
 // WriterOptions tune a Writer.
 type WriterOptions struct {
-	// FlushEvery is the longest a message waits in the buffer; default 250 ms.
+	// FlushEvery is the longest a message waits in the buffer; default
+	// DefaultFlushEvery.
 	FlushEvery time.Duration
-	// MaxBuffered caps buffered messages; beyond it messages are dropped
-	// and counted (a runaway task must not exhaust memory). Default 50,000.
+	// MaxBuffered caps the messages not written yet; beyond it messages are
+	// dropped and counted (a runaway task, or DynamoDB unreachable for
+	// long, must not exhaust memory). Default 50,000.
 	MaxBuffered int
 	Logger      *slog.Logger
 }
@@ -313,7 +352,7 @@ type WriterOptions struct {
 // NewWriter starts a writer for one attempt of an execution.
 func NewWriter(store *Store, executionID string, attempt int, o WriterOptions) *Writer {
 	if o.FlushEvery <= 0 {
-		o.FlushEvery = 250 * time.Millisecond
+		o.FlushEvery = DefaultFlushEvery
 	}
 	if o.MaxBuffered <= 0 {
 		o.MaxBuffered = 50_000
@@ -333,7 +372,7 @@ func (w *Writer) Add(m Message) {
 		m.Message = m.Message[:MaxMessageBytes] + "… (cut)"
 	}
 	w.mu.Lock()
-	if len(w.buf) >= w.maxBuf {
+	if len(w.buf)+w.pending >= w.maxBuf {
 		w.dropped++
 		w.mu.Unlock()
 		return
@@ -344,7 +383,9 @@ func (w *Writer) Add(m Message) {
 		m.Time = time.Now().UTC()
 	}
 	w.buf = append(w.buf, m)
-	full := len(w.buf) >= 25
+	// About the message's size as JSON: its text and its other fields.
+	w.bufBytes += len(m.Message) + len(m.Task) + 120
+	full := w.bufBytes >= MaxChunkBytes
 	w.mu.Unlock()
 	if full {
 		select {
@@ -354,8 +395,8 @@ func (w *Writer) Add(m Message) {
 	}
 }
 
-// loop flushes on a timer, when the buffer fills, and once more on Close.
-// Writes are not cancelled by Close: what was emitted is written.
+// loop flushes on a timer, when a full item is buffered, and once more on
+// Close. Writes are not cancelled by Close: what was emitted is written.
 func (w *Writer) loop(every time.Duration) {
 	defer close(w.done)
 	t := time.NewTicker(every)
@@ -377,27 +418,61 @@ func (w *Writer) flush() {
 	defer cancel()
 	w.mu.Lock()
 	batch := w.buf
-	w.buf = nil
+	w.buf, w.bufBytes = nil, 0
+	w.pending += len(batch)
 	w.mu.Unlock()
-	if len(batch) == 0 {
+	if len(batch) > 0 {
+		items, err := w.store.items(batch)
+		if err != nil {
+			// Not encodable: trying again would not help.
+			w.log.WarnContext(ctx, "could not encode messages", "execution_id", w.id, "count", len(batch), "error", err)
+			w.mu.Lock()
+			w.pending -= len(batch)
+			w.errs = append(w.errs, err)
+			w.mu.Unlock()
+		} else {
+			w.unwritten = append(w.unwritten, items...)
+		}
+	}
+	if len(w.unwritten) == 0 {
 		return
 	}
-	if err := w.store.Write(ctx, batch); err != nil {
-		w.log.WarnContext(ctx, "could not write messages", "execution_id", w.id, "count", len(batch), "error", err)
-		w.mu.Lock()
-		w.errs = append(w.errs, err)
-		w.mu.Unlock()
+	n, err := w.store.put(ctx, w.unwritten)
+	written := 0
+	for _, it := range w.unwritten[:n] {
+		written += chunkLen(it)
+	}
+	w.unwritten = w.unwritten[n:]
+	w.mu.Lock()
+	w.pending -= written
+	w.lastErr = err
+	w.mu.Unlock()
+	if err != nil {
+		w.log.WarnContext(ctx, "could not write messages; trying again at the next flush", "execution_id", w.id,
+			"items", len(w.unwritten), "error", err)
 	}
 }
 
-// Close writes what is buffered and stops the writer. It reports write
-// failures and dropped messages.
+// chunkLen is how many messages an item of items holds.
+func chunkLen(it map[string]types.AttributeValue) int {
+	var c chunk
+	if err := attributevalue.UnmarshalMap(it, &c); err != nil {
+		return 0
+	}
+	return c.Last - c.First + 1
+}
+
+// Close writes what is buffered and stops the writer. It reports messages
+// it could not write and dropped messages.
 func (w *Writer) Close() error {
 	close(w.quit)
 	<-w.done
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	errs := w.errs
+	if w.pending > 0 {
+		errs = append(errs, fmt.Errorf("%d messages not written: %w", w.pending, w.lastErr))
+	}
 	if w.dropped > 0 {
 		errs = append(errs, fmt.Errorf("%d messages dropped: more than %d buffered", w.dropped, w.maxBuf))
 	}

@@ -3,7 +3,9 @@ package messages_test
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -78,7 +80,7 @@ func TestWriterDropsBeyondTheCap(t *testing.T) {
 	require.ErrorContains(t, err, "messages dropped")
 	p, lerr := store.List(context.Background(), id, "", 100)
 	require.NoError(t, lerr)
-	// The kick at 25 never came, so the cap held 10 until Close wrote them.
+	// No full item was buffered, so the cap held 10 until Close wrote them.
 	require.Len(t, p.Messages, 10)
 }
 
@@ -141,4 +143,95 @@ func TestChunksAndPagingAcrossThem(t *testing.T) {
 			require.Equal(t, fmt.Sprintf("%03d", i), g, "page size %d", size)
 		}
 	}
+}
+
+// A run's messages are written every FlushEvery while it goes, not only
+// when it ends: a worker killed mid-run leaves what was printed before.
+func TestWriterFlushesWhileTheRunGoes(t *testing.T) {
+	t.Parallel()
+	store, id := setup(t)
+	w := messages.NewWriter(store, id, 1, messages.WriterOptions{FlushEvery: 200 * time.Millisecond})
+	defer w.Close()
+	w.Add(messages.Message{Kind: "output", Stream: "stdout", Message: "still running"})
+	require.Eventually(t, func() bool {
+		p, err := store.List(context.Background(), id, "", 10)
+		require.NoError(t, err)
+		return len(p.Messages) == 1 && p.Messages[0].Message == "still running"
+	}, 10*time.Second, 50*time.Millisecond, "written before Close")
+}
+
+// A flush that cannot write keeps its messages and writes them at a later
+// flush, once it can, each once.
+func TestWriterRetriesAFailedWrite(t *testing.T) {
+	t.Parallel()
+	env := testenv.AWS(t)
+	ctx := context.Background()
+	table := testenv.Name("messages-retry")
+	store := messages.NewStore(env.Clients.DynamoDB, table) // not created yet
+	id := uuid.NewString()
+	logs := &syncBuffer{}
+	w := messages.NewWriter(store, id, 1, messages.WriterOptions{FlushEvery: 100 * time.Millisecond,
+		Logger: slog.New(slog.NewTextHandler(logs, nil))})
+	for i := range 3 {
+		w.Add(messages.Message{Kind: "output", Message: fmt.Sprintf("line %d", i)})
+	}
+	require.Eventually(t, func() bool { return strings.Contains(logs.String(), "trying again at the next flush") },
+		10*time.Second, 20*time.Millisecond, "a flush failed")
+	w.Add(messages.Message{Kind: "output", Message: "line 3"})
+
+	_, err := env.Clients.DynamoDB.CreateTable(ctx, &dynamodb.CreateTableInput{
+		TableName: aws.String(table),
+		AttributeDefinitions: []types.AttributeDefinition{
+			{AttributeName: aws.String("pk"), AttributeType: types.ScalarAttributeTypeS},
+			{AttributeName: aws.String("sk"), AttributeType: types.ScalarAttributeTypeS},
+		},
+		KeySchema: []types.KeySchemaElement{
+			{AttributeName: aws.String("pk"), KeyType: types.KeyTypeHash},
+			{AttributeName: aws.String("sk"), KeyType: types.KeyTypeRange},
+		},
+		BillingMode: types.BillingModePayPerRequest,
+	})
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		_, _ = env.Clients.DynamoDB.DeleteTable(ctx, &dynamodb.DeleteTableInput{TableName: aws.String(table)})
+	})
+	require.Eventually(t, func() bool {
+		p, err := store.List(ctx, id, "", 10)
+		return err == nil && len(p.Messages) == 4
+	}, 10*time.Second, 50*time.Millisecond, "written once the table is there")
+	require.NoError(t, w.Close(), "nothing is left unwritten")
+	p, err := store.List(ctx, id, "", 10)
+	require.NoError(t, err)
+	require.Len(t, p.Messages, 4, "each once")
+	for i, m := range p.Messages {
+		require.Equal(t, fmt.Sprintf("line %d", i), m.Message)
+	}
+}
+
+// A writer that could not write reports how many messages it lost.
+func TestWriterReportsUnwritten(t *testing.T) {
+	t.Parallel()
+	env := testenv.AWS(t)
+	store := messages.NewStore(env.Clients.DynamoDB, testenv.Name("no-such-table"))
+	w := messages.NewWriter(store, uuid.NewString(), 1, messages.WriterOptions{FlushEvery: time.Hour})
+	w.Add(messages.Message{Kind: "output", Message: "lost"})
+	w.Add(messages.Message{Kind: "output", Message: "lost too"})
+	require.ErrorContains(t, w.Close(), "2 messages not written")
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

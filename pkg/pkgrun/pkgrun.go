@@ -84,6 +84,9 @@ type Runner struct {
 	// Sealer opens the sensitive parameters the API sealed; without it an
 	// execution that has some fails, saying which key to give the worker.
 	Sealer secrets.Sealer
+	// FlushEvery is the longest a message waits before it is written
+	// (messages.WriterOptions); 0: messages.DefaultFlushEvery.
+	FlushEvery time.Duration
 }
 
 // Run implements worker.Runner. A package that cannot be loaded, compiled
@@ -112,7 +115,7 @@ func (r Runner) Run(ctx context.Context, e execution.Execution) execution.Result
 	if err != nil {
 		return fail(fmt.Errorf("parameters: %w", err))
 	}
-	w := messages.NewWriter(r.Messages, e.ID, e.Attempt, messages.WriterOptions{Logger: log})
+	w := messages.NewWriter(r.Messages, e.ID, e.Attempt, messages.WriterOptions{Logger: log, FlushEvery: r.FlushEvery})
 	res, err := engine.Run(ctx, plan, engine.RunOptions{
 		Params:    params,
 		Sensitive: pkgfile.Sensitive(p, params),
@@ -128,7 +131,8 @@ func (r Runner) Run(ctx context.Context, e execution.Execution) execution.Result
 	if err != nil {
 		return fail(err)
 	}
-	return execution.Result{Status: status(res.Status), Error: res.Error, Tasks: summaries(res.Tasks)}
+	tasks := summaries(res.Tasks)
+	return execution.Result{Status: status(res.Status), Error: res.Error, Tasks: tasks, TasksOmitted: len(res.Tasks) - len(tasks)}
 }
 
 func toMessage(ev engine.Event) messages.Message {

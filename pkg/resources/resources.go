@@ -177,9 +177,29 @@ type Set struct {
 	Catalog    Table
 	// Pools maps a pool name to its work queue.
 	Pools map[string]Queue
+	// Webhooks holds one message per webhook delivery: the stream
+	// function enqueues, the webhook sender delivers (see WebhookQueue).
+	Webhooks Queue
 }
 
 var namePattern = regexp.MustCompile(`^[a-zA-Z0-9_-]{1,40}$`)
+
+// MaxQueueName is the longest queue name SQS accepts (a FIFO queue's
+// ".fifo" counts too; Scaleout's queues are standard queues).
+const MaxQueueName = 80
+
+// checkQueueName fails when SQS would refuse name: prefix and pool may each
+// be 40 characters, and "<prefix>-pool-<pool>-dlq" then reaches 90.
+func checkQueueName(pool, name string) error {
+	if len(name) <= MaxQueueName {
+		return nil
+	}
+	return fmt.Errorf("pool %q: its queue name %q is %d characters, over SQS's limit of %d; "+
+		"shorten the prefix or the pool name (together at most %d characters)",
+		pool, name, len(name), MaxQueueName, MaxQueueName-len("-pool-")-len(deadLetterSuffix))
+}
+
+const deadLetterSuffix = "-dlq"
 
 // New returns the resources of the installation named by prefix, with one
 // work queue per pool. It fails when a name would not be valid in AWS.
@@ -213,13 +233,18 @@ func New(prefix string, pools ...string) (Set, error) {
 			SortKey:      &Key{Name: CatalogSK, Type: String},
 			TTLAttribute: TTLAttribute,
 		},
-		Pools: map[string]Queue{},
+		Pools:    map[string]Queue{},
+		Webhooks: WebhookQueue(prefix),
 	}
 	for _, p := range pools {
 		if !namePattern.MatchString(p) {
 			return Set{}, fmt.Errorf("pool %q: use 1-40 letters, digits, '-' or '_'", p)
 		}
 		name := prefix + "-pool-" + p
+		// The dead-letter queue's is the longer name.
+		if err := checkQueueName(p, name+deadLetterSuffix); err != nil {
+			return Set{}, err
+		}
 		s.Pools[p] = Queue{
 			Name:              name,
 			VisibilityTimeout: 60 * time.Second,
@@ -227,7 +252,7 @@ func New(prefix string, pools ...string) (Set, error) {
 			Retention:         4 * 24 * time.Hour,
 			MaxReceiveCount:   5,
 			DeadLetter: &Queue{
-				Name:      name + "-dlq",
+				Name:      name + deadLetterSuffix,
 				Retention: 14 * 24 * time.Hour,
 			},
 		}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -126,4 +127,22 @@ func TestStreamFiltersAgreeWithIsTransition(t *testing.T) {
 	require.False(t, IsTransition("MODIFY", "pending", "pending"), "the re-enqueue mark invokes nothing")
 	require.True(t, IsTransition("MODIFY", "running", "pending"), "a retry does")
 	require.True(t, IsTransition("MODIFY", "pending", "running"), "a claim does")
+}
+
+func TestNewRejectsQueueNamesOverSQSLimit(t *testing.T) {
+	t.Parallel()
+	prefix40 := strings.Repeat("p", 40)
+	pool40 := strings.Repeat("q", 40)
+	_, err := New(prefix40, pool40)
+	dlq := prefix40 + "-pool-" + pool40 + "-dlq"
+	require.Len(t, dlq, 90)
+	require.ErrorContains(t, err, fmt.Sprintf("queue name %q is 90 characters, over SQS's limit of 80", dlq))
+	require.ErrorContains(t, err, "together at most 70 characters")
+
+	// 70 characters of prefix and pool: the dead-letter queue's name is 80.
+	s, err := New(prefix40, strings.Repeat("q", 30))
+	require.NoError(t, err)
+	require.Len(t, s.Pools[strings.Repeat("q", 30)].DeadLetter.Name, MaxQueueName)
+	_, err = New(prefix40, strings.Repeat("q", 31))
+	require.ErrorContains(t, err, "81 characters")
 }

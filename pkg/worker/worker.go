@@ -87,6 +87,12 @@ type Sampler interface {
 	Sample() (workers.Usage, error)
 }
 
+// Protector keeps the worker's task or instance out of its pool's
+// scale-in (package scalein): on, for at most ttl unless renewed, or off.
+type Protector interface {
+	Protect(ctx context.Context, on bool, ttl time.Duration) error
+}
+
 // Config tunes a worker.
 type Config struct {
 	// ID names this worker in leases and logs; default host name and pid.
@@ -138,6 +144,16 @@ type Config struct {
 	MaxCPU         float64
 	MinFreeMemory  int64
 	SampleInterval time.Duration // default 1 s
+
+	// Protector, when set, keeps the worker's task or instance out of
+	// scale-in while it runs executions: on when it goes from idle to
+	// busy, renewed every ProtectFor/2 while runs go on, off when it is
+	// idle again and when it stops. A scale-in then takes idle workers
+	// only, instead of releasing long runs to start again from scratch.
+	Protector Protector
+	// ProtectFor is how long one protection holds without a renewal
+	// (default 30 min): a worker that hangs holds its task no longer.
+	ProtectFor time.Duration
 }
 
 func (c *Config) defaults() {
@@ -181,7 +197,13 @@ func (c *Config) defaults() {
 	if c.SampleInterval == 0 {
 		c.SampleInterval = time.Second
 	}
+	if c.ProtectFor == 0 {
+		c.ProtectFor = DefaultProtectFor
+	}
 }
+
+// DefaultProtectFor is Config.ProtectFor's default.
+const DefaultProtectFor = 30 * time.Minute
 
 // Validate reports every problem with the configuration.
 func (c Config) Validate() error {
@@ -206,6 +228,9 @@ func (c Config) Validate() error {
 	}
 	if c.MaxCPU < 0 || c.MaxCPU > 100 {
 		errs = append(errs, fmt.Errorf("max CPU %g%%: must be between 0 and 100", c.MaxCPU))
+	}
+	if c.ProtectFor < 0 {
+		errs = append(errs, fmt.Errorf("protect for %s: must be positive", c.ProtectFor))
 	}
 	if c.SampleInterval < 0 {
 		errs = append(errs, fmt.Errorf("sample interval %s: must be positive", c.SampleInterval))
@@ -240,6 +265,8 @@ type Worker struct {
 	claiming map[string]bool
 	// deletes are messages to delete, gathered into batch requests.
 	deletes chan queue.Message
+	// busyChanged wakes keepProtection when runs or claims come or go.
+	busyChanged chan struct{}
 }
 
 // deleteWindow is the longest a handled message waits to be deleted with
@@ -267,7 +294,8 @@ func New(store Store, q Queue, r Runner, cfg Config) (*Worker, error) {
 		return nil, fmt.Errorf("worker registration: %w", err)
 	}
 	w := &Worker{cfg: cfg, store: store, queue: q, runner: r, log: cfg.Logger.With("worker_id", cfg.ID),
-		runs: map[string]*run{}, handled: map[string]bool{}, claiming: map[string]bool{}, deletes: make(chan queue.Message, 256)}
+		runs: map[string]*run{}, handled: map[string]bool{}, claiming: map[string]bool{}, deletes: make(chan queue.Message, 256),
+		busyChanged: make(chan struct{}, 1)}
 	w.gate.unregistered = true
 	return w, nil
 }
@@ -300,6 +328,9 @@ func (w *Worker) Run(ctx context.Context) error {
 	w.register(ctx)
 	wg.Go(func() { w.keepSession(ctx, sessCtx) })
 	wg.Go(func() { w.watchSignals(sessCtx) })
+	if w.cfg.Protector != nil {
+		wg.Go(func() { w.keepProtection(sessCtx) })
+	}
 	if w.cfg.Sampler != nil {
 		w.sample()
 		wg.Go(func() { w.watchCapacity(ctx) })
@@ -640,11 +671,13 @@ func (w *Worker) handle(ctx context.Context, m queue.Message) {
 	w.mu.Lock()
 	w.claiming[m.ExecutionID] = true
 	w.mu.Unlock()
+	w.busyChange()
 	e, err := w.store.Claim(ctx, m.ExecutionID, sess, w.cfg.Now())
 	if err != nil {
 		w.mu.Lock()
 		delete(w.claiming, m.ExecutionID)
 		w.mu.Unlock()
+		w.busyChange()
 	}
 	var conflict *execution.ConflictError
 	switch {
@@ -716,6 +749,7 @@ func (w *Worker) handle(ctx context.Context, m queue.Message) {
 	held := w.runs[e.ID].msg
 	delete(w.runs, e.ID)
 	w.mu.Unlock()
+	w.busyChange()
 	// What follows records the end even while the worker stops.
 	ctx, cancelEnd := context.WithTimeout(context.WithoutCancel(ctx), finishTimeout)
 	defer cancelEnd()
@@ -735,19 +769,29 @@ func (w *Worker) handle(ctx context.Context, m queue.Message) {
 	if stopped {
 		res.Status, res.Error = execution.Canceled, "stopped by request"
 	}
-	switch {
-	case drained && !stopped && res.Status != execution.Succeeded:
-		if w.handBack(ctx, log, held, e, res, true) {
+	if (drained && !stopped && res.Status != execution.Succeeded) || (res.Status == execution.Failed && !stopped && e.CanRetry()) {
+		release := drained && res.Status != execution.Succeeded
+		handed, unrecordable := w.handBack(ctx, log, held, e, res, release)
+		switch {
+		case handed:
 			return
+		case unrecordable != nil:
+			res = unrecorded(fmt.Sprintf("attempt %d ended (%s) but could not be handed back for another attempt: %v",
+				e.Attempt, execution.Clip(reason(res), unrecordedReasonBytes), unrecordable))
+		default:
+			res.Status, res.Error = execution.Canceled, "stopped by request"
 		}
-		res.Status, res.Error = execution.Canceled, "stopped by request"
-	case res.Status == execution.Failed && !stopped && e.CanRetry():
-		if w.handBack(ctx, log, held, e, res, false) {
-			return
-		}
-		res.Status, res.Error = execution.Canceled, "stopped by request"
 	}
 	done, err := w.store.Finish(ctx, lease, res, w.cfg.Now())
+	if errors.Is(err, execution.ErrTooLarge) {
+		// Whatever was accepted must end in a final state that says what
+		// happened, not be left for the lease to run out on a live worker.
+		log.WarnContext(ctx, "the result is too large to record; recording the execution failed, without it", "status", res.Status, "error", err)
+		res = unrecorded(fmt.Sprintf("the package ended %s, but its result could not be recorded (%v); "+
+			"the execution's messages show what it did. The package's result: %s", res.Status, err,
+			execution.Clip(reason(res), unrecordedReasonBytes)))
+		done, err = w.store.Finish(ctx, lease, res, w.cfg.Now())
+	}
 	if err != nil {
 		log.WarnContext(ctx, "could not record the result", "status", res.Status, "error", err)
 		if !errors.Is(err, execution.ErrLeaseLost) {
@@ -766,6 +810,18 @@ func (w *Worker) handle(ctx context.Context, m queue.Message) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// unrecordedReasonBytes caps the package's reason quoted in an unrecorded
+// result.
+const unrecordedReasonBytes = 256
+
+// unrecorded is the result that ends an execution whose own result could
+// not be recorded: failed, saying why in at most execution.MaxReasonBytes,
+// without task summaries, so that it takes less room than what was refused
+// (the package's own reason cut to unrecordedReasonBytes in it).
+func unrecorded(why string) execution.Result {
+	return execution.Result{Status: execution.Failed, Error: execution.Clip(why, execution.MaxReasonBytes)}
+}
 
 // watch handles a session's watchdog: a live session's is sent again, to
 // come back when its lease would run out; a dead one's runs are recovered
@@ -827,10 +883,12 @@ func (w *Worker) reap(ctx context.Context, st workers.SessionState, runs []worke
 
 // handBack ends the attempt e without ending the execution: released (a
 // draining worker) or failed with a retry left, after a backoff. It
-// reports whether it was dealt with; false means the execution is being
-// stopped and the caller must finish it canceled. held is the execution's
-// message if the worker still holds it.
-func (w *Worker) handBack(ctx context.Context, log *slog.Logger, held *queue.Message, e execution.Execution, res execution.Result, release bool) bool {
+// reports whether it was dealt with. When it was not, the caller must
+// finish the execution: canceled when it is being stopped, or failed when
+// the attempt could not be recorded (unrecordable says why: the
+// execution's item is full). held is the execution's message if the worker
+// still holds it.
+func (w *Worker) handBack(ctx context.Context, log *slog.Logger, held *queue.Message, e execution.Execution, res execution.Result, release bool) (handed bool, unrecordable error) {
 	lease := execution.LeaseOf(e)
 	now := w.cfg.Now()
 	rec := execution.AttemptRecord{EndedAt: now, Reason: reason(res)}
@@ -852,21 +910,24 @@ func (w *Worker) handBack(ctx context.Context, log *slog.Logger, held *queue.Mes
 	switch {
 	case errors.As(err, &conflict) && conflict.Current != nil && conflict.Current.Status == execution.Stopping &&
 		execution.LeaseOf(*conflict.Current) == lease:
-		return false
+		return false, nil
+	case errors.Is(err, execution.ErrTooLarge):
+		log.WarnContext(ctx, "the attempt cannot be recorded for another one: the execution is too large", "error", err)
+		return false, err
 	case errors.Is(err, execution.ErrLeaseLost):
 		log.WarnContext(ctx, "lease lost before the attempt was handed back", "error", err)
 		if held != nil {
 			w.delete(ctx, log, *held)
 		}
-		return true
+		return true, nil
 	case err != nil:
 		log.WarnContext(ctx, "could not hand the attempt back; the reconciler recovers it", "error", err)
-		return true
+		return true, nil
 	}
 	if release {
 		log.InfoContext(ctx, "execution released for another worker")
 	} else {
-		log.InfoContext(ctx, "attempt failed; retrying after a backoff", "error", rec.Reason, "backoff", delay,
+		log.InfoContext(ctx, "attempt failed; retrying after a backoff", "error", execution.Clip(rec.Reason, execution.MaxReasonBytes), "backoff", delay,
 			"attempts_counted", e.CountedAttempts(), "retries", e.Retries)
 	}
 	t := queue.Task{ExecutionID: e.ID, Pool: e.Pool}
@@ -875,7 +936,7 @@ func (w *Worker) handBack(ctx context.Context, log *slog.Logger, held *queue.Mes
 	} else if err := w.queue.SendAfter(ctx, t, roundUp(delay)); err != nil {
 		log.WarnContext(ctx, "could not enqueue the execution again; the reconciler sends it", "error", err)
 	}
-	return true
+	return true, nil
 }
 
 // reason says why an attempt failed.

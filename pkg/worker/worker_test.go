@@ -26,6 +26,8 @@ import (
 	"github.com/scaleout/scaleout/pkg/messages"
 	"github.com/scaleout/scaleout/pkg/pkgrun"
 	"github.com/scaleout/scaleout/pkg/queue"
+	"github.com/scaleout/scaleout/pkg/scalein"
+	"github.com/scaleout/scaleout/pkg/scalein/agenttest"
 	"github.com/scaleout/scaleout/pkg/tasktypes"
 	"github.com/scaleout/scaleout/pkg/testenv"
 	"github.com/scaleout/scaleout/pkg/worker"
@@ -490,4 +492,55 @@ func TestExecutionTimeout(t *testing.T) {
 	got := b.waitStatus(t, e.ID, execution.Failed)
 	require.Equal(t, "execution timeout after 300ms", got.Error)
 	b.queueEmpty(t)
+}
+
+// With a Protector, the worker's task is protected from scale-in while a
+// run goes (renewed before it expires) and released when it is idle again.
+func TestScaleInProtectionWhileRunning(t *testing.T) {
+	b := setup(t)
+	agent := agenttest.New(t)
+	started, finish := make(chan string, 1), make(chan struct{})
+	runner := runnerFunc(func(ctx context.Context, e execution.Execution) execution.Result {
+		started <- e.ID
+		select {
+		case <-finish:
+		case <-ctx.Done():
+		}
+		return execution.Result{Status: execution.Succeeded}
+	})
+	b.start(t, runner, worker.Config{ID: testenv.Name("w"), Protector: scalein.ECSAgent{URI: agent.URI},
+		ProtectFor: 400 * time.Millisecond})
+
+	// Idle: the first call, at start, clears any protection left over.
+	require.Eventually(t, func() bool { return len(agent.Puts()) == 1 }, 10*time.Second, 10*time.Millisecond)
+	require.False(t, agent.Puts()[0].Enabled)
+
+	e := b.submit(t, "ignored")
+	require.Equal(t, e.ID, <-started)
+	require.Eventually(t, func() bool { on, _ := agent.State(); return on }, 10*time.Second, 10*time.Millisecond,
+		"not protected while running")
+	// Renewed every ProtectFor/2 while the run goes on.
+	require.Eventually(t, func() bool {
+		n := 0
+		for _, p := range agent.Puts() {
+			if p.Enabled {
+				n++
+			}
+		}
+		return n >= 3
+	}, 10*time.Second, 10*time.Millisecond, "protection not renewed")
+
+	close(finish)
+	b.waitStatus(t, e.ID, execution.Succeeded)
+	require.Eventually(t, func() bool { on, _ := agent.State(); return !on }, 10*time.Second, 10*time.Millisecond,
+		"still protected after the run")
+	puts := agent.Puts()
+	require.False(t, puts[len(puts)-1].Enabled)
+	b.queueEmpty(t)
+}
+
+type runnerFunc func(context.Context, execution.Execution) execution.Result
+
+func (f runnerFunc) Run(ctx context.Context, e execution.Execution) execution.Result {
+	return f(ctx, e)
 }
