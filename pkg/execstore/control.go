@@ -143,8 +143,8 @@ func (s *Store) CreateIdempotent(ctx context.Context, e execution.Execution, ide
 		return e, false, fmt.Errorf("create execution %s: %w", e.ID, err)
 	}
 	idemKey := map[string]types.AttributeValue{
-		resources.CatalogPK: str("IDEM#" + idem.Scope + "#" + idem.Key),
-		resources.CatalogSK: str("IDEM"),
+		resources.CatalogPK: str(resources.CatalogIdempotencyPrefix + idem.Scope + "#" + idem.Key),
+		resources.CatalogSK: str(resources.CatalogIdempotencySK),
 	}
 	record := map[string]types.AttributeValue{
 		"execution_id":         str(e.ID),
