@@ -45,35 +45,6 @@ func (s Status) Valid() bool {
 	return false
 }
 
-var transitions = map[Status][]Status{
-	Created:  {Pending, Canceled, Failed},
-	Pending:  {Running, Stopping, Canceled, Failed, EndedUnexpectedly},
-	Running:  {Pending, Stopping, Succeeded, Failed, Canceled, EndedUnexpectedly},
-	Stopping: {Canceled, Succeeded, Failed, EndedUnexpectedly},
-}
-
-// From lists the statuses from which a transition to s is allowed.
-func From(to Status) []Status {
-	var out []Status
-	for _, from := range Statuses {
-		if CanTransition(from, to) {
-			out = append(out, from)
-		}
-	}
-	return out
-}
-
-// CanTransition reports whether an execution may move from one status to
-// another. Running → pending is a retry after a lost attempt.
-func CanTransition(from, to Status) bool {
-	for _, s := range transitions[from] {
-		if s == to {
-			return true
-		}
-	}
-	return false
-}
-
 // Execution is one run of one package.
 type Execution struct {
 	ID      string `json:"id"`
