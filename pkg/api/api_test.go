@@ -15,6 +15,7 @@ import (
 
 	"github.com/scaleout/scaleout/pkg/aggregate"
 	"github.com/scaleout/scaleout/pkg/api"
+	"github.com/scaleout/scaleout/pkg/api/openapitest"
 	"github.com/scaleout/scaleout/pkg/auth"
 	"github.com/scaleout/scaleout/pkg/catalog"
 	"github.com/scaleout/scaleout/pkg/execstore"
@@ -93,7 +94,7 @@ func do(t *testing.T, b bundle, method, path, token, body string, headers ...str
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := openapitest.Client(t, api.OpenAPI).Do(req)
 	require.NoError(t, err)
 	defer resp.Body.Close()
 	var out map[string]any
