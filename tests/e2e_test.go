@@ -55,6 +55,7 @@ func (s *syncBuffer) String() string {
 
 func buildScaleout(t *testing.T) string {
 	t.Helper()
+	prepareOpenAPI(t)
 	bin := filepath.Join(t.TempDir(), "scaleout")
 	out, err := exec.Command("go", "build", "-o", bin, "../cmd/scaleout").CombinedOutput()
 	require.NoError(t, err, "go build: %s", out)
