@@ -55,6 +55,7 @@ func (s *syncBuffer) String() string {
 
 func buildScaleout(t *testing.T) string {
 	t.Helper()
+	prepareOpenAPI(t)
 	bin := filepath.Join(t.TempDir(), "scaleout")
 	out, err := exec.Command("go", "build", "-o", bin, "../cmd/scaleout").CombinedOutput()
 	require.NoError(t, err, "go build: %s", out)
@@ -112,6 +113,7 @@ func runDev(t *testing.T, cmd *exec.Cmd, base string) *dev {
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == 200 {
+				checkAPI(t, d.base, token)
 				return d
 			}
 		}
@@ -133,7 +135,7 @@ func call(t *testing.T, method, url, body string, out any) int {
 	require.NoError(t, err)
 	req.Header.Set("Authorization", "Bearer "+token)
 	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := apiClient(t, url).Do(req)
 	require.NoError(t, err)
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
@@ -311,7 +313,7 @@ func TestSingleComputer(t *testing.T) {
 	require.Equal(t, http.StatusAccepted, call(t, "POST", d.base+"/v1/executions/"+waiting.ID+"/stop", "", &stopped))
 
 	// Without the token, only health answers.
-	resp, err := http.Get(d.base + "/v1/executions/" + ok.ID)
+	resp, err := apiClient(t, d.base).Get(d.base + "/v1/executions/" + ok.ID)
 	require.NoError(t, err)
 	resp.Body.Close()
 	require.Equal(t, http.StatusUnauthorized, resp.StatusCode)

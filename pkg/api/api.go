@@ -427,7 +427,8 @@ func decode(w http.ResponseWriter, r *http.Request, v any) error {
 	default:
 		return badRequest("malformed JSON: " + err.Error())
 	}
-	if dec.More() {
+	// Only white space may follow (More alone misses a stray '}' or ']').
+	if _, err := dec.Token(); err != io.EOF {
 		return badRequest("body has data after the JSON object: send exactly one object")
 	}
 	return nil

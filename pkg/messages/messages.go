@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
@@ -34,8 +35,24 @@ type Message struct {
 	DurationMS  int64     `json:"duration_ms,omitempty" dynamodbav:"duration_ms,omitempty"`
 }
 
-// MaxMessageBytes caps one message's text; longer text is cut.
+// MaxMessageBytes caps one message's text; longer text is cut, on a
+// character boundary, and ends with cutMarker within the cap (the API's
+// document says a message has at most 8192 characters).
 const MaxMessageBytes = 8 << 10
+
+const cutMarker = "… (cut)"
+
+// cut keeps s within MaxMessageBytes.
+func cut(s string) string {
+	if len(s) <= MaxMessageBytes {
+		return s
+	}
+	n := MaxMessageBytes - len(cutMarker)
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + cutMarker
+}
 
 func partition(id string) string { return resources.CatalogMessagesPrefix + id }
 
@@ -370,9 +387,7 @@ func NewWriter(store *Store, executionID string, attempt int, o WriterOptions) *
 
 // Add buffers one message; it never blocks on DynamoDB.
 func (w *Writer) Add(m Message) {
-	if len(m.Message) > MaxMessageBytes {
-		m.Message = m.Message[:MaxMessageBytes] + "… (cut)"
-	}
+	m.Message = cut(m.Message)
 	w.mu.Lock()
 	if len(w.buf)+w.pending >= w.maxBuf {
 		w.dropped++
