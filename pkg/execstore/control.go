@@ -134,7 +134,7 @@ func (s *Store) CreateIdempotent(ctx context.Context, e execution.Execution, ide
 	if idem.TTL <= 0 {
 		idem.TTL = 24 * time.Hour
 	}
-	e, err = e.SealParameters(ctx, s.Sealer)
+	e, err = execution.SealParameters(ctx, e, s.Sealer)
 	if err != nil {
 		return e, false, err
 	}

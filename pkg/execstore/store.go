@@ -214,7 +214,7 @@ func (s *Store) put(e execution.Execution) (*types.Put, error) {
 
 // Create stores a new execution; its id must be unused.
 func (s *Store) Create(ctx context.Context, e execution.Execution) error {
-	e, err := e.SealParameters(ctx, s.Sealer)
+	e, err := execution.SealParameters(ctx, e, s.Sealer)
 	if err != nil {
 		return err
 	}
