@@ -30,6 +30,7 @@ import (
 	"github.com/scaleout/scaleout/pkg/queue"
 	"github.com/scaleout/scaleout/pkg/resources"
 	"github.com/scaleout/scaleout/pkg/task"
+	"github.com/scaleout/scaleout/scaleouttype"
 )
 
 // Store is where executions are recorded.
@@ -238,11 +239,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.ServeHTTP(rec, r)
 		if rec.status == http.StatusMethodNotAllowed {
 			w.Header().Set("Allow", rec.header.Get("Allow"))
-			s.fail(w, r, &Error{Status: http.StatusMethodNotAllowed, Code: "method_not_allowed",
+			s.fail(w, r, &Error{Status: http.StatusMethodNotAllowed, Code: scaleouttype.CodeMethodNotAllowed,
 				Message: fmt.Sprintf("%s is not allowed on %s; allowed: %s", r.Method, r.URL.Path, rec.header.Get("Allow"))})
 			return
 		}
-		s.fail(w, r, &Error{Status: http.StatusNotFound, Code: "not_found", Message: fmt.Sprintf("no route %s %s", r.Method, r.URL.Path)})
+		s.fail(w, r, &Error{Status: http.StatusNotFound, Code: scaleouttype.CodeNotFound, Message: fmt.Sprintf("no route %s %s", r.Method, r.URL.Path)})
 		return
 	}
 	s.mux.ServeHTTP(w, r)
@@ -269,7 +270,7 @@ func (s *Server) authorized(need auth.Role, h handlerFunc) http.Handler {
 			return
 		}
 		if !p.Role.Allows(need) {
-			s.fail(w, r, &Error{Status: http.StatusForbidden, Code: "forbidden",
+			s.fail(w, r, &Error{Status: http.StatusForbidden, Code: scaleouttype.CodeForbidden,
 				Message: fmt.Sprintf("%s %s needs the %s role; caller %q has %q", r.Method, r.URL.Path, need, p.Name, p.Role)})
 			return
 		}
@@ -365,9 +366,9 @@ func commandBytes(argv []string) int {
 func invalidPackage(err error) *Error {
 	var ve *pkgfile.ValidationError
 	if errors.As(err, &ve) {
-		return &Error{Status: http.StatusBadRequest, Code: "invalid_package", Message: err.Error(), Problems: ve.Problems}
+		return &Error{Status: http.StatusBadRequest, Code: scaleouttype.CodeInvalidPackage, Message: err.Error(), Problems: packageProblems(ve.Problems)}
 	}
-	return &Error{Status: http.StatusBadRequest, Code: "invalid_package", Message: err.Error()}
+	return &Error{Status: http.StatusBadRequest, Code: scaleouttype.CodeInvalidPackage, Message: err.Error()}
 }
 
 // decode reads a JSON body strictly: size-limited, no unknown fields, one
@@ -392,7 +393,7 @@ func jsonKind(t []byte) string {
 
 func decode(w http.ResponseWriter, r *http.Request, v any) error {
 	if ct := r.Header.Get("Content-Type"); !jsonContentType(ct) {
-		return &Error{Status: http.StatusUnsupportedMediaType, Code: "unsupported_media_type",
+		return &Error{Status: http.StatusUnsupportedMediaType, Code: scaleouttype.CodeUnsupportedMedia,
 			Message: fmt.Sprintf("Content-Type %q: send application/json", ct)}
 	}
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
@@ -414,7 +415,7 @@ func decode(w http.ResponseWriter, r *http.Request, v any) error {
 	switch {
 	case err == nil:
 	case errors.As(err, &maxErr):
-		return &Error{Status: http.StatusRequestEntityTooLarge, Code: "too_large",
+		return &Error{Status: http.StatusRequestEntityTooLarge, Code: scaleouttype.CodeTooLarge,
 			Message: fmt.Sprintf("request body over %d bytes", MaxBodyBytes)}
 	case errors.Is(err, io.EOF):
 		return badRequest("empty body: send a JSON object")
@@ -508,7 +509,7 @@ func (s *Server) createExecution(w http.ResponseWriter, r *http.Request) error {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
 	var maxErr *http.MaxBytesError
 	if errors.As(err, &maxErr) {
-		return &Error{Status: http.StatusRequestEntityTooLarge, Code: "too_large", Message: fmt.Sprintf("request body over %d bytes", MaxBodyBytes)}
+		return &Error{Status: http.StatusRequestEntityTooLarge, Code: scaleouttype.CodeTooLarge, Message: fmt.Sprintf("request body over %d bytes", MaxBodyBytes)}
 	}
 	if err != nil {
 		return badRequest("could not read the request body: " + err.Error())
@@ -596,7 +597,7 @@ func (s *Server) createExecution(w http.ResponseWriter, r *http.Request) error {
 			Table: s.idemTable, Scope: p.Name, Key: idemKey, Hash: hex.EncodeToString(sum[:]),
 		})
 		if errors.Is(err, execstore.ErrIdempotencyMismatch) {
-			return &Error{Status: http.StatusConflict, Code: "idempotency_key_reused",
+			return &Error{Status: http.StatusConflict, Code: scaleouttype.CodeIdempotencyKeyReused,
 				Message: "Idempotency-Key was used before with a different request body: use a new key for a new request"}
 		}
 		if err != nil {
@@ -618,7 +619,7 @@ func (s *Server) createExecution(w http.ResponseWriter, r *http.Request) error {
 		if ferr := s.store.Fail(context.WithoutCancel(r.Context()), e.ID, "could not enqueue: "+err.Error(), s.now()); ferr != nil {
 			s.log.ErrorContext(r.Context(), "could not mark unqueued execution failed", "execution_id", e.ID, "error", ferr)
 		}
-		return &Error{Status: http.StatusServiceUnavailable, Code: "unavailable",
+		return &Error{Status: http.StatusServiceUnavailable, Code: scaleouttype.CodeUnavailable,
 			Message: fmt.Sprintf("execution %s was recorded but could not be queued, and was marked failed; retry the request", e.ID)}
 	}
 	s.log.InfoContext(r.Context(), "execution accepted", "execution_id", e.ID, "package", e.Ref(), "pool", e.Pool)
@@ -638,7 +639,7 @@ func (s *Server) pools() []string {
 func (s *Server) getExecution(w http.ResponseWriter, r *http.Request) error {
 	id := r.PathValue("id")
 	if _, err := uuid.Parse(id); err != nil {
-		return &Error{Status: http.StatusNotFound, Code: "not_found", Message: fmt.Sprintf("execution %q: not a valid execution id "+
+		return &Error{Status: http.StatusNotFound, Code: scaleouttype.CodeNotFound, Message: fmt.Sprintf("execution %q: not a valid execution id "+
 			"(a whole UUID such as 01a2149a-6c1e-7a55-9d0f-2b7c4d8e9f10, as POST /v1/executions answered)", id)}
 	}
 	e, err := s.store.Get(r.Context(), id)
@@ -720,7 +721,7 @@ func (s *Server) listExecutions(w http.ResponseWriter, r *http.Request) error {
 func (s *Server) stopExecution(w http.ResponseWriter, r *http.Request) error {
 	id := r.PathValue("id")
 	if _, err := uuid.Parse(id); err != nil {
-		return &Error{Status: http.StatusNotFound, Code: "not_found", Message: fmt.Sprintf("execution %q: not a valid execution id "+
+		return &Error{Status: http.StatusNotFound, Code: scaleouttype.CodeNotFound, Message: fmt.Sprintf("execution %q: not a valid execution id "+
 			"(a whole UUID such as 01a2149a-6c1e-7a55-9d0f-2b7c4d8e9f10, as POST /v1/executions answered)", id)}
 	}
 	e, err := s.store.Stop(r.Context(), id, s.now())
@@ -739,7 +740,7 @@ func (s *Server) stopExecution(w http.ResponseWriter, r *http.Request) error {
 func (s *Server) getMessages(w http.ResponseWriter, r *http.Request) error {
 	id := r.PathValue("id")
 	if _, err := uuid.Parse(id); err != nil {
-		return &Error{Status: http.StatusNotFound, Code: "not_found", Message: fmt.Sprintf("execution %q: not a valid execution id "+
+		return &Error{Status: http.StatusNotFound, Code: scaleouttype.CodeNotFound, Message: fmt.Sprintf("execution %q: not a valid execution id "+
 			"(a whole UUID such as 01a2149a-6c1e-7a55-9d0f-2b7c4d8e9f10, as POST /v1/executions answered)", id)}
 	}
 	limit := 100

@@ -15,6 +15,7 @@ import (
 
 	"github.com/scaleout/scaleout/pkg/pkgfile"
 	"github.com/scaleout/scaleout/pkg/suggest"
+	"github.com/scaleout/scaleout/scaleouttype"
 )
 
 // MaxBindings is the most bindings a project holds.
@@ -242,7 +243,7 @@ func (s *Store) checkBindings(ctx context.Context, p projectItem, bindings map[s
 	}
 	for _, ref := range p.References {
 		env, err := s.env(ctx, ref.Folder, ref.Environment)
-		if errors.Is(err, ErrNotFound) {
+		if errors.Is(err, scaleouttype.ErrNotFound) {
 			ps.add("", "references", "project %s references environment %s, which no longer exists: set its references again", what, ref)
 			continue
 		}

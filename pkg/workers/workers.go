@@ -14,8 +14,6 @@ import (
 
 // Errors for the HTTP layer; check them with errors.Is.
 var (
-	// ErrNotFound: no such worker (never registered, removed or expired).
-	ErrNotFound = errors.New("worker not found")
 	// ErrInvalid: a field is malformed or too long; the message lists every problem.
 	ErrInvalid = errors.New("invalid worker")
 )
