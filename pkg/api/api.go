@@ -20,7 +20,6 @@ import (
 
 	"github.com/scaleout/scaleout/pkg/aggregate"
 	"github.com/scaleout/scaleout/pkg/auth"
-	"github.com/scaleout/scaleout/pkg/catalog"
 	"github.com/scaleout/scaleout/pkg/execstore"
 	"github.com/scaleout/scaleout/pkg/execution"
 	"github.com/scaleout/scaleout/pkg/messages"
@@ -286,44 +285,13 @@ func (s *Server) health(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// CreateExecutionRequest is the body of POST /v1/executions.
-type CreateExecutionRequest struct {
-	Folder  string `json:"folder"`
-	Project string `json:"project"`
-	Package string `json:"package"`
-	Pool    string `json:"pool"`
-	// Definition is the package to run: a JSON object, or a string
-	// holding the package file's YAML or JSON text.
-	Definition json.RawMessage `json:"definition,omitempty"`
-	// Parameters are values for the package's parameters.
-	Parameters map[string]any `json:"parameters"`
-	// Command runs one program instead of a package (a one-task package).
-	Command []string `json:"command"`
-	// Environment names the environment whose variables bind the deployed
-	// project's parameters (one of the project's references).
-	Environment *catalog.EnvRef `json:"environment"`
-	// Retries is how many more attempts an execution whose package failed
-	// may get (0-10, default 0).
-	Retries int `json:"retries"`
-	// LostRetries is how many more attempts an execution may get when an
-	// attempt is lost (its worker died): 0-10, default the server's
-	// (SCALEOUT_LOST_RETRIES, 2).
-	LostRetries *int `json:"lost_retries"`
-	// Timeout bounds each attempt, as "30m" or "2h" (default: the
-	// package's own timeout only).
-	Timeout string `json:"timeout"`
-	// CallbackURL receives a signed webhook when the execution ends: an
-	// http or https URL of at most 2048 characters (see pkg/notify).
-	CallbackURL string `json:"callback_url"`
-}
-
 // fromCatalog reports whether the request runs a deployed project's package.
-func (req CreateExecutionRequest) fromCatalog() bool {
+func fromCatalog(req scaleouttype.CreateExecutionRequest) bool {
 	return (len(req.Definition) == 0 || string(req.Definition) == "null") && len(req.Command) == 0 && req.Project != ""
 }
 
 // definitionText returns the package text of a request.
-func (req CreateExecutionRequest) definitionText() ([]byte, error) {
+func definitionText(req scaleouttype.CreateExecutionRequest) ([]byte, error) {
 	switch {
 	case len(req.Definition) > 0 && len(req.Command) > 0:
 		return nil, badRequest("give either definition or command, not both")
@@ -515,7 +483,7 @@ func (s *Server) createExecution(w http.ResponseWriter, r *http.Request) error {
 		return badRequest("could not read the request body: " + err.Error())
 	}
 	r.Body = io.NopCloser(bytes.NewReader(body))
-	var req CreateExecutionRequest
+	var req scaleouttype.CreateExecutionRequest
 	if err := decode(w, r, &req); err != nil {
 		return err
 	}
@@ -526,7 +494,7 @@ func (s *Server) createExecution(w http.ResponseWriter, r *http.Request) error {
 		prep           pkgrun.Prepared
 		projectVersion int
 	)
-	if req.fromCatalog() {
+	if fromCatalog(req) {
 		if req.Project == "" || req.Package == "" {
 			return badRequest(`give "project" and "package" of a deployed project (and "folder"), or a "definition", or a "command"`)
 		}
@@ -540,7 +508,7 @@ func (s *Server) createExecution(w http.ResponseWriter, r *http.Request) error {
 		if req.Environment != nil {
 			return badRequest("environment: only an execution of a deployed project (no definition or command) takes an environment")
 		}
-		text, err := req.definitionText()
+		text, err := definitionText(req)
 		if err != nil {
 			return err
 		}

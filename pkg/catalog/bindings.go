@@ -22,24 +22,10 @@ import (
 const MaxBindings = 500
 
 // BindingChanges says what a change of a project's bindings did, each
-// binding as parameter name to variable name.
-type BindingChanges struct {
-	// Added are the parameters that were not bound before.
-	Added map[string]string `json:"added"`
-	// Changed are the parameters now bound to another variable.
-	Changed map[string]BindingChange `json:"changed"`
-	// Removed are the bindings that are gone: with SetBindings, every
-	// binding the new set leaves out.
-	Removed map[string]string `json:"removed"`
-	// Unchanged names the parameters bound as before, sorted.
-	Unchanged []string `json:"unchanged"`
-}
+type BindingChanges = scaleouttype.BindingChanges
 
 // BindingChange is a parameter bound to another variable.
-type BindingChange struct {
-	From string `json:"from"`
-	To   string `json:"to"`
-}
+type BindingChange = scaleouttype.BindingChange
 
 // diffBindings says how next differs from old.
 func diffBindings(old, next map[string]string) BindingChanges {

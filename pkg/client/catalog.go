@@ -7,15 +7,15 @@ import (
 	"net/url"
 	"strconv"
 
-	"github.com/scaleout/scaleout/pkg/api"
 	"github.com/scaleout/scaleout/pkg/catalog"
+	"github.com/scaleout/scaleout/scaleouttype"
 )
 
 // CreateFolder creates a folder; ErrConflict if it exists.
 func (c *Client) CreateFolder(ctx context.Context, name, description string, opts ...CallOption) (catalog.Folder, error) {
 	var f catalog.Folder
 	err := c.do(ctx, request{method: http.MethodPost, path: "/v1/folders",
-		in: api.CreateFolderRequest{Name: name, Description: description}, out: &f}, opts...)
+		in: scaleouttype.CreateFolderRequest{Name: name, Description: description}, out: &f}, opts...)
 	return f, err
 }
 
@@ -68,7 +68,7 @@ func (c *Client) Deploy(ctx context.Context, folder, project string, b catalog.B
 
 // Projects lists a folder's projects.
 func (c *Client) Projects(ctx context.Context, folder string, opts ...CallOption) ([]catalog.ProjectSummary, error) {
-	var l api.ProjectList
+	var l scaleouttype.ProjectList
 	err := c.do(ctx, request{method: http.MethodGet, path: "/v1/folders/" + escape(folder) + "/projects", out: &l}, opts...)
 	return l.Projects, err
 }
@@ -83,7 +83,7 @@ func (c *Client) DescribeProject(ctx context.Context, folder, project string, op
 
 // Versions lists a project's kept versions, newest first.
 func (c *Client) Versions(ctx context.Context, folder, project string, opts ...CallOption) ([]catalog.Version, error) {
-	var l api.VersionList
+	var l scaleouttype.VersionList
 	err := c.do(ctx, request{method: http.MethodGet,
 		path: "/v1/folders/" + escape(folder) + "/projects/" + escape(project) + "/versions", out: &l}, opts...)
 	return l.Versions, err
@@ -101,7 +101,7 @@ func (c *Client) DeleteFolder(ctx context.Context, name string, opts ...CallOpti
 func (c *Client) Restore(ctx context.Context, folder, project string, version int, opts ...CallOption) (catalog.Version, error) {
 	var v catalog.Version
 	err := c.do(ctx, request{method: http.MethodPost, path: projectPath(folder, project) + "/restore",
-		in: api.RestoreRequest{Version: version}, out: &v}, opts...)
+		in: scaleouttype.RestoreRequest{Version: version}, out: &v}, opts...)
 	return v, err
 }
 
@@ -121,7 +121,7 @@ func (c *Client) SetReferences(ctx context.Context, folder, project string, refs
 	}
 	var p catalog.Project
 	err := c.do(ctx, request{method: http.MethodPut, path: projectPath(folder, project) + "/references",
-		in: api.ReferencesRequest{References: refs}, out: &p}, opts...)
+		in: scaleouttype.ReferencesRequest{References: refs}, out: &p}, opts...)
 	return p, err
 }
 
@@ -132,22 +132,22 @@ func (c *Client) SetReferences(ctx context.Context, folder, project string, refs
 // problem, otherwise). It returns the project as DescribeProject does and
 // what changed: bindings left out are removed. Bindings are kept across
 // deploys and restores.
-func (c *Client) SetBindings(ctx context.Context, folder, project string, bindings map[string]string, opts ...CallOption) (api.BindingsResponse, error) {
+func (c *Client) SetBindings(ctx context.Context, folder, project string, bindings map[string]string, opts ...CallOption) (scaleouttype.BindingsResponse, error) {
 	if bindings == nil {
 		bindings = map[string]string{}
 	}
-	var out api.BindingsResponse
+	var out scaleouttype.BindingsResponse
 	err := c.do(ctx, request{method: http.MethodPut, path: projectPath(folder, project) + "/bindings",
-		in: api.BindingsRequest{Bindings: bindings}, out: &out}, opts...)
+		in: scaleouttype.BindingsRequest{Bindings: bindings}, out: &out}, opts...)
 	return out, err
 }
 
 // PatchBindings binds some parameters (checked as SetBindings does) and
 // unbinds others (a nil variable), keeping the other bindings.
-func (c *Client) PatchBindings(ctx context.Context, folder, project string, patch map[string]*string, opts ...CallOption) (api.BindingsResponse, error) {
-	var out api.BindingsResponse
+func (c *Client) PatchBindings(ctx context.Context, folder, project string, patch map[string]*string, opts ...CallOption) (scaleouttype.BindingsResponse, error) {
+	var out scaleouttype.BindingsResponse
 	err := c.do(ctx, request{method: http.MethodPatch, path: projectPath(folder, project) + "/bindings",
-		in: api.BindingsPatch{Bindings: patch}, out: &out}, opts...)
+		in: scaleouttype.BindingsPatch{Bindings: patch}, out: &out}, opts...)
 	return out, err
 }
 

@@ -4,14 +4,14 @@ import (
 	"context"
 	"net/http"
 
-	"github.com/scaleout/scaleout/pkg/api"
 	"github.com/scaleout/scaleout/pkg/catalog"
+	"github.com/scaleout/scaleout/scaleouttype"
 )
 
 // Environments lists a folder's environments by name. A sensitive
 // variable's Value is always nil: the API never returns it.
 func (c *Client) Environments(ctx context.Context, folder string, opts ...CallOption) ([]catalog.Environment, error) {
-	var l api.EnvironmentList
+	var l scaleouttype.EnvironmentList
 	err := c.do(ctx, request{method: http.MethodGet, path: environmentsPath(folder), out: &l}, opts...)
 	return l.Environments, err
 }
@@ -35,7 +35,7 @@ func (c *Client) CreateEnvironment(ctx context.Context, folder, name string, in 
 	}
 	var e catalog.Environment
 	err := c.do(ctx, request{method: http.MethodPost, path: environmentsPath(folder),
-		in: api.CreateEnvironmentRequest{Name: name, EnvironmentInput: in}, out: &e}, opts...)
+		in: scaleouttype.CreateEnvironmentRequest{Name: name, EnvironmentInput: in}, out: &e}, opts...)
 	return e, err
 }
 

@@ -10,18 +10,18 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/scaleout/scaleout/pkg/api"
 	"github.com/scaleout/scaleout/pkg/execstore"
 	"github.com/scaleout/scaleout/pkg/execution"
 	"github.com/scaleout/scaleout/pkg/messages"
 	"github.com/scaleout/scaleout/pkg/wait"
+	"github.com/scaleout/scaleout/scaleouttype"
 )
 
 // CreateExecution starts an execution: a deployed project's package
 // (Folder, Project, Package, Environment, Parameters), a Definition, or a
-// Command (see api.CreateExecutionRequest). It returns the execution as
+// Command (see scaleouttype.CreateExecutionRequest). It returns the execution as
 // recorded, status pending.
-func (c *Client) CreateExecution(ctx context.Context, req api.CreateExecutionRequest, opts ...CallOption) (execution.Execution, error) {
+func (c *Client) CreateExecution(ctx context.Context, req scaleouttype.CreateExecutionRequest, opts ...CallOption) (execution.Execution, error) {
 	var e execution.Execution
 	body, err := createBody(req)
 	if err != nil {
@@ -33,7 +33,7 @@ func (c *Client) CreateExecution(ctx context.Context, req api.CreateExecutionReq
 
 // createBody encodes req without its empty fields: the API takes
 // "definition": null for a definition given alongside a command.
-func createBody(req api.CreateExecutionRequest) (map[string]json.RawMessage, error) {
+func createBody(req scaleouttype.CreateExecutionRequest) (map[string]json.RawMessage, error) {
 	raw, err := json.Marshal(req)
 	if err != nil {
 		return nil, fmt.Errorf("encode the request: %w", err)

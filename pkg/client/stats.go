@@ -7,7 +7,7 @@ import (
 	"strconv"
 
 	"github.com/scaleout/scaleout/pkg/aggregate"
-	"github.com/scaleout/scaleout/pkg/api"
+	"github.com/scaleout/scaleout/scaleouttype"
 )
 
 // Dashboard returns the dashboard's figures for the last hours (1-720;
@@ -24,8 +24,8 @@ func (c *Client) Dashboard(ctx context.Context, hours int, opts ...CallOption) (
 
 // Pools returns every pool's queue, workers and executions, and why its
 // pending work does not start when it does not.
-func (c *Client) Pools(ctx context.Context, opts ...CallOption) ([]api.PoolView, error) {
-	var l api.PoolList
+func (c *Client) Pools(ctx context.Context, opts ...CallOption) ([]scaleouttype.PoolView, error) {
+	var l scaleouttype.PoolList
 	err := c.do(ctx, request{method: http.MethodGet, path: "/v1/pools", out: &l}, opts...)
 	return l.Pools, err
 }

@@ -4,13 +4,13 @@ import (
 	"context"
 	"net/http"
 
-	"github.com/scaleout/scaleout/pkg/api"
 	"github.com/scaleout/scaleout/pkg/workers"
+	"github.com/scaleout/scaleout/scaleouttype"
 )
 
 // Workers lists the registered workers (the Scale Out Manager's view).
 func (c *Client) Workers(ctx context.Context, opts ...CallOption) ([]workers.Worker, error) {
-	var l api.WorkerList
+	var l scaleouttype.WorkerList
 	err := c.do(ctx, request{method: http.MethodGet, path: "/v1/workers", out: &l}, opts...)
 	return l.Workers, err
 }
@@ -32,7 +32,7 @@ func (c *Client) DisableWorker(ctx context.Context, id string, opts ...CallOptio
 
 // UpdateWorker changes a worker's display name, description or tags
 // (fields left nil stay as they are).
-func (c *Client) UpdateWorker(ctx context.Context, id string, ch api.UpdateWorkerRequest, opts ...CallOption) (workers.Worker, error) {
+func (c *Client) UpdateWorker(ctx context.Context, id string, ch scaleouttype.UpdateWorkerRequest, opts ...CallOption) (workers.Worker, error) {
 	return c.worker(ctx, http.MethodPatch, "/v1/workers/"+escape(id), ch, opts)
 }
 
