@@ -13,7 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/scaleout/scaleout/pkg/catalog"
-	"github.com/scaleout/scaleout/pkg/client"
+	"github.com/scaleout/scaleout/client"
 	"github.com/scaleout/scaleout/pkg/execution"
 	"github.com/scaleout/scaleout/pkg/messages"
 	"github.com/scaleout/scaleout/pkg/pkgfile"

@@ -7,7 +7,7 @@ import (
 	"log"
 	"os"
 
-	"github.com/scaleout/scaleout/pkg/client"
+	"github.com/scaleout/scaleout/client"
 	"github.com/scaleout/scaleout/pkg/messages"
 	"github.com/scaleout/scaleout/scaleouttype"
 )

@@ -12,8 +12,8 @@ import (
 
 	"github.com/scaleout/scaleout/pkg/aggregate"
 	"github.com/scaleout/scaleout/pkg/catalog"
-	"github.com/scaleout/scaleout/pkg/client"
-	"github.com/scaleout/scaleout/pkg/client/clienttest"
+	"github.com/scaleout/scaleout/client"
+	"github.com/scaleout/scaleout/client/clienttest"
 	"github.com/scaleout/scaleout/pkg/execstore"
 	"github.com/scaleout/scaleout/pkg/execution"
 	"github.com/scaleout/scaleout/pkg/messages"
@@ -69,7 +69,7 @@ func testDeployAndRun(t *testing.T, b bundle) {
 	require.NoError(t, err)
 	require.False(t, created, "the second time the folder exists")
 
-	bun, err := client.ReadBundle(os.DirFS("../../examples"))
+	bun, err := client.ReadBundle(os.DirFS("../examples"))
 	require.NoError(t, err)
 	var raw json.RawMessage
 	v, err := b.admin.Deploy(ctx, folder, "examples", bun, client.Raw(&raw))

@@ -9,7 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/scaleout/scaleout/pkg/catalog"
-	"github.com/scaleout/scaleout/pkg/client"
+	"github.com/scaleout/scaleout/client"
 	"github.com/scaleout/scaleout/pkg/execution"
 	"github.com/scaleout/scaleout/pkg/pkgfile"
 	"github.com/scaleout/scaleout/pkg/testenv"
@@ -24,7 +24,7 @@ func testCatalog(t *testing.T, b bundle) {
 	secret := "s3cret-" + testenv.Name("v")
 	_, err := b.admin.CreateFolder(ctx, folder, "")
 	require.NoError(t, err)
-	bun, err := client.ReadBundle(os.DirFS("../../examples"))
+	bun, err := client.ReadBundle(os.DirFS("../examples"))
 	require.NoError(t, err)
 	for range 2 {
 		_, err = b.admin.Deploy(ctx, folder, "examples", bun)
