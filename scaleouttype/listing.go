@@ -1,6 +1,9 @@
 package scaleouttype
 
-import "time"
+import (
+	"errors"
+	"time"
+)
 
 // ExecutionFilter selects executions to list. Empty fields match everything.
 type ExecutionFilter struct {
@@ -47,3 +50,23 @@ type MessagePage struct {
 	// running execution may add more, tail by asking again with the cursor).
 	Next string `json:"next,omitempty"`
 }
+
+// Idempotency records which execution a caller's Idempotency-Key made.
+type Idempotency struct {
+	// Scope separates callers (the principal's name): keys are theirs.
+	Scope string
+	Key   string
+	// Hash identifies the request body; the same key with another body is
+	// a conflict.
+	Hash string
+	// TTL is how long the key is remembered (default 24 h).
+	TTL time.Duration
+}
+
+// ErrIdempotencyMismatch is returned when an idempotency key is reused with
+// another request body.
+var ErrIdempotencyMismatch = errors.New("idempotency key reused with a different request")
+
+// ErrBadCursor is returned for a cursor that no previous page of this
+// listing made.
+var ErrBadCursor = errors.New("not a cursor from a previous page of this listing")

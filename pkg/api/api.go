@@ -20,7 +20,6 @@ import (
 
 	"github.com/scaleout/scaleout/pkg/aggregate"
 	"github.com/scaleout/scaleout/pkg/auth"
-	"github.com/scaleout/scaleout/pkg/execstore"
 	"github.com/scaleout/scaleout/pkg/execution"
 	"github.com/scaleout/scaleout/pkg/messages"
 	"github.com/scaleout/scaleout/pkg/notify"
@@ -35,9 +34,9 @@ import (
 // Store is where executions are recorded.
 type Store interface {
 	Create(ctx context.Context, e execution.Execution) error
-	CreateIdempotent(ctx context.Context, e execution.Execution, idem execstore.Idempotency) (execution.Execution, bool, error)
+	CreateIdempotent(ctx context.Context, e execution.Execution, idem scaleouttype.Idempotency) (execution.Execution, bool, error)
 	Get(ctx context.Context, id string) (execution.Execution, error)
-	List(ctx context.Context, f execstore.Filter, now time.Time) (execstore.Page, error)
+	List(ctx context.Context, f scaleouttype.ExecutionFilter, now time.Time) (scaleouttype.ExecutionPage, error)
 	Stop(ctx context.Context, id string, now time.Time) (execution.Execution, error)
 	ByStatus(ctx context.Context, status execution.Status, createdBefore time.Time, limit int) ([]execution.Execution, error)
 	Fail(ctx context.Context, id, reason string, now time.Time) error
@@ -68,19 +67,18 @@ const MaxBodyBytes = 1 << 20
 
 // Server is the HTTP API.
 type Server struct {
-	catalog   Catalog
-	workers   Workers
-	idemTable string
-	store     Store
-	msgs      Messages
-	types     *task.Registry
-	queues    map[string]Enqueuer
-	stats     Stats
-	auth      auth.Authenticator
-	log       *slog.Logger
-	now       func() time.Time
-	newID     func() string
-	mux       *http.ServeMux
+	catalog Catalog
+	workers Workers
+	store   Store
+	msgs    Messages
+	types   *task.Registry
+	queues  map[string]Enqueuer
+	stats   Stats
+	auth    auth.Authenticator
+	log     *slog.Logger
+	now     func() time.Time
+	newID   func() string
+	mux     *http.ServeMux
 	// lostRetries is an execution's lost-attempt budget when its request
 	// names none.
 	lostRetries int
@@ -93,8 +91,6 @@ type Deps struct {
 	Catalog Catalog
 	// Workers is the worker registry.
 	Workers Workers
-	// IdempotencyTable holds Idempotency-Key records (the catalog table).
-	IdempotencyTable string
 	// Messages lists execution messages.
 	Messages Messages
 	// Types are the task types packages may use.
@@ -124,9 +120,6 @@ func New(d Deps) (*Server, error) {
 	if d.Workers == nil {
 		errs = append(errs, errors.New("api: no worker registry"))
 	}
-	if d.IdempotencyTable == "" {
-		errs = append(errs, errors.New("api: no idempotency table"))
-	}
 	if len(d.Queues) == 0 {
 		errs = append(errs, errors.New("api: no queues"))
 	}
@@ -145,7 +138,7 @@ func New(d Deps) (*Server, error) {
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
-	s := &Server{catalog: d.Catalog, workers: d.Workers, idemTable: d.IdempotencyTable, store: d.Store, msgs: d.Messages, types: d.Types, queues: d.Queues, stats: d.Stats, auth: d.Auth, log: d.Logger, now: d.Now, newID: d.NewID}
+	s := &Server{catalog: d.Catalog, workers: d.Workers, store: d.Store, msgs: d.Messages, types: d.Types, queues: d.Queues, stats: d.Stats, auth: d.Auth, log: d.Logger, now: d.Now, newID: d.NewID}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -561,10 +554,10 @@ func (s *Server) createExecution(w http.ResponseWriter, r *http.Request) error {
 	if idemKey != "" {
 		p, _ := auth.FromContext(r.Context())
 		sum := sha256.Sum256(body)
-		got, replayed, err := s.store.CreateIdempotent(r.Context(), e, execstore.Idempotency{
-			Table: s.idemTable, Scope: p.Name, Key: idemKey, Hash: hex.EncodeToString(sum[:]),
+		got, replayed, err := s.store.CreateIdempotent(r.Context(), e, scaleouttype.Idempotency{
+			Scope: p.Name, Key: idemKey, Hash: hex.EncodeToString(sum[:]),
 		})
-		if errors.Is(err, execstore.ErrIdempotencyMismatch) {
+		if errors.Is(err, scaleouttype.ErrIdempotencyMismatch) {
 			return &Error{Status: http.StatusConflict, Code: scaleouttype.CodeIdempotencyKeyReused,
 				Message: "Idempotency-Key was used before with a different request body: use a new key for a new request"}
 		}
@@ -629,7 +622,7 @@ func (s *Server) listExecutions(w http.ResponseWriter, r *http.Request) error {
 			return badRequest(fmt.Sprintf("query parameter %q: use folder, project, package, status, since, until, limit or cursor", k))
 		}
 	}
-	f := execstore.Filter{Folder: q.Get("folder"), Project: q.Get("project"), Package: q.Get("package"), Cursor: q.Get("cursor")}
+	f := scaleouttype.ExecutionFilter{Folder: q.Get("folder"), Project: q.Get("project"), Package: q.Get("package"), Cursor: q.Get("cursor")}
 	if f.Package != "" {
 		f.Folder, f.Project = orDefault(f.Folder, "default"), orDefault(f.Project, "default")
 	}
@@ -670,7 +663,7 @@ func (s *Server) listExecutions(w http.ResponseWriter, r *http.Request) error {
 		f.Limit = n
 	}
 	page, err := s.store.List(r.Context(), f, s.now())
-	if errors.Is(err, execstore.ErrBadCursor) {
+	if errors.Is(err, scaleouttype.ErrBadCursor) {
 		return badRequest("query parameter cursor: use the \"next\" value of a previous page, with the same filters")
 	}
 	if err != nil {

@@ -30,7 +30,7 @@ type Filter = scaleouttype.ExecutionFilter
 type Page = scaleouttype.ExecutionPage
 
 // ErrBadCursor is returned for a cursor List did not make for this filter.
-var ErrBadCursor = errors.New("not a cursor from a previous page of this listing")
+var ErrBadCursor = scaleouttype.ErrBadCursor
 
 // listRounds bounds the rounds of index queries (one query per shard each)
 // of one List call; a page that needs more ends early, with a cursor. A

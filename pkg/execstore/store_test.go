@@ -99,9 +99,8 @@ func session(t *testing.T) workers.Session {
 func TestCreateIdempotent(t *testing.T) {
 	t.Parallel()
 	s, e := setup(t)
-	env := testenv.AWS(t)
 	ctx := context.Background()
-	idem := execstore.Idempotency{Table: env.Set.Catalog.Name, Scope: "ops", Key: uuid.NewString(), Hash: "h1"}
+	idem := execstore.Idempotency{Scope: "ops", Key: uuid.NewString(), Hash: "h1"}
 
 	first := e
 	first.ID = uuid.Must(uuid.NewV7()).String()
