@@ -8,8 +8,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/scaleout/scaleout/pkg/catalog"
 	"github.com/scaleout/scaleout/client"
+	"github.com/scaleout/scaleout/pkg/catalog"
 	"github.com/scaleout/scaleout/pkg/execution"
 	"github.com/scaleout/scaleout/pkg/pkgfile"
 	"github.com/scaleout/scaleout/pkg/testenv"

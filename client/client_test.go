@@ -10,10 +10,10 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/scaleout/scaleout/pkg/aggregate"
-	"github.com/scaleout/scaleout/pkg/catalog"
 	"github.com/scaleout/scaleout/client"
 	"github.com/scaleout/scaleout/client/clienttest"
+	"github.com/scaleout/scaleout/pkg/aggregate"
+	"github.com/scaleout/scaleout/pkg/catalog"
 	"github.com/scaleout/scaleout/pkg/execstore"
 	"github.com/scaleout/scaleout/pkg/execution"
 	"github.com/scaleout/scaleout/pkg/messages"

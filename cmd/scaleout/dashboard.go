@@ -8,8 +8,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/scaleout/scaleout/pkg/aggregate"
 	"github.com/scaleout/scaleout/client"
+	"github.com/scaleout/scaleout/pkg/aggregate"
 	"github.com/scaleout/scaleout/pkg/execution"
 )
 

@@ -12,8 +12,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/scaleout/scaleout/pkg/catalog"
 	"github.com/scaleout/scaleout/client"
+	"github.com/scaleout/scaleout/pkg/catalog"
 	"github.com/scaleout/scaleout/pkg/execution"
 	"github.com/scaleout/scaleout/pkg/messages"
 	"github.com/scaleout/scaleout/pkg/pkgfile"
