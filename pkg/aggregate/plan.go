@@ -8,6 +8,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/scaleout/scaleout/pkg/execution"
+	"github.com/scaleout/scaleout/pkg/resources"
 	"github.com/scaleout/scaleout/scaleouttype"
 )
 
@@ -43,20 +44,26 @@ func counterKeys(scope string, im *image) []Key {
 // or '#', so no two of them collide, nor with the pool and worker items
 // (STATS#POOL#, STATS#WORKER#: a folder item's partition has no second '#').
 func pkgKey(scope string, r Ref) Key {
-	return Key{scope + "STATS#" + r.Folder + "/" + r.Project + "/" + r.Package, "PKG"}
+	return Key{scope + resources.CatalogStatsPrefix + r.Folder + "/" + r.Project + "/" + r.Package, "PKG"}
 }
 
 func projectKey(scope, folder, project string) Key {
-	return Key{scope + "STATS#" + folder + "/" + project, "PROJECT"}
+	return Key{scope + resources.CatalogStatsPrefix + folder + "/" + project, "PROJECT"}
 }
 
-func folderKey(scope, folder string) Key { return Key{scope + "STATS#" + folder, "FOLDER"} }
+func folderKey(scope, folder string) Key {
+	return Key{scope + resources.CatalogStatsPrefix + folder, "FOLDER"}
+}
 
-func allKey(scope string) Key { return Key{scope + "STATS", "ALL"} }
+func allKey(scope string) Key { return Key{scope + resources.CatalogStats, "ALL"} }
 
-func poolKey(scope, pool string) Key { return Key{scope + "STATS#POOL#" + pool, "POOL"} }
+func poolKey(scope, pool string) Key {
+	return Key{scope + resources.CatalogStatsPrefix + resources.CatalogStatsPoolInfix + pool, "POOL"}
+}
 
-func workerKey(scope, worker string) Key { return Key{scope + "STATS#WORKER#" + worker, "WORKER"} }
+func workerKey(scope, worker string) Key {
+	return Key{scope + resources.CatalogStatsPrefix + resources.CatalogStatsWorkerInfix + worker, "WORKER"}
+}
 
 const (
 	hourLayout = "2006-01-02T15"
@@ -88,19 +95,19 @@ func BucketShard(r Ref) int {
 }
 
 func hourPK(scope string, hour time.Time, shard int) string {
-	return fmt.Sprintf("%sHOUR#%s#%02d", scope, hour.UTC().Format(hourLayout), shard)
+	return fmt.Sprintf("%s%s%s#%02d", scope, resources.CatalogHourPrefix, hour.UTC().Format(hourLayout), shard)
 }
 
 func hourKey(scope string, t time.Time, r Ref) Key {
-	return Key{hourPK(scope, t, BucketShard(r)), "PKG#" + r.String()}
+	return Key{hourPK(scope, t, BucketShard(r)), resources.CatalogBucketPkgPrefix + r.String()}
 }
 
 func dayPK(scope string, day time.Time, shard int) string {
-	return fmt.Sprintf("%sDAY#%s#%02d", scope, day.UTC().Format(dayLayout), shard)
+	return fmt.Sprintf("%s%s%s#%02d", scope, resources.CatalogDayPrefix, day.UTC().Format(dayLayout), shard)
 }
 
 func dayKey(scope string, t time.Time, r Ref) Key {
-	return Key{dayPK(scope, t, BucketShard(r)), "PKG#" + r.String()}
+	return Key{dayPK(scope, t, BucketShard(r)), resources.CatalogBucketPkgPrefix + r.String()}
 }
 
 // Last names an execution and when it changed.

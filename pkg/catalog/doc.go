@@ -9,8 +9,8 @@
 // by *NotFoundError, *NotEmptyError and *ValidationError, which say what
 // and list every problem.
 //
-// # Item layout (the catalog table: pk, sk; shared with other packages,
-// whose partitions start STATS#, EXEC#, STREAMPOS#)
+// # Item layout (the catalog table: pk, sk; shared with other packages:
+// resources.CatalogItems lists every kind of item of the table)
 //
 //	pk                          sk                   what
 //	FOLDERS                     FOLDER#<f>           folder: description, created_at,

@@ -32,19 +32,16 @@ func (s *Store) Stop(ctx context.Context, id string, now time.Time) (execution.E
 // execution changes under it (or the transaction meets another one).
 func (s *Store) stop(ctx context.Context, id string, now time.Time, tries int) (execution.Execution, error) {
 	values := map[string]types.AttributeValue{
-		":pending":  str(string(execution.Pending)),
-		":canceled": str(string(execution.Canceled)),
-		":now":      num(ms(now)),
-		":why":      str("stopped before it started"),
+		":now": num(ms(now)),
+		":why": str("stopped before it started"),
 	}
+	names := map[string]string{"#error": "error"}
 	out, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:           aws.String(s.table),
-		Key:                 key(id),
-		ConditionExpression: aws.String("#status = :pending"),
-		UpdateExpression:    aws.String(withStatusKey("SET #status = :canceled, ended_at = :now, #error = :why", id, execution.Canceled, values)),
-		ExpressionAttributeNames: map[string]string{
-			"#status": "status", "#error": "error",
-		},
+		TableName:                           aws.String(s.table),
+		Key:                                 key(id),
+		ConditionExpression:                 aws.String(statusCondition(execution.OpStop, execution.Canceled, names, values)),
+		UpdateExpression:                    aws.String(withStatusKey("SET "+setStatus(execution.Canceled, values)+", ended_at = :now, #error = :why", id, execution.Canceled, values)),
+		ExpressionAttributeNames:            names,
 		ExpressionAttributeValues:           values,
 		ReturnValues:                        types.ReturnValueAllNew,
 		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
@@ -64,11 +61,11 @@ func (s *Store) stop(ctx context.Context, id string, now time.Time, tries int) (
 	default:
 		return execution.Execution{}, &execution.ConflictError{ID: id, Want: "pending or running to stop it", Current: &cur}
 	}
-	names, values := map[string]string{}, map[string]types.AttributeValue{":now": num(ms(now))}
-	cond := leaseCondition(execution.LeaseOf(cur), names, values)
+	names, values = map[string]string{}, map[string]types.AttributeValue{":now": num(ms(now))}
+	cond := leaseCondition(execution.OpStop, execution.Stopping, execution.LeaseOf(cur), names, values)
 	stop := &types.Update{
 		TableName: aws.String(s.table), Key: key(id),
-		ConditionExpression: aws.String(cond), UpdateExpression: aws.String(withStatusKey("SET #status = :stopping, stop_requested_at = :now", id, execution.Stopping, values)),
+		ConditionExpression: aws.String(cond), UpdateExpression: aws.String(withStatusKey("SET "+setStatus(execution.Stopping, values)+", stop_requested_at = :now", id, execution.Stopping, values)),
 		ExpressionAttributeNames: names, ExpressionAttributeValues: values,
 	}
 	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
@@ -136,8 +133,8 @@ func (s *Store) CreateIdempotent(ctx context.Context, e execution.Execution, ide
 		return e, false, fmt.Errorf("create execution %s: %w", e.ID, err)
 	}
 	idemKey := map[string]types.AttributeValue{
-		resources.CatalogPK: str("IDEM#" + idem.Scope + "#" + idem.Key),
-		resources.CatalogSK: str("IDEM"),
+		resources.CatalogPK: str(resources.CatalogIdempotencyPrefix + idem.Scope + "#" + idem.Key),
+		resources.CatalogSK: str(resources.CatalogIdempotencySK),
 	}
 	record := map[string]types.AttributeValue{
 		"execution_id":         str(e.ID),

@@ -49,35 +49,6 @@ const (
 // Statuses lists every status in lifecycle order.
 var Statuses = scaleouttype.Statuses
 
-var transitions = map[Status][]Status{
-	Created:  {Pending, Canceled, Failed},
-	Pending:  {Running, Stopping, Canceled, Failed, EndedUnexpectedly},
-	Running:  {Pending, Stopping, Succeeded, Failed, Canceled, EndedUnexpectedly},
-	Stopping: {Canceled, Succeeded, Failed, EndedUnexpectedly},
-}
-
-// From lists the statuses from which a transition to s is allowed.
-func From(to Status) []Status {
-	var out []Status
-	for _, from := range Statuses {
-		if CanTransition(from, to) {
-			out = append(out, from)
-		}
-	}
-	return out
-}
-
-// CanTransition reports whether an execution may move from one status to
-// another. Running → pending is a retry after a lost attempt.
-func CanTransition(from, to Status) bool {
-	for _, s := range transitions[from] {
-		if s == to {
-			return true
-		}
-	}
-	return false
-}
-
 // MaxTaskSummaries caps the task summaries kept on an execution; the
 // messages keep everything.
 const MaxTaskSummaries = 200

@@ -22,10 +22,21 @@ type Sealer interface {
 	Open(ctx context.Context, sealed string, context map[string]string) ([]byte, error)
 }
 
+// SealPurpose is the "purpose" of a sealed parameter's encryption
+// context; SealContextKeys are all of that context's keys. The workers'
+// IAM policy (infra/stack) lets them decrypt only with such a context, so
+// that their credentials open execution parameters and nothing else the
+// key sealed (environment variables, sealed with folder, environment and
+// variable).
+const SealPurpose = "execution-parameter"
+
+// SealContextKeys are the keys of a sealed parameter's encryption context.
+var SealContextKeys = []string{"execution", "parameter", "purpose"}
+
 // sealContext binds a sealed parameter value to its execution and name:
 // a value copied to another execution or parameter does not open.
 func sealContext(executionID, name string) map[string]string {
-	return map[string]string{"purpose": "execution-parameter", "execution": executionID, "parameter": name}
+	return map[string]string{"purpose": SealPurpose, "execution": executionID, "parameter": name}
 }
 
 // SealParameters returns e with the values of its sensitive parameters

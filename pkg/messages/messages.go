@@ -27,7 +27,7 @@ type Message = scaleouttype.Message
 // MaxMessageBytes caps one message's text; longer text is cut.
 const MaxMessageBytes = 8 << 10
 
-func partition(id string) string { return "EXEC#" + id }
+func partition(id string) string { return resources.CatalogMessagesPrefix + id }
 
 // PartitionOf is the catalog partition key of execution id's messages: for
 // a capacity model.
@@ -35,7 +35,9 @@ func PartitionOf(id string) string { return partition(id) }
 
 // sortKey orders message chunks by attempt, then the sequence number of
 // their last message.
-func sortKey(attempt, seq int) string { return fmt.Sprintf("MSG#%04d#%09d", attempt, seq) }
+func sortKey(attempt, seq int) string {
+	return fmt.Sprintf("%s%04d#%09d", resources.CatalogMessagePrefix, attempt, seq)
+}
 
 // MaxChunkBytes caps the messages one item holds (as JSON). A flush of
 // one attempt's messages is one item, or more when they are larger: a
@@ -186,7 +188,7 @@ func (s *Store) List(ctx context.Context, executionID, cursor string, limit int)
 	cond := "#pk = :pk AND begins_with(#sk, :msg)"
 	values := map[string]types.AttributeValue{
 		":pk":  &types.AttributeValueMemberS{Value: partition(executionID)},
-		":msg": &types.AttributeValueMemberS{Value: "MSG#"},
+		":msg": &types.AttributeValueMemberS{Value: resources.CatalogMessagePrefix},
 	}
 	if cursor != "" {
 		var ok bool
@@ -199,7 +201,7 @@ func (s *Store) List(ctx context.Context, executionID, cursor string, limit int)
 		// Chunks whose last message is after the cursor; the first of
 		// them may begin at or before it.
 		values[":after"] = &types.AttributeValueMemberS{Value: sortKey(afterAttempt, afterSeq+1)}
-		values[":end"] = &types.AttributeValueMemberS{Value: "MSG#~"}
+		values[":end"] = &types.AttributeValueMemberS{Value: resources.CatalogMessagePrefix + "~"}
 	}
 	p := Page{Messages: []Message{}}
 	in := &dynamodb.QueryInput{

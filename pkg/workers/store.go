@@ -21,7 +21,7 @@ import (
 
 // Partition prefixes the catalog partition keys of the worker items:
 // "REGISTRY#<shard>", shard = FNV-1a of the id modulo Shards.
-const Partition = "REGISTRY#"
+const Partition = resources.CatalogRegistryPrefix
 
 // Shards spreads the worker items over partitions. Each live worker renews
 // its item every lease/2 (30 s by default): 25,000 workers (100,000
