@@ -132,7 +132,7 @@ func check(t *testing.T, ctx context.Context, st *Store, recs []events.DynamoDBE
 		c, err := st.Counts(ctx, ref)
 		require.NoError(t, err)
 		require.Equal(t, full(e.pkgs[ref.String()]), c, "package %s", ref)
-		s, err := st.Stats(ctx, Filter{ref.Folder, ref.Project, ref.Package})
+		s, err := st.Stats(ctx, Filter{Folder: ref.Folder, Project: ref.Project, Package: ref.Package})
 		require.NoError(t, err)
 		want := Durations{}
 		if d := e.pkgDur[ref]; d != nil {
@@ -184,8 +184,8 @@ func check(t *testing.T, ctx context.Context, st *Store, recs []events.DynamoDBE
 	require.Equal(t, ended[execution.Failed], d.Failures)
 	require.Len(t, d.Packages, len(e.pkgEnded))
 	for _, p := range d.Packages {
-		require.Equal(t, e.pkgEnded[p.Ref], nonzero(p.Counts), "dashboard %s", p.Ref)
-		sameDurations(t, *e.pkgDur[p.Ref], p.Durations, "dashboard durations of "+p.Ref.String())
+		require.Equal(t, e.pkgEnded[p.PackageRef], nonzero(p.Counts), "dashboard %s", p.PackageRef)
+		sameDurations(t, *e.pkgDur[p.PackageRef], p.Durations, "dashboard durations of "+p.PackageRef.String())
 	}
 	for _, h := range d.Hourly {
 		want := e.hourly[h.Hour]

@@ -64,15 +64,14 @@ func setup(t testing.TB, opts ...func(*api.Deps)) bundle {
 	cat, err := catalog.New(catalog.Config{DB: env.Clients.DynamoDB, Table: env.Set.Catalog.Name, Types: types, Sealer: sealer})
 	require.NoError(t, err)
 	deps := api.Deps{
-		Catalog:          cat,
-		Store:            store,
-		IdempotencyTable: env.Set.Catalog.Name,
-		Workers:          workers.NewStore(env.Clients.DynamoDB, env.Set.Catalog.Name),
-		Messages:         messages.NewStore(env.Clients.DynamoDB, env.Set.Catalog.Name),
-		Types:            types,
-		Queues:           map[string]api.Enqueuer{"default": q, "broken": broken, "api": queue.New(env.Clients.SQS, env.Created.QueueURLs["api"])},
-		Stats:            aggregate.NewStore(env.Clients.DynamoDB, env.Set.Catalog.Name),
-		Auth:             authn,
+		Catalog:  cat,
+		Store:    store,
+		Workers:  workers.NewStore(env.Clients.DynamoDB, env.Set.Catalog.Name),
+		Messages: messages.NewStore(env.Clients.DynamoDB, env.Set.Catalog.Name),
+		Types:    types,
+		Queues:   map[string]api.Enqueuer{"default": q, "broken": broken, "api": queue.New(env.Clients.SQS, env.Created.QueueURLs["api"])},
+		Stats:    aggregate.NewStore(env.Clients.DynamoDB, env.Set.Catalog.Name),
+		Auth:     authn,
 	}
 	for _, o := range opts {
 		o(&deps)

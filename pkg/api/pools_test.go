@@ -46,7 +46,7 @@ func TestPoolsRunningFollowsTheEnd(t *testing.T) {
 	reg := workers.NewStore(db, table)
 	stats := aggregate.NewStore(db, table)
 	s, err := api.New(api.Deps{
-		Catalog: cat, Store: execstore.New(db, b.env.Set.Executions.Name, table), IdempotencyTable: table,
+		Catalog: cat, Store: execstore.New(db, b.env.Set.Executions.Name, table),
 		Workers: reg, Messages: messages.NewStore(db, table), Types: types, Stats: stats, Auth: authn,
 		Queues: map[string]api.Enqueuer{pool: queue.New(b.env.Clients.SQS, b.env.Created.QueueURLs["default"])},
 	})

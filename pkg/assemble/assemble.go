@@ -90,17 +90,16 @@ func API(ctx context.Context, cfg config.Config, c *awsconfig.Clients, log *slog
 	store.Sealer = sealer
 	lostRetries := cfg.LostRetries
 	return api.New(api.Deps{
-		LostRetries:      &lostRetries,
-		Catalog:          cat,
-		Store:            store,
-		IdempotencyTable: set.Catalog.Name,
-		Workers:          Workers(cfg, c),
-		Messages:         messages.NewStore(c.DynamoDB, set.Catalog.Name),
-		Types:            types,
-		Queues:           queues,
-		Stats:            aggregate.NewStore(c.DynamoDB, set.Catalog.Name),
-		Auth:             authn,
-		Logger:           log,
+		LostRetries: &lostRetries,
+		Catalog:     cat,
+		Store:       store,
+		Workers:     Workers(cfg, c),
+		Messages:    messages.NewStore(c.DynamoDB, set.Catalog.Name),
+		Types:       types,
+		Queues:      queues,
+		Stats:       aggregate.NewStore(c.DynamoDB, set.Catalog.Name),
+		Auth:        authn,
+		Logger:      log,
 	})
 }
 

@@ -4,7 +4,7 @@
 // project's latest version with its parameters bound from given values,
 // environment variables and defaults.
 //
-// The HTTP API calls a *Store; errors are the sentinels ErrNotFound,
+// The HTTP API calls a *Store; errors are the sentinels scaleouttype.ErrNotFound,
 // ErrExists, ErrNotEmpty, ErrConflict and ErrInvalid (errors.Is), carried
 // by *NotFoundError, *NotEmptyError and *ValidationError, which say what
 // and list every problem.

@@ -14,6 +14,7 @@ import (
 	"github.com/scaleout/scaleout/pkg/execution"
 	"github.com/scaleout/scaleout/pkg/resources"
 	"github.com/scaleout/scaleout/pkg/workers"
+	"github.com/scaleout/scaleout/scaleouttype"
 )
 
 // Stop asks an execution to stop: a pending one is canceled at once (its
@@ -107,21 +108,10 @@ func (s *Store) stop(ctx context.Context, id string, now time.Time, tries int) (
 }
 
 // Idempotency records which execution a caller's Idempotency-Key made.
-type Idempotency struct {
-	// Table is the catalog table, which holds the records.
-	Table string
-	// Scope separates callers (the principal's name): keys are theirs.
-	Scope string
-	Key   string
-	// Hash identifies the request body; the same key with another body is
-	// a conflict.
-	Hash string
-	// TTL is how long the key is remembered (default 24 h).
-	TTL time.Duration
-}
+type Idempotency = scaleouttype.Idempotency
 
 // ErrIdempotencyMismatch is returned when a key is reused with another body.
-var ErrIdempotencyMismatch = errors.New("idempotency key reused with a different request")
+var ErrIdempotencyMismatch = scaleouttype.ErrIdempotencyMismatch
 
 // CreateIdempotent stores e and the idempotency record in one transaction.
 // When the key was used before with the same body, it returns the
@@ -131,7 +121,7 @@ func (s *Store) CreateIdempotent(ctx context.Context, e execution.Execution, ide
 	if idem.TTL <= 0 {
 		idem.TTL = 24 * time.Hour
 	}
-	e, err = e.SealParameters(ctx, s.Sealer)
+	e, err = execution.SealParameters(ctx, e, s.Sealer)
 	if err != nil {
 		return e, false, err
 	}
@@ -157,7 +147,7 @@ func (s *Store) CreateIdempotent(ctx context.Context, e execution.Execution, ide
 	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{
 		TransactItems: []types.TransactWriteItem{
 			{Put: &types.Put{
-				TableName:                aws.String(idem.Table),
+				TableName:                aws.String(s.catalog),
 				Item:                     record,
 				ConditionExpression:      aws.String("attribute_not_exists(#pk)"),
 				ExpressionAttributeNames: map[string]string{"#pk": resources.CatalogPK},
@@ -174,7 +164,7 @@ func (s *Store) CreateIdempotent(ctx context.Context, e execution.Execution, ide
 	}
 	// The key was used before: replay what it made.
 	got, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName: aws.String(idem.Table), Key: idemKey, ConsistentRead: aws.Bool(true),
+		TableName: aws.String(s.catalog), Key: idemKey, ConsistentRead: aws.Bool(true),
 	})
 	if err != nil {
 		return e, false, fmt.Errorf("read idempotency key: %w", err)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/scaleout/scaleout/pkg/execution"
 	"github.com/scaleout/scaleout/pkg/workers"
+	"github.com/scaleout/scaleout/scaleouttype"
 )
 
 // Claim starts a new attempt of execution id held by the worker session
@@ -227,7 +228,7 @@ func (s *Store) Recover(ctx context.Context, cur execution.Execution, now, deadS
 // pending (the caller sends its message) or ends, as Recover does.
 func (s *Store) Reap(ctx context.Context, st workers.SessionState, run workers.Run, now time.Time) (execution.Execution, bool, error) {
 	cur, err := s.Get(ctx, run.ExecutionID)
-	if errors.Is(err, execution.ErrNotFound) {
+	if errors.Is(err, scaleouttype.ErrNotFound) {
 		return execution.Execution{}, false, nil
 	}
 	if err != nil {

@@ -19,6 +19,7 @@ import (
 	"github.com/scaleout/scaleout/pkg/resources"
 	"github.com/scaleout/scaleout/pkg/secrets"
 	"github.com/scaleout/scaleout/pkg/workers"
+	"github.com/scaleout/scaleout/scaleouttype"
 )
 
 // Store reads and writes executions in one table.
@@ -218,7 +219,7 @@ func (s *Store) put(e execution.Execution) (*types.Put, error) {
 
 // Create stores a new execution; its id must be unused.
 func (s *Store) Create(ctx context.Context, e execution.Execution) error {
-	e, err := e.SealParameters(ctx, s.Sealer)
+	e, err := execution.SealParameters(ctx, e, s.Sealer)
 	if err != nil {
 		return err
 	}
@@ -257,7 +258,7 @@ func (s *Store) Get(ctx context.Context, id string) (execution.Execution, error)
 		return execution.Execution{}, fmt.Errorf("get execution %s: %w", id, err)
 	}
 	if out.Item == nil {
-		return execution.Execution{}, fmt.Errorf("execution %s: %w", id, execution.ErrNotFound)
+		return execution.Execution{}, fmt.Errorf("execution %s: %w", id, scaleouttype.ErrNotFound)
 	}
 	return Decode(out.Item)
 }
@@ -366,7 +367,7 @@ func (s *Store) conflict(id, want string, err error) error {
 	}
 	c := &execution.ConflictError{ID: id, Want: want}
 	if len(ccf.Item) == 0 {
-		return fmt.Errorf("%w: %w", execution.ErrNotFound, c)
+		return fmt.Errorf("execution %s: %w: %w", id, scaleouttype.ErrNotFound, c)
 	}
 	if cur, derr := Decode(ccf.Item); derr == nil {
 		c.Current = &cur

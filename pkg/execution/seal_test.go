@@ -30,9 +30,9 @@ func TestSealContextIsWhatTheWorkerGrantAllows(t *testing.T) {
 	t.Parallel()
 	s := &contextSealer{}
 	e := execution.Execution{ID: "e1", Parameters: map[string]any{"token": "x"}, Sensitive: []string{"token"}}
-	sealed, err := e.SealParameters(context.Background(), s)
+	sealed, err := execution.SealParameters(context.Background(), e, s)
 	require.NoError(t, err)
-	_, err = sealed.OpenParameters(context.Background(), s)
+	_, err = execution.OpenParameters(context.Background(), sealed, s)
 	require.NoError(t, err)
 	require.Len(t, s.seen, 2)
 	for _, ec := range s.seen {

@@ -19,21 +19,11 @@ import (
 
 	"github.com/scaleout/scaleout/pkg/resources"
 	"github.com/scaleout/scaleout/pkg/wait"
+	"github.com/scaleout/scaleout/scaleouttype"
 )
 
 // Message is one event of an execution.
-type Message struct {
-	ExecutionID string    `json:"-" dynamodbav:"execution_id"`
-	Attempt     int       `json:"attempt" dynamodbav:"attempt"`
-	Seq         int       `json:"seq" dynamodbav:"seq"`
-	Time        time.Time `json:"time" dynamodbav:"time"`
-	Kind        string    `json:"kind" dynamodbav:"kind"`
-	Task        string    `json:"task,omitempty" dynamodbav:"task,omitempty"`
-	Status      string    `json:"status,omitempty" dynamodbav:"status,omitempty"`
-	Stream      string    `json:"stream,omitempty" dynamodbav:"stream,omitempty"`
-	Message     string    `json:"message,omitempty" dynamodbav:"message,omitempty"`
-	DurationMS  int64     `json:"duration_ms,omitempty" dynamodbav:"duration_ms,omitempty"`
-}
+type Message = scaleouttype.Message
 
 // MaxMessageBytes caps one message's text; longer text is cut, on a
 // character boundary, and ends with cutMarker within the cap (the API's
@@ -203,12 +193,7 @@ func (s *Store) batch(ctx context.Context, reqs []types.WriteRequest) error {
 }
 
 // Page is one page of messages.
-type Page struct {
-	Messages []Message `json:"messages"`
-	// Next is the cursor of the next page; empty at the end (so far: a
-	// running execution may add more, tail by asking again with the cursor).
-	Next string `json:"next,omitempty"`
-}
+type Page = scaleouttype.MessagePage
 
 // List returns up to limit messages after the cursor (empty: from the
 // start), in order.
@@ -280,15 +265,29 @@ func (s *Store) List(ctx context.Context, executionID, cursor string, limit int)
 	return p, nil
 }
 
+// legacyItem is an item of one message, as written before chunks.
+type legacyItem struct {
+	ExecutionID string    `dynamodbav:"execution_id"`
+	Attempt     int       `dynamodbav:"attempt"`
+	Seq         int       `dynamodbav:"seq"`
+	Time        time.Time `dynamodbav:"time"`
+	Kind        string    `dynamodbav:"kind"`
+	Task        string    `dynamodbav:"task,omitempty"`
+	Status      string    `dynamodbav:"status,omitempty"`
+	Stream      string    `dynamodbav:"stream,omitempty"`
+	Message     string    `dynamodbav:"message,omitempty"`
+	DurationMS  int64     `dynamodbav:"duration_ms,omitempty"`
+}
+
 // decodeItem reads a chunk item (or an item of one message, as written
 // before chunks).
 func decodeItem(it map[string]types.AttributeValue) ([]Message, error) {
 	if _, ok := it["msgs"]; !ok {
-		var m Message
+		var m legacyItem
 		if err := attributevalue.UnmarshalMap(it, &m); err != nil {
 			return nil, err
 		}
-		return []Message{m}, nil
+		return []Message{Message(m)}, nil
 	}
 	var c chunk
 	if err := attributevalue.UnmarshalMap(it, &c); err != nil {
