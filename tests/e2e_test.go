@@ -83,6 +83,18 @@ func startDev(t *testing.T, bin string, env ...string) *dev {
 	return runDev(t, cmd, "http://"+addr)
 }
 
+// tokenOf is the API token env gives a `scaleout dev` (the last
+// SCALEOUT_TOKEN, as the process sees it), or the tests' own.
+func tokenOf(env []string) string {
+	t := token
+	for _, kv := range env {
+		if v, ok := strings.CutPrefix(kv, "SCALEOUT_TOKEN="); ok {
+			t = v
+		}
+	}
+	return t
+}
+
 // runDev starts cmd, a `scaleout dev` that listens on base, waits until its
 // API answers, and stops it as Ctrl-C does when the test ends.
 func runDev(t *testing.T, cmd *exec.Cmd, base string) *dev {
@@ -113,7 +125,7 @@ func runDev(t *testing.T, cmd *exec.Cmd, base string) *dev {
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == 200 {
-				checkAPI(t, d.base, token)
+				checkAPI(t, d.base, tokenOf(cmd.Env))
 				return d
 			}
 		}
