@@ -2,7 +2,7 @@
 # The Scaleout worker image (ECS Fargate, linux/arm64; infra/stack builds it
 # with `cdk deploy` as a Docker image asset). Build it by hand with:
 #   docker build --platform linux/arm64 -t scaleout-worker .
-# The worker reads its settings from the environment (pkg/config:
+# The worker reads its settings from the environment (internal/wiring/config:
 # SCALEOUT_PREFIX, SCALEOUT_POOLS, SCALEOUT_WORKER_POOL, ...).
 
 # The builder runs on the build machine's own platform and cross-compiles:
@@ -17,10 +17,11 @@ ARG VERSION=
 WORKDIR /src
 COPY go.mod go.sum ./
 RUN go mod download
-COPY functions/ functions/
-COPY pkg/ pkg/
+COPY scaleouttype/ scaleouttype/
+COPY internal/ internal/
+COPY cmd/scaleout-worker/ cmd/scaleout-worker/
 RUN CGO_ENABLED=0 GOOS=$TARGETOS GOARCH=$TARGETARCH \
-    go build -trimpath -ldflags="-s -w -X github.com/scaleout/scaleout/pkg/assemble.version=${VERSION}" -o /out/scaleout-worker ./functions/worker
+    go build -trimpath -ldflags="-s -w -X github.com/scaleout/scaleout/internal/wiring/assemble.version=${VERSION}" -o /out/scaleout-worker ./cmd/scaleout-worker
 
 # A small base that still has a shell (busybox sh) for exec tasks, and CA
 # certificates for HTTPS to AWS and to http tasks' targets.

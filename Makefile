@@ -8,17 +8,17 @@ GO ?= go
 TEST_PORTS := SCALEOUT_DYNAMODB_PORT=8100 SCALEOUT_SQS_PORT=9424
 LAMBDA_FLAGS := GOOS=linux GOARCH=arm64 CGO_ENABLED=0
 FUNCTIONS := api stream reconciler webhooks
-# The version the binaries and the worker image report (pkg/assemble.Version):
-# the last commit of the sources they are built from (functions/, pkg/, go.mod,
+# The version the binaries and the worker image report (internal/wiring/assemble.Version):
+# the last commit of the sources they are built from (functions/, cmd/, internal/, scaleouttype/, go.mod,
 # go.sum), with -dirty when those have uncommitted changes; empty outside a git
 # checkout. Only those sources: a commit to the docs changes no image, so a
 # deploy does not roll the workers for it.
-VERSION_SOURCES := functions pkg go.mod go.sum
+VERSION_SOURCES := functions cmd internal scaleouttype go.mod go.sum
 ifeq ($(origin VERSION),undefined)
 VERSION := $(shell v=$$(git log -1 --format=%h -- $(VERSION_SOURCES) 2>/dev/null) && [ -n "$$v" ] && \
   { git diff --quiet HEAD -- $(VERSION_SOURCES) || v=$$v-dirty; echo $$v; })
 endif
-VERSION_VAR := github.com/scaleout/scaleout/pkg/assemble.version
+VERSION_VAR := github.com/scaleout/scaleout/internal/wiring/assemble.version
 GO_LDFLAGS = -s -w -X $(VERSION_VAR)=$(VERSION)
 
 .DEFAULT_GOAL := help
@@ -55,7 +55,7 @@ $(REDOCLY): tools/openapi/package.json tools/openapi/package-lock.json
 lint: $(REDOCLY) ## Check formatting (gofmt), vet the code (go vet) and lint the OpenAPI document (Redocly)
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
-	REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true $(REDOCLY) lint --config tools/openapi/redocly.yaml pkg/api/openapi.json
+	REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true $(REDOCLY) lint --config tools/openapi/redocly.yaml internal/api/openapi.json
 
 .PHONY: build
 build: ## Build the Lambda bootstraps (linux/arm64) into build/ and the scaleout and worker binaries into bin/
@@ -63,7 +63,7 @@ build: ## Build the Lambda bootstraps (linux/arm64) into build/ and the scaleout
 	  $(LAMBDA_FLAGS) $(GO) build -tags lambda.norpc -trimpath -ldflags='$(GO_LDFLAGS)' -o build/$$fn/bootstrap ./functions/$$fn || exit 1; \
 	done
 	$(GO) build -o bin/scaleout ./cmd/scaleout
-	$(GO) build -ldflags='-X $(VERSION_VAR)=$(VERSION)' -o bin/worker ./functions/worker
+	$(GO) build -ldflags='-X $(VERSION_VAR)=$(VERSION)' -o bin/worker ./cmd/scaleout-worker
 
 .PHONY: browser-deps
 browser-deps: ## Install Debian's Chromium and ChromeDriver for the browser test (once; needs root or sudo; SCALEOUT_SKIP_BROWSER=1 skips it and the test)

@@ -123,14 +123,14 @@ CDK_CONTEXT = --app bin/infra -c stage=$(STAGE) -c pools=$(POOLS) -c buildDir=bu
 FAKE_ENV := CDK_DEFAULT_ACCOUNT=000000000000 CDK_DEFAULT_REGION=us-east-1
 
 # bin/infra is linked once (about 120 MB) and reused by every cdk command.
-INFRA_SOURCES := $(shell find infra pkg -name '*.go' -not -name '*_test.go' 2>/dev/null) go.mod go.sum
+INFRA_SOURCES := $(shell find infra internal scaleouttype -name '*.go' -not -name '*_test.go' 2>/dev/null) go.mod go.sum
 bin/infra: $(INFRA_SOURCES)
 	$(GO) build -o $@ ./infra
 	@touch $@
 
 # The Lambda assets come from the Makefile's build target. go build leaves
 # an unchanged binary's time alone: touch them so make sees them as new.
-LAMBDA_SOURCES := $(shell find functions pkg -name '*.go' -not -name '*_test.go' 2>/dev/null) go.mod go.sum
+LAMBDA_SOURCES := $(shell find functions cmd/scaleout-worker internal scaleouttype -name '*.go' -not -name '*_test.go' 2>/dev/null) go.mod go.sum
 build/api/bootstrap build/stream/bootstrap build/reconciler/bootstrap build/webhooks/bootstrap &: $(LAMBDA_SOURCES)
 	$(MAKE) build
 	@touch build/api/bootstrap build/stream/bootstrap build/reconciler/bootstrap build/webhooks/bootstrap
@@ -145,7 +145,7 @@ CDK_INPUTS := bin/infra $(CDK) build/api/bootstrap build/stream/bootstrap build/
 
 # EC2 pools install the worker binary from an S3 asset.
 build/worker-linux-arm64/worker: $(LAMBDA_SOURCES)
-	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build -trimpath -ldflags='$(GO_LDFLAGS)' -o $@ ./functions/worker
+	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build -trimpath -ldflags='$(GO_LDFLAGS)' -o $@ ./cmd/scaleout-worker
 	@touch $@
 ifneq ($(findstring ec2,$(WORKER_PLATFORM)),)
 CDK_INPUTS += build/worker-linux-arm64/worker

@@ -9,10 +9,10 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/scaleout/scaleout/client"
-	"github.com/scaleout/scaleout/pkg/catalog"
-	"github.com/scaleout/scaleout/pkg/execution"
-	"github.com/scaleout/scaleout/pkg/pkgfile"
-	"github.com/scaleout/scaleout/pkg/testenv"
+	"github.com/scaleout/scaleout/internal/catalog"
+	"github.com/scaleout/scaleout/internal/executions/execution"
+	"github.com/scaleout/scaleout/internal/packages/pkgfile"
+	"github.com/scaleout/scaleout/internal/testkit/testenv"
 	"github.com/scaleout/scaleout/scaleouttype"
 )
 

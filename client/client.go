@@ -6,7 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/scaleout/scaleout/pkg/wait"
+	"github.com/scaleout/scaleout/internal/wait"
 	"io"
 	"net/http"
 	"net/url"

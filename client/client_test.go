@@ -11,13 +11,13 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/scaleout/scaleout/client"
-	"github.com/scaleout/scaleout/client/clienttest"
-	"github.com/scaleout/scaleout/pkg/aggregate"
-	"github.com/scaleout/scaleout/pkg/catalog"
-	"github.com/scaleout/scaleout/pkg/execstore"
-	"github.com/scaleout/scaleout/pkg/execution"
-	"github.com/scaleout/scaleout/pkg/messages"
-	"github.com/scaleout/scaleout/pkg/testenv"
+	"github.com/scaleout/scaleout/internal/catalog"
+	"github.com/scaleout/scaleout/internal/executions/execstore"
+	"github.com/scaleout/scaleout/internal/executions/execution"
+	"github.com/scaleout/scaleout/internal/executions/messages"
+	"github.com/scaleout/scaleout/internal/stream/aggregate"
+	"github.com/scaleout/scaleout/internal/testkit/clienttest"
+	"github.com/scaleout/scaleout/internal/testkit/testenv"
 	"github.com/scaleout/scaleout/scaleouttype"
 )
 

@@ -26,8 +26,8 @@ func TestLinksNoAWSServiceClient(t *testing.T) {
 			t.Errorf("the client links %s: import the shared types from scaleouttype, not a store or the API", dep)
 		}
 		if rest, ok := strings.CutPrefix(dep, "github.com/scaleout/scaleout/"); ok &&
-			rest != "client" && rest != "scaleouttype" && rest != "pkg/wait" {
-			t.Errorf("the client links %s: it may import only scaleouttype (and pkg/wait) of this module", dep)
+			rest != "client" && rest != "scaleouttype" && rest != "internal/wait" {
+			t.Errorf("the client links %s: it may import only scaleouttype (and internal/wait) of this module", dep)
 		}
 	}
 }

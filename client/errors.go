@@ -30,7 +30,7 @@ var (
 )
 
 // Error is an error answer of the API: its shape is
-// {"error": {"code", "message", "problems"}} (pkg/api/errors.go).
+// {"error": {"code", "message", "problems"}} (internal/api/errors.go).
 type Error struct {
 	// StatusCode is the HTTP status.
 	StatusCode int

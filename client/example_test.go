@@ -8,7 +8,7 @@ import (
 	"os"
 
 	"github.com/scaleout/scaleout/client"
-	"github.com/scaleout/scaleout/pkg/messages"
+	"github.com/scaleout/scaleout/internal/executions/messages"
 	"github.com/scaleout/scaleout/scaleouttype"
 )
 

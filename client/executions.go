@@ -10,7 +10,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/scaleout/scaleout/pkg/wait"
+	"github.com/scaleout/scaleout/internal/wait"
 	"github.com/scaleout/scaleout/scaleouttype"
 )
 

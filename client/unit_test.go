@@ -16,7 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/scaleout/scaleout/client"
-	"github.com/scaleout/scaleout/pkg/pkgfile"
+	"github.com/scaleout/scaleout/internal/packages/pkgfile"
 )
 
 // headerSink is a local HTTP server that only records the headers of what

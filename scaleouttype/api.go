@@ -29,7 +29,7 @@ type CreateExecutionRequest struct {
 	// package's own timeout only).
 	Timeout string `json:"timeout"`
 	// CallbackURL receives a signed webhook when the execution ends: an
-	// http or https URL of at most 2048 characters (see pkg/notify).
+	// http or https URL of at most 2048 characters (see internal/stream/notify).
 	CallbackURL string `json:"callback_url"`
 }
 

@@ -50,7 +50,7 @@ type Execution struct {
 	Package string `json:"package"`
 	Pool    string `json:"pool"`
 	Status  Status `json:"status"`
-	// Definition is the package to run, as JSON (see pkg/pkgfile).
+	// Definition is the package to run, as JSON (see internal/packages/pkgfile).
 	Definition json.RawMessage `json:"definition,omitempty"`
 	// Parameters are the execution's parameter values, defaults applied.
 	Parameters map[string]any `json:"parameters,omitempty"`
@@ -107,7 +107,7 @@ type Execution struct {
 	// claims the execution earlier.
 	NotBefore *time.Time `json:"not_before,omitempty"`
 	// CallbackURL receives a signed webhook when the execution reaches a
-	// final status (see pkg/notify); "" for none.
+	// final status (see internal/stream/notify); "" for none.
 	CallbackURL string `json:"callback_url,omitempty"`
 }
 

@@ -16,9 +16,9 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/scaleout/scaleout/pkg/assemble"
-	ex "github.com/scaleout/scaleout/pkg/execution"
-	"github.com/scaleout/scaleout/pkg/reconcile"
+	ex "github.com/scaleout/scaleout/internal/executions/execution"
+	"github.com/scaleout/scaleout/internal/executions/reconcile"
+	"github.com/scaleout/scaleout/internal/wiring/assemble"
 )
 
 // chaosKind is what a chaos execution's package does.

@@ -26,20 +26,20 @@ import (
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 
-	"github.com/scaleout/scaleout/pkg/assemble"
-	"github.com/scaleout/scaleout/pkg/awsconfig"
-	"github.com/scaleout/scaleout/pkg/bootstrap"
-	"github.com/scaleout/scaleout/pkg/config"
-	"github.com/scaleout/scaleout/pkg/execstore"
-	ex "github.com/scaleout/scaleout/pkg/execution"
-	"github.com/scaleout/scaleout/pkg/resources"
+	"github.com/scaleout/scaleout/internal/aws/awsconfig"
+	"github.com/scaleout/scaleout/internal/aws/bootstrap"
+	"github.com/scaleout/scaleout/internal/aws/resources"
+	"github.com/scaleout/scaleout/internal/executions/execstore"
+	ex "github.com/scaleout/scaleout/internal/executions/execution"
+	"github.com/scaleout/scaleout/internal/wiring/assemble"
+	"github.com/scaleout/scaleout/internal/wiring/config"
 )
 
 // The helpers in this file (poolStack, poolWorker and the functions on
 // them) serve both TestDrainOnSIGTERM and TestChaos: an installation of its
 // own (tables and queues under a unique prefix) on the stand-ins, the API
 // in-process over loopback HTTP, and worker processes built from
-// ./functions/worker.
+// ./cmd/scaleout-worker.
 
 const stackToken = "pool-stack-token-0123456789abcdef"
 
@@ -105,8 +105,8 @@ func startPoolStack(t *testing.T, ctx context.Context, name string) *poolStack {
 	s.api = apiClient(t, s.base)
 
 	s.bin = filepath.Join(t.TempDir(), "worker")
-	out, err := exec.Command("go", "build", "-o", s.bin, "../functions/worker").CombinedOutput()
-	require.NoError(t, err, "go build ./functions/worker: %s", out)
+	out, err := exec.Command("go", "build", "-o", s.bin, "../cmd/scaleout-worker").CombinedOutput()
+	require.NoError(t, err, "go build ./cmd/scaleout-worker: %s", out)
 	return s
 }
 

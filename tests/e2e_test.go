@@ -19,7 +19,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/scaleout/scaleout/pkg/testenv"
+	"github.com/scaleout/scaleout/internal/testkit/testenv"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }

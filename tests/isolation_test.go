@@ -20,8 +20,8 @@ import (
 // secret access key, with its key for sensitive values. Packages try every
 // way there: http tasks to the metadata and credentials endpoints by
 // address and through redirects from a server they may reach (names that
-// resolve there are refused the same way: see pkg/netguard and
-// pkg/tasktypes), and an exec task that prints its environment and reads
+// resolve there are refused the same way: see internal/worker/netguard and
+// internal/packages/tasktypes), and an exec task that prints its environment and reads
 // the worker's. None of the secret values appears in any execution,
 // message or output, and every http task fails saying why.
 //

@@ -16,7 +16,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/stretchr/testify/require"
 
-	"github.com/scaleout/scaleout/pkg/testenv"
+	"github.com/scaleout/scaleout/internal/testkit/testenv"
 )
 
 // rieVersion pins the Lambda runtime interface emulator (AWS's own).

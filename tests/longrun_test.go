@@ -12,7 +12,7 @@ import (
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/stretchr/testify/require"
 
-	ex "github.com/scaleout/scaleout/pkg/execution"
+	ex "github.com/scaleout/scaleout/internal/executions/execution"
 )
 
 // TestLongRunsOutliveLeasesAndKills runs packages many times longer than

@@ -17,8 +17,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	ex "github.com/scaleout/scaleout/pkg/execution"
-	msgs "github.com/scaleout/scaleout/pkg/messages"
+	ex "github.com/scaleout/scaleout/internal/executions/execution"
+	msgs "github.com/scaleout/scaleout/internal/executions/messages"
 )
 
 // TestMessagesSurviveSIGKILL: what a package printed more than one flush

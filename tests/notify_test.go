@@ -14,9 +14,9 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/scaleout/scaleout/internal/stream/notify"
+	"github.com/scaleout/scaleout/internal/testkit/testenv"
 	"github.com/scaleout/scaleout/localstack/eventbus"
-	"github.com/scaleout/scaleout/pkg/notify"
-	"github.com/scaleout/scaleout/pkg/testenv"
 )
 
 // webhook is one request the test receiver got.

@@ -9,8 +9,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/scaleout/scaleout/pkg/api"
-	"github.com/scaleout/scaleout/pkg/api/openapitest"
+	"github.com/scaleout/scaleout/internal/api"
+	"github.com/scaleout/scaleout/internal/api/openapitest"
 )
 
 // served holds, for the host of each API a test started, the validator of

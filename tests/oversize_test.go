@@ -12,7 +12,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	ex "github.com/scaleout/scaleout/pkg/execution"
+	ex "github.com/scaleout/scaleout/internal/executions/execution"
 )
 
 // post sends a request to the API and returns its status and body.

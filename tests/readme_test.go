@@ -18,8 +18,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/stretchr/testify/require"
 
-	"github.com/scaleout/scaleout/pkg/resources"
-	"github.com/scaleout/scaleout/pkg/testenv"
+	"github.com/scaleout/scaleout/internal/aws/resources"
+	"github.com/scaleout/scaleout/internal/testkit/testenv"
 )
 
 // The README's sections whose shell blocks TestREADME runs, in order, with

@@ -19,7 +19,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/scaleout/scaleout/pkg/testenv"
+	"github.com/scaleout/scaleout/internal/testkit/testenv"
 )
 
 // The sweep's tokens besides the admin one (token), one per lower role.

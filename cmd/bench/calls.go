@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/scaleout/scaleout/pkg/awsmeter"
+	"github.com/scaleout/scaleout/internal/aws/awsmeter"
 )
 
 // printCalls writes one line per operation and table: calls per

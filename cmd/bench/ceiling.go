@@ -19,7 +19,7 @@ import (
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/google/uuid"
 
-	"github.com/scaleout/scaleout/pkg/resources"
+	"github.com/scaleout/scaleout/internal/aws/resources"
 )
 
 // ceilingTemplate is what one real no-op execution wrote: its item as the

@@ -6,8 +6,8 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/scaleout/scaleout/pkg/pricing"
-	"github.com/scaleout/scaleout/pkg/resources"
+	"github.com/scaleout/scaleout/internal/aws/pricing"
+	"github.com/scaleout/scaleout/internal/aws/resources"
 )
 
 // printCosts prints the cost figures: DynamoDB units and SQS requests per

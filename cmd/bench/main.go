@@ -18,14 +18,14 @@
 // DynamoDB items written per execution (writes.items_per_execution).
 //
 // The cost figures (cost.*) come from the SDK calls metered by
-// pkg/awsmeter, DynamoDB's own consumed capacity included: the write and
+// internal/aws/awsmeter, DynamoDB's own consumed capacity included: the write and
 // read units and the SQS requests per no-op execution (the API's and the
 // workers' calls, and the stream function's aggregate writes, its handler
 // run on the executions' stream records batched as the stack's event
 // source mapping would batch them at 100 executions/s), the same per
 // execution per minute of running (a second system, alongside: one worker
 // of concurrency 4 with default settings running 4 long executions), and
-// the USD of a million executions at pkg/pricing's list prices, with and
+// the USD of a million executions at internal/aws/pricing's list prices, with and
 // without 10 running minutes each. Each component goes to stderr.
 // The method and the per-call breakdown go to stderr; only `bench:` lines
 // go to stdout. -engine=false or -system=false skip a part.
@@ -44,10 +44,10 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/scaleout/scaleout/pkg/aggregate"
-	"github.com/scaleout/scaleout/pkg/engine"
-	"github.com/scaleout/scaleout/pkg/pkgfile"
-	"github.com/scaleout/scaleout/pkg/task"
+	"github.com/scaleout/scaleout/internal/packages/engine"
+	"github.com/scaleout/scaleout/internal/packages/pkgfile"
+	"github.com/scaleout/scaleout/internal/packages/task"
+	"github.com/scaleout/scaleout/internal/stream/aggregate"
 )
 
 // noop is a task type that does nothing.

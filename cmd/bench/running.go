@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/scaleout/scaleout/pkg/awsmeter"
+	"github.com/scaleout/scaleout/internal/aws/awsmeter"
 )
 
 // The running-minute system: one worker of concurrency runningConcurrency

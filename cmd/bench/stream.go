@@ -13,11 +13,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
 	streamtypes "github.com/aws/aws-sdk-go-v2/service/dynamodbstreams/types"
 
-	"github.com/scaleout/scaleout/pkg/aggregate"
-	"github.com/scaleout/scaleout/pkg/awsconfig"
-	"github.com/scaleout/scaleout/pkg/awsmeter"
-	"github.com/scaleout/scaleout/pkg/resources"
-	"github.com/scaleout/scaleout/pkg/streampoll"
+	"github.com/scaleout/scaleout/internal/aws/awsconfig"
+	"github.com/scaleout/scaleout/internal/aws/awsmeter"
+	"github.com/scaleout/scaleout/internal/aws/resources"
+	"github.com/scaleout/scaleout/internal/stream/aggregate"
+	"github.com/scaleout/scaleout/internal/stream/streampoll"
 )
 
 // The stream function's load, as the cost figures model it.
@@ -81,7 +81,7 @@ const (
 	lowRateN = 50
 )
 
-// aggregateCost runs the stream function's handler (pkg/aggregate, as
+// aggregateCost runs the stream function's handler (internal/stream/aggregate, as
 // functions/stream builds it, without event bus and webhooks) on the
 // stream records of the executions ids, in batches as the stack's event
 // source mapping would deliver them at streamRate executions a second, with
@@ -130,7 +130,7 @@ func (s *system) aggregateCost(ctx context.Context, ids []string) (aggregateResu
 		}
 		res.lowRate = append(res.lowRate, f)
 	}
-	stderrf("# stream aggregates: the aggregate handler (pkg/aggregate) run on the %d stream records of the %d throughput executions "+
+	stderrf("# stream aggregates: the aggregate handler (internal/stream/aggregate) run on the %d stream records of the %d throughput executions "+
 		"(%.2f a execution), in batches as the event source mapping would make them at a steady %d executions/s = %.0f records/s "+
 		"on one shard; assumed: Lambda polls a shard every %s, a batch holds what arrived while it gathers (the batching window, "+
 		"or one poll interval without one), at most BatchSize; the handler's calls metered (DynamoDB's own capacity figures); "+

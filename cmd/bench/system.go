@@ -27,14 +27,14 @@ import (
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
+	"github.com/scaleout/scaleout/internal/aws/awsconfig"
+	"github.com/scaleout/scaleout/internal/aws/awsmeter"
+	"github.com/scaleout/scaleout/internal/aws/bootstrap"
+	"github.com/scaleout/scaleout/internal/aws/resources"
+	"github.com/scaleout/scaleout/internal/executions/messages"
+	"github.com/scaleout/scaleout/internal/wiring/assemble"
+	"github.com/scaleout/scaleout/internal/wiring/config"
 	"github.com/scaleout/scaleout/localstack/standins"
-	"github.com/scaleout/scaleout/pkg/assemble"
-	"github.com/scaleout/scaleout/pkg/awsconfig"
-	"github.com/scaleout/scaleout/pkg/awsmeter"
-	"github.com/scaleout/scaleout/pkg/bootstrap"
-	"github.com/scaleout/scaleout/pkg/config"
-	"github.com/scaleout/scaleout/pkg/messages"
-	"github.com/scaleout/scaleout/pkg/resources"
 )
 
 // The system figures' settings.

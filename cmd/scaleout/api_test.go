@@ -17,8 +17,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/scaleout/scaleout/client/clienttest"
-	"github.com/scaleout/scaleout/pkg/testenv"
+	"github.com/scaleout/scaleout/internal/testkit/clienttest"
+	"github.com/scaleout/scaleout/internal/testkit/testenv"
 )
 
 // cli runs the API commands against one stack.

@@ -11,8 +11,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/scaleout/scaleout/client/clienttest"
-	"github.com/scaleout/scaleout/pkg/testenv"
+	"github.com/scaleout/scaleout/internal/testkit/clienttest"
+	"github.com/scaleout/scaleout/internal/testkit/testenv"
 )
 
 // runIn runs the command with stdin.

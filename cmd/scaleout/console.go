@@ -11,7 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/scaleout/scaleout/client"
-	"github.com/scaleout/scaleout/pkg/consoleproxy"
+	"github.com/scaleout/scaleout/internal/api/consoleproxy"
 )
 
 func newConsole() *cobra.Command {

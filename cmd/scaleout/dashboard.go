@@ -9,8 +9,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/scaleout/scaleout/client"
-	"github.com/scaleout/scaleout/pkg/aggregate"
-	"github.com/scaleout/scaleout/pkg/execution"
+	"github.com/scaleout/scaleout/internal/executions/execution"
+	"github.com/scaleout/scaleout/internal/stream/aggregate"
 )
 
 func newDashboard() *cobra.Command {

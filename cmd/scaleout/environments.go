@@ -12,7 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/scaleout/scaleout/client"
-	"github.com/scaleout/scaleout/pkg/catalog"
+	"github.com/scaleout/scaleout/internal/catalog"
 )
 
 // envCmds are the `environments` commands: their shared flags.

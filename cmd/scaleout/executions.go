@@ -10,8 +10,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/scaleout/scaleout/client"
-	"github.com/scaleout/scaleout/pkg/execstore"
-	"github.com/scaleout/scaleout/pkg/execution"
+	"github.com/scaleout/scaleout/internal/executions/execstore"
+	"github.com/scaleout/scaleout/internal/executions/execution"
 )
 
 func newExecutions() *cobra.Command {

@@ -9,7 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/scaleout/scaleout/client"
-	"github.com/scaleout/scaleout/pkg/messages"
+	"github.com/scaleout/scaleout/internal/executions/messages"
 )
 
 func newLogs() *cobra.Command {

@@ -3,7 +3,7 @@ package main
 import (
 	"testing"
 
-	"github.com/scaleout/scaleout/pkg/testenv"
+	"github.com/scaleout/scaleout/internal/testkit/testenv"
 )
 
 // The API commands' tests run a stack on the stand-ins (see api_test.go);

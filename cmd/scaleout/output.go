@@ -11,9 +11,9 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/scaleout/scaleout/pkg/engine"
-	"github.com/scaleout/scaleout/pkg/execution"
-	"github.com/scaleout/scaleout/pkg/messages"
+	"github.com/scaleout/scaleout/internal/executions/execution"
+	"github.com/scaleout/scaleout/internal/executions/messages"
+	"github.com/scaleout/scaleout/internal/packages/engine"
 )
 
 // writeJSON writes the API's JSON as it came, ending with a newline.

@@ -11,10 +11,10 @@ import (
 	"github.com/google/uuid"
 	"github.com/spf13/cobra"
 
-	"github.com/scaleout/scaleout/pkg/engine"
-	"github.com/scaleout/scaleout/pkg/expression"
-	"github.com/scaleout/scaleout/pkg/pkgfile"
-	"github.com/scaleout/scaleout/pkg/tasktypes"
+	"github.com/scaleout/scaleout/internal/packages/engine"
+	"github.com/scaleout/scaleout/internal/packages/expression"
+	"github.com/scaleout/scaleout/internal/packages/pkgfile"
+	"github.com/scaleout/scaleout/internal/packages/tasktypes"
 )
 
 // exitError ends the command with a code and no further message.

@@ -12,8 +12,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/scaleout/scaleout/client"
-	"github.com/scaleout/scaleout/pkg/catalog"
-	"github.com/scaleout/scaleout/pkg/pkgfile"
+	"github.com/scaleout/scaleout/internal/catalog"
+	"github.com/scaleout/scaleout/internal/packages/pkgfile"
 	"github.com/scaleout/scaleout/scaleouttype"
 )
 

@@ -15,8 +15,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/scaleout/scaleout/client"
+	"github.com/scaleout/scaleout/internal/wiring/devstack"
 	"github.com/scaleout/scaleout/localstack/standins"
-	"github.com/scaleout/scaleout/pkg/devstack"
 )
 
 // remote holds the flags every command that calls the HTTP API takes, and

@@ -9,9 +9,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/scaleout/scaleout/internal/wiring/config"
+	"github.com/scaleout/scaleout/internal/wiring/devstack"
 	"github.com/scaleout/scaleout/localstack/standins"
-	"github.com/scaleout/scaleout/pkg/config"
-	"github.com/scaleout/scaleout/pkg/devstack"
 )
 
 func newRoot() *cobra.Command {

@@ -13,8 +13,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/scaleout/scaleout/pkg/catalog"
-	"github.com/scaleout/scaleout/pkg/pkgfile"
+	"github.com/scaleout/scaleout/internal/catalog"
+	"github.com/scaleout/scaleout/internal/packages/pkgfile"
 )
 
 // varFlags are the flags that give an environment's variables.

@@ -13,7 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/scaleout/scaleout/client"
-	"github.com/scaleout/scaleout/pkg/workers"
+	"github.com/scaleout/scaleout/internal/worker/workers"
 )
 
 func newWorkers() *cobra.Command {

@@ -9,8 +9,8 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 
-	"github.com/scaleout/scaleout/pkg/assemble"
-	"github.com/scaleout/scaleout/pkg/lambdamain"
+	"github.com/scaleout/scaleout/internal/wiring/assemble"
+	"github.com/scaleout/scaleout/internal/wiring/lambdamain"
 )
 
 // handler is what lambda.Start runs.

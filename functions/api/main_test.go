@@ -9,9 +9,9 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/stretchr/testify/require"
 
-	"github.com/scaleout/scaleout/pkg/execstore"
-	"github.com/scaleout/scaleout/pkg/execution"
-	"github.com/scaleout/scaleout/pkg/testenv"
+	"github.com/scaleout/scaleout/internal/executions/execstore"
+	"github.com/scaleout/scaleout/internal/executions/execution"
+	"github.com/scaleout/scaleout/internal/testkit/testenv"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }

@@ -11,9 +11,9 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/scaleout/scaleout/pkg/assemble"
-	"github.com/scaleout/scaleout/pkg/lambdamain"
-	"github.com/scaleout/scaleout/pkg/reconcile"
+	"github.com/scaleout/scaleout/internal/executions/reconcile"
+	"github.com/scaleout/scaleout/internal/wiring/assemble"
+	"github.com/scaleout/scaleout/internal/wiring/lambdamain"
 )
 
 type handler func(context.Context, events.EventBridgeEvent) (reconcile.Report, error)

@@ -15,10 +15,10 @@ import (
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 
-	"github.com/scaleout/scaleout/pkg/execstore"
-	"github.com/scaleout/scaleout/pkg/execution"
-	"github.com/scaleout/scaleout/pkg/queue"
-	"github.com/scaleout/scaleout/pkg/testenv"
+	"github.com/scaleout/scaleout/internal/aws/queue"
+	"github.com/scaleout/scaleout/internal/executions/execstore"
+	"github.com/scaleout/scaleout/internal/executions/execution"
+	"github.com/scaleout/scaleout/internal/testkit/testenv"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }

@@ -9,10 +9,10 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/scaleout/scaleout/pkg/aggregate"
-	"github.com/scaleout/scaleout/pkg/assemble"
-	"github.com/scaleout/scaleout/pkg/lambdamain"
-	"github.com/scaleout/scaleout/pkg/resources"
+	"github.com/scaleout/scaleout/internal/aws/resources"
+	"github.com/scaleout/scaleout/internal/stream/aggregate"
+	"github.com/scaleout/scaleout/internal/wiring/assemble"
+	"github.com/scaleout/scaleout/internal/wiring/lambdamain"
 )
 
 type handler func(context.Context, events.DynamoDBTimeWindowEvent) (events.DynamoDBTimeWindowEventResponse, error)

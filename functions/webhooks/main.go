@@ -11,8 +11,8 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/scaleout/scaleout/pkg/assemble"
-	"github.com/scaleout/scaleout/pkg/lambdamain"
+	"github.com/scaleout/scaleout/internal/wiring/assemble"
+	"github.com/scaleout/scaleout/internal/wiring/lambdamain"
 )
 
 type handler func(context.Context, events.SQSEvent) (events.SQSEventResponse, error)

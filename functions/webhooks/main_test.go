@@ -18,16 +18,16 @@ import (
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 
+	"github.com/scaleout/scaleout/internal/aws/bootstrap"
+	"github.com/scaleout/scaleout/internal/aws/resources"
+	"github.com/scaleout/scaleout/internal/executions/execution"
+	"github.com/scaleout/scaleout/internal/stream/aggregate"
+	"github.com/scaleout/scaleout/internal/stream/notify"
+	"github.com/scaleout/scaleout/internal/stream/sqspoll"
+	"github.com/scaleout/scaleout/internal/testkit/testenv"
+	"github.com/scaleout/scaleout/internal/wiring/assemble"
+	"github.com/scaleout/scaleout/internal/wiring/config"
 	"github.com/scaleout/scaleout/localstack/secretstore"
-	"github.com/scaleout/scaleout/pkg/aggregate"
-	"github.com/scaleout/scaleout/pkg/assemble"
-	"github.com/scaleout/scaleout/pkg/bootstrap"
-	"github.com/scaleout/scaleout/pkg/config"
-	"github.com/scaleout/scaleout/pkg/execution"
-	"github.com/scaleout/scaleout/pkg/notify"
-	"github.com/scaleout/scaleout/pkg/resources"
-	"github.com/scaleout/scaleout/pkg/sqspoll"
-	"github.com/scaleout/scaleout/pkg/testenv"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }

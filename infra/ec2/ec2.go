@@ -27,7 +27,7 @@ var WorkerUnit string
 const (
 	// UnitPath is where the unit is installed.
 	UnitPath = "/etc/systemd/system/scaleout-worker.service"
-	// BinaryPath is the worker binary (functions/worker, linux/arm64).
+	// BinaryPath is the worker binary (cmd/scaleout-worker, linux/arm64).
 	BinaryPath = "/usr/local/bin/scaleout-worker"
 	// EnvironmentFile holds the worker's settings, one KEY=value a line.
 	EnvironmentFile = "/etc/scaleout/worker.env"

@@ -21,7 +21,7 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
-	"github.com/scaleout/scaleout/pkg/resources"
+	"github.com/scaleout/scaleout/internal/aws/resources"
 )
 
 // Alarm thresholds.

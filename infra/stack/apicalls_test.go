@@ -95,18 +95,18 @@ func TestAPIRoleGrantsWhatTheAPICalls(t *testing.T) {
 // the adapters assemble.API fills them with: the API's code reaches AWS
 // through these methods only.
 var apiPorts = []struct{ iface, pkg, typ string }{
-	{"Store", "execstore", "Store"},
-	{"Catalog", "catalog", "Store"},
-	{"Workers", "workers", "Store"},
-	{"Messages", "messages", "Store"},
-	{"Stats", "aggregate", "Store"},
-	{"Enqueuer", "queue", "Queue"},
-	{"Depth", "queue", "Queue"}, // GET /v1/pools asserts its queues to Depth
+	{"Store", "internal/executions/execstore", "Store"},
+	{"Catalog", "internal/catalog", "Store"},
+	{"Workers", "internal/worker/workers", "Store"},
+	{"Messages", "internal/executions/messages", "Store"},
+	{"Stats", "internal/stream/aggregate", "Store"},
+	{"Enqueuer", "internal/aws/queue", "Queue"},
+	{"Depth", "internal/aws/queue", "Queue"}, // GET /v1/pools asserts its queues to Depth
 }
 
 // apiStartup is what assemble.API calls itself: each pool's queue is
 // looked up, and the catalog's sealer (KMS on AWS) seals and opens.
-var apiStartup = []fn{{"queue", "", "Lookup"}, {"secrets", "KMSSealer", "Seal"}, {"secrets", "KMSSealer", "Open"}}
+var apiStartup = []fn{{"internal/aws/queue", "", "Lookup"}, {"internal/aws/secrets", "KMSSealer", "Seal"}, {"internal/aws/secrets", "KMSSealer", "Open"}}
 
 // fn names a function or method of one of the module's packages.
 type fn struct{ pkg, recv, name string }
@@ -128,13 +128,13 @@ func apiCalls(t *testing.T) []string {
 		if p, ok := pkgs[name]; ok {
 			return p
 		}
-		p := parsePackage(t, filepath.Join(root, "pkg", name))
+		p := parsePackage(t, filepath.Join(root, filepath.FromSlash(name)))
 		pkgs[name] = p
 		return p
 	}
 	var todo []fn
 	for _, port := range apiPorts {
-		for _, m := range load("api").interfaceMethods(t, port.iface) {
+		for _, m := range load("internal/api").interfaceMethods(t, port.iface) {
 			todo = append(todo, fn{port.pkg, port.typ, m})
 		}
 	}
@@ -164,7 +164,7 @@ func apiCalls(t *testing.T) []string {
 				case *ast.SelectorExpr:
 					if x, ok := n.X.(*ast.Ident); ok {
 						if path, ok := d.imports[x.Name]; ok {
-							if other, ok := strings.CutPrefix(path, modulePath+"/pkg/"); ok {
+							if other, ok := strings.CutPrefix(path, modulePath+"/"); ok {
 								todo = append(todo, fn{other, "", n.Sel.Name})
 							}
 							return false

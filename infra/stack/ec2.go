@@ -18,7 +18,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/scaleout/scaleout/infra/ec2"
-	"github.com/scaleout/scaleout/pkg/workerid"
+	"github.com/scaleout/scaleout/internal/worker/workerid"
 )
 
 // Instance settings of EC2 pools.

@@ -13,8 +13,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/scaleout/scaleout/infra/ec2"
-	"github.com/scaleout/scaleout/pkg/config"
-	"github.com/scaleout/scaleout/pkg/workerid"
+	"github.com/scaleout/scaleout/internal/wiring/config"
+	"github.com/scaleout/scaleout/internal/worker/workerid"
 )
 
 // The third stack (synth.options) runs pool etl on EC2 and pool default on

@@ -10,12 +10,12 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/scaleout/scaleout/infra/ec2"
-	"github.com/scaleout/scaleout/pkg/execution"
+	"github.com/scaleout/scaleout/internal/executions/execution"
 )
 
 // TestWorkersDecryptOnlySealedParameters: a worker role, of a Fargate
 // task or an EC2 instance, may decrypt with the secrets key only under an
-// execution parameter's encryption context (the one pkg/execution seals
+// execution parameter's encryption context (the one internal/executions/execution seals
 // with), so that its credentials open nothing else the key sealed; it has
 // no other KMS action.
 func TestWorkersDecryptOnlySealedParameters(t *testing.T) {

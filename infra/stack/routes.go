@@ -33,7 +33,7 @@ type Route struct {
 // WorkerRoutes are the AWS APIs a worker calls and the VPC endpoints that
 // reach them: newVPC makes its endpoints from this list, and the tests
 // check it against the SDK clients the worker binary links (go list -deps
-// ./functions/worker) and against the endpoints in the template.
+// ./cmd/scaleout-worker) and against the endpoints in the template.
 //
 // The Lambda functions run outside the VPC and reach AWS's public
 // endpoints: they need no route here.
@@ -66,11 +66,11 @@ type NotCalled struct {
 // WorkerSDKNotCalled are the SDK clients the worker binary links but never
 // calls, so they need no route.
 var WorkerSDKNotCalled = map[string]NotCalled{
-	"dynamodbstreams": {[]string{"pkg/awsconfig"},
+	"dynamodbstreams": {[]string{"internal/aws/awsconfig"},
 		"awsconfig builds it for every process; only the local stream poller of scaleout dev reads streams"},
-	"eventbridge": {[]string{"pkg/awsconfig", "pkg/notify"},
+	"eventbridge": {[]string{"internal/aws/awsconfig", "internal/stream/notify"},
 		"only the stream function puts Execution Ended events"},
-	"secretsmanager": {[]string{"pkg/assemble", "pkg/notify"},
+	"secretsmanager": {[]string{"internal/wiring/assemble", "internal/stream/notify"},
 		"only the webhook sender reads the webhook secret (assemble.WebhookSecret, notify.SecretsManagerSecret)"},
 	"sts":     {nil, sdkCredentials},
 	"sso":     {nil, sdkCredentials},

@@ -51,7 +51,7 @@ func linkedServices(t *testing.T, pkg string) map[string][]string {
 // on it.
 func TestWorkerSDKClientsHaveRoutes(t *testing.T) {
 	t.Parallel()
-	linked := linkedServices(t, "./functions/worker")
+	linked := linkedServices(t, "./cmd/scaleout-worker")
 	require.Contains(t, linked, "dynamodb", "go list found no SDK client: is the pattern right?")
 	routed := map[string]bool{}
 	for _, r := range stack.WorkerRoutes {

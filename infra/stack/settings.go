@@ -12,8 +12,8 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/scaleout/scaleout/pkg/config"
-	"github.com/scaleout/scaleout/pkg/resources"
+	"github.com/scaleout/scaleout/internal/aws/resources"
+	"github.com/scaleout/scaleout/internal/wiring/config"
 )
 
 // Context keys read by SettingsFrom (`cdk synth -c key=value`, or the
@@ -170,7 +170,7 @@ const DefaultInstanceType = "t4g.small"
 // WorkerBinary is where, under the build folder, EC2 pools take the worker
 // binary from (linux/arm64, static):
 //
-//	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 go build -trimpath -ldflags='-s -w' -o build/worker-linux-arm64/worker ./functions/worker
+//	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 go build -trimpath -ldflags='-s -w' -o build/worker-linux-arm64/worker ./cmd/scaleout-worker
 const WorkerBinary = "worker-linux-arm64/worker"
 
 // API authorization modes (see ContextAPIAuth); "" means APIAuthIAM.
@@ -577,7 +577,7 @@ func (s Settings) config() (config.Config, error) {
 	if s.onEC2() && !s.NoWorkers {
 		if bin := filepath.Join(s.BuildDir, WorkerBinary); s.BuildDir != "" && !isFile(bin) {
 			errs = append(errs, fmt.Errorf("%s=ec2 needs the worker binary %s: build it with "+
-				"GOOS=linux GOARCH=arm64 CGO_ENABLED=0 go build -trimpath -ldflags='-s -w' -o %s ./functions/worker",
+				"GOOS=linux GOARCH=arm64 CGO_ENABLED=0 go build -trimpath -ldflags='-s -w' -o %s ./cmd/scaleout-worker",
 				ContextWorkerPlatform, bin, bin))
 		}
 	}

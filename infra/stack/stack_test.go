@@ -17,9 +17,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/scaleout/scaleout/infra/stack"
-	"github.com/scaleout/scaleout/pkg/auth"
-	"github.com/scaleout/scaleout/pkg/config"
-	"github.com/scaleout/scaleout/pkg/resources"
+	"github.com/scaleout/scaleout/internal/api/auth"
+	"github.com/scaleout/scaleout/internal/aws/resources"
+	"github.com/scaleout/scaleout/internal/wiring/config"
 )
 
 // The stack is synthesized once for the whole package (a synth costs

@@ -7,7 +7,7 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
-	"github.com/scaleout/scaleout/pkg/resources"
+	"github.com/scaleout/scaleout/internal/aws/resources"
 )
 
 // newWebhooks defines the webhook queue (with its dead-letter queue) and

@@ -25,7 +25,7 @@ import (
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 
 	"github.com/scaleout/scaleout/infra/ec2"
-	"github.com/scaleout/scaleout/pkg/execution"
+	"github.com/scaleout/scaleout/internal/executions/execution"
 )
 
 // workerStopTimeout is how long ECS waits after SIGTERM before it kills a
@@ -258,7 +258,7 @@ func (s *Stack) newWorkerRole(scope constructs.Construct, id, name, pool string,
 	allow("PoolQueue", []*string{s.Pools[pool].QueueArn()},
 		"sqs:GetQueueUrl", "sqs:ReceiveMessage", "sqs:ChangeMessageVisibility", "sqs:DeleteMessage", "sqs:SendMessage")
 	// Open the sensitive parameters the API sealed: decrypt only, and only
-	// with an execution parameter's encryption context (pkg/execution), so
+	// with an execution parameter's encryption context (internal/executions/execution), so
 	// that these credentials, stolen, open no environment variable or
 	// anything else the key sealed.
 	keys := make([]any, len(execution.SealContextKeys))

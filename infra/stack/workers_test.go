@@ -15,7 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/scaleout/scaleout/infra/stack"
-	"github.com/scaleout/scaleout/pkg/config"
+	"github.com/scaleout/scaleout/internal/wiring/config"
 )
 
 func pools() []string { return synth.settings.Pools }
@@ -437,7 +437,7 @@ func TestIsolatedWorkers(t *testing.T) {
 }
 
 // The worker image is built with the version as a build argument (the
-// Dockerfile stamps it into the binary; functions/worker's tests build it
+// Dockerfile stamps it into the binary; cmd/scaleout-worker's tests build it
 // that way), so it does not report "devel".
 func TestWorkerImageIsStampedWithTheVersion(t *testing.T) {
 	dir := *synth.app.Synth(nil).Directory()

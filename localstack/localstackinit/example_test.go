@@ -5,8 +5,8 @@ import (
 	"maps"
 	"slices"
 
+	"github.com/scaleout/scaleout/internal/aws/resources"
 	"github.com/scaleout/scaleout/localstack/localstackinit"
-	"github.com/scaleout/scaleout/pkg/resources"
 )
 
 // The files of the default installation, as committed under

@@ -14,8 +14,8 @@ import (
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
-	"github.com/scaleout/scaleout/pkg/bootstrap"
-	"github.com/scaleout/scaleout/pkg/resources"
+	"github.com/scaleout/scaleout/internal/aws/bootstrap"
+	"github.com/scaleout/scaleout/internal/aws/resources"
 )
 
 // DLQARNPlaceholder stands for a dead-letter queue's ARN in the RedrivePolicy

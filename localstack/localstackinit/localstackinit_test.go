@@ -20,8 +20,8 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/scaleout/scaleout/internal/aws/resources"
 	"github.com/scaleout/scaleout/localstack/localstackinit"
-	"github.com/scaleout/scaleout/pkg/resources"
 )
 
 // Paths from this package's folder, where go test runs.
@@ -59,7 +59,7 @@ func TestCommittedFilesAreCurrent(t *testing.T) {
 		got = append(got, filepath.Base(p))
 	}
 	require.Equal(t, slices.Sorted(maps.Keys(want)), got,
-		"the files in localstack/init/ready.d/resources differ from pkg/resources: run `%s` from the repository root", regenerate)
+		"the files in localstack/init/ready.d/resources differ from internal/aws/resources: run `%s` from the repository root", regenerate)
 	for _, name := range got {
 		b, err := os.ReadFile(filepath.Join(resourcesDir, name))
 		require.NoError(t, err)

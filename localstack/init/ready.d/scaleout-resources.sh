@@ -3,9 +3,9 @@
 # serves requests (mounted by localstack/docker-compose.yml at
 # /etc/localstack/init/ready.d; see localstack/README.md).
 #
-# It creates what `scaleout dev` creates through the SDK (pkg/bootstrap), for
+# It creates what `scaleout dev` creates through the SDK (internal/aws/bootstrap), for
 # the default prefix "scaleout" and the pool "default" only, from the AWS CLI
-# input files in resources/. Those are generated from pkg/resources: do not
+# input files in resources/. Those are generated from internal/aws/resources: do not
 # edit them, run `go generate ./localstack/localstackinit/`, and name any new
 # file below (the package's tests check both). With another prefix or more
 # pools, `scaleout dev` creates what is missing itself when it starts.
@@ -74,7 +74,7 @@ ensure_ttl() {
 }
 
 # ensure_queue NAME INPUT creates queue NAME from the create-queue input file
-# INPUT and prints its URL. As in pkg/bootstrap, a queue made earlier with
+# INPUT and prints its URL. As in internal/aws/bootstrap, a queue made earlier with
 # other attributes is kept as it is.
 ensure_queue() {
 	if url=$(awslocal sqs create-queue --cli-input-json "file://$2" \

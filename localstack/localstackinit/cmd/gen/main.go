@@ -17,8 +17,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/scaleout/scaleout/internal/aws/resources"
 	"github.com/scaleout/scaleout/localstack/localstackinit"
-	"github.com/scaleout/scaleout/pkg/resources"
 )
 
 func main() {

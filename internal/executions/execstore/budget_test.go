@@ -1,0 +1,63 @@
+package execstore
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/stretchr/testify/require"
+
+	"github.com/scaleout/scaleout/internal/executions/execution"
+)
+
+// The largest execution the API accepts, with every failed and lost
+// attempt it may have and a result at its caps, fits in a DynamoDB item:
+// whatever is accepted can be recorded to its end.
+func TestBudget(t *testing.T) {
+	t.Parallel()
+	now := time.Now()
+	name := strings.Repeat("n", 128)
+	e := execution.Execution{
+		ID: "01a23cbf-1a2c-7925-b119-a2ea5088b808", Folder: name, Project: name, Package: name, Pool: name,
+		Status: execution.Failed, CallbackURL: "https://" + strings.Repeat("u", 2040),
+		Retries: execution.MaxRetries, LostRetries: execution.MaxRetries, Attempt: 2*execution.MaxRetries + 1,
+		WorkerID: strings.Repeat("w", 128), Session: "01a23cbf-1a2c-7925-b119-a2ea5088b809",
+		CreatedAt: now, StartedAt: &now, EndedAt: &now, EnqueuedAt: &now, NotBefore: &now, Requeues: 1000,
+	}
+	res := execution.Result{Status: execution.Failed, Error: strings.Repeat("E", 1<<20)}
+	for i := range 1000 {
+		res.Tasks = append(res.Tasks, execution.TaskSummary{Path: fmt.Sprintf("t%d", i) + strings.Repeat("p", 2000),
+			Status: "failed", Attempts: 100, DurationMS: 1 << 40, Error: strings.Repeat("e", 5000)})
+	}
+	res = res.Fit()
+	e.Error, e.Tasks, e.TasksOmitted = res.Error, res.Tasks, res.TasksOmitted
+	for i := range 2 * (execution.MaxRetries + 1) {
+		e.Attempts = append(e.Attempts, execution.AttemptRecord{Attempt: i + 1, WorkerID: e.WorkerID, StartedAt: now, EndedAt: now,
+			Outcome: execution.OutcomeFailed, Reason: strings.Repeat("r", 1<<20)})
+	}
+	// The submission fills what may be submitted: its definition takes
+	// what the rest of the item at submission leaves.
+	sub := e
+	sub.Error, sub.Tasks, sub.TasksOmitted, sub.Attempts = "", nil, 0, nil
+	it, err := toItem(sub, 90*24*time.Hour)
+	require.NoError(t, err)
+	av, err := attributevalue.MarshalMap(it)
+	require.NoError(t, err)
+	e.Definition = []byte(`"` + strings.Repeat("d", execution.MaxSubmittedBytes-itemSize(av)-len("definition")-2) + `"`)
+	sub.Definition = e.Definition
+	it, err = toItem(sub, 90*24*time.Hour)
+	require.NoError(t, err)
+	av, err = attributevalue.MarshalMap(it)
+	require.NoError(t, err)
+	require.NoError(t, checkSubmittedSize(sub, av), "at the submission limit")
+
+	it, err = toItem(e, 90*24*time.Hour)
+	require.NoError(t, err)
+	av, err = attributevalue.MarshalMap(it)
+	require.NoError(t, err)
+	size := itemSize(av)
+	t.Logf("largest execution at its end: %d bytes of %d", size, execution.MaxItemBytes)
+	require.Less(t, size, execution.MaxItemBytes-10<<10, "with room for the released attempts and the size estimate's error")
+}

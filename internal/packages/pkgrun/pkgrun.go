@@ -1,0 +1,171 @@
+package pkgrun
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"os"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/scaleout/scaleout/internal/aws/secrets"
+	"github.com/scaleout/scaleout/internal/executions/execution"
+	"github.com/scaleout/scaleout/internal/executions/messages"
+	"github.com/scaleout/scaleout/internal/packages/engine"
+	"github.com/scaleout/scaleout/internal/packages/expression"
+	"github.com/scaleout/scaleout/internal/packages/pkgfile"
+	"github.com/scaleout/scaleout/internal/packages/task"
+)
+
+// Prepared is a checked submission, ready to store.
+type Prepared struct {
+	// Definition is the package as canonical JSON.
+	Definition json.RawMessage
+	// Params are the bound values, defaults applied.
+	Params map[string]any
+	// Sensitive names the sensitive parameters.
+	Sensitive []string
+}
+
+// Prepare parses and validates a package definition (JSON or YAML) and
+// binds the given parameter values, reporting every problem at once
+// (a *pkgfile.ValidationError).
+func Prepare(types *task.Registry, definition []byte, params map[string]any) (Prepared, error) {
+	p, err := pkgfile.Load(definition, "definition", types)
+	if err != nil {
+		return Prepared{}, err
+	}
+	bound, err := pkgfile.Bind(p, nil, params)
+	if err != nil {
+		return Prepared{}, err
+	}
+	canonical, err := json.Marshal(p)
+	if err != nil {
+		return Prepared{}, fmt.Errorf("encode package %q: %w", p.Name, err)
+	}
+	var sensitive []string
+	for name, decl := range p.Parameters {
+		if decl.Sensitive {
+			sensitive = append(sensitive, name)
+		}
+	}
+	slices.Sort(sensitive)
+	return Prepared{Definition: canonical, Params: bound, Sensitive: sensitive}, nil
+}
+
+// CommandDefinition is the package of a bare command: one exec task named
+// "main". It lets a caller run a program without writing a package.
+func CommandDefinition(name string, argv []string) json.RawMessage {
+	cmd := make([]any, len(argv))
+	for i, a := range argv {
+		cmd[i] = a
+	}
+	b, _ := json.Marshal(pkgfile.Package{
+		Name:  name,
+		Tasks: []pkgfile.Task{{Name: "main", Type: "exec", With: map[string]any{"command": cmd}}},
+	})
+	return b
+}
+
+// hostname is this computer's name (system.machine), read once rather
+// than on every execution.
+var hostname = sync.OnceValue(func() string {
+	h, _ := os.Hostname()
+	return h
+})
+
+// Runner runs executions' packages through the engine.
+type Runner struct {
+	Types    *task.Registry
+	Messages *messages.Store
+	Logger   *slog.Logger
+	// Sealer opens the sensitive parameters the API sealed; without it an
+	// execution that has some fails, saying which key to give the worker.
+	Sealer secrets.Sealer
+	// FlushEvery is the longest a message waits before it is written
+	// (messages.WriterOptions); 0: messages.DefaultFlushEvery.
+	FlushEvery time.Duration
+}
+
+// Run implements worker.Runner. A package that cannot be loaded, compiled
+// or bound fails the execution with the reason.
+func (r Runner) Run(ctx context.Context, e execution.Execution) execution.Result {
+	log := r.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	fail := func(err error) execution.Result {
+		return execution.Result{Status: execution.Failed, Error: err.Error()}
+	}
+	p, err := pkgfile.Load(e.Definition, "definition", r.Types)
+	if err != nil {
+		return fail(fmt.Errorf("package: %w", err))
+	}
+	plan, err := engine.Compile(p, r.Types)
+	if err != nil {
+		return fail(fmt.Errorf("package: %w", err))
+	}
+	e, err = execution.OpenParameters(ctx, e, r.Sealer)
+	if err != nil {
+		return fail(fmt.Errorf("parameters: %w", err))
+	}
+	params, err := pkgfile.Bind(p, nil, e.Parameters)
+	if err != nil {
+		return fail(fmt.Errorf("parameters: %w", err))
+	}
+	w := messages.NewWriter(r.Messages, e.ID, e.Attempt, messages.WriterOptions{Logger: log, FlushEvery: r.FlushEvery})
+	res, err := engine.Run(ctx, plan, engine.RunOptions{
+		Params:    params,
+		Sensitive: pkgfile.Sensitive(p, params),
+		System: expression.SystemInfo{
+			ExecutionID: e.ID, Attempt: e.Attempt, Folder: e.Folder, Project: e.Project, Package: e.Package,
+			Pool: e.Pool, WorkerID: e.WorkerID, Machine: hostname(), StartedAt: time.Now().UTC().Format(time.RFC3339),
+		},
+		Sink: engine.SinkFunc(func(ev engine.Event) { w.Add(toMessage(ev)) }),
+	})
+	if cerr := w.Close(); cerr != nil {
+		log.WarnContext(ctx, "some messages were not written", "execution_id", e.ID, "error", cerr)
+	}
+	if err != nil {
+		return fail(err)
+	}
+	tasks := summaries(res.Tasks)
+	return execution.Result{Status: status(res.Status), Error: res.Error, Tasks: tasks, TasksOmitted: len(res.Tasks) - len(tasks)}
+}
+
+func toMessage(ev engine.Event) messages.Message {
+	return messages.Message{
+		Time: ev.Time, Kind: string(ev.Kind), Task: ev.Task, Status: string(ev.Status),
+		Stream: ev.Stream, Message: ev.Message, DurationMS: ev.Duration.Milliseconds(),
+	}
+}
+
+func status(s engine.Status) execution.Status {
+	switch s {
+	case engine.Succeeded:
+		return execution.Succeeded
+	case engine.Canceled:
+		return execution.Canceled
+	}
+	return execution.Failed
+}
+
+func summaries(tasks []engine.TaskResult) []execution.TaskSummary {
+	n := min(len(tasks), execution.MaxTaskSummaries)
+	out := make([]execution.TaskSummary, 0, n)
+	for _, t := range tasks[:n] {
+		var d time.Duration
+		if !t.Started.IsZero() && !t.Ended.IsZero() {
+			d = t.Ended.Sub(t.Started)
+		}
+		out = append(out, execution.TaskSummary{
+			Path: t.Path, Status: string(t.Status), Attempts: t.Attempts, DurationMS: d.Milliseconds(), Error: t.Error,
+		})
+	}
+	return out
+}
+
+// ErrInvalid matches a package or parameters that do not validate.
+var ErrInvalid = pkgfile.ErrInvalid

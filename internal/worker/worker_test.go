@@ -1,0 +1,547 @@
+package worker_test
+
+import (
+	"github.com/scaleout/scaleout/internal/testkit/proctest"
+
+	"context"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/require"
+
+	"github.com/scaleout/scaleout/internal/aws/queue"
+	"github.com/scaleout/scaleout/internal/executions/execstore"
+	"github.com/scaleout/scaleout/internal/executions/execution"
+	"github.com/scaleout/scaleout/internal/executions/messages"
+	"github.com/scaleout/scaleout/internal/packages/pkgrun"
+	"github.com/scaleout/scaleout/internal/packages/tasktypes"
+	"github.com/scaleout/scaleout/internal/testkit/testenv"
+	"github.com/scaleout/scaleout/internal/worker"
+	"github.com/scaleout/scaleout/internal/worker/scalein"
+	"github.com/scaleout/scaleout/internal/worker/scalein/agenttest"
+	"github.com/scaleout/scaleout/internal/worker/workers"
+	"github.com/scaleout/scaleout/scaleouttype"
+)
+
+func TestMain(m *testing.M) { testenv.Main(m) }
+
+// The worker tests share the "other" pool's queue, so they run one at a
+// time, and each leaves it empty.
+type bundle struct {
+	env    testenv.Env
+	store  *execstore.Store
+	queue  *queue.Queue
+	runner pkgrun.Runner
+	msgs   *messages.Store
+}
+
+func setup(t *testing.T) bundle {
+	t.Helper()
+	env := testenv.AWS(t)
+	b := bundle{
+		env:   env,
+		store: execstore.New(env.Clients.DynamoDB, env.Set.Executions.Name, env.Set.Catalog.Name),
+		queue: queue.New(env.Clients.SQS, env.Created.QueueURLs["other"]),
+		msgs:  messages.NewStore(env.Clients.DynamoDB, env.Set.Catalog.Name),
+	}
+	b.runner = pkgrun.Runner{Types: tasktypes.NewRegistry(), Messages: b.msgs}
+	return b
+}
+
+func (b bundle) submit(t *testing.T, command ...string) execution.Execution {
+	t.Helper()
+	e := execution.Execution{
+		ID: uuid.Must(uuid.NewV7()).String(), Folder: "f", Project: "p", Package: "worker-test", Pool: "other",
+		Status: execution.Pending, Definition: pkgrun.CommandDefinition("worker-test", command),
+		LostRetries: execution.DefaultLostRetries, CreatedAt: time.Now().UTC().Truncate(time.Millisecond),
+	}
+	ctx := context.Background()
+	require.NoError(t, b.store.Create(ctx, e))
+	require.NoError(t, b.queue.Send(ctx, queue.Task{ExecutionID: e.ID, Pool: "other"}))
+	return e
+}
+
+// start runs a worker until the test ends (or stop is called).
+func (b bundle) start(t *testing.T, r worker.Runner, cfg worker.Config) (stop func()) {
+	t.Helper()
+	_, stop = b.startWorker(t, r, cfg)
+	return stop
+}
+
+// startWorker is start that also returns the worker.
+func (b bundle) startWorker(t *testing.T, r worker.Runner, cfg worker.Config) (w *worker.Worker, stop func()) {
+	t.Helper()
+	cfg.PollWait = time.Second
+	cfg.Logger = slog.New(slog.NewTextHandler(testLog{t}, nil))
+	if cfg.Registry == nil {
+		cfg.Registry = b.registry()
+	}
+	if len(cfg.Pools) == 0 {
+		cfg.Pools = []string{"other"}
+	}
+	if cfg.Lease == 0 {
+		cfg.Lease = 3 * time.Second // renewed every second
+	}
+	w, err := worker.New(b.store, b.queue, r, cfg)
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		require.NoError(t, w.Run(ctx))
+	}()
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cancel()
+			select {
+			case <-done:
+			case <-time.After(30 * time.Second):
+				t.Error("worker did not stop")
+			}
+		})
+	}
+	t.Cleanup(stop)
+	return w, stop
+}
+
+// testLog shows the worker's log with the test's output when it fails.
+type testLog struct{ t *testing.T }
+
+func (l testLog) Write(p []byte) (int, error) {
+	l.t.Log(strings.TrimSuffix(string(p), "\n"))
+	return len(p), nil
+}
+
+func (b bundle) waitStatus(t *testing.T, id string, want execution.Status) execution.Execution {
+	t.Helper()
+	var e execution.Execution
+	require.Eventually(t, func() bool {
+		var err error
+		e, err = b.store.Get(context.Background(), id)
+		require.NoError(t, err)
+		return e.Status == want
+	}, 20*time.Second, 20*time.Millisecond, "execution %s never reached %s", id, want)
+	return e
+}
+
+func (b bundle) queueEmpty(t *testing.T) {
+	t.Helper()
+	require.Eventually(t, func() bool {
+		out, err := b.env.Clients.SQS.GetQueueAttributes(context.Background(), &sqs.GetQueueAttributesInput{
+			QueueUrl:       aws.String(b.queue.URL()),
+			AttributeNames: []sqstypes.QueueAttributeName{"ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"},
+		})
+		require.NoError(t, err)
+		return out.Attributes["ApproximateNumberOfMessages"] == "0" && out.Attributes["ApproximateNumberOfMessagesNotVisible"] == "0"
+	}, 15*time.Second, 50*time.Millisecond, "messages left in the queue")
+}
+
+func TestRunsExecutionsToTheirEnd(t *testing.T) {
+	b := setup(t)
+	b.start(t, b.runner, worker.Config{ID: "w1", Concurrency: 2})
+	ok := b.submit(t, "sh", "-c", "echo done")
+	bad := b.submit(t, "sh", "-c", "exit 4")
+	missing := b.submit(t, "/no/such/program")
+
+	e := b.waitStatus(t, ok.ID, execution.Succeeded)
+	require.Equal(t, "w1", e.WorkerID)
+	require.Equal(t, 1, e.Attempt)
+	require.Nil(t, e.LeaseUntil)
+	require.Equal(t, "main", e.Tasks[0].Path)
+	require.Equal(t, "succeeded", e.Tasks[0].Status)
+	page, err := b.msgs.List(context.Background(), ok.ID, "", 100)
+	require.NoError(t, err)
+	var kinds, lines []string
+	for _, m := range page.Messages {
+		kinds = append(kinds, m.Kind)
+		if m.Kind == "output" {
+			lines = append(lines, m.Stream+": "+m.Message)
+		}
+	}
+	require.Equal(t, "package_started", kinds[0])
+	require.Equal(t, "package_ended", kinds[len(kinds)-1])
+	require.Equal(t, []string{"stdout: done"}, lines)
+
+	e = b.waitStatus(t, bad.ID, execution.Failed)
+	require.Contains(t, e.Tasks[0].Error, "exited with code 4")
+	e = b.waitStatus(t, missing.ID, execution.Failed)
+	require.Contains(t, e.Error, "/no/such/program")
+	b.queueEmpty(t)
+}
+
+// A message for an execution that already ended is dropped without a run.
+func TestDuplicateMessageIsDropped(t *testing.T) {
+	b := setup(t)
+	stop := b.start(t, b.runner, worker.Config{ID: "w1"})
+	e := b.submit(t, "true")
+	b.waitStatus(t, e.ID, execution.Succeeded)
+	b.queueEmpty(t)
+	stop()
+
+	require.NoError(t, b.queue.Send(context.Background(), queue.Task{ExecutionID: e.ID, Pool: "other"}))
+	require.NoError(t, b.queue.Send(context.Background(), queue.Task{ExecutionID: uuid.NewString(), Pool: "other"}))
+	b.start(t, b.runner, worker.Config{ID: "w2"})
+	b.queueEmpty(t)
+	got, err := b.store.Get(context.Background(), e.ID)
+	require.NoError(t, err)
+	require.Equal(t, 1, got.Attempt, "the finished execution did not run again")
+	require.Equal(t, "w1", got.WorkerID)
+}
+
+// On stop, running executions get the grace period to finish.
+func TestStopLetsRunningExecutionsFinish(t *testing.T) {
+	b := setup(t)
+	stop := b.start(t, b.runner, worker.Config{ID: "w1", Grace: 20 * time.Second})
+	e := b.submit(t, "sh", "-c", "sleep 1; echo finished")
+	b.waitStatus(t, e.ID, execution.Running)
+	stop()
+	got, err := b.store.Get(context.Background(), e.ID)
+	require.NoError(t, err)
+	require.Equal(t, execution.Succeeded, got.Status)
+}
+
+func TestConfigValidate(t *testing.T) {
+	_, err := worker.New(nil, nil, nil, worker.Config{Concurrency: -1, Lease: time.Second, PollWait: time.Minute})
+	require.Error(t, err)
+	for _, want := range []string{"concurrency -1", "lease 1s: give 3s to 12h", "poll wait 1m0s", "registry: required", "pools: name the pool"} {
+		require.ErrorContains(t, err, want)
+	}
+}
+
+// blockingRunner runs until its context ends and tells when it started.
+type blockingRunner struct {
+	started chan string
+	ended   chan struct{} // closed when a run ends, if set
+}
+
+func (r blockingRunner) Run(ctx context.Context, e execution.Execution) execution.Result {
+	r.started <- e.ID
+	<-ctx.Done()
+	if r.ended != nil {
+		close(r.ended)
+	}
+	return execution.Result{Status: execution.Failed, Error: "canceled: " + context.Cause(ctx).Error()}
+}
+
+// When the worker's session is lost (here: replaced, as when another
+// process registered the same worker id after its lease ran out), every
+// run it held is cancelled at the next renewal and its result is never
+// written; another attempt takes the execution over.
+func TestLostSessionCancelsTheRun(t *testing.T) {
+	b := setup(t)
+	r := blockingRunner{started: make(chan string, 1), ended: make(chan struct{})}
+	id := testenv.Name("w")
+	b.start(t, r, worker.Config{ID: id})
+	e := b.submit(t, "ignored")
+	require.Equal(t, e.ID, <-r.started)
+	claimed := b.waitStatus(t, e.ID, execution.Running)
+
+	_, err := b.env.Clients.DynamoDB.UpdateItem(context.Background(), &dynamodb.UpdateItemInput{
+		TableName:                 aws.String(b.env.Set.Catalog.Name),
+		Key:                       workers.Key(id),
+		UpdateExpression:          aws.String("SET #s = :s"),
+		ExpressionAttributeNames:  map[string]string{"#s": "session"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":s": &types.AttributeValueMemberS{Value: "another-process"}},
+	})
+	require.NoError(t, err)
+	select {
+	case <-r.ended:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the run went on after its session was lost")
+	}
+	require.Never(t, func() bool {
+		got, err := b.store.Get(context.Background(), e.ID)
+		require.NoError(t, err)
+		return got.Status != execution.Running
+	}, 1500*time.Millisecond, 100*time.Millisecond, "the lost attempt must not write its result")
+
+	// Its session replaced, the attempt is taken over at once.
+	_, sess, _, err := b.registry().Register(context.Background(), workers.Registration{ID: testenv.Name("w9"), Machine: "m",
+		Pools: []string{"other"}, MaxTasks: 1}, time.Minute)
+	require.NoError(t, err)
+	next, err := b.store.Claim(context.Background(), e.ID, sess, time.Now())
+	require.NoError(t, err)
+	require.Equal(t, claimed.Attempt+1, next.Attempt)
+	require.Equal(t, execution.OutcomeLost, next.Attempts[0].Outcome)
+	_, err = b.store.Finish(context.Background(), execution.LeaseOf(next), execution.Result{Status: execution.Succeeded}, time.Now())
+	require.NoError(t, err)
+	b.queueEmpty(t)
+}
+
+func (b bundle) registry() *workers.Store {
+	return workers.NewStore(b.env.Clients.DynamoDB, b.env.Set.Catalog.Name)
+}
+
+// registered is a worker configuration with the registry and fast heartbeats.
+func registered(reg *workers.Store, id string) worker.Config {
+	return worker.Config{ID: id, Registry: reg, Lease: 3 * time.Second,
+		Pools: []string{"other"}, Version: "test", Tags: map[string]string{"suite": "worker"}}
+}
+
+// waitFile is a package that runs until the test creates the returned file.
+func waitFile(t *testing.T) (command []string, finish func()) {
+	path := filepath.Join(t.TempDir(), "go")
+	return []string{"sh", "-c", "while [ ! -e " + path + " ]; do sleep 0.05; done"}, func() {
+		require.NoError(t, os.WriteFile(path, nil, 0o644))
+	}
+}
+
+func (b bundle) waitWorker(t *testing.T, reg *workers.Store, id string, ok func(workers.Worker) bool, msg string) {
+	t.Helper()
+	require.Eventually(t, func() bool {
+		w, err := reg.Get(context.Background(), id)
+		return err == nil && ok(w)
+	}, 10*time.Second, 20*time.Millisecond, msg)
+}
+
+func TestRegistersAndHeartbeatsTheRunningCount(t *testing.T) {
+	b := setup(t)
+	reg := b.registry()
+	id := testenv.Name("w")
+	b.start(t, b.runner, registered(reg, id))
+
+	b.waitWorker(t, reg, id, func(w workers.Worker) bool { return w.Online }, "never registered")
+	w, err := reg.Get(context.Background(), id)
+	require.NoError(t, err)
+	host, _ := os.Hostname()
+	require.Equal(t, host, w.Machine)
+	require.Equal(t, []string{"other"}, w.Pools)
+	require.Equal(t, 1, w.MaxTasks)
+	require.Equal(t, "test", w.Version)
+	require.Equal(t, map[string]string{"suite": "worker"}, w.Tags)
+	require.True(t, w.Enabled)
+
+	cmd, finish := waitFile(t)
+	e := b.submit(t, cmd...)
+	b.waitWorker(t, reg, id, func(w workers.Worker) bool { return w.Running == 1 }, "running never 1")
+	finish()
+	b.waitStatus(t, e.ID, execution.Succeeded)
+	b.waitWorker(t, reg, id, func(w workers.Worker) bool { return w.Running == 0 }, "running never back to 0")
+	b.queueEmpty(t)
+}
+
+func TestDisabledWorkerTakesNoNewWork(t *testing.T) {
+	b := setup(t)
+	ctx := context.Background()
+	reg := b.registry()
+	id1, id2 := testenv.Name("w1"), testenv.Name("w2")
+	w1, _ := b.startWorker(t, b.runner, registered(reg, id1))
+	w2, stop2 := b.startWorker(t, b.runner, registered(reg, id2))
+	require.Eventually(t, func() bool { return w1.Accepting() && w2.Accepting() }, 10*time.Second, 20*time.Millisecond)
+
+	_, err := reg.SetEnabled(ctx, id1, false)
+	require.NoError(t, err)
+	require.Eventually(t, func() bool { return !w1.Accepting() }, 10*time.Second, 20*time.Millisecond,
+		"the heartbeat never told w1 it was disabled")
+	var ids []string
+	for range 4 {
+		ids = append(ids, b.submit(t, "true").ID)
+	}
+	for _, id := range ids {
+		e := b.waitStatus(t, id, execution.Succeeded)
+		require.Equal(t, id2, e.WorkerID, "only the enabled worker takes work")
+	}
+	b.queueEmpty(t)
+
+	// w2 goes away; w1, enabled again, takes work again.
+	stop2()
+	_, err = reg.SetEnabled(ctx, id1, true)
+	require.NoError(t, err)
+	require.Eventually(t, w1.Accepting, 10*time.Second, 20*time.Millisecond)
+	e := b.waitStatus(t, b.submit(t, "true").ID, execution.Succeeded)
+	require.Equal(t, id1, e.WorkerID)
+	b.queueEmpty(t)
+}
+
+// An online worker is not removed (its item holds the lease its runs are
+// under); once it stopped, it is.
+func TestOnlyAnOfflineWorkerIsRemoved(t *testing.T) {
+	b := setup(t)
+	ctx := context.Background()
+	reg := b.registry()
+	id := testenv.Name("w")
+	_, stop := b.startWorker(t, b.runner, registered(reg, id))
+	b.waitWorker(t, reg, id, func(w workers.Worker) bool { return w.Online }, "never registered")
+
+	cmd, finish := waitFile(t)
+	running := b.submit(t, cmd...)
+	b.waitStatus(t, running.ID, execution.Running)
+	require.ErrorIs(t, reg.Remove(ctx, id), workers.ErrBusy, "running an execution")
+	finish()
+	b.waitStatus(t, running.ID, execution.Succeeded)
+	require.ErrorIs(t, reg.Remove(ctx, id), workers.ErrBusy, "idle, but online: a claim may not be recorded yet")
+
+	stop() // signs its session off
+	b.waitWorker(t, reg, id, func(w workers.Worker) bool { return !w.Online }, "offline after stopping")
+	require.NoError(t, reg.Remove(ctx, id))
+	_, err := reg.Get(ctx, id)
+	require.ErrorIs(t, err, scaleouttype.ErrNotFound)
+	b.queueEmpty(t)
+}
+
+// fakeSampler reports what the test sets.
+type fakeSampler struct {
+	mu sync.Mutex
+	u  workers.Usage
+}
+
+func (f *fakeSampler) Sample() (workers.Usage, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.u, nil
+}
+
+func (f *fakeSampler) set(u workers.Usage) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.u = u
+}
+
+func TestCapacityHoldsNewWorkBack(t *testing.T) {
+	idle := workers.Usage{CPUPercent: 10, CPUKnown: true, FreeMemory: 4 << 30, MemoryKnown: true}
+	for _, tc := range []struct {
+		name string
+		busy workers.Usage
+	}{
+		{"cpu over 70%", workers.Usage{CPUPercent: 95, CPUKnown: true, FreeMemory: 4 << 30, MemoryKnown: true}},
+		{"memory under 100 MiB", workers.Usage{CPUPercent: 10, CPUKnown: true, FreeMemory: 50 << 20, MemoryKnown: true}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b := setup(t)
+			ctx := context.Background()
+			sampler := &fakeSampler{u: tc.busy}
+			w, _ := b.startWorker(t, b.runner, worker.Config{ID: "w-busy", Sampler: sampler,
+				SampleInterval: 50 * time.Millisecond})
+
+			e := b.submit(t, "true")
+			require.Never(t, func() bool {
+				got, err := b.store.Get(ctx, e.ID)
+				require.NoError(t, err)
+				return got.Status != execution.Pending || w.Accepting()
+			}, 1500*time.Millisecond, 50*time.Millisecond, "a busy worker took work")
+
+			sampler.set(idle)
+			require.Eventually(t, w.Accepting, 5*time.Second, 20*time.Millisecond)
+			got := b.waitStatus(t, e.ID, execution.Succeeded)
+			require.Equal(t, "w-busy", got.WorkerID)
+			b.queueEmpty(t)
+		})
+	}
+}
+
+func TestRegistryConfigIsValidated(t *testing.T) {
+	_, err := worker.New(nil, nil, nil, worker.Config{ID: "bad id", Registry: &workers.Store{}, MaxCPU: 120})
+	require.ErrorContains(t, err, "max CPU 120%")
+	_, err = worker.New(nil, nil, nil, worker.Config{ID: "bad id", Registry: &workers.Store{}, Pools: []string{"other"}})
+	require.ErrorIs(t, err, workers.ErrInvalid)
+}
+
+// A stop request reaches the running worker within seconds: the package's
+// processes are killed and the execution ends canceled.
+func TestStopRunningExecution(t *testing.T) {
+	b := setup(t)
+	b.start(t, b.runner, worker.Config{ID: "w1"})
+	pidFile := filepath.Join(t.TempDir(), "pid")
+	e := b.submit(t, "sh", "-c", "sleep 60 & echo $! > "+pidFile+"; wait")
+	b.waitStatus(t, e.ID, execution.Running)
+	var child int
+	require.Eventually(t, func() bool {
+		data, err := os.ReadFile(pidFile)
+		if err != nil || !strings.HasSuffix(string(data), "\n") {
+			return false
+		}
+		child, err = strconv.Atoi(strings.TrimSpace(string(data)))
+		return err == nil
+	}, 10*time.Second, 20*time.Millisecond)
+
+	asked := time.Now()
+	_, err := b.store.Stop(context.Background(), e.ID, asked)
+	require.NoError(t, err)
+	got := b.waitStatus(t, e.ID, execution.Canceled)
+	require.Less(t, time.Since(asked), 5*time.Second, "canceled within 5 s")
+	require.Equal(t, "stopped by request", got.Error)
+	require.Eventually(t, func() bool {
+		return !proctest.Alive(child)
+	}, time.Second, 10*time.Millisecond, "the package's child process is gone")
+	b.queueEmpty(t)
+}
+
+// An execution's timeout bounds its run: it fails with the reason.
+func TestExecutionTimeout(t *testing.T) {
+	b := setup(t)
+	b.start(t, b.runner, worker.Config{ID: "w1"})
+	e := execution.Execution{
+		ID: uuid.Must(uuid.NewV7()).String(), Folder: "f", Project: "p", Package: "worker-test", Pool: "other",
+		Status: execution.Pending, Definition: pkgrun.CommandDefinition("slow", []string{"sleep", "30"}),
+		TimeoutMS: 300, CreatedAt: time.Now().UTC().Truncate(time.Millisecond),
+	}
+	require.NoError(t, b.store.Create(context.Background(), e))
+	require.NoError(t, b.queue.Send(context.Background(), queue.Task{ExecutionID: e.ID, Pool: "other"}))
+	got := b.waitStatus(t, e.ID, execution.Failed)
+	require.Equal(t, "execution timeout after 300ms", got.Error)
+	b.queueEmpty(t)
+}
+
+// With a Protector, the worker's task is protected from scale-in while a
+// run goes (renewed before it expires) and released when it is idle again.
+func TestScaleInProtectionWhileRunning(t *testing.T) {
+	b := setup(t)
+	agent := agenttest.New(t)
+	started, finish := make(chan string, 1), make(chan struct{})
+	runner := runnerFunc(func(ctx context.Context, e execution.Execution) execution.Result {
+		started <- e.ID
+		select {
+		case <-finish:
+		case <-ctx.Done():
+		}
+		return execution.Result{Status: execution.Succeeded}
+	})
+	b.start(t, runner, worker.Config{ID: testenv.Name("w"), Protector: scalein.ECSAgent{URI: agent.URI},
+		ProtectFor: 400 * time.Millisecond})
+
+	// Idle: the first call, at start, clears any protection left over.
+	require.Eventually(t, func() bool { return len(agent.Puts()) == 1 }, 10*time.Second, 10*time.Millisecond)
+	require.False(t, agent.Puts()[0].Enabled)
+
+	e := b.submit(t, "ignored")
+	require.Equal(t, e.ID, <-started)
+	require.Eventually(t, func() bool { on, _ := agent.State(); return on }, 10*time.Second, 10*time.Millisecond,
+		"not protected while running")
+	// Renewed every ProtectFor/2 while the run goes on.
+	require.Eventually(t, func() bool {
+		n := 0
+		for _, p := range agent.Puts() {
+			if p.Enabled {
+				n++
+			}
+		}
+		return n >= 3
+	}, 10*time.Second, 10*time.Millisecond, "protection not renewed")
+
+	close(finish)
+	b.waitStatus(t, e.ID, execution.Succeeded)
+	require.Eventually(t, func() bool { on, _ := agent.State(); return !on }, 10*time.Second, 10*time.Millisecond,
+		"still protected after the run")
+	puts := agent.Puts()
+	require.False(t, puts[len(puts)-1].Enabled)
+	b.queueEmpty(t)
+}
+
+type runnerFunc func(context.Context, execution.Execution) execution.Result
+
+func (f runnerFunc) Run(ctx context.Context, e execution.Execution) execution.Result {
+	return f(ctx, e)
+}
