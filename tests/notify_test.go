@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -235,7 +234,7 @@ func TestWebhooksAndDashboard(t *testing.T) {
 		require.Equal(t, 1, p.Attempt)
 		require.False(t, p.EndedAt.IsZero())
 		if p.Status == "failed" {
-			require.True(t, strings.Contains(p.Error, "exited with code 3"), "error %q", p.Error)
+			require.Contains(t, p.Error, "exited with code 3", "error %q", p.Error)
 		}
 		if !wh.redelivery {
 			first[p.ExecutionID]++

@@ -122,7 +122,7 @@ func (s *Store) Stats(ctx context.Context, f Filter) (Stats, error) {
 	case f.Package == "":
 		k = projectKey(s.scope, f.Folder, f.Project)
 	default:
-		k = pkgKey(s.scope, Ref{f.Folder, f.Project, f.Package})
+		k = pkgKey(s.scope, Ref(f))
 	}
 	item, err := s.get(ctx, k)
 	if err != nil {

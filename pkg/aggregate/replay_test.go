@@ -132,7 +132,7 @@ func check(t *testing.T, ctx context.Context, st *Store, recs []events.DynamoDBE
 		c, err := st.Counts(ctx, ref)
 		require.NoError(t, err)
 		require.Equal(t, full(e.pkgs[ref.String()]), c, "package %s", ref)
-		s, err := st.Stats(ctx, Filter{ref.Folder, ref.Project, ref.Package})
+		s, err := st.Stats(ctx, Filter(ref))
 		require.NoError(t, err)
 		want := Durations{}
 		if d := e.pkgDur[ref]; d != nil {
@@ -174,7 +174,7 @@ func check(t *testing.T, ctx context.Context, st *Store, recs []events.DynamoDBE
 	require.NoError(t, err)
 	require.Equal(t, e.all[execution.Running], d.Running)
 	require.Equal(t, e.all[execution.Pending], d.Pending)
-	var ended Counts = Counts{}
+	ended := Counts{}
 	for _, c := range e.pkgEnded {
 		for s, n := range c {
 			ended[s] += n

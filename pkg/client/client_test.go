@@ -3,7 +3,6 @@ package client_test
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"os"
 	"testing"
 	"time"
@@ -321,6 +320,6 @@ func testWorkers(t *testing.T, b bundle) {
 
 	_, err = b.admin.RemoveWorker(ctx, "no-such-worker")
 	require.ErrorIs(t, err, client.ErrNotFound)
-	require.False(t, errors.Is(err, client.ErrConflict))
+	require.NotErrorIs(t, err, client.ErrConflict)
 	require.Contains(t, err.Error(), "(not_found, HTTP 404)")
 }

@@ -151,7 +151,7 @@ func TestWriterFlushesWhileTheRunGoes(t *testing.T) {
 	t.Parallel()
 	store, id := setup(t)
 	w := messages.NewWriter(store, id, 1, messages.WriterOptions{FlushEvery: 200 * time.Millisecond})
-	defer w.Close()
+	defer func() { require.NoError(t, w.Close()) }()
 	w.Add(messages.Message{Kind: "output", Stream: "stdout", Message: "still running"})
 	require.Eventually(t, func() bool {
 		p, err := store.List(context.Background(), id, "", 10)

@@ -152,7 +152,8 @@ func checkURL(s *settings, raw string) *url.URL {
 // checkURLPrefix checks what can be checked of a URL whose rest is known
 // only at run time: the scheme, when the literal start names one.
 func checkURLPrefix(s *settings, raw string) {
-	prefix := strings.ToLower(strings.TrimSpace(raw[:strings.Index(raw, "${")]))
+	before, _, _ := strings.Cut(raw, "${")
+	prefix := strings.ToLower(strings.TrimSpace(before))
 	scheme, _, hasScheme := strings.Cut(prefix, "://")
 	switch {
 	case hasScheme && scheme != "http" && scheme != "https":

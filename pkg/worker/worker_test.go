@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/google/uuid"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/scaleout/scaleout/pkg/execstore"
@@ -99,7 +100,7 @@ func (b bundle) startWorker(t *testing.T, r worker.Runner, cfg worker.Config) (w
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		require.NoError(t, w.Run(ctx))
+		assert.NoError(t, w.Run(ctx))
 	}()
 	var once sync.Once
 	stop = func() {
