@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"runtime"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -1002,7 +1003,7 @@ func (r *run) applyOutputs(n *node, out task.Output) error {
 			if !ok {
 				return permanent{fmt.Errorf("set: output \"values\" is a %T, want a map of variable to value", raw)}
 			}
-			for _, name := range sortedKeys(set) {
+			for _, name := range slices.Sorted(maps.Keys(set)) {
 				t, declared := r.plan.varTypes[name]
 				if !declared {
 					return permanent{fmt.Errorf("set: variable %q is not declared; declare it under variables", name)}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"mime"
 	"net/http"
 	"net/url"
@@ -93,7 +94,7 @@ func readHTTP(with map[string]any, check bool) (httpSettings, *settings) {
 	}
 	if m, ok := s.object("headers", `{"Authorization": "Bearer ${params.token}"}`); ok {
 		h.headers = map[string]string{}
-		for _, k := range sortedKeys(m) {
+		for _, k := range slices.Sorted(maps.Keys(m)) {
 			path := "headers." + k
 			if !validHeaderName(k) {
 				s.problem("headers", k, "not a header name: use letters, digits and -")
