@@ -11,6 +11,7 @@ import (
 
 	"github.com/scaleout/scaleout/pkg/execution"
 	"github.com/scaleout/scaleout/pkg/queue"
+	"github.com/scaleout/scaleout/pkg/wait"
 	"github.com/scaleout/scaleout/pkg/workers"
 )
 
@@ -903,7 +904,7 @@ func (w *Worker) handBack(ctx context.Context, log *slog.Logger, held *queue.Mes
 		rec.Reason = fmt.Sprintf("worker %s stopped before attempt %d ended; released for another worker", w.cfg.ID, e.Attempt)
 		_, err = w.store.Release(ctx, lease, rec)
 	} else {
-		delay = execution.Backoff(w.cfg.RetryBackoff, w.cfg.RetryBackoffMax, e.CountedAttempts())
+		delay = wait.Backoff(w.cfg.RetryBackoff, w.cfg.RetryBackoffMax, e.CountedAttempts())
 		_, err = w.store.Retry(ctx, lease, rec, now.Add(delay))
 	}
 	var conflict *execution.ConflictError
