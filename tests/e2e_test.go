@@ -11,12 +11,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/scaleout/scaleout/pkg/testenv"
@@ -127,7 +129,15 @@ func runDev(t *testing.T, cmd *exec.Cmd, base string) *dev {
 	}
 }
 
-func call(t *testing.T, method, url, body string, out any) int {
+// testingT is what call needs of a test: a *testing.T, or the
+// *assert.CollectT of an EventuallyWithT condition, which runs in a
+// goroutine of its own where a *testing.T must not stop the test.
+type testingT interface {
+	require.TestingT
+	Helper()
+}
+
+func call(t testingT, method, url, body string, out any) int {
 	t.Helper()
 	req, err := http.NewRequest(method, url, strings.NewReader(body))
 	require.NoError(t, err)
@@ -223,10 +233,10 @@ func outputLines(ms []message) []string {
 func waitFinal(t *testing.T, d *dev, id string) execution {
 	t.Helper()
 	var e execution
-	require.Eventually(t, func() bool {
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
 		e = execution{}
-		require.Equal(t, http.StatusOK, call(t, "GET", d.base+"/v1/executions/"+id, "", &e))
-		return e.Status == "succeeded" || e.Status == "failed" || e.Status == "canceled"
+		require.Equal(c, http.StatusOK, call(c, "GET", d.base+"/v1/executions/"+id, "", &e))
+		assert.Contains(c, []string{"succeeded", "failed", "canceled"}, e.Status)
 	}, 60*time.Second, 50*time.Millisecond, "execution %s never ended", id)
 	return e
 }
@@ -252,9 +262,10 @@ func TestSingleComputer(t *testing.T) {
 	var stats struct {
 		Counts map[string]int `json:"counts"`
 	}
-	require.Eventually(t, func() bool {
-		require.Equal(t, 200, call(t, "GET", d.base+"/v1/stats?folder=e2e&project=skeleton&package="+pkg, "", &stats))
-		return stats.Counts["succeeded"] == 1 && stats.Counts["failed"] == 1
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		require.Equal(c, 200, call(c, "GET", d.base+"/v1/stats?folder=e2e&project=skeleton&package="+pkg, "", &stats))
+		assert.Equal(c, 1, stats.Counts["succeeded"])
+		assert.Equal(c, 1, stats.Counts["failed"])
 	}, 30*time.Second, 100*time.Millisecond, "counts never reached 1 succeeded, 1 failed")
 	require.Equal(t, 0, stats.Counts["pending"])
 	require.Equal(t, 0, stats.Counts["running"])
@@ -263,9 +274,10 @@ func TestSingleComputer(t *testing.T) {
 	var dash struct {
 		Counts map[string]int `json:"counts"`
 	}
-	require.Eventually(t, func() bool {
-		require.Equal(t, 200, call(t, "GET", d.base+"/v1/dashboard?hours=1", "", &dash))
-		return dash.Counts["succeeded"] >= 1 && dash.Counts["failed"] >= 1
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		require.Equal(c, 200, call(c, "GET", d.base+"/v1/dashboard?hours=1", "", &dash))
+		assert.GreaterOrEqual(c, dash.Counts["succeeded"], 1)
+		assert.GreaterOrEqual(c, dash.Counts["failed"], 1)
 	}, 30*time.Second, 100*time.Millisecond)
 	var pools struct {
 		Pools []struct {
@@ -288,24 +300,25 @@ func TestSingleComputer(t *testing.T) {
 
 	// Work waiting in a pool no worker serves: the view says why, and how old.
 	waiting := post(t, d, map[string]any{"pool": "idle", "package": pkg, "command": []string{"true"}})
-	var view struct {
-		Pools []struct {
-			Pool          string  `json:"pool"`
-			Waiting       string  `json:"waiting"`
-			OldestPending float64 `json:"oldest_pending_seconds"`
-			Queue         struct {
-				Visible int `json:"visible"`
-			} `json:"queue"`
-		} `json:"pools"`
+	type poolView struct {
+		Pool          string  `json:"pool"`
+		Waiting       string  `json:"waiting"`
+		OldestPending float64 `json:"oldest_pending_seconds"`
+		Queue         struct {
+			Visible int `json:"visible"`
+		} `json:"queue"`
 	}
-	require.Eventually(t, func() bool {
-		require.Equal(t, 200, call(t, "GET", d.base+"/v1/pools", "", &view))
-		for _, p := range view.Pools {
-			if p.Pool == "idle" {
-				return p.Queue.Visible >= 1 && p.Waiting == "no worker is online in this pool" && p.OldestPending > 0
-			}
-		}
-		return false
+	var view struct {
+		Pools []poolView `json:"pools"`
+	}
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		require.Equal(c, 200, call(c, "GET", d.base+"/v1/pools", "", &view))
+		i := slices.IndexFunc(view.Pools, func(p poolView) bool { return p.Pool == "idle" })
+		require.GreaterOrEqual(c, i, 0, "pool idle listed")
+		p := view.Pools[i]
+		assert.GreaterOrEqual(c, p.Queue.Visible, 1)
+		assert.Equal(c, "no worker is online in this pool", p.Waiting)
+		assert.Positive(c, p.OldestPending)
 	}, 10*time.Second, 100*time.Millisecond, "%+v", view)
 	var stopped map[string]any
 	require.Equal(t, http.StatusAccepted, call(t, "POST", d.base+"/v1/executions/"+waiting.ID+"/stop", "", &stopped))
