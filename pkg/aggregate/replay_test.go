@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/stretchr/testify/require"
 
+	"github.com/scaleout/scaleout/internal/streamgen"
 	"github.com/scaleout/scaleout/pkg/execution"
 	"github.com/scaleout/scaleout/pkg/testenv"
 )
@@ -212,7 +213,7 @@ func TestReplayNeverDoubleCounts(t *testing.T) {
 	t.Parallel()
 	env := testenv.AWS(t)
 	start := time.Now().UTC().Add(-3 * time.Hour)
-	recs := Generate(GenOptions{Seed: 42, Records: 400, Start: start})
+	recs := streamgen.Generate(streamgen.Options{Seed: 42, Records: 400, Start: start})
 	require.GreaterOrEqual(t, len(recs), 400)
 
 	deliver := func(t *testing.T, h Handler, batch []events.DynamoDBEventRecord) events.DynamoDBTimeWindowEventResponse {
@@ -355,7 +356,7 @@ func shardEvent(shard string, recs []events.DynamoDBEventRecord) events.DynamoDB
 func TestWritesPerBatch(t *testing.T) {
 	t.Parallel()
 	env := testenv.AWS(t)
-	recs := Generate(GenOptions{Seed: 3, Records: 300, Start: time.Now().Add(-time.Hour)})
+	recs := streamgen.Generate(streamgen.Options{Seed: 3, Records: 300, Start: time.Now().Add(-time.Hour)})
 	st := NewStore(env.Clients.DynamoDB, env.Set.Catalog.Name, WithScope(testenv.Name("writes")+"#"))
 	h := Handler{Store: st}
 	for i := 0; i < len(recs); i += 100 {
