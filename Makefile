@@ -7,7 +7,19 @@ GO ?= go
 # touches the ones `make run` uses (8000 and 9324).
 TEST_PORTS := SCALEOUT_DYNAMODB_PORT=8100 SCALEOUT_SQS_PORT=9424
 LAMBDA_FLAGS := GOOS=linux GOARCH=arm64 CGO_ENABLED=0
-FUNCTIONS := api stream reconciler
+FUNCTIONS := api stream reconciler webhooks
+# The version the binaries and the worker image report (pkg/assemble.Version):
+# the last commit of the sources they are built from (functions/, pkg/, go.mod,
+# go.sum), with -dirty when those have uncommitted changes; empty outside a git
+# checkout. Only those sources: a commit to the docs changes no image, so a
+# deploy does not roll the workers for it.
+VERSION_SOURCES := functions pkg go.mod go.sum
+ifeq ($(origin VERSION),undefined)
+VERSION := $(shell v=$$(git log -1 --format=%h -- $(VERSION_SOURCES) 2>/dev/null) && [ -n "$$v" ] && \
+  { git diff --quiet HEAD -- $(VERSION_SOURCES) || v=$$v-dirty; echo $$v; })
+endif
+VERSION_VAR := github.com/scaleout/scaleout/pkg/assemble.version
+GO_LDFLAGS = -s -w -X $(VERSION_VAR)=$(VERSION)
 
 .DEFAULT_GOAL := help
 
@@ -52,10 +64,10 @@ lint: $(REDOCLY) ## Lint the Go code (golangci-lint: gofmt, go vet, staticcheck 
 .PHONY: build
 build: ## Build the Lambda bootstraps (linux/arm64) into build/ and the scaleout and worker binaries into bin/
 	@for fn in $(FUNCTIONS); do \
-	  $(LAMBDA_FLAGS) $(GO) build -tags lambda.norpc -trimpath -ldflags='-s -w' -o build/$$fn/bootstrap ./functions/$$fn || exit 1; \
+	  $(LAMBDA_FLAGS) $(GO) build -tags lambda.norpc -trimpath -ldflags='$(GO_LDFLAGS)' -o build/$$fn/bootstrap ./functions/$$fn || exit 1; \
 	done
 	$(GO) build -o bin/scaleout ./cmd/scaleout
-	$(GO) build -o bin/worker ./functions/worker
+	$(GO) build -ldflags='-X $(VERSION_VAR)=$(VERSION)' -o bin/worker ./functions/worker
 
 .PHONY: browser-deps
 browser-deps: ## Install Debian's Chromium and ChromeDriver for the browser test (once; needs root or sudo; SCALEOUT_SKIP_BROWSER=1 skips it and the test)

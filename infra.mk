@@ -8,8 +8,12 @@
 #              limits to 80 characters: prefix and pool name together at
 #              most 70 (scaleout-dev leaves 58 for the pool name)
 #   IAM_ROLES  who may call the API: "arn=role,..." with role admin, executor
-#              or reader; an ARN may end in '*'. Required for deploy; synth
-#              uses a placeholder ARN when it is empty.
+#              or reader. A role's ARN (arn:aws:iam::<account>:role/<name>,
+#              with or without its path) admits every session of the role
+#              (callers arrive as arn:aws:sts::<account>:assumed-role/<name>/
+#              <session>); users by their ARN; an ARN may end in '*' to match
+#              a prefix (role/etl-* matches role names, not paths). Required
+#              for deploy; synth uses a placeholder ARN when it is empty.
 # The worker service of each pool (ECS Fargate, arm64). Each takes one
 # number for every pool ("1024") or per pool ("default=1024,etl=2048");
 # unset, the default (or cdk.json's context) applies:
@@ -39,6 +43,8 @@
 #                       e-mail SNS sends); default none
 #   LOG_RETENTION_DAYS  retention of every log group (default 30; one of 1, 3,
 #                       5, 7, 14, 30, 60, 90, 120, 150, 180, 365, ...)
+#   VERSION             the version binaries and the worker image report
+#                       (default: the sources' last commit; see the Makefile)
 #   NAT_GATEWAYS        1 (default): the workers reach the internet (http
 #                       tasks) through one NAT gateway, about $33 a month plus
 #                       $0.045/GB; 2: one in each of the two AZs (about $66 a
@@ -112,7 +118,8 @@ CDK_CONTEXT = --app bin/infra -c stage=$(STAGE) -c pools=$(POOLS) -c buildDir=bu
   $(call ctx,apiAuth,$(API_AUTH)) $(call ctx,jwtIssuer,$(JWT_ISSUER)) $(call ctx,jwtAudience,$(JWT_AUDIENCE)) \
   $(call ctx,jwtRoleClaim,$(JWT_ROLE_CLAIM)) $(call ctx,jwtRoles,$(JWT_ROLES)) \
   $(call ctx,apiThrottleRate,$(API_THROTTLE_RATE)) $(call ctx,apiThrottleBurst,$(API_THROTTLE_BURST)) \
-  $(call ctx,apiConcurrency,$(API_CONCURRENCY)) $(call ctx,tableDeletionProtection,$(TABLE_DELETION_PROTECTION))
+  $(call ctx,apiConcurrency,$(API_CONCURRENCY)) $(call ctx,tableDeletionProtection,$(TABLE_DELETION_PROTECTION)) \
+  $(call ctx,version,$(VERSION))
 FAKE_ENV := CDK_DEFAULT_ACCOUNT=000000000000 CDK_DEFAULT_REGION=us-east-1
 
 # bin/infra is linked once (about 120 MB) and reused by every cdk command.
@@ -124,9 +131,9 @@ bin/infra: $(INFRA_SOURCES)
 # The Lambda assets come from the Makefile's build target. go build leaves
 # an unchanged binary's time alone: touch them so make sees them as new.
 LAMBDA_SOURCES := $(shell find functions pkg -name '*.go' -not -name '*_test.go' 2>/dev/null) go.mod go.sum
-build/api/bootstrap build/stream/bootstrap build/reconciler/bootstrap &: $(LAMBDA_SOURCES)
+build/api/bootstrap build/stream/bootstrap build/reconciler/bootstrap build/webhooks/bootstrap &: $(LAMBDA_SOURCES)
 	$(MAKE) build
-	@touch build/api/bootstrap build/stream/bootstrap build/reconciler/bootstrap
+	@touch build/api/bootstrap build/stream/bootstrap build/reconciler/bootstrap build/webhooks/bootstrap
 
 $(CDK): infra/cdk-cli/package.json infra/cdk-cli/package-lock.json
 	@mkdir -p $(CDK_CLI_DIR)
@@ -134,11 +141,11 @@ $(CDK): infra/cdk-cli/package.json infra/cdk-cli/package-lock.json
 	cd $(CDK_CLI_DIR) && npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
-CDK_INPUTS := bin/infra $(CDK) build/api/bootstrap build/stream/bootstrap build/reconciler/bootstrap
+CDK_INPUTS := bin/infra $(CDK) build/api/bootstrap build/stream/bootstrap build/reconciler/bootstrap build/webhooks/bootstrap
 
 # EC2 pools install the worker binary from an S3 asset.
 build/worker-linux-arm64/worker: $(LAMBDA_SOURCES)
-	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build -trimpath -ldflags='-s -w' -o $@ ./functions/worker
+	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build -trimpath -ldflags='$(GO_LDFLAGS)' -o $@ ./functions/worker
 	@touch $@
 ifneq ($(findstring ec2,$(WORKER_PLATFORM)),)
 CDK_INPUTS += build/worker-linux-arm64/worker

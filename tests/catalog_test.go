@@ -131,8 +131,11 @@ func TestStopAndWorkers(t *testing.T) {
 			Enabled bool   `json:"enabled"`
 		} `json:"workers"`
 	}
+	api := apiClient(t, d.base)
 	require.EventuallyWithT(t, func(c *assert.CollectT) {
-		require.Equal(c, http.StatusOK, call(c, "GET", d.base+"/v1/workers", "", &list))
+		code, err := send(api, "GET", d.base+"/v1/workers", "", &list)
+		require.NoError(c, err)
+		require.Equal(c, http.StatusOK, code)
 		found := false
 		for _, w := range list.Workers {
 			found = found || w.Online && w.Enabled
@@ -164,7 +167,8 @@ func TestStopAndWorkers(t *testing.T) {
 	running := submit(t, d, testenv.Name("p"), "sleep", "60")
 	require.EventuallyWithT(t, func(c *assert.CollectT) {
 		var e execution
-		call(c, "GET", d.base+"/v1/executions/"+running.ID, "", &e)
+		_, err := send(api, "GET", d.base+"/v1/executions/"+running.ID, "", &e)
+		require.NoError(c, err)
 		assert.Equal(c, "running", e.Status)
 	}, 20*time.Second, 50*time.Millisecond)
 	asked := time.Now()

@@ -49,7 +49,8 @@ type poolStack struct {
 	cfg      config.Config
 	clients  *awsconfig.Clients
 	store    *execstore.Store
-	base     string // the API's URL
+	base     string       // the API's URL
+	api      *http.Client // checks each answer against the API's OpenAPI document
 	queueURL string
 	dlqURL   string
 	bin      string // the worker binary
@@ -99,6 +100,8 @@ func startPoolStack(t *testing.T, ctx context.Context, name string) *poolStack {
 	ts := httptest.NewServer(srv)
 	t.Cleanup(ts.Close)
 	s.base = ts.URL
+	checkAPI(t, s.base, stackToken)
+	s.api = apiClient(t, s.base)
 
 	s.bin = filepath.Join(t.TempDir(), "worker")
 	out, err := exec.Command("go", "build", "-o", s.bin, "../functions/worker").CombinedOutput()
@@ -119,7 +122,7 @@ func (s *poolStack) submit(ctx context.Context, req map[string]any) (ex.Executio
 	}
 	hr.Header.Set("Authorization", "Bearer "+stackToken)
 	hr.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(hr)
+	resp, err := s.api.Do(hr)
 	if err != nil {
 		return ex.Execution{}, err
 	}

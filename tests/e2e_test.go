@@ -57,6 +57,7 @@ func (s *syncBuffer) String() string {
 
 func buildScaleout(t *testing.T) string {
 	t.Helper()
+	prepareOpenAPI(t)
 	bin := filepath.Join(t.TempDir(), "scaleout")
 	out, err := exec.Command("go", "build", "-o", bin, "../cmd/scaleout").CombinedOutput()
 	require.NoError(t, err, "go build: %s", out)
@@ -114,6 +115,7 @@ func runDev(t *testing.T, cmd *exec.Cmd, base string) *dev {
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == 200 {
+				checkAPI(t, d.base, token)
 				return d
 			}
 		}
@@ -129,29 +131,40 @@ func runDev(t *testing.T, cmd *exec.Cmd, base string) *dev {
 	}
 }
 
-// testingT is what call needs of a test: a *testing.T, or the
-// *assert.CollectT of an EventuallyWithT condition, which runs in a
-// goroutine of its own where a *testing.T must not stop the test.
-type testingT interface {
-	require.TestingT
-	Helper()
+func call(t *testing.T, method, url, body string, out any) int {
+	t.Helper()
+	code, err := send(apiClient(t, url), method, url, body, out)
+	require.NoError(t, err)
+	return code
 }
 
-func call(t testingT, method, url, body string, out any) int {
-	t.Helper()
+// send makes one API call with client (apiClient's, which checks the
+// exchange against the OpenAPI document) and decodes the answer into out.
+// It asserts nothing: an EventuallyWithT condition, which runs in a
+// goroutine of its own where the test's T must not stop the test, asserts
+// on what it returns.
+func send(client *http.Client, method, url, body string, out any) (int, error) {
 	req, err := http.NewRequest(method, url, strings.NewReader(body))
-	require.NoError(t, err)
+	if err != nil {
+		return 0, err
+	}
 	req.Header.Set("Authorization", "Bearer "+token)
 	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
+	resp, err := client.Do(req)
+	if err != nil {
+		return 0, err
+	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
-	require.NoError(t, err)
-	if out != nil {
-		require.NoError(t, json.Unmarshal(b, out), "body: %s", b)
+	if err != nil {
+		return 0, err
 	}
-	return resp.StatusCode
+	if out != nil {
+		if err := json.Unmarshal(b, out); err != nil {
+			return 0, fmt.Errorf("body: %s: %w", b, err)
+		}
+	}
+	return resp.StatusCode, nil
 }
 
 type execution struct {
@@ -233,9 +246,12 @@ func outputLines(ms []message) []string {
 func waitFinal(t *testing.T, d *dev, id string) execution {
 	t.Helper()
 	var e execution
+	api := apiClient(t, d.base)
 	require.EventuallyWithT(t, func(c *assert.CollectT) {
 		e = execution{}
-		require.Equal(c, http.StatusOK, call(c, "GET", d.base+"/v1/executions/"+id, "", &e))
+		code, err := send(api, "GET", d.base+"/v1/executions/"+id, "", &e)
+		require.NoError(c, err)
+		require.Equal(c, http.StatusOK, code)
 		assert.Contains(c, []string{"succeeded", "failed", "canceled"}, e.Status)
 	}, 60*time.Second, 50*time.Millisecond, "execution %s never ended", id)
 	return e
@@ -262,8 +278,11 @@ func TestSingleComputer(t *testing.T) {
 	var stats struct {
 		Counts map[string]int `json:"counts"`
 	}
+	api := apiClient(t, d.base)
 	require.EventuallyWithT(t, func(c *assert.CollectT) {
-		require.Equal(c, 200, call(c, "GET", d.base+"/v1/stats?folder=e2e&project=skeleton&package="+pkg, "", &stats))
+		code, err := send(api, "GET", d.base+"/v1/stats?folder=e2e&project=skeleton&package="+pkg, "", &stats)
+		require.NoError(c, err)
+		require.Equal(c, 200, code)
 		assert.Equal(c, 1, stats.Counts["succeeded"])
 		assert.Equal(c, 1, stats.Counts["failed"])
 	}, 30*time.Second, 100*time.Millisecond, "counts never reached 1 succeeded, 1 failed")
@@ -275,7 +294,9 @@ func TestSingleComputer(t *testing.T) {
 		Counts map[string]int `json:"counts"`
 	}
 	require.EventuallyWithT(t, func(c *assert.CollectT) {
-		require.Equal(c, 200, call(c, "GET", d.base+"/v1/dashboard?hours=1", "", &dash))
+		code, err := send(api, "GET", d.base+"/v1/dashboard?hours=1", "", &dash)
+		require.NoError(c, err)
+		require.Equal(c, 200, code)
 		assert.GreaterOrEqual(c, dash.Counts["succeeded"], 1)
 		assert.GreaterOrEqual(c, dash.Counts["failed"], 1)
 	}, 30*time.Second, 100*time.Millisecond)
@@ -312,7 +333,9 @@ func TestSingleComputer(t *testing.T) {
 		Pools []poolView `json:"pools"`
 	}
 	require.EventuallyWithT(t, func(c *assert.CollectT) {
-		require.Equal(c, 200, call(c, "GET", d.base+"/v1/pools", "", &view))
+		code, err := send(api, "GET", d.base+"/v1/pools", "", &view)
+		require.NoError(c, err)
+		require.Equal(c, 200, code)
 		i := slices.IndexFunc(view.Pools, func(p poolView) bool { return p.Pool == "idle" })
 		require.GreaterOrEqual(c, i, 0, "pool idle listed")
 		p := view.Pools[i]
@@ -324,7 +347,7 @@ func TestSingleComputer(t *testing.T) {
 	require.Equal(t, http.StatusAccepted, call(t, "POST", d.base+"/v1/executions/"+waiting.ID+"/stop", "", &stopped))
 
 	// Without the token, only health answers.
-	resp, err := http.Get(d.base + "/v1/executions/" + ok.ID)
+	resp, err := apiClient(t, d.base).Get(d.base + "/v1/executions/" + ok.ID)
 	require.NoError(t, err)
 	resp.Body.Close()
 	require.Equal(t, http.StatusUnauthorized, resp.StatusCode)

@@ -105,7 +105,7 @@ func (s *poolStack) messages(t *testing.T, ctx context.Context, id string) []msg
 		req, err := http.NewRequestWithContext(ctx, "GET", s.base+"/v1/executions/"+id+"/messages?limit=100&after="+url.QueryEscape(after), nil)
 		require.NoError(t, err)
 		req.Header.Set("Authorization", "Bearer "+stackToken)
-		resp, err := http.DefaultClient.Do(req)
+		resp, err := s.api.Do(req)
 		require.NoError(t, err)
 		b, err := io.ReadAll(resp.Body)
 		resp.Body.Close()

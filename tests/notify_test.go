@@ -94,6 +94,7 @@ func TestWebhooksAndDashboard(t *testing.T) {
 	type submitted struct{ id, pkg, want string }
 	subs := make([]submitted, n)
 	errs := make(chan error, n)
+	client := apiClient(t, d.base)
 	sem := make(chan struct{}, 16)
 	var wg sync.WaitGroup
 	for i := range n {
@@ -113,7 +114,7 @@ func TestWebhooksAndDashboard(t *testing.T) {
 			req, _ := http.NewRequest("POST", d.base+"/v1/executions", bytes.NewReader(body))
 			req.Header.Set("Authorization", "Bearer "+token)
 			req.Header.Set("Content-Type", "application/json")
-			resp, err := http.DefaultClient.Do(req)
+			resp, err := client.Do(req)
 			if err != nil {
 				errs <- err
 				return

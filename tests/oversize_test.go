@@ -24,7 +24,7 @@ func (s *poolStack) post(t *testing.T, ctx context.Context, path string, body an
 	require.NoError(t, err)
 	req.Header.Set("Authorization", "Bearer "+stackToken)
 	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := s.api.Do(req)
 	require.NoError(t, err)
 	defer resp.Body.Close()
 	out, err := io.ReadAll(resp.Body)

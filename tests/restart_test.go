@@ -71,6 +71,7 @@ func TestSingleComputerSurvivesSIGKILL(t *testing.T) {
 			resp.Body.Close()
 			return resp.StatusCode == http.StatusOK
 		}, 90*time.Second, 200*time.Millisecond, "scaleout dev never answered:\n%s", d.logs.String())
+		checkAPI(t, d.base, token)
 		return d
 	}
 

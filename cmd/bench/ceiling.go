@@ -54,7 +54,7 @@ func (s *system) template(ctx context.Context, id string) (ceilingTemplate, erro
 		TableName:                 aws.String(s.set.Catalog.Name),
 		KeyConditionExpression:    aws.String("#pk = :pk"),
 		ExpressionAttributeNames:  map[string]string{"#pk": resources.CatalogPK},
-		ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{":pk": str("EXEC#" + id)},
+		ExpressionAttributeValues: map[string]ddbtypes.AttributeValue{":pk": str(resources.CatalogMessagesPrefix + id)},
 	})
 	if err != nil {
 		return t, err
@@ -160,7 +160,7 @@ func (s *system) replayRun(ctx context.Context, t ceilingTemplate, m sqstypes.Me
 	reqs := make([]ddbtypes.WriteRequest, 0, len(t.messages))
 	for _, msg := range t.messages {
 		item := maps.Clone(msg)
-		item[resources.CatalogPK] = str("EXEC#" + task.ID)
+		item[resources.CatalogPK] = str(resources.CatalogMessagesPrefix + task.ID)
 		item["execution_id"] = str(task.ID)
 		reqs = append(reqs, ddbtypes.WriteRequest{PutRequest: &ddbtypes.PutRequest{Item: item}})
 	}

@@ -11,7 +11,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/scaleout/scaleout/pkg/client/clienttest"
+	"github.com/scaleout/scaleout/client/clienttest"
 	"github.com/scaleout/scaleout/pkg/testenv"
 )
 

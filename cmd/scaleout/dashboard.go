@@ -8,8 +8,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/scaleout/scaleout/client"
 	"github.com/scaleout/scaleout/pkg/aggregate"
-	"github.com/scaleout/scaleout/pkg/client"
 	"github.com/scaleout/scaleout/pkg/execution"
 )
 
@@ -51,7 +51,7 @@ percentile) and its last failure, and how many executions run and wait now.`,
 			if p.LastFailure != nil {
 				last = ago(p.LastFailure.At, now) + " " + p.LastFailure.ExecutionID
 			}
-			t.row(p.Ref.String(), count(p.Counts, execution.Succeeded), count(p.Counts, execution.Failed),
+			t.row(p.PackageRef.String(), count(p.Counts, execution.Succeeded), count(p.Counts, execution.Failed),
 				count(p.Counts, execution.Canceled), count(p.Counts, execution.EndedUnexpectedly),
 				ms(p.Durations.P50MS, p.Durations.Count), ms(p.Durations.P95MS, p.Durations.Count), last)
 		}

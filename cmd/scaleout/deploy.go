@@ -9,7 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/scaleout/scaleout/pkg/client"
+	"github.com/scaleout/scaleout/client"
 )
 
 func newDeploy() *cobra.Command {

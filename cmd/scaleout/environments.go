@@ -11,8 +11,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/scaleout/scaleout/client"
 	"github.com/scaleout/scaleout/pkg/catalog"
-	"github.com/scaleout/scaleout/pkg/client"
 )
 
 // envCmds are the `environments` commands: their shared flags.

@@ -2,7 +2,7 @@
 // single computer (`scaleout dev`), validates and runs package files
 // locally (`scaleout package validate|run`), manages the local stand-ins
 // (`scaleout standins up|down`), and talks to the HTTP API, local or
-// deployed, through pkg/client: `deploy`, `run`, `logs`, `executions`,
+// deployed, through the client package: `deploy`, `run`, `logs`, `executions`,
 // `workers`, `dashboard`, `pools`, and the catalog's `folders`, `projects`
 // (versions, restore, references, bindings) and `environments`, and
 // `console` (the page for a deployed API, through a local proxy), each with

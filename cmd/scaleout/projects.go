@@ -11,10 +11,10 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/scaleout/scaleout/pkg/api"
+	"github.com/scaleout/scaleout/client"
 	"github.com/scaleout/scaleout/pkg/catalog"
-	"github.com/scaleout/scaleout/pkg/client"
 	"github.com/scaleout/scaleout/pkg/pkgfile"
+	"github.com/scaleout/scaleout/scaleouttype"
 )
 
 // projectCmds are the `projects` commands: their shared flags.
@@ -364,7 +364,7 @@ removes one and keeps the others; --clear removes them all.`,
 			bindings[param] = variable
 		}
 		var raw json.RawMessage
-		var out api.BindingsResponse
+		var out scaleouttype.BindingsResponse
 		var err error
 		if merge || len(unbind) > 0 {
 			patch := make(map[string]*string, len(bindings)+len(unbind))

@@ -14,8 +14,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/scaleout/scaleout/client"
 	"github.com/scaleout/scaleout/localstack/standins"
-	"github.com/scaleout/scaleout/pkg/client"
 	"github.com/scaleout/scaleout/pkg/devstack"
 )
 

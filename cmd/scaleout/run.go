@@ -12,12 +12,12 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/scaleout/scaleout/pkg/api"
+	"github.com/scaleout/scaleout/client"
 	"github.com/scaleout/scaleout/pkg/catalog"
-	"github.com/scaleout/scaleout/pkg/client"
 	"github.com/scaleout/scaleout/pkg/execution"
 	"github.com/scaleout/scaleout/pkg/messages"
 	"github.com/scaleout/scaleout/pkg/pkgfile"
+	"github.com/scaleout/scaleout/scaleouttype"
 )
 
 // runFlags are `scaleout run`'s own flags.
@@ -112,15 +112,15 @@ sends it, and the progress goes to stderr.`,
 }
 
 // request builds the API request from the arguments and flags.
-func (f *runFlags) request(cmd *cobra.Command, args []string, c *client.Client) (api.CreateExecutionRequest, error) {
+func (f *runFlags) request(cmd *cobra.Command, args []string, c *client.Client) (scaleouttype.CreateExecutionRequest, error) {
 	var program []string
 	if dash := cmd.ArgsLenAtDash(); dash >= 0 {
 		args, program = args[:dash], args[dash:]
 	}
 	if len(args) > 1 {
-		return api.CreateExecutionRequest{}, fmt.Errorf("give one PACKAGE, got %d (%s); a program and its arguments go after --", len(args), strings.Join(args, " "))
+		return scaleouttype.CreateExecutionRequest{}, fmt.Errorf("give one PACKAGE, got %d (%s); a program and its arguments go after --", len(args), strings.Join(args, " "))
 	}
-	req := api.CreateExecutionRequest{
+	req := scaleouttype.CreateExecutionRequest{
 		Folder: f.folder, Project: f.project, Pool: f.pool, Retries: f.retries, CallbackURL: f.callbackURL,
 	}
 	if len(args) == 1 {
@@ -179,7 +179,7 @@ func (f *runFlags) request(cmd *cobra.Command, args []string, c *client.Client) 
 
 // deployedParameters are the parameters a deployed package declares: the
 // project's, and the package's own, which win.
-func deployedParameters(ctx context.Context, c *client.Client, req api.CreateExecutionRequest) (map[string]pkgfile.Parameter, error) {
+func deployedParameters(ctx context.Context, c *client.Client, req scaleouttype.CreateExecutionRequest) (map[string]pkgfile.Parameter, error) {
 	folder := req.Folder
 	if folder == "" {
 		folder = "default"

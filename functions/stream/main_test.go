@@ -3,22 +3,25 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/google/uuid"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/scaleout/scaleout/localstack/secretstore"
 	"github.com/scaleout/scaleout/pkg/aggregate"
+	"github.com/scaleout/scaleout/pkg/bootstrap"
 	"github.com/scaleout/scaleout/pkg/execution"
 	"github.com/scaleout/scaleout/pkg/notify"
+	"github.com/scaleout/scaleout/pkg/resources"
 	"github.com/scaleout/scaleout/pkg/testenv"
 )
 
@@ -61,65 +64,108 @@ func TestStreamEntryPoint(t *testing.T) {
 	require.Equal(t, int64(0), c[execution.Pending])
 }
 
-// On AWS the webhook signing secret is a Secrets Manager secret the stack
-// makes; the function reads it by ARN when it starts and signs with it.
-func TestWebhookSecretFromSecretsManager(t *testing.T) {
-	testenv.AWS(t)
-	store := secretstore.Start()
-	defer store.Close()
-	t.Setenv("AWS_ENDPOINT_URL_SECRETS_MANAGER", store.URL)
-	secret := "from-secrets-manager-0123456789abcdef"
-	arn := store.Put("scaleout-webhook", secret)
+// A receiver that never answers does not hold the stream back: the stream
+// function only enqueues the deliveries (on the webhook queue the webhook
+// sender reads) and returns with the aggregates written, whatever the
+// receiver does.
+func TestSlowReceiverDoesNotHoldTheStream(t *testing.T) {
+	env := testenv.AWS(t)
+	ctx := context.Background()
+	def := resources.WebhookQueue(testenv.Name("test-stream-hooks"))
+	url, err := bootstrap.EnsureQueue(ctx, env.Clients.SQS, def)
+	require.NoError(t, err)
 
-	var mu sync.Mutex
-	var got []*http.Request
-	var bodies [][]byte
+	release := make(chan struct{})
+	var calls atomic.Int32
 	recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		b, _ := io.ReadAll(r.Body)
-		mu.Lock()
-		got, bodies = append(got, r), append(bodies, b)
-		mu.Unlock()
-		w.WriteHeader(http.StatusNoContent)
+		calls.Add(1)
+		select { // answers only when the test ends
+		case <-release:
+		case <-r.Context().Done():
+		}
 	}))
 	defer recv.Close()
+	defer close(release)
 
-	env := map[string]string{
-		"SCALEOUT_PREFIX":                testenv.Prefix,
-		"SCALEOUT_WEBHOOK_SECRET_ARN":    arn,
-		"SCALEOUT_WEBHOOK_ALLOW_PRIVATE": "true", // the receiver is on loopback
-	}
-	h, err := newHandler(context.Background(), func(k string) string { return env[k] }, nil)
+	h, err := newHandler(ctx, func(k string) string {
+		return map[string]string{
+			"SCALEOUT_PREFIX":                testenv.Prefix,
+			"SCALEOUT_WEBHOOK_QUEUE_URL":     url,
+			"SCALEOUT_WEBHOOK_SECRET":        "stream-test-secret-0123456789abcdef",
+			"SCALEOUT_WEBHOOK_ALLOW_PRIVATE": "true",
+		}[k]
+	}, nil)
 	require.NoError(t, err)
-	require.EqualValues(t, 1, store.Reads(), "read once, at start")
 
 	b, err := os.ReadFile("testdata/stream-batch.json")
 	require.NoError(t, err)
 	var ev events.DynamoDBTimeWindowEvent
 	require.NoError(t, json.Unmarshal(b, &ev))
-	ev.ShardID = "shardId-webhook-" + uuid.NewString()[:8]
-	folder := "hooks-" + uuid.NewString()[:8]
+	ev.ShardID = "shardId-slow-" + uuid.NewString()[:8]
+	folder := "slow-" + uuid.NewString()[:8]
+	ids := map[string]string{}
 	for _, r := range ev.Records {
-		for _, img := range []map[string]events.DynamoDBAttributeValue{r.Change.OldImage, r.Change.NewImage} {
-			if img != nil {
+		for _, img := range []map[string]events.DynamoDBAttributeValue{r.Change.Keys, r.Change.OldImage, r.Change.NewImage} {
+			if img == nil {
+				continue
+			}
+			if id, ok := img["id"]; ok {
+				if ids[id.String()] == "" {
+					ids[id.String()] = testenv.Name(id.String())
+				}
+				img["id"] = events.NewStringAttribute(ids[id.String()])
+			}
+			if _, ok := img["status"]; ok {
 				img["folder"] = events.NewStringAttribute(folder)
 				img["callback_url"] = events.NewStringAttribute(recv.URL + "/hook")
 			}
 		}
 	}
-	resp, err := h(context.Background(), ev)
-	require.NoError(t, err)
-	require.Empty(t, resp.BatchItemFailures)
-	mu.Lock()
-	defer mu.Unlock()
-	require.Len(t, got, 2, "one webhook per execution that ended in the batch (one succeeded, one failed)")
-	for i, r := range got {
-		require.NoError(t, notify.Verify([]byte(secret), r.Header.Get(notify.HeaderTimestamp), bodies[i],
-			r.Header.Get(notify.HeaderSignature), time.Minute), "signed with the secret from Secrets Manager")
-	}
 
-	// A secret that cannot be read stops the function, saying which.
-	env["SCALEOUT_WEBHOOK_SECRET_ARN"] = "arn:aws:secretsmanager:us-east-1:000000000000:secret:missing-abcdef"
-	_, err = newHandler(context.Background(), func(k string) string { return env[k] }, nil)
-	require.ErrorContains(t, err, "SCALEOUT_WEBHOOK_SECRET_ARN")
-	require.ErrorContains(t, err, "ResourceNotFoundException")
+	type result struct {
+		resp events.DynamoDBTimeWindowEventResponse
+		err  error
+	}
+	done := make(chan result, 1)
+	go func() {
+		resp, err := h(ctx, ev)
+		done <- result{resp, err}
+	}()
+	var res result
+	select {
+	case res = <-done:
+	case <-time.After(15 * time.Second):
+		t.Fatal("the stream handler is still waiting for the webhook receiver")
+	}
+	require.NoError(t, res.err)
+	require.Empty(t, res.resp.BatchItemFailures)
+	require.Zero(t, calls.Load(), "the stream function sends no webhook itself")
+
+	c, err := aggregate.NewStore(env.Clients.DynamoDB, env.Set.Catalog.Name).
+		Counts(ctx, aggregate.Ref{Folder: folder, Project: "daily", Package: "load-sales"})
+	require.NoError(t, err)
+	require.Equal(t, int64(1), c[execution.Succeeded])
+	require.Equal(t, int64(1), c[execution.Failed])
+
+	// One delivery on the webhook queue per execution that ended.
+	var got []notify.Event
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		out, err := env.Clients.SQS.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(url), MaxNumberOfMessages: 10, WaitTimeSeconds: 1})
+		require.NoError(c, err)
+		for _, m := range out.Messages {
+			var d notify.Event
+			require.NoError(c, json.Unmarshal([]byte(aws.ToString(m.Body)), &d))
+			got = append(got, d)
+		}
+		assert.GreaterOrEqual(c, len(got), 2)
+	}, 20*time.Second, 10*time.Millisecond)
+	require.Len(t, got, 2)
+	byID := map[string]notify.Event{}
+	for _, d := range got {
+		byID[d.ExecutionID] = d
+		require.Equal(t, recv.URL+"/hook", d.CallbackURL)
+		require.Equal(t, folder, d.Folder)
+	}
+	require.Equal(t, execution.Succeeded, byID[ids["e1"]].Status)
+	require.Equal(t, execution.Failed, byID[ids["e2"]].Status)
 }

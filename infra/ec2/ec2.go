@@ -8,7 +8,12 @@
 //	install -m 0755 worker /usr/local/bin/scaleout-worker
 //	install -D -m 0644 worker.env /etc/scaleout/worker.env   # SCALEOUT_PREFIX=..., AWS_REGION=...
 //	install -m 0644 infra/ec2/scaleout-worker.service /etc/systemd/system/
+//	useradd --system --user-group --no-create-home --home-dir /tmp --shell /sbin/nologin scaleout-task
 //	systemctl daemon-reload && systemctl enable --now scaleout-worker
+//
+// The unit needs iptables and ip6tables (dnf install iptables-nft): before
+// the worker starts, it drops scaleout-task's traffic to the metadata
+// endpoints.
 package ec2
 
 import _ "embed"
@@ -26,4 +31,13 @@ const (
 	BinaryPath = "/usr/local/bin/scaleout-worker"
 	// EnvironmentFile holds the worker's settings, one KEY=value a line.
 	EnvironmentFile = "/etc/scaleout/worker.env"
+	// TaskUser is the user exec tasks run as (SCALEOUT_TASK_USER), on an
+	// instance and in the worker image alike: not the worker's user, so
+	// that tasks cannot read its environment, and the user whose traffic
+	// to the metadata endpoints the unit's firewall rules drop.
+	TaskUser = "scaleout-task"
 )
+
+// MetadataAddresses are where AWS hands out credentials: the unit drops
+// TaskUser's traffic to them (iptables, ip6tables).
+var MetadataAddresses = []string{"169.254.169.254", "169.254.170.2", "fd00:ec2::254"}

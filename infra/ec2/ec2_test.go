@@ -103,3 +103,30 @@ func TestUnitVerifies(t *testing.T) {
 	require.NoError(t, err, string(out))
 	require.Empty(t, strings.TrimSpace(string(out)), "systemd-analyze verify")
 }
+
+// TestUnitKeepsTasksFromTheInstanceRole: before the worker starts, the
+// unit drops the task user's traffic to every metadata address; the
+// worker holds only the capabilities that start tasks as that user and
+// stop them, and is not a dynamic user (which could not switch users).
+func TestUnitKeepsTasksFromTheInstanceRole(t *testing.T) {
+	t.Parallel()
+	lines := strings.Split(ec2.WorkerUnit, "\n")
+	var pre string
+	for _, l := range lines {
+		if cmd, ok := strings.CutPrefix(l, "ExecStartPre=+"); ok {
+			pre += cmd + "\n"
+		}
+	}
+	for _, a := range ec2.MetadataAddresses {
+		tool := "iptables"
+		if strings.Contains(a, ":") {
+			tool = "ip6tables"
+		}
+		require.Contains(t, pre, a, "no rule for %s", a)
+		require.Regexp(t, tool+` -w -I OUTPUT -d ("\$\$a"|`+a+`) -m owner --uid-owner `+ec2.TaskUser+` -j REJECT`, pre)
+	}
+	require.Contains(t, lines, "CapabilityBoundingSet=CAP_SETUID CAP_SETGID CAP_KILL")
+	require.Contains(t, lines, "NoNewPrivileges=yes")
+	require.Contains(t, lines, "ProtectSystem=strict")
+	require.NotContains(t, ec2.WorkerUnit, "DynamicUser=yes")
+}

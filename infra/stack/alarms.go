@@ -119,6 +119,9 @@ func (s *Stack) newMonitoring(set Settings) *Monitoring {
 	}
 	alarm(s.Stack, "stream-dlq", "stream batches the stream function gave up on: aggregates miss their records",
 		s.StreamDLQ.MetricApproximateNumberOfMessagesVisible(maxOver(five)), 1)
+	alarm(s.Stack, "webhooks-dlq", fmt.Sprintf("webhook deliveries failed %d tries and reached the dead-letter queue: a receiver is down or refuses them",
+		s.Resources.Webhooks.MaxReceiveCount),
+		s.WebhookQueue.DeadLetterQueue().Queue.MetricApproximateNumberOfMessagesVisible(maxOver(five)), 1)
 	alarm(s.Stack, "api-5xx", fmt.Sprintf("the HTTP API answered %d or more 5xx in 5 minutes", api5xx),
 		s.HTTPAPI.MetricServerError(sumOver), api5xx)
 	alarm(s.Stack, "stream-iterator-age", fmt.Sprintf("the stream function lags the executions table by %s or more", streamIteratorAge),
@@ -126,7 +129,7 @@ func (s *Stack) newMonitoring(set Settings) *Monitoring {
 	for _, fn := range []struct {
 		name string
 		fn   awslambda.Function
-	}{{"api", s.API}, {"stream", s.Stream}} {
+	}{{"api", s.API}, {"stream", s.Stream}, {"webhooks", s.Webhooks}} {
 		alarm(s.Stack, fn.name+"-errors", "the "+fn.name+" function failed", fn.fn.MetricErrors(sumOver), 1)
 		alarm(s.Stack, fn.name+"-throttles", "the "+fn.name+" function was throttled", fn.fn.MetricThrottles(sumOver), 1)
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/scaleout/scaleout/infra/ec2"
+	"github.com/scaleout/scaleout/pkg/workerid"
 )
 
 // Instance settings of EC2 pools.
@@ -93,7 +94,12 @@ func (s *Stack) newWorkerGroup(w *Workers, set Settings, pool string, binary aws
 		Role:          role,
 		UserData:      s.workerUserData(set, pool, binary),
 		SecurityGroup: newWorkerSecurityGroup(scope, w, name),
-		RequireImdsv2: jsii.Bool(true),
+		// IMDSv2 only, and its answers go no further than one hop: no
+		// container or forwarded packet on the instance reaches it. (The
+		// unit's firewall rules keep exec tasks off it.)
+		HttpEndpoint:            jsii.Bool(true),
+		HttpTokens:              awsec2.LaunchTemplateHttpTokens_REQUIRED,
+		HttpPutResponseHopLimit: jsii.Number(1),
 		BlockDevices: &[]*awsec2.BlockDevice{{
 			DeviceName: jsii.String("/dev/xvda"),
 			Volume: awsec2.BlockDeviceVolume_Ebs(jsii.Number(instanceVolumeGiB), &awsec2.EbsDeviceOptions{
@@ -129,15 +135,20 @@ func (s *Stack) newWorkerGroup(w *Workers, set Settings, pool string, binary aws
 	output(scope, "AutoScalingGroupName", group.AutoScalingGroupName(), "Auto Scaling group of the EC2 workers of pool "+pool)
 }
 
-// workerUserData installs and starts the worker on an instance: the
-// binary from its S3 asset, the environment file (the Fargate task's
-// environment, workerEnvironment, and the region, which ECS would set) and
-// the systemd unit.
+// workerUserData installs and starts the worker on an instance: the exec
+// tasks' user (ec2.TaskUser) and iptables for the unit's rules that keep
+// it off the metadata endpoints, the binary from its S3 asset, the
+// environment file (the Fargate task's environment, workerEnvironment, and
+// the region, which ECS would set) and the systemd unit; the worker is
+// named after its instance.
 func (s *Stack) workerUserData(set Settings, pool string, binary awss3assets.Asset) awsec2.UserData {
 	env := s.workerEnvironment(set, pool)
 	env["AWS_REGION"] = *s.Region()
 	// The group whose scale-in the worker keeps its busy instance out of.
 	env["SCALEOUT_AUTOSCALING_GROUP"] = set.Prefix + "-worker-" + pool
+	// Named after the instance (IMDSv2), not host-pid: a new instance that
+	// gets a released address must not take an old worker's id.
+	env["SCALEOUT_WORKER_ID_FROM"] = workerid.FromEC2
 	var lines []string
 	for _, k := range slices.Sorted(maps.Keys(env)) {
 		lines = append(lines, k+"="+env[k])
@@ -151,6 +162,9 @@ func (s *Stack) workerUserData(set Settings, pool string, binary awss3assets.Ass
 		Region:    s.Region(),
 	})
 	ud.AddCommands(
+		// The exec tasks' user, and the firewall the unit's rules need.
+		jsii.String("id -u "+ec2.TaskUser+" >/dev/null 2>&1 || useradd --system --user-group --no-create-home --home-dir /tmp --shell /sbin/nologin "+ec2.TaskUser),
+		jsii.String("command -v iptables >/dev/null && command -v ip6tables >/dev/null || dnf install -y iptables-nft"),
 		jsii.String("chmod 0755 "+ec2.BinaryPath),
 		jsii.String("mkdir -p "+filepath.Dir(ec2.EnvironmentFile)),
 		jsii.String(writeFile(ec2.EnvironmentFile, strings.Join(lines, "\n")+"\n")),

@@ -27,6 +27,9 @@ const (
 	ContextPools = "pools"
 	// ContextIAMRoles maps caller ARNs to Scaleout roles, in the format of
 	// SCALEOUT_IAM_ROLES ("arn=role,...") or as a JSON object {"arn": "role"}.
+	// A role's ARN (arn:aws:iam::<account>:role/<name>) admits its sessions
+	// (arn:aws:sts::<account>:assumed-role/<name>/<session>), whatever the
+	// role's path; see auth.Gateway.
 	ContextIAMRoles = "iamRoles"
 	// ContextBuildDir is the folder `make build` writes the Lambda
 	// bootstraps to, relative to the working directory (default "build").
@@ -34,6 +37,10 @@ const (
 	// ContextSourceDir is the folder holding the worker's Dockerfile (the
 	// repository root), relative to the working directory (default ".").
 	ContextSourceDir = "sourceDir"
+	// ContextVersion is the version the worker image reports (the
+	// Dockerfile's VERSION build argument; `make deploy` passes the
+	// Makefile's VERSION). Unset, the image reports "devel".
+	ContextVersion = "version"
 
 	// The worker service of each pool. Each takes one number for every
 	// pool ("1024"), or per pool "default=1024,etl=2048" or a JSON object
@@ -201,7 +208,8 @@ type Settings struct {
 	// Pools are the installation's worker pools, one queue each.
 	Pools []string
 	// IAMRoles is SCALEOUT_IAM_ROLES for the API function: "arn=role,...",
-	// where an ARN may end in '*' to match a prefix.
+	// where an ARN may end in '*' to match a prefix, and a role's ARN
+	// admits the role's sessions.
 	IAMRoles string
 	// BuildDir holds api/bootstrap and stream/bootstrap (from `make build`)
 	// and, for EC2 pools, WorkerBinary.
@@ -209,6 +217,8 @@ type Settings struct {
 	BuildDir string
 	// SourceDir holds the worker's Dockerfile (default ".").
 	SourceDir string
+	// Version is stamped into the worker image (ContextVersion).
+	Version string
 	// Workers are the pools' worker services; a pool missing here gets
 	// DefaultWorker (see Worker).
 	Workers map[string]Worker
@@ -348,6 +358,7 @@ func SettingsFrom(get func(key string) any) (Settings, error) {
 
 	s.IAMRoles = roleMap(get(ContextIAMRoles), ContextIAMRoles, "arn=role", &errs)
 	s.SourceDir = str(ContextSourceDir, ".")
+	s.Version = str(ContextVersion, "")
 	s.APIAuth = str(ContextAPIAuth, "")
 	s.JWTIssuer = str(ContextJWTIssuer, "")
 	s.JWTAudience = list(ContextJWTAudience, "audiences")

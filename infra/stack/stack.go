@@ -60,7 +60,11 @@ type Stack struct {
 	// executions' final statuses to (source "scaleout", detail type
 	// "Execution Ended").
 	ExecutionEvents awsevents.EventBus
-	// WebhookSecret signs the webhooks the stream function sends to
+	// WebhookQueue holds the webhook deliveries the stream function
+	// enqueues (with its dead-letter queue); Webhooks sends them.
+	WebhookQueue awssqs.Queue
+	Webhooks     awslambda.Function
+	// WebhookSecret signs the webhooks the webhook sender sends to
 	// executions' callback URLs; receivers verify them with it.
 	WebhookSecret awssecretsmanager.Secret
 	// URL is the API's base URL (its $default stage).
@@ -241,6 +245,7 @@ func New(scope constructs.Construct, id string, props Props) (*Stack, error) {
 	s.Stream.AddEnvironment(jsii.String("SCALEOUT_EVENT_BUS"), s.ExecutionEvents.EventBusName(), nil)
 	suppress(s.Stream.Role(), "AwsSolutions-IAM5", "the DynamoDB event source (grantStreamRead) grants only dynamodb:ListStreams on *; the stream reads are scoped to the executions stream",
 		"Resource::*")
+	s.newWebhooks(set)
 
 	if !set.NoWorkers {
 		s.Workers = s.newWorkers(set)
@@ -255,7 +260,7 @@ func New(scope constructs.Construct, id string, props Props) (*Stack, error) {
 	output(s.Stack, "EventBusName", s.ExecutionEvents.EventBusName(), "EventBridge bus of executions' final statuses (source scaleout, detail type Execution Ended)")
 	output(s.Stack, "EventBusArn", s.ExecutionEvents.EventBusArn(), "ARN of the executions' event bus")
 	// The webhook signing secret: made by Secrets Manager, read by the
-	// stream function when it starts, and by receivers to verify.
+	// webhook sender when it starts, and by receivers to verify.
 	s.WebhookSecret = awssecretsmanager.NewSecret(s.Stack, jsii.String("WebhookSecret"), &awssecretsmanager.SecretProps{
 		Description: jsii.String("Scaleout " + set.Prefix + ": signs the webhooks sent to executions' callback URLs (HMAC-SHA256)"),
 		GenerateSecretString: &awssecretsmanager.SecretStringGenerator{
@@ -264,8 +269,8 @@ func New(scope constructs.Construct, id string, props Props) (*Stack, error) {
 		},
 		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
 	})
-	s.WebhookSecret.GrantRead(s.Stream, nil)
-	s.Stream.AddEnvironment(jsii.String("SCALEOUT_WEBHOOK_SECRET_ARN"), s.WebhookSecret.SecretArn(), nil)
+	s.WebhookSecret.GrantRead(s.Webhooks, nil)
+	s.Webhooks.AddEnvironment(jsii.String("SCALEOUT_WEBHOOK_SECRET_ARN"), s.WebhookSecret.SecretArn(), nil)
 	suppress(s.WebhookSecret, "AwsSolutions-SMG4", "the webhook signing secret is shared with the customer's receivers, "+
 		"which verify with it: an automatic rotation would fail their checks; rotate it by hand with the receivers (README)")
 	output(s.Stack, "WebhookSecretArn", s.WebhookSecret.SecretArn(),

@@ -30,6 +30,8 @@ var synth struct {
 	json        map[string]any
 	set         resources.Set
 	settings    stack.Settings
+	// app holds the three stacks.
+	app awscdk.App
 	// isolated is a second stack, in the same app, whose workers have no
 	// NAT gateway (natGateways=0).
 	isolated synthesized
@@ -64,7 +66,7 @@ func run(m *testing.M) (int, error) {
 	}
 	defer func() { _ = os.RemoveAll(build) }() // a temporary folder: best effort
 	// Placeholder bootstraps stand in for `make build`'s output.
-	for _, fn := range []string{"api", "stream", "reconciler"} {
+	for _, fn := range []string{"api", "stream", "reconciler", "webhooks"} {
 		if err := os.MkdirAll(filepath.Join(build, fn), 0o755); err != nil {
 			return 0, err
 		}
@@ -96,8 +98,10 @@ func run(m *testing.M) (int, error) {
 			"etl":     {CPU: 1024, MemoryMiB: 4096, Concurrency: 8, MinTasks: 1, MaxTasks: 10},
 		},
 		AlarmEmail: "ops@example.com",
+		Version:    "1a2b3c4d5e6f",
 	}
 	app := awscdk.NewApp(&awscdk.AppProps{Context: &flags})
+	synth.app = app
 	s, err := stack.New(app, "Scaleout", stack.Props{
 		StackProps: awscdk.StackProps{Env: &awscdk.Environment{
 			Account: jsii.String("000000000000"), Region: jsii.String("us-east-1"),
@@ -373,7 +377,7 @@ func TestNamesEqualResources(t *testing.T) {
 	for _, tb := range synth.set.Tables() {
 		wantTables = append(wantTables, tb.Name)
 	}
-	for _, q := range synth.set.Pools {
+	for _, q := range synth.set.Queues() {
 		wantQueues = append(wantQueues, q.Name, q.DeadLetter.Name)
 	}
 	var gotTables, gotQueues []string
@@ -398,7 +402,7 @@ func TestNamesEqualResources(t *testing.T) {
 }
 
 func TestFunctionsAreGoOnArm(t *testing.T) {
-	for _, fn := range []string{"api", "stream", "reconciler"} {
+	for _, fn := range []string{"api", "stream", "reconciler", "webhooks"} {
 		t.Run(fn, func(t *testing.T) {
 			id := resourceID(t, "AWS::Lambda::Function", obj{"FunctionName": synth.settings.Prefix + "-" + fn})
 			logs := resourcesOf("AWS::Logs::LogGroup")
@@ -421,10 +425,14 @@ func TestFunctionsAreGoOnArm(t *testing.T) {
 				s, ok := v.(string)
 				if !ok {
 					// A reference resolved at deploy time: the KMS key's ARN,
-					// the event bus's name (TestExecutionEventBus) or the
-					// webhook secret's ARN (TestWebhookSecret).
-					require.Contains(t, []string{"SCALEOUT_KMS_KEY_ID", "SCALEOUT_EVENT_BUS", "SCALEOUT_WEBHOOK_SECRET_ARN"}, k)
+					// the event bus's name (TestExecutionEventBus), the
+					// webhook secret's ARN (TestWebhookSecret) or the webhook
+					// queue's URL (TestWebhookSender).
+					require.Contains(t, []string{"SCALEOUT_KMS_KEY_ID", "SCALEOUT_EVENT_BUS", "SCALEOUT_WEBHOOK_SECRET_ARN", "SCALEOUT_WEBHOOK_QUEUE_URL"}, k)
 					s = "arn:aws:resolved-at-deploy"
+					if k == "SCALEOUT_WEBHOOK_QUEUE_URL" {
+						s = "https://sqs.us-east-1.amazonaws.com/000000000000/resolved-at-deploy"
+					}
 				}
 				env[k] = s
 			}
@@ -440,7 +448,7 @@ func TestFunctionsAreGoOnArm(t *testing.T) {
 			}
 		})
 	}
-	check(t, func() { synth.template.ResourceCountIs(jsii.String("AWS::Lambda::Function"), jsii.Number(3)) })
+	check(t, func() { synth.template.ResourceCountIs(jsii.String("AWS::Lambda::Function"), jsii.Number(4)) })
 }
 
 func TestHTTPAPIRoutes(t *testing.T) {
@@ -497,7 +505,8 @@ func TestStreamEventSource(t *testing.T) {
 			"FilterCriteria":                 obj{"Filters": filterPatterns()},
 		})
 	})
-	check(t, func() { synth.template.ResourceCountIs(jsii.String("AWS::Lambda::EventSourceMapping"), jsii.Number(1)) })
+	// And the webhook sender's (TestWebhookSender).
+	check(t, func() { synth.template.ResourceCountIs(jsii.String("AWS::Lambda::EventSourceMapping"), jsii.Number(2)) })
 }
 
 // filterPatterns are resources.StreamFilters as the template states them:
@@ -679,7 +688,83 @@ func TestLeastPrivilege(t *testing.T) {
 		require.Subset(t, stream[executions+".StreamArn"], []string{"dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:DescribeStream"})
 		require.Contains(t, stream[catalog+".Arn"], "dynamodb:UpdateItem")
 		require.NotContains(t, stream[catalog+".Arn"], "dynamodb:GetItem")
+		// It queues webhook deliveries, and does nothing else with SQS
+		// but report failed batches to its on-failure queue.
+		hooks := id("AWS::SQS::Queue", synth.set.Webhooks.Name)
+		require.Equal(t, []string{"sqs:SendMessage"}, stream[hooks+".Arn"])
+		for res, actions := range stream {
+			for _, a := range actions {
+				if strings.HasPrefix(a, "sqs:") && res != hooks+".Arn" {
+					require.True(t, strings.HasPrefix(res, "StreamDlq"), "the stream function may use %s on %s", a, res)
+				}
+			}
+		}
 	})
+	t.Run("webhooks", func(t *testing.T) {
+		sender := g[synth.settings.Prefix+"-webhooks"]
+		hooks := id("AWS::SQS::Queue", synth.set.Webhooks.Name)
+		// Receive, delete and delay on its own queue; never send.
+		require.Subset(t, sender[hooks+".Arn"], []string{"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility"})
+		require.NotContains(t, sender[hooks+".Arn"], "sqs:SendMessage")
+		// Its delivery records in the catalog: nothing else of any table.
+		require.ElementsMatch(t, []string{"dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:UpdateItem"}, sender[catalog+".Arn"])
+		require.ElementsMatch(t, []string{hooks + ".Arn", catalog + ".Arn"}, slices.Collect(maps.Keys(sender)))
+	})
+}
+
+// TestWebhookSender: webhooks are off the stream's path. The stream
+// function sends deliveries to the webhook queue (its URL in its
+// environment); the webhook sender, with its own timeout and reserved
+// concurrency, takes batches of them with partial batch failures, and the
+// queue redrives to a dead-letter queue that raises an alarm.
+func TestWebhookSender(t *testing.T) {
+	def := synth.set.Webhooks
+	dlq := resourceID(t, "AWS::SQS::Queue", obj{"QueueName": def.DeadLetter.Name, "MessageRetentionPeriod": def.DeadLetter.Retention.Seconds()})
+	queue := resourceID(t, "AWS::SQS::Queue", obj{
+		"QueueName":              def.Name,
+		"VisibilityTimeout":      def.VisibilityTimeout.Seconds(),
+		"MessageRetentionPeriod": def.Retention.Seconds(),
+		"SqsManagedSseEnabled":   true,
+		"RedrivePolicy":          obj{"deadLetterTargetArn": getAtt(dlq, "Arn"), "maxReceiveCount": resources.WebhookMaxReceives},
+	})
+	// Lambda asks for a visibility timeout of six times the function's.
+	require.GreaterOrEqual(t, def.VisibilityTimeout, 6*resources.WebhookSenderTimeout)
+
+	sender := resourceID(t, "AWS::Lambda::Function", obj{
+		"FunctionName":                 synth.settings.Prefix + "-webhooks",
+		"Timeout":                      resources.WebhookSenderTimeout.Seconds(),
+		"ReservedConcurrentExecutions": resources.WebhookConcurrency,
+	})
+	check(t, func() {
+		synth.template.HasResourceProperties(jsii.String("AWS::Lambda::EventSourceMapping"), obj{
+			"FunctionName":          obj{"Ref": sender},
+			"EventSourceArn":        getAtt(queue, "Arn"),
+			"BatchSize":             resources.WebhookBatchSize,
+			"FunctionResponseTypes": []any{"ReportBatchItemFailures"},
+			"ScalingConfig":         obj{"MaximumConcurrency": resources.WebhookConcurrency},
+		})
+	})
+	fns := resourcesOf("AWS::Lambda::Function")
+	env := fns[sender]["Properties"].(obj)["Environment"].(obj)["Variables"].(obj)
+	require.Equal(t, obj{"Ref": queue}, env["SCALEOUT_WEBHOOK_QUEUE_URL"])
+	stream := resourceID(t, "AWS::Lambda::Function", obj{"FunctionName": synth.settings.Prefix + "-stream"})
+	env = fns[stream]["Properties"].(obj)["Environment"].(obj)["Variables"].(obj)
+	require.Equal(t, obj{"Ref": queue}, env["SCALEOUT_WEBHOOK_QUEUE_URL"])
+	require.NotContains(t, env, "SCALEOUT_WEBHOOK_SECRET_ARN", "the stream function signs nothing")
+
+	topic := resourceID(t, "AWS::SNS::Topic", obj{"TopicName": synth.settings.Prefix + "-alarms"})
+	check(t, func() {
+		synth.template.HasResourceProperties(jsii.String("AWS::CloudWatch::Alarm"), obj{
+			"AlarmName":    synth.settings.Prefix + "-webhooks-dlq",
+			"Namespace":    "AWS/SQS",
+			"MetricName":   "ApproximateNumberOfMessagesVisible",
+			"Dimensions":   []any{obj{"Name": "QueueName", "Value": getAtt(dlq, "QueueName")}},
+			"Threshold":    1,
+			"AlarmActions": []any{obj{"Ref": topic}},
+		})
+	})
+	check(t, func() { synth.template.HasOutput(jsii.String("WebhookQueueArn"), obj{"Value": getAtt(queue, "Arn")}) })
+	check(t, func() { synth.template.HasOutput(jsii.String("WebhookDlqArn"), obj{"Value": getAtt(dlq, "Arn")}) })
 }
 
 // TestNagFindingsAreResolved: cdk-nag's AWS Solutions rules ran and left no
@@ -802,7 +887,7 @@ func TestOptionsNagFindingsAreResolved(t *testing.T) {
 }
 
 // TestWebhookSecret: the webhook signing secret is generated by Secrets
-// Manager, kept when the stack goes, readable by the stream function only,
+// Manager, kept when the stack goes, readable by the webhook sender only,
 // named to it by ARN, and given as an output for receivers.
 func TestWebhookSecret(t *testing.T) {
 	secret := resourceID(t, "AWS::SecretsManager::Secret", obj{
@@ -811,8 +896,8 @@ func TestWebhookSecret(t *testing.T) {
 	check(t, func() { synth.template.ResourceCountIs(jsii.String("AWS::SecretsManager::Secret"), jsii.Number(1)) })
 	require.Equal(t, "Retain", resourcesOf("AWS::SecretsManager::Secret")[secret]["DeletionPolicy"])
 
-	stream := resourceID(t, "AWS::Lambda::Function", obj{"FunctionName": synth.settings.Prefix + "-stream"})
-	env := resourcesOf("AWS::Lambda::Function")[stream]["Properties"].(obj)["Environment"].(obj)["Variables"].(obj)
+	sender := resourceID(t, "AWS::Lambda::Function", obj{"FunctionName": synth.settings.Prefix + "-webhooks"})
+	env := resourcesOf("AWS::Lambda::Function")[sender]["Properties"].(obj)["Environment"].(obj)["Variables"].(obj)
 	require.Equal(t, obj{"Ref": secret}, env["SCALEOUT_WEBHOOK_SECRET_ARN"])
 	require.NotContains(t, env, "SCALEOUT_WEBHOOK_SECRET", "the secret itself is never in the function's configuration")
 
@@ -821,7 +906,7 @@ func TestWebhookSecret(t *testing.T) {
 		for _, st := range rs {
 			for _, a := range list(st["Action"]) {
 				if strings.HasPrefix(a.(string), "secretsmanager:") {
-					require.Equal(t, synth.settings.Prefix+"-stream", role, "%s may not read the webhook secret", role)
+					require.Equal(t, synth.settings.Prefix+"-webhooks", role, "%s may not read the webhook secret", role)
 					require.Equal(t, obj{"Ref": secret}, st["Resource"])
 					reads = append(reads, a.(string))
 				}

@@ -98,6 +98,7 @@ func TestAPIThrottling(t *testing.T) {
 		"api":        stack.DefaultAPIConcurrency,
 		"reconciler": 1,
 		"stream":     assertions.Match_Absent(),
+		"webhooks":   5,
 	} {
 		check(t, func() {
 			synth.template.HasResourceProperties(jsii.String("AWS::Lambda::Function"), obj{

@@ -23,6 +23,9 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
+
+	"github.com/scaleout/scaleout/infra/ec2"
+	"github.com/scaleout/scaleout/pkg/execution"
 )
 
 // workerStopTimeout is how long ECS waits after SIGTERM before it kills a
@@ -200,9 +203,16 @@ func (s *Stack) newWorkers(set Settings) *Workers {
 		})
 		// One image for every pool, built from the repository's Dockerfile
 		// by `cdk deploy` (synth only hashes the folder: no Docker needed).
+		// The version is a build argument, so part of the asset's hash: it
+		// names the sources' last commit, so it changes with them only.
+		var buildArgs *map[string]*string
+		if set.Version != "" {
+			buildArgs = &map[string]*string{"VERSION": jsii.String(set.Version)}
+		}
 		image = awsecs.ContainerImage_FromAsset(jsii.String(set.SourceDir), &awsecs.AssetImageProps{
-			File:     jsii.String("Dockerfile"),
-			Platform: awsecrassets.Platform_LINUX_ARM64(),
+			File:      jsii.String("Dockerfile"),
+			Platform:  awsecrassets.Platform_LINUX_ARM64(),
+			BuildArgs: buildArgs,
 		})
 		output(s.Stack, "ClusterName", w.Cluster.ClusterName(), "ECS cluster of the worker services")
 	}
@@ -247,17 +257,36 @@ func (s *Stack) newWorkerRole(scope constructs.Construct, id, name, pool string,
 		"dynamodb:ConditionCheckItem")
 	allow("PoolQueue", []*string{s.Pools[pool].QueueArn()},
 		"sqs:GetQueueUrl", "sqs:ReceiveMessage", "sqs:ChangeMessageVisibility", "sqs:DeleteMessage", "sqs:SendMessage")
-	// Open the sensitive parameters the API sealed (decrypt only).
-	s.SecretsKey.Grant(role, jsii.String("kms:Decrypt"))
+	// Open the sensitive parameters the API sealed: decrypt only, and only
+	// with an execution parameter's encryption context (pkg/execution), so
+	// that these credentials, stolen, open no environment variable or
+	// anything else the key sealed.
+	keys := make([]any, len(execution.SealContextKeys))
+	for i, k := range execution.SealContextKeys {
+		keys[i] = k
+	}
+	role.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:       jsii.String("OpenSealedParameters"),
+		Actions:   jsii.Strings("kms:Decrypt"),
+		Resources: &[]*string{s.SecretsKey.KeyArn()},
+		Conditions: &map[string]any{
+			"StringEquals":              map[string]any{"kms:EncryptionContext:purpose": execution.SealPurpose},
+			"ForAllValues:StringEquals": map[string]any{"kms:EncryptionContextKeys": keys},
+			"Null":                      map[string]any{"kms:EncryptionContext:execution": "false", "kms:EncryptionContext:parameter": "false"},
+		},
+	}))
 	return role
 }
 
 // workerEnvironment is a pool's workers' environment as deployed: the
-// settings' (Settings.workerEnvironment) and the key that opens the
-// sensitive parameters the API sealed.
+// settings' (Settings.workerEnvironment), the key that opens the
+// sensitive parameters the API sealed, and the exec tasks' user.
 func (s *Stack) workerEnvironment(set Settings, pool string) map[string]string {
 	env := set.workerEnvironment(pool)
 	env["SCALEOUT_KMS_KEY_ID"] = *s.SecretsKey.KeyArn()
+	// Exec tasks run as a user of their own (created by the Dockerfile and
+	// by the EC2 user data), not the worker's.
+	env["SCALEOUT_TASK_USER"] = ec2.TaskUser
 	return env
 }
 

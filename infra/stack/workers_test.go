@@ -3,6 +3,8 @@ package stack_test
 import (
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -143,7 +145,9 @@ func TestWorkerTaskRoles(t *testing.T) {
 			got := map[string][]string{}
 			for _, st := range sts[family(pool)] {
 				require.Equal(t, "Allow", st["Effect"])
-				require.Nil(t, st["Condition"])
+				if st["Sid"] != "OpenSealedParameters" { // TestWorkersDecryptOnlySealedParameters
+					require.Nil(t, st["Condition"])
+				}
 				for _, res := range list(st["Resource"]) {
 					for _, a := range list(st["Action"]) {
 						got[resourceKey(res)] = append(got[resourceKey(res)], a.(string))
@@ -318,6 +322,9 @@ func TestAlarmsNotifyTheTopic(t *testing.T) {
 		"api-throttles":       {"AWS/Lambda", "Throttles", 1},
 		"stream-errors":       {"AWS/Lambda", "Errors", 1},
 		"stream-throttles":    {"AWS/Lambda", "Throttles", 1},
+		"webhooks-dlq":        {"AWS/SQS", "ApproximateNumberOfMessagesVisible", 1},
+		"webhooks-errors":     {"AWS/Lambda", "Errors", 1},
+		"webhooks-throttles":  {"AWS/Lambda", "Throttles", 1},
 	}
 	for _, pool := range pools() {
 		want["dlq-"+pool] = alarm{"AWS/SQS", "ApproximateNumberOfMessagesVisible", 1}
@@ -427,4 +434,27 @@ func TestIsolatedWorkers(t *testing.T) {
 			"NetworkConfiguration": obj{"AwsvpcConfiguration": like(obj{"AssignPublicIp": "DISABLED"})},
 		})
 	})
+}
+
+// The worker image is built with the version as a build argument (the
+// Dockerfile stamps it into the binary; functions/worker's tests build it
+// that way), so it does not report "devel".
+func TestWorkerImageIsStampedWithTheVersion(t *testing.T) {
+	dir := *synth.app.Synth(nil).Directory()
+	b, err := os.ReadFile(filepath.Join(dir, "Scaleout.assets.json"))
+	require.NoError(t, err)
+	var manifest struct {
+		DockerImages map[string]struct {
+			Source struct {
+				DockerFile      string            `json:"dockerFile"`
+				DockerBuildArgs map[string]string `json:"dockerBuildArgs"`
+			} `json:"source"`
+		} `json:"dockerImages"`
+	}
+	require.NoError(t, json.Unmarshal(b, &manifest))
+	require.Len(t, manifest.DockerImages, 1, "one worker image for every pool")
+	for _, img := range manifest.DockerImages {
+		require.Equal(t, "Dockerfile", img.Source.DockerFile)
+		require.Equal(t, map[string]string{"VERSION": synth.settings.Version}, img.Source.DockerBuildArgs)
+	}
 }

@@ -6,8 +6,9 @@
 //
 // Neither DynamoDB Local nor the SQS emulator has Secrets Manager, and
 // LocalStack needs Docker. The stream function reads one secret (the
-// webhook signing secret, by ARN, at start), and this serves that and no
-// more: secrets put with Put, found by ARN or name, a signed request with
+// webhook signing secret, by ARN, at start and every few minutes after),
+// and this serves that and no more: secrets put with Put (changed by
+// Rotate, removed by Delete), found by ARN or name, a signed request with
 // the right X-Amz-Target required, ResourceNotFoundException for an
 // unknown one. Any other action gets UnknownOperationException.
 package secretstore

@@ -52,6 +52,27 @@ func (s *Server) Put(name, value string) string {
 	return sec.arn
 }
 
+// Rotate gives the secret arn (as Put returned it) a new current value, as
+// PutSecretValue does: a new version, the same ARN and name.
+func (s *Server) Rotate(arn, value string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sec, ok := s.secrets[arn]
+	if !ok {
+		panic("secretstore: Rotate of unknown secret " + arn)
+	}
+	sec.value, sec.version = value, uuid.NewString()
+	s.secrets[sec.arn], s.secrets[sec.name] = sec, sec
+}
+
+// Delete removes the secret arn: reads get ResourceNotFoundException.
+func (s *Server) Delete(arn string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.secrets, s.secrets[arn].name)
+	delete(s.secrets, arn)
+}
+
 // Reads is how many GetSecretValue calls were answered with a secret.
 func (s *Server) Reads() int64 { return s.reads.Load() }
 

@@ -1,7 +1,6 @@
 package aggregate
 
 import (
-	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
@@ -9,33 +8,14 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/scaleout/scaleout/pkg/execution"
+	"github.com/scaleout/scaleout/scaleouttype"
 )
 
 // Ref names one package.
-type Ref struct {
-	Folder  string `json:"folder"`
-	Project string `json:"project"`
-	Package string `json:"package"`
-}
-
-func (r Ref) String() string { return r.Folder + "/" + r.Project + "/" + r.Package }
+type Ref = scaleouttype.PackageRef
 
 // Counts are executions by status.
-type Counts map[execution.Status]int64
-
-// MarshalJSON writes every status, zero ones included, as the API's
-// Counts schema requires (a dashboard's counts hold only the statuses that
-// occurred).
-func (c Counts) MarshalJSON() ([]byte, error) {
-	all := make(map[execution.Status]int64, len(execution.Statuses))
-	for _, s := range execution.Statuses {
-		all[s] = c[s]
-	}
-	for s, n := range c {
-		all[s] = n
-	}
-	return json.Marshal(all)
-}
+type Counts = scaleouttype.Counts
 
 // Delta is the change a batch makes to one package's counts.
 type Delta struct {

@@ -13,8 +13,9 @@ import (
 )
 
 // Handler is the stream function: it plans a batch and applies one update
-// per aggregate item, then tells Notifier of every execution that entered a
-// final status.
+// per aggregate item, then enqueues the webhook of every execution that
+// entered a final status with a callback URL, and puts an event for each
+// on the event bus.
 type Handler struct {
 	Store  *Store
 	Logger *slog.Logger
@@ -22,10 +23,11 @@ type Handler struct {
 	// status once the batch's aggregate writes are done (EventBridge, see
 	// publishEnded).
 	Events Publisher
-	// Notifier, when set, is told of every transition to a final status
-	// once the batch's aggregate writes and events are done (webhooks, see
-	// notifyEnded).
-	Notifier Notifier
+	// Webhooks, when set, gets a delivery for every transition to a final
+	// status with a callback URL once the batch's aggregate writes are
+	// done (the webhook queue, see enqueueWebhooks): the stream never
+	// waits for a receiver.
+	Webhooks Enqueuer
 }
 
 // Publisher puts "Execution Ended" events on an event bus (notify.Bus).
@@ -34,12 +36,11 @@ type Publisher interface {
 	Publish(ctx context.Context, evs []notify.Event) (int, error)
 }
 
-// Notifier is told that an execution ended (pkg/notify sends its webhook).
-// An error is logged, never retried by failing the batch: Notify retries
-// itself and records what it delivered, so a redelivered batch does not
-// notify twice.
-type Notifier interface {
-	Notify(ctx context.Context, ev notify.Event) error
+// Enqueuer puts webhook deliveries on the webhook queue (notify.Queue),
+// from which the webhook sender delivers them. Enqueue returns how many of
+// evs, from the start, are known to be put.
+type Enqueuer interface {
+	Enqueue(ctx context.Context, evs []notify.Event) (int, error)
 }
 
 // concurrency bounds the updates of one batch in flight at once.
@@ -99,7 +100,16 @@ func (h Handler) Handle(ctx context.Context, ev events.DynamoDBTimeWindowEvent) 
 	if firstFailed >= 0 {
 		end = firstFailed
 	}
+	// Webhooks are enqueued before the events are put: a failure to
+	// enqueue fails the batch from its record on before any event of that
+	// tail is put, so the retry puts none twice. (A failure to put an
+	// event enqueues that tail's webhooks again, which the sender drops as
+	// delivered or marks as redeliveries.)
 	ended := endedEvents(ev.Records[:end])
+	if n := h.enqueueWebhooks(ctx, ended); n < len(ended) {
+		end = ended[n].record
+		ended = ended[:n]
+	}
 	if n := h.publishEnded(ctx, ended); n < len(ended) {
 		end = ended[n].record
 	}
@@ -108,7 +118,6 @@ func (h Handler) Handle(ctx context.Context, ev events.DynamoDBTimeWindowEvent) 
 			ItemIdentifier: ev.Records[end].Change.SequenceNumber,
 		}}
 	}
-	h.notifyEnded(ctx, ended, end)
 	return resp, nil
 }
 
@@ -164,29 +173,34 @@ func (h Handler) publishEnded(ctx context.Context, ended []endedEvent) int {
 	return len(evs)
 }
 
-// notifyEnded sends the webhook of every ended execution whose record is
-// before end (the first record Lambda delivers again) and that asked for
-// one with a callback URL.
-func (h Handler) notifyEnded(ctx context.Context, ended []endedEvent, end int) {
-	if h.Notifier == nil {
-		return
+// enqueueWebhooks puts a delivery on the webhook queue for every ended
+// execution that asked for one with a callback URL, and returns how many
+// of ended, from the start, need nothing more: the index of the first
+// whose delivery is not known to be queued, or len(ended). Like an event,
+// a delivery that cannot be queued fails the batch from its record on.
+func (h Handler) enqueueWebhooks(ctx context.Context, ended []endedEvent) int {
+	if h.Webhooks == nil {
+		return len(ended)
 	}
 	var (
-		wg  sync.WaitGroup
-		sem = make(chan struct{}, concurrency)
+		evs []notify.Event
+		at  []int // index in ended of each of evs
 	)
-	for _, e := range ended {
-		if e.record >= end || e.ev.CallbackURL == "" {
-			continue
+	for i, e := range ended {
+		if e.ev.CallbackURL != "" {
+			evs = append(evs, e.ev)
+			at = append(at, i)
 		}
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			if err := h.Notifier.Notify(ctx, e.ev); err != nil && h.Logger != nil {
-				h.Logger.ErrorContext(ctx, "execution end not notified", "execution_id", e.ev.ExecutionID, "error", err)
-			}
-		}()
 	}
-	wg.Wait()
+	if len(evs) == 0 {
+		return len(ended)
+	}
+	n, err := h.Webhooks.Enqueue(ctx, evs)
+	if err == nil && n >= len(evs) {
+		return len(ended)
+	}
+	if h.Logger != nil {
+		h.Logger.ErrorContext(ctx, "webhook deliveries not queued; the batch is retried from the first", "queued", n, "of", len(evs), "error", err)
+	}
+	return at[n]
 }

@@ -224,7 +224,7 @@ func TestDashboardAcrossDays(t *testing.T) {
 	}
 	require.Len(t, d.Packages, 50)
 	for _, p := range d.Packages {
-		require.Equal(t, Counts{execution.Succeeded: 2}, nonzero(p.Counts), p.Ref.String())
+		require.Equal(t, Counts{execution.Succeeded: 2}, nonzero(p.Counts), p.PackageRef.String())
 	}
 
 	// From the quiet day on: the last day's only.

@@ -8,6 +8,8 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/scaleout/scaleout/pkg/execution"
+	"github.com/scaleout/scaleout/pkg/resources"
+	"github.com/scaleout/scaleout/scaleouttype"
 )
 
 // Key is one aggregate item of the catalog table.
@@ -42,20 +44,26 @@ func counterKeys(scope string, im *image) []Key {
 // or '#', so no two of them collide, nor with the pool and worker items
 // (STATS#POOL#, STATS#WORKER#: a folder item's partition has no second '#').
 func pkgKey(scope string, r Ref) Key {
-	return Key{scope + "STATS#" + r.Folder + "/" + r.Project + "/" + r.Package, "PKG"}
+	return Key{scope + resources.CatalogStatsPrefix + r.Folder + "/" + r.Project + "/" + r.Package, "PKG"}
 }
 
 func projectKey(scope, folder, project string) Key {
-	return Key{scope + "STATS#" + folder + "/" + project, "PROJECT"}
+	return Key{scope + resources.CatalogStatsPrefix + folder + "/" + project, "PROJECT"}
 }
 
-func folderKey(scope, folder string) Key { return Key{scope + "STATS#" + folder, "FOLDER"} }
+func folderKey(scope, folder string) Key {
+	return Key{scope + resources.CatalogStatsPrefix + folder, "FOLDER"}
+}
 
-func allKey(scope string) Key { return Key{scope + "STATS", "ALL"} }
+func allKey(scope string) Key { return Key{scope + resources.CatalogStats, "ALL"} }
 
-func poolKey(scope, pool string) Key { return Key{scope + "STATS#POOL#" + pool, "POOL"} }
+func poolKey(scope, pool string) Key {
+	return Key{scope + resources.CatalogStatsPrefix + resources.CatalogStatsPoolInfix + pool, "POOL"}
+}
 
-func workerKey(scope, worker string) Key { return Key{scope + "STATS#WORKER#" + worker, "WORKER"} }
+func workerKey(scope, worker string) Key {
+	return Key{scope + resources.CatalogStatsPrefix + resources.CatalogStatsWorkerInfix + worker, "WORKER"}
+}
 
 const (
 	hourLayout = "2006-01-02T15"
@@ -87,29 +95,28 @@ func BucketShard(r Ref) int {
 }
 
 func hourPK(scope string, hour time.Time, shard int) string {
-	return fmt.Sprintf("%sHOUR#%s#%02d", scope, hour.UTC().Format(hourLayout), shard)
+	return fmt.Sprintf("%s%s%s#%02d", scope, resources.CatalogHourPrefix, hour.UTC().Format(hourLayout), shard)
 }
 
 func hourKey(scope string, t time.Time, r Ref) Key {
-	return Key{hourPK(scope, t, BucketShard(r)), "PKG#" + r.String()}
+	return Key{hourPK(scope, t, BucketShard(r)), resources.CatalogBucketPkgPrefix + r.String()}
 }
 
 func dayPK(scope string, day time.Time, shard int) string {
-	return fmt.Sprintf("%sDAY#%s#%02d", scope, day.UTC().Format(dayLayout), shard)
+	return fmt.Sprintf("%s%s%s#%02d", scope, resources.CatalogDayPrefix, day.UTC().Format(dayLayout), shard)
 }
 
 func dayKey(scope string, t time.Time, r Ref) Key {
-	return Key{dayPK(scope, t, BucketShard(r)), "PKG#" + r.String()}
+	return Key{dayPK(scope, t, BucketShard(r)), resources.CatalogBucketPkgPrefix + r.String()}
 }
 
 // Last names an execution and when it changed.
-type Last struct {
-	ExecutionID string           `json:"execution_id"`
-	Status      execution.Status `json:"status"`
-	At          time.Time        `json:"at"`
-	Error       string           `json:"error,omitempty"`
-	// order ranks lasts: the time, then the stream sequence number (see
-	// lastOrder); an item keeps the greatest it was given.
+type Last = scaleouttype.Last
+
+// rankedLast is a Last with its rank, order: the time, then the stream
+// sequence number (see lastOrder); an item keeps the greatest it was given.
+type rankedLast struct {
+	Last
 	order string
 }
 
@@ -125,8 +132,8 @@ type contrib struct {
 	hour     int64
 	counts   Counts
 	duration int64 // -1: none
-	last     *Last
-	lastFail *Last
+	last     *rankedLast
+	lastFail *rankedLast
 }
 
 // Update is everything one batch adds to one aggregate item: the unit of
@@ -245,10 +252,10 @@ func (p *planner) add(ch change) {
 		// Last execution and last failure of the package.
 		pc := p.cur[pkgKey(p.scope, im.ref)]
 		if ch.old == nil || ch.old.status != im.status {
-			pc.last = &Last{ExecutionID: im.id, Status: im.status, At: time.UnixMilli(at).UTC(), Error: im.err, order: lastOrder(at, ch.seq)}
+			pc.last = &rankedLast{Last{ExecutionID: im.id, Status: im.status, At: time.UnixMilli(at).UTC(), Error: im.err}, lastOrder(at, ch.seq)}
 		}
 		if final && im.status == execution.Failed {
-			f := &Last{ExecutionID: im.id, Status: im.status, At: time.UnixMilli(at).UTC(), Error: im.err, order: lastOrder(at, ch.seq)}
+			f := &rankedLast{Last{ExecutionID: im.id, Status: im.status, At: time.UnixMilli(at).UTC(), Error: im.err}, lastOrder(at, ch.seq)}
 			pc.lastFail = f
 			for _, c := range ends {
 				c.lastFail = f
@@ -323,8 +330,8 @@ func counterAttrs(j int, im *image) map[string]string {
 type merged struct {
 	counts   Counts
 	dur      Durations
-	last     *Last
-	lastFail *Last
+	last     *rankedLast
+	lastFail *rankedLast
 	// seqs are, per hour of the records, the first and the last sequence
 	// number merged.
 	seqs map[int64][2]string
@@ -344,7 +351,7 @@ func (u *Update) merge(applied map[int64]string) merged {
 			m.counts[s] += n
 		}
 		if c.duration >= 0 {
-			m.dur.observe(c.duration)
+			m.dur.Record(c.duration)
 		}
 		if c.last != nil && (m.last == nil || c.last.order > m.last.order) {
 			m.last = c.last
@@ -360,24 +367,6 @@ func (u *Update) merge(applied map[int64]string) merged {
 		m.seqs[c.hour] = r
 	}
 	return m
-}
-
-// observe is Observe without the quantiles, for the hot path. A negative
-// duration (clock skew) counts as 0.
-func (d *Durations) observe(ms int64) {
-	ms = max(ms, 0)
-	if d.Count == 0 || ms < d.MinMS {
-		d.MinMS = ms
-	}
-	if d.Count == 0 || ms > d.MaxMS {
-		d.MaxMS = ms
-	}
-	d.Count++
-	d.SumMS += ms
-	if d.Buckets == nil {
-		d.Buckets = map[int]int64{}
-	}
-	d.Buckets[bucketOf(ms)]++
 }
 
 // PartitionWrites counts the writes one batch's Updates (Plan's output)

@@ -16,29 +16,14 @@ import (
 
 	"github.com/scaleout/scaleout/pkg/execution"
 	"github.com/scaleout/scaleout/pkg/resources"
+	"github.com/scaleout/scaleout/scaleouttype"
 )
 
 // Stats are the aggregates of one item: executions by status now, the
-// durations of the finished ones, and, for a package, its last execution
-// and last failure.
-type Stats struct {
-	Folder      string    `json:"folder,omitempty"`
-	Project     string    `json:"project,omitempty"`
-	Package     string    `json:"package,omitempty"`
-	Pool        string    `json:"pool,omitempty"`
-	Worker      string    `json:"worker_id,omitempty"`
-	Counts      Counts    `json:"counts"`
-	Running     int64     `json:"running"`
-	Durations   Durations `json:"durations"`
-	Last        *Last     `json:"last,omitempty"`
-	LastFailure *Last     `json:"last_failure,omitempty"`
-}
+type Stats = scaleouttype.Stats
 
 // Filter selects the Stats of everything (zero Filter), a folder, a
-// project of a folder, or a package of a project.
-type Filter struct {
-	Folder, Project, Package string
-}
+type Filter = scaleouttype.StatsFilter
 
 // ErrBadFilter is returned for a filter that names a project without its
 // folder or a package without its project.
@@ -73,7 +58,7 @@ func decodeStats(item map[string]types.AttributeValue) Stats {
 		}
 		st.Durations.Buckets[b], _ = num(item, name)
 	}
-	st.Durations.settle()
+	st.Durations.Settle()
 	for _, l := range []struct {
 		prefix string
 		to     **Last
@@ -289,34 +274,13 @@ func parallel(ctx context.Context, n int, read func(ctx context.Context, i int) 
 }
 
 // Dashboard is the SSIS Integration Services Dashboard: what ended since a
-// time (counted in whole hours), what runs now.
-type Dashboard struct {
-	Since time.Time `json:"since"` // rounded up to the hour
-	Until time.Time `json:"until"`
-	// Counts are the executions that ended in the window, by final status.
-	Counts   Counts `json:"counts"`
-	Failures int64  `json:"failures"`
-	// Running and Pending are now.
-	Running  int64            `json:"running"`
-	Pending  int64            `json:"pending"`
-	Packages []PackageFigures `json:"packages"`
-	Hourly   []HourFigures    `json:"hourly"`
-}
+type Dashboard = scaleouttype.Dashboard
 
 // PackageFigures are one package's executions that ended in the window.
-type PackageFigures struct {
-	Ref
-	Counts      Counts    `json:"counts"`
-	Durations   Durations `json:"durations"`
-	LastFailure *Last     `json:"last_failure,omitempty"`
-}
+type PackageFigures = scaleouttype.PackageFigures
 
 // HourFigures are the executions that ended in one hour.
-type HourFigures struct {
-	Hour      time.Time `json:"hour"`
-	Counts    Counts    `json:"counts"`
-	Durations Durations `json:"durations"`
-}
+type HourFigures = scaleouttype.HourFigures
 
 // dashboardConcurrency bounds the Queries of a Dashboard in flight.
 const dashboardConcurrency = 32
@@ -376,10 +340,10 @@ func (s *Store) Dashboard(ctx context.Context, since time.Time) (Dashboard, erro
 		hf := HourFigures{Hour: h, Counts: Counts{}}
 		for _, part := range parts[hi*BucketShards : (hi+1)*BucketShards] {
 			for _, st := range part {
-				ref := Ref{st.Folder, st.Project, st.Package}
+				ref := Ref{Folder: st.Folder, Project: st.Project, Package: st.Package}
 				p, ok := pkgs[ref]
 				if !ok {
-					p = &PackageFigures{Ref: ref, Counts: Counts{}}
+					p = &PackageFigures{PackageRef: ref, Counts: Counts{}}
 					pkgs[ref] = p
 				}
 				for k, v := range st.Counts {
@@ -402,7 +366,7 @@ func (s *Store) Dashboard(ctx context.Context, since time.Time) (Dashboard, erro
 	for _, p := range pkgs {
 		d.Packages = append(d.Packages, *p)
 	}
-	sort.Slice(d.Packages, func(i, j int) bool { return d.Packages[i].Ref.String() < d.Packages[j].Ref.String() })
+	sort.Slice(d.Packages, func(i, j int) bool { return d.Packages[i].PackageRef.String() < d.Packages[j].PackageRef.String() })
 	all, err := s.Stats(ctx, Filter{})
 	if err != nil {
 		return d, err

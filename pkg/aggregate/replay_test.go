@@ -185,8 +185,8 @@ func check(t *testing.T, ctx context.Context, st *Store, recs []events.DynamoDBE
 	require.Equal(t, ended[execution.Failed], d.Failures)
 	require.Len(t, d.Packages, len(e.pkgEnded))
 	for _, p := range d.Packages {
-		require.Equal(t, e.pkgEnded[p.Ref], nonzero(p.Counts), "dashboard %s", p.Ref)
-		sameDurations(t, *e.pkgDur[p.Ref], p.Durations, "dashboard durations of "+p.Ref.String())
+		require.Equal(t, e.pkgEnded[p.PackageRef], nonzero(p.Counts), "dashboard %s", p.PackageRef)
+		sameDurations(t, *e.pkgDur[p.PackageRef], p.Durations, "dashboard durations of "+p.PackageRef.String())
 	}
 	for _, h := range d.Hourly {
 		want := e.hourly[h.Hour]

@@ -320,7 +320,7 @@ func (s *Store) input(u *Update, m merged) (*dynamodb.UpdateItemInput, bool, boo
 	}
 	for _, l := range []struct {
 		prefix string
-		last   *Last
+		last   *rankedLast
 	}{{"last_", m.last}, {"last_fail_", m.lastFail}} {
 		if l.last == nil {
 			continue

@@ -20,8 +20,6 @@ import (
 
 	"github.com/scaleout/scaleout/pkg/aggregate"
 	"github.com/scaleout/scaleout/pkg/auth"
-	"github.com/scaleout/scaleout/pkg/catalog"
-	"github.com/scaleout/scaleout/pkg/execstore"
 	"github.com/scaleout/scaleout/pkg/execution"
 	"github.com/scaleout/scaleout/pkg/messages"
 	"github.com/scaleout/scaleout/pkg/notify"
@@ -30,14 +28,15 @@ import (
 	"github.com/scaleout/scaleout/pkg/queue"
 	"github.com/scaleout/scaleout/pkg/resources"
 	"github.com/scaleout/scaleout/pkg/task"
+	"github.com/scaleout/scaleout/scaleouttype"
 )
 
 // Store is where executions are recorded.
 type Store interface {
 	Create(ctx context.Context, e execution.Execution) error
-	CreateIdempotent(ctx context.Context, e execution.Execution, idem execstore.Idempotency) (execution.Execution, bool, error)
+	CreateIdempotent(ctx context.Context, e execution.Execution, idem scaleouttype.Idempotency) (execution.Execution, bool, error)
 	Get(ctx context.Context, id string) (execution.Execution, error)
-	List(ctx context.Context, f execstore.Filter, now time.Time) (execstore.Page, error)
+	List(ctx context.Context, f scaleouttype.ExecutionFilter, now time.Time) (scaleouttype.ExecutionPage, error)
 	Stop(ctx context.Context, id string, now time.Time) (execution.Execution, error)
 	ByStatus(ctx context.Context, status execution.Status, createdBefore time.Time, limit int) ([]execution.Execution, error)
 	Fail(ctx context.Context, id, reason string, now time.Time) error
@@ -68,19 +67,18 @@ const MaxBodyBytes = 1 << 20
 
 // Server is the HTTP API.
 type Server struct {
-	catalog   Catalog
-	workers   Workers
-	idemTable string
-	store     Store
-	msgs      Messages
-	types     *task.Registry
-	queues    map[string]Enqueuer
-	stats     Stats
-	auth      auth.Authenticator
-	log       *slog.Logger
-	now       func() time.Time
-	newID     func() string
-	mux       *http.ServeMux
+	catalog Catalog
+	workers Workers
+	store   Store
+	msgs    Messages
+	types   *task.Registry
+	queues  map[string]Enqueuer
+	stats   Stats
+	auth    auth.Authenticator
+	log     *slog.Logger
+	now     func() time.Time
+	newID   func() string
+	mux     *http.ServeMux
 	// lostRetries is an execution's lost-attempt budget when its request
 	// names none.
 	lostRetries int
@@ -93,8 +91,6 @@ type Deps struct {
 	Catalog Catalog
 	// Workers is the worker registry.
 	Workers Workers
-	// IdempotencyTable holds Idempotency-Key records (the catalog table).
-	IdempotencyTable string
 	// Messages lists execution messages.
 	Messages Messages
 	// Types are the task types packages may use.
@@ -124,9 +120,6 @@ func New(d Deps) (*Server, error) {
 	if d.Workers == nil {
 		errs = append(errs, errors.New("api: no worker registry"))
 	}
-	if d.IdempotencyTable == "" {
-		errs = append(errs, errors.New("api: no idempotency table"))
-	}
 	if len(d.Queues) == 0 {
 		errs = append(errs, errors.New("api: no queues"))
 	}
@@ -145,7 +138,7 @@ func New(d Deps) (*Server, error) {
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
-	s := &Server{catalog: d.Catalog, workers: d.Workers, idemTable: d.IdempotencyTable, store: d.Store, msgs: d.Messages, types: d.Types, queues: d.Queues, stats: d.Stats, auth: d.Auth, log: d.Logger, now: d.Now, newID: d.NewID}
+	s := &Server{catalog: d.Catalog, workers: d.Workers, store: d.Store, msgs: d.Messages, types: d.Types, queues: d.Queues, stats: d.Stats, auth: d.Auth, log: d.Logger, now: d.Now, newID: d.NewID}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -238,11 +231,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.ServeHTTP(rec, r)
 		if rec.status == http.StatusMethodNotAllowed {
 			w.Header().Set("Allow", rec.header.Get("Allow"))
-			s.fail(w, r, &Error{Status: http.StatusMethodNotAllowed, Code: "method_not_allowed",
+			s.fail(w, r, &Error{Status: http.StatusMethodNotAllowed, Code: scaleouttype.CodeMethodNotAllowed,
 				Message: fmt.Sprintf("%s is not allowed on %s; allowed: %s", r.Method, r.URL.Path, rec.header.Get("Allow"))})
 			return
 		}
-		s.fail(w, r, &Error{Status: http.StatusNotFound, Code: "not_found", Message: fmt.Sprintf("no route %s %s", r.Method, r.URL.Path)})
+		s.fail(w, r, &Error{Status: http.StatusNotFound, Code: scaleouttype.CodeNotFound, Message: fmt.Sprintf("no route %s %s", r.Method, r.URL.Path)})
 		return
 	}
 	s.mux.ServeHTTP(w, r)
@@ -269,7 +262,7 @@ func (s *Server) authorized(need auth.Role, h handlerFunc) http.Handler {
 			return
 		}
 		if !p.Role.Allows(need) {
-			s.fail(w, r, &Error{Status: http.StatusForbidden, Code: "forbidden",
+			s.fail(w, r, &Error{Status: http.StatusForbidden, Code: scaleouttype.CodeForbidden,
 				Message: fmt.Sprintf("%s %s needs the %s role; caller %q has %q", r.Method, r.URL.Path, need, p.Name, p.Role)})
 			return
 		}
@@ -285,44 +278,13 @@ func (s *Server) health(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// CreateExecutionRequest is the body of POST /v1/executions.
-type CreateExecutionRequest struct {
-	Folder  string `json:"folder"`
-	Project string `json:"project"`
-	Package string `json:"package"`
-	Pool    string `json:"pool"`
-	// Definition is the package to run: a JSON object, or a string
-	// holding the package file's YAML or JSON text.
-	Definition json.RawMessage `json:"definition,omitempty"`
-	// Parameters are values for the package's parameters.
-	Parameters map[string]any `json:"parameters"`
-	// Command runs one program instead of a package (a one-task package).
-	Command []string `json:"command"`
-	// Environment names the environment whose variables bind the deployed
-	// project's parameters (one of the project's references).
-	Environment *catalog.EnvRef `json:"environment"`
-	// Retries is how many more attempts an execution whose package failed
-	// may get (0-10, default 0).
-	Retries int `json:"retries"`
-	// LostRetries is how many more attempts an execution may get when an
-	// attempt is lost (its worker died): 0-10, default the server's
-	// (SCALEOUT_LOST_RETRIES, 2).
-	LostRetries *int `json:"lost_retries"`
-	// Timeout bounds each attempt, as "30m" or "2h" (default: the
-	// package's own timeout only).
-	Timeout string `json:"timeout"`
-	// CallbackURL receives a signed webhook when the execution ends: an
-	// http or https URL of at most 2048 characters (see pkg/notify).
-	CallbackURL string `json:"callback_url"`
-}
-
 // fromCatalog reports whether the request runs a deployed project's package.
-func (req CreateExecutionRequest) fromCatalog() bool {
+func fromCatalog(req scaleouttype.CreateExecutionRequest) bool {
 	return (len(req.Definition) == 0 || string(req.Definition) == "null") && len(req.Command) == 0 && req.Project != ""
 }
 
 // definitionText returns the package text of a request.
-func (req CreateExecutionRequest) definitionText() ([]byte, error) {
+func definitionText(req scaleouttype.CreateExecutionRequest) ([]byte, error) {
 	switch {
 	case len(req.Definition) > 0 && len(req.Command) > 0:
 		return nil, badRequest("give either definition or command, not both")
@@ -365,9 +327,9 @@ func commandBytes(argv []string) int {
 func invalidPackage(err error) *Error {
 	var ve *pkgfile.ValidationError
 	if errors.As(err, &ve) {
-		return &Error{Status: http.StatusBadRequest, Code: "invalid_package", Message: err.Error(), Problems: ve.Problems}
+		return &Error{Status: http.StatusBadRequest, Code: scaleouttype.CodeInvalidPackage, Message: err.Error(), Problems: packageProblems(ve.Problems)}
 	}
-	return &Error{Status: http.StatusBadRequest, Code: "invalid_package", Message: err.Error()}
+	return &Error{Status: http.StatusBadRequest, Code: scaleouttype.CodeInvalidPackage, Message: err.Error()}
 }
 
 // decode reads a JSON body strictly: size-limited, no unknown fields, one
@@ -392,7 +354,7 @@ func jsonKind(t []byte) string {
 
 func decode(w http.ResponseWriter, r *http.Request, v any) error {
 	if ct := r.Header.Get("Content-Type"); !jsonContentType(ct) {
-		return &Error{Status: http.StatusUnsupportedMediaType, Code: "unsupported_media_type",
+		return &Error{Status: http.StatusUnsupportedMediaType, Code: scaleouttype.CodeUnsupportedMedia,
 			Message: fmt.Sprintf("Content-Type %q: send application/json", ct)}
 	}
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
@@ -414,7 +376,7 @@ func decode(w http.ResponseWriter, r *http.Request, v any) error {
 	switch {
 	case err == nil:
 	case errors.As(err, &maxErr):
-		return &Error{Status: http.StatusRequestEntityTooLarge, Code: "too_large",
+		return &Error{Status: http.StatusRequestEntityTooLarge, Code: scaleouttype.CodeTooLarge,
 			Message: fmt.Sprintf("request body over %d bytes", MaxBodyBytes)}
 	case errors.Is(err, io.EOF):
 		return badRequest("empty body: send a JSON object")
@@ -427,7 +389,8 @@ func decode(w http.ResponseWriter, r *http.Request, v any) error {
 	default:
 		return badRequest("malformed JSON: " + err.Error())
 	}
-	if dec.More() {
+	// Only white space may follow (More alone misses a stray '}' or ']').
+	if _, err := dec.Token(); err != io.EOF {
 		return badRequest("body has data after the JSON object: send exactly one object")
 	}
 	return nil
@@ -542,7 +505,7 @@ func (s *Server) createExecution(w http.ResponseWriter, r *http.Request) error {
 // readCreateRequest reads and decodes the body of POST /v1/executions and
 // checks its Idempotency-Key header. It returns the body as read too: an
 // idempotent request is known again by its hash.
-func readCreateRequest(w http.ResponseWriter, r *http.Request) (req CreateExecutionRequest, idemKey string, body []byte, err error) {
+func readCreateRequest(w http.ResponseWriter, r *http.Request) (req scaleouttype.CreateExecutionRequest, idemKey string, body []byte, err error) {
 	idemKey = r.Header.Get("Idempotency-Key")
 	if len(idemKey) > MaxIdempotencyKey || strings.ContainsFunc(idemKey, func(c rune) bool { return c < 0x21 || c > 0x7e }) {
 		return req, "", nil, badRequest(fmt.Sprintf("Idempotency-Key: 1-%d printable ASCII characters without spaces (a UUID is a good key)", MaxIdempotencyKey))
@@ -550,7 +513,7 @@ func readCreateRequest(w http.ResponseWriter, r *http.Request) (req CreateExecut
 	body, err = io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
 	var maxErr *http.MaxBytesError
 	if errors.As(err, &maxErr) {
-		return req, "", nil, &Error{Status: http.StatusRequestEntityTooLarge, Code: "too_large", Message: fmt.Sprintf("request body over %d bytes", MaxBodyBytes)}
+		return req, "", nil, &Error{Status: http.StatusRequestEntityTooLarge, Code: scaleouttype.CodeTooLarge, Message: fmt.Sprintf("request body over %d bytes", MaxBodyBytes)}
 	}
 	if err != nil {
 		return req, "", nil, badRequest("could not read the request body: " + err.Error())
@@ -568,8 +531,8 @@ func readCreateRequest(w http.ResponseWriter, r *http.Request) (req CreateExecut
 // prepare finds what the request runs: the package of a deployed project,
 // resolved with its environment and bindings (and the project's version),
 // or a definition or command of its own, checked.
-func (s *Server) prepare(ctx context.Context, req CreateExecutionRequest) (prep pkgrun.Prepared, projectVersion int, err error) {
-	if req.fromCatalog() {
+func (s *Server) prepare(ctx context.Context, req scaleouttype.CreateExecutionRequest) (prep pkgrun.Prepared, projectVersion int, err error) {
+	if fromCatalog(req) {
 		if req.Project == "" || req.Package == "" {
 			return prep, 0, badRequest(`give "project" and "package" of a deployed project (and "folder"), or a "definition", or a "command"`)
 		}
@@ -582,7 +545,7 @@ func (s *Server) prepare(ctx context.Context, req CreateExecutionRequest) (prep 
 	if req.Environment != nil {
 		return prep, 0, badRequest("environment: only an execution of a deployed project (no definition or command) takes an environment")
 	}
-	text, err := req.definitionText()
+	text, err := definitionText(req)
 	if err != nil {
 		return prep, 0, err
 	}
@@ -594,7 +557,7 @@ func (s *Server) prepare(ctx context.Context, req CreateExecutionRequest) (prep 
 
 // newExecution builds the pending execution the request asks for, with
 // the defaults filled in, and checks it.
-func (s *Server) newExecution(req CreateExecutionRequest, prep pkgrun.Prepared, projectVersion int) (execution.Execution, error) {
+func (s *Server) newExecution(req scaleouttype.CreateExecutionRequest, prep pkgrun.Prepared, projectVersion int) (execution.Execution, error) {
 	var pkgName struct {
 		Name string `json:"name"`
 	}
@@ -645,11 +608,11 @@ func (s *Server) recordExecution(ctx context.Context, e execution.Execution, ide
 	}
 	p, _ := auth.FromContext(ctx)
 	sum := sha256.Sum256(body)
-	got, replayed, err = s.store.CreateIdempotent(ctx, e, execstore.Idempotency{
-		Table: s.idemTable, Scope: p.Name, Key: idemKey, Hash: hex.EncodeToString(sum[:]),
+	got, replayed, err = s.store.CreateIdempotent(ctx, e, scaleouttype.Idempotency{
+		Scope: p.Name, Key: idemKey, Hash: hex.EncodeToString(sum[:]),
 	})
-	if errors.Is(err, execstore.ErrIdempotencyMismatch) {
-		return got, false, &Error{Status: http.StatusConflict, Code: "idempotency_key_reused",
+	if errors.Is(err, scaleouttype.ErrIdempotencyMismatch) {
+		return got, false, &Error{Status: http.StatusConflict, Code: scaleouttype.CodeIdempotencyKeyReused,
 			Message: "Idempotency-Key was used before with a different request body: use a new key for a new request"}
 	}
 	return got, replayed, err
@@ -667,7 +630,7 @@ func (s *Server) enqueue(ctx context.Context, q Enqueuer, e execution.Execution)
 	if ferr := s.store.Fail(context.WithoutCancel(ctx), e.ID, "could not enqueue: "+err.Error(), s.now()); ferr != nil {
 		s.log.ErrorContext(ctx, "could not mark unqueued execution failed", "execution_id", e.ID, "error", ferr)
 	}
-	return &Error{Status: http.StatusServiceUnavailable, Code: "unavailable",
+	return &Error{Status: http.StatusServiceUnavailable, Code: scaleouttype.CodeUnavailable,
 		Message: fmt.Sprintf("execution %s was recorded but could not be queued, and was marked failed; retry the request", e.ID)}
 }
 
@@ -682,7 +645,7 @@ func (s *Server) pools() []string {
 func (s *Server) getExecution(w http.ResponseWriter, r *http.Request) error {
 	id := r.PathValue("id")
 	if _, err := uuid.Parse(id); err != nil {
-		return &Error{Status: http.StatusNotFound, Code: "not_found", Message: fmt.Sprintf("execution %q: not a valid execution id "+
+		return &Error{Status: http.StatusNotFound, Code: scaleouttype.CodeNotFound, Message: fmt.Sprintf("execution %q: not a valid execution id "+
 			"(a whole UUID such as 01a2149a-6c1e-7a55-9d0f-2b7c4d8e9f10, as POST /v1/executions answered)", id)}
 	}
 	e, err := s.store.Get(r.Context(), id)
@@ -704,7 +667,7 @@ func (s *Server) listExecutions(w http.ResponseWriter, r *http.Request) error {
 			return badRequest(fmt.Sprintf("query parameter %q: use folder, project, package, status, since, until, limit or cursor", k))
 		}
 	}
-	f := execstore.Filter{Folder: q.Get("folder"), Project: q.Get("project"), Package: q.Get("package"), Cursor: q.Get("cursor")}
+	f := scaleouttype.ExecutionFilter{Folder: q.Get("folder"), Project: q.Get("project"), Package: q.Get("package"), Cursor: q.Get("cursor")}
 	if f.Package != "" {
 		f.Folder, f.Project = orDefault(f.Folder, "default"), orDefault(f.Project, "default")
 	}
@@ -745,7 +708,7 @@ func (s *Server) listExecutions(w http.ResponseWriter, r *http.Request) error {
 		f.Limit = n
 	}
 	page, err := s.store.List(r.Context(), f, s.now())
-	if errors.Is(err, execstore.ErrBadCursor) {
+	if errors.Is(err, scaleouttype.ErrBadCursor) {
 		return badRequest("query parameter cursor: use the \"next\" value of a previous page, with the same filters")
 	}
 	if err != nil {
@@ -764,7 +727,7 @@ func (s *Server) listExecutions(w http.ResponseWriter, r *http.Request) error {
 func (s *Server) stopExecution(w http.ResponseWriter, r *http.Request) error {
 	id := r.PathValue("id")
 	if _, err := uuid.Parse(id); err != nil {
-		return &Error{Status: http.StatusNotFound, Code: "not_found", Message: fmt.Sprintf("execution %q: not a valid execution id "+
+		return &Error{Status: http.StatusNotFound, Code: scaleouttype.CodeNotFound, Message: fmt.Sprintf("execution %q: not a valid execution id "+
 			"(a whole UUID such as 01a2149a-6c1e-7a55-9d0f-2b7c4d8e9f10, as POST /v1/executions answered)", id)}
 	}
 	e, err := s.store.Stop(r.Context(), id, s.now())
@@ -783,7 +746,7 @@ func (s *Server) stopExecution(w http.ResponseWriter, r *http.Request) error {
 func (s *Server) getMessages(w http.ResponseWriter, r *http.Request) error {
 	id := r.PathValue("id")
 	if _, err := uuid.Parse(id); err != nil {
-		return &Error{Status: http.StatusNotFound, Code: "not_found", Message: fmt.Sprintf("execution %q: not a valid execution id "+
+		return &Error{Status: http.StatusNotFound, Code: scaleouttype.CodeNotFound, Message: fmt.Sprintf("execution %q: not a valid execution id "+
 			"(a whole UUID such as 01a2149a-6c1e-7a55-9d0f-2b7c4d8e9f10, as POST /v1/executions answered)", id)}
 	}
 	limit := 100

@@ -16,6 +16,7 @@ import (
 
 	"github.com/scaleout/scaleout/pkg/aggregate"
 	"github.com/scaleout/scaleout/pkg/api"
+	"github.com/scaleout/scaleout/pkg/api/openapitest"
 	"github.com/scaleout/scaleout/pkg/auth"
 	"github.com/scaleout/scaleout/pkg/catalog"
 	"github.com/scaleout/scaleout/pkg/execstore"
@@ -64,15 +65,14 @@ func setup(t testing.TB, opts ...func(*api.Deps)) bundle {
 	cat, err := catalog.New(catalog.Config{DB: env.Clients.DynamoDB, Table: env.Set.Catalog.Name, Types: types, Sealer: sealer})
 	require.NoError(t, err)
 	deps := api.Deps{
-		Catalog:          cat,
-		Store:            store,
-		IdempotencyTable: env.Set.Catalog.Name,
-		Workers:          workers.NewStore(env.Clients.DynamoDB, env.Set.Catalog.Name),
-		Messages:         messages.NewStore(env.Clients.DynamoDB, env.Set.Catalog.Name),
-		Types:            types,
-		Queues:           map[string]api.Enqueuer{"default": q, "broken": broken, "api": queue.New(env.Clients.SQS, env.Created.QueueURLs["api"])},
-		Stats:            aggregate.NewStore(env.Clients.DynamoDB, env.Set.Catalog.Name),
-		Auth:             authn,
+		Catalog:  cat,
+		Store:    store,
+		Workers:  workers.NewStore(env.Clients.DynamoDB, env.Set.Catalog.Name),
+		Messages: messages.NewStore(env.Clients.DynamoDB, env.Set.Catalog.Name),
+		Types:    types,
+		Queues:   map[string]api.Enqueuer{"default": q, "broken": broken, "api": queue.New(env.Clients.SQS, env.Created.QueueURLs["api"])},
+		Stats:    aggregate.NewStore(env.Clients.DynamoDB, env.Set.Catalog.Name),
+		Auth:     authn,
 	}
 	for _, o := range opts {
 		o(&deps)
@@ -94,7 +94,7 @@ func do(t *testing.T, b bundle, method, path, token, body string, headers ...str
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := openapitest.Client(t, api.OpenAPI).Do(req)
 	require.NoError(t, err)
 	defer resp.Body.Close()
 	var out map[string]any
@@ -158,6 +158,8 @@ func TestClientMistakes(t *testing.T) {
 		{"whole number out of range", "POST", "/v1/executions", adminToken, `{"command":["true"],"retries":9223372036854775808}`, 400, "invalid_request", `field "retries": whole number 9223372036854775808 is out of range`},
 		{"number out of range", "POST", "/v1/executions", adminToken, `{"command":["true"],"parameters":{"n":1e400}}`, 400, "invalid_request", `field "parameters": number 1e400 is out of range`},
 		{"two objects", "POST", "/v1/executions", adminToken, `{"package":"a","command":["x"]} {}`, 400, "invalid_request", "exactly one object"},
+		{"a stray brace after the object", "PUT", "/v1/folders/f/projects/p/bindings", adminToken, `{}}`, 400, "invalid_request", "exactly one object"},
+		{"a stray bracket after the object", "POST", "/v1/executions", adminToken, `{"package":"a","command":["x"]} ]`, 400, "invalid_request", "exactly one object"},
 		{"null body", "POST", "/v1/executions", adminToken, `null`, 400, "invalid_request", "body is JSON null: send one JSON object"},
 		{"null body on a PUT", "PUT", "/v1/folders/f/environments/e", adminToken, ` null `, 400, "invalid_request", "body is JSON null"},
 		{"null references", "PUT", "/v1/folders/f/projects/p/references", adminToken, `null`, 400, "invalid_request", "body is JSON null"},

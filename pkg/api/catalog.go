@@ -8,6 +8,7 @@ import (
 
 	"github.com/scaleout/scaleout/pkg/auth"
 	"github.com/scaleout/scaleout/pkg/catalog"
+	"github.com/scaleout/scaleout/scaleouttype"
 )
 
 // Catalog is the SSISDB-style catalog: folders, projects, environments.
@@ -64,14 +65,8 @@ func caller(r *http.Request) string {
 	return p.Name
 }
 
-// CreateFolderRequest is the body of POST /v1/folders.
-type CreateFolderRequest struct {
-	Name        string `json:"name"`
-	Description string `json:"description"`
-}
-
 func (s *Server) createFolder(w http.ResponseWriter, r *http.Request) error {
-	var req CreateFolderRequest
+	var req scaleouttype.CreateFolderRequest
 	if err := decode(w, r, &req); err != nil {
 		return err
 	}
@@ -126,11 +121,6 @@ func (s *Server) deleteFolder(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// ProjectList is the body of GET /v1/folders/{folder}/projects.
-type ProjectList struct {
-	Projects []catalog.ProjectSummary `json:"projects"`
-}
-
 func (s *Server) listProjects(w http.ResponseWriter, r *http.Request) error {
 	ps, err := s.catalog.Projects(r.Context(), r.PathValue("folder"))
 	if err != nil {
@@ -139,7 +129,7 @@ func (s *Server) listProjects(w http.ResponseWriter, r *http.Request) error {
 	if ps == nil {
 		ps = []catalog.ProjectSummary{}
 	}
-	writeJSON(w, http.StatusOK, ProjectList{Projects: ps})
+	writeJSON(w, http.StatusOK, scaleouttype.ProjectList{Projects: ps})
 	return nil
 }
 
@@ -176,11 +166,6 @@ func (s *Server) deleteProject(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// VersionList is the body of GET .../versions, newest first.
-type VersionList struct {
-	Versions []catalog.Version `json:"versions"`
-}
-
 func (s *Server) listVersions(w http.ResponseWriter, r *http.Request) error {
 	vs, err := s.catalog.Versions(r.Context(), r.PathValue("folder"), r.PathValue("project"))
 	if err != nil {
@@ -189,17 +174,12 @@ func (s *Server) listVersions(w http.ResponseWriter, r *http.Request) error {
 	if vs == nil {
 		vs = []catalog.Version{}
 	}
-	writeJSON(w, http.StatusOK, VersionList{Versions: vs})
+	writeJSON(w, http.StatusOK, scaleouttype.VersionList{Versions: vs})
 	return nil
 }
 
-// RestoreRequest is the body of POST .../restore.
-type RestoreRequest struct {
-	Version int `json:"version"`
-}
-
 func (s *Server) restoreProject(w http.ResponseWriter, r *http.Request) error {
-	var req RestoreRequest
+	var req scaleouttype.RestoreRequest
 	if err := decode(w, r, &req); err != nil {
 		return err
 	}
@@ -214,13 +194,8 @@ func (s *Server) restoreProject(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// ReferencesRequest is the body of PUT .../references.
-type ReferencesRequest struct {
-	References []catalog.EnvRef `json:"references"`
-}
-
 func (s *Server) setReferences(w http.ResponseWriter, r *http.Request) error {
-	var req ReferencesRequest
+	var req scaleouttype.ReferencesRequest
 	if err := decode(w, r, &req); err != nil {
 		return err
 	}
@@ -231,28 +206,8 @@ func (s *Server) setReferences(w http.ResponseWriter, r *http.Request) error {
 	return s.describeProject(w, r)
 }
 
-// BindingsRequest is the body of PUT .../bindings: parameter name to
-// environment variable name, replacing every binding.
-type BindingsRequest struct {
-	Bindings map[string]string `json:"bindings"`
-}
-
-// BindingsPatch is the body of PATCH .../bindings: parameter name to
-// environment variable name to bind it, or to null to unbind it; the
-// other bindings are kept.
-type BindingsPatch struct {
-	Bindings map[string]*string `json:"bindings"`
-}
-
-// BindingsResponse is the answer of PUT and PATCH .../bindings: the
-// project as GET shows it, and what the change did.
-type BindingsResponse struct {
-	catalog.Project
-	Changes catalog.BindingChanges `json:"changes"`
-}
-
 func (s *Server) setBindings(w http.ResponseWriter, r *http.Request) error {
-	var req BindingsRequest
+	var req scaleouttype.BindingsRequest
 	if err := decode(w, r, &req); err != nil {
 		return err
 	}
@@ -265,7 +220,7 @@ func (s *Server) setBindings(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) patchBindings(w http.ResponseWriter, r *http.Request) error {
-	var req BindingsPatch
+	var req scaleouttype.BindingsPatch
 	if err := decode(w, r, &req); err != nil {
 		return err
 	}
@@ -285,13 +240,8 @@ func (s *Server) bindingsResponse(w http.ResponseWriter, r *http.Request, change
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, BindingsResponse{Project: p, Changes: changes})
+	writeJSON(w, http.StatusOK, scaleouttype.BindingsResponse{Project: p, Changes: changes})
 	return nil
-}
-
-// EnvironmentList is the body of GET .../environments.
-type EnvironmentList struct {
-	Environments []catalog.Environment `json:"environments"`
 }
 
 func (s *Server) listEnvironments(w http.ResponseWriter, r *http.Request) error {
@@ -302,18 +252,12 @@ func (s *Server) listEnvironments(w http.ResponseWriter, r *http.Request) error 
 	if es == nil {
 		es = []catalog.Environment{}
 	}
-	writeJSON(w, http.StatusOK, EnvironmentList{Environments: es})
+	writeJSON(w, http.StatusOK, scaleouttype.EnvironmentList{Environments: es})
 	return nil
 }
 
-// CreateEnvironmentRequest is the body of POST .../environments.
-type CreateEnvironmentRequest struct {
-	Name string `json:"name"`
-	catalog.EnvironmentInput
-}
-
 func (s *Server) createEnvironment(w http.ResponseWriter, r *http.Request) error {
-	var req CreateEnvironmentRequest
+	var req scaleouttype.CreateEnvironmentRequest
 	if err := decode(w, r, &req); err != nil {
 		return err
 	}

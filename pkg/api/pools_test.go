@@ -46,7 +46,7 @@ func TestPoolsRunningFollowsTheEnd(t *testing.T) {
 	reg := workers.NewStore(db, table)
 	stats := aggregate.NewStore(db, table)
 	s, err := api.New(api.Deps{
-		Catalog: cat, Store: execstore.New(db, b.env.Set.Executions.Name, table), IdempotencyTable: table,
+		Catalog: cat, Store: execstore.New(db, b.env.Set.Executions.Name, table),
 		Workers: reg, Messages: messages.NewStore(db, table), Types: types, Stats: stats, Auth: authn,
 		Queues: map[string]api.Enqueuer{pool: queue.New(b.env.Clients.SQS, b.env.Created.QueueURLs["default"])},
 	})
@@ -78,7 +78,10 @@ func TestPoolsRunningFollowsTheEnd(t *testing.T) {
 		return out["running"].(float64)
 	}
 
-	// The stream: the execution claimed by the worker, then ended.
+	// The stream: the execution recorded pending (from "": its insert),
+	// claimed by the worker, then ended. Without the insert the pending
+	// count would go below zero, which no real stream does and the
+	// document's Counts schema forbids.
 	shard, seq := testenv.Name("shard"), 0
 	fold := func(from, to execution.Status) {
 		t.Helper()
@@ -99,11 +102,18 @@ func TestPoolsRunningFollowsTheEnd(t *testing.T) {
 			delete(old, "started_at")
 			delete(new, "ended_at")
 		}
+		op := events.DynamoDBOperationTypeModify
+		if from == "" {
+			old, op = nil, events.DynamoDBOperationTypeInsert
+			delete(new, "worker_id")
+			delete(new, "started_at")
+			delete(new, "ended_at")
+		}
 		seq++
 		var ev events.DynamoDBTimeWindowEvent
 		ev.ShardID = shard
 		ev.Records = []events.DynamoDBEventRecord{{
-			EventID: strconv.Itoa(seq), EventName: string(events.DynamoDBOperationTypeModify),
+			EventID: strconv.Itoa(seq), EventName: string(op),
 			Change: events.DynamoDBStreamRecord{
 				SequenceNumber: strconv.Itoa(1000 + seq), ApproximateCreationDateTime: events.SecondsEpochTime{Time: at},
 				OldImage: old, NewImage: new,
@@ -113,6 +123,7 @@ func TestPoolsRunningFollowsTheEnd(t *testing.T) {
 		require.NoError(t, err)
 		require.Empty(t, resp.BatchItemFailures)
 	}
+	fold("", execution.Pending)
 	fold(execution.Pending, execution.Running)
 	require.Equal(t, 1.0, poolRunning(), "running")
 	fold(execution.Running, execution.Succeeded)

@@ -12,6 +12,7 @@ import (
 	"github.com/scaleout/scaleout/pkg/aggregate"
 	"github.com/scaleout/scaleout/pkg/execution"
 	"github.com/scaleout/scaleout/pkg/workers"
+	"github.com/scaleout/scaleout/scaleouttype"
 )
 
 // Depth is how many messages a pool's queue holds.
@@ -63,38 +64,8 @@ func (s *Server) getDashboard(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// PoolView is one pool in GET /v1/pools: its queue, its workers, its
-// executions, and why pending work does not start.
-type PoolView struct {
-	Pool  string `json:"pool"`
-	Queue struct {
-		Visible  int `json:"visible"`
-		InFlight int `json:"in_flight"`
-	} `json:"queue"`
-	Workers struct {
-		Online   int `json:"online"`
-		Enabled  int `json:"enabled"`
-		Capacity int `json:"capacity"`
-		Running  int `json:"running"`
-	} `json:"workers"`
-	// QueueError says the queue's figures are unknown, when they are.
-	QueueError string           `json:"queue_error,omitempty"`
-	Counts     aggregate.Counts `json:"counts"`
-	Running    int64            `json:"running"`
-	// OldestPendingSeconds is the age of the pool's oldest pending
-	// execution, looked for among the OldestScan oldest pending ones.
-	OldestPendingSeconds float64 `json:"oldest_pending_seconds,omitempty"`
-	// Waiting says why queued work does not start, when it does not.
-	Waiting string `json:"waiting,omitempty"`
-}
-
 // OldestScan bounds the pending executions read to find each pool's oldest.
 const OldestScan = 200
-
-// PoolList is the body of GET /v1/pools.
-type PoolList struct {
-	Pools []PoolView `json:"pools"`
-}
 
 func (s *Server) getPools(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
@@ -123,9 +94,9 @@ func (s *Server) getPools(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	slots := s.busySlots(ctx, ws)
-	out := PoolList{Pools: []PoolView{}}
+	out := scaleouttype.PoolList{Pools: []scaleouttype.PoolView{}}
 	for _, pool := range pools {
-		v := PoolView{Pool: pool, Counts: byPool[pool].Counts, Running: byPool[pool].Running}
+		v := scaleouttype.PoolView{Pool: pool, Counts: byPool[pool].Counts, Running: byPool[pool].Running}
 		if t, ok := oldest[pool]; ok {
 			v.OldestPendingSeconds = max(now.Sub(t).Seconds(), 0)
 		}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/scaleout/scaleout/pkg/auth"
 	"github.com/scaleout/scaleout/pkg/workers"
+	"github.com/scaleout/scaleout/scaleouttype"
 )
 
 // Workers is the Scale Out Manager's view of the workers.
@@ -18,11 +19,6 @@ type Workers interface {
 	Remove(ctx context.Context, id string) error
 }
 
-// WorkerList is the body of GET /v1/workers.
-type WorkerList struct {
-	Workers []workers.Worker `json:"workers"`
-}
-
 func (s *Server) listWorkers(w http.ResponseWriter, r *http.Request) error {
 	list, err := s.workers.List(r.Context())
 	if err != nil {
@@ -31,7 +27,7 @@ func (s *Server) listWorkers(w http.ResponseWriter, r *http.Request) error {
 	if list == nil {
 		list = []workers.Worker{}
 	}
-	writeJSON(w, http.StatusOK, WorkerList{Workers: list})
+	writeJSON(w, http.StatusOK, scaleouttype.WorkerList{Workers: list})
 	return nil
 }
 
@@ -63,16 +59,8 @@ func (s *Server) setWorkerEnabled(w http.ResponseWriter, r *http.Request, enable
 	return nil
 }
 
-// UpdateWorkerRequest is the body of PATCH /v1/workers/{id}: fields left
-// out stay as they are; "tags" replaces every tag.
-type UpdateWorkerRequest struct {
-	DisplayName *string           `json:"display_name"`
-	Description *string           `json:"description"`
-	Tags        map[string]string `json:"tags"`
-}
-
 func (s *Server) updateWorker(w http.ResponseWriter, r *http.Request) error {
-	var req UpdateWorkerRequest
+	var req scaleouttype.UpdateWorkerRequest
 	if err := decode(w, r, &req); err != nil {
 		return err
 	}

@@ -2,15 +2,14 @@ package assemble
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"runtime/debug"
 	"strings"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/ec2/imds"
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
@@ -27,10 +26,12 @@ import (
 	"github.com/scaleout/scaleout/pkg/pkgrun"
 	"github.com/scaleout/scaleout/pkg/queue"
 	"github.com/scaleout/scaleout/pkg/reconcile"
+	"github.com/scaleout/scaleout/pkg/resources"
 	"github.com/scaleout/scaleout/pkg/scalein"
 	"github.com/scaleout/scaleout/pkg/secrets"
 	"github.com/scaleout/scaleout/pkg/tasktypes"
 	"github.com/scaleout/scaleout/pkg/worker"
+	"github.com/scaleout/scaleout/pkg/workerid"
 	"github.com/scaleout/scaleout/pkg/workers"
 )
 
@@ -89,17 +90,16 @@ func API(ctx context.Context, cfg config.Config, c *awsconfig.Clients, log *slog
 	store.Sealer = sealer
 	lostRetries := cfg.LostRetries
 	return api.New(api.Deps{
-		LostRetries:      &lostRetries,
-		Catalog:          cat,
-		Store:            store,
-		IdempotencyTable: set.Catalog.Name,
-		Workers:          Workers(cfg, c),
-		Messages:         messages.NewStore(c.DynamoDB, set.Catalog.Name),
-		Types:            types,
-		Queues:           queues,
-		Stats:            aggregate.NewStore(c.DynamoDB, set.Catalog.Name),
-		Auth:             authn,
-		Logger:           log,
+		LostRetries: &lostRetries,
+		Catalog:     cat,
+		Store:       store,
+		Workers:     Workers(cfg, c),
+		Messages:    messages.NewStore(c.DynamoDB, set.Catalog.Name),
+		Types:       types,
+		Queues:      queues,
+		Stats:       aggregate.NewStore(c.DynamoDB, set.Catalog.Name),
+		Auth:        authn,
+		Logger:      log,
 	})
 }
 
@@ -114,8 +114,12 @@ func Worker(ctx context.Context, cfg config.Config, c *awsconfig.Clients, log *s
 	if err != nil {
 		return nil, err
 	}
+	iso, err := Isolation(cfg, log)
+	if err != nil {
+		return nil, err
+	}
 	runner := pkgrun.Runner{
-		Types:      tasktypes.NewRegistry(),
+		Types:      tasktypes.NewRegistryWith(iso),
 		Messages:   messages.NewStore(c.DynamoDB, set.Catalog.Name),
 		Logger:     log,
 		FlushEvery: cfg.MessageFlush,
@@ -130,6 +134,15 @@ func Worker(ctx context.Context, cfg config.Config, c *awsconfig.Clients, log *s
 	} else if log != nil {
 		log.Warn("no SCALEOUT_KMS_KEY_ID or SCALEOUT_SECRET_KEY: executions with sensitive parameters will fail on this worker")
 	}
+	id, err := workerid.Detect(ctx, workerid.Options{
+		ID: cfg.WorkerID, From: cfg.WorkerIDFrom, ECSMetadataURI: cfg.ECSMetadataURI, IMDSEndpoint: cfg.IMDSEndpoint,
+	})
+	if err != nil {
+		return nil, err
+	}
+	if log != nil {
+		log.Info("worker named", "worker_id", id.ID, "from", id.Source)
+	}
 	minFree := int64(cfg.MinMemoryMB) << 20
 	if minFree == 0 {
 		minFree = -1 // no floor
@@ -139,7 +152,7 @@ func Worker(ctx context.Context, cfg config.Config, c *awsconfig.Clients, log *s
 		return nil, err
 	}
 	return worker.New(execstore.New(c.DynamoDB, set.Executions.Name, set.Catalog.Name), q, runner, worker.Config{
-		ID:              cfg.WorkerID,
+		ID:              id.ID,
 		Concurrency:     cfg.WorkerConcurrency,
 		Lease:           cfg.Lease,
 		PollWait:        cfg.PollWait,
@@ -148,7 +161,7 @@ func Worker(ctx context.Context, cfg config.Config, c *awsconfig.Clients, log *s
 		Pools:           []string{cfg.WorkerPool},
 		Tags:            cfg.WorkerTags,
 		Version:         Version(),
-		Sampler:         workers.NewProcSampler(),
+		Sampler:         workers.NewProcSampler(id.CPULimit),
 		MaxCPU:          cfg.MaxCPU,
 		MinFreeMemory:   minFree,
 		Grace:           cfg.Grace,
@@ -157,6 +170,30 @@ func Worker(ctx context.Context, cfg config.Config, c *awsconfig.Clients, log *s
 		MaxReceives:     def.MaxReceiveCount,
 		Protector:       protector,
 	})
+}
+
+// Isolation is how a worker keeps packages from its identity
+// (SCALEOUT_TASK_NETWORK, SCALEOUT_TASK_USER). A task user the worker
+// cannot switch to stops it at start, rather than failing every exec task
+// or running them as the worker; a worker running as root without one is
+// warned about.
+func Isolation(cfg config.Config, log *slog.Logger) (tasktypes.Isolation, error) {
+	iso := tasktypes.Isolation{HTTP: tasktypes.HTTPOptions{Network: cfg.TaskNetwork}}
+	if cfg.TaskUser == "" {
+		if os.Geteuid() == 0 && log != nil {
+			log.Warn("exec tasks run as root, this worker's user, and can read its environment: set SCALEOUT_TASK_USER to a user of their own")
+		}
+		return iso, nil
+	}
+	r, err := tasktypes.LookupRunAs(cfg.TaskUser)
+	if err == nil {
+		err = r.Check()
+	}
+	if err != nil {
+		return iso, fmt.Errorf("SCALEOUT_TASK_USER: %w", err)
+	}
+	iso.RunAs = r
+	return iso, nil
 }
 
 // Protector is what keeps a worker out of its pool's scale-in while it runs
@@ -211,9 +248,18 @@ func Workers(cfg config.Config, c *awsconfig.Clients) *workers.Store {
 	return s
 }
 
-// Version is the build's version: the module version, else the VCS
-// revision, else "devel".
+// version is stamped at build time by the Makefile and the Dockerfile:
+// -ldflags '-X github.com/scaleout/scaleout/pkg/assemble.version=<v>'.
+// The image is built from a context without .git, where Go's VCS stamping
+// has nothing to read.
+var version string
+
+// Version is the build's version: the one stamped at build time, else the
+// module version, else the VCS revision, else "devel".
 func Version() string {
+	if version != "" {
+		return version
+	}
 	info, ok := debug.ReadBuildInfo()
 	if !ok {
 		return "devel"
@@ -244,24 +290,12 @@ func Version() string {
 
 // StreamHandler builds the stream function's handler. It puts an
 // "Execution Ended" event on SCALEOUT_EVENT_BUS when that is set, and
-// sends webhooks when SCALEOUT_WEBHOOK_SECRET is set, or read from the
-// Secrets Manager secret SCALEOUT_WEBHOOK_SECRET_ARN names; without it, an
-// execution's callback URL is not called and the stream function logs why.
+// enqueues a delivery on the webhook queue for every execution that ends
+// with a callback URL (SCALEOUT_WEBHOOK_QUEUE_URL, else the queue looked
+// up by name); the webhook sender (WebhookSender) delivers them.
 func StreamHandler(ctx context.Context, cfg config.Config, c *awsconfig.Clients, log *slog.Logger, opts ...aggregate.Option) (aggregate.Handler, error) {
-	table := cfg.Resources().Catalog.Name
-	if cfg.WebhookSecretARN != "" {
-		// Read once, at start: a secret that cannot be read stops the
-		// function (its records wait, as for any failure), rather than
-		// dropping webhooks.
-		out, err := secretsmanager.NewFromConfig(c.Config).GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{
-			SecretId: aws.String(cfg.WebhookSecretARN),
-		})
-		if err != nil {
-			return aggregate.Handler{}, fmt.Errorf("read the webhook signing secret %s (SCALEOUT_WEBHOOK_SECRET_ARN): %w", cfg.WebhookSecretARN, err)
-		}
-		cfg.WebhookSecret = aws.ToString(out.SecretString)
-	}
-	h := aggregate.Handler{Store: aggregate.NewStore(c.DynamoDB, table, opts...), Logger: log}
+	set := cfg.Resources()
+	h := aggregate.Handler{Store: aggregate.NewStore(c.DynamoDB, set.Catalog.Name, opts...), Logger: log}
 	if cfg.EventBus != "" {
 		bus, err := notify.NewBus(c.EventBridge, cfg.EventBus, notify.WithBusLogger(log))
 		if err != nil {
@@ -269,26 +303,84 @@ func StreamHandler(ctx context.Context, cfg config.Config, c *awsconfig.Clients,
 		}
 		h.Events = bus
 	}
-	n, err := notify.New(notify.Config{
-		Secret:       []byte(cfg.WebhookSecret),
-		AllowPrivate: cfg.WebhookAllowPrivate,
-		Deliveries:   notify.NewDynamoStore(c.DynamoDB, table),
-		Logger:       log,
-	})
+	url, err := webhookQueueURL(ctx, cfg, c)
 	if err != nil {
-		if log != nil {
-			log.Warn("webhooks are off: set SCALEOUT_WEBHOOK_SECRET to send them", "error", err)
-		}
-		h.Notifier = noWebhooks{}
-		return h, nil
+		return h, err
 	}
-	h.Notifier = n
+	q, err := notify.NewQueue(c.SQS, url, log)
+	if err != nil {
+		return h, err
+	}
+	h.Webhooks = q
 	return h, nil
 }
 
-// noWebhooks refuses every webhook: no secret to sign it with.
-type noWebhooks struct{}
+// webhookQueueURL is SCALEOUT_WEBHOOK_QUEUE_URL, or the webhook queue's
+// URL looked up by its name.
+func webhookQueueURL(ctx context.Context, cfg config.Config, c *awsconfig.Clients) (string, error) {
+	if cfg.WebhookQueueURL != "" {
+		return cfg.WebhookQueueURL, nil
+	}
+	q, err := queue.Lookup(ctx, c.SQS, cfg.Resources().Webhooks.Name)
+	if err != nil {
+		return "", err
+	}
+	return q.URL(), nil
+}
 
-func (noWebhooks) Notify(context.Context, notify.Event) error {
-	return errors.New("callback_url not called: SCALEOUT_WEBHOOK_SECRET is not set on the stream function")
+// WebhookSender builds the webhook sender: it delivers the webhook queue's
+// messages, signed with SCALEOUT_WEBHOOK_SECRET or the Secrets Manager
+// secret SCALEOUT_WEBHOOK_SECRET_ARN names, one try per receive, and
+// leaves the retries to the queue (see notify.Sender).
+func WebhookSender(ctx context.Context, cfg config.Config, c *awsconfig.Clients, log *slog.Logger) (*notify.Sender, error) {
+	secret, err := WebhookSecret(ctx, cfg, c, log)
+	if err != nil {
+		return nil, err
+	}
+	n, err := notify.New(notify.Config{
+		Secret:       []byte(cfg.WebhookSecret),
+		SecretSource: secret,
+		AllowPrivate: cfg.WebhookAllowPrivate,
+		Deliveries:   notify.NewDynamoStore(c.DynamoDB, cfg.Resources().Catalog.Name),
+		Tries:        1,
+		Timeout:      resources.WebhookRequestTimeout,
+		Logger:       log,
+	})
+	if err != nil {
+		return nil, err
+	}
+	url, err := webhookQueueURL(ctx, cfg, c)
+	if err != nil {
+		return nil, err
+	}
+	return notify.NewSender(notify.SenderConfig{
+		Notifier:    n,
+		SQS:         c.SQS,
+		QueueURL:    url,
+		RetryBase:   resources.WebhookRetryBase,
+		RetryMax:    resources.WebhookRetryMax,
+		MaxReceives: cfg.Resources().Webhooks.MaxReceiveCount,
+		Logger:      log,
+	})
+}
+
+// WebhookSecret is the source of the webhook signing secret when
+// SCALEOUT_WEBHOOK_SECRET_ARN names a Secrets Manager secret (nil without
+// it: SCALEOUT_WEBHOOK_SECRET, if set, is used as it is). The secret is
+// read now: one that cannot be read stops the function (its records wait,
+// as for any failure) rather than dropping webhooks. Then it is read again
+// every notify.DefaultSecretTTL, so a rotation is used within five minutes
+// without a restart; a failed read keeps the secret read before.
+func WebhookSecret(ctx context.Context, cfg config.Config, c *awsconfig.Clients, log *slog.Logger) (notify.SecretSource, error) {
+	if cfg.WebhookSecretARN == "" {
+		return nil, nil
+	}
+	src := &notify.CachedSecret{
+		Fetch:  notify.SecretsManagerSecret(secretsmanager.NewFromConfig(c.Config), cfg.WebhookSecretARN),
+		Logger: log,
+	}
+	if _, err := src.Secret(ctx); err != nil {
+		return nil, fmt.Errorf("%w (SCALEOUT_WEBHOOK_SECRET_ARN)", err)
+	}
+	return src, nil
 }

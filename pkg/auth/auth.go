@@ -104,8 +104,18 @@ func (b *BearerTokens) Authenticate(r *http.Request) (Principal, error) {
 
 // Gateway trusts API Gateway's IAM authorizer: the request reached the
 // function only if its SigV4 signature was valid, and the verified caller
-// ARN is in the request context. Roles maps caller ARNs (user or
-// assumed-role ARNs, or a prefix ending in '*') to roles.
+// ARN is in the request context. Roles maps caller ARNs to roles; see
+// CheckIAMPattern for what a key may be. The most specific key that
+// matches wins.
+//
+// A caller with a role arrives as its session,
+// arn:aws:sts::<account>:assumed-role/<name>/<session>, never as the role's
+// ARN: a role ARN key (arn:aws:iam::<account>:role/<path>/<name>) matches
+// every session of that role. The session ARN carries the role's name but
+// not its path; since a role's name is unique in its account whatever its
+// path, the path of an exact role ARN is not needed to match and is
+// ignored. A role ARN ending in '*' matches role names by prefix, and may
+// not name a path (which the session cannot show).
 type Gateway struct {
 	Roles map[string]Role
 }
@@ -119,15 +129,73 @@ func (g Gateway) Authenticate(r *http.Request) (Principal, error) {
 	arn := rc.Authorizer.IAM.UserARN
 	best, role := -1, Role("")
 	for pattern, ro := range g.Roles {
-		prefix, wild := strings.CutSuffix(pattern, "*")
-		if (wild && strings.HasPrefix(arn, prefix) || !wild && arn == pattern) && len(prefix) > best {
-			best, role = len(prefix), ro
+		if n, ok := matchARN(pattern, arn); ok && n > best {
+			best, role = n, ro
 		}
 	}
 	if role == "" {
 		return Principal{Name: arn}, fmt.Errorf("%w: caller %s has no Scaleout role", ErrUnauthenticated, arn)
 	}
 	return Principal{Name: arn, Role: role}, nil
+}
+
+// CheckIAMPattern reports whether pattern can be a key of Gateway.Roles: a
+// caller ARN (an IAM user, an assumed-role session, an account root), a
+// role ARN (arn:aws:iam::<account>:role/[<path>/]<name>, matching the
+// role's sessions), or either ending in '*' to match a prefix. A role
+// ARN with a path and a '*' is refused: sessions do not show the path, so
+// it could only be matched by ignoring it, admitting roles of the same
+// name prefix under every path.
+func CheckIAMPattern(pattern string) error {
+	if !strings.HasPrefix(pattern, "arn:") {
+		return fmt.Errorf("%q is not an ARN: give an IAM or STS ARN such as arn:aws:iam::<account>:role/<name>, arn:aws:sts::<account>:assumed-role/<name>/* or arn:aws:iam::<account>:user/<name>", pattern)
+	}
+	if rest, wild := strings.CutSuffix(pattern, "*"); wild {
+		if _, name, ok := splitRoleARN(rest); ok && strings.Contains(name, "/") {
+			return fmt.Errorf("%q: a role path cannot be matched with '*' (a caller's session ARN, arn:aws:sts::<account>:assumed-role/<name>/<session>, holds the role's name, not its path): name each role, or match names with role/<prefix>*", pattern)
+		}
+	}
+	return nil
+}
+
+// splitRoleARN splits arn:<partition>:iam::<account>:role/<path/name> into
+// "arn:<partition>:sts::<account>:assumed-role/" and "<path/name>".
+func splitRoleARN(arn string) (sessionPrefix, pathName string, ok bool) {
+	f := strings.SplitN(arn, ":", 6)
+	if len(f) != 6 || f[0] != "arn" || f[2] != "iam" || f[3] != "" {
+		return "", "", false
+	}
+	pathName, ok = strings.CutPrefix(f[5], "role/")
+	if !ok {
+		return "", "", false
+	}
+	return "arn:" + f[1] + ":sts::" + f[4] + ":assumed-role/", pathName, true
+}
+
+// matchARN reports whether caller matches pattern (a Gateway.Roles key)
+// and how specific the match is: the length of the caller's prefix it
+// fixes.
+func matchARN(pattern, caller string) (int, bool) {
+	prefix, wild := strings.CutSuffix(pattern, "*")
+	if session, pathName, ok := splitRoleARN(prefix); ok {
+		if wild {
+			if strings.Contains(pathName, "/") {
+				return 0, false // refused by CheckIAMPattern
+			}
+			prefix = session + pathName
+		} else {
+			// The role's sessions: assumed-role/<name>/<session>.
+			name := pathName[strings.LastIndex(pathName, "/")+1:]
+			if name == "" {
+				return 0, false
+			}
+			prefix, wild = session+name+"/", true
+		}
+	}
+	if wild && strings.HasPrefix(caller, prefix) || !wild && caller == pattern {
+		return len(prefix), true
+	}
+	return 0, false
 }
 
 type ctxKey struct{}

@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"net/http"
 	"net/http/httptest"
 	"testing"
 
@@ -92,6 +93,99 @@ func TestGateway(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, tc.want, p.Role)
 	}
+}
+
+// gatewayRequest is a request as the API function gets it from an HTTP API
+// whose IAM authorizer verified callerARN.
+func gatewayRequest(t *testing.T, callerARN string) *http.Request {
+	t.Helper()
+	ev := events.APIGatewayV2HTTPRequest{RawPath: "/v1/executions", RequestContext: events.APIGatewayV2HTTPRequestContext{
+		HTTP: events.APIGatewayV2HTTPRequestContextHTTPDescription{Method: "GET", Path: "/v1/executions"},
+		Authorizer: &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{
+			IAM: &events.APIGatewayV2HTTPRequestContextAuthorizerIAMDescription{UserARN: callerARN},
+		},
+	}}
+	var acc core.RequestAccessorV2
+	r, err := acc.EventToRequestWithContext(context.Background(), ev)
+	require.NoError(t, err)
+	return r
+}
+
+// Role ARNs, as IAM_ROLES documents them, admit the sessions the IAM
+// authorizer reports for callers that assumed those roles.
+func TestGatewayRoleARNs(t *testing.T) {
+	t.Parallel()
+	g := Gateway{Roles: map[string]Role{
+		"arn:aws:iam::123456789012:role/ops":                                                                               Admin,
+		"arn:aws:iam::123456789012:role/service-role/airflow-workers":                                                      Executor,
+		"arn:aws:iam::123456789012:role/aws-reserved/sso.amazonaws.com/eu-west-1/AWSReservedSSO_ReadOnly_0123456789abcdef": Reader,
+		"arn:aws:iam::123456789012:role/etl-*":                                                                             Executor,
+		"arn:aws:iam::123456789012:role/etl-admin":                                                                         Admin,
+		"arn:aws:sts::123456789012:assumed-role/ops/break-glass":                                                           Reader,
+		"arn:aws-cn:iam::123456789012:role/ops":                                                                            Executor,
+		"arn:aws:iam::210987654321:role/*":                                                                                 Reader,
+		"arn:aws:iam::123456789012:role/teams/*":                                                                           Admin, // refused by CheckIAMPattern; never matches
+		"arn:aws:iam::123456789012:user/alice":                                                                             Admin,
+		"arn:aws:sts::123456789012:assumed-role/scheduler/*":                                                               Executor,
+		"arn:aws:iam::123456789012:role/aws-service-role/ecs.amazonaws.com/":                                               Admin, // no name
+	}}
+	for _, tc := range []struct {
+		caller string
+		want   Role
+	}{
+		{"arn:aws:sts::123456789012:assumed-role/ops/alice@example.com", Admin},
+		{"arn:aws:sts::123456789012:assumed-role/ops/1700000000000000000", Admin},
+		{"arn:aws:sts::123456789012:assumed-role/airflow-workers/i-0abc123", Executor}, // role path service-role/
+		{"arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_ReadOnly_0123456789abcdef/bob@example.com", Reader},
+		{"arn:aws:sts::123456789012:assumed-role/etl-loader/task-1", Executor},
+		{"arn:aws:sts::123456789012:assumed-role/etl-admin/task-1", Admin}, // the exact role beats the prefix
+		{"arn:aws:sts::123456789012:assumed-role/ops/break-glass", Reader}, // the exact session beats the role
+		{"arn:aws-cn:sts::123456789012:assumed-role/ops/s", Executor},
+		{"arn:aws:sts::210987654321:assumed-role/anything/s", Reader},
+		{"arn:aws:iam::123456789012:user/alice", Admin},
+		{"arn:aws:sts::123456789012:assumed-role/scheduler/s", Executor},
+		// Not admitted.
+		{"arn:aws:sts::123456789012:assumed-role/ops-extra/s", ""},         // another role
+		{"arn:aws:sts::123456789012:assumed-role/opsx/s", ""},              // a longer name
+		{"arn:aws:sts::999999999999:assumed-role/ops/s", ""},               // another account
+		{"arn:aws:sts::123456789012:assumed-role/teams/s", ""},             // a path is not a name
+		{"arn:aws:sts::123456789012:federated-user/ops", ""},               // not a role session
+		{"arn:aws:iam::123456789012:user/ops", ""},                         // a user named like the role
+		{"arn:aws:sts::123456789012:assumed-role/ecs.amazonaws.com/s", ""}, // a path segment
+		{"arn:aws:sts::123456789012:assumed-role/airflow-workersx/s", ""},  // a longer name
+		{"arn:aws:sts::123456789012:assumed-role/service-role/s", ""},      // the path's segment
+		{"arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_ReadOnly/s", ""},
+	} {
+		t.Run(tc.caller, func(t *testing.T) {
+			t.Parallel()
+			p, err := g.Authenticate(gatewayRequest(t, tc.caller))
+			if tc.want == "" {
+				require.ErrorIs(t, err, ErrUnauthenticated)
+				require.ErrorContains(t, err, "has no Scaleout role")
+				return
+			}
+			require.NoError(t, err)
+			require.Equal(t, Principal{Name: tc.caller, Role: tc.want}, p)
+		})
+	}
+}
+
+func TestCheckIAMPattern(t *testing.T) {
+	t.Parallel()
+	for _, ok := range []string{
+		"arn:aws:iam::123456789012:role/ops",
+		"arn:aws:iam::123456789012:role/service-role/airflow",
+		"arn:aws:iam::123456789012:role/etl-*",
+		"arn:aws:iam::123456789012:role/*",
+		"arn:aws:sts::123456789012:assumed-role/ops/*",
+		"arn:aws:iam::123456789012:user/alice",
+		"arn:aws:iam::123456789012:user/team/*",
+		"arn:aws:iam::000000000000:root",
+	} {
+		require.NoError(t, CheckIAMPattern(ok), ok)
+	}
+	require.ErrorContains(t, CheckIAMPattern("arn:aws:iam::123456789012:role/teams/*"), "a role path cannot be matched with '*'")
+	require.ErrorContains(t, CheckIAMPattern("ops"), "is not an ARN")
 }
 
 func TestJWTClaims(t *testing.T) {

@@ -35,8 +35,12 @@ func Load(ctx context.Context, optFns ...func(*config.LoadOptions) error) (*Clie
 	return New(cfg), nil
 }
 
-// New builds the clients from a loaded configuration.
+// New builds the clients from a loaded configuration. Their errors, and
+// those of every client built from Clients.Config, match the domain's
+// errors where one applies (scaleouttype.ErrThrottled).
 func New(cfg aws.Config) *Clients {
+	cfg = cfg.Copy()
+	cfg.APIOptions = append(cfg.APIOptions, domainErrors)
 	// DynamoDB Local and LocalStack omit the CRC32 header on error responses;
 	// the SDK then logs a checksum warning on every conditional-check failure.
 	// Validation stays on against AWS itself.

@@ -26,6 +26,8 @@ type Result struct {
 	ExecutionsStreamARN string
 	// QueueURLs maps a pool to its work queue URL.
 	QueueURLs map[string]string
+	// WebhookQueueURL is the webhook queue's URL.
+	WebhookQueueURL string
 }
 
 // Ensure creates every table and queue of set that does not exist yet and
@@ -49,7 +51,8 @@ func Ensure(ctx context.Context, ddb *dynamodb.Client, q *sqs.Client, set resour
 		}
 		res.QueueURLs[pool] = url
 	}
-	return res, nil
+	res.WebhookQueueURL, err = ensureQueue(ctx, q, set.Webhooks)
+	return res, err
 }
 
 // CreateTableInput turns a table definition into the SDK's request.
@@ -242,6 +245,12 @@ func QueueAttributes(q resources.Queue, dlqARN string) (map[string]string, error
 }
 
 func secs(d time.Duration) string { return strconv.Itoa(int(d / time.Second)) }
+
+// EnsureQueue creates the queue def (and its dead-letter queue first)
+// unless it exists, and returns its URL.
+func EnsureQueue(ctx context.Context, q *sqs.Client, def resources.Queue) (string, error) {
+	return ensureQueue(ctx, q, def)
+}
 
 func ensureQueue(ctx context.Context, q *sqs.Client, def resources.Queue) (string, error) {
 	dlqARN := ""

@@ -15,30 +15,17 @@ import (
 
 	"github.com/scaleout/scaleout/pkg/pkgfile"
 	"github.com/scaleout/scaleout/pkg/suggest"
+	"github.com/scaleout/scaleout/scaleouttype"
 )
 
 // MaxBindings is the most bindings a project holds.
 const MaxBindings = 500
 
 // BindingChanges says what a change of a project's bindings did, each
-// binding as parameter name to variable name.
-type BindingChanges struct {
-	// Added are the parameters that were not bound before.
-	Added map[string]string `json:"added"`
-	// Changed are the parameters now bound to another variable.
-	Changed map[string]BindingChange `json:"changed"`
-	// Removed are the bindings that are gone: with SetBindings, every
-	// binding the new set leaves out.
-	Removed map[string]string `json:"removed"`
-	// Unchanged names the parameters bound as before, sorted.
-	Unchanged []string `json:"unchanged"`
-}
+type BindingChanges = scaleouttype.BindingChanges
 
 // BindingChange is a parameter bound to another variable.
-type BindingChange struct {
-	From string `json:"from"`
-	To   string `json:"to"`
-}
+type BindingChange = scaleouttype.BindingChange
 
 // diffBindings says how next differs from old.
 func diffBindings(old, next map[string]string) BindingChanges {
@@ -242,7 +229,7 @@ func (s *Store) checkBindings(ctx context.Context, p projectItem, bindings map[s
 	}
 	for _, ref := range p.References {
 		env, err := s.env(ctx, ref.Folder, ref.Environment)
-		if errors.Is(err, ErrNotFound) {
+		if errors.Is(err, scaleouttype.ErrNotFound) {
 			ps.add("", "references", "project %s references environment %s, which no longer exists: set its references again", what, ref)
 			continue
 		}

@@ -15,26 +15,15 @@ import (
 
 	"github.com/scaleout/scaleout/pkg/pkgfile"
 	"github.com/scaleout/scaleout/pkg/task"
+	"github.com/scaleout/scaleout/scaleouttype"
 )
 
 // Bundle is what a deploy sends: a project's packages, its parameters and
-// the small files its packages need.
-type Bundle struct {
-	// Packages maps a package's name to its file's text (YAML or JSON).
-	// The file's own name, if it has one, must be the same.
-	Packages map[string]string `json:"packages"`
-	// Parameters are the project's parameters. Every package sees them
-	// as its own parameters, unless it declares one of the same name,
-	// whose declaration then wins for that package.
-	Parameters map[string]pkgfile.Parameter `json:"parameters,omitempty"`
-	// Files maps a relative path ("sql/load.sql") to a small text file's
-	// content, at most MaxFilesSize in all. Larger files will go to S3.
-	Files map[string]string `json:"files,omitempty"`
-}
+type Bundle = scaleouttype.Bundle
 
 // check validates every part of the bundle and lists every problem, those
 // of a package prefixed by its name. It returns the packages' names.
-func (b Bundle) check(types *task.Registry) (problems, []string) {
+func checkBundle(b Bundle, types *task.Registry) (problems, []string) {
 	var ps problems
 	if len(b.Packages) == 0 {
 		ps.add("", "packages", "a project needs at least one package")
@@ -172,7 +161,7 @@ func fromPkgfile(pkg string, err error, lines map[string]int) problems {
 }
 
 // encode compresses the bundle for storage.
-func (b Bundle) encode() ([]byte, error) {
+func encodeBundle(b Bundle) ([]byte, error) {
 	raw, err := json.Marshal(b)
 	if err != nil {
 		return nil, fmt.Errorf("encode bundle: %w", err)

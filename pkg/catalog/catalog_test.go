@@ -20,6 +20,7 @@ import (
 	"github.com/scaleout/scaleout/pkg/secrets"
 	"github.com/scaleout/scaleout/pkg/tasktypes"
 	"github.com/scaleout/scaleout/pkg/testenv"
+	"github.com/scaleout/scaleout/scaleouttype"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }
@@ -102,7 +103,7 @@ func TestFolders(t *testing.T) {
 	var nf *catalog.NotFoundError
 	require.ErrorAs(t, err, &nf)
 	require.Equal(t, "folder", nf.Kind)
-	require.ErrorIs(t, s.DeleteFolder(ctx, "nope-"+folder), catalog.ErrNotFound)
+	require.ErrorIs(t, s.DeleteFolder(ctx, "nope-"+folder), scaleouttype.ErrNotFound)
 
 	// Listing pages through every folder, the new ones among them.
 	prefix := testenv.Name("list")
@@ -133,7 +134,7 @@ func TestFolders(t *testing.T) {
 
 	require.NoError(t, s.DeleteFolder(ctx, prefix+"-0"))
 	_, err = s.GetFolder(ctx, prefix+"-0")
-	require.ErrorIs(t, err, catalog.ErrNotFound)
+	require.ErrorIs(t, err, scaleouttype.ErrNotFound)
 }
 
 func TestFolderDeleteRefusedWhileNotEmpty(t *testing.T) {
@@ -165,9 +166,9 @@ func TestFolderDeleteRefusedWhileNotEmpty(t *testing.T) {
 
 	// Nothing can be created in a deleted folder.
 	_, err = s.Deploy(ctx, folder, "etl", project(hello), "ada")
-	require.ErrorIs(t, err, catalog.ErrNotFound)
+	require.ErrorIs(t, err, scaleouttype.ErrNotFound)
 	_, err = s.CreateEnvironment(ctx, folder, "prod", catalog.EnvironmentInput{})
-	require.ErrorIs(t, err, catalog.ErrNotFound)
+	require.ErrorIs(t, err, scaleouttype.ErrNotFound)
 }
 
 // A folder delete racing with creates of projects and environments: either
@@ -188,7 +189,7 @@ func TestFolderDeleteRace(t *testing.T) {
 					if _, err := s.Deploy(ctx, folder, name, project(hello), ""); err == nil {
 						created <- "PROJECT#" + name
 					} else {
-						require.ErrorIs(t, err, catalog.ErrNotFound)
+						require.ErrorIs(t, err, scaleouttype.ErrNotFound)
 					}
 				})
 				wg.Go(func() {
@@ -196,7 +197,7 @@ func TestFolderDeleteRace(t *testing.T) {
 					if _, err := s.CreateEnvironment(ctx, folder, name, catalog.EnvironmentInput{}); err == nil {
 						created <- "ENV#" + name
 					} else {
-						require.ErrorIs(t, err, catalog.ErrNotFound)
+						require.ErrorIs(t, err, scaleouttype.ErrNotFound)
 					}
 				})
 			}
@@ -223,7 +224,7 @@ func TestFolderDeleteRace(t *testing.T) {
 			require.Len(t, out.Items, n, "every create that succeeded is stored")
 			f, err := s.GetFolder(ctx, folder)
 			if n == 0 && err != nil {
-				require.ErrorIs(t, err, catalog.ErrNotFound)
+				require.ErrorIs(t, err, scaleouttype.ErrNotFound)
 				return
 			}
 			require.NoError(t, err, "a folder holding %d items was deleted", n)
@@ -308,13 +309,13 @@ func TestDeployDescribeRestore(t *testing.T) {
 		want    error
 	}{
 		{"zero", 0, catalog.ErrInvalid},
-		{"future", 9, catalog.ErrNotFound},
+		{"future", 9, scaleouttype.ErrNotFound},
 	} {
 		_, err := s.Restore(ctx, folder, "etl", tc.version, "")
 		require.ErrorIs(t, err, tc.want, tc.name)
 	}
 	_, err = s.Restore(ctx, folder, "nope", 1, "")
-	require.ErrorIs(t, err, catalog.ErrNotFound)
+	require.ErrorIs(t, err, scaleouttype.ErrNotFound)
 	_, err = s.DescribeProject(ctx, "nope-"+folder, "etl")
 	var nf *catalog.NotFoundError
 	require.ErrorAs(t, err, &nf)
@@ -325,7 +326,7 @@ func TestDeployDescribeRestore(t *testing.T) {
 	_, err = s.DescribeProject(ctx, folder, "etl")
 	require.ErrorAs(t, err, &nf)
 	require.Equal(t, "project", nf.Kind)
-	require.ErrorIs(t, s.DeleteProject(ctx, folder, "etl"), catalog.ErrNotFound)
+	require.ErrorIs(t, s.DeleteProject(ctx, folder, "etl"), scaleouttype.ErrNotFound)
 	v, err := s.Deploy(ctx, folder, "etl", project(hello), "")
 	require.NoError(t, err)
 	require.Equal(t, 1, v.Version)
@@ -348,9 +349,9 @@ func TestRetention(t *testing.T) {
 	require.Len(t, vs, 3)
 	require.Equal(t, []int{7, 6, 5}, []int{vs[0].Version, vs[1].Version, vs[2].Version})
 	_, _, err = s.ProjectBundle(ctx, folder, "etl", 4)
-	require.ErrorIs(t, err, catalog.ErrNotFound)
+	require.ErrorIs(t, err, scaleouttype.ErrNotFound)
 	_, err = s.Restore(ctx, folder, "etl", 2, "")
-	require.ErrorIs(t, err, catalog.ErrNotFound)
+	require.ErrorIs(t, err, scaleouttype.ErrNotFound)
 	v, err := s.Restore(ctx, folder, "etl", 5, "")
 	require.NoError(t, err)
 	require.Equal(t, 8, v.Version)
@@ -423,7 +424,7 @@ tasks:
 		require.Contains(t, msg, want)
 	}
 	_, err = s.DescribeProject(ctx, folder, "etl")
-	require.ErrorIs(t, err, catalog.ErrNotFound, "nothing was stored")
+	require.ErrorIs(t, err, scaleouttype.ErrNotFound, "nothing was stored")
 
 	for _, tc := range []struct {
 		name string
@@ -533,10 +534,10 @@ func TestEnvironments(t *testing.T) {
 		require.ErrorIs(t, err, catalog.ErrInvalid, tc.name)
 	}
 	_, err = s.GetEnvironment(ctx, folder, "bad")
-	require.ErrorIs(t, err, catalog.ErrNotFound)
+	require.ErrorIs(t, err, scaleouttype.ErrNotFound)
 	_, err = s.UpdateEnvironment(ctx, folder, "nope", up)
-	require.ErrorIs(t, err, catalog.ErrNotFound)
-	require.ErrorIs(t, s.DeleteEnvironment(ctx, folder, "nope"), catalog.ErrNotFound)
+	require.ErrorIs(t, err, scaleouttype.ErrNotFound)
+	require.ErrorIs(t, s.DeleteEnvironment(ctx, folder, "nope"), scaleouttype.ErrNotFound)
 	require.NoError(t, s.DeleteEnvironment(ctx, folder, "prod"))
 	f, err := s.GetFolder(ctx, folder)
 	require.NoError(t, err)
@@ -637,7 +638,7 @@ func TestResolve(t *testing.T) {
 		want  error
 		msg   string
 	}{
-		{"unknown package", "nope", nil, nil, catalog.ErrNotFound, `package "` + folder + `/etl/nope" not found`},
+		{"unknown package", "nope", nil, nil, scaleouttype.ErrNotFound, `package "` + folder + `/etl/nope" not found`},
 		{"unreferenced environment", "hello", &catalog.EnvRef{Environment: "unreferenced"}, nil, catalog.ErrInvalid, "does not reference environment"},
 		{"missing environment", "hello", &catalog.EnvRef{Folder: "nope", Environment: "prod"}, nil, catalog.ErrInvalid, "does not reference"},
 		{"wrong given type", "hello", nil, map[string]any{"count": "x"}, catalog.ErrInvalid, `parameters.count: want int, got "x"`},
@@ -701,11 +702,11 @@ func TestResolve(t *testing.T) {
 
 	// References must exist when set.
 	err = s.SetReferences(ctx, folder, "etl", []catalog.EnvRef{{Environment: "ghost"}})
-	require.ErrorIs(t, err, catalog.ErrNotFound)
+	require.ErrorIs(t, err, scaleouttype.ErrNotFound)
 	_, err = s.SetBindings(ctx, folder, "etl", map[string]string{"a-b": "x"})
 	require.ErrorIs(t, err, catalog.ErrInvalid)
 	_, err = s.SetBindings(ctx, folder, "nope", nil)
-	require.ErrorIs(t, err, catalog.ErrNotFound)
+	require.ErrorIs(t, err, scaleouttype.ErrNotFound)
 }
 
 // Bindings are checked when set, as a run would resolve them, against the

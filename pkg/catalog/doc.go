@@ -4,13 +4,13 @@
 // project's latest version with its parameters bound from given values,
 // environment variables and defaults.
 //
-// The HTTP API calls a *Store; errors are the sentinels ErrNotFound,
+// The HTTP API calls a *Store; errors are the sentinels scaleouttype.ErrNotFound,
 // ErrExists, ErrNotEmpty, ErrConflict and ErrInvalid (errors.Is), carried
 // by *NotFoundError, *NotEmptyError and *ValidationError, which say what
 // and list every problem.
 //
-// # Item layout (the catalog table: pk, sk; shared with other packages,
-// whose partitions start STATS#, EXEC#, STREAMPOS#)
+// # Item layout (the catalog table: pk, sk; shared with other packages:
+// resources.CatalogItems lists every kind of item of the table)
 //
 //	pk                          sk                   what
 //	FOLDERS                     FOLDER#<f>           folder: description, created_at,

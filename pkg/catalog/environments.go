@@ -8,7 +8,6 @@ import (
 	"maps"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
@@ -17,36 +16,17 @@ import (
 
 	"github.com/scaleout/scaleout/pkg/pkgfile"
 	"github.com/scaleout/scaleout/pkg/resources"
+	"github.com/scaleout/scaleout/scaleouttype"
 )
 
 // Variable is one typed environment variable.
-type Variable struct {
-	Type pkgfile.Type `json:"type"`
-	// Value is of the type (as pkgfile.Convert gives it). A sensitive
-	// variable's value is never returned: it is nil when read.
-	Value       any    `json:"value"`
-	Sensitive   bool   `json:"sensitive,omitempty"`
-	Description string `json:"description,omitempty"`
-}
+type Variable = scaleouttype.Variable
 
 // EnvironmentInput is what creating or updating an environment sends.
-type EnvironmentInput struct {
-	Description string              `json:"description,omitempty"`
-	Variables   map[string]Variable `json:"variables"`
-}
+type EnvironmentInput = scaleouttype.EnvironmentInput
 
 // Environment is a named set of variables in a folder, which projects that
-// reference it bind their parameters to.
-type Environment struct {
-	Folder      string              `json:"folder"`
-	Name        string              `json:"name"`
-	Description string              `json:"description,omitempty"`
-	Variables   map[string]Variable `json:"variables"`
-	// Revision counts the environment's changes.
-	Revision  int       `json:"revision"`
-	CreatedAt time.Time `json:"created_at"`
-	UpdatedAt time.Time `json:"updated_at"`
-}
+type Environment = scaleouttype.Environment
 
 type envItem struct {
 	Folder      string             `dynamodbav:"folder"`

@@ -7,15 +7,13 @@ import (
 	"strings"
 
 	"github.com/scaleout/scaleout/pkg/suggest"
+	"github.com/scaleout/scaleout/scaleouttype"
 )
 
 // Sentinel errors, matched with errors.Is. The HTTP layer maps them in one
-// place: ErrNotFound to 404, ErrExists, ErrNotEmpty and ErrConflict to 409,
+// place: scaleouttype.ErrNotFound (a *NotFoundError) to 404, ErrExists, ErrNotEmpty and ErrConflict to 409,
 // ErrInvalid to 400.
 var (
-	// ErrNotFound: a folder, project, package, version or environment does
-	// not exist. The error is a *NotFoundError saying which.
-	ErrNotFound = errors.New("not found")
 	// ErrExists: a folder or environment of that name exists already.
 	ErrExists = errors.New("already exists")
 	// ErrNotEmpty: a folder still holds projects or environments (a
@@ -54,8 +52,8 @@ func (e *NotFoundError) Error() string {
 	return msg
 }
 
-// Is makes errors.Is(err, ErrNotFound) hold.
-func (e *NotFoundError) Is(target error) bool { return target == ErrNotFound }
+// Is makes errors.Is(err, scaleouttype.ErrNotFound) hold.
+func (e *NotFoundError) Is(target error) bool { return target == scaleouttype.ErrNotFound }
 
 func notFound(kind, name string) error { return &NotFoundError{Kind: kind, Name: name} }
 

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
@@ -13,24 +12,14 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/scaleout/scaleout/pkg/resources"
+	"github.com/scaleout/scaleout/scaleouttype"
 )
 
 // Folder holds projects and environments.
-type Folder struct {
-	Name        string    `json:"name"`
-	Description string    `json:"description,omitempty"`
-	CreatedAt   time.Time `json:"created_at"`
-	// Projects and Environments count what the folder holds.
-	Projects     int `json:"projects"`
-	Environments int `json:"environments"`
-}
+type Folder = scaleouttype.Folder
 
 // FolderPage is one page of a folder listing.
-type FolderPage struct {
-	Folders []Folder `json:"folders"`
-	// Next is the cursor of the next page; empty on the last one.
-	Next string `json:"next,omitempty"`
-}
+type FolderPage = scaleouttype.FolderPage
 
 // MaxDescription caps descriptions.
 const MaxDescription = 4096

@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/scaleout/scaleout/pkg/resources"
+	"github.com/scaleout/scaleout/scaleouttype"
 )
 
 // namePattern is execution.ValidName's rule, so that a catalog name can
@@ -81,7 +82,7 @@ func (s *Store) folderNotFound(ctx context.Context, folder string) error {
 // is missing too, else the child, with the closest of the folder's
 // children of that kind as a suggestion.
 func (s *Store) childNotFound(ctx context.Context, kind, prefix, folder, name string) error {
-	if _, err := s.GetFolder(ctx, folder); errors.Is(err, ErrNotFound) {
+	if _, err := s.GetFolder(ctx, folder); errors.Is(err, scaleouttype.ErrNotFound) {
 		return err
 	}
 	return notFoundNear(kind, folder+"/"+name, name, s.names(ctx, folderPrefix+folder, prefix), false)

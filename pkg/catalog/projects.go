@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
@@ -16,19 +15,14 @@ import (
 
 	"github.com/scaleout/scaleout/pkg/pkgfile"
 	"github.com/scaleout/scaleout/pkg/resources"
+	"github.com/scaleout/scaleout/scaleouttype"
 )
 
 // EnvRef is a project's reference to an environment, in its own folder
-// (Folder empty) or in another.
-type EnvRef struct {
-	Folder      string `json:"folder,omitempty" dynamodbav:"folder"`
-	Environment string `json:"environment" dynamodbav:"environment"`
-}
-
-func (r EnvRef) String() string { return r.Folder + "/" + r.Environment }
+type EnvRef = scaleouttype.EnvRef
 
 // in returns the reference with its folder filled in.
-func (r EnvRef) in(folder string) EnvRef {
+func refIn(r EnvRef, folder string) EnvRef {
 	if r.Folder == "" {
 		r.Folder = folder
 	}
@@ -36,47 +30,16 @@ func (r EnvRef) in(folder string) EnvRef {
 }
 
 // Version describes one deployed version of a project.
-type Version struct {
-	Version    int       `json:"version"`
-	DeployedAt time.Time `json:"deployed_at"`
-	DeployedBy string    `json:"deployed_by,omitempty"`
-	// RestoredFrom is the version this one restored, if any.
-	RestoredFrom int      `json:"restored_from,omitempty"`
-	Packages     []string `json:"packages"`
-	// Size is the bundle's stored (compressed) size in bytes.
-	Size int `json:"size"`
-}
+type Version = scaleouttype.Version
 
 // ProjectSummary is one project of a folder listing.
-type ProjectSummary struct {
-	Folder     string    `json:"folder"`
-	Name       string    `json:"name"`
-	Version    int       `json:"version"`
-	CreatedAt  time.Time `json:"created_at"`
-	DeployedAt time.Time `json:"deployed_at"`
-	DeployedBy string    `json:"deployed_by,omitempty"`
-}
+type ProjectSummary = scaleouttype.ProjectSummary
 
 // PackageInfo describes a deployed package.
-type PackageInfo struct {
-	Name        string `json:"name"`
-	Description string `json:"description,omitempty"`
-	// Parameters are those the package declares itself.
-	Parameters map[string]pkgfile.Parameter `json:"parameters,omitempty"`
-}
+type PackageInfo = scaleouttype.PackageInfo
 
 // Project describes a project's latest version and its configuration.
-type Project struct {
-	ProjectSummary
-	RestoredFrom int                          `json:"restored_from,omitempty"`
-	Parameters   map[string]pkgfile.Parameter `json:"parameters,omitempty"`
-	Packages     []PackageInfo                `json:"packages"`
-	Files        []string                     `json:"files,omitempty"`
-	// References and Bindings are the project's configuration, kept
-	// across deploys.
-	References []EnvRef          `json:"references"`
-	Bindings   map[string]string `json:"bindings"`
-}
+type Project = scaleouttype.Project
 
 type projectItem struct {
 	Name       string            `dynamodbav:"name"`
@@ -169,12 +132,12 @@ func (s *Store) Deploy(ctx context.Context, folder, project string, b Bundle, by
 	var ps problems
 	ps.name("folder", folder)
 	ps.name("project", project)
-	bps, names := b.check(s.types)
+	bps, names := checkBundle(b, s.types)
 	ps = append(ps, bps...)
 	if err := ps.err(); err != nil {
 		return Version{}, err
 	}
-	data, err := b.encode()
+	data, err := encodeBundle(b)
 	if err != nil {
 		return Version{}, err
 	}
@@ -497,7 +460,7 @@ func (s *Store) SetReferences(ctx context.Context, folder, project string, refs 
 			ps.name(fmt.Sprintf("references[%d].folder", i), r.Folder)
 		}
 		ps.name(fmt.Sprintf("references[%d].environment", i), r.Environment)
-		r = r.in(folder)
+		r = refIn(r, folder)
 		if !seen[r] {
 			seen[r] = true
 			norm = append(norm, r)

@@ -67,7 +67,7 @@ func (s *Store) Resolve(ctx context.Context, folder, project, pkg string, env *E
 
 	typed := map[string]any{}
 	if env != nil {
-		ref := env.in(folder)
+		ref := refIn(*env, folder)
 		if err := checkNames("environment.folder", ref.Folder, "environment.environment", ref.Environment); err != nil {
 			return Resolved{}, err
 		}

@@ -120,11 +120,11 @@ func New(c Config) (*Store, error) {
 
 // Keys of the single-table layout (see the package documentation).
 const (
-	foldersPK     = "FOLDERS"
-	folderPrefix  = "FOLDER#"
-	projectPrefix = "PROJECT#"
-	envPrefix     = "ENV#"
-	versionPrefix = "VERSION#"
+	foldersPK     = resources.CatalogFolders
+	folderPrefix  = resources.CatalogFolderPrefix
+	projectPrefix = resources.CatalogProjectPrefix
+	envPrefix     = resources.CatalogEnvPrefix
+	versionPrefix = resources.CatalogVersionPrefix
 )
 
 func folderKey(f string) map[string]types.AttributeValue {

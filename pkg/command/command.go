@@ -51,6 +51,11 @@ type Options struct {
 	// one pipe, Output keeps the exact order, and Stdout and Stderr are
 	// empty.
 	OnLine func(stream, line string)
+	// Credential, when set, runs the program as another user and group,
+	// with no supplementary groups (the starter needs CAP_SETUID and
+	// CAP_SETGID, and CAP_KILL to stop it: root has them). Nil runs it as
+	// the starter's user.
+	Credential *syscall.Credential
 	// MaxLine is the longest line OnLine receives, in bytes; a longer line
 	// arrives in pieces of at most MaxLine bytes, cut between UTF-8
 	// characters. 0 means DefaultMaxLine.
@@ -112,6 +117,7 @@ func Run(ctx context.Context, argv []string, o Options) (Result, error) {
 		cmd.Stderr = stderr
 	}
 	cmd.SysProcAttr = sysProcAttr()
+	cmd.SysProcAttr.Credential = o.Credential
 	cmd.Cancel = func() error {
 		// Negative pid: the whole process group.
 		return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)

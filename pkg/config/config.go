@@ -10,7 +10,9 @@ import (
 
 	"github.com/scaleout/scaleout/pkg/auth"
 	"github.com/scaleout/scaleout/pkg/execution"
+	"github.com/scaleout/scaleout/pkg/netguard"
 	"github.com/scaleout/scaleout/pkg/resources"
+	"github.com/scaleout/scaleout/pkg/workerid"
 )
 
 // DefaultLease is a worker session's lease when SCALEOUT_LEASE is unset.
@@ -40,8 +42,17 @@ type Config struct {
 	JWTRoleClaim string
 	JWTRoles     map[string]auth.Role
 
-	// WorkerID names the worker (SCALEOUT_WORKER_ID, default host-pid).
+	// WorkerID names the worker (SCALEOUT_WORKER_ID). Unset, the worker is
+	// named after its ECS task or, with WorkerIDFrom "ec2", its EC2
+	// instance, else host-pid (package workerid).
 	WorkerID string
+	// WorkerIDFrom is SCALEOUT_WORKER_ID_FROM: "" (the ECS task on ECS,
+	// else host-pid), "ec2" (the instance id, IMDSv2) or "host".
+	WorkerIDFrom string
+	// ECSMetadataURI is ECS_CONTAINER_METADATA_URI_V4, which ECS sets in
+	// every container; IMDSEndpoint is AWS_EC2_METADATA_SERVICE_ENDPOINT
+	// (the SDK's setting; default http://169.254.169.254).
+	ECSMetadataURI, IMDSEndpoint string
 	// WorkerPool is the pool a worker serves (SCALEOUT_WORKER_POOL, default "default").
 	WorkerPool string
 	// WorkerConcurrency is how many executions a worker runs at once
@@ -70,13 +81,18 @@ type Config struct {
 	SecretKey string
 	KMSKeyID  string
 	// WebhookSecret signs the webhooks sent to executions' callback URLs
-	// (SCALEOUT_WEBHOOK_SECRET, at least 16 characters). The stream
-	// function needs it to send webhooks; without it none are sent.
+	// (SCALEOUT_WEBHOOK_SECRET, at least 16 characters). The webhook
+	// sender needs it to send webhooks; without it none are sent.
 	WebhookSecret string
 	// WebhookSecretARN names a Secrets Manager secret holding it instead
-	// (SCALEOUT_WEBHOOK_SECRET_ARN; what the stack sets on the stream
-	// function, which reads it when it starts).
+	// (SCALEOUT_WEBHOOK_SECRET_ARN; what the stack sets on the webhook
+	// sender function, which reads it when it starts).
 	WebhookSecretARN string
+	// WebhookQueueURL is the webhook queue's URL
+	// (SCALEOUT_WEBHOOK_QUEUE_URL; the stack sets it on the stream
+	// function, which then only sends there). Empty, the stream function
+	// looks the queue up by its name (Resources().Webhooks).
+	WebhookQueueURL string
 	// WebhookAllowPrivate lets webhooks reach loopback and private
 	// addresses (SCALEOUT_WEBHOOK_ALLOW_PRIVATE, default false; `scaleout
 	// dev` sets it for receivers on the same computer).
@@ -92,6 +108,17 @@ type Config struct {
 	// MinMemoryMB is the free memory in MiB below which a worker takes no
 	// new work (SCALEOUT_MIN_MEMORY_MB, default 100; 0 turns the check off).
 	MinMemoryMB int
+
+	// TaskNetwork is where a worker's http tasks may connect
+	// (SCALEOUT_TASK_NETWORK): "private", the default, refuses link-local
+	// and metadata addresses (the instance metadata service, the ECS
+	// credentials endpoint); "public" refuses loopback and private
+	// addresses too.
+	TaskNetwork netguard.Policy
+	// TaskUser is the user a worker runs exec tasks as
+	// (SCALEOUT_TASK_USER: a user name or uid:gid; empty: the worker's own
+	// user). The worker needs root, or CAP_SETUID, CAP_SETGID and CAP_KILL.
+	TaskUser string
 
 	// MessageFlush is the longest an execution's message waits in its
 	// worker before it is written (SCALEOUT_MESSAGE_FLUSH, default 1s,
@@ -145,6 +172,9 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		JWTRoleClaim:      or(strings.TrimSpace(getenv("SCALEOUT_JWT_ROLE_CLAIM")), auth.DefaultRoleClaim),
 		JWTRoles:          map[string]auth.Role{},
 		WorkerID:          getenv("SCALEOUT_WORKER_ID"),
+		WorkerIDFrom:      strings.TrimSpace(getenv("SCALEOUT_WORKER_ID_FROM")),
+		ECSMetadataURI:    strings.TrimSpace(getenv("ECS_CONTAINER_METADATA_URI_V4")),
+		IMDSEndpoint:      strings.TrimSpace(getenv("AWS_EC2_METADATA_SERVICE_ENDPOINT")),
 		WorkerPool:        or(getenv("SCALEOUT_WORKER_POOL"), resources.DefaultPool),
 		WorkerConcurrency: runtime.NumCPU(),
 		Lease:             DefaultLease,
@@ -153,7 +183,9 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		SecretKey:         getenv("SCALEOUT_SECRET_KEY"),
 		KMSKeyID:          getenv("SCALEOUT_KMS_KEY_ID"),
 		WebhookSecret:     getenv("SCALEOUT_WEBHOOK_SECRET"),
+		TaskUser:          strings.TrimSpace(getenv("SCALEOUT_TASK_USER")),
 		WebhookSecretARN:  strings.TrimSpace(getenv("SCALEOUT_WEBHOOK_SECRET_ARN")),
+		WebhookQueueURL:   strings.TrimSpace(getenv("SCALEOUT_WEBHOOK_QUEUE_URL")),
 		EventBus:          strings.TrimSpace(getenv("SCALEOUT_EVENT_BUS")),
 		LostRetries:       execution.DefaultLostRetries,
 		MaxCPU:            70,
@@ -231,6 +263,11 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		}
 		c.WebhookAllowPrivate = b
 	}
+	if p, err := netguard.Parse(getenv("SCALEOUT_TASK_NETWORK")); err != nil {
+		errs = append(errs, fmt.Errorf("SCALEOUT_TASK_NETWORK=%w", err))
+	} else {
+		c.TaskNetwork = p
+	}
 	if v := getenv("SCALEOUT_MIN_MEMORY_MB"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 0 {
@@ -284,6 +321,10 @@ func FromEnv(getenv func(string) string) (Config, error) {
 			errs = append(errs, fmt.Errorf("SCALEOUT_IAM_ROLES entry %q: write arn=role with role admin, executor or reader", entry))
 			continue
 		}
+		if err := auth.CheckIAMPattern(strings.TrimSpace(arn)); err != nil {
+			errs = append(errs, fmt.Errorf("SCALEOUT_IAM_ROLES entry %q: %w", entry, err))
+			continue
+		}
 		c.IAMRoles[arn] = role
 	}
 	for _, entry := range split(getenv("SCALEOUT_JWT_ROLES")) {
@@ -312,6 +353,9 @@ func (c Config) Validate() error {
 	}
 	if c.Lease < 3*time.Second || c.Lease > 12*time.Hour {
 		errs = append(errs, fmt.Errorf("SCALEOUT_LEASE=%s: give 3s to 12h", c.Lease))
+	}
+	if err := workerid.CheckFrom(c.WorkerIDFrom); err != nil {
+		errs = append(errs, err)
 	}
 	if c.WebhookSecret != "" && c.WebhookSecretARN != "" {
 		errs = append(errs, errors.New("SCALEOUT_WEBHOOK_SECRET and SCALEOUT_WEBHOOK_SECRET_ARN are both set: give one"))

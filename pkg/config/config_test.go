@@ -7,6 +7,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/scaleout/scaleout/pkg/auth"
+	"github.com/scaleout/scaleout/pkg/netguard"
 )
 
 func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
@@ -54,6 +55,11 @@ func TestFromEnvIAM(t *testing.T) {
 	require.Equal(t, auth.Executor, c.IAMRoles["arn:aws:sts::1:assumed-role/s/*"])
 	_, err = FromEnv(env(map[string]string{"SCALEOUT_AUTH": "iam", "SCALEOUT_IAM_ROLES": "nope"}))
 	require.ErrorContains(t, err, "arn=role")
+	c, err = FromEnv(env(map[string]string{"SCALEOUT_AUTH": "iam", "SCALEOUT_IAM_ROLES": "arn:aws:iam::1:role/service-role/ops=admin"}))
+	require.NoError(t, err)
+	require.Equal(t, auth.Admin, c.IAMRoles["arn:aws:iam::1:role/service-role/ops"])
+	_, err = FromEnv(env(map[string]string{"SCALEOUT_AUTH": "iam", "SCALEOUT_IAM_ROLES": "arn:aws:iam::1:role/teams/*=admin"}))
+	require.ErrorContains(t, err, "a role path cannot be matched with '*'")
 	c, err = FromEnv(env(map[string]string{"SCALEOUT_AUTH": "iam"}))
 	require.NoError(t, err)
 	_, err = c.Authenticator()
@@ -155,6 +161,24 @@ func TestFromEnvWebhookSecretARN(t *testing.T) {
 	require.ErrorContains(t, err, "both set")
 	_, err = FromEnv(env(map[string]string{"SCALEOUT_WEBHOOK_SECRET_ARN": "scaleout-webhook"}))
 	require.ErrorContains(t, err, "give the secret's ARN")
+}
+
+// Workers isolate packages by default: http tasks under the private
+// network policy (no metadata addresses); a task user when one is given.
+func TestFromEnvTaskIsolation(t *testing.T) {
+	t.Parallel()
+	c, err := FromEnv(env(nil))
+	require.NoError(t, err)
+	require.Equal(t, netguard.Private, c.TaskNetwork)
+	require.Empty(t, c.TaskUser)
+
+	c, err = FromEnv(env(map[string]string{"SCALEOUT_TASK_NETWORK": "public", "SCALEOUT_TASK_USER": " scaleout-task "}))
+	require.NoError(t, err)
+	require.Equal(t, netguard.Public, c.TaskNetwork)
+	require.Equal(t, "scaleout-task", c.TaskUser)
+
+	_, err = FromEnv(env(map[string]string{"SCALEOUT_TASK_NETWORK": "any"}))
+	require.ErrorContains(t, err, `SCALEOUT_TASK_NETWORK="any": use "private"`)
 }
 
 func TestFromEnvMessageFlush(t *testing.T) {

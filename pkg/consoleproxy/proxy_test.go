@@ -14,8 +14,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/stretchr/testify/require"
 
-	"github.com/scaleout/scaleout/pkg/client"
-	"github.com/scaleout/scaleout/pkg/client/clienttest"
+	"github.com/scaleout/scaleout/client"
+	"github.com/scaleout/scaleout/client/clienttest"
 	"github.com/scaleout/scaleout/pkg/consoleproxy"
 	"github.com/scaleout/scaleout/pkg/testenv"
 )

@@ -16,6 +16,7 @@ import (
 	"github.com/scaleout/scaleout/pkg/awsconfig"
 	"github.com/scaleout/scaleout/pkg/bootstrap"
 	"github.com/scaleout/scaleout/pkg/config"
+	"github.com/scaleout/scaleout/pkg/sqspoll"
 	"github.com/scaleout/scaleout/pkg/streampoll"
 )
 
@@ -89,6 +90,9 @@ func Run(ctx context.Context, o Options) (err error) {
 	}
 	log.Info("tables and queues ready", "executions", set.Executions.Name, "catalog", set.Catalog.Name, "queues", res.QueueURLs)
 
+	if o.Config.WebhookQueueURL == "" {
+		o.Config.WebhookQueueURL = res.WebhookQueueURL
+	}
 	srv, err := assemble.API(ctx, o.Config, clients, log.With("component", "api"))
 	if err != nil {
 		return err
@@ -112,10 +116,20 @@ func Run(ctx context.Context, o Options) (err error) {
 		return err
 	}
 
+	// The webhook sender, as the stack's webhooks function runs it: the
+	// same handler, fed by a poller of the local webhook queue.
+	var hooks *sqspoll.Poller
+	if sender, err := assemble.WebhookSender(ctx, o.Config, clients, log.With("component", "webhooks")); err != nil {
+		log.Warn("webhooks are off: they wait in the webhook queue until a sender runs (set SCALEOUT_WEBHOOK_SECRET)", "error", err)
+	} else if hooks, err = sqspoll.New(clients.SQS, sender.Handle, sqspoll.Config{QueueURL: o.Config.WebhookQueueURL,
+		Wait: o.Config.PollWait, Logger: log.With("component", "webhooks")}); err != nil {
+		return err
+	}
+
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
-	errc := make(chan error, 4)
+	errc := make(chan error, 5)
 	// A client that declares a body and never sends it (or sends it a
 	// byte at a time) is cut off instead of holding a connection; bodies
 	// are at most api.MaxBodyBytes, well within the read timeout.
@@ -136,6 +150,13 @@ func Run(ctx context.Context, o Options) (err error) {
 			errc <- fmt.Errorf("stream poller: %w", err)
 		}
 	})
+	if hooks != nil {
+		wg.Go(func() {
+			if err := hooks.Run(ctx); err != nil {
+				errc <- fmt.Errorf("webhook sender: %w", err)
+			}
+		})
+	}
 	wg.Go(func() {
 		if err := rec.Run(ctx, o.Config.ReconcileInterval); err != nil {
 			errc <- fmt.Errorf("reconciler: %w", err)

@@ -14,6 +14,7 @@ import (
 	"github.com/scaleout/scaleout/pkg/execution"
 	"github.com/scaleout/scaleout/pkg/resources"
 	"github.com/scaleout/scaleout/pkg/workers"
+	"github.com/scaleout/scaleout/scaleouttype"
 )
 
 // Stop asks an execution to stop: a pending one is canceled at once (its
@@ -31,19 +32,16 @@ func (s *Store) Stop(ctx context.Context, id string, now time.Time) (execution.E
 // execution changes under it (or the transaction meets another one).
 func (s *Store) stop(ctx context.Context, id string, now time.Time, tries int) (execution.Execution, error) {
 	values := map[string]types.AttributeValue{
-		":pending":  str(string(execution.Pending)),
-		":canceled": str(string(execution.Canceled)),
-		":now":      num(ms(now)),
-		":why":      str("stopped before it started"),
+		":now": num(ms(now)),
+		":why": str("stopped before it started"),
 	}
+	names := map[string]string{"#error": "error"}
 	out, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:           aws.String(s.table),
-		Key:                 key(id),
-		ConditionExpression: aws.String("#status = :pending"),
-		UpdateExpression:    aws.String(withStatusKey("SET #status = :canceled, ended_at = :now, #error = :why", id, execution.Canceled, values)),
-		ExpressionAttributeNames: map[string]string{
-			"#status": "status", "#error": "error",
-		},
+		TableName:                           aws.String(s.table),
+		Key:                                 key(id),
+		ConditionExpression:                 aws.String(statusCondition(execution.OpStop, execution.Canceled, names, values)),
+		UpdateExpression:                    aws.String(withStatusKey("SET "+setStatus(execution.Canceled, values)+", ended_at = :now, #error = :why", id, execution.Canceled, values)),
+		ExpressionAttributeNames:            names,
 		ExpressionAttributeValues:           values,
 		ReturnValues:                        types.ReturnValueAllNew,
 		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
@@ -63,11 +61,11 @@ func (s *Store) stop(ctx context.Context, id string, now time.Time, tries int) (
 	default:
 		return execution.Execution{}, &execution.ConflictError{ID: id, Want: "pending or running to stop it", Current: &cur}
 	}
-	names, values := map[string]string{}, map[string]types.AttributeValue{":now": num(ms(now))}
-	cond := leaseCondition(execution.LeaseOf(cur), names, values)
+	names, values = map[string]string{}, map[string]types.AttributeValue{":now": num(ms(now))}
+	cond := leaseCondition(execution.OpStop, execution.Stopping, execution.LeaseOf(cur), names, values)
 	stop := &types.Update{
 		TableName: aws.String(s.table), Key: key(id),
-		ConditionExpression: aws.String(cond), UpdateExpression: aws.String(withStatusKey("SET #status = :stopping, stop_requested_at = :now", id, execution.Stopping, values)),
+		ConditionExpression: aws.String(cond), UpdateExpression: aws.String(withStatusKey("SET "+setStatus(execution.Stopping, values)+", stop_requested_at = :now", id, execution.Stopping, values)),
 		ExpressionAttributeNames: names, ExpressionAttributeValues: values,
 	}
 	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
@@ -110,21 +108,10 @@ func (s *Store) stop(ctx context.Context, id string, now time.Time, tries int) (
 }
 
 // Idempotency records which execution a caller's Idempotency-Key made.
-type Idempotency struct {
-	// Table is the catalog table, which holds the records.
-	Table string
-	// Scope separates callers (the principal's name): keys are theirs.
-	Scope string
-	Key   string
-	// Hash identifies the request body; the same key with another body is
-	// a conflict.
-	Hash string
-	// TTL is how long the key is remembered (default 24 h).
-	TTL time.Duration
-}
+type Idempotency = scaleouttype.Idempotency
 
 // ErrIdempotencyMismatch is returned when a key is reused with another body.
-var ErrIdempotencyMismatch = errors.New("idempotency key reused with a different request")
+var ErrIdempotencyMismatch = scaleouttype.ErrIdempotencyMismatch
 
 // CreateIdempotent stores e and the idempotency record in one transaction.
 // When the key was used before with the same body, it returns the
@@ -134,7 +121,7 @@ func (s *Store) CreateIdempotent(ctx context.Context, e execution.Execution, ide
 	if idem.TTL <= 0 {
 		idem.TTL = 24 * time.Hour
 	}
-	e, err = e.SealParameters(ctx, s.Sealer)
+	e, err = execution.SealParameters(ctx, e, s.Sealer)
 	if err != nil {
 		return e, false, err
 	}
@@ -146,8 +133,8 @@ func (s *Store) CreateIdempotent(ctx context.Context, e execution.Execution, ide
 		return e, false, fmt.Errorf("create execution %s: %w", e.ID, err)
 	}
 	idemKey := map[string]types.AttributeValue{
-		resources.CatalogPK: str("IDEM#" + idem.Scope + "#" + idem.Key),
-		resources.CatalogSK: str("IDEM"),
+		resources.CatalogPK: str(resources.CatalogIdempotencyPrefix + idem.Scope + "#" + idem.Key),
+		resources.CatalogSK: str(resources.CatalogIdempotencySK),
 	}
 	record := map[string]types.AttributeValue{
 		"execution_id":         str(e.ID),
@@ -160,7 +147,7 @@ func (s *Store) CreateIdempotent(ctx context.Context, e execution.Execution, ide
 	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{
 		TransactItems: []types.TransactWriteItem{
 			{Put: &types.Put{
-				TableName:                aws.String(idem.Table),
+				TableName:                aws.String(s.catalog),
 				Item:                     record,
 				ConditionExpression:      aws.String("attribute_not_exists(#pk)"),
 				ExpressionAttributeNames: map[string]string{"#pk": resources.CatalogPK},
@@ -177,7 +164,7 @@ func (s *Store) CreateIdempotent(ctx context.Context, e execution.Execution, ide
 	}
 	// The key was used before: replay what it made.
 	got, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName: aws.String(idem.Table), Key: idemKey, ConsistentRead: aws.Bool(true),
+		TableName: aws.String(s.catalog), Key: idemKey, ConsistentRead: aws.Bool(true),
 	})
 	if err != nil {
 		return e, false, fmt.Errorf("read idempotency key: %w", err)

@@ -39,8 +39,8 @@ import (
 // makes executions after SINCE exists makes them invisible to the listings
 // by day on days no other API instance marked: replace it within the day.
 const (
-	dayMarkerPrefix = "EXECUTION_DAYS"
-	daySinceSK      = "SINCE"
+	dayMarkerPrefix = resources.CatalogExecutionDays
+	daySinceSK      = resources.CatalogExecutionDaysSK
 	// dayShards spreads one day's markers: at midnight every API instance
 	// writes the new day's marker.
 	dayShards = 16

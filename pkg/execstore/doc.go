@@ -16,6 +16,12 @@
 // package execution, with the stored item attached. The rules are package
 // leasetest's conformance suite, which this store runs.
 //
+// The status part of every such condition comes from the status table,
+// execution.Transitions: each write names its operation and the status it
+// writes (statusCondition renders the row's From statuses, setStatus the
+// assignment), and the fences above are ANDed to it. TestTransitionConformance
+// runs every row against every stored status.
+//
 // The table's indexes (package resources) are sharded and kept lean. Create
 // writes an execution's package, folder and day keys, each with the shard
 // of its id; they never change, and the KEYS_ONLY indexes on them are

@@ -13,6 +13,7 @@ import (
 
 	"github.com/scaleout/scaleout/pkg/execution"
 	"github.com/scaleout/scaleout/pkg/workers"
+	"github.com/scaleout/scaleout/scaleouttype"
 )
 
 // Claim starts a new attempt of execution id held by the worker session
@@ -32,20 +33,20 @@ import (
 // holding the stored execution.
 func (s *Store) Claim(ctx context.Context, id string, sess workers.Session, now time.Time) (execution.Execution, error) {
 	values := map[string]types.AttributeValue{
-		":pending": str(string(execution.Pending)),
-		":running": str(string(execution.Running)),
 		":worker":  str(sess.WorkerID),
 		":session": str(sess.ID),
 		":now":     num(ms(now)),
 		":one":     num(1),
 	}
+	names := map[string]string{"#session": "session"}
 	out, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:           aws.String(s.table),
-		Key:                 key(id),
-		ConditionExpression: aws.String("#status = :pending AND (attribute_not_exists(not_before) OR not_before <= :now)"),
-		UpdateExpression: aws.String(withStatusKey("SET #status = :running, worker_id = :worker, #session = :session, "+
+		TableName: aws.String(s.table),
+		Key:       key(id),
+		ConditionExpression: aws.String(statusCondition(execution.OpClaim, execution.Running, names, values) +
+			" AND (attribute_not_exists(not_before) OR not_before <= :now)"),
+		UpdateExpression: aws.String(withStatusKey("SET "+setStatus(execution.Running, values)+", worker_id = :worker, #session = :session, "+
 			"started_at = :now, attempt = attempt + :one REMOVE not_before", id, execution.Running, values)),
-		ExpressionAttributeNames:            map[string]string{"#status": "status", "#session": "session"},
+		ExpressionAttributeNames:            names,
 		ExpressionAttributeValues:           values,
 		ReturnValues:                        types.ReturnValueAllNew,
 		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
@@ -227,7 +228,7 @@ func (s *Store) Recover(ctx context.Context, cur execution.Execution, now, deadS
 // pending (the caller sends its message) or ends, as Recover does.
 func (s *Store) Reap(ctx context.Context, st workers.SessionState, run workers.Run, now time.Time) (execution.Execution, bool, error) {
 	cur, err := s.Get(ctx, run.ExecutionID)
-	if errors.Is(err, execution.ErrNotFound) {
+	if errors.Is(err, scaleouttype.ErrNotFound) {
 		return execution.Execution{}, false, nil
 	}
 	if err != nil {
@@ -251,8 +252,14 @@ func (s *Store) lostUpdate(cur execution.Execution, t execution.Takeover, now ti
 	if err != nil {
 		return nil, fmt.Errorf("encode attempt of %s: %w", cur.ID, err)
 	}
+	op := execution.OpRecover
+	if t.Next == execution.Running {
+		op = execution.OpTakeOver
+	}
+	if tr, err := execution.TransitionOf(op, t.Next); err != nil || !tr.Allows(cur.Status) {
+		return nil, fmt.Errorf("execution %s: %s from %s to %s is not in the status table", cur.ID, op, cur.Status, t.Next)
+	}
 	values := map[string]types.AttributeValue{
-		":seen_status":  str(string(cur.Status)),
 		":seen_worker":  str(cur.WorkerID),
 		":seen_attempt": num(int64(cur.Attempt)),
 		":seen_session": str(cur.Session),
@@ -260,26 +267,25 @@ func (s *Store) lostUpdate(cur execution.Execution, t execution.Takeover, now ti
 		":rec":          rec,
 		":empty":        &types.AttributeValueMemberL{Value: []types.AttributeValue{}},
 	}
+	names := map[string]string{"#session": "session"}
 	in := &dynamodb.UpdateItemInput{
 		TableName: aws.String(s.table),
 		Key:       key(cur.ID),
-		ConditionExpression: aws.String("#status = :seen_status AND worker_id = :seen_worker AND " +
+		ConditionExpression: aws.String(statusCondition(op, t.Next, names, values) + " AND worker_id = :seen_worker AND " +
 			"attempt = :seen_attempt AND #session = :seen_session"),
-		ExpressionAttributeNames:            map[string]string{"#status": "status", "#session": "session"},
+		ExpressionAttributeNames:            names,
 		ExpressionAttributeValues:           values,
 		ReturnValues:                        types.ReturnValueAllNew,
 		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 	}
 	switch {
 	case t.Next == execution.Pending:
-		values[":next"] = str(string(execution.Pending))
-		in.UpdateExpression = aws.String(withStatusKey("SET #status = :next, enqueued_at = :now, "+
+		in.UpdateExpression = aws.String(withStatusKey("SET "+setStatus(t.Next, values)+", enqueued_at = :now, "+
 			"attempts = list_append(if_not_exists(attempts, :empty), :rec) REMOVE #session, not_before", cur.ID, t.Next, values))
 	case t.Next.Final():
-		values[":next"] = str(string(t.Next))
 		values[":why"] = str(t.Reason)
 		in.ExpressionAttributeNames["#error"] = "error"
-		in.UpdateExpression = aws.String(withStatusKey("SET #status = :next, ended_at = :now, #error = :why, "+
+		in.UpdateExpression = aws.String(withStatusKey("SET "+setStatus(t.Next, values)+", ended_at = :now, #error = :why, "+
 			"attempts = list_append(if_not_exists(attempts, :empty), :rec)", cur.ID, t.Next, values))
 	}
 	return in, nil
@@ -291,7 +297,7 @@ func (s *Store) lostUpdate(cur execution.Execution, t execution.Takeover, now ti
 // stopping one is finished instead: the caller gets a LeaseLost holding it).
 func (s *Store) Retry(ctx context.Context, l execution.Lease, rec execution.AttemptRecord, notBefore time.Time) (execution.Execution, error) {
 	rec.Outcome = execution.OutcomeFailed
-	return s.handBack(ctx, l, rec, notBefore)
+	return s.handBack(ctx, execution.OpRetry, l, rec, notBefore)
 }
 
 // Release hands the attempt that holds l back (outcome released, not
@@ -299,27 +305,24 @@ func (s *Store) Retry(ctx context.Context, l execution.Lease, rec execution.Atte
 // another worker. Like Retry, it needs the execution running.
 func (s *Store) Release(ctx context.Context, l execution.Lease, rec execution.AttemptRecord) (execution.Execution, error) {
 	rec.Outcome = execution.OutcomeReleased
-	return s.handBack(ctx, l, rec, time.Time{})
+	return s.handBack(ctx, execution.OpRelease, l, rec, time.Time{})
 }
 
-func (s *Store) handBack(ctx context.Context, l execution.Lease, rec execution.AttemptRecord, notBefore time.Time) (execution.Execution, error) {
+func (s *Store) handBack(ctx context.Context, op execution.Op, l execution.Lease, rec execution.AttemptRecord, notBefore time.Time) (execution.Execution, error) {
 	rec.Attempt, rec.WorkerID = l.Attempt, l.WorkerID
 	recAV, err := attributevalue.Marshal([]attemptItem{toAttemptItem(rec)})
 	if err != nil {
 		return execution.Execution{}, fmt.Errorf("encode attempt of %s: %w", l.ID, err)
 	}
 	due := rec.EndedAt
-	set := "SET #status = :pending, enqueued_at = :due, attempts = list_append(if_not_exists(attempts, :empty), :rec)"
-	remove := " REMOVE #session, not_before"
 	values := map[string]types.AttributeValue{
-		":pending": str(string(execution.Pending)),
-		":running": str(string(execution.Running)),
-		":worker":  str(l.WorkerID),
-		":session": str(l.Session),
-		":attempt": num(int64(l.Attempt)),
-		":rec":     recAV,
-		":empty":   &types.AttributeValueMemberL{Value: []types.AttributeValue{}},
+		":rec":   recAV,
+		":empty": &types.AttributeValueMemberL{Value: []types.AttributeValue{}},
 	}
+	names := map[string]string{}
+	cond := leaseCondition(op, execution.Pending, l, names, values)
+	set := "SET " + setStatus(execution.Pending, values) + ", enqueued_at = :due, attempts = list_append(if_not_exists(attempts, :empty), :rec)"
+	remove := " REMOVE #session, not_before"
 	if !notBefore.IsZero() {
 		due = notBefore
 		set += ", not_before = :due"
@@ -329,9 +332,9 @@ func (s *Store) handBack(ctx context.Context, l execution.Lease, rec execution.A
 	out, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                           aws.String(s.table),
 		Key:                                 key(l.ID),
-		ConditionExpression:                 aws.String("#status = :running AND worker_id = :worker AND #session = :session AND attempt = :attempt"),
+		ConditionExpression:                 aws.String(cond),
 		UpdateExpression:                    aws.String(withStatusKey(set+remove, l.ID, execution.Pending, values)),
-		ExpressionAttributeNames:            map[string]string{"#status": "status", "#session": "session"},
+		ExpressionAttributeNames:            names,
 		ExpressionAttributeValues:           values,
 		ReturnValues:                        types.ReturnValueAllNew,
 		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
@@ -348,15 +351,15 @@ func (s *Store) handBack(ctx context.Context, l execution.Lease, rec execution.A
 // reconcilers, only one sends.
 func (s *Store) MarkEnqueued(ctx context.Context, e execution.Execution, now time.Time) error {
 	values := map[string]types.AttributeValue{
-		":pending": str(string(execution.Pending)),
 		":attempt": num(int64(e.Attempt)),
 		":now":     num(ms(now)),
 		":zero":    num(0),
 		":one":     num(1),
 	}
-	cond := "#status = :pending AND attempt = :attempt AND attribute_not_exists(enqueued_at)"
+	names := map[string]string{}
+	cond := statusCondition(execution.OpRequeue, execution.Pending, names, values) + " AND attempt = :attempt AND attribute_not_exists(enqueued_at)"
 	if e.EnqueuedAt != nil {
-		cond = "#status = :pending AND attempt = :attempt AND enqueued_at = :seen"
+		cond = statusCondition(execution.OpRequeue, execution.Pending, names, values) + " AND attempt = :attempt AND enqueued_at = :seen"
 		values[":seen"] = num(ms(*e.EnqueuedAt))
 	}
 	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
@@ -364,7 +367,7 @@ func (s *Store) MarkEnqueued(ctx context.Context, e execution.Execution, now tim
 		Key:                                 key(e.ID),
 		ConditionExpression:                 aws.String(cond),
 		UpdateExpression:                    aws.String("SET enqueued_at = :now, requeues = if_not_exists(requeues, :zero) + :one"),
-		ExpressionAttributeNames:            map[string]string{"#status": "status"},
+		ExpressionAttributeNames:            names,
 		ExpressionAttributeValues:           values,
 		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 	})

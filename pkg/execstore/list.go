@@ -20,34 +20,17 @@ import (
 
 	"github.com/scaleout/scaleout/pkg/execution"
 	"github.com/scaleout/scaleout/pkg/resources"
+	"github.com/scaleout/scaleout/scaleouttype"
 )
 
 // Filter selects executions to list. Empty fields match everything.
-type Filter struct {
-	Folder, Project, Package string
-	Status                   execution.Status
-	// Since and Until bound the creation time (inclusive); zero means open.
-	// When the listing goes by day (no folder or package, and no status or
-	// a final one), Until defaults to now and Since to 30 days before the
-	// earlier of Until and now (a far-future Until lists the last 30 days).
-	Since, Until time.Time
-	// Limit is the page size (1-1000, default 100).
-	Limit int
-	// Cursor continues a previous page.
-	Cursor string
-}
+type Filter = scaleouttype.ExecutionFilter
 
 // Page is one page of executions, newest first.
-type Page struct {
-	Executions []execution.Execution `json:"executions"`
-	// Next continues the listing; empty on the last page. A page can be
-	// shorter than the limit and still have a Next: each call reads a
-	// bounded number of index pages.
-	Next string `json:"next,omitempty"`
-}
+type Page = scaleouttype.ExecutionPage
 
 // ErrBadCursor is returned for a cursor List did not make for this filter.
-var ErrBadCursor = errors.New("not a cursor from a previous page of this listing")
+var ErrBadCursor = scaleouttype.ErrBadCursor
 
 // listRounds bounds the rounds of index queries (one query per shard each)
 // of one List call; a page that needs more ends early, with a cursor. A
@@ -101,7 +84,7 @@ func validBound(k string) bool {
 }
 
 // fingerprint identifies the filter a cursor belongs to.
-func (f Filter) fingerprint() uint32 {
+func fingerprint(f Filter) uint32 {
 	h := fnv.New32a()
 	for _, v := range []string{f.Folder, f.Project, f.Package, string(f.Status), f.Since.UTC().String(), f.Until.UTC().String()} {
 		_, _ = h.Write([]byte(v))
@@ -110,7 +93,7 @@ func (f Filter) fingerprint() uint32 {
 	return h.Sum32()
 }
 
-func (f Filter) matches(e execution.Execution) bool {
+func matches(f Filter, e execution.Execution) bool {
 	return (f.Folder == "" || e.Folder == f.Folder) && (f.Project == "" || e.Project == f.Project) &&
 		(f.Package == "" || e.Package == f.Package) && (f.Status == "" || e.Status == f.Status)
 }
@@ -138,7 +121,7 @@ func (s *Store) List(ctx context.Context, f Filter, now time.Time) (Page, error)
 	if f.Limit <= 0 || f.Limit > 1000 {
 		f.Limit = 100
 	}
-	fp := f.fingerprint() // of the filter as given, before the defaults
+	fp := fingerprint(f) // of the filter as given, before the defaults
 	var from cursor
 	if f.Cursor != "" {
 		var err error
@@ -255,7 +238,7 @@ func (s *Store) List(ctx context.Context, f Filter, now time.Time) (Page, error)
 				if err != nil {
 					return Page{}, err
 				}
-				if !f.matches(e) {
+				if !matches(f, e) {
 					continue
 				}
 				page.Executions = append(page.Executions, e)

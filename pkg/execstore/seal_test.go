@@ -59,25 +59,25 @@ func TestSensitiveParametersAreStoredSealed(t *testing.T) {
 	require.Equal(t, "***", got.Redacted().Parameters["password"], "callers see ***")
 	require.Equal(t, "***", got.Redacted().Parameters["pin"])
 
-	opened, err := got.OpenParameters(ctx, sealer)
+	opened, err := execution.OpenParameters(ctx, got, sealer)
 	require.NoError(t, err)
 	require.Equal(t, secret, opened.Parameters["password"])
 	require.EqualValues(t, 1234, opened.Parameters["pin"])
 	require.Equal(t, "2026-11-25", opened.Parameters["date"])
 
-	_, err = got.OpenParameters(ctx, nil)
+	_, err = execution.OpenParameters(ctx, got, nil)
 	require.ErrorIs(t, err, execution.ErrNoSealer)
 
 	other := make([]byte, secrets.KeySize)
 	wrong, err := secrets.NewLocalSealer(other)
 	require.NoError(t, err)
-	_, err = got.OpenParameters(ctx, wrong)
+	_, err = execution.OpenParameters(ctx, got, wrong)
 	require.ErrorIs(t, err, secrets.ErrOpen)
 	require.NotContains(t, err.Error(), secret)
 
 	// A sealed value moved to another execution does not open there.
 	moved := got
 	moved.ID = uuid.NewString()
-	_, err = moved.OpenParameters(ctx, sealer)
+	_, err = execution.OpenParameters(ctx, moved, sealer)
 	require.ErrorIs(t, err, secrets.ErrOpen)
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/scaleout/scaleout/pkg/execstore"
 	"github.com/scaleout/scaleout/pkg/execution"
 	"github.com/scaleout/scaleout/pkg/testenv"
+	"github.com/scaleout/scaleout/scaleouttype"
 )
 
 func bigExecution(definition int) execution.Execution {
@@ -39,7 +40,7 @@ func TestSizeLimits(t *testing.T) {
 	require.ErrorContains(t, err, fmt.Sprintf("at most %d", execution.MaxSubmittedBytes))
 	require.ErrorContains(t, err, fmt.Sprintf("definition %d", len(tooBig.Definition)))
 	_, err = s.Get(ctx, tooBig.ID)
-	require.ErrorIs(t, err, execution.ErrNotFound, "nothing was written")
+	require.ErrorIs(t, err, scaleouttype.ErrNotFound, "nothing was written")
 
 	// Its attempts' reasons and its result are cut to their caps (that
 	// they fit beside the largest submission is TestBudget's).

@@ -19,6 +19,7 @@ import (
 	"github.com/scaleout/scaleout/pkg/resources"
 	"github.com/scaleout/scaleout/pkg/secrets"
 	"github.com/scaleout/scaleout/pkg/workers"
+	"github.com/scaleout/scaleout/scaleouttype"
 )
 
 // Store reads and writes executions in one table.
@@ -193,6 +194,9 @@ func Decode(av map[string]types.AttributeValue) (execution.Execution, error) {
 
 // put is the conditional write that creates e.
 func (s *Store) put(e execution.Execution) (*types.Put, error) {
+	if _, err := execution.TransitionOf(execution.OpSubmit, e.Status); err != nil {
+		return nil, fmt.Errorf("create execution %s: %w", e.ID, err)
+	}
 	it, err := toItem(e, s.Retention)
 	if err != nil {
 		return nil, fmt.Errorf("encode execution %s: %w", e.ID, err)
@@ -204,17 +208,18 @@ func (s *Store) put(e execution.Execution) (*types.Put, error) {
 	if err := checkSubmittedSize(e, av); err != nil {
 		return nil, err
 	}
+	names := map[string]string{}
 	return &types.Put{
 		TableName:                aws.String(s.table),
 		Item:                     av,
-		ConditionExpression:      aws.String("attribute_not_exists(#id)"),
-		ExpressionAttributeNames: map[string]string{"#id": resources.ExecutionKey},
+		ConditionExpression:      aws.String(statusCondition(execution.OpSubmit, e.Status, names, nil)),
+		ExpressionAttributeNames: names,
 	}, nil
 }
 
 // Create stores a new execution; its id must be unused.
 func (s *Store) Create(ctx context.Context, e execution.Execution) error {
-	e, err := e.SealParameters(ctx, s.Sealer)
+	e, err := execution.SealParameters(ctx, e, s.Sealer)
 	if err != nil {
 		return err
 	}
@@ -253,7 +258,7 @@ func (s *Store) Get(ctx context.Context, id string) (execution.Execution, error)
 		return execution.Execution{}, fmt.Errorf("get execution %s: %w", id, err)
 	}
 	if out.Item == nil {
-		return execution.Execution{}, fmt.Errorf("execution %s: %w", id, execution.ErrNotFound)
+		return execution.Execution{}, fmt.Errorf("execution %s: %w", id, scaleouttype.ErrNotFound)
 	}
 	return Decode(out.Item)
 }
@@ -268,15 +273,15 @@ func num(v int64) types.AttributeValue {
 
 func str(v string) types.AttributeValue { return &types.AttributeValueMemberS{Value: v} }
 
-func leaseCondition(l execution.Lease, names map[string]string, values map[string]types.AttributeValue) string {
-	names["#status"] = "status"
+// leaseCondition is the condition of op's write, moving the attempt that
+// holds l to status to: the status part from the status table, fenced on
+// l's worker, session and attempt.
+func leaseCondition(op execution.Op, to execution.Status, l execution.Lease, names map[string]string, values map[string]types.AttributeValue) string {
 	names["#session"] = "session"
 	values[":worker"] = str(l.WorkerID)
 	values[":session"] = str(l.Session)
 	values[":attempt"] = num(int64(l.Attempt))
-	values[":running"] = str(string(execution.Running))
-	values[":stopping"] = str(string(execution.Stopping))
-	return "#status IN (:running, :stopping) AND worker_id = :worker AND #session = :session AND attempt = :attempt"
+	return statusCondition(op, to, names, values) + " AND worker_id = :worker AND #session = :session AND attempt = :attempt"
 }
 
 // Finish records the final result of the attempt that holds l, cut to
@@ -292,18 +297,17 @@ func (s *Store) Finish(ctx context.Context, l execution.Lease, r execution.Resul
 		return execution.Execution{}, fmt.Errorf("encode task summaries of %s: %w", l.ID, err)
 	}
 	values := map[string]types.AttributeValue{
-		":final":   str(string(r.Status)),
 		":now":     num(ms(now)),
 		":err":     str(r.Error),
 		":tasks":   tasksAV,
 		":omitted": num(int64(r.TasksOmitted)),
 	}
-	set := withStatusKey("SET #status = :final, ended_at = :now, #error = :err, tasks = :tasks, tasks_omitted = :omitted", l.ID, r.Status, values)
+	set := withStatusKey("SET "+setStatus(r.Status, values)+", ended_at = :now, #error = :err, tasks = :tasks, tasks_omitted = :omitted", l.ID, r.Status, values)
 	names := map[string]string{"#error": "error"}
 	out, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                           aws.String(s.table),
 		Key:                                 key(l.ID),
-		ConditionExpression:                 aws.String(leaseCondition(l, names, values)),
+		ConditionExpression:                 aws.String(leaseCondition(execution.OpFinish, r.Status, l, names, values)),
 		UpdateExpression:                    aws.String(set),
 		ExpressionAttributeNames:            names,
 		ExpressionAttributeValues:           values,
@@ -334,19 +338,16 @@ func finishedBy(cur execution.Execution, l execution.Lease, status execution.Sta
 // example when it could not be enqueued.
 func (s *Store) Fail(ctx context.Context, id, reason string, now time.Time) error {
 	values := map[string]types.AttributeValue{
-		":pending": str(string(execution.Pending)),
-		":failed":  str(string(execution.Failed)),
-		":now":     num(ms(now)),
-		":err":     str(reason),
+		":now": num(ms(now)),
+		":err": str(reason),
 	}
+	names := map[string]string{"#error": "error"}
 	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:           aws.String(s.table),
-		Key:                 key(id),
-		ConditionExpression: aws.String("#status = :pending"),
-		UpdateExpression:    aws.String(withStatusKey("SET #status = :failed, ended_at = :now, #error = :err", id, execution.Failed, values)),
-		ExpressionAttributeNames: map[string]string{
-			"#status": "status", "#error": "error",
-		},
+		TableName:                           aws.String(s.table),
+		Key:                                 key(id),
+		ConditionExpression:                 aws.String(statusCondition(execution.OpFail, execution.Failed, names, values)),
+		UpdateExpression:                    aws.String(withStatusKey("SET "+setStatus(execution.Failed, values)+", ended_at = :now, #error = :err", id, execution.Failed, values)),
+		ExpressionAttributeNames:            names,
 		ExpressionAttributeValues:           values,
 		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 	})
@@ -366,7 +367,7 @@ func (s *Store) conflict(id, want string, err error) error {
 	}
 	c := &execution.ConflictError{ID: id, Want: want}
 	if len(ccf.Item) == 0 {
-		return fmt.Errorf("%w: %w", execution.ErrNotFound, c)
+		return fmt.Errorf("execution %s: %w: %w", id, scaleouttype.ErrNotFound, c)
 	}
 	if cur, derr := Decode(ccf.Item); derr == nil {
 		c.Current = &cur

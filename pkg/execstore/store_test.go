@@ -12,6 +12,7 @@ import (
 	"github.com/scaleout/scaleout/pkg/execution"
 	"github.com/scaleout/scaleout/pkg/testenv"
 	"github.com/scaleout/scaleout/pkg/workers"
+	"github.com/scaleout/scaleout/scaleouttype"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }
@@ -40,7 +41,7 @@ func TestCreateGet(t *testing.T) {
 
 	require.ErrorIs(t, s.Create(ctx, e), execution.ErrExists)
 	_, err = s.Get(ctx, uuid.NewString())
-	require.ErrorIs(t, err, execution.ErrNotFound)
+	require.ErrorIs(t, err, scaleouttype.ErrNotFound)
 }
 
 func TestFailOnlyPending(t *testing.T) {
@@ -82,7 +83,7 @@ func TestStop(t *testing.T) {
 	require.Equal(t, execution.Stopping, got.Status)
 
 	_, err = s.Stop(ctx, uuid.NewString(), now)
-	require.ErrorIs(t, err, execution.ErrNotFound)
+	require.ErrorIs(t, err, scaleouttype.ErrNotFound)
 }
 
 // session registers a worker of its own and returns its session.
@@ -98,9 +99,8 @@ func session(t *testing.T) workers.Session {
 func TestCreateIdempotent(t *testing.T) {
 	t.Parallel()
 	s, e := setup(t)
-	env := testenv.AWS(t)
 	ctx := context.Background()
-	idem := execstore.Idempotency{Table: env.Set.Catalog.Name, Scope: "ops", Key: uuid.NewString(), Hash: "h1"}
+	idem := execstore.Idempotency{Scope: "ops", Key: uuid.NewString(), Hash: "h1"}
 
 	first := e
 	first.ID = uuid.Must(uuid.NewV7()).String()
@@ -116,7 +116,7 @@ func TestCreateIdempotent(t *testing.T) {
 	require.True(t, replayed)
 	require.Equal(t, first.ID, got.ID, "the same key gives the first execution")
 	_, err = s.Get(ctx, second.ID)
-	require.ErrorIs(t, err, execution.ErrNotFound, "and makes no second one")
+	require.ErrorIs(t, err, scaleouttype.ErrNotFound, "and makes no second one")
 
 	other := idem
 	other.Hash = "h2"

@@ -5,9 +5,6 @@ import (
 	"fmt"
 )
 
-// ErrNotFound is returned when no execution has the given id.
-var ErrNotFound = errors.New("execution not found")
-
 // ErrExists is returned when creating an execution whose id is taken.
 var ErrExists = errors.New("execution already exists")
 

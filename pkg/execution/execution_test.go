@@ -7,34 +7,6 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-func TestTransitions(t *testing.T) {
-	t.Parallel()
-	for _, tc := range []struct {
-		from, to Status
-		ok       bool
-	}{
-		{Pending, Running, true},
-		{Running, Succeeded, true},
-		{Running, Failed, true},
-		{Running, Pending, true},
-		{Succeeded, Running, false},
-		{Failed, Succeeded, false},
-		{Pending, Succeeded, false},
-		{Canceled, Pending, false},
-		{Created, Pending, true},
-	} {
-		require.Equal(t, tc.ok, CanTransition(tc.from, tc.to), "%s -> %s", tc.from, tc.to)
-	}
-	for _, s := range Statuses {
-		if s.Final() {
-			for _, to := range Statuses {
-				require.False(t, CanTransition(s, to), "final %s must not move to %s", s, to)
-			}
-		}
-	}
-	require.ElementsMatch(t, []Status{Running, Stopping}, From(Succeeded))
-}
-
 func TestStatusValid(t *testing.T) {
 	t.Parallel()
 	require.True(t, Running.Valid())

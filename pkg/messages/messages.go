@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
@@ -18,26 +19,32 @@ import (
 
 	"github.com/scaleout/scaleout/pkg/resources"
 	"github.com/scaleout/scaleout/pkg/wait"
+	"github.com/scaleout/scaleout/scaleouttype"
 )
 
 // Message is one event of an execution.
-type Message struct {
-	ExecutionID string    `json:"-" dynamodbav:"execution_id"`
-	Attempt     int       `json:"attempt" dynamodbav:"attempt"`
-	Seq         int       `json:"seq" dynamodbav:"seq"`
-	Time        time.Time `json:"time" dynamodbav:"time"`
-	Kind        string    `json:"kind" dynamodbav:"kind"`
-	Task        string    `json:"task,omitempty" dynamodbav:"task,omitempty"`
-	Status      string    `json:"status,omitempty" dynamodbav:"status,omitempty"`
-	Stream      string    `json:"stream,omitempty" dynamodbav:"stream,omitempty"`
-	Message     string    `json:"message,omitempty" dynamodbav:"message,omitempty"`
-	DurationMS  int64     `json:"duration_ms,omitempty" dynamodbav:"duration_ms,omitempty"`
-}
+type Message = scaleouttype.Message
 
-// MaxMessageBytes caps one message's text; longer text is cut.
+// MaxMessageBytes caps one message's text; longer text is cut, on a
+// character boundary, and ends with cutMarker within the cap (the API's
+// document says a message has at most 8192 characters).
 const MaxMessageBytes = 8 << 10
 
-func partition(id string) string { return "EXEC#" + id }
+const cutMarker = "… (cut)"
+
+// cut keeps s within MaxMessageBytes.
+func cut(s string) string {
+	if len(s) <= MaxMessageBytes {
+		return s
+	}
+	n := MaxMessageBytes - len(cutMarker)
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + cutMarker
+}
+
+func partition(id string) string { return resources.CatalogMessagesPrefix + id }
 
 // PartitionOf is the catalog partition key of execution id's messages: for
 // a capacity model.
@@ -45,7 +52,9 @@ func PartitionOf(id string) string { return partition(id) }
 
 // sortKey orders message chunks by attempt, then the sequence number of
 // their last message.
-func sortKey(attempt, seq int) string { return fmt.Sprintf("MSG#%04d#%09d", attempt, seq) }
+func sortKey(attempt, seq int) string {
+	return fmt.Sprintf("%s%04d#%09d", resources.CatalogMessagePrefix, attempt, seq)
+}
 
 // MaxChunkBytes caps the messages one item holds (as JSON). A flush of
 // one attempt's messages is one item, or more when they are larger: a
@@ -184,12 +193,7 @@ func (s *Store) batch(ctx context.Context, reqs []types.WriteRequest) error {
 }
 
 // Page is one page of messages.
-type Page struct {
-	Messages []Message `json:"messages"`
-	// Next is the cursor of the next page; empty at the end (so far: a
-	// running execution may add more, tail by asking again with the cursor).
-	Next string `json:"next,omitempty"`
-}
+type Page = scaleouttype.MessagePage
 
 // List returns up to limit messages after the cursor (empty: from the
 // start), in order.
@@ -201,7 +205,7 @@ func (s *Store) List(ctx context.Context, executionID, cursor string, limit int)
 	cond := "#pk = :pk AND begins_with(#sk, :msg)"
 	values := map[string]types.AttributeValue{
 		":pk":  &types.AttributeValueMemberS{Value: partition(executionID)},
-		":msg": &types.AttributeValueMemberS{Value: "MSG#"},
+		":msg": &types.AttributeValueMemberS{Value: resources.CatalogMessagePrefix},
 	}
 	if cursor != "" {
 		var ok bool
@@ -214,7 +218,7 @@ func (s *Store) List(ctx context.Context, executionID, cursor string, limit int)
 		// Chunks whose last message is after the cursor; the first of
 		// them may begin at or before it.
 		values[":after"] = &types.AttributeValueMemberS{Value: sortKey(afterAttempt, afterSeq+1)}
-		values[":end"] = &types.AttributeValueMemberS{Value: "MSG#~"}
+		values[":end"] = &types.AttributeValueMemberS{Value: resources.CatalogMessagePrefix + "~"}
 	}
 	p := Page{Messages: []Message{}}
 	in := &dynamodb.QueryInput{
@@ -261,15 +265,29 @@ func (s *Store) List(ctx context.Context, executionID, cursor string, limit int)
 	return p, nil
 }
 
+// legacyItem is an item of one message, as written before chunks.
+type legacyItem struct {
+	ExecutionID string    `dynamodbav:"execution_id"`
+	Attempt     int       `dynamodbav:"attempt"`
+	Seq         int       `dynamodbav:"seq"`
+	Time        time.Time `dynamodbav:"time"`
+	Kind        string    `dynamodbav:"kind"`
+	Task        string    `dynamodbav:"task,omitempty"`
+	Status      string    `dynamodbav:"status,omitempty"`
+	Stream      string    `dynamodbav:"stream,omitempty"`
+	Message     string    `dynamodbav:"message,omitempty"`
+	DurationMS  int64     `dynamodbav:"duration_ms,omitempty"`
+}
+
 // decodeItem reads a chunk item (or an item of one message, as written
 // before chunks).
 func decodeItem(it map[string]types.AttributeValue) ([]Message, error) {
 	if _, ok := it["msgs"]; !ok {
-		var m Message
+		var m legacyItem
 		if err := attributevalue.UnmarshalMap(it, &m); err != nil {
 			return nil, err
 		}
-		return []Message{m}, nil
+		return []Message{Message(m)}, nil
 	}
 	var c chunk
 	if err := attributevalue.UnmarshalMap(it, &c); err != nil {
@@ -368,9 +386,7 @@ func NewWriter(store *Store, executionID string, attempt int, o WriterOptions) *
 
 // Add buffers one message; it never blocks on DynamoDB.
 func (w *Writer) Add(m Message) {
-	if len(m.Message) > MaxMessageBytes {
-		m.Message = m.Message[:MaxMessageBytes] + "… (cut)"
-	}
+	m.Message = cut(m.Message)
 	w.mu.Lock()
 	if len(w.buf)+w.pending >= w.maxBuf {
 		w.dropped++

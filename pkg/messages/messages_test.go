@@ -8,6 +8,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -36,6 +37,7 @@ func TestWriterBatchesAndListPages(t *testing.T) {
 		w.Add(messages.Message{Kind: "output", Task: "load", Stream: "stdout", Message: fmt.Sprintf("line %d", i)})
 	}
 	w.Add(messages.Message{Kind: "warning", Message: strings.Repeat("x", messages.MaxMessageBytes+10)})
+	w.Add(messages.Message{Kind: "warning", Message: strings.Repeat("é", messages.MaxMessageBytes)})
 	require.NoError(t, w.Close())
 
 	// Attempt 2 sorts after attempt 1.
@@ -56,15 +58,19 @@ func TestWriterBatchesAndListPages(t *testing.T) {
 		}
 		cursor = p.Next
 	}
-	require.Len(t, all, 62)
+	require.Len(t, all, 63)
 	for i := range 60 {
 		require.Equal(t, fmt.Sprintf("line %d", i), all[i].Message)
 		require.Equal(t, i+1, all[i].Seq)
 		require.Equal(t, 1, all[i].Attempt)
 	}
-	require.True(t, strings.HasSuffix(all[60].Message, "(cut)"))
-	require.Equal(t, 2, all[61].Attempt)
-	require.Equal(t, "package_started", all[61].Kind)
+	for _, m := range all[60:62] {
+		require.True(t, strings.HasSuffix(m.Message, "… (cut)"))
+		require.LessOrEqual(t, len(m.Message), messages.MaxMessageBytes, "the marker fits within the cap")
+		require.True(t, utf8.ValidString(m.Message), "cut on a character boundary")
+	}
+	require.Equal(t, 2, all[62].Attempt)
+	require.Equal(t, "package_started", all[62].Kind)
 
 	_, err := store.List(ctx, id, "bogus", 10)
 	require.ErrorIs(t, err, messages.ErrBadCursor)

@@ -15,9 +15,16 @@
 //
 // # Webhooks
 //
-// When the submission gave a callback_url, the stream function POSTs a
-// signed JSON payload (Payload) to it once the execution reaches a final
-// status.
+// When the submission gave a callback_url, a signed JSON payload (Payload)
+// is POSTed to it once the execution reaches a final status. The stream
+// function does not send it: it puts one message per delivery on the
+// webhook queue (Queue, in batch sends of up to ten), and the webhook
+// sender (Sender: its own Lambda function behind an SQS event source on
+// AWS, a local poller of the same queue in `scaleout dev`) delivers it. A
+// slow or failing receiver so holds back neither the stream's aggregates
+// nor its events. A queue message that cannot be put fails the stream
+// batch from its record on, as an event does; webhooks are queued before
+// events are put, so that such a retry puts no event twice.
 //
 // Signing: the body is signed with HMAC-SHA256 over "<timestamp>.<body>"
 // with SCALEOUT_WEBHOOK_SECRET. The request carries
@@ -32,7 +39,7 @@
 // Exactly-once intent: before sending, the notifier records the delivery in
 // the catalog table (pk "NOTIFY#<execution_id>", sk "WEBHOOK") with a
 // conditional put. Only the record's creator sends a first delivery; a later
-// attempt for the same execution (the stream delivering a record again)
+// attempt for the same execution (a retry, or the stream queueing it again)
 // sends again, marked as a redelivery, only if the record is not marked
 // delivered, and skips it otherwise. So a receiver sees at most one send
 // without the redelivery mark per execution, and deduplicates by
@@ -44,10 +51,12 @@
 // URL cannot make the stream function reach into its own network.
 // SCALEOUT_WEBHOOK_ALLOW_PRIVATE=true lifts that (`scaleout dev` sets it).
 //
-// Failure rule: a send is retried with backoff (Config.Tries, doubling from
-// Config.Backoff, each request bounded by Config.Timeout) on a network
-// error, a 5xx, 408 or 429; any other status is final. When it still fails,
-// the record stays undelivered and the failure is logged: a receiver that is
-// down never fails or holds back the stream batch (the aggregates are what
-// the batch is for). A redelivery of the stream record tries again.
+// Failure rule: the sender tries each delivery once per receive, each
+// request bounded by Config.Timeout. A network error, a 5xx, 408 or 429
+// reports the message as a batch item failure and sets its visibility to
+// the backoff of its receive count (SenderConfig.RetryBase, doubling, at
+// most RetryMax), so SQS hands it over again then; after the queue's
+// maxReceiveCount it moves to the dead-letter queue (the stack alarms on
+// its depth). Any other status is final: the failure is recorded on the
+// delivery record and logged, and the message is dropped.
 package notify

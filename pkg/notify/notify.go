@@ -43,19 +43,20 @@ func ValidateURL(s string) error {
 }
 
 // Event is an execution that reached a final status.
+// It is also the body of a webhook queue message (JSON).
 type Event struct {
-	ExecutionID string
-	Folder      string
-	Project     string
-	Package     string
-	Pool        string
-	Status      execution.Status
-	Attempt     int
-	Error       string
-	StartedAt   time.Time // zero when it never started
-	EndedAt     time.Time
+	ExecutionID string           `json:"execution_id"`
+	Folder      string           `json:"folder,omitempty"`
+	Project     string           `json:"project,omitempty"`
+	Package     string           `json:"package"`
+	Pool        string           `json:"pool,omitempty"`
+	Status      execution.Status `json:"status"`
+	Attempt     int              `json:"attempt"`
+	Error       string           `json:"error,omitempty"`
+	StartedAt   time.Time        `json:"started_at,omitzero"` // zero when it never started
+	EndedAt     time.Time        `json:"ended_at"`
 	// CallbackURL is where the webhook goes ("" : no webhook).
-	CallbackURL string
+	CallbackURL string `json:"callback_url,omitempty"`
 }
 
 // Payload is the JSON body of a webhook request.
@@ -108,9 +109,13 @@ type Deliveries interface {
 
 // Config configures a Notifier.
 type Config struct {
-	// Secret signs every request (SCALEOUT_WEBHOOK_SECRET); required.
-	Secret     []byte
-	Deliveries Deliveries
+	// Secret signs every request (SCALEOUT_WEBHOOK_SECRET), or
+	// SecretSource gives it anew for each webhook (a CachedSecret reading
+	// Secrets Manager: a rotation is picked up without a restart); one is
+	// required, SecretSource wins.
+	Secret       []byte
+	SecretSource SecretSource
+	Deliveries   Deliveries
 	// Client sends the requests (default NewClient(AllowPrivate)).
 	Client *http.Client
 	// AllowPrivate lets webhooks reach loopback and private addresses
@@ -136,7 +141,7 @@ const MinSecretLength = 16
 // New returns a notifier; it fails without a secret or a delivery store.
 func New(c Config) (*Notifier, error) {
 	var errs []error
-	if len(c.Secret) < MinSecretLength {
+	if c.SecretSource == nil && len(c.Secret) < MinSecretLength {
 		errs = append(errs, fmt.Errorf("notify: webhook secret of %d bytes: give at least %d (SCALEOUT_WEBHOOK_SECRET, e.g. from `openssl rand -hex 32`)", len(c.Secret), MinSecretLength))
 	}
 	if c.Deliveries == nil {
@@ -145,6 +150,10 @@ func New(c Config) (*Notifier, error) {
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
+	if c.SecretSource == nil {
+		c.SecretSource = staticSecret(c.Secret)
+	}
+	c.Secret = nil
 	if c.Client == nil {
 		c.Client = NewClient(c.AllowPrivate)
 	}
@@ -186,6 +195,15 @@ func (e permanentError) Unwrap() error { return e.err }
 
 func permanent(err error) error { return permanentError{err} }
 
+// Permanent reports whether err, from Notify, is a failure that sending
+// again does not fix (the receiver answered a 4xx other than 408 and 429,
+// the target is refused, the URL is not one): the webhook sender then
+// drops the delivery instead of trying it again.
+func Permanent(err error) bool {
+	var pe permanentError
+	return errors.As(err, &pe)
+}
+
 // Notify sends ev's webhook unless it has no callback URL or was delivered
 // already (see the package documentation for the rules). An error means
 // the webhook was not delivered; the caller logs it and goes on.
@@ -215,10 +233,18 @@ func (n *Notifier) Notify(ctx context.Context, ev Event) error {
 	if u, err := url.Parse(ev.CallbackURL); err == nil {
 		host = u.Host // never the path or query: they may hold a token
 	}
+	secret, err := n.c.SecretSource.Secret(ctx)
+	if err != nil {
+		err = fmt.Errorf("webhook of execution %s to host %s not sent: the signing secret: %w", ev.ExecutionID, host, err)
+		if merr := n.c.Deliveries.MarkFailed(ctx, ev.ExecutionID, err.Error(), n.c.Now()); merr != nil {
+			log.WarnContext(ctx, "webhook failure not recorded", "error", merr)
+		}
+		return err
+	}
 	var sendErr error
 	pause, try := n.c.Backoff, 1
 	for ; ; try++ {
-		sendErr = n.send(ctx, ev.CallbackURL, p.DeliveryID, p.Redelivery, body)
+		sendErr = n.send(ctx, secret, ev.CallbackURL, p.DeliveryID, p.Redelivery, body)
 		var pe permanentError
 		if sendErr == nil || errors.As(sendErr, &pe) || try >= n.c.Tries {
 			break
@@ -245,7 +271,7 @@ func (n *Notifier) Notify(ctx context.Context, ev Event) error {
 }
 
 // send makes one request.
-func (n *Notifier) send(ctx context.Context, target, deliveryID string, redelivery bool, body []byte) error {
+func (n *Notifier) send(ctx context.Context, secret []byte, target, deliveryID string, redelivery bool, body []byte) error {
 	ctx, cancel := context.WithTimeout(ctx, n.c.Timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(body))
@@ -259,7 +285,7 @@ func (n *Notifier) send(ctx context.Context, target, deliveryID string, redelive
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "Scaleout-Webhook/1")
 	req.Header.Set(HeaderTimestamp, ts)
-	req.Header.Set(HeaderSignature, Sign(n.c.Secret, ts, body))
+	req.Header.Set(HeaderSignature, Sign(secret, ts, body))
 	req.Header.Set(HeaderDelivery, deliveryID)
 	if redelivery {
 		req.Header.Set(HeaderRedelivery, "true")

@@ -3,6 +3,7 @@ package notify_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -12,10 +13,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/scaleout/scaleout/pkg/bootstrap"
 	"github.com/scaleout/scaleout/pkg/execution"
 	"github.com/scaleout/scaleout/pkg/notify"
+	"github.com/scaleout/scaleout/pkg/resources"
 	"github.com/scaleout/scaleout/pkg/testenv"
 )
 
@@ -209,4 +215,55 @@ func TestWebhooksRefusePrivateTargets(t *testing.T) {
 		require.Less(t, time.Since(start), 2*time.Second, target)
 	}
 	require.Empty(t, r.all(), "nothing reached the loopback receiver")
+}
+
+// A failed delivery waits longer after each try, up to RetryMax.
+func TestSenderBackoff(t *testing.T) {
+	t.Parallel()
+	n := setup(t)
+	s, err := notify.NewSender(notify.SenderConfig{Notifier: n, SQS: testenv.AWS(t).Clients.SQS, QueueURL: "http://queue",
+		RetryBase: 30 * time.Second, RetryMax: time.Hour})
+	require.NoError(t, err)
+	for receives, want := range map[int]time.Duration{
+		0: 30 * time.Second, 1: 30 * time.Second, 2: time.Minute, 3: 2 * time.Minute, 7: 32 * time.Minute,
+		8: time.Hour, 50: time.Hour,
+	} {
+		require.Equal(t, want, s.Backoff(receives), "after receive %d", receives)
+	}
+}
+
+// Enqueue puts every delivery, in sends of at most ten and 256 KiB, and a
+// delivery with a huge error still fits in a message.
+func TestEnqueueEveryDelivery(t *testing.T) {
+	t.Parallel()
+	env := testenv.AWS(t)
+	ctx := context.Background()
+	def := resources.WebhookQueue(testenv.Name("test-enqueue"))
+	url, err := bootstrap.EnsureQueue(ctx, env.Clients.SQS, def)
+	require.NoError(t, err)
+	q, err := notify.NewQueue(env.Clients.SQS, url, nil)
+	require.NoError(t, err)
+	var evs []notify.Event
+	for i := range 23 {
+		ev := notify.Event{ExecutionID: fmt.Sprintf("exec-%02d", i), Package: "p", Status: execution.Failed, EndedAt: time.Now(), CallbackURL: "https://example.com/h"}
+		if i%5 == 0 {
+			ev.Error = strings.Repeat("x", 100<<10) // four of these exceed one send
+		}
+		evs = append(evs, ev)
+	}
+	n, err := q.Enqueue(ctx, evs)
+	require.NoError(t, err)
+	require.Equal(t, len(evs), n)
+	seen := map[string]bool{}
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		out, err := env.Clients.SQS.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(url), MaxNumberOfMessages: 10, WaitTimeSeconds: 1})
+		require.NoError(c, err)
+		for _, m := range out.Messages {
+			var ev notify.Event
+			require.NoError(c, json.Unmarshal([]byte(aws.ToString(m.Body)), &ev))
+			require.LessOrEqual(c, len(ev.Error), 65<<10)
+			seen[ev.ExecutionID] = true
+		}
+		assert.Len(c, seen, len(evs))
+	}, 20*time.Second, 10*time.Millisecond)
 }

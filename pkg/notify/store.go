@@ -30,8 +30,8 @@ func NewDynamoStore(db *dynamodb.Client, table string) *DynamoStore {
 
 func recordKey(executionID string) map[string]types.AttributeValue {
 	return map[string]types.AttributeValue{
-		resources.CatalogPK: &types.AttributeValueMemberS{Value: "NOTIFY#" + executionID},
-		resources.CatalogSK: &types.AttributeValueMemberS{Value: "WEBHOOK"},
+		resources.CatalogPK: &types.AttributeValueMemberS{Value: resources.CatalogNotifyPrefix + executionID},
+		resources.CatalogSK: &types.AttributeValueMemberS{Value: resources.CatalogNotifySK},
 	}
 }
 

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"time"
+
+	"github.com/scaleout/scaleout/scaleouttype"
 )
 
 // Package is one package file: a control flow of tasks joined by precedence
@@ -25,29 +27,23 @@ type Package struct {
 }
 
 // Type is the type of a parameter or variable.
-type Type string
+type Type = scaleouttype.ParamType
 
 // Types.
 const (
-	String   Type = "string"
-	Int      Type = "int"
-	Float    Type = "float"
-	Bool     Type = "bool"
-	DateTime Type = "datetime" // RFC 3339
-	List     Type = "list"     // a JSON list
+	String   = scaleouttype.TypeString
+	Int      = scaleouttype.TypeInt
+	Float    = scaleouttype.TypeFloat
+	Bool     = scaleouttype.TypeBool
+	DateTime = scaleouttype.TypeDateTime // RFC 3339
+	List     = scaleouttype.TypeList     // a JSON list
 )
 
 // Types lists every type.
-var Types = []Type{String, Int, Float, Bool, DateTime, List}
+var Types = scaleouttype.ParamTypes
 
 // Parameter declares one package parameter.
-type Parameter struct {
-	Type        Type   `json:"type"`
-	Required    bool   `json:"required,omitempty"`
-	Default     any    `json:"default,omitempty"`
-	Sensitive   bool   `json:"sensitive,omitempty"`
-	Description string `json:"description,omitempty"`
-}
+type Parameter = scaleouttype.Parameter
 
 // Variable declares one package variable.
 type Variable struct {

@@ -107,7 +107,7 @@ func (r Runner) Run(ctx context.Context, e execution.Execution) execution.Result
 	if err != nil {
 		return fail(fmt.Errorf("package: %w", err))
 	}
-	e, err = e.OpenParameters(ctx, r.Sealer)
+	e, err = execution.OpenParameters(ctx, e, r.Sealer)
 	if err != nil {
 		return fail(fmt.Errorf("parameters: %w", err))
 	}

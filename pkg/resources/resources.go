@@ -177,6 +177,9 @@ type Set struct {
 	Catalog    Table
 	// Pools maps a pool name to its work queue.
 	Pools map[string]Queue
+	// Webhooks holds one message per webhook delivery: the stream
+	// function enqueues, the webhook sender delivers (see WebhookQueue).
+	Webhooks Queue
 }
 
 var namePattern = regexp.MustCompile(`^[a-zA-Z0-9_-]{1,40}$`)
@@ -230,7 +233,8 @@ func New(prefix string, pools ...string) (Set, error) {
 			SortKey:      &Key{Name: CatalogSK, Type: String},
 			TTLAttribute: TTLAttribute,
 		},
-		Pools: map[string]Queue{},
+		Pools:    map[string]Queue{},
+		Webhooks: WebhookQueue(prefix),
 	}
 	for _, p := range pools {
 		if !namePattern.MatchString(p) {

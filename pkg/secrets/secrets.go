@@ -17,6 +17,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	kmstypes "github.com/aws/aws-sdk-go-v2/service/kms/types"
+
+	"github.com/scaleout/scaleout/scaleouttype"
 )
 
 // Sealer encrypts and decrypts small values bound to an encryption context.
@@ -30,7 +32,9 @@ type Sealer interface {
 // ErrOpen is matched (errors.Is) when a sealed value cannot be opened: a
 // different key or context, a tampered or truncated value, or a value
 // sealed by another kind of sealer. The error never holds the value.
-var ErrOpen = errors.New("cannot open sealed value")
+// It is the domain's scaleouttype.ErrCannotOpen, which callers that do not
+// import this package (the execution model) check.
+var ErrOpen = scaleouttype.ErrCannotOpen
 
 // EnvKey is the environment variable that holds the local sealer's key.
 const EnvKey = "SCALEOUT_SECRET_KEY"

@@ -8,6 +8,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/scaleout/scaleout/pkg/resources"
 )
 
 // Checkpoints store the last sequence number fully handled per shard, so a restarted poller resumes
@@ -20,7 +22,7 @@ type Checkpoints interface {
 }
 
 // CheckpointKeyPrefix starts the partition key of every checkpoint item written by DynamoCheckpoints.
-const CheckpointKeyPrefix = "STREAMPOS#"
+const CheckpointKeyPrefix = resources.CatalogStreamPositionPrefix
 
 // DynamoCheckpoints stores checkpoints in a DynamoDB table whose key is pk (S) + sk (S): one item per
 // shard, pk = "STREAMPOS#" + streamARN, sk = shardID, with attributes seq (S) and updated_at (S,

@@ -29,12 +29,16 @@
 //
 //   - exec (Exec): runs a program in its own process group (package
 //     command). Only PATH, HOME, LANG and TMPDIR are inherited from the
-//     worker's environment (InheritedEnv); with.env adds variables. Output
-//     lines go to the task's log as they are written. Output: exit_code,
-//     stdout, stderr, duration_ms, and json when stdout is a JSON object.
+//     worker's environment (InheritedEnv); with.env adds variables. With
+//     Isolation.RunAs the program runs as that user, HOME its home, and
+//     cannot read the worker's environment. Output lines go to the task's
+//     log as they are written. Output: exit_code, stdout, stderr,
+//     duration_ms, and json when stdout is a JSON object.
 //   - http (HTTP): one request with net/http, through a client per
-//     registry, bounded by a timeout (30s by default). Output: status,
-//     headers, body (parsed when JSON), duration_ms.
+//     registry, bounded by a timeout (30s by default), that never
+//     connects to link-local or metadata addresses (package netguard;
+//     Isolation.HTTP). Output: status, headers, body (parsed when JSON),
+//     duration_ms.
 //   - sleep (Sleep): waits for a duration, or until cancelled.
 //   - fail (Fail): fails with a message, never retried.
 //   - set (Set): evaluates expressions with task.Input.Eval and returns

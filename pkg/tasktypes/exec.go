@@ -61,6 +61,10 @@ type Exec struct {
 	// LookupEnv reads the worker's environment for InheritedEnv; nil means
 	// os.LookupEnv.
 	LookupEnv func(name string) (string, bool)
+	// RunAs, when set, runs the programs as that user (and its group, no
+	// supplementary groups), with HOME its home: they cannot read the
+	// worker's environment or files. Nil runs them as the worker's user.
+	RunAs *RunAs
 }
 
 var execKeys = []string{"command", "env", "dir", "timeout", "success_codes", "output_limit"}
@@ -167,10 +171,11 @@ func (e *Exec) Run(ctx context.Context, in task.Input) (task.Output, error) {
 	}
 	start := time.Now()
 	res, err := command.Run(runCtx, x.argv, command.Options{
-		Dir:       x.dir,
-		Env:       e.environment(x.env),
-		OutputCap: x.outputLimit,
-		OnLine:    fwd.line,
+		Dir:        x.dir,
+		Env:        e.environment(x.env),
+		OutputCap:  x.outputLimit,
+		OnLine:     fwd.line,
+		Credential: e.RunAs.credential(),
 	})
 	out := task.Output{
 		"exit_code":   res.ExitCode,
@@ -211,6 +216,9 @@ func (e *Exec) environment(own map[string]string) []string {
 		if v, ok := lookup(k); ok {
 			vars[k] = v
 		}
+	}
+	if e.RunAs != nil {
+		vars["HOME"] = e.RunAs.Home // not the worker's
 	}
 	for k, v := range own {
 		vars[k] = v

@@ -9,12 +9,14 @@ import (
 	"io"
 	"maps"
 	"mime"
+	"net"
 	"net/http"
 	"net/url"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/scaleout/scaleout/pkg/netguard"
 	"github.com/scaleout/scaleout/pkg/task"
 )
 
@@ -51,16 +53,45 @@ var Methods = []string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS
 // retry may fix (the message has the status and the start of the body); a
 // malformed url and settings that resolve to wrong values are
 // task.ErrPermanent.
+//
+// The client NewHTTP and NewHTTPWith build connects only where its network
+// policy (package netguard) allows, checked on the address each connection
+// dials, after name resolution and on every redirect: never to a
+// link-local address, where the instance metadata service (169.254.169.254,
+// fd00:ec2::254) and the ECS credentials endpoint (169.254.170.2) hand out
+// the worker's credentials. A refused connection fails the task at once,
+// with task.ErrPermanent, and says why.
 type HTTP struct {
 	// Client sends the requests. Each request is bounded by its timeout
 	// setting, so the client needs no timeout of its own.
 	Client *http.Client
 }
 
-// NewHTTP returns an http type with a client of its own (a transport
-// cloned from net/http's default: proxies from the environment, HTTP/2).
-func NewHTTP() *HTTP {
-	return &HTTP{Client: &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}}
+// NewHTTP returns an http type with a client of its own under the default
+// network policy, netguard.Private (see NewHTTPWith).
+func NewHTTP() *HTTP { return NewHTTPWith(HTTPOptions{}) }
+
+// HTTPOptions tune the http type's client.
+type HTTPOptions struct {
+	// Network is where requests may connect; empty means netguard.Private.
+	Network netguard.Policy
+	// Resolver resolves host names; nil means net.DefaultResolver.
+	Resolver *net.Resolver
+}
+
+// NewHTTPWith returns an http type with a client of its own: a transport
+// cloned from net/http's default (proxies from the worker's environment,
+// HTTP/2) whose dialer o.Network checks. With a proxy set (HTTPS_PROXY),
+// the policy checks the proxy's address, and the proxy reaches the target.
+func NewHTTPWith(o HTTPOptions) *HTTP {
+	policy := o.Network
+	if policy == "" {
+		policy = netguard.Private
+	}
+	d := policy.Dialer(&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second, Resolver: o.Resolver})
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.DialContext = d.DialContext
+	return &HTTP{Client: &http.Client{Transport: tr}}
 }
 
 var httpKeys = []string{"method", "url", "headers", "body", "expect_status", "timeout", "max_body"}
@@ -228,6 +259,13 @@ func (h *HTTP) Run(ctx context.Context, in task.Input) (task.Output, error) {
 			return nil, fmt.Errorf("%s stopped: %w", what, ctx.Err())
 		case runCtx.Err() != nil:
 			return nil, fmt.Errorf("%s timed out after %s (with.timeout): %w", what, x.timeout, context.DeadlineExceeded)
+		case errors.Is(err, netguard.ErrRefused):
+			where := redirectedTo(err, x.url)
+			var refused *netguard.RefusedError
+			if errors.As(err, &refused) {
+				err = refused // without the dial's and the client's wrapping
+			}
+			return nil, permanent(fmt.Errorf("%s%s: %w", what, where, err))
 		case resp == nil:
 			return nil, fmt.Errorf("%s: %w", what, unwrapURLError(err))
 		default:
@@ -255,6 +293,19 @@ func (h *HTTP) Run(ctx context.Context, in task.Input) (task.Output, error) {
 			what, resp.Status, want, show(clip(strings.TrimSpace(string(raw)), 200)))
 	}
 	return out, nil
+}
+
+// redirectedTo names the URL a redirect led to when the client's error is
+// about another URL than the task's.
+func redirectedTo(err error, asked *url.URL) string {
+	var ue *url.Error
+	if !errors.As(err, &ue) || ue.URL == asked.String() {
+		return ""
+	}
+	if u, perr := url.Parse(ue.URL); perr == nil {
+		return " (redirected to " + u.Redacted() + ")"
+	}
+	return " (redirected)"
 }
 
 // request builds the request.

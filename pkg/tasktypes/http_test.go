@@ -14,6 +14,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/scaleout/scaleout/pkg/netguard"
+	"github.com/scaleout/scaleout/pkg/netguard/netguardtest"
 	"github.com/scaleout/scaleout/pkg/task"
 )
 
@@ -272,4 +274,51 @@ func TestHTTPCancel(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("Run did not return after cancel")
 	}
+}
+
+// http tasks never reach the metadata and credentials endpoints: not by
+// address, not by a name that resolves to one, not through a redirect
+// from a server they may reach. They fail at once, not retried, saying
+// why; loopback stays reachable under the default policy.
+func TestHTTPRefusesMetadataAddresses(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/to-imds":
+			http.Redirect(w, r, "http://169.254.169.254/latest/meta-data/iam/security-credentials/", http.StatusFound)
+		case "/to-ecs":
+			http.Redirect(w, r, "http://ecs.example.test/v2/credentials/x", http.StatusFound)
+		default:
+			_, _ = io.WriteString(w, "ok")
+		}
+	}))
+	defer srv.Close()
+	h := NewHTTPWith(HTTPOptions{Resolver: netguardtest.Resolver(map[string][]string{
+		"imds.example.test": {"169.254.169.254"},
+		"ecs.example.test":  {"169.254.170.2"},
+	})})
+	for _, tc := range []struct{ url, want string }{
+		{"http://169.254.169.254/latest/meta-data/", "connection to 169.254.169.254 refused: the address of the EC2 instance metadata service"},
+		{"http://169.254.170.2/v2/credentials/x", "connection to 169.254.170.2 refused: the address of the ECS credentials"},
+		{"http://[fd00:ec2::254]/latest/meta-data/", "connection to fd00:ec2::254 refused"},
+		{"http://imds.example.test/latest/meta-data/", "connection to 169.254.169.254 refused"},
+		{"http://ecs.example.test/v2/credentials/x", "connection to 169.254.170.2 refused"},
+		{srv.URL + "/to-imds", "(redirected to http://169.254.169.254/latest/meta-data/iam/security-credentials/): connection to 169.254.169.254 refused"},
+		{srv.URL + "/to-ecs", "(redirected to http://ecs.example.test/v2/credentials/x): connection to 169.254.170.2 refused"},
+	} {
+		out, err := h.Run(context.Background(), task.Input{With: obj{"url": tc.url, "timeout": "5s"}})
+		require.Error(t, err, tc.url)
+		require.Nil(t, out, tc.url)
+		require.ErrorIs(t, err, task.ErrPermanent, tc.url)
+		require.Contains(t, err.Error(), tc.want, tc.url)
+		require.Contains(t, err.Error(), "packages may not reach it", tc.url)
+	}
+	out, err := h.Run(context.Background(), task.Input{With: obj{"url": srv.URL + "/"}})
+	require.NoError(t, err)
+	require.Equal(t, 200, out["status"])
+
+	// Under the public policy loopback is refused too.
+	_, err = NewHTTPWith(HTTPOptions{Network: netguard.Public}).Run(context.Background(), task.Input{With: obj{"url": srv.URL + "/"}})
+	require.ErrorIs(t, err, task.ErrPermanent)
+	require.ErrorContains(t, err, "SCALEOUT_TASK_NETWORK=public")
 }

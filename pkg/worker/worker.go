@@ -13,6 +13,7 @@ import (
 	"github.com/scaleout/scaleout/pkg/queue"
 	"github.com/scaleout/scaleout/pkg/wait"
 	"github.com/scaleout/scaleout/pkg/workers"
+	"github.com/scaleout/scaleout/scaleouttype"
 )
 
 // StopCheck is how often a worker reads its signals (stop requests,
@@ -464,7 +465,7 @@ func (w *Worker) keepSession(ctx, sessCtx context.Context) {
 		sig, err := w.cfg.Registry.Renew(rctx, sess, until, runs, handled)
 		cancel()
 		switch {
-		case errors.Is(err, workers.ErrNotFound):
+		case errors.Is(err, scaleouttype.ErrNotFound):
 			w.loseSession(sess, "the worker's registry item is gone")
 		case errors.Is(err, workers.ErrSessionLost):
 			w.loseSession(sess, err.Error())
@@ -563,7 +564,7 @@ func (w *Worker) watchSignals(ctx context.Context) {
 		}
 		sig, err := w.cfg.Registry.Signals(ctx, w.cfg.ID)
 		switch {
-		case errors.Is(err, workers.ErrNotFound):
+		case errors.Is(err, scaleouttype.ErrNotFound):
 			// The renewal confirms a removal (this read may lag).
 		case err != nil:
 			if ctx.Err() == nil {
@@ -727,7 +728,7 @@ func (w *Worker) claimMessage(ctx context.Context, log *slog.Logger, m queue.Mes
 	}
 	var conflict *execution.ConflictError
 	switch {
-	case errors.Is(err, execution.ErrNotFound):
+	case errors.Is(err, scaleouttype.ErrNotFound):
 		log.WarnContext(ctx, "no such execution; deleting its message")
 		w.delete(ctx, log, m)
 		return e, sess, false

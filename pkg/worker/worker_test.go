@@ -33,6 +33,7 @@ import (
 	"github.com/scaleout/scaleout/pkg/testenv"
 	"github.com/scaleout/scaleout/pkg/worker"
 	"github.com/scaleout/scaleout/pkg/workers"
+	"github.com/scaleout/scaleout/scaleouttype"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }
@@ -390,7 +391,7 @@ func TestOnlyAnOfflineWorkerIsRemoved(t *testing.T) {
 	b.waitWorker(t, reg, id, func(w workers.Worker) bool { return !w.Online }, "offline after stopping")
 	require.NoError(t, reg.Remove(ctx, id))
 	_, err := reg.Get(ctx, id)
-	require.ErrorIs(t, err, workers.ErrNotFound)
+	require.ErrorIs(t, err, scaleouttype.ErrNotFound)
 	b.queueEmpty(t)
 }
 

@@ -50,14 +50,14 @@
 //     the caller to recover.
 //   - Renew is conditional on the session being the item's and its lease
 //     not having run out: a session never comes back (ErrSessionLost), and
-//     a removed worker's renewal fails with ErrNotFound.
+//     a removed worker's renewal fails with scaleouttype.ErrNotFound.
 //   - A worker is online while its session's lease runs and it did not sign
 //     off.
 //   - A worker whose last renewal is older than Retention (default 7 days)
 //     expires: DynamoDB's TTL deletes the item (within a day or two), and
 //     until then Get, List, SetEnabled, Update and Remove treat it as gone.
 //   - SetEnabled, Update and Remove are conditional on the worker existing
-//     (ErrNotFound otherwise); Remove also refuses a worker whose live
+//     (scaleouttype.ErrNotFound otherwise); Remove also refuses a worker whose live
 //     session runs executions (ErrBusy); Update validates lengths
 //     (ErrInvalid).
 package workers

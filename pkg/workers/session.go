@@ -13,6 +13,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/scaleout/scaleout/pkg/resources"
+	"github.com/scaleout/scaleout/scaleouttype"
 )
 
 // Session errors; check them with errors.Is.
@@ -246,7 +247,7 @@ func (s *Store) Register(ctx context.Context, r Registration, lease time.Duratio
 // how many (running: the manager's figure), removes the stop requests it
 // handled, and returns the signals for the worker. It is conditional on
 // sess being the worker's current session with a lease that has not run
-// out: otherwise ErrSessionLost (ErrNotFound once the worker was removed).
+// out: otherwise ErrSessionLost (scaleouttype.ErrNotFound once the worker was removed).
 func (s *Store) Renew(ctx context.Context, sess Session, until time.Time, runs []Run, handled []string) (Signals, error) {
 	now := s.now()
 	m := make(map[string]types.AttributeValue, len(runs))
@@ -279,7 +280,7 @@ func (s *Store) Renew(ctx context.Context, sess Session, until time.Time, runs [
 	var ccf *types.ConditionalCheckFailedException
 	if errors.As(err, &ccf) {
 		if len(ccf.Item) == 0 {
-			return Signals{}, fmt.Errorf("renew session of worker %s: %w", sess.WorkerID, ErrNotFound)
+			return Signals{}, fmt.Errorf("renew session of worker %s: %w", sess.WorkerID, scaleouttype.ErrNotFound)
 		}
 		st, _ := decodeSession(sess.WorkerID, ccf.Item)
 		if st.ID != sess.ID {
@@ -310,7 +311,7 @@ func signalsOf(av map[string]types.AttributeValue) (Signals, error) {
 // enabled and which executions to stop. It is one eventually consistent
 // read of the registry item's few small attributes (half a read unit),
 // which writes nothing: a worker may call it every few seconds. A removed
-// worker gets ErrNotFound.
+// worker gets scaleouttype.ErrNotFound.
 func (s *Store) Signals(ctx context.Context, id string) (Signals, error) {
 	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
 		TableName:                aws.String(s.table),
@@ -322,7 +323,7 @@ func (s *Store) Signals(ctx context.Context, id string) (Signals, error) {
 		return Signals{}, fmt.Errorf("read the signals of worker %s: %w", id, err)
 	}
 	if out.Item == nil {
-		return Signals{}, fmt.Errorf("worker %s: %w", id, ErrNotFound)
+		return Signals{}, fmt.Errorf("worker %s: %w", id, scaleouttype.ErrNotFound)
 	}
 	return signalsOf(out.Item)
 }

@@ -16,11 +16,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/scaleout/scaleout/pkg/resources"
+	"github.com/scaleout/scaleout/scaleouttype"
 )
 
 // Partition prefixes the catalog partition keys of the worker items:
 // "REGISTRY#<shard>", shard = FNV-1a of the id modulo Shards.
-const Partition = "REGISTRY#"
+const Partition = resources.CatalogRegistryPrefix
 
 // Shards spreads the worker items over partitions. Each live worker renews
 // its item every lease/2 (30 s by default): 25,000 workers (100,000
@@ -132,7 +133,7 @@ func (s *Store) heartbeatSet(now time.Time, values map[string]types.AttributeVal
 // handed everything back before). Its next registration opens a new one.
 func (s *Store) SignOff(ctx context.Context, sess Session) error {
 	if ValidID(sess.WorkerID) != nil {
-		return fmt.Errorf("worker %q: %w", sess.WorkerID, ErrNotFound)
+		return fmt.Errorf("worker %q: %w", sess.WorkerID, scaleouttype.ErrNotFound)
 	}
 	now := s.now().UnixMilli()
 	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
@@ -152,7 +153,7 @@ func (s *Store) SignOff(ctx context.Context, sess Session) error {
 // Get reads one worker.
 func (s *Store) Get(ctx context.Context, id string) (Worker, error) {
 	if ValidID(id) != nil {
-		return Worker{}, fmt.Errorf("worker %q: %w", id, ErrNotFound)
+		return Worker{}, fmt.Errorf("worker %q: %w", id, scaleouttype.ErrNotFound)
 	}
 	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
 		TableName:      aws.String(s.table),
@@ -164,14 +165,14 @@ func (s *Store) Get(ctx context.Context, id string) (Worker, error) {
 	}
 	now := s.now()
 	if out.Item == nil {
-		return Worker{}, fmt.Errorf("worker %s: %w", id, ErrNotFound)
+		return Worker{}, fmt.Errorf("worker %s: %w", id, scaleouttype.ErrNotFound)
 	}
 	w, it, err := s.decode(out.Item, now)
 	if err != nil {
 		return Worker{}, err
 	}
 	if it.expired(now) {
-		return Worker{}, fmt.Errorf("worker %s (expired): %w", id, ErrNotFound)
+		return Worker{}, fmt.Errorf("worker %s (expired): %w", id, scaleouttype.ErrNotFound)
 	}
 	return w, nil
 }
@@ -264,7 +265,7 @@ func (s *Store) Update(ctx context.Context, id string, c Changes) (Worker, error
 
 func (s *Store) update(ctx context.Context, id, set string, names map[string]string, values map[string]types.AttributeValue) (Worker, error) {
 	if ValidID(id) != nil {
-		return Worker{}, fmt.Errorf("worker %q: %w", id, ErrNotFound)
+		return Worker{}, fmt.Errorf("worker %q: %w", id, scaleouttype.ErrNotFound)
 	}
 	now := s.now()
 	out, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
@@ -292,7 +293,7 @@ func (s *Store) update(ctx context.Context, id, set string, names map[string]str
 // that is still alive registers again at its next renewal.
 func (s *Store) Remove(ctx context.Context, id string) error {
 	if ValidID(id) != nil {
-		return fmt.Errorf("worker %q: %w", id, ErrNotFound)
+		return fmt.Errorf("worker %q: %w", id, scaleouttype.ErrNotFound)
 	}
 	now := s.now()
 	names := map[string]string{}
@@ -323,7 +324,7 @@ func (s *Store) Remove(ctx context.Context, id string) error {
 func (s *Store) mapErr(what, id string, err error) error {
 	var ccf *types.ConditionalCheckFailedException
 	if errors.As(err, &ccf) {
-		return fmt.Errorf("%s %s: %w", what, id, ErrNotFound)
+		return fmt.Errorf("%s %s: %w", what, id, scaleouttype.ErrNotFound)
 	}
 	return fmt.Errorf("%s %s: %w", what, id, err)
 }

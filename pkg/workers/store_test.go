@@ -12,6 +12,7 @@ import (
 	"github.com/scaleout/scaleout/pkg/leasetest"
 	"github.com/scaleout/scaleout/pkg/testenv"
 	"github.com/scaleout/scaleout/pkg/workers"
+	"github.com/scaleout/scaleout/scaleouttype"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }
@@ -136,9 +137,9 @@ func TestRenew(t *testing.T) {
 	b.clock.Add(lease)
 	require.NoError(t, b.store.Remove(ctx, b.id), "offline: removed")
 	_, err = b.renew(t, sess, 0)
-	require.ErrorIs(t, err, workers.ErrNotFound, "a removed worker's renewal does not recreate it")
+	require.ErrorIs(t, err, scaleouttype.ErrNotFound, "a removed worker's renewal does not recreate it")
 	_, err = b.store.Get(ctx, b.id)
-	require.ErrorIs(t, err, workers.ErrNotFound)
+	require.ErrorIs(t, err, scaleouttype.ErrNotFound)
 
 	// It registers again when it restarts: a new worker.
 	w = b.register(t, b.id)
@@ -212,15 +213,15 @@ func TestRetentionHidesLongOfflineWorkers(t *testing.T) {
 	b.clock.Add(time.Hour + time.Second)
 
 	_, err := b.store.Get(ctx, b.id)
-	require.ErrorIs(t, err, workers.ErrNotFound)
+	require.ErrorIs(t, err, scaleouttype.ErrNotFound)
 	all, err := b.store.List(ctx)
 	require.NoError(t, err)
 	for _, w := range all {
 		require.NotEqual(t, b.id, w.ID)
 	}
 	_, err = b.store.SetEnabled(ctx, b.id, false)
-	require.ErrorIs(t, err, workers.ErrNotFound)
-	require.ErrorIs(t, b.store.Remove(ctx, b.id), workers.ErrNotFound)
+	require.ErrorIs(t, err, scaleouttype.ErrNotFound)
+	require.ErrorIs(t, b.store.Remove(ctx, b.id), scaleouttype.ErrNotFound)
 
 	// A worker that comes back registers again.
 	w := b.register(t, b.id)
@@ -272,17 +273,17 @@ func TestFailurePaths(t *testing.T) {
 		{"renew unknown", func() error {
 			_, err := b.store.Renew(ctx, workers.Session{WorkerID: missing, ID: "s"}, b.clock.Now().Add(lease), nil, nil)
 			return err
-		}, workers.ErrNotFound, nil},
-		{"signals unknown", func() error { _, err := b.store.Signals(ctx, missing); return err }, workers.ErrNotFound, nil},
-		{"get unknown", func() error { _, err := b.store.Get(ctx, missing); return err }, workers.ErrNotFound, nil},
-		{"get malformed id", func() error { _, err := b.store.Get(ctx, ""); return err }, workers.ErrNotFound, nil},
+		}, scaleouttype.ErrNotFound, nil},
+		{"signals unknown", func() error { _, err := b.store.Signals(ctx, missing); return err }, scaleouttype.ErrNotFound, nil},
+		{"get unknown", func() error { _, err := b.store.Get(ctx, missing); return err }, scaleouttype.ErrNotFound, nil},
+		{"get malformed id", func() error { _, err := b.store.Get(ctx, ""); return err }, scaleouttype.ErrNotFound, nil},
 		{"enable unknown", func() error { _, err := b.store.SetEnabled(ctx, missing, true); return err },
-			workers.ErrNotFound, nil},
+			scaleouttype.ErrNotFound, nil},
 		{"update unknown", func() error {
 			_, err := b.store.Update(ctx, missing, workers.Changes{Description: ptr("x")})
 			return err
-		}, workers.ErrNotFound, nil},
-		{"remove unknown", func() error { return b.store.Remove(ctx, missing) }, workers.ErrNotFound, nil},
+		}, scaleouttype.ErrNotFound, nil},
+		{"remove unknown", func() error { return b.store.Remove(ctx, missing) }, scaleouttype.ErrNotFound, nil},
 		{"update nothing", func() error { _, err := b.store.Update(ctx, b.id, workers.Changes{}); return err },
 			workers.ErrInvalid, []string{"nothing to change"}},
 		{"update too long", func() error {
@@ -319,7 +320,7 @@ func TestFailurePaths(t *testing.T) {
 	require.Equal(t, b.id, w.DisplayName)
 	require.Equal(t, map[string]string{"zone": "a"}, w.Tags)
 	_, err = b.store.Get(ctx, missing)
-	require.ErrorIs(t, err, workers.ErrNotFound, "a failed heartbeat or edit did not create the worker")
+	require.ErrorIs(t, err, scaleouttype.ErrNotFound, "a failed heartbeat or edit did not create the worker")
 }
 
 // A worker that signs off shows offline at once, and ends its session
@@ -347,5 +348,5 @@ func TestSignOff(t *testing.T) {
 	w, err = b.store.Get(ctx, b.id)
 	require.NoError(t, err)
 	require.True(t, w.Online, "registered again: online")
-	require.ErrorIs(t, b.store.SignOff(ctx, workers.Session{WorkerID: testenv.Name("nobody"), ID: "s"}), workers.ErrNotFound)
+	require.ErrorIs(t, b.store.SignOff(ctx, workers.Session{WorkerID: testenv.Name("nobody"), ID: "s"}), scaleouttype.ErrNotFound)
 }

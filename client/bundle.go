@@ -12,8 +12,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
-	"github.com/scaleout/scaleout/pkg/catalog"
-	"github.com/scaleout/scaleout/pkg/pkgfile"
+	"github.com/scaleout/scaleout/scaleouttype"
 )
 
 // ProjectFile names the optional file of a project folder that declares
@@ -32,8 +31,8 @@ const ProjectFile = "project.yaml"
 //
 // The server validates the packages and lists every problem; ReadBundle
 // only reports what keeps it from building the bundle.
-func ReadBundle(fsys fs.FS) (catalog.Bundle, error) {
-	b := catalog.Bundle{Packages: map[string]string{}}
+func ReadBundle(fsys fs.FS) (scaleouttype.Bundle, error) {
+	b := scaleouttype.Bundle{Packages: map[string]string{}}
 	from := map[string]string{} // package name → file
 	var errs []error
 	err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
@@ -99,7 +98,7 @@ func packageName(data []byte, def string) string {
 }
 
 // projectParameters reads project.yaml: `parameters:` and nothing else.
-func projectParameters(data []byte) (map[string]pkgfile.Parameter, error) {
+func projectParameters(data []byte) (map[string]scaleouttype.Parameter, error) {
 	var doc map[string]any
 	if err := yaml.Unmarshal(data, &doc); err != nil {
 		return nil, fmt.Errorf("not valid YAML or JSON: %w", err)
@@ -115,7 +114,7 @@ func projectParameters(data []byte) (map[string]pkgfile.Parameter, error) {
 	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
-	var params map[string]pkgfile.Parameter
+	var params map[string]scaleouttype.Parameter
 	if err := dec.Decode(&params); err != nil {
 		return nil, fmt.Errorf("parameters: write `name: {type: string|int|float|bool|datetime|list, required, default, sensitive, description}`: %w", err)
 	}

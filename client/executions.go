@@ -10,19 +10,16 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/scaleout/scaleout/pkg/api"
-	"github.com/scaleout/scaleout/pkg/execstore"
-	"github.com/scaleout/scaleout/pkg/execution"
-	"github.com/scaleout/scaleout/pkg/messages"
 	"github.com/scaleout/scaleout/pkg/wait"
+	"github.com/scaleout/scaleout/scaleouttype"
 )
 
 // CreateExecution starts an execution: a deployed project's package
 // (Folder, Project, Package, Environment, Parameters), a Definition, or a
-// Command (see api.CreateExecutionRequest). It returns the execution as
+// Command (see scaleouttype.CreateExecutionRequest). It returns the execution as
 // recorded, status pending.
-func (c *Client) CreateExecution(ctx context.Context, req api.CreateExecutionRequest, opts ...CallOption) (execution.Execution, error) {
-	var e execution.Execution
+func (c *Client) CreateExecution(ctx context.Context, req scaleouttype.CreateExecutionRequest, opts ...CallOption) (scaleouttype.Execution, error) {
+	var e scaleouttype.Execution
 	body, err := createBody(req)
 	if err != nil {
 		return e, err
@@ -33,7 +30,7 @@ func (c *Client) CreateExecution(ctx context.Context, req api.CreateExecutionReq
 
 // createBody encodes req without its empty fields: the API takes
 // "definition": null for a definition given alongside a command.
-func createBody(req api.CreateExecutionRequest) (map[string]json.RawMessage, error) {
+func createBody(req scaleouttype.CreateExecutionRequest) (map[string]json.RawMessage, error) {
 	raw, err := json.Marshal(req)
 	if err != nil {
 		return nil, fmt.Errorf("encode the request: %w", err)
@@ -52,8 +49,8 @@ func createBody(req api.CreateExecutionRequest) (map[string]json.RawMessage, err
 }
 
 // GetExecution returns one execution (sensitive parameters as "***").
-func (c *Client) GetExecution(ctx context.Context, id string, opts ...CallOption) (execution.Execution, error) {
-	var e execution.Execution
+func (c *Client) GetExecution(ctx context.Context, id string, opts ...CallOption) (scaleouttype.Execution, error) {
+	var e scaleouttype.Execution
 	err := c.do(ctx, request{method: http.MethodGet, path: "/v1/executions/" + escape(id), out: &e}, opts...)
 	return e, err
 }
@@ -61,7 +58,7 @@ func (c *Client) GetExecution(ctx context.Context, id string, opts ...CallOption
 // ListExecutions returns one page of executions, newest first. Every field
 // of f is optional; Next of the page continues it (as f.Cursor, with the
 // same filters).
-func (c *Client) ListExecutions(ctx context.Context, f execstore.Filter, opts ...CallOption) (execstore.Page, error) {
+func (c *Client) ListExecutions(ctx context.Context, f scaleouttype.ExecutionFilter, opts ...CallOption) (scaleouttype.ExecutionPage, error) {
 	q := url.Values{}
 	for _, kv := range []struct{ k, v string }{
 		{"folder", f.Folder}, {"project", f.Project}, {"package", f.Package}, {"status", string(f.Status)}, {"cursor", f.Cursor},
@@ -79,7 +76,7 @@ func (c *Client) ListExecutions(ctx context.Context, f execstore.Filter, opts ..
 	if f.Limit > 0 {
 		q.Set("limit", strconv.Itoa(f.Limit))
 	}
-	var p execstore.Page
+	var p scaleouttype.ExecutionPage
 	err := c.do(ctx, request{method: http.MethodGet, path: "/v1/executions", query: q, out: &p}, opts...)
 	return p, err
 }
@@ -87,8 +84,8 @@ func (c *Client) ListExecutions(ctx context.Context, f execstore.Filter, opts ..
 // StopExecution asks for an execution to stop: a pending one is canceled
 // at once, a running one moves to stopping and its worker cancels it
 // within seconds. It returns the execution after the request.
-func (c *Client) StopExecution(ctx context.Context, id string, opts ...CallOption) (execution.Execution, error) {
-	var e execution.Execution
+func (c *Client) StopExecution(ctx context.Context, id string, opts ...CallOption) (scaleouttype.Execution, error) {
+	var e scaleouttype.Execution
 	err := c.do(ctx, request{method: http.MethodPost, path: "/v1/executions/" + escape(id) + "/stop", out: &e}, opts...)
 	return e, err
 }
@@ -97,7 +94,7 @@ func (c *Client) StopExecution(ctx context.Context, id string, opts ...CallOptio
 // of an execution's messages after the cursor ("" for the first). The
 // page's Next is the cursor to ask with next, also on the last page, so
 // that a running execution can be tailed.
-func (c *Client) Messages(ctx context.Context, id, after string, limit int, opts ...CallOption) (messages.Page, error) {
+func (c *Client) Messages(ctx context.Context, id, after string, limit int, opts ...CallOption) (scaleouttype.MessagePage, error) {
 	q := url.Values{}
 	if after != "" {
 		q.Set("after", after)
@@ -105,7 +102,7 @@ func (c *Client) Messages(ctx context.Context, id, after string, limit int, opts
 	if limit > 0 {
 		q.Set("limit", strconv.Itoa(limit))
 	}
-	var p messages.Page
+	var p scaleouttype.MessagePage
 	err := c.do(ctx, request{method: http.MethodGet, path: "/v1/executions/" + escape(id) + "/messages", query: q, out: &p}, opts...)
 	return p, err
 }
@@ -121,10 +118,10 @@ type FollowOptions struct {
 	PageSize int
 	// OnMessage is called with each message, in order, and its JSON as the
 	// API sent it. An error it returns ends Follow with that error.
-	OnMessage func(m messages.Message, raw json.RawMessage) error
+	OnMessage func(m scaleouttype.Message, raw json.RawMessage) error
 	// OnStatus, if set, is called when the execution's status is first
 	// seen and each time it changes.
-	OnStatus func(e execution.Execution)
+	OnStatus func(e scaleouttype.Execution)
 	// UntilNow returns once the messages written so far are read, whether
 	// the execution has ended or not (a `logs` without --follow).
 	UntilNow bool
@@ -138,7 +135,7 @@ var ErrStopFollowing = errors.New("stop following")
 // the final execution (with UntilNow: the execution as it was when the
 // messages so far were read). Its context ends the following, not the
 // execution.
-func (c *Client) Follow(ctx context.Context, id string, o FollowOptions) (execution.Execution, error) {
+func (c *Client) Follow(ctx context.Context, id string, o FollowOptions) (scaleouttype.Execution, error) {
 	if o.Interval <= 0 {
 		o.Interval = time.Second
 	}
@@ -146,7 +143,7 @@ func (c *Client) Follow(ctx context.Context, id string, o FollowOptions) (execut
 		o.PageSize = 500
 	}
 	cursor := o.After
-	var seen execution.Status
+	var seen scaleouttype.Status
 	for {
 		// Read the status first: once it is final, every message of the
 		// run has been written, and the pages read next hold them all.
@@ -171,7 +168,7 @@ func (c *Client) Follow(ctx context.Context, id string, o FollowOptions) (execut
 				return e, fmt.Errorf("messages of execution %s: %w", id, err)
 			}
 			for _, rm := range page.Messages {
-				var m messages.Message
+				var m scaleouttype.Message
 				if err := json.Unmarshal(rm, &m); err != nil {
 					return e, fmt.Errorf("a message of execution %s: %w", id, err)
 				}
@@ -202,7 +199,7 @@ func (c *Client) Follow(ctx context.Context, id string, o FollowOptions) (execut
 
 // WaitFinal polls an execution every interval (default 1s) until its
 // status is final, and returns it.
-func (c *Client) WaitFinal(ctx context.Context, id string, interval time.Duration) (execution.Execution, error) {
+func (c *Client) WaitFinal(ctx context.Context, id string, interval time.Duration) (scaleouttype.Execution, error) {
 	if interval <= 0 {
 		interval = time.Second
 	}

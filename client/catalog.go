@@ -7,28 +7,27 @@ import (
 	"net/url"
 	"strconv"
 
-	"github.com/scaleout/scaleout/pkg/api"
-	"github.com/scaleout/scaleout/pkg/catalog"
+	"github.com/scaleout/scaleout/scaleouttype"
 )
 
 // CreateFolder creates a folder; ErrConflict if it exists.
-func (c *Client) CreateFolder(ctx context.Context, name, description string, opts ...CallOption) (catalog.Folder, error) {
-	var f catalog.Folder
+func (c *Client) CreateFolder(ctx context.Context, name, description string, opts ...CallOption) (scaleouttype.Folder, error) {
+	var f scaleouttype.Folder
 	err := c.do(ctx, request{method: http.MethodPost, path: "/v1/folders",
-		in: api.CreateFolderRequest{Name: name, Description: description}, out: &f}, opts...)
+		in: scaleouttype.CreateFolderRequest{Name: name, Description: description}, out: &f}, opts...)
 	return f, err
 }
 
 // GetFolder returns a folder; ErrNotFound if there is none.
-func (c *Client) GetFolder(ctx context.Context, name string, opts ...CallOption) (catalog.Folder, error) {
-	var f catalog.Folder
+func (c *Client) GetFolder(ctx context.Context, name string, opts ...CallOption) (scaleouttype.Folder, error) {
+	var f scaleouttype.Folder
 	err := c.do(ctx, request{method: http.MethodGet, path: "/v1/folders/" + escape(name), out: &f}, opts...)
 	return f, err
 }
 
 // EnsureFolder returns the folder, creating it if it does not exist; created
 // says whether it did.
-func (c *Client) EnsureFolder(ctx context.Context, name string) (f catalog.Folder, created bool, err error) {
+func (c *Client) EnsureFolder(ctx context.Context, name string) (f scaleouttype.Folder, created bool, err error) {
 	f, err = c.GetFolder(ctx, name)
 	if !errors.Is(err, ErrNotFound) {
 		return f, false, err
@@ -43,7 +42,7 @@ func (c *Client) EnsureFolder(ctx context.Context, name string) (f catalog.Folde
 
 // ListFolders returns one page of folders in name order (limit 0: the
 // API's default); the page's Next continues it.
-func (c *Client) ListFolders(ctx context.Context, cursor string, limit int, opts ...CallOption) (catalog.FolderPage, error) {
+func (c *Client) ListFolders(ctx context.Context, cursor string, limit int, opts ...CallOption) (scaleouttype.FolderPage, error) {
 	q := url.Values{}
 	if cursor != "" {
 		q.Set("cursor", cursor)
@@ -51,7 +50,7 @@ func (c *Client) ListFolders(ctx context.Context, cursor string, limit int, opts
 	if limit > 0 {
 		q.Set("limit", strconv.Itoa(limit))
 	}
-	var p catalog.FolderPage
+	var p scaleouttype.FolderPage
 	err := c.do(ctx, request{method: http.MethodGet, path: "/v1/folders", query: q, out: &p}, opts...)
 	return p, err
 }
@@ -59,31 +58,31 @@ func (c *Client) ListFolders(ctx context.Context, cursor string, limit int, opts
 // Deploy deploys a bundle as the project's next version (the folder must
 // exist; see EnsureFolder). An invalid bundle is an *Error listing every
 // problem of every package.
-func (c *Client) Deploy(ctx context.Context, folder, project string, b catalog.Bundle, opts ...CallOption) (catalog.Version, error) {
-	var v catalog.Version
+func (c *Client) Deploy(ctx context.Context, folder, project string, b scaleouttype.Bundle, opts ...CallOption) (scaleouttype.Version, error) {
+	var v scaleouttype.Version
 	err := c.do(ctx, request{method: http.MethodPut, path: "/v1/folders/" + escape(folder) + "/projects/" + escape(project),
 		in: b, out: &v}, opts...)
 	return v, err
 }
 
 // Projects lists a folder's projects.
-func (c *Client) Projects(ctx context.Context, folder string, opts ...CallOption) ([]catalog.ProjectSummary, error) {
-	var l api.ProjectList
+func (c *Client) Projects(ctx context.Context, folder string, opts ...CallOption) ([]scaleouttype.ProjectSummary, error) {
+	var l scaleouttype.ProjectList
 	err := c.do(ctx, request{method: http.MethodGet, path: "/v1/folders/" + escape(folder) + "/projects", out: &l}, opts...)
 	return l.Projects, err
 }
 
 // DescribeProject returns a project's latest version: its packages and
 // their parameters, the project's parameters, references and bindings.
-func (c *Client) DescribeProject(ctx context.Context, folder, project string, opts ...CallOption) (catalog.Project, error) {
-	var p catalog.Project
+func (c *Client) DescribeProject(ctx context.Context, folder, project string, opts ...CallOption) (scaleouttype.Project, error) {
+	var p scaleouttype.Project
 	err := c.do(ctx, request{method: http.MethodGet, path: "/v1/folders/" + escape(folder) + "/projects/" + escape(project), out: &p}, opts...)
 	return p, err
 }
 
 // Versions lists a project's kept versions, newest first.
-func (c *Client) Versions(ctx context.Context, folder, project string, opts ...CallOption) ([]catalog.Version, error) {
-	var l api.VersionList
+func (c *Client) Versions(ctx context.Context, folder, project string, opts ...CallOption) ([]scaleouttype.Version, error) {
+	var l scaleouttype.VersionList
 	err := c.do(ctx, request{method: http.MethodGet,
 		path: "/v1/folders/" + escape(folder) + "/projects/" + escape(project) + "/versions", out: &l}, opts...)
 	return l.Versions, err
@@ -98,10 +97,10 @@ func (c *Client) DeleteFolder(ctx context.Context, name string, opts ...CallOpti
 // Restore deploys a kept version of a project again, as its next version
 // (restoring version 1 of a project at version 2 gives version 3, with
 // RestoredFrom 1); ErrNotFound if the version is no longer kept.
-func (c *Client) Restore(ctx context.Context, folder, project string, version int, opts ...CallOption) (catalog.Version, error) {
-	var v catalog.Version
+func (c *Client) Restore(ctx context.Context, folder, project string, version int, opts ...CallOption) (scaleouttype.Version, error) {
+	var v scaleouttype.Version
 	err := c.do(ctx, request{method: http.MethodPost, path: projectPath(folder, project) + "/restore",
-		in: api.RestoreRequest{Version: version}, out: &v}, opts...)
+		in: scaleouttype.RestoreRequest{Version: version}, out: &v}, opts...)
 	return v, err
 }
 
@@ -115,13 +114,13 @@ func (c *Client) DeleteProject(ctx context.Context, folder, project string, opts
 // reference with Folder empty is to the project's own folder). Each must
 // exist: ErrNotFound otherwise. It returns the project as DescribeProject
 // does. References are kept across deploys and restores.
-func (c *Client) SetReferences(ctx context.Context, folder, project string, refs []catalog.EnvRef, opts ...CallOption) (catalog.Project, error) {
+func (c *Client) SetReferences(ctx context.Context, folder, project string, refs []scaleouttype.EnvRef, opts ...CallOption) (scaleouttype.Project, error) {
 	if refs == nil {
-		refs = []catalog.EnvRef{}
+		refs = []scaleouttype.EnvRef{}
 	}
-	var p catalog.Project
+	var p scaleouttype.Project
 	err := c.do(ctx, request{method: http.MethodPut, path: projectPath(folder, project) + "/references",
-		in: api.ReferencesRequest{References: refs}, out: &p}, opts...)
+		in: scaleouttype.ReferencesRequest{References: refs}, out: &p}, opts...)
 	return p, err
 }
 
@@ -132,22 +131,22 @@ func (c *Client) SetReferences(ctx context.Context, folder, project string, refs
 // problem, otherwise). It returns the project as DescribeProject does and
 // what changed: bindings left out are removed. Bindings are kept across
 // deploys and restores.
-func (c *Client) SetBindings(ctx context.Context, folder, project string, bindings map[string]string, opts ...CallOption) (api.BindingsResponse, error) {
+func (c *Client) SetBindings(ctx context.Context, folder, project string, bindings map[string]string, opts ...CallOption) (scaleouttype.BindingsResponse, error) {
 	if bindings == nil {
 		bindings = map[string]string{}
 	}
-	var out api.BindingsResponse
+	var out scaleouttype.BindingsResponse
 	err := c.do(ctx, request{method: http.MethodPut, path: projectPath(folder, project) + "/bindings",
-		in: api.BindingsRequest{Bindings: bindings}, out: &out}, opts...)
+		in: scaleouttype.BindingsRequest{Bindings: bindings}, out: &out}, opts...)
 	return out, err
 }
 
 // PatchBindings binds some parameters (checked as SetBindings does) and
 // unbinds others (a nil variable), keeping the other bindings.
-func (c *Client) PatchBindings(ctx context.Context, folder, project string, patch map[string]*string, opts ...CallOption) (api.BindingsResponse, error) {
-	var out api.BindingsResponse
+func (c *Client) PatchBindings(ctx context.Context, folder, project string, patch map[string]*string, opts ...CallOption) (scaleouttype.BindingsResponse, error) {
+	var out scaleouttype.BindingsResponse
 	err := c.do(ctx, request{method: http.MethodPatch, path: projectPath(folder, project) + "/bindings",
-		in: api.BindingsPatch{Bindings: patch}, out: &out}, opts...)
+		in: scaleouttype.BindingsPatch{Bindings: patch}, out: &out}, opts...)
 	return out, err
 }
 

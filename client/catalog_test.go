@@ -8,12 +8,12 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/scaleout/scaleout/pkg/api"
+	"github.com/scaleout/scaleout/client"
 	"github.com/scaleout/scaleout/pkg/catalog"
-	"github.com/scaleout/scaleout/pkg/client"
 	"github.com/scaleout/scaleout/pkg/execution"
 	"github.com/scaleout/scaleout/pkg/pkgfile"
 	"github.com/scaleout/scaleout/pkg/testenv"
+	"github.com/scaleout/scaleout/scaleouttype"
 )
 
 // The catalog's configuration: restore, environments with a sensitive
@@ -24,7 +24,7 @@ func testCatalog(t *testing.T, b bundle) {
 	secret := "s3cret-" + testenv.Name("v")
 	_, err := b.admin.CreateFolder(ctx, folder, "")
 	require.NoError(t, err)
-	bun, err := client.ReadBundle(os.DirFS("../../examples"))
+	bun, err := client.ReadBundle(os.DirFS("../examples"))
 	require.NoError(t, err)
 	for range 2 {
 		_, err = b.admin.Deploy(ctx, folder, "examples", bun)
@@ -96,7 +96,7 @@ func testCatalog(t *testing.T, b bundle) {
 	_, err = b.admin.PatchBindings(ctx, folder, "examples", map[string]*string{"who": &who})
 	require.NoError(t, err)
 
-	ex, err := b.admin.CreateExecution(ctx, api.CreateExecutionRequest{Folder: folder, Project: "examples", Package: "hello",
+	ex, err := b.admin.CreateExecution(ctx, scaleouttype.CreateExecutionRequest{Folder: folder, Project: "examples", Package: "hello",
 		Environment: &catalog.EnvRef{Environment: "prod"}})
 	require.NoError(t, err)
 	final, err := b.reader.WaitFinal(ctx, ex.ID, 100*time.Millisecond)

@@ -5,8 +5,8 @@
 // A Client is made once with New and is safe for concurrent use. It talks
 // to `scaleout dev` on 127.0.0.1:8080 with a bearer token, or to a deployed
 // stack's API Gateway with requests signed by AWS SigV4 (see NewSigV4).
-// Its methods take and return the API's own types (execution.Execution,
-// workers.Worker, catalog.Version, aggregate.Dashboard, ...), so nothing is
+// Its methods take and return the API's own types (scaleouttype.Execution,
+// scaleouttype.Worker, scaleouttype.Version, scaleouttype.Dashboard, ...), so nothing is
 // declared twice.
 //
 // Every error the API answers is an *Error carrying its HTTP status, its

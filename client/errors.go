@@ -7,7 +7,7 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/scaleout/scaleout/pkg/pkgfile"
+	"github.com/scaleout/scaleout/scaleouttype"
 )
 
 // Sentinels an *Error matches with errors.Is, by the API's error code (or,
@@ -41,7 +41,7 @@ type Error struct {
 	// Message says what was wrong and what to do.
 	Message string
 	// Problems lists every problem of an invalid package or project.
-	Problems []pkgfile.Problem
+	Problems []scaleouttype.Problem
 	// Method and Path are the request's.
 	Method, Path string
 }
@@ -110,9 +110,9 @@ func parseError(status int, method, path string, body []byte) *Error {
 	e := &Error{StatusCode: status, Method: method, Path: path}
 	var shaped struct {
 		Error *struct {
-			Code     string            `json:"code"`
-			Message  string            `json:"message"`
-			Problems []pkgfile.Problem `json:"problems"`
+			Code     string                 `json:"code"`
+			Message  string                 `json:"message"`
+			Problems []scaleouttype.Problem `json:"problems"`
 		} `json:"error"`
 		Message string `json:"message"`
 	}

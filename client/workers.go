@@ -4,40 +4,39 @@ import (
 	"context"
 	"net/http"
 
-	"github.com/scaleout/scaleout/pkg/api"
-	"github.com/scaleout/scaleout/pkg/workers"
+	"github.com/scaleout/scaleout/scaleouttype"
 )
 
 // Workers lists the registered workers (the Scale Out Manager's view).
-func (c *Client) Workers(ctx context.Context, opts ...CallOption) ([]workers.Worker, error) {
-	var l api.WorkerList
+func (c *Client) Workers(ctx context.Context, opts ...CallOption) ([]scaleouttype.Worker, error) {
+	var l scaleouttype.WorkerList
 	err := c.do(ctx, request{method: http.MethodGet, path: "/v1/workers", out: &l}, opts...)
 	return l.Workers, err
 }
 
 // GetWorker returns one worker; ErrNotFound if it is not registered.
-func (c *Client) GetWorker(ctx context.Context, id string, opts ...CallOption) (workers.Worker, error) {
+func (c *Client) GetWorker(ctx context.Context, id string, opts ...CallOption) (scaleouttype.Worker, error) {
 	return c.worker(ctx, http.MethodGet, "/v1/workers/"+escape(id), nil, opts)
 }
 
 // EnableWorker lets a worker take work again.
-func (c *Client) EnableWorker(ctx context.Context, id string, opts ...CallOption) (workers.Worker, error) {
+func (c *Client) EnableWorker(ctx context.Context, id string, opts ...CallOption) (scaleouttype.Worker, error) {
 	return c.worker(ctx, http.MethodPost, "/v1/workers/"+escape(id)+"/enable", nil, opts)
 }
 
 // DisableWorker stops a worker from taking new work; what it runs goes on.
-func (c *Client) DisableWorker(ctx context.Context, id string, opts ...CallOption) (workers.Worker, error) {
+func (c *Client) DisableWorker(ctx context.Context, id string, opts ...CallOption) (scaleouttype.Worker, error) {
 	return c.worker(ctx, http.MethodPost, "/v1/workers/"+escape(id)+"/disable", nil, opts)
 }
 
 // UpdateWorker changes a worker's display name, description or tags
 // (fields left nil stay as they are).
-func (c *Client) UpdateWorker(ctx context.Context, id string, ch api.UpdateWorkerRequest, opts ...CallOption) (workers.Worker, error) {
+func (c *Client) UpdateWorker(ctx context.Context, id string, ch scaleouttype.UpdateWorkerRequest, opts ...CallOption) (scaleouttype.Worker, error) {
 	return c.worker(ctx, http.MethodPatch, "/v1/workers/"+escape(id), ch, opts)
 }
 
-func (c *Client) worker(ctx context.Context, method, path string, in any, opts []CallOption) (workers.Worker, error) {
-	var w workers.Worker
+func (c *Client) worker(ctx context.Context, method, path string, in any, opts []CallOption) (scaleouttype.Worker, error) {
+	var w scaleouttype.Worker
 	err := c.do(ctx, request{method: method, path: path, in: in, out: &w}, opts...)
 	return w, err
 }

@@ -7,9 +7,9 @@ import (
 	"log"
 	"os"
 
-	"github.com/scaleout/scaleout/pkg/api"
-	"github.com/scaleout/scaleout/pkg/client"
+	"github.com/scaleout/scaleout/client"
 	"github.com/scaleout/scaleout/pkg/messages"
+	"github.com/scaleout/scaleout/scaleouttype"
 )
 
 // Deploy a project folder, run one of its packages and show its tasks as
@@ -34,7 +34,7 @@ func Example() {
 	}
 	fmt.Println("deployed version", v.Version)
 
-	e, err := c.CreateExecution(ctx, api.CreateExecutionRequest{
+	e, err := c.CreateExecution(ctx, scaleouttype.CreateExecutionRequest{
 		Folder: "demo", Project: "examples", Package: "hello", Parameters: map[string]any{"who": "Ada"},
 	}, client.IdempotencyKey("hello-ada-2026-11-25"))
 	if err != nil {

@@ -15,7 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/stretchr/testify/require"
 
-	"github.com/scaleout/scaleout/pkg/client"
+	"github.com/scaleout/scaleout/client"
 	"github.com/scaleout/scaleout/pkg/pkgfile"
 )
 

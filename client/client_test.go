@@ -10,15 +10,15 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/scaleout/scaleout/client"
+	"github.com/scaleout/scaleout/client/clienttest"
 	"github.com/scaleout/scaleout/pkg/aggregate"
-	"github.com/scaleout/scaleout/pkg/api"
 	"github.com/scaleout/scaleout/pkg/catalog"
-	"github.com/scaleout/scaleout/pkg/client"
-	"github.com/scaleout/scaleout/pkg/client/clienttest"
 	"github.com/scaleout/scaleout/pkg/execstore"
 	"github.com/scaleout/scaleout/pkg/execution"
 	"github.com/scaleout/scaleout/pkg/messages"
 	"github.com/scaleout/scaleout/pkg/testenv"
+	"github.com/scaleout/scaleout/scaleouttype"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }
@@ -69,7 +69,7 @@ func testDeployAndRun(t *testing.T, b bundle) {
 	require.NoError(t, err)
 	require.False(t, created, "the second time the folder exists")
 
-	bun, err := client.ReadBundle(os.DirFS("../../examples"))
+	bun, err := client.ReadBundle(os.DirFS("../examples"))
 	require.NoError(t, err)
 	var raw json.RawMessage
 	v, err := b.admin.Deploy(ctx, folder, "examples", bun, client.Raw(&raw))
@@ -88,7 +88,7 @@ func testDeployAndRun(t *testing.T, b bundle) {
 	require.NoError(t, err)
 	require.Len(t, vs, 2)
 
-	e, err := b.admin.CreateExecution(ctx, api.CreateExecutionRequest{
+	e, err := b.admin.CreateExecution(ctx, scaleouttype.CreateExecutionRequest{
 		Folder: folder, Project: "examples", Package: "hello", Parameters: map[string]any{"who": "Ada"},
 	})
 	require.NoError(t, err)
@@ -132,7 +132,7 @@ func testDeployAndRun(t *testing.T, b bundle) {
 	// A package file sent with the request.
 	def, err := json.Marshal(bun.Packages["failure-handled"])
 	require.NoError(t, err)
-	e, err = b.admin.CreateExecution(ctx, api.CreateExecutionRequest{Definition: def})
+	e, err = b.admin.CreateExecution(ctx, scaleouttype.CreateExecutionRequest{Definition: def})
 	require.NoError(t, err)
 	final, err = b.reader.WaitFinal(ctx, e.ID, 100*time.Millisecond)
 	require.NoError(t, err)
@@ -159,7 +159,7 @@ func testInvalidProject(t *testing.T, b bundle) {
 
 func testFailingCommand(t *testing.T, b bundle) {
 	ctx := t.Context()
-	e, err := b.admin.CreateExecution(ctx, api.CreateExecutionRequest{
+	e, err := b.admin.CreateExecution(ctx, scaleouttype.CreateExecutionRequest{
 		Package: testenv.Name("fails"), Command: []string{"sh", "-c", "echo broken >&2; exit 3"},
 	})
 	require.NoError(t, err)
@@ -190,7 +190,7 @@ func testListStopIdempotency(t *testing.T, b bundle) {
 	ctx := t.Context()
 	pkg := testenv.Name("waits")
 	// No worker serves pool "idle": the execution stays pending.
-	req := api.CreateExecutionRequest{Package: pkg, Pool: "idle", Command: []string{"true"}}
+	req := scaleouttype.CreateExecutionRequest{Package: pkg, Pool: "idle", Command: []string{"true"}}
 	key := testenv.Name("key")
 	first, err := b.admin.CreateExecution(ctx, req, client.IdempotencyKey(key))
 	require.NoError(t, err)
@@ -226,7 +226,7 @@ func testErrors(t *testing.T, b bundle) {
 	require.Equal(t, "not_found", ae.Code)
 	require.Equal(t, "/v1/executions/01a21491-44d5-72a9-a368-9fc28c6fb224", ae.Path)
 
-	_, err = b.reader.CreateExecution(ctx, api.CreateExecutionRequest{Command: []string{"true"}})
+	_, err = b.reader.CreateExecution(ctx, scaleouttype.CreateExecutionRequest{Command: []string{"true"}})
 	require.ErrorIs(t, err, client.ErrForbidden)
 	require.Contains(t, err.Error(), "needs the executor role")
 
@@ -235,7 +235,7 @@ func testErrors(t *testing.T, b bundle) {
 	_, err = newClient(t, b.stack.URL, "").Workers(ctx)
 	require.ErrorIs(t, err, client.ErrUnauthenticated)
 
-	_, err = b.admin.CreateExecution(ctx, api.CreateExecutionRequest{Definition: json.RawMessage(`"name: x\ntasks: []\n"`),
+	_, err = b.admin.CreateExecution(ctx, scaleouttype.CreateExecutionRequest{Definition: json.RawMessage(`"name: x\ntasks: []\n"`),
 		Parameters: map[string]any{"nobody": 1}})
 	require.ErrorIs(t, err, client.ErrInvalid)
 	require.ErrorAs(t, err, &ae)
@@ -308,7 +308,7 @@ func testWorkers(t *testing.T, b bundle) {
 	_, err = b.reader.EnableWorker(ctx, id)
 	require.ErrorIs(t, err, client.ErrForbidden, "a reader may not enable a worker")
 	desc := "the test stack's worker"
-	w, err = b.admin.UpdateWorker(ctx, id, api.UpdateWorkerRequest{Description: &desc})
+	w, err = b.admin.UpdateWorker(ctx, id, scaleouttype.UpdateWorkerRequest{Description: &desc})
 	require.NoError(t, err)
 	require.Equal(t, desc, w.Description)
 	w, err = b.admin.EnableWorker(ctx, id)
