@@ -19,6 +19,7 @@ COPY go.mod go.sum ./
 RUN go mod download
 COPY functions/ functions/
 COPY pkg/ pkg/
+COPY scaleouttype/ scaleouttype/
 RUN CGO_ENABLED=0 GOOS=$TARGETOS GOARCH=$TARGETARCH \
     go build -trimpath -ldflags="-s -w -X github.com/scaleout/scaleout/pkg/assemble.version=${VERSION}" -o /out/scaleout-worker ./functions/worker
 

@@ -115,7 +115,14 @@ func runDev(t *testing.T, cmd *exec.Cmd, base string) *dev {
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == 200 {
-				checkAPI(t, d.base, token)
+				// The stack's own token: the README's stacks set theirs.
+				bearer := token
+				for _, kv := range cmd.Env {
+					if v, ok := strings.CutPrefix(kv, "SCALEOUT_TOKEN="); ok {
+						bearer = v
+					}
+				}
+				checkAPI(t, d.base, bearer)
 				return d
 			}
 		}
