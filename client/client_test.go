@@ -3,11 +3,11 @@ package client_test
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"os"
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/scaleout/scaleout/client"
@@ -263,10 +263,11 @@ func testErrors(t *testing.T, b bundle) {
 
 func testFigures(t *testing.T, b bundle) {
 	ctx := t.Context()
-	require.Eventually(t, func() bool {
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
 		d, err := b.reader.Dashboard(ctx, 1)
-		require.NoError(t, err)
-		return d.Counts[execution.Succeeded] >= 2 && d.Counts[execution.Failed] >= 1
+		require.NoError(c, err)
+		assert.GreaterOrEqual(c, d.Counts[execution.Succeeded], int64(2))
+		assert.GreaterOrEqual(c, d.Counts[execution.Failed], int64(1))
 	}, 30*time.Second, 200*time.Millisecond, "the stream poller folds what ended into the dashboard")
 	var raw json.RawMessage
 	_, err := b.reader.Dashboard(ctx, 0, client.Raw(&raw))
@@ -291,15 +292,14 @@ func testFigures(t *testing.T, b bundle) {
 func testWorkers(t *testing.T, b bundle) {
 	ctx := t.Context()
 	id := b.stack.WorkerID
-	require.Eventually(t, func() bool {
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
 		ws, err := b.reader.Workers(ctx)
-		require.NoError(t, err)
+		require.NoError(c, err)
+		found := false
 		for _, w := range ws {
-			if w.ID == id && w.Online && w.Enabled {
-				return true
-			}
+			found = found || w.ID == id && w.Online && w.Enabled
 		}
-		return false
+		assert.True(c, found, "worker %s online and enabled", id)
 	}, 20*time.Second, 100*time.Millisecond, "the stack's worker registers")
 
 	w, err := b.admin.DisableWorker(ctx, id)
@@ -321,6 +321,6 @@ func testWorkers(t *testing.T, b bundle) {
 
 	_, err = b.admin.RemoveWorker(ctx, "no-such-worker")
 	require.ErrorIs(t, err, client.ErrNotFound)
-	require.False(t, errors.Is(err, client.ErrConflict))
+	require.NotErrorIs(t, err, client.ErrConflict)
 	require.Contains(t, err.Error(), "(not_found, HTTP 404)")
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/scaleout/scaleout/internal/testkit/testenv"
@@ -130,14 +131,16 @@ func TestStopAndWorkers(t *testing.T) {
 			Enabled bool   `json:"enabled"`
 		} `json:"workers"`
 	}
-	require.Eventually(t, func() bool {
-		require.Equal(t, http.StatusOK, call(t, "GET", d.base+"/v1/workers", "", &list))
+	api := apiClient(t, d.base)
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		code, err := send(api, "GET", d.base+"/v1/workers", "", &list)
+		require.NoError(c, err)
+		require.Equal(c, http.StatusOK, code)
+		found := false
 		for _, w := range list.Workers {
-			if w.Online && w.Enabled {
-				return true
-			}
+			found = found || w.Online && w.Enabled
 		}
-		return false
+		assert.True(c, found, "an online, enabled worker")
 	}, 20*time.Second, 100*time.Millisecond, "the dev worker registers")
 	var worker string
 	for _, w := range list.Workers {
@@ -162,10 +165,11 @@ func TestStopAndWorkers(t *testing.T) {
 
 	require.Equal(t, http.StatusOK, call(t, "POST", d.base+"/v1/workers/"+worker+"/enable", "", &out))
 	running := submit(t, d, testenv.Name("p"), "sleep", "60")
-	require.Eventually(t, func() bool {
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
 		var e execution
-		call(t, "GET", d.base+"/v1/executions/"+running.ID, "", &e)
-		return e.Status == "running"
+		_, err := send(api, "GET", d.base+"/v1/executions/"+running.ID, "", &e)
+		require.NoError(c, err)
+		assert.Equal(c, "running", e.Status)
 	}, 20*time.Second, 50*time.Millisecond)
 	asked := time.Now()
 	require.Equal(t, http.StatusAccepted, call(t, "POST", d.base+"/v1/executions/"+running.ID+"/stop", "", &out))

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -431,5 +430,5 @@ func TestDrainOnSIGTERM(t *testing.T) {
 	if n, err := s.queueDepth(ctx, s.dlqURL); err == nil {
 		require.Zero(t, n, "messages in the dead-letter queue")
 	}
-	require.False(t, errors.Is(ctx.Err(), context.DeadlineExceeded), "test ran out of time")
+	require.NotErrorIs(t, ctx.Err(), context.DeadlineExceeded, "test ran out of time")
 }

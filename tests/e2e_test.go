@@ -11,12 +11,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/scaleout/scaleout/internal/testkit/testenv"
@@ -143,19 +145,38 @@ func runDev(t *testing.T, cmd *exec.Cmd, base string) *dev {
 
 func call(t *testing.T, method, url, body string, out any) int {
 	t.Helper()
-	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	code, err := send(apiClient(t, url), method, url, body, out)
 	require.NoError(t, err)
+	return code
+}
+
+// send makes one API call with client (apiClient's, which checks the
+// exchange against the OpenAPI document) and decodes the answer into out.
+// It asserts nothing: an EventuallyWithT condition, which runs in a
+// goroutine of its own where the test's T must not stop the test, asserts
+// on what it returns.
+func send(client *http.Client, method, url, body string, out any) (int, error) {
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	if err != nil {
+		return 0, err
+	}
 	req.Header.Set("Authorization", "Bearer "+token)
 	req.Header.Set("Content-Type", "application/json")
-	resp, err := apiClient(t, url).Do(req)
-	require.NoError(t, err)
+	resp, err := client.Do(req)
+	if err != nil {
+		return 0, err
+	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
-	require.NoError(t, err)
-	if out != nil {
-		require.NoError(t, json.Unmarshal(b, out), "body: %s", b)
+	if err != nil {
+		return 0, err
 	}
-	return resp.StatusCode
+	if out != nil {
+		if err := json.Unmarshal(b, out); err != nil {
+			return 0, fmt.Errorf("body: %s: %w", b, err)
+		}
+	}
+	return resp.StatusCode, nil
 }
 
 type execution struct {
@@ -237,10 +258,13 @@ func outputLines(ms []message) []string {
 func waitFinal(t *testing.T, d *dev, id string) execution {
 	t.Helper()
 	var e execution
-	require.Eventually(t, func() bool {
+	api := apiClient(t, d.base)
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
 		e = execution{}
-		require.Equal(t, http.StatusOK, call(t, "GET", d.base+"/v1/executions/"+id, "", &e))
-		return e.Status == "succeeded" || e.Status == "failed" || e.Status == "canceled"
+		code, err := send(api, "GET", d.base+"/v1/executions/"+id, "", &e)
+		require.NoError(c, err)
+		require.Equal(c, http.StatusOK, code)
+		assert.Contains(c, []string{"succeeded", "failed", "canceled"}, e.Status)
 	}, 60*time.Second, 50*time.Millisecond, "execution %s never ended", id)
 	return e
 }
@@ -266,9 +290,13 @@ func TestSingleComputer(t *testing.T) {
 	var stats struct {
 		Counts map[string]int `json:"counts"`
 	}
-	require.Eventually(t, func() bool {
-		require.Equal(t, 200, call(t, "GET", d.base+"/v1/stats?folder=e2e&project=skeleton&package="+pkg, "", &stats))
-		return stats.Counts["succeeded"] == 1 && stats.Counts["failed"] == 1
+	api := apiClient(t, d.base)
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		code, err := send(api, "GET", d.base+"/v1/stats?folder=e2e&project=skeleton&package="+pkg, "", &stats)
+		require.NoError(c, err)
+		require.Equal(c, 200, code)
+		assert.Equal(c, 1, stats.Counts["succeeded"])
+		assert.Equal(c, 1, stats.Counts["failed"])
 	}, 30*time.Second, 100*time.Millisecond, "counts never reached 1 succeeded, 1 failed")
 	require.Equal(t, 0, stats.Counts["pending"])
 	require.Equal(t, 0, stats.Counts["running"])
@@ -277,9 +305,12 @@ func TestSingleComputer(t *testing.T) {
 	var dash struct {
 		Counts map[string]int `json:"counts"`
 	}
-	require.Eventually(t, func() bool {
-		require.Equal(t, 200, call(t, "GET", d.base+"/v1/dashboard?hours=1", "", &dash))
-		return dash.Counts["succeeded"] >= 1 && dash.Counts["failed"] >= 1
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		code, err := send(api, "GET", d.base+"/v1/dashboard?hours=1", "", &dash)
+		require.NoError(c, err)
+		require.Equal(c, 200, code)
+		assert.GreaterOrEqual(c, dash.Counts["succeeded"], 1)
+		assert.GreaterOrEqual(c, dash.Counts["failed"], 1)
 	}, 30*time.Second, 100*time.Millisecond)
 	var pools struct {
 		Pools []struct {
@@ -302,24 +333,27 @@ func TestSingleComputer(t *testing.T) {
 
 	// Work waiting in a pool no worker serves: the view says why, and how old.
 	waiting := post(t, d, map[string]any{"pool": "idle", "package": pkg, "command": []string{"true"}})
-	var view struct {
-		Pools []struct {
-			Pool          string  `json:"pool"`
-			Waiting       string  `json:"waiting"`
-			OldestPending float64 `json:"oldest_pending_seconds"`
-			Queue         struct {
-				Visible int `json:"visible"`
-			} `json:"queue"`
-		} `json:"pools"`
+	type poolView struct {
+		Pool          string  `json:"pool"`
+		Waiting       string  `json:"waiting"`
+		OldestPending float64 `json:"oldest_pending_seconds"`
+		Queue         struct {
+			Visible int `json:"visible"`
+		} `json:"queue"`
 	}
-	require.Eventually(t, func() bool {
-		require.Equal(t, 200, call(t, "GET", d.base+"/v1/pools", "", &view))
-		for _, p := range view.Pools {
-			if p.Pool == "idle" {
-				return p.Queue.Visible >= 1 && p.Waiting == "no worker is online in this pool" && p.OldestPending > 0
-			}
-		}
-		return false
+	var view struct {
+		Pools []poolView `json:"pools"`
+	}
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		code, err := send(api, "GET", d.base+"/v1/pools", "", &view)
+		require.NoError(c, err)
+		require.Equal(c, 200, code)
+		i := slices.IndexFunc(view.Pools, func(p poolView) bool { return p.Pool == "idle" })
+		require.GreaterOrEqual(c, i, 0, "pool idle listed")
+		p := view.Pools[i]
+		assert.GreaterOrEqual(c, p.Queue.Visible, 1)
+		assert.Equal(c, "no worker is online in this pool", p.Waiting)
+		assert.Positive(c, p.OldestPending)
 	}, 10*time.Second, 100*time.Millisecond, "%+v", view)
 	var stopped map[string]any
 	require.Equal(t, http.StatusAccepted, call(t, "POST", d.base+"/v1/executions/"+waiting.ID+"/stop", "", &stopped))

@@ -155,7 +155,9 @@ tasks:
 		}
 	}
 	envPart := strings.Join(out, "\n")
-	envPart, _, _ = strings.Cut(envPart[strings.Index(envPart, "--- env"):], "--- /proc/1/environ")
+	at := strings.Index(envPart, "--- env")
+	require.GreaterOrEqual(t, at, 0, "the exec task printed its environment")
+	envPart, _, _ = strings.Cut(envPart[at:], "--- /proc/1/environ")
 	for _, line := range strings.Split(envPart, "\n") {
 		name, _, _ := strings.Cut(line, "=")
 		require.False(t, strings.HasPrefix(name, "AWS_") || strings.HasPrefix(name, "ECS_") || strings.HasPrefix(name, "SCALEOUT_"),

@@ -7,11 +7,11 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/scaleout/scaleout/internal/stream/notify"
@@ -236,7 +236,7 @@ func TestWebhooksAndDashboard(t *testing.T) {
 		require.Equal(t, 1, p.Attempt)
 		require.False(t, p.EndedAt.IsZero())
 		if p.Status == "failed" {
-			require.True(t, strings.Contains(p.Error, "exited with code 3"), "error %q", p.Error)
+			require.Contains(t, p.Error, "exited with code 3", "error %q", p.Error)
 		}
 		if !wh.redelivery {
 			first[p.ExecutionID]++
@@ -251,25 +251,25 @@ func TestWebhooksAndDashboard(t *testing.T) {
 	// event_id on any repeat.
 	events := map[string]notify.BusDetail{}
 	repeats := 0
-	require.Eventually(t, func() bool {
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
 		clear(events)
 		repeats = 0
 		for _, e := range bus.Events() {
 			var d notify.BusDetail
-			require.NoError(t, json.Unmarshal(e.Detail, &d))
+			require.NoError(c, json.Unmarshal(e.Detail, &d))
 			if d.Folder != folder {
 				continue
 			}
-			require.Equal(t, "e2e-executions", e.Bus)
-			require.Equal(t, notify.BusSource, e.Source)
-			require.Equal(t, notify.BusDetailType, e.DetailType)
+			require.Equal(c, "e2e-executions", e.Bus)
+			require.Equal(c, notify.BusSource, e.Source)
+			require.Equal(c, notify.BusDetailType, e.DetailType)
 			if prev, ok := events[d.ExecutionID]; ok {
-				require.Equal(t, prev.EventID, d.EventID, "a repeated event keeps its event_id")
+				require.Equal(c, prev.EventID, d.EventID, "a repeated event keeps its event_id")
 				repeats++
 			}
 			events[d.ExecutionID] = d
 		}
-		return len(events) == n
+		assert.Len(c, events, n)
 	}, 30*time.Second, 100*time.Millisecond, "the bus did not get an event for every execution")
 	for id, d := range events {
 		require.Equal(t, status[id], string(d.Status), "event of %s", id)

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -96,7 +97,7 @@ func TestREADME(t *testing.T) {
 			require.Nil(t, d, "README.md:%d: a second `make run`", b.Line)
 			// The first terminal: what the block does before `make run`, then the
 			// recipe's build; its exports are the stack's environment.
-			first := append(b.Before, build...)
+			first := slices.Concat(b.Before, build) // a fresh slice: b.Before is not ours to grow
 			env, out, err := runShell(ctx, repo, term, strings.Join(first, "\n"), "")
 			require.NoError(t, err, "README.md:%d: %s\n%s", b.Line, strings.Join(first, "\n"), out)
 			env = append(env, awsEnv()...)
@@ -175,7 +176,7 @@ func runBlock(ctx context.Context, t *testing.T, b readmeBlock, dir string, env 
 // with addr read back as 127.0.0.1:8080).
 func runShell(ctx context.Context, dir string, env []string, script, addr string) ([]string, string, error) {
 	envFile := filepath.Join(os.TempDir(), fmt.Sprintf("readme-env-%d", time.Now().UnixNano()))
-	defer os.Remove(envFile)
+	defer func() { _ = os.Remove(envFile) }() // absent when the script failed early
 	cmd := exec.CommandContext(ctx, "bash", "--noprofile", "--norc", "-e", "-o", "pipefail", "-c",
 		script+"\nenv -0 > "+envFile)
 	cmd.Dir, cmd.Env = dir, env

@@ -76,7 +76,7 @@ func printCosts(disp dispatchResult, tput throughputResult, agg aggregateResult,
 	minuteUSD := p.Cost(minute.Scale(million)).Total()
 	fmt.Fprintf(tw, "#   + 10 running minutes\t$%.4f\t10 x (%.1f WRU + %.1f RRU + %.1f SQS requests) = 10 x $%.4f\n", 10*minuteUSD, runWRU, runRRU, runSQS, minuteUSD)
 	fmt.Fprintf(tw, "#   total with 10 minutes\t$%.4f\t\n", total+10*minuteUSD)
-	tw.Flush()
+	_ = tw.Flush() // to stderr, like the stderrf lines around it
 	stderrf("#   left out: the reconciler's fixed cost (one invocation a minute and its reads, whatever the load), CloudWatch Logs " +
 		"and metrics, the workers' compute (Fargate or EC2) and data transfer, KMS (sensitive parameters), the webhooks, " +
 		"the stream's end-of-tumbling-window invocations (one per shard per 15 minutes), the local stream poller's " +

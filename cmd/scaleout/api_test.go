@@ -9,12 +9,12 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/scaleout/scaleout/internal/testkit/clienttest"
@@ -305,10 +305,10 @@ func testDashboard(t *testing.T, c cli) {
 	require.Regexp(t, `Now: \d+ running, \d+ pending`, out)
 	// The canceled sleeper of WaitEndsWithStatus, once the stream poller
 	// has folded it in.
-	require.Eventually(t, func() bool {
+	require.EventuallyWithT(t, func(ct *assert.CollectT) {
 		out, _, err = c.run(t, "dashboard")
-		require.NoError(t, err)
-		return regexp.MustCompile(`default/default/sleeper-\S+\s+0\s+0\s+1\s+0\s`).MatchString(out)
+		require.NoError(ct, err)
+		assert.Regexp(ct, `default/default/sleeper-\S+\s+0\s+0\s+1\s+0\s`, out)
 	}, 30*time.Second, 200*time.Millisecond, "the package table")
 	out, _, err = c.run(t, "dashboard", "--hours", "2", "-o", "json")
 	require.NoError(t, err)
@@ -328,10 +328,10 @@ func testDashboard(t *testing.T, c cli) {
 
 func testWorkersCommands(t *testing.T, c cli) {
 	id := c.stack.WorkerID
-	require.Eventually(t, func() bool {
+	require.EventuallyWithT(t, func(ct *assert.CollectT) {
 		out, _, err := c.run(t, "workers", "list")
-		require.NoError(t, err)
-		return regexp.MustCompile(id + `\s+online\s+true\s+default`).MatchString(out)
+		require.NoError(ct, err)
+		assert.Regexp(ct, id+`\s+online\s+true\s+default`, out)
 	}, 20*time.Second, 100*time.Millisecond, "the stack's worker registers")
 
 	out, _, err := c.run(t, "workers", "disable", id)
@@ -396,13 +396,13 @@ func testConsole(t *testing.T, c cli) {
 	require.Contains(t, string(b), "Scaleout")
 
 	// The worker registers within a heartbeat or two of the stack's start.
-	require.Eventually(t, func() bool {
+	require.EventuallyWithT(t, func(ct *assert.CollectT) {
 		resp, err := http.Get(base + "/v1/workers")
-		require.NoError(t, err)
+		require.NoError(ct, err)
 		b, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
-		require.Equal(t, http.StatusOK, resp.StatusCode, "the proxy adds the token: %s", b)
-		return strings.Contains(string(b), c.stack.WorkerID)
+		require.Equal(ct, http.StatusOK, resp.StatusCode, "the proxy adds the token: %s", b)
+		assert.Contains(ct, string(b), c.stack.WorkerID)
 	}, 30*time.Second, 100*time.Millisecond, "the stack's worker through the proxy")
 
 	cancel()

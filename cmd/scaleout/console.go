@@ -35,7 +35,7 @@ Ctrl-C stops it.`,
 		if err != nil {
 			return err
 		}
-		ln, err := net.Listen("tcp", listen)
+		ln, err := new(net.ListenConfig).Listen(cmd.Context(), "tcp", listen)
 		if err != nil {
 			return fmt.Errorf("--listen %s: %w", listen, err)
 		}

@@ -41,7 +41,9 @@ func serve(listen, token string, count int) error {
 	if token == "" {
 		return errors.New("--token: give the token requests must carry")
 	}
-	ln, err := net.Listen("tcp", listen)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	ln, err := new(net.ListenConfig).Listen(ctx, "tcp", listen)
 	if err != nil {
 		return err
 	}
@@ -62,8 +64,6 @@ func serve(listen, token string, count int) error {
 		_ = json.NewEncoder(w).Encode(body)
 	})
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	go func() {
 		<-ctx.Done()
 		shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)

@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/google/uuid"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/scaleout/scaleout/internal/aws/bootstrap"
@@ -148,15 +149,15 @@ func TestSlowReceiverDoesNotHoldTheStream(t *testing.T) {
 
 	// One delivery on the webhook queue per execution that ended.
 	var got []notify.Event
-	require.Eventually(t, func() bool {
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
 		out, err := env.Clients.SQS.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(url), MaxNumberOfMessages: 10, WaitTimeSeconds: 1})
-		require.NoError(t, err)
+		require.NoError(c, err)
 		for _, m := range out.Messages {
 			var d notify.Event
-			require.NoError(t, json.Unmarshal([]byte(aws.ToString(m.Body)), &d))
+			require.NoError(c, json.Unmarshal([]byte(aws.ToString(m.Body)), &d))
 			got = append(got, d)
 		}
-		return len(got) >= 2
+		assert.GreaterOrEqual(c, len(got), 2)
 	}, 20*time.Second, 10*time.Millisecond)
 	require.Len(t, got, 2)
 	byID := map[string]notify.Event{}

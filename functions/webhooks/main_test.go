@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/google/uuid"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/scaleout/scaleout/internal/aws/bootstrap"
@@ -150,19 +151,31 @@ func streamBatch(t *testing.T, target string) (ev events.DynamoDBTimeWindowEvent
 // depth is how many messages a queue holds, visible or in flight.
 func depth(t *testing.T, url string) int {
 	t.Helper()
-	out, err := testenv.AWS(t).Clients.SQS.GetQueueAttributes(context.Background(), &sqs.GetQueueAttributesInput{
+	n, err := depthOf(testenv.AWS(t).Clients.SQS, url)
+	require.NoError(t, err)
+	return n
+}
+
+// depthOf is depth for an EventuallyWithT condition, which runs in a
+// goroutine of its own: it returns its error rather than failing the test.
+func depthOf(client *sqs.Client, url string) (int, error) {
+	out, err := client.GetQueueAttributes(context.Background(), &sqs.GetQueueAttributesInput{
 		QueueUrl: aws.String(url),
 		AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameApproximateNumberOfMessages,
 			sqstypes.QueueAttributeNameApproximateNumberOfMessagesNotVisible},
 	})
-	require.NoError(t, err)
+	if err != nil {
+		return 0, err
+	}
 	n := 0
 	for _, v := range out.Attributes {
 		var i int
-		require.NoError(t, json.Unmarshal([]byte(v), &i))
+		if err := json.Unmarshal([]byte(v), &i); err != nil {
+			return 0, err
+		}
 		n += i
 	}
-	return n
+	return n, nil
 }
 
 // A receiver slower than the sender's timeout holds neither the stream
@@ -213,8 +226,12 @@ func TestDeliveryRetriedUntilTheReceiverRecovers(t *testing.T) {
 		require.Equal(t, "true", r.header.Get(notify.HeaderRedelivery), "a send after a timed-out one may repeat it")
 		require.Equal(t, notify.DeliveryID(id), r.header.Get(notify.HeaderDelivery))
 	}
-	require.Eventually(t, func() bool { return depth(t, url) == 0 }, 10*time.Second, 20*time.Millisecond,
-		"delivered messages are deleted")
+	client := testenv.AWS(t).Clients.SQS
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		n, err := depthOf(client, url)
+		require.NoError(c, err)
+		assert.Zero(c, n)
+	}, 10*time.Second, 20*time.Millisecond, "delivered messages are deleted")
 	require.Zero(t, depth(t, dlq))
 }
 
@@ -236,15 +253,15 @@ func TestAlwaysFailingReceiverLandsInTheDeadLetterQueue(t *testing.T) {
 	runSender(t, url, maxReceives)
 
 	var dead []notify.Event
-	require.Eventually(t, func() bool {
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
 		out, err := env.Clients.SQS.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(dlq), MaxNumberOfMessages: 10, WaitTimeSeconds: 1})
-		require.NoError(t, err)
+		require.NoError(c, err)
 		for _, m := range out.Messages {
 			var d notify.Event
-			require.NoError(t, json.Unmarshal([]byte(aws.ToString(m.Body)), &d))
+			require.NoError(c, json.Unmarshal([]byte(aws.ToString(m.Body)), &d))
 			dead = append(dead, d)
 		}
-		return len(dead) > 0
+		assert.NotEmpty(c, dead)
 	}, 60*time.Second, 10*time.Millisecond, "the delivery never reached the dead-letter queue")
 	require.Len(t, dead, 1)
 	require.Equal(t, ev.ExecutionID, dead[0].ExecutionID)

@@ -44,10 +44,8 @@ func TestAPIRoleGrantsWhatTheAPICalls(t *testing.T) {
 			"dynamodb:BatchWriteItem", // catalog deleteKeys: a deleted project's versions
 		},
 	}
-	var sqsWant []string
 	for _, q := range synth.set.Pools {
 		qid := resourceID(t, "AWS::SQS::Queue", obj{"QueueName": q.Name})
-		sqsWant = append(sqsWant, qid+".Arn")
 		want[qid+".Arn"] = []string{
 			"sqs:GetQueueUrl",        // queue.Lookup, once per cold start
 			"sqs:SendMessage",        // POST /v1/executions

@@ -64,7 +64,7 @@ func run(m *testing.M) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	defer os.RemoveAll(build)
+	defer func() { _ = os.RemoveAll(build) }() // a temporary folder: best effort
 	// Placeholder bootstraps stand in for `make build`'s output.
 	for _, fn := range []string{"api", "stream", "reconciler", "webhooks"} {
 		if err := os.MkdirAll(filepath.Join(build, fn), 0o755); err != nil {

@@ -463,53 +463,101 @@ func orDefault(s, def string) string {
 // MaxIdempotencyKey is the longest Idempotency-Key accepted.
 const MaxIdempotencyKey = 255
 
+// createExecution handles POST /v1/executions, in steps: read the request,
+// prepare what it runs, build and check the execution, record it (once per
+// Idempotency-Key), enqueue it.
 func (s *Server) createExecution(w http.ResponseWriter, r *http.Request) error {
-	idemKey := r.Header.Get("Idempotency-Key")
-	if len(idemKey) > MaxIdempotencyKey || strings.ContainsFunc(idemKey, func(c rune) bool { return c < 0x21 || c > 0x7e }) {
-		return badRequest(fmt.Sprintf("Idempotency-Key: 1-%d printable ASCII characters without spaces (a UUID is a good key)", MaxIdempotencyKey))
+	req, idemKey, body, err := readCreateRequest(w, r)
+	if err != nil {
+		return err
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+	prep, projectVersion, err := s.prepare(r.Context(), req)
+	if err != nil {
+		return err
+	}
+	e, err := s.newExecution(req, prep, projectVersion)
+	if err != nil {
+		return err
+	}
+	q, ok := s.queues[e.Pool]
+	if !ok {
+		return badRequest(fmt.Sprintf("pool %q does not exist (known: %s)", e.Pool, strings.Join(s.pools(), ", ")))
+	}
+	got, replayed, err := s.recordExecution(r.Context(), e, idemKey, body)
+	if err != nil {
+		return err
+	}
+	if replayed {
+		w.Header().Set("Location", "/v1/executions/"+got.ID)
+		w.Header().Set("Idempotent-Replayed", "true")
+		writeJSON(w, http.StatusOK, got.Redacted())
+		return nil
+	}
+	if err := s.enqueue(r.Context(), q, e); err != nil {
+		return err
+	}
+	s.log.InfoContext(r.Context(), "execution accepted", "execution_id", e.ID, "package", e.Ref(), "pool", e.Pool)
+	w.Header().Set("Location", "/v1/executions/"+e.ID)
+	writeJSON(w, http.StatusCreated, e.Redacted())
+	return nil
+}
+
+// readCreateRequest reads and decodes the body of POST /v1/executions and
+// checks its Idempotency-Key header. It returns the body as read too: an
+// idempotent request is known again by its hash.
+func readCreateRequest(w http.ResponseWriter, r *http.Request) (req scaleouttype.CreateExecutionRequest, idemKey string, body []byte, err error) {
+	idemKey = r.Header.Get("Idempotency-Key")
+	if len(idemKey) > MaxIdempotencyKey || strings.ContainsFunc(idemKey, func(c rune) bool { return c < 0x21 || c > 0x7e }) {
+		return req, "", nil, badRequest(fmt.Sprintf("Idempotency-Key: 1-%d printable ASCII characters without spaces (a UUID is a good key)", MaxIdempotencyKey))
+	}
+	body, err = io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
 	var maxErr *http.MaxBytesError
 	if errors.As(err, &maxErr) {
-		return &Error{Status: http.StatusRequestEntityTooLarge, Code: scaleouttype.CodeTooLarge, Message: fmt.Sprintf("request body over %d bytes", MaxBodyBytes)}
+		return req, "", nil, &Error{Status: http.StatusRequestEntityTooLarge, Code: scaleouttype.CodeTooLarge, Message: fmt.Sprintf("request body over %d bytes", MaxBodyBytes)}
 	}
 	if err != nil {
-		return badRequest("could not read the request body: " + err.Error())
+		return req, "", nil, badRequest("could not read the request body: " + err.Error())
 	}
 	r.Body = io.NopCloser(bytes.NewReader(body))
-	var req scaleouttype.CreateExecutionRequest
 	if err := decode(w, r, &req); err != nil {
-		return err
+		return req, "", nil, err
 	}
 	if string(req.Definition) == "null" {
 		req.Definition = nil // "definition": null is no definition
 	}
-	var (
-		prep           pkgrun.Prepared
-		projectVersion int
-	)
+	return req, idemKey, body, nil
+}
+
+// prepare finds what the request runs: the package of a deployed project,
+// resolved with its environment and bindings (and the project's version),
+// or a definition or command of its own, checked.
+func (s *Server) prepare(ctx context.Context, req scaleouttype.CreateExecutionRequest) (prep pkgrun.Prepared, projectVersion int, err error) {
 	if fromCatalog(req) {
 		if req.Project == "" || req.Package == "" {
-			return badRequest(`give "project" and "package" of a deployed project (and "folder"), or a "definition", or a "command"`)
+			return prep, 0, badRequest(`give "project" and "package" of a deployed project (and "folder"), or a "definition", or a "command"`)
 		}
-		res, err := s.catalog.Resolve(r.Context(), orDefault(req.Folder, "default"), req.Project, req.Package, req.Environment, req.Parameters)
+		res, err := s.catalog.Resolve(ctx, orDefault(req.Folder, "default"), req.Project, req.Package, req.Environment, req.Parameters)
 		if err != nil {
-			return err
+			return prep, 0, err
 		}
-		prep = pkgrun.Prepared{Definition: res.Definition, Params: res.Params, Sensitive: res.Sensitive}
-		projectVersion = res.ProjectVersion
-	} else {
-		if req.Environment != nil {
-			return badRequest("environment: only an execution of a deployed project (no definition or command) takes an environment")
-		}
-		text, err := definitionText(req)
-		if err != nil {
-			return err
-		}
-		if prep, err = pkgrun.Prepare(s.types, text, req.Parameters); err != nil {
-			return invalidPackage(err)
-		}
+		return pkgrun.Prepared{Definition: res.Definition, Params: res.Params, Sensitive: res.Sensitive}, res.ProjectVersion, nil
 	}
+	if req.Environment != nil {
+		return prep, 0, badRequest("environment: only an execution of a deployed project (no definition or command) takes an environment")
+	}
+	text, err := definitionText(req)
+	if err != nil {
+		return prep, 0, err
+	}
+	if prep, err = pkgrun.Prepare(s.types, text, req.Parameters); err != nil {
+		return prep, 0, invalidPackage(err)
+	}
+	return prep, 0, nil
+}
+
+// newExecution builds the pending execution the request asks for, with
+// the defaults filled in, and checks it.
+func (s *Server) newExecution(req scaleouttype.CreateExecutionRequest, prep pkgrun.Prepared, projectVersion int) (execution.Execution, error) {
 	var pkgName struct {
 		Name string `json:"name"`
 	}
@@ -535,59 +583,55 @@ func (s *Server) createExecution(w http.ResponseWriter, r *http.Request) error {
 	}
 	if req.CallbackURL != "" {
 		if err := notify.ValidateURL(req.CallbackURL); err != nil {
-			return badRequest(err.Error())
+			return e, badRequest(err.Error())
 		}
 	}
 	if req.Timeout != "" {
 		d, err := time.ParseDuration(req.Timeout)
 		if err != nil || d <= 0 {
-			return badRequest(fmt.Sprintf("timeout %q: write a positive duration such as \"30m\" or \"2h\"", req.Timeout))
+			return e, badRequest(fmt.Sprintf("timeout %q: write a positive duration such as \"30m\" or \"2h\"", req.Timeout))
 		}
 		e.TimeoutMS = d.Milliseconds()
 	}
 	if err := execution.ValidateSubmission(e); err != nil {
-		return badRequest(strings.ReplaceAll(err.Error(), "\n", "; "))
+		return e, badRequest(strings.ReplaceAll(err.Error(), "\n", "; "))
 	}
-	q, ok := s.queues[e.Pool]
-	if !ok {
-		return badRequest(fmt.Sprintf("pool %q does not exist (known: %s)", e.Pool, strings.Join(s.pools(), ", ")))
+	return e, nil
+}
+
+// recordExecution writes the new execution. With an Idempotency-Key, a
+// request seen before returns the execution it made (replayed), and the
+// same key with another body is refused.
+func (s *Server) recordExecution(ctx context.Context, e execution.Execution, idemKey string, body []byte) (got execution.Execution, replayed bool, err error) {
+	if idemKey == "" {
+		return e, false, s.store.Create(ctx, e)
 	}
-	if idemKey != "" {
-		p, _ := auth.FromContext(r.Context())
-		sum := sha256.Sum256(body)
-		got, replayed, err := s.store.CreateIdempotent(r.Context(), e, scaleouttype.Idempotency{
-			Scope: p.Name, Key: idemKey, Hash: hex.EncodeToString(sum[:]),
-		})
-		if errors.Is(err, scaleouttype.ErrIdempotencyMismatch) {
-			return &Error{Status: http.StatusConflict, Code: scaleouttype.CodeIdempotencyKeyReused,
-				Message: "Idempotency-Key was used before with a different request body: use a new key for a new request"}
-		}
-		if err != nil {
-			return err
-		}
-		if replayed {
-			w.Header().Set("Location", "/v1/executions/"+got.ID)
-			w.Header().Set("Idempotent-Replayed", "true")
-			writeJSON(w, http.StatusOK, got.Redacted())
-			return nil
-		}
-	} else if err := s.store.Create(r.Context(), e); err != nil {
-		return err
+	p, _ := auth.FromContext(ctx)
+	sum := sha256.Sum256(body)
+	got, replayed, err = s.store.CreateIdempotent(ctx, e, scaleouttype.Idempotency{
+		Scope: p.Name, Key: idemKey, Hash: hex.EncodeToString(sum[:]),
+	})
+	if errors.Is(err, scaleouttype.ErrIdempotencyMismatch) {
+		return got, false, &Error{Status: http.StatusConflict, Code: scaleouttype.CodeIdempotencyKeyReused,
+			Message: "Idempotency-Key was used before with a different request body: use a new key for a new request"}
 	}
-	if err := q.Send(r.Context(), queue.Task{ExecutionID: e.ID, Pool: e.Pool}); err != nil {
-		// Not enqueued: the execution must not wait forever. End it as
-		// failed, and tell the caller to retry.
-		s.log.ErrorContext(r.Context(), "enqueue failed", "execution_id", e.ID, "error", err)
-		if ferr := s.store.Fail(context.WithoutCancel(r.Context()), e.ID, "could not enqueue: "+err.Error(), s.now()); ferr != nil {
-			s.log.ErrorContext(r.Context(), "could not mark unqueued execution failed", "execution_id", e.ID, "error", ferr)
-		}
-		return &Error{Status: http.StatusServiceUnavailable, Code: scaleouttype.CodeUnavailable,
-			Message: fmt.Sprintf("execution %s was recorded but could not be queued, and was marked failed; retry the request", e.ID)}
+	return got, replayed, err
+}
+
+// enqueue sends the recorded execution to its pool's queue. When that
+// fails the execution must not wait forever: it is ended as failed, and
+// the caller is told to retry.
+func (s *Server) enqueue(ctx context.Context, q Enqueuer, e execution.Execution) error {
+	err := q.Send(ctx, queue.Task{ExecutionID: e.ID, Pool: e.Pool})
+	if err == nil {
+		return nil
 	}
-	s.log.InfoContext(r.Context(), "execution accepted", "execution_id", e.ID, "package", e.Ref(), "pool", e.Pool)
-	w.Header().Set("Location", "/v1/executions/"+e.ID)
-	writeJSON(w, http.StatusCreated, e.Redacted())
-	return nil
+	s.log.ErrorContext(ctx, "enqueue failed", "execution_id", e.ID, "error", err)
+	if ferr := s.store.Fail(context.WithoutCancel(ctx), e.ID, "could not enqueue: "+err.Error(), s.now()); ferr != nil {
+		s.log.ErrorContext(ctx, "could not mark unqueued execution failed", "execution_id", e.ID, "error", ferr)
+	}
+	return &Error{Status: http.StatusServiceUnavailable, Code: scaleouttype.CodeUnavailable,
+		Message: fmt.Sprintf("execution %s was recorded but could not be queued, and was marked failed; retry the request", e.ID)}
 }
 
 func (s *Server) pools() []string {

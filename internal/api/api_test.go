@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/scaleout/scaleout/internal/api"
@@ -124,15 +125,14 @@ func TestCreateAndGetExecution(t *testing.T) {
 	require.Equal(t, out, got)
 
 	// The execution is on the queue.
-	require.Eventually(t, func() bool {
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
 		msgs, err := b.queue.Receive(context.Background(), 10, 0, 0)
-		require.NoError(t, err)
+		require.NoError(c, err)
+		found := false
 		for _, m := range msgs {
-			if m.ExecutionID == id {
-				return true
-			}
+			found = found || m.ExecutionID == id
 		}
-		return false
+		assert.True(c, found, "execution %s on the queue", id)
 	}, 10*time.Second, 50*time.Millisecond)
 }
 

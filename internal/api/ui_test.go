@@ -36,7 +36,7 @@ func TestConsoleIsServedWithoutAuthentication(t *testing.T) {
 	resp, body = fetch("GET", "/ui/api.js")
 	require.Equal(t, http.StatusOK, resp.StatusCode)
 	require.True(t, strings.HasPrefix(resp.Header.Get("Content-Type"), "text/javascript"))
-	require.True(t, strings.Contains(body, "Authorization = `Bearer"), "api.js sends the token")
+	require.Contains(t, body, "Authorization = `Bearer", "api.js sends the token")
 
 	resp, _ = fetch("GET", "/ui/nonexistent")
 	require.Equal(t, http.StatusNotFound, resp.StatusCode)

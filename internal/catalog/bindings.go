@@ -31,7 +31,7 @@ type BindingChange = scaleouttype.BindingChange
 func diffBindings(old, next map[string]string) BindingChanges {
 	c := BindingChanges{Added: map[string]string{}, Changed: map[string]BindingChange{},
 		Removed: map[string]string{}, Unchanged: []string{}}
-	for _, param := range sortedKeys(next) {
+	for _, param := range slices.Sorted(maps.Keys(next)) {
 		was, ok := old[param]
 		switch {
 		case !ok:
@@ -95,7 +95,7 @@ func (s *Store) changeBindings(ctx context.Context, folder, project string, set 
 	var ps problems
 	ps.name("folder", folder)
 	ps.name("project", project)
-	for _, param := range sortedKeys(set) {
+	for _, param := range slices.Sorted(maps.Keys(set)) {
 		ps.ident(fmt.Sprintf("bindings[%q]", clip(param)), param, "parameter")
 		ps.ident(fmt.Sprintf("bindings[%q]", clip(param)), set[param], "variable")
 	}
@@ -127,7 +127,7 @@ func (s *Store) changeBindings(ctx context.Context, folder, project string, set 
 		var ps problems
 		for _, param := range unset {
 			if _, ok := p.Bindings[param]; !ok {
-				ps.add("", "bindings."+param, "parameter %s is not bound, so it cannot be unbound%s", param, knownList("bound", param, sortedKeys(p.Bindings)))
+				ps.add("", "bindings."+param, "parameter %s is not bound, so it cannot be unbound%s", param, knownList("bound", param, slices.Sorted(maps.Keys(p.Bindings))))
 			}
 			delete(next, param)
 		}
@@ -203,7 +203,7 @@ func (s *Store) checkBindings(ctx context.Context, p projectItem, bindings map[s
 	for name := range b.Parameters {
 		decls[name] = nil
 	}
-	for _, name := range sortedKeys(b.Packages) {
+	for _, name := range slices.Sorted(maps.Keys(b.Packages)) {
 		def, ps := loadPackage(name, b.Packages[name], b.Parameters, s.types, false)
 		if len(ps) > 0 {
 			return nil, fmt.Errorf("project %s version %d no longer validates: %w", what, v.Version, ps.err())
@@ -212,11 +212,11 @@ func (s *Store) checkBindings(ctx context.Context, p projectItem, bindings map[s
 			decls[param] = append(decls[param], declaration{pkg: name, decl: decl})
 		}
 	}
-	known := sortedKeys(decls)
+	known := slices.Sorted(maps.Keys(decls))
 
 	var ps problems
 	var declared []string
-	for _, param := range sortedKeys(bindings) {
+	for _, param := range slices.Sorted(maps.Keys(bindings)) {
 		if _, ok := decls[param]; !ok {
 			ps.add("", "bindings."+param, "project %s (version %d) has no parameter %q%s", what, v.Version, param, knownList("declared", param, known))
 			continue
@@ -236,8 +236,8 @@ func (s *Store) checkBindings(ctx context.Context, p projectItem, bindings map[s
 		if err != nil {
 			return nil, err
 		}
-		vars := sortedKeys(env.Variables)
-		for _, param := range sortedKeys(bindings) {
+		vars := slices.Sorted(maps.Keys(env.Variables))
+		for _, param := range slices.Sorted(maps.Keys(bindings)) {
 			variable := bindings[param]
 			stored, ok := env.Variables[variable]
 			if !ok {

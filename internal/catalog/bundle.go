@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"path"
 	"slices"
 	"strings"
@@ -37,7 +38,7 @@ func checkBundle(b Bundle, types *task.Registry) (problems, []string) {
 			valid[name] = decl
 		}
 	}
-	names := sortedKeys(b.Packages)
+	names := slices.Sorted(maps.Keys(b.Packages))
 	for _, name := range names {
 		if !ValidName(name) {
 			ps.add("", fmt.Sprintf("packages[%q]", clip(name)), "package name: use 1-128 letters, digits, '.', '_' or '-', starting with a letter or digit")
@@ -47,7 +48,7 @@ func checkBundle(b Bundle, types *task.Registry) (problems, []string) {
 		ps = append(ps, pps...)
 	}
 	total := 0
-	for _, p := range sortedKeys(b.Files) {
+	for _, p := range slices.Sorted(maps.Keys(b.Files)) {
 		content := b.Files[p]
 		total += len(content)
 		at := fmt.Sprintf("files[%q]", clip(p))
@@ -68,7 +69,7 @@ func checkBundle(b Bundle, types *task.Registry) (problems, []string) {
 // a package's.
 func checkParameters(params map[string]pkgfile.Parameter) problems {
 	var ps problems
-	for _, name := range sortedKeys(params) {
+	for _, name := range slices.Sorted(maps.Keys(params)) {
 		decl := params[name]
 		at := "parameters." + name
 		if !identifier.MatchString(name) {
@@ -196,13 +197,4 @@ func decodeBundle(data []byte) (Bundle, error) {
 		return Bundle{}, fmt.Errorf("decode bundle: %w", err)
 	}
 	return b, nil
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	slices.Sort(out)
-	return out
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -91,7 +92,7 @@ func (s *Store) variables(ctx context.Context, folder, env string, in map[string
 		ps.add("", "variables", "%d variables, at most %d", len(in), MaxVariables)
 	}
 	out := make(map[string]varItem, len(in))
-	for _, name := range sortedKeys(in) {
+	for _, name := range slices.Sorted(maps.Keys(in)) {
 		v := in[name]
 		at := "variables." + name
 		if !identifier.MatchString(name) {

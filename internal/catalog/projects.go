@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
@@ -332,14 +334,14 @@ func (s *Store) DescribeProject(ctx context.Context, folder, project string) (Pr
 		return Project{}, fmt.Errorf("project %s/%s version %d: %w", folder, project, v.Version, err)
 	}
 	out := Project{ProjectSummary: p.summary(), RestoredFrom: v.RestoredFrom, Parameters: b.Parameters,
-		Files: sortedKeys(b.Files), References: p.References, Bindings: p.Bindings}
+		Files: slices.Sorted(maps.Keys(b.Files)), References: p.References, Bindings: p.Bindings}
 	if out.References == nil {
 		out.References = []EnvRef{}
 	}
 	if out.Bindings == nil {
 		out.Bindings = map[string]string{}
 	}
-	for _, name := range sortedKeys(b.Packages) {
+	for _, name := range slices.Sorted(maps.Keys(b.Packages)) {
 		info := PackageInfo{Name: name}
 		if pk, err := pkgfile.Parse([]byte(b.Packages[name]), name); err == nil {
 			info.Description, info.Parameters = pk.Description, pk.Parameters

@@ -87,7 +87,7 @@ func (s *Store) Resolve(ctx context.Context, folder, project, pkg string, env *E
 			return Resolved{}, err
 		}
 		var bps problems
-		for _, param := range sortedKeys(p.Bindings) {
+		for _, param := range slices.Sorted(maps.Keys(p.Bindings)) {
 			decl, declared := def.Parameters[param]
 			if !declared {
 				continue // bound for another package
@@ -96,7 +96,7 @@ func (s *Store) Resolve(ctx context.Context, folder, project, pkg string, env *E
 			ev, ok := values[variable]
 			if !ok {
 				bps.add(pkg, "parameters."+param, "bound to variable %q, which environment %s does not have: add it to the environment, or bind the parameter again%s",
-					variable, ref, knownList("it has", variable, sortedKeys(values)))
+					variable, ref, knownList("it has", variable, slices.Sorted(maps.Keys(values))))
 				continue
 			}
 			if _, isGiven := given[param]; isGiven {

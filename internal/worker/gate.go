@@ -76,12 +76,6 @@ func (g *gate) reasonLocked() string {
 	return ""
 }
 
-func (g *gate) isUnregistered() bool {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	return g.unregistered
-}
-
 // set changes the state, wakes the waiting loops when it opens or closes
 // and, with a logger, logs the change.
 func (g *gate) set(log *slog.Logger, f func(*gate)) {

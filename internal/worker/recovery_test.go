@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/scaleout/scaleout/internal/aws/queue"
@@ -127,11 +128,12 @@ func TestDrainReleasesRunningExecutions(t *testing.T) {
 	stopped := time.Now()
 	stop1()
 	var got execution.Execution
-	require.Eventually(t, func() bool {
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
 		var err error
 		got, err = b.store.Get(context.Background(), e.ID)
-		require.NoError(t, err)
-		return got.Status == execution.Running && got.WorkerID == "w2"
+		require.NoError(c, err)
+		assert.Equal(c, execution.Running, got.Status)
+		assert.Equal(c, "w2", got.WorkerID)
 	}, 15*time.Second, 20*time.Millisecond, "w2 never took the released execution over")
 	require.Equal(t, 2, got.Attempt)
 	require.Len(t, got.Attempts, 1)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/scaleout/scaleout/internal/aws/queue"
 	"github.com/scaleout/scaleout/internal/executions/execution"
+	"github.com/scaleout/scaleout/internal/wait"
 	"github.com/scaleout/scaleout/internal/worker/workers"
 	"github.com/scaleout/scaleout/scaleouttype"
 )
@@ -652,7 +653,10 @@ func (w *Worker) loop(ctx, runCtx context.Context) {
 	}
 }
 
-// handle takes one message to its end. ctx is the run context.
+// handle takes one message to its end, in steps: claim the execution
+// (claimMessage), record the run and run it (startRun, runTimed, endRun),
+// then settle how the attempt ends and record it (settle, record). ctx is
+// the run context.
 func (w *Worker) handle(ctx context.Context, m queue.Message) {
 	if m.Watchdog() {
 		w.watch(ctx, m)
@@ -664,10 +668,52 @@ func (w *Worker) handle(ctx context.Context, m queue.Message) {
 		w.delete(ctx, log, m)
 		return
 	}
+	e, sess, ok := w.claimMessage(ctx, log, m)
+	if !ok {
+		return
+	}
+	lease := execution.LeaseOf(e)
+	log = log.With("attempt", e.Attempt, "package", e.Ref())
+	if len(e.Attempts) > 0 {
+		last := e.Attempts[len(e.Attempts)-1]
+		log = log.With("previous_outcome", last.Outcome)
+	}
+	log.InfoContext(ctx, "execution started")
+
+	runCtx, cancel := w.startRun(ctx, m, e, lease, sess)
+	defer cancel(nil)
+	res := w.runTimed(runCtx, e)
+	drained := errors.Is(context.Cause(runCtx), errDrained)
+	held := w.endRun(e.ID)
+	// What follows records the end even while the worker stops.
+	ctx, cancelEnd := context.WithTimeout(context.WithoutCancel(ctx), finishTimeout)
+	defer cancelEnd()
+	if cause := context.Cause(runCtx); errors.Is(cause, execution.ErrLeaseLost) {
+		log.WarnContext(ctx, "lease lost while running; result dropped", "error", cause)
+		if held != nil {
+			// Back when the lease has run out, for whoever takes over.
+			w.lookAgainLater(ctx, log, *held, &execution.Execution{WorkerID: w.cfg.ID, Attempt: e.Attempt, LeaseUntil: ptr(w.cfg.Now().Add(w.cfg.Lease))})
+		}
+		return
+	}
+	stopped := errors.Is(context.Cause(runCtx), ErrStopRequested)
+	cancel(nil)
+	res, handed := w.settle(ctx, log, held, e, res, drained, stopped)
+	if handed {
+		return
+	}
+	w.record(ctx, log, lease, res, held)
+}
+
+// claimMessage claims the execution m names for this worker's session. When
+// it cannot, it disposes of m as the reason says (deletes it, puts it back
+// for later, or leaves it to come back after its visibility timeout) and
+// reports false.
+func (w *Worker) claimMessage(ctx context.Context, log *slog.Logger, m queue.Message) (execution.Execution, workers.Session, bool) {
 	sess, ok := w.session()
 	if !ok {
 		w.release(ctx, []queue.Message{m})
-		return
+		return execution.Execution{}, sess, false
 	}
 	w.mu.Lock()
 	w.claiming[m.ExecutionID] = true
@@ -685,14 +731,14 @@ func (w *Worker) handle(ctx context.Context, m queue.Message) {
 	case errors.Is(err, scaleouttype.ErrNotFound):
 		log.WarnContext(ctx, "no such execution; deleting its message")
 		w.delete(ctx, log, m)
-		return
+		return e, sess, false
 	case errors.As(err, &conflict) && conflict.Current != nil && conflict.Current.Status.Final():
 		log.InfoContext(ctx, "execution already ended; deleting duplicate message", "status", conflict.Current.Status)
 		w.delete(ctx, log, m)
-		return
+		return e, sess, false
 	case errors.As(err, &conflict) && conflict.Current != nil && conflict.Current.LeaseUntil != nil:
 		w.lookAgainLater(ctx, log, m, conflict.Current)
-		return
+		return e, sess, false
 	case errors.As(err, &conflict) && conflict.Current != nil && conflict.Current.Status == execution.Pending &&
 		conflict.Current.NotBefore != nil:
 		wait := max(conflict.Current.NotBefore.Sub(w.cfg.Now()), time.Second)
@@ -700,30 +746,28 @@ func (w *Worker) handle(ctx context.Context, m queue.Message) {
 		if err := w.queue.Extend(ctx, m, roundUp(wait)); err != nil {
 			log.WarnContext(ctx, "could not set the message's visibility", "error", err)
 		}
-		return
+		return e, sess, false
 	case err != nil:
 		// The store failed: the message comes back after its visibility
 		// timeout.
 		log.WarnContext(ctx, "not claimed; leaving the message", "reason", err)
-		return
+		return e, sess, false
 	}
-	lease := execution.LeaseOf(e)
-	log = log.With("attempt", e.Attempt, "package", e.Ref())
-	if len(e.Attempts) > 0 {
-		last := e.Attempts[len(e.Attempts)-1]
-		log = log.With("previous_outcome", last.Outcome)
-	}
-	log.InfoContext(ctx, "execution started")
+	return e, sess, true
+}
 
+// startRun records the claimed run, so that the session renews its lease
+// and a stop request finds it, and returns the context it runs under. That
+// context is canceled at once when a stop was asked for already, or when the
+// session was lost between the claim and now: the run must not start
+// without it.
+func (w *Worker) startRun(ctx context.Context, m queue.Message, e execution.Execution, lease execution.Lease, sess workers.Session) (context.Context, context.CancelCauseFunc) {
 	runCtx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
 	w.mu.Lock()
 	msg := m
 	w.runs[e.ID] = &run{lease: lease, cancel: cancel, msg: &msg}
 	delete(w.claiming, e.ID)
 	stopNow := w.handled[e.ID]
-	// The session may have been lost between the claim and now: the run
-	// must not start without it.
 	lost := !w.sessOK || w.sess.ID != sess.ID
 	w.mu.Unlock()
 	if lost {
@@ -732,6 +776,12 @@ func (w *Worker) handle(ctx context.Context, m queue.Message) {
 	} else if stopNow {
 		cancel(ErrStopRequested)
 	}
+	return runCtx, cancel
+}
+
+// runTimed runs the execution's package under runCtx and, when it has one,
+// its timeout: a run the timeout ended fails and says so.
+func (w *Worker) runTimed(runCtx context.Context, e execution.Execution) execution.Result {
 	runFor := runCtx
 	if e.TimeoutMS > 0 {
 		var stopTimer context.CancelFunc
@@ -743,27 +793,26 @@ func (w *Worker) handle(ctx context.Context, m queue.Message) {
 		res.Status = execution.Failed
 		res.Error = fmt.Sprintf("execution timeout after %s", time.Duration(e.TimeoutMS)*time.Millisecond)
 	}
-	drained := errors.Is(context.Cause(runCtx), errDrained)
-	// The run is over: the session stops recording it, and its message, if
-	// still held, is the caller's to dispose of.
+	return res
+}
+
+// endRun ends the record startRun made: the session stops renewing the
+// run's lease, and its message, if still held, is returned for the caller
+// to dispose of.
+func (w *Worker) endRun(id string) *queue.Message {
 	w.mu.Lock()
-	held := w.runs[e.ID].msg
-	delete(w.runs, e.ID)
+	held := w.runs[id].msg
+	delete(w.runs, id)
 	w.mu.Unlock()
 	w.busyChange()
-	// What follows records the end even while the worker stops.
-	ctx, cancelEnd := context.WithTimeout(context.WithoutCancel(ctx), finishTimeout)
-	defer cancelEnd()
-	if cause := context.Cause(runCtx); errors.Is(cause, execution.ErrLeaseLost) {
-		log.WarnContext(ctx, "lease lost while running; result dropped", "error", cause)
-		if held != nil {
-			// Back when the lease has run out, for whoever takes over.
-			w.lookAgainLater(ctx, log, *held, &execution.Execution{WorkerID: w.cfg.ID, Attempt: e.Attempt, LeaseUntil: ptr(w.cfg.Now().Add(w.cfg.Lease))})
-		}
-		return
-	}
-	stopped := errors.Is(context.Cause(runCtx), ErrStopRequested)
-	cancel(nil)
+	return held
+}
+
+// settle decides how an attempt that kept its lease ends: a final status
+// for its result, or, for a failure that may be retried or a run the drain
+// cut short, handed back for another attempt (handed is then true, and
+// there is nothing left to record).
+func (w *Worker) settle(ctx context.Context, log *slog.Logger, held *queue.Message, e execution.Execution, res execution.Result, drained, stopped bool) (_ execution.Result, handed bool) {
 	if res.Status == "" || !res.Status.Final() {
 		res.Status = execution.Failed
 	}
@@ -775,7 +824,7 @@ func (w *Worker) handle(ctx context.Context, m queue.Message) {
 		handed, unrecordable := w.handBack(ctx, log, held, e, res, release)
 		switch {
 		case handed:
-			return
+			return res, true
 		case unrecordable != nil:
 			res = unrecorded(fmt.Sprintf("attempt %d ended (%s) but could not be handed back for another attempt: %v",
 				e.Attempt, execution.Clip(reason(res), unrecordedReasonBytes), unrecordable))
@@ -783,6 +832,14 @@ func (w *Worker) handle(ctx context.Context, m queue.Message) {
 			res.Status, res.Error = execution.Canceled, "stopped by request"
 		}
 	}
+	return res, false
+}
+
+// record writes the attempt's end under its lease and then deletes its
+// message, if still held. A result too large to record is replaced by one
+// that says so; when the write fails otherwise, the message is left to come
+// back (the reconciler recovers the execution), unless the lease was lost.
+func (w *Worker) record(ctx context.Context, log *slog.Logger, lease execution.Lease, res execution.Result, held *queue.Message) {
 	done, err := w.store.Finish(ctx, lease, res, w.cfg.Now())
 	if errors.Is(err, execution.ErrTooLarge) {
 		// Whatever was accepted must end in a final state that says what
@@ -904,7 +961,7 @@ func (w *Worker) handBack(ctx context.Context, log *slog.Logger, held *queue.Mes
 		rec.Reason = fmt.Sprintf("worker %s stopped before attempt %d ended; released for another worker", w.cfg.ID, e.Attempt)
 		_, err = w.store.Release(ctx, lease, rec)
 	} else {
-		delay = execution.Backoff(w.cfg.RetryBackoff, w.cfg.RetryBackoffMax, e.CountedAttempts())
+		delay = wait.Backoff(w.cfg.RetryBackoff, w.cfg.RetryBackoffMax, e.CountedAttempts())
 		_, err = w.store.Retry(ctx, lease, rec, now.Add(delay))
 	}
 	var conflict *execution.ConflictError

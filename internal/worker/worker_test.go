@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/google/uuid"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/scaleout/scaleout/internal/aws/queue"
@@ -100,7 +101,7 @@ func (b bundle) startWorker(t *testing.T, r worker.Runner, cfg worker.Config) (w
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		require.NoError(t, w.Run(ctx))
+		assert.NoError(t, w.Run(ctx))
 	}()
 	var once sync.Once
 	stop = func() {
@@ -128,24 +129,25 @@ func (l testLog) Write(p []byte) (int, error) {
 func (b bundle) waitStatus(t *testing.T, id string, want execution.Status) execution.Execution {
 	t.Helper()
 	var e execution.Execution
-	require.Eventually(t, func() bool {
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
 		var err error
 		e, err = b.store.Get(context.Background(), id)
-		require.NoError(t, err)
-		return e.Status == want
+		require.NoError(c, err)
+		assert.Equal(c, want, e.Status)
 	}, 20*time.Second, 20*time.Millisecond, "execution %s never reached %s", id, want)
 	return e
 }
 
 func (b bundle) queueEmpty(t *testing.T) {
 	t.Helper()
-	require.Eventually(t, func() bool {
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
 		out, err := b.env.Clients.SQS.GetQueueAttributes(context.Background(), &sqs.GetQueueAttributesInput{
 			QueueUrl:       aws.String(b.queue.URL()),
 			AttributeNames: []sqstypes.QueueAttributeName{"ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"},
 		})
-		require.NoError(t, err)
-		return out.Attributes["ApproximateNumberOfMessages"] == "0" && out.Attributes["ApproximateNumberOfMessagesNotVisible"] == "0"
+		require.NoError(c, err)
+		assert.Equal(c, "0", out.Attributes["ApproximateNumberOfMessages"])
+		assert.Equal(c, "0", out.Attributes["ApproximateNumberOfMessagesNotVisible"])
 	}, 15*time.Second, 50*time.Millisecond, "messages left in the queue")
 }
 
@@ -264,8 +266,9 @@ func TestLostSessionCancelsTheRun(t *testing.T) {
 	}
 	require.Never(t, func() bool {
 		got, err := b.store.Get(context.Background(), e.ID)
-		require.NoError(t, err)
-		return got.Status != execution.Running
+		// assert, not require: this runs in Never's goroutine. An error
+		// fails the test and ends the wait.
+		return !assert.NoError(t, err) || got.Status != execution.Running
 	}, 1500*time.Millisecond, 100*time.Millisecond, "the lost attempt must not write its result")
 
 	// Its session replaced, the attempt is taken over at once.
@@ -429,8 +432,8 @@ func TestCapacityHoldsNewWorkBack(t *testing.T) {
 			e := b.submit(t, "true")
 			require.Never(t, func() bool {
 				got, err := b.store.Get(ctx, e.ID)
-				require.NoError(t, err)
-				return got.Status != execution.Pending || w.Accepting()
+				// assert: this runs in Never's goroutine.
+				return !assert.NoError(t, err) || got.Status != execution.Pending || w.Accepting()
 			}, 1500*time.Millisecond, 50*time.Millisecond, "a busy worker took work")
 
 			sampler.set(idle)

@@ -97,7 +97,7 @@ func ensureInstalled(ctx context.Context, dir string, logger *slog.Logger) error
 	if err != nil {
 		return fmt.Errorf("create %s: %w", logPath, err)
 	}
-	defer out.Close()
+	defer out.Close() //nolint:errcheck // npm's log, read only when npm fails
 
 	cmd := exec.CommandContext(ctx, npm, "ci", "--no-audit", "--no-fund", "--loglevel=error")
 	cmd.Dir = dir

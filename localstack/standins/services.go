@@ -93,6 +93,7 @@ func dynamoDBCommand(o Options, port int) (*exec.Cmd, error) {
 		storage = []string{"-dbPath", o.DataDir}
 	}
 	args := append([]string{"-Djava.library.path=./DynamoDBLocal_lib", "-jar", "DynamoDBLocal.jar"}, storage...)
+	//nolint:noctx // the stand-in outlives this call: it is stopped by its recorded pid, not by a context
 	cmd := exec.Command(java, append(args, "-sharedDb", "-disableTelemetry", "-port", strconv.Itoa(port))...)
 	cmd.Dir = homes[len(homes)-1]
 	return cmd, nil
@@ -114,6 +115,7 @@ func fauxqsCommand(o Options, port int) (*exec.Cmd, error) {
 	// a queue is found by that exact string: use the URL that CreateQueue or GetQueueUrl returns, never
 	// one built by hand. The SDK sends every request to its endpoint; the URL only names the queue.
 	script := "import {startFauxqs} from 'fauxqs'; " + fauxqsScriptPrefix(port) + " logger: false});"
+	//nolint:noctx // the stand-in outlives this call: it is stopped by its recorded pid, not by a context
 	cmd := exec.Command(node, "--input-type=module", "-e", script)
 	cmd.Dir = dir // node resolves 'fauxqs' from dir/node_modules
 	return cmd, nil

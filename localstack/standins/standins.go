@@ -166,7 +166,7 @@ func goModDeclares(path, module string) bool {
 	if err != nil {
 		return false
 	}
-	defer f.Close()
+	defer f.Close() //nolint:errcheck // only read
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
 		fields := strings.Fields(sc.Text())
@@ -291,7 +291,9 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 			// Do not leave half a stack behind: stop what this call started.
 			for _, q := range plans[:i] {
 				if q.start {
-					stopRecorded(o.Dir, q.svc, q.port, q.pid, o.Logger)
+					if serr := stopRecorded(o.Dir, q.svc, q.port, q.pid, o.Logger); serr != nil {
+						err = errors.Join(err, serr)
+					}
 				}
 			}
 			return nil, fmt.Errorf("standins: %w", err)
@@ -361,7 +363,7 @@ func endpoint(host string, port int) string {
 func portFree(ctx context.Context, port int, wait bool) error {
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		ln, err := net.Listen("tcp", ":"+strconv.Itoa(port))
+		ln, err := new(net.ListenConfig).Listen(ctx, "tcp", ":"+strconv.Itoa(port))
 		if err == nil {
 			return ln.Close()
 		}

@@ -417,7 +417,11 @@ func Example() {
 		fmt.Fprintln(os.Stderr, err) // e.g. "java not found on PATH: DynamoDB Local needs Java 17 or newer ..."
 		return
 	}
-	defer stack.Stop()
+	defer func() {
+		if err := stack.Stop(); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+		}
+	}()
 	stack.Setenv() // AWS_ENDPOINT_URL_DYNAMODB, AWS_ENDPOINT_URL_SQS, ... unless already set
 
 	cfg, err := config.LoadDefaultConfig(ctx)

@@ -148,7 +148,7 @@ func (g Gateway) Authenticate(r *http.Request) (Principal, error) {
 // name prefix under every path.
 func CheckIAMPattern(pattern string) error {
 	if !strings.HasPrefix(pattern, "arn:") {
-		return fmt.Errorf("%q is not an ARN: give arn:aws:iam::<account>:role/<name>, arn:aws:sts::<account>:assumed-role/<name>/*, arn:aws:iam::<account>:user/<name>, ...", pattern)
+		return fmt.Errorf("%q is not an ARN: give an IAM or STS ARN such as arn:aws:iam::<account>:role/<name>, arn:aws:sts::<account>:assumed-role/<name>/* or arn:aws:iam::<account>:user/<name>", pattern)
 	}
 	if rest, wild := strings.CutSuffix(pattern, "*"); wild {
 		if _, name, ok := splitRoleARN(rest); ok && strings.Contains(name, "/") {

@@ -46,7 +46,7 @@ func TestRoundTrip(t *testing.T) {
 		}
 		got, err := s.Open(ctx, sealed, map[string]string{"variable": "token", "environment": "prod", "folder": "f"})
 		require.NoError(t, err)
-		require.Equal(t, len(plain), len(got))
+		require.Len(t, got, len(plain))
 		require.True(t, bytes.Equal(plain, got))
 	}
 	a, err := s.Seal(ctx, []byte("same"), ec)

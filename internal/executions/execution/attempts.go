@@ -5,25 +5,6 @@ import (
 	"time"
 )
 
-// Backoff is the wait before retry number n (1 for the first):
-// base·2^(n-1), at most max.
-func Backoff(base, max time.Duration, n int) time.Duration {
-	if base <= 0 {
-		return 0
-	}
-	d := base
-	for i := 1; i < n; i++ {
-		d *= 2
-		if max > 0 && d >= max {
-			return max
-		}
-	}
-	if max > 0 && d > max {
-		return max
-	}
-	return d
-}
-
 // Takeover is what happens to an attempt whose worker was lost.
 type Takeover struct {
 	// Next is the execution's next status: Running (another attempt takes

@@ -8,17 +8,6 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-func TestBackoff(t *testing.T) {
-	t.Parallel()
-	for _, tc := range []struct {
-		n    int
-		want time.Duration
-	}{{1, 5 * time.Second}, {2, 10 * time.Second}, {3, 20 * time.Second}, {7, time.Minute}, {40, time.Minute}} {
-		require.Equal(t, tc.want, Backoff(5*time.Second, time.Minute, tc.n), "retry %d", tc.n)
-	}
-	require.Zero(t, Backoff(0, time.Minute, 3))
-}
-
 func TestRetryBudgets(t *testing.T) {
 	t.Parallel()
 	e := Execution{Retries: 2, LostRetries: 1}

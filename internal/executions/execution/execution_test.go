@@ -1,7 +1,6 @@
 package execution
 
 import (
-	"errors"
 	"strings"
 	"testing"
 
@@ -47,8 +46,8 @@ func TestLeaseLost(t *testing.T) {
 	t.Parallel()
 	c := &ConflictError{ID: "x", Want: "running", Current: &Execution{Status: Succeeded, Attempt: 2, WorkerID: "w"}}
 	var err error = LeaseLost{c}
-	require.True(t, errors.Is(err, ErrLeaseLost))
+	require.ErrorIs(t, err, ErrLeaseLost)
 	var ce *ConflictError
-	require.True(t, errors.As(err, &ce))
+	require.ErrorAs(t, err, &ce)
 	require.Contains(t, err.Error(), "is succeeded (attempt 2")
 }

@@ -67,7 +67,7 @@ func TestTransitionTableCoherent(t *testing.T) {
 			require.False(t, from.Final(), "%s leaves the final status %s", tr.Op, from)
 			require.NotEqual(t, Created, from, "%s: no execution is ever created and not pending", tr.Op)
 		}
-		require.Equal(t, len(tr.From), len(slices.Compact(slices.Clone(tr.From))), "%s -> %s: a status twice", tr.Op, tr.To)
+		require.Len(t, slices.Compact(slices.Clone(tr.From)), len(tr.From), "%s -> %s: a status twice", tr.Op, tr.To)
 	}
 	for _, s := range Statuses {
 		if s.Final() {

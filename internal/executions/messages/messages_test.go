@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/google/uuid"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/scaleout/scaleout/internal/executions/messages"
@@ -157,12 +158,13 @@ func TestWriterFlushesWhileTheRunGoes(t *testing.T) {
 	t.Parallel()
 	store, id := setup(t)
 	w := messages.NewWriter(store, id, 1, messages.WriterOptions{FlushEvery: 200 * time.Millisecond})
-	defer w.Close()
+	defer func() { require.NoError(t, w.Close()) }()
 	w.Add(messages.Message{Kind: "output", Stream: "stdout", Message: "still running"})
-	require.Eventually(t, func() bool {
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
 		p, err := store.List(context.Background(), id, "", 10)
-		require.NoError(t, err)
-		return len(p.Messages) == 1 && p.Messages[0].Message == "still running"
+		require.NoError(c, err)
+		require.Len(c, p.Messages, 1)
+		assert.Equal(c, "still running", p.Messages[0].Message)
 	}, 10*time.Second, 50*time.Millisecond, "written before Close")
 }
 

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
@@ -33,7 +34,9 @@ func TestCancelKillsTheProcessGroup(t *testing.T) {
 		for _, e := range sink.Events() {
 			if e.Kind == Output {
 				n, err := strconv.Atoi(e.Message)
-				require.NoError(t, err)
+				if !assert.NoError(t, err) { // also called from waitFor's goroutine
+					continue
+				}
 				out = append(out, n)
 			}
 		}

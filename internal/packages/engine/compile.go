@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -134,7 +133,7 @@ func Compile(p *pkgfile.Package, types *task.Registry) (*Plan, error) {
 	if p.Timeout < 0 {
 		c.errf("timeout: must not be negative")
 	}
-	for _, name := range sortedKeys(p.Variables) {
+	for _, name := range slices.Sorted(maps.Keys(p.Variables)) {
 		v := p.Variables[name]
 		plan.varTypes[name] = v.Type
 		init := v.Default
@@ -323,7 +322,7 @@ func (c *compiler) node(sc *scope, n *node, t *pkgfile.Task, prefix string, inde
 			n.with = v
 			sc.needsTasks = sc.needsTasks || tasksRef
 		}
-		for _, name := range sortedKeys(t.Outputs) {
+		for _, name := range slices.Sorted(maps.Keys(t.Outputs)) {
 			path := t.Outputs[name]
 			if _, ok := c.vars[name]; !ok {
 				c.errf("%s: outputs: variable %q is not declared; declare it under variables", where, name)
@@ -366,15 +365,6 @@ func (c *compiler) node(sc *scope, n *node, t *pkgfile.Task, prefix string, inde
 			sc.needsTasks = sc.needsTasks || mentionsTasks(a.When)
 		}
 	}
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 // value is a compiled setting: a literal, a ${...} template, or a map or
@@ -424,7 +414,7 @@ func compileValue(v any, at string) (*value, bool, error) {
 			}
 			return &value{tpl: t, kind: tplValue}
 		case map[string]any:
-			out := &value{kind: mapValue, keys: sortedKeys(x)}
+			out := &value{kind: mapValue, keys: slices.Sorted(maps.Keys(x))}
 			dynamic := false
 			for _, k := range out.keys {
 				e := walk(x[k], at+"."+k, false)

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/scaleout/scaleout/internal/packages/expression"
@@ -93,12 +94,6 @@ func (c *count) Run(_ context.Context, in task.Input) (task.Output, error) {
 		return nil, fmt.Errorf("attempt %d fails", n)
 	}
 	return task.Output{"attempt": n}, nil
-}
-
-func (c *count) of(path string) int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.attempts[path]
 }
 
 // peak measures how many of its tasks run at once: each holds its slot
@@ -245,13 +240,16 @@ func taskResult(t *testing.T, res Result, path string) TaskResult {
 	return TaskResult{}
 }
 
-// waitFor polls cond until it holds or the deadline passes.
+// waitFor polls cond until it holds or the deadline passes. The tests call
+// it from a goroutine of their own, where FailNow is invalid: a time-out
+// fails the test with assert and returns, and the caller goes on.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
 	for !cond() {
 		if time.Now().After(deadline) {
-			require.FailNow(t, "timed out waiting for "+what)
+			assert.Fail(t, "timed out waiting for "+what)
+			return
 		}
 		time.Sleep(time.Millisecond)
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"runtime"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -872,7 +873,9 @@ func (r *run) execLeaf(l *leafRun) (TaskResult, task.Output) {
 	for attempt := 1; ; attempt++ {
 		res.Attempts = attempt
 		if attempt > 1 {
-			pause := backoff(n.backoff, attempt-1)
+			// The configured backoff, doubled for each further retry, at
+			// most MaxBackoff (or the backoff itself when that is longer).
+			pause := wait.Backoff(n.backoff, max(n.backoff, MaxBackoff), attempt-1)
 			r.emit(Event{Kind: TaskRetry, Task: path, Attempt: attempt, Duration: pause, Message: err.Error()})
 			if pause > 0 {
 				if r.sleep(r.ctx, pause) != nil || r.ctx.Err() != nil {
@@ -918,17 +921,6 @@ func (r *run) stopCause() string {
 		return fmt.Sprintf("package timeout after %s", r.plan.timeout)
 	}
 	return "package canceled"
-}
-
-// backoff is the wait before retry k (1 for the second attempt): the
-// configured backoff, doubled for each further retry, at most MaxBackoff
-// (or the backoff itself when that is longer).
-func backoff(base time.Duration, k int) time.Duration {
-	d := base
-	for j := 1; j < k && d < MaxBackoff; j++ {
-		d *= 2
-	}
-	return min(d, max(base, MaxBackoff))
 }
 
 // attempt renders the settings and runs one attempt.
@@ -1002,7 +994,7 @@ func (r *run) applyOutputs(n *node, out task.Output) error {
 			if !ok {
 				return permanent{fmt.Errorf("set: output \"values\" is a %T, want a map of variable to value", raw)}
 			}
-			for _, name := range sortedKeys(set) {
+			for _, name := range slices.Sorted(maps.Keys(set)) {
 				t, declared := r.plan.varTypes[name]
 				if !declared {
 					return permanent{fmt.Errorf("set: variable %q is not declared; declare it under variables", name)}

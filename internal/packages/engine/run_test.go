@@ -738,7 +738,7 @@ func TestInjectedClock(t *testing.T) {
 	res, events := b.run(t, `{"tasks": [{"name": "a", "type": "noop"}]}`, RunOptions{Now: clock})
 	a := taskResult(t, res, "a")
 	require.Equal(t, time.Second, a.Ended.Sub(a.Started))
-	require.True(t, res.Started.Year() == 2026)
+	require.Equal(t, 2026, res.Started.Year())
 	for _, e := range events {
 		if e.Kind == TaskEnded {
 			require.Equal(t, time.Second, e.Duration)

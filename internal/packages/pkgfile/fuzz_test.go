@@ -2,7 +2,6 @@ package pkgfile_test
 
 import (
 	"encoding/json"
-	"errors"
 	"os"
 	"strings"
 	"testing"
@@ -18,7 +17,7 @@ import (
 func requireProblems(t *testing.T, err error) {
 	t.Helper()
 	var ve *pkgfile.ValidationError
-	require.True(t, errors.As(err, &ve), "%T %v", err, err)
+	require.ErrorAs(t, err, &ve, "%T %v", err, err)
 	require.NotEmpty(t, ve.Problems)
 	require.NotEmpty(t, err.Error())
 }
@@ -63,7 +62,7 @@ func FuzzParseValidate(f *testing.F) {
 		if err := pkgfile.Validate(p, types); err != nil {
 			requireProblems(t, err)
 			requireProblems(t, loadErr)
-			require.Equal(t, len(problemStrings(t, err)), len(problemStrings(t, loadErr)))
+			require.Len(t, problemStrings(t, loadErr), len(problemStrings(t, err)))
 			return
 		}
 		require.NoError(t, loadErr)

@@ -3,6 +3,7 @@ package pkgfile
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
 	"reflect"
 	"slices"
@@ -31,8 +32,8 @@ import (
 func Bind(p *Package, given map[string]string, typed map[string]any) (map[string]any, error) {
 	ps := &problems{}
 	out := make(map[string]any, len(p.Parameters))
-	declared := sortedKeys(p.Parameters)
-	for _, name := range sortedKeys(given) {
+	declared := slices.Sorted(maps.Keys(p.Parameters))
+	for _, name := range slices.Sorted(maps.Keys(given)) {
 		if _, ok := typed[name]; ok {
 			ps.add(path{}.key("parameters").key(name), "given twice, as a string and as a typed value: give it once")
 		}
@@ -87,7 +88,7 @@ func Bind(p *Package, given map[string]string, typed map[string]any) (map[string
 func InitialVariables(p *Package) (map[string]any, error) {
 	ps := &problems{}
 	out := make(map[string]any, len(p.Variables))
-	for _, name := range sortedKeys(p.Variables) {
+	for _, name := range slices.Sorted(maps.Keys(p.Variables)) {
 		decl := p.Variables[name]
 		at := path{}.key("variables").key(name)
 		if !slices.Contains(Types, decl.Type) {
@@ -397,18 +398,9 @@ func (r *Redactor) Redact(s string) string {
 	return r.r.Replace(s)
 }
 
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}
-
 func unknown[V, W any](given map[string]V, declared map[string]W) []string {
 	var out []string
-	for _, k := range sortedKeys(given) {
+	for _, k := range slices.Sorted(maps.Keys(given)) {
 		if _, ok := declared[k]; !ok {
 			out = append(out, k)
 		}

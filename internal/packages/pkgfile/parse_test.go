@@ -1,7 +1,6 @@
 package pkgfile_test
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -240,7 +239,7 @@ func TestParseLimits(t *testing.T) {
 	_, err = pkgfile.ParseFile(file)
 	require.ErrorContains(t, err, "larger than 1048576 bytes")
 	_, err = pkgfile.ParseFile(filepath.Join(dir, "missing.yaml"))
-	require.True(t, errors.Is(err, os.ErrNotExist), err)
+	require.ErrorIs(t, err, os.ErrNotExist, err)
 	_, err = pkgfile.LoadFile(filepath.Join(dir, "missing.yaml"), fakeTypes())
 	require.ErrorContains(t, err, "package file: open ")
 }

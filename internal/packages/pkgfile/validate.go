@@ -2,6 +2,7 @@ package pkgfile
 
 import (
 	"fmt"
+	"maps"
 	"regexp"
 	"slices"
 	"sort"
@@ -94,8 +95,8 @@ func validate(p *Package, types *task.Registry, ps *problems) {
 		p: p, types: types, ps: ps,
 		known:  strings.Join(types.Names(), ", "),
 		tasks:  map[string][]path{},
-		params: sortedKeys(p.Parameters),
-		vars:   sortedKeys(p.Variables),
+		params: slices.Sorted(maps.Keys(p.Parameters)),
+		vars:   slices.Sorted(maps.Keys(p.Variables)),
 	}
 	switch {
 	case p.Name == "":
@@ -255,7 +256,7 @@ func (v *validator) task(t Task, at path, depth int) {
 			v.ps.add(at.key("retry").key("backoff"), "must not be negative")
 		}
 	}
-	for _, name := range sortedKeys(t.Outputs) {
+	for _, name := range slices.Sorted(maps.Keys(t.Outputs)) {
 		op := at.key("outputs").key(name)
 		if _, ok := v.p.Variables[name]; !ok {
 			v.ps.add(op, "variable %q is not declared: declare it under variables%s", clip(name), didYouMean(name, v.vars))
@@ -332,7 +333,7 @@ func (v *validator) container(t Task, at path, depth int) {
 // settings checks every ${...} interpolation in a task's settings, and the
 // variables and expressions of a set task's values.
 func (v *validator) settings(t Task, at path) {
-	for _, k := range sortedKeys(t.With) {
+	for _, k := range slices.Sorted(maps.Keys(t.With)) {
 		val := t.With[k]
 		if t.Type == "set" && k == "values" {
 			if m, ok := val.(map[string]any); ok {
@@ -345,7 +346,7 @@ func (v *validator) settings(t Task, at path) {
 }
 
 func (v *validator) setValues(m map[string]any, at path) {
-	for _, name := range sortedKeys(m) {
+	for _, name := range slices.Sorted(maps.Keys(m)) {
 		vp := at.key(name)
 		if _, ok := v.p.Variables[name]; !ok {
 			v.ps.add(vp, "variable %q is not declared: declare it under variables%s", clip(name), didYouMean(name, v.vars))
@@ -369,7 +370,7 @@ func (v *validator) interpolations(val any, at path) {
 		}
 		v.refs(at, tpl.Refs())
 	case map[string]any:
-		for _, k := range sortedKeys(x) {
+		for _, k := range slices.Sorted(maps.Keys(x)) {
 			v.interpolations(x[k], at.key(k))
 		}
 	case []any:
@@ -401,7 +402,7 @@ func (v *validator) refs(at path, refs []expression.Ref) {
 			}
 		case expression.Tasks:
 			if len(v.tasks[r.Name]) == 0 {
-				v.ps.add(at, "tasks.%s: no such task in the package%s", clip(r.Name), didYouMean(r.Name, sortedKeys(v.tasks)))
+				v.ps.add(at, "tasks.%s: no such task in the package%s", clip(r.Name), didYouMean(r.Name, slices.Sorted(maps.Keys(v.tasks))))
 			}
 		}
 	}

@@ -306,5 +306,5 @@ func TestValidateTaskTypes(t *testing.T) {
 
 	err := pkgfile.Validate(p, nil)
 	require.ErrorContains(t, err, `unknown task type "panicky" (known: foreach, sequence)`)
-	require.True(t, strings.Count(err.Error(), "unknown task type") == 3, err)
+	require.Equal(t, 3, strings.Count(err.Error(), "unknown task type"), err)
 }

@@ -5,9 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"slices"
-	"sort"
 	"strings"
 	"time"
 
@@ -90,7 +90,7 @@ func readExec(with map[string]any, check bool) (execSettings, *settings) {
 	}
 	if m, ok := s.object("env", `{"STAGE": "prod"}`); ok {
 		x.env = map[string]string{}
-		for _, k := range sortedKeys(m) {
+		for _, k := range slices.Sorted(maps.Keys(m)) {
 			path := "env." + k
 			if k == "" || strings.ContainsAny(k, "=\x00") {
 				s.problem("env", k, "a variable name must not be empty or hold \"=\"")
@@ -224,7 +224,7 @@ func (e *Exec) environment(own map[string]string) []string {
 		vars[k] = v
 	}
 	env := make([]string, 0, len(vars))
-	for _, k := range sortedKeys(vars) {
+	for _, k := range slices.Sorted(maps.Keys(vars)) {
 		env = append(env, k+"="+vars[k])
 	}
 	return env
@@ -284,15 +284,6 @@ func codesText(codes []int) string {
 		parts[i] = fmt.Sprint(c)
 	}
 	return strings.Join(parts, ", ")
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 // logOf is the attempt's log, or one that drops everything.

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"mime"
 	"net"
 	"net/http"
@@ -124,7 +125,7 @@ func readHTTP(with map[string]any, check bool) (httpSettings, *settings) {
 	}
 	if m, ok := s.object("headers", `{"Authorization": "Bearer ${params.token}"}`); ok {
 		h.headers = map[string]string{}
-		for _, k := range sortedKeys(m) {
+		for _, k := range slices.Sorted(maps.Keys(m)) {
 			path := "headers." + k
 			if !validHeaderName(k) {
 				s.problem("headers", k, "not a header name: use letters, digits and -")
@@ -183,7 +184,8 @@ func checkURL(s *settings, raw string) *url.URL {
 // checkURLPrefix checks what can be checked of a URL whose rest is known
 // only at run time: the scheme, when the literal start names one.
 func checkURLPrefix(s *settings, raw string) {
-	prefix := strings.ToLower(strings.TrimSpace(raw[:strings.Index(raw, "${")]))
+	before, _, _ := strings.Cut(raw, "${")
+	prefix := strings.ToLower(strings.TrimSpace(before))
 	scheme, _, hasScheme := strings.Cut(prefix, "://")
 	switch {
 	case hasScheme && scheme != "http" && scheme != "https":

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/scaleout/scaleout/internal/packages/expression"
@@ -49,7 +51,7 @@ func readSet(with map[string]any, check bool) (map[string]string, *settings) {
 		return nil, s
 	}
 	out := make(map[string]string, len(m))
-	for _, name := range sortedKeys(m) {
+	for _, name := range slices.Sorted(maps.Keys(m)) {
 		path := "values." + name
 		if !identifier.MatchString(name) {
 			s.problem("values", name, "not a variable name: use letters, digits and _, not starting with a digit")
@@ -88,7 +90,7 @@ func (Set) Run(_ context.Context, in task.Input) (task.Output, error) {
 		return nil, errors.New("set task: the engine gave no Eval function")
 	}
 	values := make(map[string]any, len(exprs))
-	for _, name := range sortedKeys(exprs) {
+	for _, name := range slices.Sorted(maps.Keys(exprs)) {
 		v, err := in.Eval(exprs[name])
 		if err != nil {
 			return nil, permanent(fmt.Errorf("with.values.%s %s: %w", name, show(exprs[name]), err))

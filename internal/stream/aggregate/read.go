@@ -107,7 +107,7 @@ func (s *Store) Stats(ctx context.Context, f Filter) (Stats, error) {
 	case f.Package == "":
 		k = projectKey(s.scope, f.Folder, f.Project)
 	default:
-		k = pkgKey(s.scope, Ref{Folder: f.Folder, Project: f.Project, Package: f.Package})
+		k = pkgKey(s.scope, Ref(f))
 	}
 	item, err := s.get(ctx, k)
 	if err != nil {

@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/scaleout/scaleout/internal/executions/execution"
+	"github.com/scaleout/scaleout/internal/stream/streamgen"
 	"github.com/scaleout/scaleout/internal/testkit/testenv"
 )
 
@@ -132,7 +133,7 @@ func check(t *testing.T, ctx context.Context, st *Store, recs []events.DynamoDBE
 		c, err := st.Counts(ctx, ref)
 		require.NoError(t, err)
 		require.Equal(t, full(e.pkgs[ref.String()]), c, "package %s", ref)
-		s, err := st.Stats(ctx, Filter{Folder: ref.Folder, Project: ref.Project, Package: ref.Package})
+		s, err := st.Stats(ctx, Filter(ref))
 		require.NoError(t, err)
 		want := Durations{}
 		if d := e.pkgDur[ref]; d != nil {
@@ -174,7 +175,7 @@ func check(t *testing.T, ctx context.Context, st *Store, recs []events.DynamoDBE
 	require.NoError(t, err)
 	require.Equal(t, e.all[execution.Running], d.Running)
 	require.Equal(t, e.all[execution.Pending], d.Pending)
-	var ended Counts = Counts{}
+	ended := Counts{}
 	for _, c := range e.pkgEnded {
 		for s, n := range c {
 			ended[s] += n
@@ -212,7 +213,7 @@ func TestReplayNeverDoubleCounts(t *testing.T) {
 	t.Parallel()
 	env := testenv.AWS(t)
 	start := time.Now().UTC().Add(-3 * time.Hour)
-	recs := Generate(GenOptions{Seed: 42, Records: 400, Start: start})
+	recs := streamgen.Generate(streamgen.Options{Seed: 42, Records: 400, Start: start})
 	require.GreaterOrEqual(t, len(recs), 400)
 
 	deliver := func(t *testing.T, h Handler, batch []events.DynamoDBEventRecord) events.DynamoDBTimeWindowEventResponse {
@@ -355,7 +356,7 @@ func shardEvent(shard string, recs []events.DynamoDBEventRecord) events.DynamoDB
 func TestWritesPerBatch(t *testing.T) {
 	t.Parallel()
 	env := testenv.AWS(t)
-	recs := Generate(GenOptions{Seed: 3, Records: 300, Start: time.Now().Add(-time.Hour)})
+	recs := streamgen.Generate(streamgen.Options{Seed: 3, Records: 300, Start: time.Now().Add(-time.Hour)})
 	st := NewStore(env.Clients.DynamoDB, env.Set.Catalog.Name, WithScope(testenv.Name("writes")+"#"))
 	h := Handler{Store: st}
 	for i := 0; i < len(recs); i += 100 {

@@ -10,8 +10,6 @@ const (
 	zeroBucket          = scaleouttype.ZeroBucket
 )
 
-func bucketOf(ms int64) int { return scaleouttype.DurationBucket(ms) }
-
 // Durations summarize how long finished executions ran (ended_at minus
 // started_at), in milliseconds.
 type Durations = scaleouttype.Durations

@@ -15,6 +15,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/scaleout/scaleout/internal/aws/bootstrap"
@@ -254,15 +255,15 @@ func TestEnqueueEveryDelivery(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, len(evs), n)
 	seen := map[string]bool{}
-	require.Eventually(t, func() bool {
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
 		out, err := env.Clients.SQS.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(url), MaxNumberOfMessages: 10, WaitTimeSeconds: 1})
-		require.NoError(t, err)
+		require.NoError(c, err)
 		for _, m := range out.Messages {
 			var ev notify.Event
-			require.NoError(t, json.Unmarshal([]byte(aws.ToString(m.Body)), &ev))
-			require.LessOrEqual(t, len(ev.Error), 65<<10)
+			require.NoError(c, json.Unmarshal([]byte(aws.ToString(m.Body)), &ev))
+			require.LessOrEqual(c, len(ev.Error), 65<<10)
 			seen[ev.ExecutionID] = true
 		}
-		return len(seen) == len(evs)
+		assert.Len(c, seen, len(evs))
 	}, 20*time.Second, 10*time.Millisecond)
 }

@@ -13,6 +13,8 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/scaleout/scaleout/internal/wait"
 )
 
 // SenderConfig configures a Sender.
@@ -78,11 +80,7 @@ const maxVisibility = 12 * time.Hour
 // Backoff is the wait before a delivery received receives times is tried
 // again: RetryBase doubled receives-1 times, at most RetryMax.
 func (s *Sender) Backoff(receives int) time.Duration {
-	d := s.c.RetryBase
-	for i := 1; i < receives && d < s.c.RetryMax; i++ {
-		d *= 2
-	}
-	return min(d, s.c.RetryMax, maxVisibility)
+	return min(wait.Backoff(s.c.RetryBase, s.c.RetryMax, receives), maxVisibility)
 }
 
 // Handle delivers a batch of webhook queue messages, all at once.

@@ -298,11 +298,7 @@ func (s *shardReader) event(recs []types.Record) events.DynamoDBTimeWindowEvent 
 
 // backoff is the wait before retry number attempt (1, 2, ...).
 func (p *Poller) backoff(attempt int) time.Duration {
-	d := p.cfg.RetryBaseDelay
-	for i := 1; i < attempt && d < p.cfg.RetryMaxDelay; i++ {
-		d *= 2
-	}
-	return min(d, p.cfg.RetryMaxDelay)
+	return wait.Backoff(p.cfg.RetryBaseDelay, p.cfg.RetryMaxDelay, attempt)
 }
 
 // shardReader reads one shard from its checkpoint to its end (or until the context ends).

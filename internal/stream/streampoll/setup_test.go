@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	dbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/scaleout/scaleout/internal/testkit/testenv"
@@ -187,21 +188,15 @@ func (b *bundle) delete(t *testing.T, pk, sk string) {
 // waitCheckpoint waits until the only shard's checkpoint is seq.
 func (b *bundle) waitCheckpoint(t *testing.T, seq string) {
 	t.Helper()
-	require.Eventually(t, func() bool {
-		got := b.checkpoints(t)
-		return len(got) == 1 && got[0] == seq
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		got, err := b.checkpointsE(t.Context())
+		require.NoError(c, err)
+		assert.Equal(c, []string{seq}, got)
 	}, waitFor, 5*time.Millisecond, "checkpoint never reached %s", seq)
 }
 
-// checkpoints returns the checkpoint of every shard of the stream that has one.
-func (b *bundle) checkpoints(t *testing.T) []string {
-	t.Helper()
-	seqs, err := b.checkpointsE(t.Context())
-	require.NoError(t, err)
-	return seqs
-}
-
-// checkpointsE is checkpoints for goroutines other than the test's.
+// checkpointsE returns the checkpoint of every shard of the stream that has
+// one; it returns its error, for goroutines other than the test's.
 func (b *bundle) checkpointsE(ctx context.Context) ([]string, error) {
 	out, err := b.streams.DescribeStream(ctx, &dynamodbstreams.DescribeStreamInput{StreamArn: aws.String(b.streamARN)})
 	if err != nil {

@@ -57,7 +57,7 @@ func Run(ctx context.Context, o Options) (err error) {
 		o.Addr = "127.0.0.1:8080"
 	}
 	// Fail on a taken port before anything is started.
-	ln, err := net.Listen("tcp", o.Addr)
+	ln, err := new(net.ListenConfig).Listen(ctx, "tcp", o.Addr)
 	if err != nil {
 		return fmt.Errorf("API address %s: %w (choose another with --addr)", o.Addr, err)
 	}

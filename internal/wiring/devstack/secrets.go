@@ -45,10 +45,10 @@ func LoadSecrets(dir string) (s Secrets, created bool, err error) {
 	if err != nil {
 		return s, false, fmt.Errorf("keep dev secrets: %w", err)
 	}
-	defer os.Remove(tmp.Name())
+	defer func() { _ = os.Remove(tmp.Name()) }() // linked or given up: the temporary name goes either way
 	b, _ := json.MarshalIndent(s, "", "  ")
 	if _, err := tmp.Write(append(b, '\n')); err != nil {
-		tmp.Close()
+		_ = tmp.Close() // the write failed: that is the error to report
 		return s, false, fmt.Errorf("keep dev secrets: %w", err)
 	}
 	if err := tmp.Close(); err != nil {

@@ -2,7 +2,6 @@ package netguard_test
 
 import (
 	"context"
-	"errors"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -122,7 +121,7 @@ func TestDialerChecksResolvedAddressesAndRedirects(t *testing.T) {
 		}
 		require.ErrorIs(t, err, netguard.ErrRefused, target)
 		var refused *netguard.RefusedError
-		require.True(t, errors.As(err, &refused), target)
+		require.ErrorAs(t, err, &refused, target)
 		require.Contains(t, err.Error(), "packages may not reach it", target)
 	}
 

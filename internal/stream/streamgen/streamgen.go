@@ -1,4 +1,7 @@
-package aggregate
+// Package streamgen generates the records the executions table's stream
+// carries, for the aggregate fold's replay tests and for cmd/bench's fold
+// figures. It is internal: no production code runs on generated records.
+package streamgen
 
 import (
 	"fmt"
@@ -11,33 +14,8 @@ import (
 	"github.com/scaleout/scaleout/internal/executions/execution"
 )
 
-// BenchBatchSize is the batch size BenchFold folds, Lambda's default.
-const BenchBatchSize = 100
-
-// BenchFold measures the stream function's fold work in-process: n
-// generated stream records (executions of a few packages, pools and
-// workers with mixed outcomes) planned in batches of BenchBatchSize. It
-// returns the records planned per second (stream.records_per_s) and the
-// writes a batch needs on average (stream.writes_per_batch: one per
-// aggregate item the batch touches).
-func BenchFold(n int) (recordsPerSecond, writesPerBatch float64) {
-	recs := Generate(GenOptions{Seed: 1, Records: n, Start: time.Now().Add(-time.Hour)})
-	var batches, writes int
-	start := time.Now()
-	for i := 0; i < len(recs); i += BenchBatchSize {
-		ups, err := Plan("", "shardId-bench", recs[i:min(i+BenchBatchSize, len(recs))], DefaultRetention)
-		if err != nil {
-			panic(err) // generated records are well formed
-		}
-		batches++
-		writes += len(ups) // one UpdateItem per item touched
-	}
-	el := time.Since(start).Seconds()
-	return float64(len(recs)) / el, float64(writes) / float64(batches)
-}
-
-// GenOptions shape a generated stream.
-type GenOptions struct {
+// Options shape a generated stream.
+type Options struct {
 	Seed    uint64
 	Records int       // about this many records
 	Start   time.Time // when the first execution is created
@@ -52,7 +30,7 @@ type GenOptions struct {
 // running, some pending ones are deleted; heartbeats change nothing
 // countable. Records of different executions interleave; those of one
 // execution keep their order. Sequence numbers grow.
-func Generate(o GenOptions) []events.DynamoDBEventRecord {
+func Generate(o Options) []events.DynamoDBEventRecord {
 	r := rand.New(rand.NewPCG(o.Seed, 7))
 	folders := []string{o.Scope + "finance", o.Scope + "sales"}
 	projects := []string{"daily", "hourly"}
