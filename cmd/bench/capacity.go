@@ -16,7 +16,7 @@ import (
 	"github.com/scaleout/scaleout/internal/executions/execution"
 	"github.com/scaleout/scaleout/internal/executions/messages"
 	"github.com/scaleout/scaleout/internal/stream/aggregate"
-	"github.com/scaleout/scaleout/internal/worker/workers"
+	"github.com/scaleout/scaleout/internal/worker/registry"
 )
 
 // The capacity model's load: the system starts this many executions a
@@ -52,7 +52,7 @@ type keyLoad struct {
 // the throughput phase's metered write units (tput), the writes a running
 // execution causes per minute are the running system's (rm); which key each
 // write lands on comes from the code's own key functions
-// (execstore.IndexKeys, messages.PartitionOf, workers.PartitionOf) and, for
+// (execstore.IndexKeys, messages.PartitionOf, registry.PartitionOf) and, for
 // the stream's aggregates, from aggregate.Plan on a generated second of
 // stream records batched as the stack batches them.
 func printCapacity(set resources.Set, tput throughputResult, rm runningResult) {
@@ -143,7 +143,7 @@ func modelLoads(sc modelScenario, perExec map[string]float64, catalogPerExec, ru
 	// session renewals on its registry partition.
 	for i := range modelRunning / modelConcurrency {
 		id := fmt.Sprintf("worker%05d", i)
-		add("catalog", workers.PartitionOf(id), "session renewals of the workers in this partition", perWorkerPerSecond)
+		add("catalog", registry.PartitionOf(id), "session renewals of the workers in this partition", perWorkerPerSecond)
 	}
 	if runExecPerMin > 0 {
 		add("executions", "(each running execution)", "writes while it runs", runExecPerMin/60)

@@ -13,7 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/scaleout/scaleout/client"
-	"github.com/scaleout/scaleout/internal/worker/workers"
+	"github.com/scaleout/scaleout/internal/worker/registry"
 )
 
 func newWorkers() *cobra.Command {
@@ -62,7 +62,7 @@ func newWorkersList(r *remote) *cobra.Command {
 	return cmd
 }
 
-func online(w workers.Worker) string {
+func online(w registry.Worker) string {
 	if w.Online {
 		return "online"
 	}
@@ -90,7 +90,7 @@ func newWorkersDescribe(r *remote) *cobra.Command {
 	return cmd
 }
 
-func showWorker(cmd *cobra.Command, w workers.Worker) error {
+func showWorker(cmd *cobra.Command, w registry.Worker) error {
 	now := time.Now()
 	tags := make([]string, 0, len(w.Tags))
 	for _, k := range slices.Sorted(maps.Keys(w.Tags)) {
@@ -116,7 +116,7 @@ func showWorker(cmd *cobra.Command, w workers.Worker) error {
 	)
 }
 
-type workerCall func(*client.Client, context.Context, string, ...client.CallOption) (workers.Worker, error)
+type workerCall func(*client.Client, context.Context, string, ...client.CallOption) (registry.Worker, error)
 
 func newWorkerAction(r *remote, verb, short string, call workerCall) *cobra.Command {
 	cmd := &cobra.Command{

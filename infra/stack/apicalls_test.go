@@ -95,7 +95,7 @@ func TestAPIRoleGrantsWhatTheAPICalls(t *testing.T) {
 var apiPorts = []struct{ iface, pkg, typ string }{
 	{"Store", "internal/executions/execstore", "Store"},
 	{"Catalog", "internal/catalog", "Store"},
-	{"Workers", "internal/worker/workers", "Store"},
+	{"Workers", "internal/worker/registry", "Store"},
 	{"Messages", "internal/executions/messages", "Store"},
 	{"Stats", "internal/stream/aggregate", "Store"},
 	{"Enqueuer", "internal/aws/queue", "Queue"},

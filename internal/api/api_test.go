@@ -26,7 +26,7 @@ import (
 	"github.com/scaleout/scaleout/internal/packages/tasktypes"
 	"github.com/scaleout/scaleout/internal/stream/aggregate"
 	"github.com/scaleout/scaleout/internal/testkit/testenv"
-	"github.com/scaleout/scaleout/internal/worker/workers"
+	"github.com/scaleout/scaleout/internal/worker/registry"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }
@@ -67,7 +67,7 @@ func setup(t testing.TB, opts ...func(*api.Deps)) bundle {
 	deps := api.Deps{
 		Catalog:  cat,
 		Store:    store,
-		Workers:  workers.NewStore(env.Clients.DynamoDB, env.Set.Catalog.Name),
+		Workers:  registry.NewStore(env.Clients.DynamoDB, env.Set.Catalog.Name),
 		Messages: messages.NewStore(env.Clients.DynamoDB, env.Set.Catalog.Name),
 		Types:    types,
 		Queues:   map[string]api.Enqueuer{"default": q, "broken": broken, "api": queue.New(env.Clients.SQS, env.Created.QueueURLs["api"])},

@@ -22,7 +22,7 @@ import (
 	"github.com/scaleout/scaleout/internal/packages/tasktypes"
 	"github.com/scaleout/scaleout/internal/stream/aggregate"
 	"github.com/scaleout/scaleout/internal/testkit/testenv"
-	"github.com/scaleout/scaleout/internal/worker/workers"
+	"github.com/scaleout/scaleout/internal/worker/registry"
 )
 
 // GET /v1/pools counts a worker's busy slots from the counts the stream
@@ -43,7 +43,7 @@ func TestPoolsRunningFollowsTheEnd(t *testing.T) {
 	require.NoError(t, err)
 	authn, err := auth.NewBearerTokens(map[string]auth.Principal{readerToken: {Name: "dash", Role: auth.Reader}})
 	require.NoError(t, err)
-	reg := workers.NewStore(db, table)
+	reg := registry.NewStore(db, table)
 	stats := aggregate.NewStore(db, table)
 	s, err := api.New(api.Deps{
 		Catalog: cat, Store: execstore.New(db, b.env.Set.Executions.Name, table),
@@ -57,10 +57,10 @@ func TestPoolsRunningFollowsTheEnd(t *testing.T) {
 
 	// A worker of the pool whose session recorded one run at its renewal.
 	wid := testenv.Name("pools-worker")
-	_, sess, _, err := reg.Register(ctx, workers.Registration{ID: wid, Machine: "m", Pools: []string{pool}, MaxTasks: 2, Version: "test"}, time.Minute)
+	_, sess, _, err := reg.Register(ctx, registry.Registration{ID: wid, Machine: "m", Pools: []string{pool}, MaxTasks: 2, Version: "test"}, time.Minute)
 	require.NoError(t, err)
 	exec := testenv.Name("run")
-	_, err = reg.Renew(ctx, sess, time.Now().Add(time.Minute), []workers.Run{{ExecutionID: exec, Attempt: 1}}, nil)
+	_, err = reg.Renew(ctx, sess, time.Now().Add(time.Minute), []registry.Run{{ExecutionID: exec, Attempt: 1}}, nil)
 	require.NoError(t, err)
 
 	poolRunning := func() float64 {

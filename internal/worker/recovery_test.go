@@ -17,7 +17,7 @@ import (
 	"github.com/scaleout/scaleout/internal/packages/pkgrun"
 	"github.com/scaleout/scaleout/internal/testkit/testenv"
 	"github.com/scaleout/scaleout/internal/worker"
-	"github.com/scaleout/scaleout/internal/worker/workers"
+	"github.com/scaleout/scaleout/internal/worker/registry"
 )
 
 // submitWith records and enqueues an execution with retries.
@@ -36,9 +36,9 @@ func (b bundle) submitWith(t *testing.T, retries int, command ...string) executi
 
 // lostWorker claims e for a worker that then dies: its session's lease
 // runs out in three seconds and nobody renews it.
-func (b bundle) lostWorker(t *testing.T, e execution.Execution) (execution.Execution, workers.Session) {
+func (b bundle) lostWorker(t *testing.T, e execution.Execution) (execution.Execution, registry.Session) {
 	t.Helper()
-	_, sess, _, err := b.registry().Register(context.Background(), workers.Registration{ID: testenv.Name("dead"), Machine: "m",
+	_, sess, _, err := b.registry().Register(context.Background(), registry.Registration{ID: testenv.Name("dead"), Machine: "m",
 		Pools: []string{"other"}, MaxTasks: 1}, 3*time.Second)
 	require.NoError(t, err)
 	got, err := b.store.Claim(context.Background(), e.ID, sess, time.Now())
@@ -155,9 +155,9 @@ type flakyRegistry struct {
 	down atomic.Bool
 }
 
-func (f *flakyRegistry) Renew(ctx context.Context, sess workers.Session, until time.Time, runs []workers.Run, handled []string) (workers.Signals, error) {
+func (f *flakyRegistry) Renew(ctx context.Context, sess registry.Session, until time.Time, runs []registry.Run, handled []string) (registry.Signals, error) {
 	if f.down.Load() {
-		return workers.Signals{}, errors.New("network unreachable")
+		return registry.Signals{}, errors.New("network unreachable")
 	}
 	return f.Registry.Renew(ctx, sess, until, runs, handled)
 }
@@ -194,7 +194,7 @@ func TestUnrenewedLeaseStopsTheRun(t *testing.T) {
 	require.False(t, ended.Add(time.Second).Before(st.LeaseUntil), "it stopped only when its lease was about to run out")
 
 	// Another attempt takes over once the lease ran out.
-	_, sess, _, err := b.registry().Register(context.Background(), workers.Registration{ID: testenv.Name("w2"), Machine: "m",
+	_, sess, _, err := b.registry().Register(context.Background(), registry.Registration{ID: testenv.Name("w2"), Machine: "m",
 		Pools: []string{"other"}, MaxTasks: 1}, time.Minute)
 	require.NoError(t, err)
 	var next execution.Execution

@@ -12,7 +12,7 @@ import (
 	"github.com/scaleout/scaleout/internal/aws/queue"
 	"github.com/scaleout/scaleout/internal/executions/execution"
 	"github.com/scaleout/scaleout/internal/wait"
-	"github.com/scaleout/scaleout/internal/worker/workers"
+	"github.com/scaleout/scaleout/internal/worker/registry"
 	"github.com/scaleout/scaleout/scaleouttype"
 )
 
@@ -42,7 +42,7 @@ const finishTimeout = 30 * time.Second
 type Store interface {
 	// Claim starts a new attempt under sess: a pending execution, or one
 	// whose holding session is dead (a takeover).
-	Claim(ctx context.Context, id string, sess workers.Session, now time.Time) (execution.Execution, error)
+	Claim(ctx context.Context, id string, sess registry.Session, now time.Time) (execution.Execution, error)
 	Finish(ctx context.Context, l execution.Lease, r execution.Result, now time.Time) (execution.Execution, error)
 	// Retry ends a failed attempt that leaves a retry: the execution is
 	// pending again, claimable from notBefore.
@@ -53,7 +53,7 @@ type Store interface {
 	// Reap recovers a run the dead session st recorded: pending again
 	// (reported true; the caller sends its message) or ended by its
 	// lost-attempt budget, unless it moved on since.
-	Reap(ctx context.Context, st workers.SessionState, run workers.Run, now time.Time) (execution.Execution, bool, error)
+	Reap(ctx context.Context, st registry.SessionState, run registry.Run, now time.Time) (execution.Execution, bool, error)
 }
 
 // Queue delivers execution ids and session watchdogs.
@@ -76,17 +76,17 @@ type Runner interface {
 // Registry is where a worker registers and keeps its session (package
 // workers' Store): the lease every execution it runs is held under.
 type Registry interface {
-	Register(ctx context.Context, r workers.Registration, lease time.Duration) (workers.Worker, workers.Session, workers.SessionState, error)
-	Renew(ctx context.Context, sess workers.Session, until time.Time, runs []workers.Run, handled []string) (workers.Signals, error)
-	Signals(ctx context.Context, id string) (workers.Signals, error)
-	SessionOf(ctx context.Context, id string) (workers.SessionState, error)
-	SignOff(ctx context.Context, sess workers.Session) error
+	Register(ctx context.Context, r registry.Registration, lease time.Duration) (registry.Worker, registry.Session, registry.SessionState, error)
+	Renew(ctx context.Context, sess registry.Session, until time.Time, runs []registry.Run, handled []string) (registry.Signals, error)
+	Signals(ctx context.Context, id string) (registry.Signals, error)
+	SessionOf(ctx context.Context, id string) (registry.SessionState, error)
+	SignOff(ctx context.Context, sess registry.Session) error
 }
 
-// Sampler measures the machine's load (workers.ProcSampler). It is called
+// Sampler measures the machine's load (registry.ProcSampler). It is called
 // every SampleInterval; an unknown value does not hold the worker back.
 type Sampler interface {
-	Sample() (workers.Usage, error)
+	Sample() (registry.Usage, error)
 }
 
 // Protector keeps the worker's task or instance out of its pool's
@@ -191,10 +191,10 @@ func (c *Config) defaults() {
 		c.Machine, _ = os.Hostname()
 	}
 	if c.MaxCPU == 0 {
-		c.MaxCPU = workers.DefaultMaxCPU
+		c.MaxCPU = registry.DefaultMaxCPU
 	}
 	if c.MinFreeMemory == 0 {
-		c.MinFreeMemory = workers.DefaultMinFreeMemory
+		c.MinFreeMemory = registry.DefaultMinFreeMemory
 	}
 	if c.SampleInterval == 0 {
 		c.SampleInterval = time.Second
@@ -255,7 +255,7 @@ type Worker struct {
 	mu sync.Mutex
 	// sess is the current session; sessOK is false until registered, and
 	// from when the session is lost until a new one is open.
-	sess   workers.Session
+	sess   registry.Session
 	sessOK bool
 	// runs are the attempts running now, by execution id.
 	runs map[string]*run
@@ -290,7 +290,7 @@ func New(store Store, q Queue, r Runner, cfg Config) (*Worker, error) {
 		return nil, fmt.Errorf("worker configuration: %w", err)
 	}
 	cfg.defaults()
-	reg := workers.Registration{ID: cfg.ID, Machine: cfg.Machine, Pools: cfg.Pools, MaxTasks: cfg.Concurrency,
+	reg := registry.Registration{ID: cfg.ID, Machine: cfg.Machine, Pools: cfg.Pools, MaxTasks: cfg.Concurrency,
 		Version: cfg.Version, Tags: cfg.Tags}
 	if err := reg.Validate(); err != nil {
 		return nil, fmt.Errorf("worker registration: %w", err)
@@ -356,7 +356,7 @@ func (w *Worker) Run(ctx context.Context) error {
 func (w *Worker) Accepting() bool { return w.gate.reason() == "" }
 
 // session returns the current session, if one is open.
-func (w *Worker) session() (workers.Session, bool) {
+func (w *Worker) session() (registry.Session, bool) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.sess, w.sessOK
@@ -369,7 +369,7 @@ func (w *Worker) session() (workers.Session, bool) {
 func (w *Worker) register(ctx context.Context) bool {
 	backoff := 100 * time.Millisecond
 	for {
-		rec, sess, prev, err := w.cfg.Registry.Register(ctx, workers.Registration{
+		rec, sess, prev, err := w.cfg.Registry.Register(ctx, registry.Registration{
 			ID: w.cfg.ID, Machine: w.cfg.Machine, Pools: w.cfg.Pools, MaxTasks: w.cfg.Concurrency,
 			Version: w.cfg.Version, Tags: w.cfg.Tags,
 		}, w.cfg.Lease)
@@ -392,7 +392,7 @@ func (w *Worker) register(ctx context.Context) bool {
 			return false
 		}
 		wait := backoff
-		if errors.Is(err, workers.ErrSessionLive) {
+		if errors.Is(err, registry.ErrSessionLive) {
 			wait = max(backoff, w.cfg.Lease/10)
 		}
 		w.log.WarnContext(ctx, "registration failed; retrying", "error", err, "backoff", wait)
@@ -407,7 +407,7 @@ func (w *Worker) register(ctx context.Context) bool {
 
 // arm sends the session's watchdog: it comes back when the lease would run
 // out, to whichever worker of the pool polls then (see watch).
-func (w *Worker) arm(ctx context.Context, sess workers.Session) {
+func (w *Worker) arm(ctx context.Context, sess registry.Session) {
 	t := queue.Task{Pool: w.cfg.Pools[0], Session: sess.ID, WorkerID: sess.WorkerID}
 	for backoff := 100 * time.Millisecond; ; backoff = min(backoff*2, 5*time.Second) {
 		err := w.queue.SendAfter(ctx, t, w.cfg.Lease+time.Second)
@@ -467,7 +467,7 @@ func (w *Worker) keepSession(ctx, sessCtx context.Context) {
 		switch {
 		case errors.Is(err, scaleouttype.ErrNotFound):
 			w.loseSession(sess, "the worker's registry item is gone")
-		case errors.Is(err, workers.ErrSessionLost):
+		case errors.Is(err, registry.ErrSessionLost):
 			w.loseSession(sess, err.Error())
 		case err != nil:
 			if sessCtx.Err() == nil {
@@ -491,13 +491,13 @@ func (w *Worker) keepSession(ctx, sessCtx context.Context) {
 }
 
 // recordable lists the runs to record and the stop requests handled.
-func (w *Worker) recordable() ([]workers.Run, []string) {
+func (w *Worker) recordable() ([]registry.Run, []string) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	runs := make([]workers.Run, 0, len(w.runs))
+	runs := make([]registry.Run, 0, len(w.runs))
 	for id, r := range w.runs {
 		if r.lease.Session == w.sess.ID { // not a lost session's run, still stopping
-			runs = append(runs, workers.Run{ExecutionID: id, Attempt: r.lease.Attempt})
+			runs = append(runs, registry.Run{ExecutionID: id, Attempt: r.lease.Attempt})
 		}
 	}
 	handled := make([]string, 0, len(w.handled))
@@ -509,7 +509,7 @@ func (w *Worker) recordable() ([]workers.Run, []string) {
 
 // dropRecorded deletes the messages of runs a renewal recorded: from now on
 // the session, not the message, finds them should this worker die.
-func (w *Worker) dropRecorded(ctx context.Context, recorded []workers.Run) {
+func (w *Worker) dropRecorded(ctx context.Context, recorded []registry.Run) {
 	var msgs []queue.Message
 	w.mu.Lock()
 	for _, rec := range recorded {
@@ -531,7 +531,7 @@ func (w *Worker) dropRecorded(ctx context.Context, recorded []workers.Run) {
 
 // loseSession stops every run held under sess and closes the gate until a
 // new session is open.
-func (w *Worker) loseSession(sess workers.Session, why string) {
+func (w *Worker) loseSession(sess registry.Session, why string) {
 	w.mu.Lock()
 	if !w.sessOK || w.sess.ID != sess.ID {
 		w.mu.Unlock()
@@ -577,7 +577,7 @@ func (w *Worker) watchSignals(ctx context.Context) {
 }
 
 // apply acts on signals: stops requested runs, follows the enabled flag.
-func (w *Worker) apply(sig workers.Signals) {
+func (w *Worker) apply(sig registry.Signals) {
 	w.gate.set(w.log, func(g *gate) { g.disabled = !sig.Enabled })
 	var stops []*run
 	w.mu.Lock()
@@ -709,7 +709,7 @@ func (w *Worker) handle(ctx context.Context, m queue.Message) {
 // it cannot, it disposes of m as the reason says (deletes it, puts it back
 // for later, or leaves it to come back after its visibility timeout) and
 // reports false.
-func (w *Worker) claimMessage(ctx context.Context, log *slog.Logger, m queue.Message) (execution.Execution, workers.Session, bool) {
+func (w *Worker) claimMessage(ctx context.Context, log *slog.Logger, m queue.Message) (execution.Execution, registry.Session, bool) {
 	sess, ok := w.session()
 	if !ok {
 		w.release(ctx, []queue.Message{m})
@@ -761,7 +761,7 @@ func (w *Worker) claimMessage(ctx context.Context, log *slog.Logger, m queue.Mes
 // context is canceled at once when a stop was asked for already, or when the
 // session was lost between the claim and now: the run must not start
 // without it.
-func (w *Worker) startRun(ctx context.Context, m queue.Message, e execution.Execution, lease execution.Lease, sess workers.Session) (context.Context, context.CancelCauseFunc) {
+func (w *Worker) startRun(ctx context.Context, m queue.Message, e execution.Execution, lease execution.Lease, sess registry.Session) (context.Context, context.CancelCauseFunc) {
 	runCtx, cancel := context.WithCancelCause(ctx)
 	w.mu.Lock()
 	msg := m
@@ -916,7 +916,7 @@ func (w *Worker) watch(ctx context.Context, m queue.Message) {
 
 // reap recovers runs of the dead session st and enqueues the ones that are
 // pending again; it reports whether every one was dealt with.
-func (w *Worker) reap(ctx context.Context, st workers.SessionState, runs []workers.Run) bool {
+func (w *Worker) reap(ctx context.Context, st registry.SessionState, runs []registry.Run) bool {
 	ok := true
 	for _, r := range runs {
 		log := w.log.With("execution_id", r.ExecutionID, "lost_attempt", r.Attempt, "lost_worker", st.WorkerID)

@@ -30,9 +30,9 @@ import (
 	"github.com/scaleout/scaleout/internal/packages/tasktypes"
 	"github.com/scaleout/scaleout/internal/testkit/testenv"
 	"github.com/scaleout/scaleout/internal/worker"
+	"github.com/scaleout/scaleout/internal/worker/registry"
 	"github.com/scaleout/scaleout/internal/worker/scalein"
 	"github.com/scaleout/scaleout/internal/worker/scalein/agenttest"
-	"github.com/scaleout/scaleout/internal/worker/workers"
 	"github.com/scaleout/scaleout/scaleouttype"
 )
 
@@ -253,7 +253,7 @@ func TestLostSessionCancelsTheRun(t *testing.T) {
 
 	_, err := b.env.Clients.DynamoDB.UpdateItem(context.Background(), &dynamodb.UpdateItemInput{
 		TableName:                 aws.String(b.env.Set.Catalog.Name),
-		Key:                       workers.Key(id),
+		Key:                       registry.Key(id),
 		UpdateExpression:          aws.String("SET #s = :s"),
 		ExpressionAttributeNames:  map[string]string{"#s": "session"},
 		ExpressionAttributeValues: map[string]types.AttributeValue{":s": &types.AttributeValueMemberS{Value: "another-process"}},
@@ -272,7 +272,7 @@ func TestLostSessionCancelsTheRun(t *testing.T) {
 	}, 1500*time.Millisecond, 100*time.Millisecond, "the lost attempt must not write its result")
 
 	// Its session replaced, the attempt is taken over at once.
-	_, sess, _, err := b.registry().Register(context.Background(), workers.Registration{ID: testenv.Name("w9"), Machine: "m",
+	_, sess, _, err := b.registry().Register(context.Background(), registry.Registration{ID: testenv.Name("w9"), Machine: "m",
 		Pools: []string{"other"}, MaxTasks: 1}, time.Minute)
 	require.NoError(t, err)
 	next, err := b.store.Claim(context.Background(), e.ID, sess, time.Now())
@@ -284,12 +284,12 @@ func TestLostSessionCancelsTheRun(t *testing.T) {
 	b.queueEmpty(t)
 }
 
-func (b bundle) registry() *workers.Store {
-	return workers.NewStore(b.env.Clients.DynamoDB, b.env.Set.Catalog.Name)
+func (b bundle) registry() *registry.Store {
+	return registry.NewStore(b.env.Clients.DynamoDB, b.env.Set.Catalog.Name)
 }
 
 // registered is a worker configuration with the registry and fast heartbeats.
-func registered(reg *workers.Store, id string) worker.Config {
+func registered(reg *registry.Store, id string) worker.Config {
 	return worker.Config{ID: id, Registry: reg, Lease: 3 * time.Second,
 		Pools: []string{"other"}, Version: "test", Tags: map[string]string{"suite": "worker"}}
 }
@@ -302,7 +302,7 @@ func waitFile(t *testing.T) (command []string, finish func()) {
 	}
 }
 
-func (b bundle) waitWorker(t *testing.T, reg *workers.Store, id string, ok func(workers.Worker) bool, msg string) {
+func (b bundle) waitWorker(t *testing.T, reg *registry.Store, id string, ok func(registry.Worker) bool, msg string) {
 	t.Helper()
 	require.Eventually(t, func() bool {
 		w, err := reg.Get(context.Background(), id)
@@ -316,7 +316,7 @@ func TestRegistersAndHeartbeatsTheRunningCount(t *testing.T) {
 	id := testenv.Name("w")
 	b.start(t, b.runner, registered(reg, id))
 
-	b.waitWorker(t, reg, id, func(w workers.Worker) bool { return w.Online }, "never registered")
+	b.waitWorker(t, reg, id, func(w registry.Worker) bool { return w.Online }, "never registered")
 	w, err := reg.Get(context.Background(), id)
 	require.NoError(t, err)
 	host, _ := os.Hostname()
@@ -329,10 +329,10 @@ func TestRegistersAndHeartbeatsTheRunningCount(t *testing.T) {
 
 	cmd, finish := waitFile(t)
 	e := b.submit(t, cmd...)
-	b.waitWorker(t, reg, id, func(w workers.Worker) bool { return w.Running == 1 }, "running never 1")
+	b.waitWorker(t, reg, id, func(w registry.Worker) bool { return w.Running == 1 }, "running never 1")
 	finish()
 	b.waitStatus(t, e.ID, execution.Succeeded)
-	b.waitWorker(t, reg, id, func(w workers.Worker) bool { return w.Running == 0 }, "running never back to 0")
+	b.waitWorker(t, reg, id, func(w registry.Worker) bool { return w.Running == 0 }, "running never back to 0")
 	b.queueEmpty(t)
 }
 
@@ -377,18 +377,18 @@ func TestOnlyAnOfflineWorkerIsRemoved(t *testing.T) {
 	reg := b.registry()
 	id := testenv.Name("w")
 	_, stop := b.startWorker(t, b.runner, registered(reg, id))
-	b.waitWorker(t, reg, id, func(w workers.Worker) bool { return w.Online }, "never registered")
+	b.waitWorker(t, reg, id, func(w registry.Worker) bool { return w.Online }, "never registered")
 
 	cmd, finish := waitFile(t)
 	running := b.submit(t, cmd...)
 	b.waitStatus(t, running.ID, execution.Running)
-	require.ErrorIs(t, reg.Remove(ctx, id), workers.ErrBusy, "running an execution")
+	require.ErrorIs(t, reg.Remove(ctx, id), registry.ErrBusy, "running an execution")
 	finish()
 	b.waitStatus(t, running.ID, execution.Succeeded)
-	require.ErrorIs(t, reg.Remove(ctx, id), workers.ErrBusy, "idle, but online: a claim may not be recorded yet")
+	require.ErrorIs(t, reg.Remove(ctx, id), registry.ErrBusy, "idle, but online: a claim may not be recorded yet")
 
 	stop() // signs its session off
-	b.waitWorker(t, reg, id, func(w workers.Worker) bool { return !w.Online }, "offline after stopping")
+	b.waitWorker(t, reg, id, func(w registry.Worker) bool { return !w.Online }, "offline after stopping")
 	require.NoError(t, reg.Remove(ctx, id))
 	_, err := reg.Get(ctx, id)
 	require.ErrorIs(t, err, scaleouttype.ErrNotFound)
@@ -398,29 +398,29 @@ func TestOnlyAnOfflineWorkerIsRemoved(t *testing.T) {
 // fakeSampler reports what the test sets.
 type fakeSampler struct {
 	mu sync.Mutex
-	u  workers.Usage
+	u  registry.Usage
 }
 
-func (f *fakeSampler) Sample() (workers.Usage, error) {
+func (f *fakeSampler) Sample() (registry.Usage, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.u, nil
 }
 
-func (f *fakeSampler) set(u workers.Usage) {
+func (f *fakeSampler) set(u registry.Usage) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.u = u
 }
 
 func TestCapacityHoldsNewWorkBack(t *testing.T) {
-	idle := workers.Usage{CPUPercent: 10, CPUKnown: true, FreeMemory: 4 << 30, MemoryKnown: true}
+	idle := registry.Usage{CPUPercent: 10, CPUKnown: true, FreeMemory: 4 << 30, MemoryKnown: true}
 	for _, tc := range []struct {
 		name string
-		busy workers.Usage
+		busy registry.Usage
 	}{
-		{"cpu over 70%", workers.Usage{CPUPercent: 95, CPUKnown: true, FreeMemory: 4 << 30, MemoryKnown: true}},
-		{"memory under 100 MiB", workers.Usage{CPUPercent: 10, CPUKnown: true, FreeMemory: 50 << 20, MemoryKnown: true}},
+		{"cpu over 70%", registry.Usage{CPUPercent: 95, CPUKnown: true, FreeMemory: 4 << 30, MemoryKnown: true}},
+		{"memory under 100 MiB", registry.Usage{CPUPercent: 10, CPUKnown: true, FreeMemory: 50 << 20, MemoryKnown: true}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			b := setup(t)
@@ -446,10 +446,10 @@ func TestCapacityHoldsNewWorkBack(t *testing.T) {
 }
 
 func TestRegistryConfigIsValidated(t *testing.T) {
-	_, err := worker.New(nil, nil, nil, worker.Config{ID: "bad id", Registry: &workers.Store{}, MaxCPU: 120})
+	_, err := worker.New(nil, nil, nil, worker.Config{ID: "bad id", Registry: &registry.Store{}, MaxCPU: 120})
 	require.ErrorContains(t, err, "max CPU 120%")
-	_, err = worker.New(nil, nil, nil, worker.Config{ID: "bad id", Registry: &workers.Store{}, Pools: []string{"other"}})
-	require.ErrorIs(t, err, workers.ErrInvalid)
+	_, err = worker.New(nil, nil, nil, worker.Config{ID: "bad id", Registry: &registry.Store{}, Pools: []string{"other"}})
+	require.ErrorIs(t, err, registry.ErrInvalid)
 }
 
 // A stop request reaches the running worker within seconds: the package's

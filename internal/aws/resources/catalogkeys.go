@@ -73,7 +73,7 @@ var CatalogItems = []CatalogItem{
 	{CatalogStatsPrefix + CatalogStatsWorkerInfix + "<worker>", "WORKER", "aggregate", "a worker's counts and durations", ""},
 	{CatalogHourPrefix + "<2006-01-02T15>#<shard>", CatalogBucketPkgPrefix + "<folder>/<project>/<package>", "aggregate", "what a package ended in an hour: counts by final status, durations", "the hour's end + retention (30 days)"},
 	{CatalogDayPrefix + "<2006-01-02>#<shard>", CatalogBucketPkgPrefix + "<folder>/<project>/<package>", "aggregate", "what a package ended in a day", "the day's end + retention (30 days)"},
-	{CatalogRegistryPrefix + "<shard>", "<worker id>", "workers", "a worker: admin fields, what it says of itself, its session's lease, runs and stop requests", "last heartbeat + retention (7 days)"},
+	{CatalogRegistryPrefix + "<shard>", "<worker id>", "registry", "a worker: admin fields, what it says of itself, its session's lease, runs and stop requests", "last heartbeat + retention (7 days)"},
 	{CatalogMessagesPrefix + "<execution id>", CatalogMessagePrefix + "<attempt>#<seq>", "messages", "a flush of an execution's messages", "the first message's time + retention (30 days)"},
 	{CatalogNotifyPrefix + "<execution id>", CatalogNotifySK, "notify", "that an execution's webhook was sent (sent once)", "sent + retention (30 days)"},
 	{CatalogIdempotencyPrefix + "<scope>#<key>", CatalogIdempotencySK, "execstore", "the execution an Idempotency-Key made, and its request's hash", "created + 24 h"},

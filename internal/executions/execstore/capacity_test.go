@@ -15,7 +15,7 @@ import (
 	"github.com/scaleout/scaleout/internal/aws/resources"
 	"github.com/scaleout/scaleout/internal/executions/execution"
 	"github.com/scaleout/scaleout/internal/testkit/testenv"
-	"github.com/scaleout/scaleout/internal/worker/workers"
+	"github.com/scaleout/scaleout/internal/worker/registry"
 )
 
 // The write units an execution costs in each index, read from DynamoDB
@@ -59,8 +59,8 @@ func TestIndexWriteUnits(t *testing.T) {
 	}
 	require.Equal(t, 1.0, created[resources.ByStatus], "a pending execution enters by_status, without its definition")
 
-	_, sess, _, err := workers.NewStore(env.Clients.DynamoDB, env.Set.Catalog.Name).Register(ctx,
-		workers.Registration{ID: testenv.Name("w"), Machine: "m", Pools: []string{"default"}, MaxTasks: 1}, time.Minute)
+	_, sess, _, err := registry.NewStore(env.Clients.DynamoDB, env.Set.Catalog.Name).Register(ctx,
+		registry.Registration{ID: testenv.Name("w"), Machine: "m", Pools: []string{"default"}, MaxTasks: 1}, time.Minute)
 	require.NoError(t, err)
 	claimed, err := s.Claim(ctx, e.ID, sess, time.Now())
 	require.NoError(t, err)

@@ -13,7 +13,7 @@ import (
 
 	"github.com/scaleout/scaleout/internal/aws/resources"
 	"github.com/scaleout/scaleout/internal/executions/execution"
-	"github.com/scaleout/scaleout/internal/worker/workers"
+	"github.com/scaleout/scaleout/internal/worker/registry"
 	"github.com/scaleout/scaleout/scaleouttype"
 )
 
@@ -70,7 +70,7 @@ func (s *Store) stop(ctx context.Context, id string, now time.Time, tries int) (
 	}
 	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
 		{Update: stop},
-		{Update: workers.RequestStop(s.catalog, cur.WorkerID, cur.Session, id)},
+		{Update: registry.RequestStop(s.catalog, cur.WorkerID, cur.Session, id)},
 	}})
 	var tce *types.TransactionCanceledException
 	if errors.As(err, &tce) && len(tce.CancellationReasons) == 2 && aws.ToString(tce.CancellationReasons[0].Code) == "None" &&

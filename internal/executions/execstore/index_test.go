@@ -17,7 +17,7 @@ import (
 	"github.com/scaleout/scaleout/internal/executions/execstore"
 	"github.com/scaleout/scaleout/internal/executions/execution"
 	"github.com/scaleout/scaleout/internal/testkit/testenv"
-	"github.com/scaleout/scaleout/internal/worker/workers"
+	"github.com/scaleout/scaleout/internal/worker/registry"
 )
 
 // listAll pages through a listing with f.Limit and returns the ids.
@@ -187,9 +187,9 @@ func TestByStatusShardsAndSparse(t *testing.T) {
 	// Eleven running: ten held by a session whose lease ran out an hour
 	// ago, one by a live one.
 	now := time.Now()
-	reg := workers.NewStore(env.Clients.DynamoDB, env.Set.Catalog.Name)
+	reg := registry.NewStore(env.Clients.DynamoDB, env.Set.Catalog.Name)
 	reg.Now = func() time.Time { return now.Add(-2 * time.Hour) }
-	_, dead, _, err := reg.Register(ctx, workers.Registration{ID: testenv.Name("dead"), Machine: "m", Pools: []string{pool}, MaxTasks: 10}, time.Hour)
+	_, dead, _, err := reg.Register(ctx, registry.Registration{ID: testenv.Name("dead"), Machine: "m", Pools: []string{pool}, MaxTasks: 10}, time.Hour)
 	require.NoError(t, err)
 	for _, id := range ids[:10] {
 		_, err := s.Claim(ctx, id, dead, now.Add(-time.Hour-time.Minute))

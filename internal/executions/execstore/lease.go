@@ -12,7 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/scaleout/scaleout/internal/executions/execution"
-	"github.com/scaleout/scaleout/internal/worker/workers"
+	"github.com/scaleout/scaleout/internal/worker/registry"
 	"github.com/scaleout/scaleout/scaleouttype"
 )
 
@@ -31,7 +31,7 @@ import (
 // *execution.ConflictError whose Current has LeaseUntil set to that
 // session's lease. In every other case it returns a *execution.ConflictError
 // holding the stored execution.
-func (s *Store) Claim(ctx context.Context, id string, sess workers.Session, now time.Time) (execution.Execution, error) {
+func (s *Store) Claim(ctx context.Context, id string, sess registry.Session, now time.Time) (execution.Execution, error) {
 	values := map[string]types.AttributeValue{
 		":worker":  str(sess.WorkerID),
 		":session": str(sess.ID),
@@ -79,9 +79,9 @@ func held(e execution.Execution) bool {
 // holder reads the session that holds e's attempt. With SessionCacheFor
 // set, a session read that recently is not read again (see
 // SessionCacheFor).
-func (s *Store) holder(ctx context.Context, e execution.Execution) (workers.SessionState, error) {
+func (s *Store) holder(ctx context.Context, e execution.Execution) (registry.SessionState, error) {
 	if s.sessions == nil {
-		return workers.SessionState{}, fmt.Errorf("execution %s: this store was built without the worker registry, so it cannot tell whether worker %s is alive", e.ID, e.WorkerID)
+		return registry.SessionState{}, fmt.Errorf("execution %s: this store was built without the worker registry, so it cannot tell whether worker %s is alive", e.ID, e.WorkerID)
 	}
 	if s.SessionCacheFor <= 0 {
 		return s.sessions.SessionOf(ctx, e.WorkerID)
@@ -107,14 +107,14 @@ func (s *Store) holder(ctx context.Context, e execution.Execution) (workers.Sess
 }
 
 type cachedSession struct {
-	state workers.SessionState
+	state registry.SessionState
 	at    time.Time
 }
 
 // expiredAt is when the attempt of cur, held by a session now dead as st
 // shows, was lost: its lease's end if st is still that session, else now
 // (the session was replaced or removed; when exactly is not known).
-func expiredAt(cur execution.Execution, st workers.SessionState, now time.Time) time.Time {
+func expiredAt(cur execution.Execution, st registry.SessionState, now time.Time) time.Time {
 	if st.Exists && st.ID == cur.Session && st.LeaseUntil.Before(now) {
 		return st.LeaseUntil
 	}
@@ -126,7 +126,7 @@ func expiredAt(cur execution.Execution, st workers.SessionState, now time.Time) 
 // nil it goes back to pending (the caller sends its message). It is one
 // transaction: the execution's write, fenced on the lost attempt, and a
 // condition that the session did not renew since st was read.
-func (s *Store) lost(ctx context.Context, cur execution.Execution, st workers.SessionState, sess *workers.Session, now time.Time) (execution.Execution, error) {
+func (s *Store) lost(ctx context.Context, cur execution.Execution, st registry.SessionState, sess *registry.Session, now time.Time) (execution.Execution, error) {
 	rerun := execution.Pending
 	if sess != nil {
 		rerun = execution.Running
@@ -149,13 +149,13 @@ func (s *Store) lost(ctx context.Context, cur execution.Execution, st workers.Se
 	names, values := map[string]string{}, map[string]types.AttributeValue{}
 	var check string
 	if st.Holds(cur.Session, now) { // alive, but no longer runs it (see Recover)
-		check = workers.StillWithout(st, cur.ID, cur.Attempt, names, values)
+		check = registry.StillWithout(st, cur.ID, cur.Attempt, names, values)
 	} else {
-		check = workers.StillAsSeen(st, names, values)
+		check = registry.StillAsSeen(st, names, values)
 	}
 	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
 		{ConditionCheck: &types.ConditionCheck{
-			TableName: aws.String(s.catalog), Key: workers.Key(cur.WorkerID), ConditionExpression: aws.String(check),
+			TableName: aws.String(s.catalog), Key: registry.Key(cur.WorkerID), ConditionExpression: aws.String(check),
 			ExpressionAttributeNames: names, ExpressionAttributeValues: values,
 		}},
 		{Update: &types.Update{
@@ -226,7 +226,7 @@ func (s *Store) Recover(ctx context.Context, cur execution.Execution, now, deadS
 // Reap recovers run, an attempt the dead session st recorded, unless the
 // execution moved on since (then it reports false): the run goes back to
 // pending (the caller sends its message) or ends, as Recover does.
-func (s *Store) Reap(ctx context.Context, st workers.SessionState, run workers.Run, now time.Time) (execution.Execution, bool, error) {
+func (s *Store) Reap(ctx context.Context, st registry.SessionState, run registry.Run, now time.Time) (execution.Execution, bool, error) {
 	cur, err := s.Get(ctx, run.ExecutionID)
 	if errors.Is(err, scaleouttype.ErrNotFound) {
 		return execution.Execution{}, false, nil

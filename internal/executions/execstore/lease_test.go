@@ -11,7 +11,7 @@ import (
 	"github.com/scaleout/scaleout/internal/executions/execution"
 	"github.com/scaleout/scaleout/internal/executions/leasetest"
 	"github.com/scaleout/scaleout/internal/testkit/testenv"
-	"github.com/scaleout/scaleout/internal/worker/workers"
+	"github.com/scaleout/scaleout/internal/worker/registry"
 )
 
 // The DynamoDB store keeps the lease rules: executions in the executions
@@ -21,7 +21,7 @@ func TestLeaseRules(t *testing.T) {
 	leasetest.Run(t, func(t *testing.T) leasetest.Harness {
 		env := testenv.AWS(t)
 		clock := leasetest.NewClock()
-		reg := workers.NewStore(env.Clients.DynamoDB, env.Set.Catalog.Name)
+		reg := registry.NewStore(env.Clients.DynamoDB, env.Set.Catalog.Name)
 		reg.Now = clock.Now
 		return leasetest.Harness{
 			Store:    execstore.New(env.Clients.DynamoDB, env.Set.Executions.Name, env.Set.Catalog.Name),

@@ -18,7 +18,7 @@ import (
 	"github.com/scaleout/scaleout/internal/aws/resources"
 	"github.com/scaleout/scaleout/internal/aws/secrets"
 	"github.com/scaleout/scaleout/internal/executions/execution"
-	"github.com/scaleout/scaleout/internal/worker/workers"
+	"github.com/scaleout/scaleout/internal/worker/registry"
 	"github.com/scaleout/scaleout/scaleouttype"
 )
 
@@ -29,7 +29,7 @@ type Store struct {
 	// catalog holds the worker registry, whose sessions hold executions'
 	// attempts (see Claim); sessions reads it.
 	catalog  string
-	sessions *workers.Store
+	sessions *registry.Store
 	// SessionCacheFor, when set, lets one read of a worker's session serve
 	// the decisions about all its executions for that long: a reconciler
 	// pass asks for the session of every running execution, and a few
@@ -55,7 +55,7 @@ type Store struct {
 // catalog table, where the worker registry keeps the sessions that hold
 // executions' attempts.
 func New(db *dynamodb.Client, table, catalog string) *Store {
-	return &Store{db: db, table: table, catalog: catalog, sessions: workers.NewStore(db, catalog),
+	return &Store{db: db, table: table, catalog: catalog, sessions: registry.NewStore(db, catalog),
 		Retention: 90 * 24 * time.Hour}
 }
 

@@ -11,7 +11,7 @@ import (
 	"github.com/scaleout/scaleout/internal/executions/execstore"
 	"github.com/scaleout/scaleout/internal/executions/execution"
 	"github.com/scaleout/scaleout/internal/testkit/testenv"
-	"github.com/scaleout/scaleout/internal/worker/workers"
+	"github.com/scaleout/scaleout/internal/worker/registry"
 	"github.com/scaleout/scaleout/scaleouttype"
 )
 
@@ -87,11 +87,11 @@ func TestStop(t *testing.T) {
 }
 
 // session registers a worker of its own and returns its session.
-func session(t *testing.T) workers.Session {
+func session(t *testing.T) registry.Session {
 	t.Helper()
 	env := testenv.AWS(t)
-	_, sess, _, err := workers.NewStore(env.Clients.DynamoDB, env.Set.Catalog.Name).Register(context.Background(),
-		workers.Registration{ID: testenv.Name("w"), Machine: "m", Pools: []string{"default"}, MaxTasks: 1}, time.Minute)
+	_, sess, _, err := registry.NewStore(env.Clients.DynamoDB, env.Set.Catalog.Name).Register(context.Background(),
+		registry.Registration{ID: testenv.Name("w"), Machine: "m", Pools: []string{"default"}, MaxTasks: 1}, time.Minute)
 	require.NoError(t, err)
 	return sess
 }

@@ -21,7 +21,7 @@ import (
 
 	"github.com/scaleout/scaleout/internal/executions/execution"
 	"github.com/scaleout/scaleout/internal/testkit/testenv"
-	"github.com/scaleout/scaleout/internal/worker/workers"
+	"github.com/scaleout/scaleout/internal/worker/registry"
 )
 
 // The store's writes follow the status table: the only status conditions
@@ -103,8 +103,8 @@ func TestTransitionConformance(t *testing.T) {
 	s := New(db, env.Set.Executions.Name, env.Set.Catalog.Name)
 	ctx := context.Background()
 	now := time.Now().UTC().Truncate(time.Millisecond)
-	_, live, _, err := workers.NewStore(db, env.Set.Catalog.Name).Register(ctx,
-		workers.Registration{ID: testenv.Name("w"), Machine: "m", Pools: []string{"default"}, MaxTasks: 1}, time.Hour)
+	_, live, _, err := registry.NewStore(db, env.Set.Catalog.Name).Register(ctx,
+		registry.Registration{ID: testenv.Name("w"), Machine: "m", Pools: []string{"default"}, MaxTasks: 1}, time.Hour)
 	require.NoError(t, err)
 
 	// seed stores an execution in status st, held (whatever st) by the
@@ -151,7 +151,7 @@ func TestTransitionConformance(t *testing.T) {
 		case execution.OpRelease:
 			_, err = s.Release(ctx, l, rec)
 		case execution.OpTakeOver:
-			_, err = s.lost(ctx, e, workers.SessionState{}, &live, now)
+			_, err = s.lost(ctx, e, registry.SessionState{}, &live, now)
 		case execution.OpRecover:
 			_, err = s.Recover(ctx, e, now, now)
 		default:

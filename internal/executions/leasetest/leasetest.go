@@ -26,7 +26,7 @@ import (
 
 	"github.com/scaleout/scaleout/internal/executions/execution"
 	"github.com/scaleout/scaleout/internal/worker"
-	"github.com/scaleout/scaleout/internal/worker/workers"
+	"github.com/scaleout/scaleout/internal/worker/registry"
 )
 
 // Store is the execution side under test.
@@ -88,9 +88,9 @@ func (s suite) pending(retries, lostRetries int) execution.Execution {
 	return e
 }
 
-func (s suite) register(id string) (workers.Session, workers.SessionState) {
+func (s suite) register(id string) (registry.Session, registry.SessionState) {
 	s.t.Helper()
-	_, sess, prev, err := s.Registry.Register(s.ctx, workers.Registration{ID: id, Machine: "m", Pools: []string{"leasetest"}, MaxTasks: 4}, lease)
+	_, sess, prev, err := s.Registry.Register(s.ctx, registry.Registration{ID: id, Machine: "m", Pools: []string{"leasetest"}, MaxTasks: 4}, lease)
 	require.NoError(s.t, err)
 	return sess, prev
 }
@@ -98,10 +98,10 @@ func (s suite) register(id string) (workers.Session, workers.SessionState) {
 // workerID is unique per test.
 func (s suite) workerID(name string) string { return fmt.Sprintf("%s-%s", name, uuid.NewString()[:8]) }
 
-func (s suite) renew(sess workers.Session, runs ...execution.Execution) error {
-	var rs []workers.Run
+func (s suite) renew(sess registry.Session, runs ...execution.Execution) error {
+	var rs []registry.Run
 	for _, e := range runs {
-		rs = append(rs, workers.Run{ExecutionID: e.ID, Attempt: e.Attempt})
+		rs = append(rs, registry.Run{ExecutionID: e.ID, Attempt: e.Attempt})
 	}
 	_, err := s.Registry.Renew(s.ctx, sess, s.Clock.Now().Add(lease), rs, nil)
 	return err
@@ -143,7 +143,7 @@ func claimIsExclusive(s suite) {
 	var wins, conflicts int
 	var mu sync.Mutex
 	var wg sync.WaitGroup
-	for _, sess := range []workers.Session{a, b, a, b} {
+	for _, sess := range []registry.Session{a, b, a, b} {
 		wg.Go(func() {
 			_, err := s.Store.Claim(s.ctx, e.ID, sess, s.Clock.Now())
 			mu.Lock()
@@ -276,7 +276,7 @@ func expiredSessionCannotRenew(s suite) {
 	a, _ := s.register(s.workerID("a"))
 	require.NoError(s.t, s.renew(a))
 	s.Clock.Add(lease + time.Millisecond)
-	require.ErrorIs(s.t, s.renew(a), workers.ErrSessionLost, "a lease that ran out never comes back")
+	require.ErrorIs(s.t, s.renew(a), registry.ErrSessionLost, "a lease that ran out never comes back")
 }
 
 func registration(s suite) {
@@ -289,16 +289,16 @@ func registration(s suite) {
 	require.NoError(s.t, s.renew(a, claimed))
 	// The same id again while the lease runs: refused (two processes
 	// with one id would fence each other out).
-	_, _, _, err = s.Registry.Register(s.ctx, workers.Registration{ID: id, Machine: "m", Pools: []string{"leasetest"}, MaxTasks: 4}, lease)
-	require.ErrorIs(s.t, err, workers.ErrSessionLive)
+	_, _, _, err = s.Registry.Register(s.ctx, registry.Registration{ID: id, Machine: "m", Pools: []string{"leasetest"}, MaxTasks: 4}, lease)
+	require.ErrorIs(s.t, err, registry.ErrSessionLive)
 	// After the lease: a new session, and the old one's runs handed over
 	// for recovery.
 	s.Clock.Add(lease + time.Second)
 	b, prev := s.register(id)
 	require.NotEqual(s.t, a.ID, b.ID)
 	require.Equal(s.t, a.ID, prev.ID, "the replaced session, as it was")
-	require.Equal(s.t, []workers.Run{{ExecutionID: e.ID, Attempt: 1}}, prev.Runs)
-	require.ErrorIs(s.t, s.renew(a, claimed), workers.ErrSessionLost, "the old session is fenced out")
+	require.Equal(s.t, []registry.Run{{ExecutionID: e.ID, Attempt: 1}}, prev.Runs)
+	require.ErrorIs(s.t, s.renew(a, claimed), registry.ErrSessionLost, "the old session is fenced out")
 	// The new session's worker recovers what the old one held.
 	got, recovered, err := s.Store.Reap(s.ctx, prev, prev.Runs[0], s.Clock.Now())
 	require.NoError(s.t, err)
@@ -325,7 +325,7 @@ func stopReachesTheSession(s suite) {
 		return err == nil && len(sig.Stops) == 1 && sig.Stops[0] == e.ID
 	}, 5*time.Second, 50*time.Millisecond)
 	// Handled stop requests go at the next renewal.
-	_, err = s.Registry.Renew(s.ctx, a, s.Clock.Now().Add(lease), []workers.Run{{ExecutionID: e.ID, Attempt: claimed.Attempt}}, []string{e.ID})
+	_, err = s.Registry.Renew(s.ctx, a, s.Clock.Now().Add(lease), []registry.Run{{ExecutionID: e.ID, Attempt: claimed.Attempt}}, []string{e.ID})
 	require.NoError(s.t, err)
 	require.Eventually(s.t, func() bool {
 		sig, err := s.Registry.Signals(s.ctx, id)
@@ -343,7 +343,7 @@ func takeoverRace(s suite) {
 	_, err := s.Store.Claim(s.ctx, e.ID, a, s.Clock.Now())
 	require.NoError(s.t, err)
 	s.Clock.Add(lease + time.Second)
-	var sessions []workers.Session
+	var sessions []registry.Session
 	for i := range 4 {
 		sess, _ := s.register(s.workerID(fmt.Sprintf("t%d", i)))
 		sessions = append(sessions, sess)
@@ -379,7 +379,7 @@ func reap(s suite) {
 	st, err := s.Registry.SessionOf(s.ctx, id)
 	require.NoError(s.t, err)
 	require.True(s.t, st.Holds(a.ID, s.Clock.Now()))
-	require.Equal(s.t, []workers.Run{{ExecutionID: e.ID, Attempt: 1}}, st.Runs)
+	require.Equal(s.t, []registry.Run{{ExecutionID: e.ID, Attempt: 1}}, st.Runs)
 
 	s.Clock.Add(lease + time.Second)
 	st, err = s.Registry.SessionOf(s.ctx, id)

@@ -15,7 +15,7 @@ import (
 	"github.com/scaleout/scaleout/internal/executions/execution"
 	"github.com/scaleout/scaleout/internal/executions/reconcile"
 	"github.com/scaleout/scaleout/internal/testkit/testenv"
-	"github.com/scaleout/scaleout/internal/worker/workers"
+	"github.com/scaleout/scaleout/internal/worker/registry"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }
@@ -135,7 +135,7 @@ func TestExpiredRunningExecutionsAreRecovered(t *testing.T) {
 	env := testenv.AWS(t)
 	// Worker sessions that started two minutes ago and were never renewed:
 	// their leases ran out at leaseUntil.
-	reg := workers.NewStore(env.Clients.DynamoDB, env.Set.Catalog.Name)
+	reg := registry.NewStore(env.Clients.DynamoDB, env.Set.Catalog.Name)
 	reg.Now = func() time.Time { return now.Add(-2 * time.Minute) }
 	dead := testenv.Name("dead")
 	claim := func(e execution.Execution, leaseUntil time.Time) execution.Execution {
@@ -143,7 +143,7 @@ func TestExpiredRunningExecutionsAreRecovered(t *testing.T) {
 		if leaseUntil.After(now.Add(-10 * time.Second)) {
 			id = dead + "-recent"
 		}
-		_, sess, _, err := reg.Register(ctx, workers.Registration{ID: id + "-" + e.ID[len(e.ID)-6:], Machine: "m", Pools: []string{b.pool}, MaxTasks: 4},
+		_, sess, _, err := reg.Register(ctx, registry.Registration{ID: id + "-" + e.ID[len(e.ID)-6:], Machine: "m", Pools: []string{b.pool}, MaxTasks: 4},
 			leaseUntil.Sub(now.Add(-2*time.Minute)))
 		require.NoError(t, err)
 		got, err := b.store.Claim(ctx, e.ID, sess, now.Add(-2*time.Minute))
@@ -184,8 +184,8 @@ func TestExpiredRunningExecutionsAreRecovered(t *testing.T) {
 	require.Equal(t, execution.Running, got.Status)
 
 	// The retried one is claimed by the next worker as attempt 2.
-	_, w2, _, err := workers.NewStore(env.Clients.DynamoDB, env.Set.Catalog.Name).Register(ctx,
-		workers.Registration{ID: testenv.Name("w2"), Machine: "m", Pools: []string{b.pool}, MaxTasks: 1}, time.Minute)
+	_, w2, _, err := registry.NewStore(env.Clients.DynamoDB, env.Set.Catalog.Name).Register(ctx,
+		registry.Registration{ID: testenv.Name("w2"), Machine: "m", Pools: []string{b.pool}, MaxTasks: 1}, time.Minute)
 	require.NoError(t, err)
 	claimed, err := b.store.Claim(ctx, retry.ID, w2, time.Now())
 	require.NoError(t, err)

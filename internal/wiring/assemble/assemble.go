@@ -30,9 +30,9 @@ import (
 	"github.com/scaleout/scaleout/internal/stream/notify"
 	"github.com/scaleout/scaleout/internal/wiring/config"
 	"github.com/scaleout/scaleout/internal/worker"
+	"github.com/scaleout/scaleout/internal/worker/registry"
 	"github.com/scaleout/scaleout/internal/worker/scalein"
 	"github.com/scaleout/scaleout/internal/worker/workerid"
-	"github.com/scaleout/scaleout/internal/worker/workers"
 )
 
 // Load reads the configuration through getenv and builds the AWS clients:
@@ -161,7 +161,7 @@ func Worker(ctx context.Context, cfg config.Config, c *awsconfig.Clients, log *s
 		Pools:           []string{cfg.WorkerPool},
 		Tags:            cfg.WorkerTags,
 		Version:         Version(),
-		Sampler:         workers.NewProcSampler(id.CPULimit),
+		Sampler:         registry.NewProcSampler(id.CPULimit),
 		MaxCPU:          cfg.MaxCPU,
 		MinFreeMemory:   minFree,
 		Grace:           cfg.Grace,
@@ -243,8 +243,8 @@ func Reconciler(ctx context.Context, cfg config.Config, c *awsconfig.Clients, lo
 }
 
 // Workers is the worker registry (for the worker and the API).
-func Workers(cfg config.Config, c *awsconfig.Clients) *workers.Store {
-	s := workers.NewStore(c.DynamoDB, cfg.Resources().Catalog.Name)
+func Workers(cfg config.Config, c *awsconfig.Clients) *registry.Store {
+	s := registry.NewStore(c.DynamoDB, cfg.Resources().Catalog.Name)
 	return s
 }
 

@@ -1,4 +1,4 @@
-// Package workers is the Scale Out Manager's registry of workers: who they
+// Package registry is the Scale Out Manager's registry of workers: who they
 // are, what they serve, whether an administrator lets them take work and
 // whether they are alive. Each worker's item also holds its session: the
 // lease every execution the worker runs is held under. It also measures a
@@ -60,4 +60,4 @@
 //     (scaleouttype.ErrNotFound otherwise); Remove also refuses a worker whose live
 //     session runs executions (ErrBusy); Update validates lengths
 //     (ErrInvalid).
-package workers
+package registry

@@ -1,4 +1,4 @@
-package workers_test
+package registry_test
 
 import (
 	"os"
@@ -8,7 +8,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/scaleout/scaleout/internal/worker/workers"
+	"github.com/scaleout/scaleout/internal/worker/registry"
 )
 
 func write(t *testing.T, root, name, body string) {
@@ -23,12 +23,12 @@ const meminfo = "MemTotal:        8000000 kB\nMemFree:          100000 kB\nMemAv
 func TestProcSampler(t *testing.T) {
 	t.Parallel()
 	root := t.TempDir()
-	s := &workers.ProcSampler{Root: root}
+	s := &registry.ProcSampler{Root: root}
 
 	// No /proc: unknown, no error (non-Linux systems).
 	u, err := s.Sample()
 	require.NoError(t, err)
-	require.Equal(t, workers.Usage{}, u)
+	require.Equal(t, registry.Usage{}, u)
 
 	// user nice system idle iowait irq softirq steal guest guest_nice
 	write(t, root, "proc/stat", "cpu  100 0 100 700 100 0 0 0 50 0\ncpu0 1 2 3 4\n")
@@ -69,7 +69,7 @@ func TestProcSamplerOnThisMachine(t *testing.T) {
 	if _, err := os.Stat("/proc/stat"); err != nil {
 		t.Skip("no /proc here")
 	}
-	s := workers.NewProcSampler(0)
+	s := registry.NewProcSampler(0)
 	u, err := s.Sample()
 	require.NoError(t, err)
 	require.True(t, u.MemoryKnown)
@@ -137,7 +137,7 @@ func TestProcSamplerCgroupQuota(t *testing.T) {
 			t.Parallel()
 			root := t.TempDir()
 			now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-			s := &workers.ProcSampler{Root: root, CPULimit: tc.limit, Now: func() time.Time { return now }}
+			s := &registry.ProcSampler{Root: root, CPULimit: tc.limit, Now: func() time.Time { return now }}
 			write(t, root, "proc/meminfo", meminfo)
 			for name, body := range tc.files {
 				write(t, root, name, body)
@@ -166,7 +166,7 @@ func TestProcSamplerCgroupQuota(t *testing.T) {
 func TestProcSamplerCgroupErrors(t *testing.T) {
 	t.Parallel()
 	root := t.TempDir()
-	s := &workers.ProcSampler{Root: root}
+	s := &registry.ProcSampler{Root: root}
 	write(t, root, "proc/stat", "cpu  1 0 0 1 0 0 0 0 0 0\n")
 	write(t, root, "sys/fs/cgroup/cpu.max", "half 100000\n")
 	_, err := s.Sample()

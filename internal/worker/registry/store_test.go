@@ -1,4 +1,4 @@
-package workers_test
+package registry_test
 
 import (
 	"context"
@@ -11,14 +11,14 @@ import (
 
 	"github.com/scaleout/scaleout/internal/executions/leasetest"
 	"github.com/scaleout/scaleout/internal/testkit/testenv"
-	"github.com/scaleout/scaleout/internal/worker/workers"
+	"github.com/scaleout/scaleout/internal/worker/registry"
 	"github.com/scaleout/scaleout/scaleouttype"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }
 
 type bundle struct {
-	store *workers.Store
+	store *registry.Store
 	clock *leasetest.Clock
 	id    string // a worker id unique to the test
 }
@@ -27,7 +27,7 @@ func setup(t *testing.T) bundle {
 	t.Helper()
 	env := testenv.AWS(t)
 	c := leasetest.NewClock()
-	s := workers.NewStore(env.Clients.DynamoDB, env.Set.Catalog.Name)
+	s := registry.NewStore(env.Clients.DynamoDB, env.Set.Catalog.Name)
 	s.Now = c.Now
 	return bundle{store: s, clock: c, id: testenv.Name("w")}
 }
@@ -35,15 +35,15 @@ func setup(t *testing.T) bundle {
 // lease is the tests' session lease.
 const lease = 15 * time.Second
 
-func (b bundle) register(t *testing.T, id string) workers.Worker {
+func (b bundle) register(t *testing.T, id string) registry.Worker {
 	t.Helper()
 	w, _ := b.registerSession(t, id)
 	return w
 }
 
-func (b bundle) registerSession(t *testing.T, id string) (workers.Worker, workers.Session) {
+func (b bundle) registerSession(t *testing.T, id string) (registry.Worker, registry.Session) {
 	t.Helper()
-	w, sess, _, err := b.store.Register(context.Background(), workers.Registration{
+	w, sess, _, err := b.store.Register(context.Background(), registry.Registration{
 		ID: id, Machine: "host-a", Pools: []string{"default", "etl"}, MaxTasks: 4, Version: "v1",
 		Tags: map[string]string{"zone": "a"},
 	}, lease)
@@ -51,11 +51,11 @@ func (b bundle) registerSession(t *testing.T, id string) (workers.Worker, worker
 	return w, sess
 }
 
-func (b bundle) renew(t *testing.T, sess workers.Session, running int) (workers.Signals, error) {
+func (b bundle) renew(t *testing.T, sess registry.Session, running int) (registry.Signals, error) {
 	t.Helper()
-	var runs []workers.Run
+	var runs []registry.Run
 	for i := range running {
-		runs = append(runs, workers.Run{ExecutionID: fmt.Sprintf("e%d", i), Attempt: 1})
+		runs = append(runs, registry.Run{ExecutionID: fmt.Sprintf("e%d", i), Attempt: 1})
 	}
 	return b.store.Renew(context.Background(), sess, b.clock.Now().Add(lease), runs, nil)
 }
@@ -67,7 +67,7 @@ func TestRegisterCreatesThenKeepsAdminFields(t *testing.T) {
 	first := b.clock.Now()
 
 	w, sess := b.registerSession(t, b.id)
-	require.Equal(t, workers.Worker{
+	require.Equal(t, registry.Worker{
 		ID: b.id, DisplayName: b.id, Description: "", Tags: map[string]string{"zone": "a"}, Enabled: true,
 		Machine: "host-a", Pools: []string{"default", "etl"}, MaxTasks: 4, Version: "v1", Running: 0,
 		RegisteredAt: first, LastHeartbeat: first, Online: true,
@@ -76,7 +76,7 @@ func TestRegisterCreatesThenKeepsAdminFields(t *testing.T) {
 	// An administrator edits and disables it; it heartbeats, then restarts
 	// on another machine with another version and other tags.
 	name, desc := "ETL box", "nightly loads"
-	_, err := b.store.Update(ctx, b.id, workers.Changes{DisplayName: &name, Description: &desc,
+	_, err := b.store.Update(ctx, b.id, registry.Changes{DisplayName: &name, Description: &desc,
 		Tags: map[string]string{"team": "data"}})
 	require.NoError(t, err)
 	_, err = b.store.SetEnabled(ctx, b.id, false)
@@ -86,11 +86,11 @@ func TestRegisterCreatesThenKeepsAdminFields(t *testing.T) {
 	require.False(t, sig.Enabled)
 
 	b.clock.Add(time.Minute)
-	w, _, prev, err := b.store.Register(ctx, workers.Registration{ID: b.id, Machine: "host-b", Pools: []string{"default"},
+	w, _, prev, err := b.store.Register(ctx, registry.Registration{ID: b.id, Machine: "host-b", Pools: []string{"default"},
 		MaxTasks: 8, Version: "v2", Tags: map[string]string{"zone": "b"}}, lease)
 	require.NoError(t, err)
 	require.Len(t, prev.Runs, 3, "the killed session's runs are handed over")
-	require.Equal(t, workers.Worker{
+	require.Equal(t, registry.Worker{
 		ID: b.id, DisplayName: name, Description: desc, Tags: map[string]string{"team": "data"}, Enabled: false,
 		Machine: "host-b", Pools: []string{"default"}, MaxTasks: 8, Version: "v2", Running: 0,
 		RegisteredAt: first, LastHeartbeat: first.Add(time.Minute), Online: true,
@@ -130,10 +130,10 @@ func TestRenew(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, sig.Enabled)
 
-	require.ErrorIs(t, b.store.Remove(ctx, b.id), workers.ErrBusy, "a live worker running executions is not removed")
+	require.ErrorIs(t, b.store.Remove(ctx, b.id), registry.ErrBusy, "a live worker running executions is not removed")
 	_, err = b.renew(t, sess, 0)
 	require.NoError(t, err)
-	require.ErrorIs(t, b.store.Remove(ctx, b.id), workers.ErrBusy, "nor an idle one while its lease runs")
+	require.ErrorIs(t, b.store.Remove(ctx, b.id), registry.ErrBusy, "nor an idle one while its lease runs")
 	b.clock.Add(lease)
 	require.NoError(t, b.store.Remove(ctx, b.id), "offline: removed")
 	_, err = b.renew(t, sess, 0)
@@ -166,7 +166,7 @@ func TestOnlineFollowsTheLease(t *testing.T) {
 		require.Equal(t, tc.online, w.Online, "after %s more", tc.advance)
 	}
 	_, err := b.renew(t, sess, 0)
-	require.ErrorIs(t, err, workers.ErrSessionLost, "a session whose lease ran out cannot come back")
+	require.ErrorIs(t, err, registry.ErrSessionLost, "a session whose lease ran out cannot come back")
 	w := b.register(t, b.id)
 	require.True(t, w.Online, "a new session brings it back online")
 }
@@ -176,7 +176,7 @@ func TestListIsOrderedAndComputesOnline(t *testing.T) {
 	b := setup(t)
 	ctx := context.Background()
 	ids := []string{b.id + "-c", b.id + "-a", b.id + "-b"}
-	sessions := map[string]workers.Session{}
+	sessions := map[string]registry.Session{}
 	for _, id := range ids {
 		_, sessions[id] = b.registerSession(t, id)
 	}
@@ -187,7 +187,7 @@ func TestListIsOrderedAndComputesOnline(t *testing.T) {
 
 	all, err := b.store.List(ctx)
 	require.NoError(t, err)
-	var mine []workers.Worker
+	var mine []registry.Worker
 	for _, w := range all {
 		if strings.HasPrefix(w.ID, b.id+"-") {
 			mine = append(mine, w)
@@ -235,19 +235,19 @@ func TestUpdate(t *testing.T) {
 	b.register(t, b.id)
 	ptr := func(s string) *string { return &s }
 
-	w, err := b.store.Update(ctx, b.id, workers.Changes{Description: ptr("only this")})
+	w, err := b.store.Update(ctx, b.id, registry.Changes{Description: ptr("only this")})
 	require.NoError(t, err)
 	require.Equal(t, "only this", w.Description)
 	require.Equal(t, b.id, w.DisplayName, "fields not given stay")
 	require.Equal(t, map[string]string{"zone": "a"}, w.Tags)
 
-	w, err = b.store.Update(ctx, b.id, workers.Changes{DisplayName: ptr("Box"), Tags: map[string]string{}})
+	w, err = b.store.Update(ctx, b.id, registry.Changes{DisplayName: ptr("Box"), Tags: map[string]string{}})
 	require.NoError(t, err)
 	require.Equal(t, "Box", w.DisplayName)
 	require.Empty(t, w.Tags, "an empty map removes every tag")
 	require.Equal(t, "only this", w.Description)
 
-	w, err = b.store.Update(ctx, b.id, workers.Changes{DisplayName: ptr("")})
+	w, err = b.store.Update(ctx, b.id, registry.Changes{DisplayName: ptr("")})
 	require.NoError(t, err)
 	require.Equal(t, b.id, w.DisplayName, "an empty display name shows the id")
 }
@@ -260,7 +260,7 @@ func TestFailurePaths(t *testing.T) {
 	missing := testenv.Name("missing")
 	b.register(t, b.id)
 	tags := map[string]string{}
-	for i := range workers.MaxTags + 1 {
+	for i := range registry.MaxTags + 1 {
 		tags[strings.Repeat("k", i+1)] = ""
 	}
 
@@ -271,7 +271,7 @@ func TestFailurePaths(t *testing.T) {
 		want    []string // parts of the message
 	}{
 		{"renew unknown", func() error {
-			_, err := b.store.Renew(ctx, workers.Session{WorkerID: missing, ID: "s"}, b.clock.Now().Add(lease), nil, nil)
+			_, err := b.store.Renew(ctx, registry.Session{WorkerID: missing, ID: "s"}, b.clock.Now().Add(lease), nil, nil)
 			return err
 		}, scaleouttype.ErrNotFound, nil},
 		{"signals unknown", func() error { _, err := b.store.Signals(ctx, missing); return err }, scaleouttype.ErrNotFound, nil},
@@ -280,31 +280,31 @@ func TestFailurePaths(t *testing.T) {
 		{"enable unknown", func() error { _, err := b.store.SetEnabled(ctx, missing, true); return err },
 			scaleouttype.ErrNotFound, nil},
 		{"update unknown", func() error {
-			_, err := b.store.Update(ctx, missing, workers.Changes{Description: ptr("x")})
+			_, err := b.store.Update(ctx, missing, registry.Changes{Description: ptr("x")})
 			return err
 		}, scaleouttype.ErrNotFound, nil},
 		{"remove unknown", func() error { return b.store.Remove(ctx, missing) }, scaleouttype.ErrNotFound, nil},
-		{"update nothing", func() error { _, err := b.store.Update(ctx, b.id, workers.Changes{}); return err },
-			workers.ErrInvalid, []string{"nothing to change"}},
+		{"update nothing", func() error { _, err := b.store.Update(ctx, b.id, registry.Changes{}); return err },
+			registry.ErrInvalid, []string{"nothing to change"}},
 		{"update too long", func() error {
-			_, err := b.store.Update(ctx, b.id, workers.Changes{
-				DisplayName: ptr(strings.Repeat("é", workers.MaxDisplayNameLength+1)),
-				Description: ptr(strings.Repeat("d", workers.MaxDescriptionLength+1)),
-				Tags:        map[string]string{"": "x", "k": strings.Repeat("v", workers.MaxTagValueLength+1)},
+			_, err := b.store.Update(ctx, b.id, registry.Changes{
+				DisplayName: ptr(strings.Repeat("é", registry.MaxDisplayNameLength+1)),
+				Description: ptr(strings.Repeat("d", registry.MaxDescriptionLength+1)),
+				Tags:        map[string]string{"": "x", "k": strings.Repeat("v", registry.MaxTagValueLength+1)},
 			})
 			return err
-		}, workers.ErrInvalid, []string{"display name: 101 characters, at most 100", "description: 1001 characters",
+		}, registry.ErrInvalid, []string{"display name: 101 characters, at most 100", "description: 1001 characters",
 			"tag key \"\": must not be empty", "tag \"k\" value: 257 characters"}},
 		{"update control characters", func() error {
-			_, err := b.store.Update(ctx, b.id, workers.Changes{DisplayName: ptr("a\x00b")})
+			_, err := b.store.Update(ctx, b.id, registry.Changes{DisplayName: ptr("a\x00b")})
 			return err
-		}, workers.ErrInvalid, []string{"display name: contains a control character"}},
-		{"too many tags", func() error { _, err := b.store.Update(ctx, b.id, workers.Changes{Tags: tags}); return err },
-			workers.ErrInvalid, []string{"51 tags: at most 50"}},
+		}, registry.ErrInvalid, []string{"display name: contains a control character"}},
+		{"too many tags", func() error { _, err := b.store.Update(ctx, b.id, registry.Changes{Tags: tags}); return err },
+			registry.ErrInvalid, []string{"51 tags: at most 50"}},
 		{"register invalid", func() error {
-			_, _, _, err := b.store.Register(ctx, workers.Registration{ID: "bad id", Pools: []string{""}}, lease)
+			_, _, _, err := b.store.Register(ctx, registry.Registration{ID: "bad id", Pools: []string{""}}, lease)
 			return err
-		}, workers.ErrInvalid, []string{`id "bad id"`, "max tasks 0", "pool: must not be empty"}},
+		}, registry.ErrInvalid, []string{`id "bad id"`, "max tasks 0", "pool: must not be empty"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := tc.call()
@@ -340,13 +340,13 @@ func TestSignOff(t *testing.T) {
 	require.False(t, w.Online, "signed off: offline at once")
 	require.Equal(t, 0, w.Running)
 	_, err = b.renew(t, sess, 1)
-	require.ErrorIs(t, err, workers.ErrSessionLost, "a signed-off session is over")
+	require.ErrorIs(t, err, registry.ErrSessionLost, "a signed-off session is over")
 
-	_, _, prev, err := b.store.Register(ctx, workers.Registration{ID: b.id, Machine: "m", Pools: []string{"default"}, MaxTasks: 2}, lease)
+	_, _, prev, err := b.store.Register(ctx, registry.Registration{ID: b.id, Machine: "m", Pools: []string{"default"}, MaxTasks: 2}, lease)
 	require.NoError(t, err, "no need to wait for the lease: it signed off")
 	require.Empty(t, prev.Runs)
 	w, err = b.store.Get(ctx, b.id)
 	require.NoError(t, err)
 	require.True(t, w.Online, "registered again: online")
-	require.ErrorIs(t, b.store.SignOff(ctx, workers.Session{WorkerID: testenv.Name("nobody"), ID: "s"}), scaleouttype.ErrNotFound)
+	require.ErrorIs(t, b.store.SignOff(ctx, registry.Session{WorkerID: testenv.Name("nobody"), ID: "s"}), scaleouttype.ErrNotFound)
 }
