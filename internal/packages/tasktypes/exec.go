@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/scaleout/scaleout/internal/packages/command"
+	"github.com/scaleout/scaleout/internal/packages/program"
 	"github.com/scaleout/scaleout/internal/packages/task"
 )
 
@@ -170,7 +170,7 @@ func (e *Exec) Run(ctx context.Context, in task.Input) (task.Output, error) {
 		fwd.max = DefaultMaxLines
 	}
 	start := time.Now()
-	res, err := command.Run(runCtx, x.argv, command.Options{
+	res, err := program.Run(runCtx, x.argv, program.Options{
 		Dir:        x.dir,
 		Env:        e.environment(x.env),
 		OutputCap:  x.outputLimit,
@@ -187,7 +187,7 @@ func (e *Exec) Run(ctx context.Context, in task.Input) (task.Output, error) {
 		out["json"] = j
 	}
 	switch {
-	case errors.Is(err, command.ErrNotStarted):
+	case errors.Is(err, program.ErrNotStarted):
 		return out, permanent(fmt.Errorf("%w; check with.command and with.dir", err))
 	case ctx.Err() != nil:
 		return out, fmt.Errorf("%s stopped: %w", x.argv[0], ctx.Err())
@@ -230,7 +230,7 @@ func (e *Exec) environment(own map[string]string) []string {
 	return env
 }
 
-// lineForwarder passes output lines to the log, up to max; command.Run
+// lineForwarder passes output lines to the log, up to max; program.Run
 // never calls it concurrently.
 type lineForwarder struct {
 	log     task.Log

@@ -99,7 +99,7 @@ func (r *RunAs) Check() error {
 	return nil
 }
 
-// credential is r as command.Options wants it: no supplementary groups.
+// credential is r as program.Options wants it: no supplementary groups.
 func (r *RunAs) credential() *syscall.Credential {
 	if r == nil {
 		return nil

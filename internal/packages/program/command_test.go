@@ -1,4 +1,4 @@
-package command
+package program
 
 import (
 	"github.com/scaleout/scaleout/internal/testkit/proctest"

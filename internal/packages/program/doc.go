@@ -1,4 +1,4 @@
-// Package command runs one external program for an execution or an exec
+// Package program runs one external program for an execution or an exec
 // task: in its own process group, so that cancelling the context kills the
 // program and every child it started (and whatever the program leaves
 // running when it ends is killed too; on Linux the program is also killed
@@ -11,4 +11,4 @@
 // and stderr apart, with over-long lines cut into pieces; a program that
 // cannot start is reported with an error wrapping ErrNotStarted, so callers
 // can tell it from one that ran and failed.
-package command
+package program
