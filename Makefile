@@ -36,7 +36,7 @@ run: ## Run all of Scaleout locally on the stand-ins: API on 127.0.0.1:8080, a w
 	bin/scaleout dev
 
 .PHONY: test
-test: browser-deps readme-deps ## Run every test (starts the stand-ins on test ports and stops them after)
+test: browser-deps readme-deps database-deps ## Run every test (starts the stand-ins on test ports and stops them after)
 	@$(TEST_PORTS) $(GO) run ./cmd/scaleout standins up >/dev/null
 	@$(TEST_PORTS) $(GO) test -count=1 ./... ; rc=$$?; \
 	  $(TEST_PORTS) $(GO) run ./cmd/scaleout standins down; exit $$rc
@@ -72,6 +72,10 @@ build: ## Build the Lambda bootstraps (linux/arm64) into build/ and the scaleout
 .PHONY: browser-deps
 browser-deps: ## Install Debian's Chromium and ChromeDriver for the browser test (once; needs root or sudo; SCALEOUT_SKIP_BROWSER=1 skips it and the test)
 	@[ "$$SCALEOUT_SKIP_BROWSER" = 1 ] || bash tools/chromium/install.sh
+
+.PHONY: database-deps
+database-deps: ## Install Debian's PostgreSQL and MariaDB for the database tests, which start their own servers (once; needs root or sudo; SCALEOUT_SKIP_DATABASES=1 skips it and the tests)
+	@[ "$$SCALEOUT_SKIP_DATABASES" = 1 ] || bash tools/databases/install.sh
 
 .PHONY: readme-deps
 readme-deps: ## Install curl and jq, which the README's examples (and so the README test) use, with apt-get when missing (needs root or sudo)
