@@ -27,11 +27,11 @@ func TestMain(m *testing.M) { testenv.Main(m) }
 
 type bundle struct {
 	env   testenv.Env
-	store *catalog.Store
+	store *catalog.Catalog
 }
 
 // setup returns a store on the shared test table and a fresh folder.
-func setup(t *testing.T, keep int) (*catalog.Store, string, bundle) {
+func setup(t *testing.T, keep int) (*catalog.Catalog, string, bundle) {
 	t.Helper()
 	env := testenv.AWS(t)
 	key := make([]byte, secrets.KeySize)
