@@ -8,11 +8,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-
 	"github.com/scaleout/scaleout/internal/packages/pkgfile"
 	"github.com/scaleout/scaleout/internal/suggest"
 	"github.com/scaleout/scaleout/scaleouttype"
@@ -65,14 +60,14 @@ func diffBindings(old, next map[string]string) BindingChanges {
 // variable, a reference to another environment) is not refused: a binding
 // of a parameter no package declares any more is ignored by runs, and one
 // whose variable is missing fails the run that needs it, saying so.
-func (s *Store) SetBindings(ctx context.Context, folder, project string, bindings map[string]string) (BindingChanges, error) {
+func (s *Catalog) SetBindings(ctx context.Context, folder, project string, bindings map[string]string) (BindingChanges, error) {
 	return s.changeBindings(ctx, folder, project, bindings, nil, true)
 }
 
 // PatchBindings changes some of the project's bindings and keeps the
 // others: a parameter with a variable is bound to it (checked as
 // SetBindings does), one with nil is unbound (it must be bound).
-func (s *Store) PatchBindings(ctx context.Context, folder, project string, patch map[string]*string) (BindingChanges, error) {
+func (s *Catalog) PatchBindings(ctx context.Context, folder, project string, patch map[string]*string) (BindingChanges, error) {
 	set := map[string]string{}
 	var unset []string
 	for param, variable := range patch {
@@ -91,7 +86,7 @@ func (s *Store) PatchBindings(ctx context.Context, folder, project string, patch
 // uid, latest version and configuration revision read, so that what was
 // checked and the changes reported are what was replaced; the loser of a
 // race reads again, checks again and retries.
-func (s *Store) changeBindings(ctx context.Context, folder, project string, set map[string]string, unset []string, replace bool) (BindingChanges, error) {
+func (s *Catalog) changeBindings(ctx context.Context, folder, project string, set map[string]string, unset []string, replace bool) (BindingChanges, error) {
 	var ps problems
 	ps.name("folder", folder)
 	ps.name("project", project)
@@ -109,11 +104,9 @@ func (s *Store) changeBindings(ctx context.Context, folder, project string, set 
 		return BindingChanges{}, err
 	}
 	what := folder + "/" + project
-	for attempt := range deployAttempts {
-		if attempt > 0 {
-			if err := backoff(ctx, attempt); err != nil {
-				return BindingChanges{}, err
-			}
+	for attempt := range changeAttempts {
+		if err := retry(ctx, attempt); err != nil {
+			return BindingChanges{}, err
 		}
 		p, err := s.project(ctx, folder, project)
 		if err != nil {
@@ -141,39 +134,16 @@ func (s *Store) changeBindings(ctx context.Context, folder, project string, set 
 		if err := append(ps, cps...).err(); err != nil {
 			return BindingChanges{}, err
 		}
-		av, err := attributevalue.Marshal(next)
-		if err != nil {
-			return BindingChanges{}, fmt.Errorf("encode bindings: %w", err)
-		}
-		_, err = s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-			TableName:                aws.String(s.table),
-			Key:                      projectKey(folder, project),
-			ConditionExpression:      aws.String("#uid = :uid AND #latest = :latest AND " + revCondition(p.ConfigRev)),
-			UpdateExpression:         aws.String("SET #b = :b ADD #rev :one"),
-			ExpressionAttributeNames: map[string]string{"#uid": "uid", "#latest": "latest", "#rev": "config_rev", "#b": "bindings"},
-			ExpressionAttributeValues: map[string]types.AttributeValue{
-				":uid": str(p.UID), ":latest": num(int64(p.Latest)), ":rev": num(int64(p.ConfigRev)), ":one": num(1), ":b": av,
-			},
-		})
-		var ccf *types.ConditionalCheckFailedException
-		if errors.As(err, &ccf) {
+		err = s.st.SetConfig(ctx, p, p.References, next)
+		if errors.Is(err, ErrConflict) {
 			continue // deleted, deployed or configured meanwhile: read again
 		}
 		if err != nil {
-			return BindingChanges{}, fmt.Errorf("set bindings of project %s: %w", what, err)
+			return BindingChanges{}, err
 		}
 		return diffBindings(p.Bindings, next), nil
 	}
-	return BindingChanges{}, fmt.Errorf("set bindings of project %s: %d attempts lost to concurrent changes: %w", what, deployAttempts, ErrConflict)
-}
-
-// revCondition holds when the configuration revision is still rev; a
-// project never configured has none.
-func revCondition(rev int) string {
-	if rev == 0 {
-		return "(attribute_not_exists(#rev) OR #rev = :rev)"
-	}
-	return "#rev = :rev"
+	return BindingChanges{}, fmt.Errorf("set bindings of project %s: %d attempts lost to concurrent changes: %w", what, changeAttempts, ErrConflict)
 }
 
 // declaration is a parameter as one package sees it.
@@ -186,18 +156,14 @@ type declaration struct {
 // package of the project's latest version and every environment it
 // references. Sensitive values are opened to check their type; no problem
 // holds one.
-func (s *Store) checkBindings(ctx context.Context, p projectItem, bindings map[string]string) (problems, error) {
+func (s *Catalog) checkBindings(ctx context.Context, p ProjectRecord, bindings map[string]string) (problems, error) {
 	if len(bindings) == 0 {
 		return nil, nil
 	}
 	what := p.Folder + "/" + p.Name
-	v, err := s.version(ctx, p, 0)
+	b, v, err := s.bundle(ctx, p, 0)
 	if err != nil {
 		return nil, err
-	}
-	b, err := decodeBundle(v.Bundle)
-	if err != nil {
-		return nil, fmt.Errorf("project %s version %d: %w", what, v.Version, err)
 	}
 	decls := map[string][]declaration{}
 	for name := range b.Parameters {

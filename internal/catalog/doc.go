@@ -4,12 +4,25 @@
 // project's latest version with its parameters bound from given values,
 // environment variables and defaults.
 //
-// The HTTP API calls a *Store; errors are the sentinels scaleouttype.ErrNotFound,
+// The HTTP API calls a *Catalog; errors are the sentinels scaleouttype.ErrNotFound,
 // ErrExists, ErrNotEmpty, ErrConflict and ErrInvalid (errors.Is), carried
 // by *NotFoundError, *NotEmptyError and *ValidationError, which say what
 // and list every problem.
 //
-// # Item layout (the catalog table: pk, sk; shared with other packages:
+// # Rules and records
+//
+// A Catalog holds every rule: names and limits, bundle validation,
+// environments' typing and sealing, version keeping, bindings checks,
+// resolution, the suggestions of its errors, and the retries of a change
+// that lost a race. It reads and writes records through a Storage, a small
+// port in the catalog's terms (folders, projects and their versions,
+// environments) whose every write is conditional on what was read. Two
+// adapters implement it: the DynamoDB one in this package (New makes it
+// from Config.DB and Config.Table, as the wiring does) and an in-memory
+// one in package catalogmem; package catalogtest is the conformance suite
+// both pass, so the rules behave the same on either.
+//
+// # Item layout of the DynamoDB adapter (the catalog table: pk, sk; shared with other packages:
 // resources.CatalogItems lists every kind of item of the table)
 //
 //	pk                          sk                   what
@@ -30,7 +43,8 @@
 //
 // Every change that can race is conditional. Creating or deleting a project
 // or an environment changes its folder's count in the same transaction
-// (TransactWriteItems), conditional on the folder existing; deleting a
+// (TransactWriteItems in DynamoDB, one lock in memory), conditional on the
+// folder existing; deleting a
 // folder is conditional on both counts being zero. So a folder is never
 // deleted with something in it, and nothing is created in a deleted one.
 //
@@ -51,7 +65,8 @@
 // the latest version and every referenced environment; the write is
 // conditional on the project's uid, latest version and config_rev (which
 // every change of references or bindings raises), so what was checked and
-// the changes reported are what was replaced. Later changes (a redeploy, an
+// the changes reported are what was replaced. A change of references is
+// conditional the same way, so it keeps the bindings it read. Later changes (a redeploy, an
 // environment update, a new reference) are not refused: runs ignore a
 // binding no package declares, and fail, saying why, on one whose variable
 // is missing or of the wrong type.

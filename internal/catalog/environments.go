@@ -9,12 +9,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-
-	"github.com/scaleout/scaleout/internal/aws/resources"
 	"github.com/scaleout/scaleout/internal/packages/pkgfile"
 	"github.com/scaleout/scaleout/scaleouttype"
 )
@@ -28,26 +22,6 @@ type EnvironmentInput = scaleouttype.EnvironmentInput
 // Environment is a named set of variables in a folder, which projects that
 type Environment = scaleouttype.Environment
 
-type envItem struct {
-	Folder      string             `dynamodbav:"folder"`
-	Name        string             `dynamodbav:"name"`
-	Description string             `dynamodbav:"description,omitempty"`
-	Variables   map[string]varItem `dynamodbav:"variables"`
-	Revision    int                `dynamodbav:"revision"`
-	CreatedAt   int64              `dynamodbav:"created_at"`
-	UpdatedAt   int64              `dynamodbav:"updated_at"`
-}
-
-// varItem is a stored variable: Value holds a plain value as JSON, Sealed
-// a sensitive one, sealed (secrets.Sealer) from its JSON.
-type varItem struct {
-	Type        string `dynamodbav:"type"`
-	Value       string `dynamodbav:"value,omitempty"`
-	Sealed      string `dynamodbav:"sealed,omitempty"`
-	Sensitive   bool   `dynamodbav:"sensitive,omitempty"`
-	Description string `dynamodbav:"description,omitempty"`
-}
-
 // sealContext is the encryption context of a sensitive value: it can only
 // be opened as that variable of that environment.
 func sealContext(folder, env, variable string) map[string]string {
@@ -55,9 +29,9 @@ func sealContext(folder, env, variable string) map[string]string {
 }
 
 // public is the environment as callers see it: sensitive values left out.
-func (it envItem) public() (Environment, error) {
+func public(it EnvironmentRecord) (Environment, error) {
 	out := Environment{Folder: it.Folder, Name: it.Name, Description: it.Description, Revision: it.Revision,
-		CreatedAt: fromMS(it.CreatedAt), UpdatedAt: fromMS(it.UpdatedAt), Variables: map[string]Variable{}}
+		CreatedAt: it.CreatedAt, UpdatedAt: it.UpdatedAt, Variables: map[string]Variable{}}
 	for name, v := range it.Variables {
 		pv := Variable{Type: pkgfile.Type(v.Type), Sensitive: v.Sensitive, Description: v.Description}
 		if !v.Sensitive {
@@ -86,12 +60,12 @@ func decodeValue(t pkgfile.Type, data []byte) (any, error) {
 // sensitive ones, and keeps the stored sealed value of a sensitive
 // variable given without a value (callers never see it, so they cannot
 // send it back) when old has it with the same type.
-func (s *Store) variables(ctx context.Context, folder, env string, in map[string]Variable, old map[string]varItem) (map[string]varItem, error) {
+func (s *Catalog) variables(ctx context.Context, folder, env string, in map[string]Variable, old map[string]StoredVariable) (map[string]StoredVariable, error) {
 	var ps problems
 	if len(in) > MaxVariables {
 		ps.add("", "variables", "%d variables, at most %d", len(in), MaxVariables)
 	}
-	out := make(map[string]varItem, len(in))
+	out := make(map[string]StoredVariable, len(in))
 	for _, name := range slices.Sorted(maps.Keys(in)) {
 		v := in[name]
 		at := "variables." + name
@@ -106,7 +80,7 @@ func (s *Store) variables(ctx context.Context, folder, env string, in map[string
 			ps.add("", at+".type", "unknown type %q (known: %s)", clip(string(v.Type)), typeNames())
 			continue
 		}
-		it := varItem{Type: string(v.Type), Sensitive: v.Sensitive, Description: v.Description}
+		it := StoredVariable{Type: string(v.Type), Sensitive: v.Sensitive, Description: v.Description}
 		if v.Value == nil {
 			if prev, ok := old[name]; ok && v.Sensitive && prev.Sensitive && prev.Type == it.Type {
 				it.Sealed = prev.Sealed
@@ -160,20 +134,9 @@ func mismatchPlain(t pkgfile.Type, v any, err error) string {
 	return strings.Replace(err.Error(), "got a value of another type", "got "+string(b), 1)
 }
 
-func (s *Store) putEnv(ctx context.Context, it envItem) (map[string]types.AttributeValue, error) {
-	av, err := attributevalue.MarshalMap(it)
-	if err != nil {
-		return nil, fmt.Errorf("encode environment %s/%s: %w", it.Folder, it.Name, err)
-	}
-	for k, v := range envKey(it.Folder, it.Name) {
-		av[k] = v
-	}
-	return av, nil
-}
-
 // CreateEnvironment creates an environment in a folder; ErrExists if the
 // name is taken there.
-func (s *Store) CreateEnvironment(ctx context.Context, folder, name string, in EnvironmentInput) (Environment, error) {
+func (s *Catalog) CreateEnvironment(ctx context.Context, folder, name string, in EnvironmentInput) (Environment, error) {
 	var ps problems
 	ps.name("folder", folder)
 	ps.name("environment", name)
@@ -185,41 +148,21 @@ func (s *Store) CreateEnvironment(ctx context.Context, folder, name string, in E
 	if err != nil {
 		return Environment{}, err
 	}
-	now := ms(s.now())
-	it := envItem{Folder: folder, Name: name, Description: in.Description, Variables: vars, Revision: 1,
+	now := s.clock()
+	it := EnvironmentRecord{Folder: folder, Name: name, Description: in.Description, Variables: vars, Revision: 1,
 		CreatedAt: now, UpdatedAt: now}
-	av, err := s.putEnv(ctx, it)
+	err = s.st.CreateEnvironment(ctx, it)
 	if err != nil {
-		return Environment{}, err
+		return Environment{}, s.missing(ctx, err, KindFolder, folder, "")
 	}
-	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
-		s.folderCount(folder, "n_environments", 1),
-		{Put: &types.Put{
-			TableName:                aws.String(s.table),
-			Item:                     av,
-			ConditionExpression:      aws.String("attribute_not_exists(#pk)"),
-			ExpressionAttributeNames: map[string]string{"#pk": resources.CatalogPK},
-		}},
-	}})
-	codes, _ := canceled(err)
-	switch {
-	case failedAt(codes, 0):
-		return Environment{}, s.folderNotFound(ctx, folder)
-	case failedAt(codes, 1):
-		return Environment{}, fmt.Errorf("environment %s/%s: %w", folder, name, ErrExists)
-	case contended(err):
-		return Environment{}, fmt.Errorf("create environment %s/%s: %w", folder, name, ErrConflict)
-	case err != nil:
-		return Environment{}, fmt.Errorf("create environment %s/%s: %w", folder, name, err)
-	}
-	return it.public()
+	return public(it)
 }
 
 // UpdateEnvironment replaces an environment's description and variables.
 // A sensitive variable sent without a value keeps its stored value. The
 // write is conditional on the revision read: a concurrent update makes it
 // fail with ErrConflict.
-func (s *Store) UpdateEnvironment(ctx context.Context, folder, name string, in EnvironmentInput) (Environment, error) {
+func (s *Catalog) UpdateEnvironment(ctx context.Context, folder, name string, in EnvironmentInput) (Environment, error) {
 	var ps problems
 	ps.description(in.Description)
 	if err := ps.err(); err != nil {
@@ -234,71 +177,46 @@ func (s *Store) UpdateEnvironment(ctx context.Context, folder, name string, in E
 		return Environment{}, err
 	}
 	it := old
-	it.Description, it.Variables, it.Revision, it.UpdatedAt = in.Description, vars, old.Revision+1, ms(s.now())
-	av, err := s.putEnv(ctx, it)
-	if err != nil {
+	it.Description, it.Variables, it.Revision, it.UpdatedAt = in.Description, vars, old.Revision+1, s.clock()
+	if err := s.st.UpdateEnvironment(ctx, it); err != nil {
 		return Environment{}, err
 	}
-	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{
-		TableName:                 aws.String(s.table),
-		Item:                      av,
-		ConditionExpression:       aws.String("#rev = :rev"),
-		ExpressionAttributeNames:  map[string]string{"#rev": "revision"},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":rev": num(int64(old.Revision))},
-	})
-	if contended(err) {
-		return Environment{}, fmt.Errorf("update environment %s/%s: %w", folder, name, ErrConflict)
-	}
-	if err != nil {
-		return Environment{}, fmt.Errorf("update environment %s/%s: %w", folder, name, err)
-	}
-	return it.public()
+	return public(it)
 }
 
-func (s *Store) env(ctx context.Context, folder, name string) (envItem, error) {
+func (s *Catalog) env(ctx context.Context, folder, name string) (EnvironmentRecord, error) {
 	if err := checkNames("folder", folder, "environment", name); err != nil {
-		return envItem{}, err
+		return EnvironmentRecord{}, err
 	}
-	av, err := s.get(ctx, envKey(folder, name))
+	it, err := s.st.GetEnvironment(ctx, folder, name)
 	if err != nil {
-		return envItem{}, fmt.Errorf("get environment %s/%s: %w", folder, name, err)
-	}
-	if av == nil {
-		return envItem{}, s.childNotFound(ctx, "environment", envPrefix, folder, name)
-	}
-	var it envItem
-	if err := attributevalue.UnmarshalMap(av, &it); err != nil {
-		return envItem{}, fmt.Errorf("decode environment %s/%s: %w", folder, name, err)
+		return EnvironmentRecord{}, s.missing(ctx, err, KindEnvironment, folder, name)
 	}
 	return it, nil
 }
 
 // GetEnvironment reads an environment; sensitive values are left out.
-func (s *Store) GetEnvironment(ctx context.Context, folder, name string) (Environment, error) {
+func (s *Catalog) GetEnvironment(ctx context.Context, folder, name string) (Environment, error) {
 	it, err := s.env(ctx, folder, name)
 	if err != nil {
 		return Environment{}, err
 	}
-	return it.public()
+	return public(it)
 }
 
 // Environments lists a folder's environments by name; sensitive values are
 // left out.
-func (s *Store) Environments(ctx context.Context, folder string) ([]Environment, error) {
+func (s *Catalog) Environments(ctx context.Context, folder string) ([]Environment, error) {
 	if _, err := s.GetFolder(ctx, folder); err != nil {
 		return nil, err
 	}
-	items, err := s.queryAll(ctx, folderPrefix+folder, envPrefix)
+	items, err := s.st.Environments(ctx, folder)
 	if err != nil {
-		return nil, fmt.Errorf("list environments of %q: %w", folder, err)
+		return nil, err
 	}
 	out := make([]Environment, 0, len(items))
-	for _, av := range items {
-		var it envItem
-		if err := attributevalue.UnmarshalMap(av, &it); err != nil {
-			return nil, fmt.Errorf("decode environment: %w", err)
-		}
-		e, err := it.public()
+	for _, it := range items {
+		e, err := public(it)
 		if err != nil {
 			return nil, err
 		}
@@ -308,31 +226,13 @@ func (s *Store) Environments(ctx context.Context, folder string) ([]Environment,
 }
 
 // DeleteEnvironment deletes an environment and lowers its folder's count,
-// in one transaction. Projects that reference it fail to resolve with it
+// atomically. Projects that reference it fail to resolve with it
 // afterwards.
-func (s *Store) DeleteEnvironment(ctx context.Context, folder, name string) error {
+func (s *Catalog) DeleteEnvironment(ctx context.Context, folder, name string) error {
 	if err := checkNames("folder", folder, "environment", name); err != nil {
 		return err
 	}
-	_, err := s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
-		{Delete: &types.Delete{
-			TableName:                aws.String(s.table),
-			Key:                      envKey(folder, name),
-			ConditionExpression:      aws.String("attribute_exists(#pk)"),
-			ExpressionAttributeNames: map[string]string{"#pk": resources.CatalogPK},
-		}},
-		s.folderCount(folder, "n_environments", -1),
-	}})
-	codes, _ := canceled(err)
-	switch {
-	case failedAt(codes, 0):
-		return s.childNotFound(ctx, "environment", envPrefix, folder, name)
-	case contended(err):
-		return fmt.Errorf("delete environment %s/%s: %w", folder, name, ErrConflict)
-	case err != nil:
-		return fmt.Errorf("delete environment %s/%s: %w", folder, name, err)
-	}
-	return nil
+	return s.missing(ctx, s.st.DeleteEnvironment(ctx, folder, name), KindEnvironment, folder, name)
 }
 
 // envValue is an environment variable's value, opened.
@@ -344,7 +244,7 @@ type envValue struct {
 
 // openEnvironment reads an environment with its sensitive values opened,
 // for resolution only: these values must never be returned to a caller.
-func (s *Store) openEnvironment(ctx context.Context, ref EnvRef) (map[string]envValue, error) {
+func (s *Catalog) openEnvironment(ctx context.Context, ref EnvRef) (map[string]envValue, error) {
 	it, err := s.env(ctx, ref.Folder, ref.Environment)
 	if err != nil {
 		return nil, err
@@ -362,7 +262,7 @@ func (s *Store) openEnvironment(ctx context.Context, ref EnvRef) (map[string]env
 
 // openVariable decodes a stored variable, opening it if it is sensitive:
 // for resolution and checks only, never returned to a caller.
-func (s *Store) openVariable(ctx context.Context, ref EnvRef, name string, v varItem) (envValue, error) {
+func (s *Catalog) openVariable(ctx context.Context, ref EnvRef, name string, v StoredVariable) (envValue, error) {
 	data := []byte(v.Value)
 	if v.Sensitive {
 		var err error

@@ -4,11 +4,7 @@ import (
 	"context"
 	"errors"
 	"regexp"
-	"strings"
 
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-
-	"github.com/scaleout/scaleout/internal/aws/resources"
 	"github.com/scaleout/scaleout/scaleouttype"
 )
 
@@ -53,37 +49,42 @@ func checkNames(pairs ...string) error {
 	return ps.err()
 }
 
-// names lists the names of a partition's items whose sort key starts with
-// prefix, for a "did you mean" hint: a failure to list gives none, since
-// the hint must not turn a "not found" into an internal error.
-func (s *Store) names(ctx context.Context, pk, prefix string) []string {
-	items, err := s.queryAll(ctx, pk, prefix, resources.CatalogSK)
+// names lists the names of a kind of item, for a "did you mean" hint: a
+// failure to list gives none, since the hint must not turn a "not found"
+// into an internal error.
+func (s *Catalog) names(ctx context.Context, kind Kind, folder string) []string {
+	names, err := s.st.Names(ctx, kind, folder)
 	if err != nil {
-		s.log.WarnContext(ctx, "catalog: listing names for a hint", "partition", pk, "error", err)
+		s.log.WarnContext(ctx, "catalog: listing names for a hint", "kind", kind, "folder", folder, "error", err)
 		return nil
 	}
-	out := make([]string, 0, len(items))
-	for _, av := range items {
-		if sk, ok := av[resources.CatalogSK].(*types.AttributeValueMemberS); ok {
-			out = append(out, strings.TrimPrefix(sk.Value, prefix))
-		}
-	}
-	return out
+	return names
 }
 
 // folderNotFound says that folder does not exist, with the closest
 // existing folder as a suggestion.
-func (s *Store) folderNotFound(ctx context.Context, folder string) error {
-	return notFoundNear("folder", folder, folder, s.names(ctx, foldersPK, folderPrefix), false)
+func (s *Catalog) folderNotFound(ctx context.Context, folder string) error {
+	return notFoundNear("folder", folder, folder, s.names(ctx, KindFolder, ""), false)
 }
 
-// childNotFound says that a project or environment (kind, its items'
-// sort key prefix) of a folder does not exist: the folder when the folder
-// is missing too, else the child, with the closest of the folder's
-// children of that kind as a suggestion.
-func (s *Store) childNotFound(ctx context.Context, kind, prefix, folder, name string) error {
+// childNotFound says that a project or environment of a folder does not
+// exist: the folder when the folder is missing too, else the child, with
+// the closest of the folder's children of that kind as a suggestion.
+func (s *Catalog) childNotFound(ctx context.Context, kind Kind, folder, name string) error {
 	if _, err := s.GetFolder(ctx, folder); errors.Is(err, scaleouttype.ErrNotFound) {
 		return err
 	}
-	return notFoundNear(kind, folder+"/"+name, name, s.names(ctx, folderPrefix+folder, prefix), false)
+	return notFoundNear(string(kind), folder+"/"+name, name, s.names(ctx, kind, folder), false)
+}
+
+// missing maps a Storage's ErrNotFound (about what a read names) to the
+// catalog's *NotFoundError, with suggestions; other errors pass.
+func (s *Catalog) missing(ctx context.Context, err error, kind Kind, folder, name string) error {
+	if !errors.Is(err, scaleouttype.ErrNotFound) {
+		return err
+	}
+	if kind == KindFolder {
+		return s.folderNotFound(ctx, folder)
+	}
+	return s.childNotFound(ctx, kind, folder, name)
 }

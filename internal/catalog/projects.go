@@ -7,13 +7,8 @@ import (
 	"maps"
 	"slices"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/google/uuid"
 
-	"github.com/scaleout/scaleout/internal/aws/resources"
 	"github.com/scaleout/scaleout/internal/packages/pkgfile"
 	"github.com/scaleout/scaleout/scaleouttype"
 )
@@ -41,85 +36,52 @@ type PackageInfo = scaleouttype.PackageInfo
 // Project describes a project's latest version and its configuration.
 type Project = scaleouttype.Project
 
-type projectItem struct {
-	Name       string            `dynamodbav:"name"`
-	Folder     string            `dynamodbav:"folder"`
-	UID        string            `dynamodbav:"uid"`
-	Latest     int               `dynamodbav:"latest"`
-	CreatedAt  int64             `dynamodbav:"created_at"`
-	DeployedAt int64             `dynamodbav:"deployed_at"`
-	DeployedBy string            `dynamodbav:"deployed_by,omitempty"`
-	References []EnvRef          `dynamodbav:"references,omitempty"`
-	Bindings   map[string]string `dynamodbav:"bindings,omitempty"`
-	// ConfigRev counts changes of References and Bindings: a change of
-	// bindings, checked against the references read, is conditional on it.
-	ConfigRev int `dynamodbav:"config_rev,omitempty"`
-}
-
-func (it projectItem) summary() ProjectSummary {
-	return ProjectSummary{Folder: it.Folder, Name: it.Name, Version: it.Latest, CreatedAt: fromMS(it.CreatedAt),
-		DeployedAt: fromMS(it.DeployedAt), DeployedBy: it.DeployedBy}
-}
-
-type versionItem struct {
-	Version      int      `dynamodbav:"version"`
-	DeployedAt   int64    `dynamodbav:"deployed_at"`
-	DeployedBy   string   `dynamodbav:"deployed_by,omitempty"`
-	RestoredFrom int      `dynamodbav:"restored_from,omitempty"`
-	Packages     []string `dynamodbav:"packages"`
-	Size         int      `dynamodbav:"size"`
-	Bundle       []byte   `dynamodbav:"bundle,omitempty"`
-}
-
-func (it versionItem) info() Version {
-	return Version{Version: it.Version, DeployedAt: fromMS(it.DeployedAt), DeployedBy: it.DeployedBy,
-		RestoredFrom: it.RestoredFrom, Packages: it.Packages, Size: it.Size}
-}
-
-// project reads a project's item; a missing project is a *NotFoundError
-// naming the folder when the folder is missing too.
-func (s *Store) project(ctx context.Context, folder, name string) (projectItem, error) {
+// project reads a project; a missing project is a *NotFoundError naming
+// the folder when the folder is missing too.
+func (s *Catalog) project(ctx context.Context, folder, name string) (ProjectRecord, error) {
 	if err := checkNames("folder", folder, "project", name); err != nil {
-		return projectItem{}, err
+		return ProjectRecord{}, err
 	}
-	av, err := s.get(ctx, projectKey(folder, name))
+	p, err := s.st.GetProject(ctx, folder, name)
 	if err != nil {
-		return projectItem{}, fmt.Errorf("get project %s/%s: %w", folder, name, err)
+		return ProjectRecord{}, s.missing(ctx, err, KindProject, folder, name)
 	}
-	if av == nil {
-		return projectItem{}, s.projectNotFound(ctx, folder, name)
-	}
-	var it projectItem
-	if err := attributevalue.UnmarshalMap(av, &it); err != nil {
-		return projectItem{}, fmt.Errorf("decode project %s/%s: %w", folder, name, err)
-	}
-	return it, nil
+	return p, nil
 }
 
-func (s *Store) projectNotFound(ctx context.Context, folder, name string) error {
-	return s.childNotFound(ctx, "project", projectPrefix, folder, name)
-}
-
-func (s *Store) version(ctx context.Context, p projectItem, n int) (versionItem, error) {
+// version reads version n of a project (0: the latest); only the last
+// Keep exist, whatever the Storage still holds.
+func (s *Catalog) version(ctx context.Context, p ProjectRecord, n int) (VersionRecord, error) {
 	if n == 0 {
 		n = p.Latest
 	}
 	what := fmt.Sprintf("%s/%s version %d", p.Folder, p.Name, n)
-	if n < 1 || n > p.Latest || n <= p.Latest-s.keep {
-		return versionItem{}, notFound("version", what)
+	if !s.kept(p, n) {
+		return VersionRecord{}, notFound("version", what)
 	}
-	av, err := s.get(ctx, keyOf(versionsPK(p.Folder, p.Name, p.UID), versionSK(n)))
+	v, err := s.st.GetVersion(ctx, p, n)
+	if errors.Is(err, scaleouttype.ErrNotFound) {
+		return VersionRecord{}, notFound("version", what)
+	}
+	return v, err
+}
+
+// kept reports whether version n of p is one of its last Keep.
+func (s *Catalog) kept(p ProjectRecord, n int) bool {
+	return n >= 1 && n <= p.Latest && n > p.Latest-s.keep
+}
+
+// bundle reads and decodes version n of a project (0: the latest).
+func (s *Catalog) bundle(ctx context.Context, p ProjectRecord, n int) (Bundle, VersionRecord, error) {
+	v, err := s.version(ctx, p, n)
 	if err != nil {
-		return versionItem{}, fmt.Errorf("get %s: %w", what, err)
+		return Bundle{}, VersionRecord{}, err
 	}
-	if av == nil {
-		return versionItem{}, notFound("version", what)
+	b, err := decodeBundle(v.Bundle)
+	if err != nil {
+		return Bundle{}, VersionRecord{}, fmt.Errorf("project %s/%s version %d: %w", p.Folder, p.Name, v.Version, err)
 	}
-	var it versionItem
-	if err := attributevalue.UnmarshalMap(av, &it); err != nil {
-		return versionItem{}, fmt.Errorf("decode %s: %w", what, err)
-	}
-	return it, nil
+	return b, v, nil
 }
 
 // Deploy validates a bundle and stores it as the project's next version,
@@ -128,7 +90,7 @@ func (s *Store) version(ctx context.Context, p projectItem, n int) (versionItem,
 // own version: the write of version N+1 is conditional on N being the
 // latest, and the loser reads again and retries. Only the last Keep
 // versions are kept. by names who deployed (for the record).
-func (s *Store) Deploy(ctx context.Context, folder, project string, b Bundle, by string) (Version, error) {
+func (s *Catalog) Deploy(ctx context.Context, folder, project string, b Bundle, by string) (Version, error) {
 	var ps problems
 	ps.name("folder", folder)
 	ps.name("project", project)
@@ -145,145 +107,54 @@ func (s *Store) Deploy(ctx context.Context, folder, project string, b Bundle, by
 }
 
 // store writes a checked, encoded bundle as the next version.
-func (s *Store) store(ctx context.Context, folder, project string, packages []string, data []byte, by string, restoredFrom int) (Version, error) {
+func (s *Catalog) store(ctx context.Context, folder, project string, packages []string, data []byte, by string, restoredFrom int) (Version, error) {
 	what := folder + "/" + project
-	for attempt := range deployAttempts {
-		if attempt > 0 {
-			if err := backoff(ctx, attempt); err != nil {
-				return Version{}, err
-			}
+	for attempt := range changeAttempts {
+		if err := retry(ctx, attempt); err != nil {
+			return Version{}, err
 		}
-		now := s.now()
-		av, err := s.get(ctx, projectKey(folder, project))
-		if err != nil {
+		now := s.clock()
+		p, err := s.st.GetProject(ctx, folder, project)
+		switch {
+		case errors.Is(err, scaleouttype.ErrNotFound):
+			p = ProjectRecord{Folder: folder, Name: project, UID: uuid.NewString(), CreatedAt: now}
+		case err != nil:
 			return Version{}, fmt.Errorf("deploy %s: %w", what, err)
 		}
-		var cur projectItem
-		if av != nil {
-			if err := attributevalue.UnmarshalMap(av, &cur); err != nil {
-				return Version{}, fmt.Errorf("deploy %s: %w", what, err)
-			}
-		}
-		v := versionItem{Version: cur.Latest + 1, DeployedAt: ms(now), DeployedBy: by, RestoredFrom: restoredFrom,
+		p.Latest++
+		p.DeployedAt, p.DeployedBy = now, by
+		v := VersionRecord{Version: p.Latest, DeployedAt: now, DeployedBy: by, RestoredFrom: restoredFrom,
 			Packages: packages, Size: len(data), Bundle: data}
-		var items []types.TransactWriteItem
-		if av == nil {
-			cur = projectItem{Name: project, Folder: folder, UID: uuid.NewString(), Latest: 1,
-				CreatedAt: ms(now), DeployedAt: ms(now), DeployedBy: by}
-			pav, err := attributevalue.MarshalMap(cur)
-			if err != nil {
-				return Version{}, fmt.Errorf("encode project %s: %w", what, err)
-			}
-			for k, x := range projectKey(folder, project) {
-				pav[k] = x
-			}
-			items = append(items, s.folderCount(folder, "n_projects", 1), types.TransactWriteItem{Put: &types.Put{
-				TableName:                aws.String(s.table),
-				Item:                     pav,
-				ConditionExpression:      aws.String("attribute_not_exists(#pk)"),
-				ExpressionAttributeNames: map[string]string{"#pk": resources.CatalogPK},
-			}})
-		} else {
-			values := map[string]types.AttributeValue{
-				":uid": str(cur.UID), ":cur": num(int64(cur.Latest)), ":n": num(int64(v.Version)),
-				":at": num(ms(now)), ":by": str(by),
-			}
-			items = append(items, types.TransactWriteItem{Update: &types.Update{
-				TableName:                 aws.String(s.table),
-				Key:                       projectKey(folder, project),
-				ConditionExpression:       aws.String("#uid = :uid AND #latest = :cur"),
-				UpdateExpression:          aws.String("SET #latest = :n, deployed_at = :at, deployed_by = :by"),
-				ExpressionAttributeNames:  map[string]string{"#uid": "uid", "#latest": "latest"},
-				ExpressionAttributeValues: values,
-			}})
-			cur.Latest = v.Version
-		}
-		vav, err := attributevalue.MarshalMap(v)
-		if err != nil {
-			return Version{}, fmt.Errorf("encode version of %s: %w", what, err)
-		}
-		for k, x := range keyOf(versionsPK(folder, project, cur.UID), versionSK(v.Version)) {
-			vav[k] = x
-		}
-		items = append(items, types.TransactWriteItem{Put: &types.Put{
-			TableName:                aws.String(s.table),
-			Item:                     vav,
-			ConditionExpression:      aws.String("attribute_not_exists(#pk)"),
-			ExpressionAttributeNames: map[string]string{"#pk": resources.CatalogPK},
-		}})
-		_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
-		if codes, ok := canceled(err); ok && av == nil && failedAt(codes, 0) {
-			return Version{}, s.folderNotFound(ctx, folder)
-		}
-		if contended(err) {
+		err = s.st.AddVersion(ctx, p, v)
+		switch {
+		case errors.Is(err, ErrConflict):
 			continue
+		case errors.Is(err, scaleouttype.ErrNotFound):
+			return Version{}, s.folderNotFound(ctx, folder)
+		case err != nil:
+			return Version{}, err
 		}
-		if err != nil {
-			return Version{}, fmt.Errorf("deploy %s: %w", what, err)
-		}
-		s.prune(ctx, cur)
+		s.prune(ctx, p)
 		return v.info(), nil
 	}
-	return Version{}, fmt.Errorf("deploy %s: %d attempts lost to concurrent deploys: %w", what, deployAttempts, ErrConflict)
+	return Version{}, fmt.Errorf("deploy %s: %d attempts lost to concurrent deploys: %w", what, changeAttempts, ErrConflict)
 }
 
 // prune deletes the versions older than the last Keep. A failure is
 // logged: the next deploy prunes them, and reads never show them.
-func (s *Store) prune(ctx context.Context, p projectItem) {
+func (s *Catalog) prune(ctx context.Context, p ProjectRecord) {
 	oldest := p.Latest - s.keep + 1
 	if oldest <= 1 {
 		return
 	}
-	pk := versionsPK(p.Folder, p.Name, p.UID)
-	out, err := s.db.Query(ctx, &dynamodb.QueryInput{
-		TableName:                aws.String(s.table),
-		KeyConditionExpression:   aws.String("#pk = :pk AND #sk < :oldest"),
-		ExpressionAttributeNames: map[string]string{"#pk": resources.CatalogPK, "#sk": resources.CatalogSK},
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":pk": str(pk), ":oldest": str(versionSK(oldest)),
-		},
-		ProjectionExpression: aws.String("#pk, #sk"),
-	})
-	if err == nil {
-		err = s.deleteKeys(ctx, out.Items)
-	}
-	if err != nil {
+	if err := s.st.DeleteVersions(ctx, p, oldest); err != nil {
 		s.log.WarnContext(ctx, "old project versions not deleted yet", "folder", p.Folder, "project", p.Name, "error", err)
 	}
 }
 
-// deleteKeys deletes items by key, 25 at a time.
-func (s *Store) deleteKeys(ctx context.Context, keys []map[string]types.AttributeValue) error {
-	for len(keys) > 0 {
-		n := min(len(keys), 25)
-		reqs := make([]types.WriteRequest, n)
-		for i, k := range keys[:n] {
-			reqs[i] = types.WriteRequest{DeleteRequest: &types.DeleteRequest{Key: k}}
-		}
-		keys = keys[n:]
-		pending := map[string][]types.WriteRequest{s.table: reqs}
-		for attempt := 0; len(pending) > 0; attempt++ {
-			if attempt == 5 {
-				return fmt.Errorf("%d deletes left unprocessed", len(pending[s.table]))
-			}
-			if attempt > 0 {
-				if err := backoff(ctx, attempt); err != nil {
-					return err
-				}
-			}
-			out, err := s.db.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{RequestItems: pending})
-			if err != nil {
-				return err
-			}
-			pending = out.UnprocessedItems
-		}
-	}
-	return nil
-}
-
 // Restore makes a new version whose content is that of an earlier one, as
 // SSIS does: restoring version 1 of a project at version 2 gives version 3.
-func (s *Store) Restore(ctx context.Context, folder, project string, version int, by string) (Version, error) {
+func (s *Catalog) Restore(ctx context.Context, folder, project string, version int, by string) (Version, error) {
 	p, err := s.project(ctx, folder, project)
 	if err != nil {
 		return Version{}, err
@@ -299,39 +170,31 @@ func (s *Store) Restore(ctx context.Context, folder, project string, version int
 }
 
 // Projects lists the projects of a folder, by name.
-func (s *Store) Projects(ctx context.Context, folder string) ([]ProjectSummary, error) {
+func (s *Catalog) Projects(ctx context.Context, folder string) ([]ProjectSummary, error) {
 	if _, err := s.GetFolder(ctx, folder); err != nil {
 		return nil, err
 	}
-	items, err := s.queryAll(ctx, folderPrefix+folder, projectPrefix)
+	ps, err := s.st.Projects(ctx, folder)
 	if err != nil {
-		return nil, fmt.Errorf("list projects of %q: %w", folder, err)
+		return nil, err
 	}
-	out := make([]ProjectSummary, 0, len(items))
-	for _, av := range items {
-		var it projectItem
-		if err := attributevalue.UnmarshalMap(av, &it); err != nil {
-			return nil, fmt.Errorf("decode project: %w", err)
-		}
-		out = append(out, it.summary())
+	out := make([]ProjectSummary, len(ps))
+	for i, p := range ps {
+		out[i] = p.summary()
 	}
 	return out, nil
 }
 
 // DescribeProject describes the project's latest version and its
 // configuration.
-func (s *Store) DescribeProject(ctx context.Context, folder, project string) (Project, error) {
+func (s *Catalog) DescribeProject(ctx context.Context, folder, project string) (Project, error) {
 	p, err := s.project(ctx, folder, project)
 	if err != nil {
 		return Project{}, err
 	}
-	v, err := s.version(ctx, p, 0)
+	b, v, err := s.bundle(ctx, p, 0)
 	if err != nil {
 		return Project{}, err
-	}
-	b, err := decodeBundle(v.Bundle)
-	if err != nil {
-		return Project{}, fmt.Errorf("project %s/%s version %d: %w", folder, project, v.Version, err)
 	}
 	out := Project{ProjectSummary: p.summary(), RestoredFrom: v.RestoredFrom, Parameters: b.Parameters,
 		Files: slices.Sorted(maps.Keys(b.Files)), References: p.References, Bindings: p.Bindings}
@@ -352,104 +215,66 @@ func (s *Store) DescribeProject(ctx context.Context, folder, project string) (Pr
 }
 
 // Versions lists the kept versions of a project, newest first.
-func (s *Store) Versions(ctx context.Context, folder, project string) ([]Version, error) {
+func (s *Catalog) Versions(ctx context.Context, folder, project string) ([]Version, error) {
 	p, err := s.project(ctx, folder, project)
 	if err != nil {
 		return nil, err
 	}
-	items, err := s.queryAll(ctx, versionsPK(folder, project, p.UID), versionPrefix,
-		"version", "deployed_at", "deployed_by", "restored_from", "packages", "size")
+	vs, err := s.st.Versions(ctx, p)
 	if err != nil {
-		return nil, fmt.Errorf("list versions of %s/%s: %w", folder, project, err)
+		return nil, err
 	}
-	out := make([]Version, 0, len(items))
-	for i := len(items) - 1; i >= 0; i-- {
-		var it versionItem
-		if err := attributevalue.UnmarshalMap(items[i], &it); err != nil {
-			return nil, fmt.Errorf("decode version: %w", err)
-		}
-		if it.Version > p.Latest-s.keep && it.Version <= p.Latest {
-			out = append(out, it.info())
+	out := make([]Version, 0, len(vs))
+	for _, v := range slices.Backward(vs) {
+		if s.kept(p, v.Version) {
+			out = append(out, v.info())
 		}
 	}
 	return out, nil
 }
 
 // ProjectBundle returns what a version holds (0: the latest).
-func (s *Store) ProjectBundle(ctx context.Context, folder, project string, version int) (Bundle, Version, error) {
+func (s *Catalog) ProjectBundle(ctx context.Context, folder, project string, version int) (Bundle, Version, error) {
 	p, err := s.project(ctx, folder, project)
 	if err != nil {
 		return Bundle{}, Version{}, err
 	}
-	v, err := s.version(ctx, p, version)
+	b, v, err := s.bundle(ctx, p, version)
 	if err != nil {
 		return Bundle{}, Version{}, err
-	}
-	b, err := decodeBundle(v.Bundle)
-	if err != nil {
-		return Bundle{}, Version{}, fmt.Errorf("project %s/%s version %d: %w", folder, project, v.Version, err)
 	}
 	return b, v.info(), nil
 }
 
-// DeleteProject deletes a project and all its versions in one transaction
-// that also lowers its folder's count; a deploy racing with it either
-// lands before (and its version is deleted too) or after (and creates the
-// project anew).
-func (s *Store) DeleteProject(ctx context.Context, folder, project string) error {
-	what := folder + "/" + project
-	for attempt := range deployAttempts {
-		if attempt > 0 {
-			if err := backoff(ctx, attempt); err != nil {
-				return err
-			}
+// DeleteProject deletes a project and all its versions, and lowers its
+// folder's count, conditional on the project read: a deploy racing with
+// it either lands before (and its version is deleted too) or after (and
+// creates the project anew).
+func (s *Catalog) DeleteProject(ctx context.Context, folder, project string) error {
+	for attempt := range changeAttempts {
+		if err := retry(ctx, attempt); err != nil {
+			return err
 		}
 		p, err := s.project(ctx, folder, project)
 		if err != nil {
 			return err
 		}
-		keys, err := s.queryAll(ctx, versionsPK(folder, project, p.UID), versionPrefix, resources.CatalogPK, resources.CatalogSK)
-		if err != nil {
-			return fmt.Errorf("delete project %s: %w", what, err)
-		}
-		items := []types.TransactWriteItem{
-			{Delete: &types.Delete{
-				TableName:                aws.String(s.table),
-				Key:                      projectKey(folder, project),
-				ConditionExpression:      aws.String("#uid = :uid AND #latest = :latest"),
-				ExpressionAttributeNames: map[string]string{"#uid": "uid", "#latest": "latest"},
-				ExpressionAttributeValues: map[string]types.AttributeValue{
-					":uid": str(p.UID), ":latest": num(int64(p.Latest)),
-				},
-			}},
-			s.folderCount(folder, "n_projects", -1),
-		}
-		// Versions beyond what one transaction takes (only after a failed
-		// prune) are deleted after it.
-		n := min(len(keys), 100-len(items))
-		for _, k := range keys[:n] {
-			items = append(items, types.TransactWriteItem{Delete: &types.Delete{TableName: aws.String(s.table), Key: k}})
-		}
-		_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
-		if contended(err) {
+		err = s.st.DeleteProject(ctx, p)
+		if errors.Is(err, ErrConflict) {
 			continue
 		}
-		if err != nil {
-			return fmt.Errorf("delete project %s: %w", what, err)
-		}
-		if err := s.deleteKeys(ctx, keys[n:]); err != nil {
-			s.log.WarnContext(ctx, "versions of a deleted project not deleted", "folder", folder, "project", project, "error", err)
-		}
-		return nil
+		return err
 	}
-	return fmt.Errorf("delete project %s: %d attempts lost to concurrent changes: %w", what, deployAttempts, ErrConflict)
+	return fmt.Errorf("delete project %s/%s: %d attempts lost to concurrent changes: %w", folder, project, changeAttempts, ErrConflict)
 }
 
 // SetReferences replaces the environments a project may run with. Each
 // must exist now (a reference to an environment deleted later fails at
 // resolution). References live on the project, not on its versions: a
-// redeploy or restore keeps them.
-func (s *Store) SetReferences(ctx context.Context, folder, project string, refs []EnvRef) error {
+// redeploy or restore keeps them. The write is conditional on the project
+// read (its configuration revision too), so the bindings it keeps are
+// those read.
+func (s *Catalog) SetReferences(ctx context.Context, folder, project string, refs []EnvRef) error {
 	var ps problems
 	ps.name("folder", folder)
 	ps.name("project", project)
@@ -472,40 +297,24 @@ func (s *Store) SetReferences(ctx context.Context, folder, project string, refs 
 	if err := ps.err(); err != nil {
 		return err
 	}
-	if _, err := s.project(ctx, folder, project); err != nil {
+	for attempt := range changeAttempts {
+		if err := retry(ctx, attempt); err != nil {
+			return err
+		}
+		p, err := s.project(ctx, folder, project)
+		if err != nil {
+			return err
+		}
+		for _, r := range norm {
+			if _, err := s.env(ctx, r.Folder, r.Environment); err != nil {
+				return err
+			}
+		}
+		err = s.st.SetConfig(ctx, p, norm, p.Bindings)
+		if errors.Is(err, ErrConflict) {
+			continue
+		}
 		return err
 	}
-	for _, r := range norm {
-		av, err := s.get(ctx, envKey(r.Folder, r.Environment))
-		if err != nil {
-			return fmt.Errorf("check environment %s: %w", r, err)
-		}
-		if av == nil {
-			return s.childNotFound(ctx, "environment", envPrefix, r.Folder, r.Environment)
-		}
-	}
-	refsAV, err := attributevalue.Marshal(norm)
-	if err != nil {
-		return fmt.Errorf("encode references: %w", err)
-	}
-	return s.setConfig(ctx, folder, project, "references", refsAV)
-}
-
-func (s *Store) setConfig(ctx context.Context, folder, project, attr string, v types.AttributeValue) error {
-	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:                 aws.String(s.table),
-		Key:                       projectKey(folder, project),
-		ConditionExpression:       aws.String("attribute_exists(#pk)"),
-		UpdateExpression:          aws.String("SET #a = :v ADD #rev :one"),
-		ExpressionAttributeNames:  map[string]string{"#pk": resources.CatalogPK, "#a": attr, "#rev": "config_rev"},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":v": v, ":one": num(1)},
-	})
-	var ccf *types.ConditionalCheckFailedException
-	if errors.As(err, &ccf) {
-		return s.projectNotFound(ctx, folder, project)
-	}
-	if err != nil {
-		return fmt.Errorf("set %s of project %s/%s: %w", attr, folder, project, err)
-	}
-	return nil
+	return fmt.Errorf("set references of project %s/%s: %d attempts lost to concurrent changes: %w", folder, project, changeAttempts, ErrConflict)
 }

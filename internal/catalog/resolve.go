@@ -40,7 +40,7 @@ type Resolved struct {
 // environment value of the wrong type for its parameter, an unknown given
 // parameter, a missing required one or one of the wrong type, listing
 // every problem. No message holds a sensitive value.
-func (s *Store) Resolve(ctx context.Context, folder, project, pkg string, env *EnvRef, given map[string]any) (Resolved, error) {
+func (s *Catalog) Resolve(ctx context.Context, folder, project, pkg string, env *EnvRef, given map[string]any) (Resolved, error) {
 	if err := checkNames("folder", folder, "project", project, "package", pkg); err != nil {
 		return Resolved{}, err
 	}
@@ -48,13 +48,9 @@ func (s *Store) Resolve(ctx context.Context, folder, project, pkg string, env *E
 	if err != nil {
 		return Resolved{}, err
 	}
-	v, err := s.version(ctx, p, 0)
+	b, v, err := s.bundle(ctx, p, 0)
 	if err != nil {
 		return Resolved{}, err
-	}
-	b, err := decodeBundle(v.Bundle)
-	if err != nil {
-		return Resolved{}, fmt.Errorf("project %s/%s version %d: %w", folder, project, v.Version, err)
 	}
 	text, ok := b.Packages[pkg]
 	if !ok {
