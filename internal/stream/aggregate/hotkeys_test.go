@@ -12,50 +12,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/scaleout/scaleout/internal/executions/execution"
+	"github.com/scaleout/scaleout/internal/stream/streamgen"
 	"github.com/scaleout/scaleout/internal/testkit/testenv"
 )
-
-// wideBatch is a batch of 100 records touching 100 workers and 50 packages
-// in 5 folders (2 projects each) and 2 pools: each package's execution is
-// claimed by one worker and another of its executions ends on another.
-func wideBatch(at time.Time) []events.DynamoDBEventRecord {
-	ms := func(t time.Time) events.DynamoDBAttributeValue {
-		return events.NewNumberAttribute(strconv.FormatInt(t.UnixMilli(), 10))
-	}
-	var recs []events.DynamoDBEventRecord
-	for i := range 100 {
-		k := i / 2 // the package
-		im := func(status execution.Status) map[string]events.DynamoDBAttributeValue {
-			return map[string]events.DynamoDBAttributeValue{
-				"id":         events.NewStringAttribute(fmt.Sprintf("e%03d", i)),
-				"folder":     events.NewStringAttribute(fmt.Sprintf("f%d", k%5)),
-				"project":    events.NewStringAttribute(fmt.Sprintf("p%d", k%2)),
-				"package":    events.NewStringAttribute(fmt.Sprintf("pkg%02d", k)),
-				"pool":       events.NewStringAttribute([]string{"default", "big"}[k%2]),
-				"worker_id":  events.NewStringAttribute(fmt.Sprintf("w%03d", i)),
-				"status":     events.NewStringAttribute(string(status)),
-				"created_at": ms(at.Add(-time.Minute)),
-				"started_at": ms(at.Add(-30 * time.Second)),
-				"ended_at":   ms(at),
-			}
-		}
-		old, new := im(execution.Pending), im(execution.Running)
-		delete(old, "worker_id") // a pending execution has no worker yet
-		if i%2 == 1 {
-			old, new = im(execution.Running), im(execution.Succeeded)
-		}
-		delete(old, "ended_at")
-		recs = append(recs, events.DynamoDBEventRecord{
-			EventID: fmt.Sprint(i), EventName: string(events.DynamoDBOperationTypeModify),
-			Change: events.DynamoDBStreamRecord{
-				SequenceNumber:              strconv.Itoa(1000 + i),
-				ApproximateCreationDateTime: events.SecondsEpochTime{Time: at},
-				OldImage:                    old, NewImage: new,
-			},
-		})
-	}
-	return recs
-}
 
 // No partition key gets more than a few writes from one batch, however
 // many workers, packages and folders the batch touches: each counter item
@@ -63,7 +22,7 @@ func wideBatch(at time.Time) []events.DynamoDBEventRecord {
 // hour spread over BucketShards partitions.
 func TestNoHotPartitionKey(t *testing.T) {
 	t.Parallel()
-	ups, err := Plan("", "shardId-1", wideBatch(time.Date(2026, 3, 1, 10, 20, 0, 0, time.UTC)), DefaultRetention)
+	ups, err := Plan("", "shardId-1", streamgen.Wide(time.Date(2026, 3, 1, 10, 20, 0, 0, time.UTC)), DefaultRetention)
 	require.NoError(t, err)
 	writes := PartitionWrites(ups)
 	// 50 packages, 10 projects, 5 folders, ALL, 2 pools, 100 workers; 50
@@ -101,7 +60,7 @@ func TestReadsAcrossPartitions(t *testing.T) {
 	env := testenv.AWS(t)
 	at := time.Now().UTC().Add(-time.Hour).Truncate(time.Hour).Add(20 * time.Minute)
 	st := NewStore(env.Clients.DynamoDB, env.Set.Catalog.Name, WithScope(testenv.Name("wide")+"#"))
-	resp, err := Handler{Store: st}.Handle(context.Background(), shardEvent("shardId-0001", wideBatch(at)))
+	resp, err := Handler{Store: st}.Handle(context.Background(), shardEvent("shardId-0001", streamgen.Wide(at)))
 	require.NoError(t, err)
 	require.Empty(t, resp.BatchItemFailures)
 	ctx := context.Background()
@@ -206,7 +165,7 @@ func TestDashboardAcrossDays(t *testing.T) {
 		WithClock(func() time.Time { return today.Add(23*time.Hour + 50*time.Minute) }))
 	ctx := context.Background()
 	for shard, at := range map[string]time.Time{"shardId-first": first, "shardId-last": last} {
-		resp, err := Handler{Store: st}.Handle(ctx, shardEvent(shard, wideBatch(at)))
+		resp, err := Handler{Store: st}.Handle(ctx, shardEvent(shard, streamgen.Wide(at)))
 		require.NoError(t, err)
 		require.Empty(t, resp.BatchItemFailures)
 	}
