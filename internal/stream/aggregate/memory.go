@@ -28,8 +28,9 @@ type Memory struct {
 	// parts are the items by partition key, then sort key: what a Query
 	// of a partition reads.
 	parts map[string]map[string]*memItem
-	// swept is the unix hour of the last removal of expired buckets.
-	swept int64
+	// nextExpiry is the earliest expiry of a bucket held, in unix s (0:
+	// none).
+	nextExpiry int64
 }
 
 // memItem is an aggregate item with its dedup state.
@@ -96,24 +97,31 @@ func (s *Memory) Apply(ctx context.Context, u *Update) error {
 	}
 	if u.expires > 0 {
 		it.expires = u.expires
+		if s.nextExpiry == 0 || u.expires < s.nextExpiry {
+			s.nextExpiry = u.expires
+		}
 	}
 	return nil
 }
 
-// expireLocked removes the buckets whose retention is over, once an hour
-// of the clock.
+// expireLocked removes the buckets whose retention is over.
 func (s *Memory) expireLocked() {
-	now := s.now()
-	if h := now.Unix() / 3600; h != s.swept {
-		s.swept = h
-		for k, it := range s.items {
-			if it.expires > 0 && it.expires <= now.Unix() {
-				delete(s.items, k)
-				delete(s.parts[k.PK], k.SK)
-				if len(s.parts[k.PK]) == 0 {
-					delete(s.parts, k.PK)
-				}
+	now := s.now().Unix()
+	if s.nextExpiry == 0 || now < s.nextExpiry {
+		return
+	}
+	s.nextExpiry = 0
+	for k, it := range s.items {
+		switch {
+		case it.expires == 0:
+		case it.expires <= now:
+			delete(s.items, k)
+			delete(s.parts[k.PK], k.SK)
+			if len(s.parts[k.PK]) == 0 {
+				delete(s.parts, k.PK)
 			}
+		case s.nextExpiry == 0 || it.expires < s.nextExpiry:
+			s.nextExpiry = it.expires
 		}
 	}
 }
