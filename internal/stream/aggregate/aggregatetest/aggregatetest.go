@@ -142,7 +142,8 @@ func appliesCounts(t *testing.T, newStore NewStore) {
 	st, err := store.Stats(ctx, aggregate.Filter(ref))
 	require.NoError(t, err)
 	require.Equal(t, int64(0), st.Running)
-	require.Equal(t, ref, aggregate.Ref{Folder: st.Folder, Project: st.Project, Package: st.Package})
+	named := aggregate.Ref{Folder: st.Folder, Project: st.Project, Package: st.Package}
+	require.Equal(t, ref, named, "the stats name what they are of")
 }
 
 // failing is a store whose writes of the keys fail picks fail.
