@@ -6,13 +6,25 @@
 // and the last execution and last failure per package.
 //
 // Plan is plain Go: it reads a batch and returns one Update per aggregate
-// item the batch touches. Store.Apply writes an Update with one UpdateItem;
-// Handler is what the stream Lambda (and the local stream poller) calls.
-// Store's read side (Counts, Stats, Pools, Workers, Dashboard) serves the
-// HTTP routes: point reads (GetItem, BatchGetItem for the pools or workers
-// named) and, for the dashboard, BucketShards one-item Queries per day,
-// then a Query per hour of each of that day's partitions that holds
-// anything, in parallel.
+// item the batch touches. Handler is what the stream Lambda (and the local
+// stream poller) calls: it plans a batch and applies the Updates to a
+// Writer. The read side, Reader (Counts, Stats, Pools, Workers,
+// Dashboard), serves the HTTP routes.
+//
+// # Stores
+//
+// Two stores are both a Writer and a Reader. Store keeps the aggregates in
+// the catalog table: Apply writes an Update with one conditional
+// UpdateItem; reads are point reads (GetItem, BatchGetItem for the pools
+// or workers named) and, for the dashboard, BucketShards one-item Queries
+// per day, then a Query per hour of each of that day's partitions that
+// holds anything, in parallel. Memory keeps the same items in memory,
+// under one lock, for tests and for whatever runs without DynamoDB. The
+// two share everything but the storage: the keys, the merge of an
+// Update's contributions past the item's watermarks (Update.merge), what
+// an item adds up to and how it reads (item), the dedup window, and the
+// dashboard's window and fold. Package aggregatetest is the conformance
+// suite both pass, Store on DynamoDB Local.
 //
 // # Items (catalog table, pk / sk; scope is "" in production)
 //

@@ -1,6 +1,7 @@
 package aggregate_test
 
 import (
+	"context"
 	"fmt"
 	"maps"
 	"slices"
@@ -8,6 +9,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/scaleout/scaleout/internal/executions/execution"
 	"github.com/scaleout/scaleout/internal/stream/aggregate"
 )
 
@@ -53,4 +55,56 @@ func ExamplePartitionWrites() {
 	// STATS#finance 1
 	// STATS#finance/daily 1
 	// STATS#finance/daily/load 1
+}
+
+// A Handler on a Memory folds a batch as the stream function does on
+// DynamoDB, and the Memory answers the API's reads: here an execution of
+// finance/daily/load that ran 90 s, delivered twice and counted once.
+func ExampleMemory() {
+	now := time.Date(2026, 3, 1, 10, 20, 0, 0, time.UTC)
+	store := aggregate.NewMemory(aggregate.WithClock(func() time.Time { return now }))
+	image := func(status string, started, ended time.Duration) map[string]events.DynamoDBAttributeValue {
+		im := map[string]events.DynamoDBAttributeValue{
+			"id": events.NewStringAttribute("e1"), "folder": events.NewStringAttribute("finance"),
+			"project": events.NewStringAttribute("daily"), "package": events.NewStringAttribute("load"),
+			"pool": events.NewStringAttribute("default"), "status": events.NewStringAttribute(status),
+			"created_at": events.NewNumberAttribute(fmt.Sprint(now.Add(-2 * time.Minute).UnixMilli())),
+		}
+		for attr, ago := range map[string]time.Duration{"started_at": started, "ended_at": ended} {
+			if ago > 0 {
+				im[attr] = events.NewNumberAttribute(fmt.Sprint(now.Add(-ago).UnixMilli()))
+			}
+		}
+		return im
+	}
+	pending, running, succeeded := image("pending", 0, 0), image("running", 100*time.Second, 0), image("succeeded", 100*time.Second, 10*time.Second)
+	var ev events.DynamoDBTimeWindowEvent
+	ev.ShardID = "shardId-000001"
+	for i, r := range []events.DynamoDBStreamRecord{{NewImage: pending}, {OldImage: pending, NewImage: running}, {OldImage: running, NewImage: succeeded}} {
+		name := "MODIFY"
+		if i == 0 {
+			name = "INSERT"
+		}
+		r.SequenceNumber, r.ApproximateCreationDateTime = fmt.Sprint(100+i), events.SecondsEpochTime{Time: now}
+		ev.Records = append(ev.Records, events.DynamoDBEventRecord{EventName: name, Change: r})
+	}
+	h := aggregate.Handler{Store: store}
+	for range 2 { // Lambda may deliver a batch again
+		if _, err := h.Handle(context.Background(), ev); err != nil {
+			panic(err)
+		}
+	}
+	st, err := store.Stats(context.Background(), aggregate.Filter{Folder: "finance", Project: "daily", Package: "load"})
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println("succeeded:", st.Counts[execution.Succeeded], "running:", st.Running, "p50:", time.Duration(st.Durations.P50MS)*time.Millisecond)
+	d, err := store.Dashboard(context.Background(), now.Add(-time.Hour))
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println("ended in the last hour:", d.Counts[execution.Succeeded], "of", d.Packages[0].PackageRef)
+	// Output:
+	// succeeded: 1 running: 0 p50: 1m30s
+	// ended in the last hour: 1 of finance/daily/load
 }

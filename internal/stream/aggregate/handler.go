@@ -17,7 +17,9 @@ import (
 // entered a final status with a callback URL, and puts an event for each
 // on the event bus.
 type Handler struct {
-	Store  *Store
+	// Store takes the batch's aggregates: a Store (DynamoDB) in
+	// production, a Memory in tests.
+	Store  Writer
 	Logger *slog.Logger
 	// Events, when set, gets an event for every transition to a final
 	// status once the batch's aggregate writes are done (EventBridge, see
@@ -68,7 +70,7 @@ func (h Handler) Handle(ctx context.Context, ev events.DynamoDBTimeWindowEvent) 
 	if len(ev.Records) == 0 {
 		return resp, nil // the window's final invocation may bring none
 	}
-	updates, err := Plan(h.Store.scope, ev.ShardID, ev.Records, h.Store.retention)
+	updates, err := h.Store.Plan(ev.ShardID, ev.Records)
 	if err != nil {
 		return resp, fmt.Errorf("fold stream batch: %w", err)
 	}

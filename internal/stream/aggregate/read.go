@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -29,22 +28,24 @@ type Filter = scaleouttype.StatsFilter
 // folder or a package without its project.
 var ErrBadFilter = errors.New("bad stats filter")
 
-func decodeStats(item map[string]types.AttributeValue) Stats {
-	st := Stats{
-		Folder: str(item, "folder"), Project: str(item, "project"), Package: str(item, "package"),
-		Pool: str(item, "pool"), Worker: str(item, "worker_id"), Counts: Counts{},
+// decodeStats reads a DynamoDB aggregate item (see doc.go for its
+// attributes).
+func decodeStats(av map[string]types.AttributeValue) Stats {
+	it := item{attrs: map[string]string{}, counts: Counts{}}
+	for _, a := range []string{"folder", "project", "package", "pool", "worker_id"} {
+		if v := str(av, a); v != "" {
+			it.attrs[a] = v
+		}
 	}
 	for _, s := range execution.Statuses {
-		v, _ := num(item, "n_"+string(s))
-		st.Counts[s] = v
+		it.counts[s], _ = num(av, "n_"+string(s))
 	}
-	st.Running = st.Counts[execution.Running]
-	st.Durations.Count, _ = num(item, "d_count")
-	st.Durations.SumMS, _ = num(item, "d_sum")
-	st.Durations.MinMS, _ = num(item, "d_min")
-	st.Durations.MaxMS, _ = num(item, "d_max")
-	st.Durations.Buckets = map[int]int64{}
-	for name := range item {
+	it.dur.Count, _ = num(av, "d_count")
+	it.dur.SumMS, _ = num(av, "d_sum")
+	it.dur.MinMS, _ = num(av, "d_min")
+	it.dur.MaxMS, _ = num(av, "d_max")
+	it.dur.Buckets = map[int]int64{}
+	for name := range av {
 		if !strings.HasPrefix(name, "h_") {
 			continue
 		}
@@ -56,21 +57,21 @@ func decodeStats(item map[string]types.AttributeValue) Stats {
 			}
 			b = x
 		}
-		st.Durations.Buckets[b], _ = num(item, name)
+		it.dur.Buckets[b], _ = num(av, name)
 	}
-	st.Durations.Settle()
 	for _, l := range []struct {
 		prefix string
-		to     **Last
-	}{{"last_", &st.Last}, {"last_fail_", &st.LastFailure}} {
-		id := str(item, l.prefix+"id")
+		to     **rankedLast
+	}{{"last_", &it.last}, {"last_fail_", &it.lastFail}} {
+		id := str(av, l.prefix+"id")
 		if id == "" {
 			continue
 		}
-		at, _ := num(item, l.prefix+"at")
-		*l.to = &Last{ExecutionID: id, Status: execution.Status(str(item, l.prefix+"status")), At: time.UnixMilli(at).UTC(), Error: str(item, l.prefix+"error")}
+		at, _ := num(av, l.prefix+"at")
+		*l.to = &rankedLast{Last: Last{ExecutionID: id, Status: execution.Status(str(av, l.prefix+"status")), At: time.UnixMilli(at).UTC(), Error: str(av, l.prefix+"error")},
+			order: str(av, l.prefix+"order")}
 	}
-	return st
+	return it.stats()
 }
 
 func (s *Store) get(ctx context.Context, k Key) (map[string]types.AttributeValue, error) {
@@ -94,20 +95,9 @@ func (s *Store) Counts(ctx context.Context, r Ref) (Counts, error) {
 
 // Stats reads the aggregates f selects.
 func (s *Store) Stats(ctx context.Context, f Filter) (Stats, error) {
-	var k Key
-	switch {
-	case f.Folder == "" && (f.Project != "" || f.Package != ""):
-		return Stats{}, fmt.Errorf("%w: a project or package needs its folder", ErrBadFilter)
-	case f.Project == "" && f.Package != "":
-		return Stats{}, fmt.Errorf("%w: a package needs its project", ErrBadFilter)
-	case f.Folder == "":
-		k = allKey(s.scope)
-	case f.Project == "":
-		k = folderKey(s.scope, f.Folder)
-	case f.Package == "":
-		k = projectKey(s.scope, f.Folder, f.Project)
-	default:
-		k = pkgKey(s.scope, Ref(f))
+	k, err := statsKey(s.scope, f)
+	if err != nil {
+		return Stats{}, err
 	}
 	item, err := s.get(ctx, k)
 	if err != nil {
@@ -123,12 +113,8 @@ func (s *Store) Stats(ctx context.Context, f Filter) (Stats, error) {
 // partition of its own (see doc.go), so the caller names them: the worker
 // registry lists them.
 func (s *Store) Workers(ctx context.Context, ids []string) ([]Stats, error) {
-	keys := make([]Key, len(ids))
-	for i, id := range ids {
-		keys[i] = workerKey(s.scope, id)
-	}
-	out, err := s.getStats(ctx, keys)
-	sort.Slice(out, func(i, j int) bool { return out[i].Worker < out[j].Worker })
+	out, err := s.getStats(ctx, workerKeys(s.scope, ids))
+	sortWorkers(out)
 	return out, err
 }
 
@@ -137,12 +123,8 @@ func (s *Store) Workers(ctx context.Context, ids []string) ([]Stats, error) {
 // of its own (see doc.go), so the caller names them: the API knows the
 // pools it has queues for.
 func (s *Store) Pools(ctx context.Context, pools []string) ([]Stats, error) {
-	keys := make([]Key, len(pools))
-	for i, p := range pools {
-		keys[i] = poolKey(s.scope, p)
-	}
-	out, err := s.getStats(ctx, keys)
-	sort.Slice(out, func(i, j int) bool { return out[i].Pool < out[j].Pool })
+	out, err := s.getStats(ctx, poolKeys(s.scope, pools))
+	sortPools(out)
 	return out, err
 }
 
@@ -298,15 +280,7 @@ const dashboardConcurrency = 32
 // dashboardConcurrency Queries are in flight at once.
 func (s *Store) Dashboard(ctx context.Context, since time.Time) (Dashboard, error) {
 	now := s.now().UTC()
-	d := Dashboard{Since: since.UTC().Truncate(time.Hour), Until: now, Counts: Counts{},
-		Packages: []PackageFigures{}, Hourly: []HourFigures{}}
-	if d.Since.Before(since) {
-		d.Since = d.Since.Add(time.Hour)
-	}
-	var hours []time.Time
-	for h := d.Since; !h.After(now); h = h.Add(time.Hour) {
-		hours = append(hours, h)
-	}
+	d, hours := dashboardWindow(since, now)
 	const day = 24 * time.Hour
 	firstDay := d.Since.Truncate(day)
 	dayOf := func(t time.Time) int { return int(t.Sub(firstDay) / day) }
@@ -335,42 +309,10 @@ func (s *Store) Dashboard(ctx context.Context, since time.Time) (Dashboard, erro
 	if err != nil {
 		return d, err
 	}
-	pkgs := map[Ref]*PackageFigures{}
-	for hi, h := range hours {
-		hf := HourFigures{Hour: h, Counts: Counts{}}
-		for _, part := range parts[hi*BucketShards : (hi+1)*BucketShards] {
-			for _, st := range part {
-				ref := Ref{Folder: st.Folder, Project: st.Project, Package: st.Package}
-				p, ok := pkgs[ref]
-				if !ok {
-					p = &PackageFigures{PackageRef: ref, Counts: Counts{}}
-					pkgs[ref] = p
-				}
-				for k, v := range st.Counts {
-					if v != 0 {
-						hf.Counts[k] += v
-						p.Counts[k] += v
-						d.Counts[k] += v
-					}
-				}
-				hf.Durations.Merge(st.Durations)
-				p.Durations.Merge(st.Durations)
-				if st.LastFailure != nil && (p.LastFailure == nil || !st.LastFailure.At.Before(p.LastFailure.At)) {
-					p.LastFailure = st.LastFailure
-				}
-			}
-		}
-		d.Hourly = append(d.Hourly, hf)
-	}
-	d.Failures = d.Counts[execution.Failed]
-	for _, p := range pkgs {
-		d.Packages = append(d.Packages, *p)
-	}
-	sort.Slice(d.Packages, func(i, j int) bool { return d.Packages[i].PackageRef.String() < d.Packages[j].PackageRef.String() })
 	all, err := s.Stats(ctx, Filter{})
 	if err != nil {
 		return d, err
 	}
-	d.Running, d.Pending = all.Counts[execution.Running], all.Counts[execution.Pending]
+	foldDashboard(&d, hours, parts, all)
 	return d, nil
 }

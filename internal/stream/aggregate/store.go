@@ -5,12 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"maps"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"time"
+
+	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -20,26 +23,15 @@ import (
 	"github.com/scaleout/scaleout/internal/executions/execution"
 )
 
-// Defaults of a Store.
-const (
-	// DefaultRetention is how long hourly and daily bucket items are kept
-	// after their bucket ends (DynamoDB TTL).
-	DefaultRetention = 30 * 24 * time.Hour
-	// DefaultDedupWindow is how long the ids of applied transitions are kept
-	// on each aggregate item: the stream's retention (24 h, the longest a
-	// record can be redelivered) plus an hour of margin.
-	DefaultDedupWindow = 25 * time.Hour
-	maxConflicts       = 10
-)
+// maxConflicts bounds the writes of one Update while the item keeps
+// changing under it.
+const maxConflicts = 10
 
 // Store reads and writes the aggregates in the catalog table.
 type Store struct {
-	db          *dynamodb.Client
-	table       string
-	now         func() time.Time
-	scope       string
-	retention   time.Duration
-	dedupWindow time.Duration
+	options
+	db    *dynamodb.Client
+	table string
 
 	mu     sync.Mutex
 	bounds map[Key]bounds // the last d_min/d_max seen per item
@@ -48,8 +40,6 @@ type Store struct {
 	marks map[Key]map[int64]bool
 
 	writes atomic.Int64
-	// fail, when set (tests), makes the write of a key fail.
-	fail func(Key) error
 }
 
 // bounds is what the store last saw of an item's d_min and d_max. Both only
@@ -60,32 +50,15 @@ type bounds struct {
 	min, max int64
 }
 
-// Option configures a Store.
-type Option func(*Store)
-
-// WithScope prefixes every partition key the store reads and writes, so
-// that several sets of aggregates share one table (tests use it).
-func WithScope(scope string) Option { return func(s *Store) { s.scope = scope } }
-
-// WithClock sets the store's clock.
-func WithClock(now func() time.Time) Option { return func(s *Store) { s.now = now } }
-
-// WithRetention sets how long bucket items are kept (default DefaultRetention).
-func WithRetention(d time.Duration) Option { return func(s *Store) { s.retention = d } }
-
-// WithDedupWindow sets how long the watermarks of an hour's records are
-// kept (default DefaultDedupWindow). It must be at least the longest a record can be
-// delivered after it was written (the event source mapping's
-// MaximumRecordAgeInSeconds, or the stream's 24 h retention).
-func WithDedupWindow(d time.Duration) Option { return func(s *Store) { s.dedupWindow = d } }
-
 // NewStore returns a store on the catalog table.
 func NewStore(db *dynamodb.Client, table string, opts ...Option) *Store {
-	s := &Store{db: db, table: table, now: time.Now, retention: DefaultRetention, dedupWindow: DefaultDedupWindow, bounds: map[Key]bounds{}, marks: map[Key]map[int64]bool{}}
-	for _, o := range opts {
-		o(s)
-	}
-	return s
+	return &Store{options: newOptions(opts), db: db, table: table, bounds: map[Key]bounds{}, marks: map[Key]map[int64]bool{}}
+}
+
+// Plan plans a batch from the stream shard named shard for the store's
+// items (its scope, its buckets' retention): see the function Plan.
+func (s *Store) Plan(shard string, records []events.DynamoDBEventRecord) ([]*Update, error) {
+	return Plan(s.scope, shard, records, s.retention)
 }
 
 // Writes is how many UpdateItem calls the store has made, conditional
@@ -148,11 +121,6 @@ func (s *Store) apply(ctx context.Context, u *Update) error {
 		}
 		if m.lastFail != nil && m.lastFail.order <= itemLastFail {
 			m.lastFail = nil
-		}
-		if s.fail != nil {
-			if err := s.fail(u.Key); err != nil {
-				return err
-			}
 		}
 		in, setMin, setMax := s.input(u, m)
 		s.writes.Add(1)
@@ -240,19 +208,10 @@ func (s *Store) input(u *Update, m merged) (*dynamodb.UpdateItemInput, bool, boo
 	}
 	// Dedup: every record is above the shard's watermark of its hour;
 	// the watermark moves to the last one.
-	hours := make([]int64, 0, len(m.seqs))
-	maxHour := int64(0)
-	for h := range m.seqs {
-		hours = append(hours, h)
-		maxHour = max(maxHour, h)
-	}
-	sort.Slice(hours, func(a, b int) bool { return hours[a] < hours[b] })
-	used := map[int64]bool{}
 	s.mu.Lock()
-	marks := s.marks[u.Key]
+	marks := maps.Clone(s.marks[u.Key]) // markLocked writes the map under the lock
 	s.mu.Unlock()
-	for _, h := range hours {
-		used[h] = true
+	for _, h := range slices.Sorted(maps.Keys(m.seqs)) {
 		w, r := name(wmAttr(h)), m.seqs[h]
 		if marks[h] {
 			tag := name(u.shard)
@@ -266,11 +225,8 @@ func (s *Store) input(u *Update, m merged) (*dynamodb.UpdateItemInput, bool, boo
 		cond = append(cond, "attribute_not_exists("+w+")")
 		set = append(set, w+" = "+value(&types.AttributeValueMemberM{Value: map[string]types.AttributeValue{u.shard: avS(r[1])}}))
 	}
-	window := int64(s.dedupWindow / time.Hour)
-	for h := maxHour - window - 6; h <= maxHour-window-1; h++ {
-		if h >= 0 && !used[h] {
-			remove = append(remove, wmAttr(h))
-		}
+	for _, h := range m.staleHours(s.dedupWindow) {
+		remove = append(remove, wmAttr(h))
 	}
 	// Counts, durations.
 	for _, st := range execution.Statuses {

@@ -2,7 +2,6 @@ package aggregate_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strconv"
 	"testing"
@@ -37,54 +36,9 @@ func counts(c aggregate.Counts) aggregate.Counts {
 	return out
 }
 
-func TestHandlerAppliesCounts(t *testing.T) {
-	t.Parallel()
-	env := testenv.AWS(t)
-	// A scope of its own: its made-up records (changes without their
-	// earlier ones, so negative counts; ids that are not UUIDs) stay out of
-	// the global figures that other packages' tests read from these tables.
-	store := aggregate.NewStore(env.Clients.DynamoDB, env.Set.Catalog.Name, aggregate.WithScope(testenv.Name("scope")+"#"))
-	h := aggregate.Handler{Store: store}
-	pkg := testenv.Name("pkg")
-	ref := aggregate.Ref{Folder: "f", Project: "p", Package: pkg}
-	ctx := context.Background()
-
-	c, err := store.Counts(ctx, ref)
-	require.NoError(t, err)
-	require.Equal(t, counts(nil), c, "a package never run counts zero in every status")
-
-	// Sequence numbers grow along the stream and are never reused.
-	seq := 0
-	batch := func(recs ...events.DynamoDBEventRecord) events.DynamoDBTimeWindowEvent {
-		for i := range recs {
-			seq++
-			recs[i].Change.SequenceNumber = strconv.Itoa(seq)
-		}
-		return fromShard(recs)
-	}
-	resp, err := h.Handle(ctx, batch(
-		events.DynamoDBEventRecord{EventName: "INSERT", Change: events.DynamoDBStreamRecord{NewImage: img(pkg, "pending")}},
-		events.DynamoDBEventRecord{EventName: "INSERT", Change: events.DynamoDBStreamRecord{NewImage: img(pkg, "pending")}},
-	))
-	require.NoError(t, err)
-	require.Empty(t, resp.BatchItemFailures)
-	c, err = store.Counts(ctx, ref)
-	require.NoError(t, err)
-	require.Equal(t, counts(aggregate.Counts{execution.Pending: 2}), c)
-
-	resp, err = h.Handle(ctx, batch(
-		events.DynamoDBEventRecord{EventName: "MODIFY", Change: events.DynamoDBStreamRecord{OldImage: img(pkg, "pending"), NewImage: img(pkg, "running")}},
-		events.DynamoDBEventRecord{EventName: "MODIFY", Change: events.DynamoDBStreamRecord{OldImage: img(pkg, "running"), NewImage: img(pkg, "succeeded")}},
-	))
-	require.NoError(t, err)
-	require.Empty(t, resp.BatchItemFailures)
-	c, err = store.Counts(ctx, ref)
-	require.NoError(t, err)
-	require.Equal(t, counts(aggregate.Counts{execution.Pending: 1, execution.Succeeded: 1}), c)
-}
-
-// A write that fails reports the first record that touched its package, so
-// Lambda retries only from there.
+// A write DynamoDB refuses reports the first record that touched its item,
+// so Lambda retries only from there (aggregatetest holds the other cases
+// of failed writes).
 func TestHandlerReportsFailedTail(t *testing.T) {
 	t.Parallel()
 	env := testenv.AWS(t)
@@ -97,16 +51,6 @@ func TestHandlerReportsFailedTail(t *testing.T) {
 	resp, err := h.Handle(context.Background(), ev)
 	require.NoError(t, err)
 	require.Equal(t, []events.DynamoDBBatchItemFailure{{ItemIdentifier: "10"}}, resp.BatchItemFailures)
-
-	_, err = h.Handle(context.Background(), fromShard([]events.DynamoDBEventRecord{{EventName: "INSERT"}}))
-	require.ErrorContains(t, err, "fold stream batch")
-
-	// Without a shard (no tumbling window on the event source mapping) a
-	// redelivery cannot be told from a new record: refused, saying why.
-	noShard := fromShard(ev.Records)
-	noShard.ShardID = ""
-	_, err = h.Handle(context.Background(), noShard)
-	require.ErrorContains(t, err, "tumbling window")
 }
 
 // fromShard is a batch as Lambda delivers it from one shard with a
@@ -199,31 +143,4 @@ func itemSize(item map[string]types.AttributeValue) int {
 		}
 	}
 	return n
-}
-
-// A dashboard over a window where nothing ended has every count, an hourly
-// series and an empty (not null) package list, as the API's Dashboard
-// schema requires.
-func TestEmptyDashboardJSON(t *testing.T) {
-	t.Parallel()
-	env := testenv.AWS(t)
-	st := aggregate.NewStore(env.Clients.DynamoDB, env.Set.Catalog.Name, aggregate.WithScope(testenv.Name("empty")+"#"))
-	d, err := st.Dashboard(context.Background(), time.Now().UTC().Truncate(time.Hour).Add(-time.Hour))
-	require.NoError(t, err)
-	b, err := json.Marshal(d)
-	require.NoError(t, err)
-	var got struct {
-		Counts   map[string]int64  `json:"counts"`
-		Packages []json.RawMessage `json:"packages"`
-		Hourly   []struct {
-			Counts map[string]int64 `json:"counts"`
-		} `json:"hourly"`
-	}
-	require.NoError(t, json.Unmarshal(b, &got))
-	require.Contains(t, string(b), `"packages":[]`)
-	require.Len(t, got.Counts, len(execution.Statuses), "%s", b)
-	require.GreaterOrEqual(t, len(got.Hourly), 2, "%s", b)
-	for _, h := range got.Hourly {
-		require.Len(t, h.Counts, len(execution.Statuses), "%s", b)
-	}
 }
