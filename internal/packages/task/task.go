@@ -2,11 +2,14 @@ package task
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"slices"
 	"sort"
 	"sync"
+
+	"github.com/scaleout/scaleout/internal/packages/connection"
 )
 
 // Type is one kind of task.
@@ -39,6 +42,23 @@ type Input struct {
 	// Log receives the task's output lines and warnings; the engine
 	// redacts sensitive values before they go anywhere.
 	Log Log
+	// Connections are the run's connections (package connection): each
+	// opened the first time a task asks, shared by the run's tasks, closed
+	// when the run ends. Nil when the package declares none.
+	Connections Connections
+	// Dir is the run's scratch directory: the project's files, and where
+	// tasks read and write files (exec tasks start there). Empty when the
+	// runner gives none.
+	Dir string
+}
+
+// Connections gives tasks the run's connections by name.
+type Connections interface {
+	// Connection is the named connection's definition, its values resolved.
+	Connection(name string) (connection.Connection, error)
+	// DB is the named database connection's pool, opened on first use; the
+	// run closes it, tasks must not.
+	DB(ctx context.Context, name string) (*sql.DB, error)
 }
 
 // Log receives what a task reports while it runs.
