@@ -19,10 +19,10 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/scaleout/scaleout/internal/api/auth"
-	"github.com/scaleout/scaleout/internal/aws/queue"
 	"github.com/scaleout/scaleout/internal/aws/resources"
 	"github.com/scaleout/scaleout/internal/executions/execution"
 	"github.com/scaleout/scaleout/internal/executions/messages"
+	"github.com/scaleout/scaleout/internal/executions/taskqueue"
 	"github.com/scaleout/scaleout/internal/packages/pkgfile"
 	"github.com/scaleout/scaleout/internal/packages/pkgrun"
 	"github.com/scaleout/scaleout/internal/packages/task"
@@ -44,7 +44,7 @@ type Store interface {
 
 // Enqueuer sends a task to a pool's queue.
 type Enqueuer interface {
-	Send(ctx context.Context, t queue.Task) error
+	Send(ctx context.Context, t taskqueue.Task) error
 }
 
 // Messages lists an execution's messages.
@@ -622,7 +622,7 @@ func (s *Server) recordExecution(ctx context.Context, e execution.Execution, ide
 // fails the execution must not wait forever: it is ended as failed, and
 // the caller is told to retry.
 func (s *Server) enqueue(ctx context.Context, q Enqueuer, e execution.Execution) error {
-	err := q.Send(ctx, queue.Task{ExecutionID: e.ID, Pool: e.Pool})
+	err := q.Send(ctx, taskqueue.Task{ExecutionID: e.ID, Pool: e.Pool})
 	if err == nil {
 		return nil
 	}

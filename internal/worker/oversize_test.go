@@ -13,8 +13,8 @@ import (
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 
-	"github.com/scaleout/scaleout/internal/aws/queue"
 	"github.com/scaleout/scaleout/internal/executions/execution"
+	"github.com/scaleout/scaleout/internal/executions/taskqueue"
 	"github.com/scaleout/scaleout/internal/packages/pkgrun"
 	"github.com/scaleout/scaleout/internal/worker"
 )
@@ -70,7 +70,7 @@ func (b bundle) submitNearlyFull(t *testing.T, retries int) execution.Execution 
 		}
 	}
 	require.NoError(t, fill(lo-room))
-	require.NoError(t, b.queue.Send(ctx, queue.Task{ExecutionID: e.ID, Pool: "other"}))
+	require.NoError(t, b.queue.Send(ctx, taskqueue.Task{ExecutionID: e.ID, Pool: "other"}))
 	return e
 }
 

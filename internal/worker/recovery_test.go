@@ -12,8 +12,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/scaleout/scaleout/internal/aws/queue"
 	"github.com/scaleout/scaleout/internal/executions/execution"
+	"github.com/scaleout/scaleout/internal/executions/taskqueue"
 	"github.com/scaleout/scaleout/internal/packages/pkgrun"
 	"github.com/scaleout/scaleout/internal/testkit/testenv"
 	"github.com/scaleout/scaleout/internal/worker"
@@ -30,7 +30,7 @@ func (b bundle) submitWith(t *testing.T, retries int, command ...string) executi
 	}
 	ctx := context.Background()
 	require.NoError(t, b.store.Create(ctx, e))
-	require.NoError(t, b.queue.Send(ctx, queue.Task{ExecutionID: e.ID, Pool: "other"}))
+	require.NoError(t, b.queue.Send(ctx, taskqueue.Task{ExecutionID: e.ID, Pool: "other"}))
 	return e
 }
 

@@ -9,8 +9,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/scaleout/scaleout/internal/aws/queue"
 	"github.com/scaleout/scaleout/internal/executions/execution"
+	"github.com/scaleout/scaleout/internal/executions/taskqueue"
 	"github.com/scaleout/scaleout/internal/wait"
 	"github.com/scaleout/scaleout/internal/worker/registry"
 	"github.com/scaleout/scaleout/scaleouttype"
@@ -58,13 +58,13 @@ type Store interface {
 
 // Queue delivers execution ids and session watchdogs.
 type Queue interface {
-	Send(ctx context.Context, t queue.Task) error
-	SendAfter(ctx context.Context, t queue.Task, delay time.Duration) error
-	Receive(ctx context.Context, max int32, wait, visibility time.Duration) ([]queue.Message, error)
-	Extend(ctx context.Context, m queue.Message, d time.Duration) error
-	Release(ctx context.Context, m queue.Message) error
-	Delete(ctx context.Context, m queue.Message) error
-	DeleteAll(ctx context.Context, ms []queue.Message) error
+	Send(ctx context.Context, t taskqueue.Task) error
+	SendAfter(ctx context.Context, t taskqueue.Task, delay time.Duration) error
+	Receive(ctx context.Context, max int, wait, visibility time.Duration) ([]taskqueue.Message, error)
+	Extend(ctx context.Context, m taskqueue.Message, d time.Duration) error
+	Release(ctx context.Context, m taskqueue.Message) error
+	Delete(ctx context.Context, m taskqueue.Message) error
+	DeleteAll(ctx context.Context, ms []taskqueue.Message) error
 }
 
 // Runner runs one execution to its result. It must return promptly once ctx
@@ -266,7 +266,7 @@ type Worker struct {
 	// is acted on once its run is registered.
 	claiming map[string]bool
 	// deletes are messages to delete, gathered into batch requests.
-	deletes chan queue.Message
+	deletes chan taskqueue.Message
 	// busyChanged wakes keepProtection when runs or claims come or go.
 	busyChanged chan struct{}
 }
@@ -281,7 +281,7 @@ type run struct {
 	cancel context.CancelCauseFunc
 	// msg is the execution's message while the worker still holds it: until
 	// a renewal recorded the run in the session, or the run ended.
-	msg *queue.Message
+	msg *taskqueue.Message
 }
 
 // New returns a worker.
@@ -296,7 +296,7 @@ func New(store Store, q Queue, r Runner, cfg Config) (*Worker, error) {
 		return nil, fmt.Errorf("worker registration: %w", err)
 	}
 	w := &Worker{cfg: cfg, store: store, queue: q, runner: r, log: cfg.Logger.With("worker_id", cfg.ID),
-		runs: map[string]*run{}, handled: map[string]bool{}, claiming: map[string]bool{}, deletes: make(chan queue.Message, 256),
+		runs: map[string]*run{}, handled: map[string]bool{}, claiming: map[string]bool{}, deletes: make(chan taskqueue.Message, 256),
 		busyChanged: make(chan struct{}, 1)}
 	w.gate.unregistered = true
 	return w, nil
@@ -408,7 +408,7 @@ func (w *Worker) register(ctx context.Context) bool {
 // arm sends the session's watchdog: it comes back when the lease would run
 // out, to whichever worker of the pool polls then (see watch).
 func (w *Worker) arm(ctx context.Context, sess registry.Session) {
-	t := queue.Task{Pool: w.cfg.Pools[0], Session: sess.ID, WorkerID: sess.WorkerID}
+	t := taskqueue.Task{Pool: w.cfg.Pools[0], Session: sess.ID, WorkerID: sess.WorkerID}
 	for backoff := 100 * time.Millisecond; ; backoff = min(backoff*2, 5*time.Second) {
 		err := w.queue.SendAfter(ctx, t, w.cfg.Lease+time.Second)
 		if err == nil || ctx.Err() != nil {
@@ -510,7 +510,7 @@ func (w *Worker) recordable() ([]registry.Run, []string) {
 // dropRecorded deletes the messages of runs a renewal recorded: from now on
 // the session, not the message, finds them should this worker die.
 func (w *Worker) dropRecorded(ctx context.Context, recorded []registry.Run) {
-	var msgs []queue.Message
+	var msgs []taskqueue.Message
 	w.mu.Lock()
 	for _, rec := range recorded {
 		if r, ok := w.runs[rec.ExecutionID]; ok && r.lease.Attempt == rec.Attempt && r.lease.Session == w.sess.ID && r.msg != nil {
@@ -657,7 +657,7 @@ func (w *Worker) loop(ctx, runCtx context.Context) {
 // (claimMessage), record the run and run it (startRun, runTimed, endRun),
 // then settle how the attempt ends and record it (settle, record). ctx is
 // the run context.
-func (w *Worker) handle(ctx context.Context, m queue.Message) {
+func (w *Worker) handle(ctx context.Context, m taskqueue.Message) {
 	if m.Watchdog() {
 		w.watch(ctx, m)
 		return
@@ -709,10 +709,10 @@ func (w *Worker) handle(ctx context.Context, m queue.Message) {
 // it cannot, it disposes of m as the reason says (deletes it, puts it back
 // for later, or leaves it to come back after its visibility timeout) and
 // reports false.
-func (w *Worker) claimMessage(ctx context.Context, log *slog.Logger, m queue.Message) (execution.Execution, registry.Session, bool) {
+func (w *Worker) claimMessage(ctx context.Context, log *slog.Logger, m taskqueue.Message) (execution.Execution, registry.Session, bool) {
 	sess, ok := w.session()
 	if !ok {
-		w.release(ctx, []queue.Message{m})
+		w.release(ctx, []taskqueue.Message{m})
 		return execution.Execution{}, sess, false
 	}
 	w.mu.Lock()
@@ -761,7 +761,7 @@ func (w *Worker) claimMessage(ctx context.Context, log *slog.Logger, m queue.Mes
 // context is canceled at once when a stop was asked for already, or when the
 // session was lost between the claim and now: the run must not start
 // without it.
-func (w *Worker) startRun(ctx context.Context, m queue.Message, e execution.Execution, lease execution.Lease, sess registry.Session) (context.Context, context.CancelCauseFunc) {
+func (w *Worker) startRun(ctx context.Context, m taskqueue.Message, e execution.Execution, lease execution.Lease, sess registry.Session) (context.Context, context.CancelCauseFunc) {
 	runCtx, cancel := context.WithCancelCause(ctx)
 	w.mu.Lock()
 	msg := m
@@ -799,7 +799,7 @@ func (w *Worker) runTimed(runCtx context.Context, e execution.Execution) executi
 // endRun ends the record startRun made: the session stops renewing the
 // run's lease, and its message, if still held, is returned for the caller
 // to dispose of.
-func (w *Worker) endRun(id string) *queue.Message {
+func (w *Worker) endRun(id string) *taskqueue.Message {
 	w.mu.Lock()
 	held := w.runs[id].msg
 	delete(w.runs, id)
@@ -812,7 +812,7 @@ func (w *Worker) endRun(id string) *queue.Message {
 // for its result, or, for a failure that may be retried or a run the drain
 // cut short, handed back for another attempt (handed is then true, and
 // there is nothing left to record).
-func (w *Worker) settle(ctx context.Context, log *slog.Logger, held *queue.Message, e execution.Execution, res execution.Result, drained, stopped bool) (_ execution.Result, handed bool) {
+func (w *Worker) settle(ctx context.Context, log *slog.Logger, held *taskqueue.Message, e execution.Execution, res execution.Result, drained, stopped bool) (_ execution.Result, handed bool) {
 	if res.Status == "" || !res.Status.Final() {
 		res.Status = execution.Failed
 	}
@@ -839,7 +839,7 @@ func (w *Worker) settle(ctx context.Context, log *slog.Logger, held *queue.Messa
 // message, if still held. A result too large to record is replaced by one
 // that says so; when the write fails otherwise, the message is left to come
 // back (the reconciler recovers the execution), unless the lease was lost.
-func (w *Worker) record(ctx context.Context, log *slog.Logger, lease execution.Lease, res execution.Result, held *queue.Message) {
+func (w *Worker) record(ctx context.Context, log *slog.Logger, lease execution.Lease, res execution.Result, held *taskqueue.Message) {
 	done, err := w.store.Finish(ctx, lease, res, w.cfg.Now())
 	if errors.Is(err, execution.ErrTooLarge) {
 		// Whatever was accepted must end in a final state that says what
@@ -885,7 +885,7 @@ func unrecorded(why string) execution.Result {
 // come back when its lease would run out; a dead one's runs are recovered
 // (pending again and enqueued, or ended by their lost-attempt budget) and
 // the watchdog is dropped.
-func (w *Worker) watch(ctx context.Context, m queue.Message) {
+func (w *Worker) watch(ctx context.Context, m taskqueue.Message) {
 	log := w.log.With("watched_worker", m.WorkerID, "watched_session", m.Session)
 	st, err := w.cfg.Registry.SessionOf(ctx, m.WorkerID)
 	if err != nil {
@@ -926,7 +926,7 @@ func (w *Worker) reap(ctx context.Context, st registry.SessionState, runs []regi
 			log.WarnContext(ctx, "could not recover a lost run", "error", err)
 			ok = false
 		case recovered && e.Status == execution.Pending:
-			if err := w.queue.Send(ctx, queue.Task{ExecutionID: e.ID, Pool: e.Pool}); err != nil {
+			if err := w.queue.Send(ctx, taskqueue.Task{ExecutionID: e.ID, Pool: e.Pool}); err != nil {
 				// Pending with enqueued_at now: the reconciler sends it.
 				log.WarnContext(ctx, "recovered a lost run but could not enqueue it", "error", err)
 			} else {
@@ -946,7 +946,7 @@ func (w *Worker) reap(ctx context.Context, st registry.SessionState, runs []regi
 // the attempt could not be recorded (unrecordable says why: the
 // execution's item is full). held is the execution's message if the worker
 // still holds it.
-func (w *Worker) handBack(ctx context.Context, log *slog.Logger, held *queue.Message, e execution.Execution, res execution.Result, release bool) (handed bool, unrecordable error) {
+func (w *Worker) handBack(ctx context.Context, log *slog.Logger, held *taskqueue.Message, e execution.Execution, res execution.Result, release bool) (handed bool, unrecordable error) {
 	lease := execution.LeaseOf(e)
 	now := w.cfg.Now()
 	rec := execution.AttemptRecord{EndedAt: now, Reason: reason(res)}
@@ -988,7 +988,7 @@ func (w *Worker) handBack(ctx context.Context, log *slog.Logger, held *queue.Mes
 		log.InfoContext(ctx, "attempt failed; retrying after a backoff", "error", execution.Clip(rec.Reason, execution.MaxReasonBytes), "backoff", delay,
 			"attempts_counted", e.CountedAttempts(), "retries", e.Retries)
 	}
-	t := queue.Task{ExecutionID: e.ID, Pool: e.Pool}
+	t := taskqueue.Task{ExecutionID: e.ID, Pool: e.Pool}
 	if held != nil {
 		w.requeue(ctx, log, *held, roundUp(delay))
 	} else if err := w.queue.SendAfter(ctx, t, roundUp(delay)); err != nil {
@@ -1027,7 +1027,7 @@ const maxMessageAge = 10 * time.Minute
 // keeps a message invisible at most 12 h from its receive: those are
 // replaced by a fresh one, delayed as long as SQS allows (a watchdog or an
 // execution that comes back early is looked at again, no harm done).
-func (w *Worker) requeue(ctx context.Context, log *slog.Logger, m queue.Message, delay time.Duration) {
+func (w *Worker) requeue(ctx context.Context, log *slog.Logger, m taskqueue.Message, delay time.Duration) {
 	replace := w.cfg.MaxReceives > 0 && m.ReceiveCount >= w.cfg.MaxReceives
 	replace = replace || (!m.SentAt.IsZero() && w.cfg.Now().Add(delay).Sub(m.SentAt) > maxMessageAge)
 	if replace {
@@ -1046,14 +1046,14 @@ func (w *Worker) requeue(ctx context.Context, log *slog.Logger, m queue.Message,
 // lookAgainLater leaves a message whose execution another attempt holds
 // invisible until that attempt's session lease would run out, so that a
 // takeover, if one is needed, is not delayed by a whole visibility timeout.
-func (w *Worker) lookAgainLater(ctx context.Context, log *slog.Logger, m queue.Message, holder *execution.Execution) {
+func (w *Worker) lookAgainLater(ctx context.Context, log *slog.Logger, m taskqueue.Message, holder *execution.Execution) {
 	wait := max(holder.LeaseUntil.Sub(w.cfg.Now()), time.Second)
 	log.InfoContext(ctx, "held by another attempt; looking again when its lease runs out",
 		"holder", holder.WorkerID, "holder_attempt", holder.Attempt, "in", wait)
 	w.requeue(ctx, log, m, roundUp(wait))
 }
 
-func (w *Worker) release(ctx context.Context, msgs []queue.Message) {
+func (w *Worker) release(ctx context.Context, msgs []taskqueue.Message) {
 	for _, m := range msgs {
 		if err := w.queue.Release(ctx, m); err != nil {
 			w.log.WarnContext(ctx, "could not release a message on stop; it returns after its visibility timeout",
@@ -1064,7 +1064,7 @@ func (w *Worker) release(ctx context.Context, msgs []queue.Message) {
 
 // delete hands m to the batch deleter (see deleteWindow); it deletes at
 // once when the deleter is behind.
-func (w *Worker) delete(ctx context.Context, log *slog.Logger, m queue.Message) {
+func (w *Worker) delete(ctx context.Context, log *slog.Logger, m taskqueue.Message) {
 	select {
 	case w.deletes <- m:
 		return
@@ -1078,7 +1078,7 @@ func (w *Worker) delete(ctx context.Context, log *slog.Logger, m queue.Message) 
 // deleteBatches deletes the messages handed to delete, ten a request, each
 // batch gathered for at most deleteWindow, until the channel is closed.
 func (w *Worker) deleteBatches(ctx context.Context) {
-	var batch []queue.Message
+	var batch []taskqueue.Message
 	var timer <-chan time.Time
 	flush := func() {
 		if len(batch) == 0 {

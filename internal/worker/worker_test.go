@@ -26,6 +26,7 @@ import (
 	"github.com/scaleout/scaleout/internal/executions/execstore"
 	"github.com/scaleout/scaleout/internal/executions/execution"
 	"github.com/scaleout/scaleout/internal/executions/messages"
+	"github.com/scaleout/scaleout/internal/executions/taskqueue"
 	"github.com/scaleout/scaleout/internal/packages/pkgrun"
 	"github.com/scaleout/scaleout/internal/packages/tasktypes"
 	"github.com/scaleout/scaleout/internal/testkit/testenv"
@@ -70,7 +71,7 @@ func (b bundle) submit(t *testing.T, command ...string) execution.Execution {
 	}
 	ctx := context.Background()
 	require.NoError(t, b.store.Create(ctx, e))
-	require.NoError(t, b.queue.Send(ctx, queue.Task{ExecutionID: e.ID, Pool: "other"}))
+	require.NoError(t, b.queue.Send(ctx, taskqueue.Task{ExecutionID: e.ID, Pool: "other"}))
 	return e
 }
 
@@ -193,8 +194,8 @@ func TestDuplicateMessageIsDropped(t *testing.T) {
 	b.queueEmpty(t)
 	stop()
 
-	require.NoError(t, b.queue.Send(context.Background(), queue.Task{ExecutionID: e.ID, Pool: "other"}))
-	require.NoError(t, b.queue.Send(context.Background(), queue.Task{ExecutionID: uuid.NewString(), Pool: "other"}))
+	require.NoError(t, b.queue.Send(context.Background(), taskqueue.Task{ExecutionID: e.ID, Pool: "other"}))
+	require.NoError(t, b.queue.Send(context.Background(), taskqueue.Task{ExecutionID: uuid.NewString(), Pool: "other"}))
 	b.start(t, b.runner, worker.Config{ID: "w2"})
 	b.queueEmpty(t)
 	got, err := b.store.Get(context.Background(), e.ID)
@@ -492,7 +493,7 @@ func TestExecutionTimeout(t *testing.T) {
 		TimeoutMS: 300, CreatedAt: time.Now().UTC().Truncate(time.Millisecond),
 	}
 	require.NoError(t, b.store.Create(context.Background(), e))
-	require.NoError(t, b.queue.Send(context.Background(), queue.Task{ExecutionID: e.ID, Pool: "other"}))
+	require.NoError(t, b.queue.Send(context.Background(), taskqueue.Task{ExecutionID: e.ID, Pool: "other"}))
 	got := b.waitStatus(t, e.ID, execution.Failed)
 	require.Equal(t, "execution timeout after 300ms", got.Error)
 	b.queueEmpty(t)

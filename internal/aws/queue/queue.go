@@ -11,9 +11,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+
+	"github.com/scaleout/scaleout/internal/executions/taskqueue"
 )
 
-// Queue is one pool's SQS work queue.
+// Queue is one pool's SQS work queue: the taskqueue.Queue port on SQS.
 type Queue struct {
 	client *sqs.Client
 	url    string
@@ -34,48 +36,21 @@ func Lookup(ctx context.Context, client *sqs.Client, name string) (*Queue, error
 // URL is the queue's URL.
 func (q *Queue) URL() string { return q.url }
 
-// Task is the body of one message: an execution to run, or a worker
-// session to watch (a watchdog: ExecutionID empty, Session and WorkerID
-// set). A session's watchdog comes back about when its lease would run
-// out; the worker that receives it checks the session and, if it died,
-// recovers the executions it held (see package worker).
-type Task struct {
-	ExecutionID string `json:"execution_id,omitempty"`
-	Pool        string `json:"pool"`
-	Session     string `json:"session,omitempty"`
-	WorkerID    string `json:"worker_id,omitempty"`
-}
-
-// Watchdog reports whether t watches a session rather than runs an
-// execution.
-func (t Task) Watchdog() bool { return t.ExecutionID == "" && t.Session != "" }
-
-// MaxDelay is the longest SQS holds a new message back.
-const MaxDelay = 15 * time.Minute
-
-// Message is a received task.
-type Message struct {
-	Task
-	Receipt string
-	// ReceiveCount is how often SQS delivered this message, this time included.
-	ReceiveCount int
-	// SentAt is when the message was sent.
-	SentAt time.Time
-}
+var _ taskqueue.Queue = (*Queue)(nil)
 
 // Send enqueues a task.
-func (q *Queue) Send(ctx context.Context, t Task) error { return q.SendAfter(ctx, t, 0) }
+func (q *Queue) Send(ctx context.Context, t taskqueue.Task) error { return q.SendAfter(ctx, t, 0) }
 
 // SendAfter enqueues a task that becomes visible after delay (rounded up
-// to whole seconds, at most MaxDelay).
-func (q *Queue) SendAfter(ctx context.Context, t Task, delay time.Duration) error {
+// to whole seconds, at most taskqueue.MaxDelay).
+func (q *Queue) SendAfter(ctx context.Context, t taskqueue.Task, delay time.Duration) error {
 	body, err := json.Marshal(t)
 	if err != nil {
 		return err
 	}
 	in := &sqs.SendMessageInput{QueueUrl: aws.String(q.url), MessageBody: aws.String(string(body))}
 	if delay > 0 {
-		in.DelaySeconds = int32((min(delay, MaxDelay) + time.Second - 1) / time.Second)
+		in.DelaySeconds = int32(taskqueue.RoundUp(min(delay, taskqueue.MaxDelay)) / time.Second)
 	}
 	if _, err = q.client.SendMessage(ctx, in); err != nil {
 		if t.Watchdog() {
@@ -86,34 +61,35 @@ func (q *Queue) SendAfter(ctx context.Context, t Task, delay time.Duration) erro
 	return nil
 }
 
-// Receive long-polls for up to max tasks, waiting at most wait. The
+// Receive long-polls for up to n tasks (1 to taskqueue.MaxReceive),
+// waiting at most wait (whole seconds, as SQS counts it). The
 // messages stay invisible for visibility (rounded up to whole seconds; 0:
 // the queue's visibility timeout): a worker passes its lease, so that a
 // message whose worker died comes back when the lease it took expires,
 // not a queue setting later.
 // A message whose body is not a task is returned with an empty ExecutionID
 // so that the caller can delete it.
-func (q *Queue) Receive(ctx context.Context, max int32, wait, visibility time.Duration) ([]Message, error) {
+func (q *Queue) Receive(ctx context.Context, n int, wait, visibility time.Duration) ([]taskqueue.Message, error) {
 	in := &sqs.ReceiveMessageInput{
 		QueueUrl:            aws.String(q.url),
-		MaxNumberOfMessages: max,
+		MaxNumberOfMessages: int32(min(max(n, 1), taskqueue.MaxReceive)),
 		WaitTimeSeconds:     int32(wait / time.Second),
 		MessageSystemAttributeNames: []types.MessageSystemAttributeName{
 			types.MessageSystemAttributeNameApproximateReceiveCount, types.MessageSystemAttributeNameSentTimestamp},
 	}
 	if visibility > 0 {
-		in.VisibilityTimeout = int32((visibility + time.Second - 1) / time.Second)
+		in.VisibilityTimeout = int32(taskqueue.RoundUp(visibility) / time.Second)
 	}
 	out, err := q.client.ReceiveMessage(ctx, in)
 	if err != nil {
 		return nil, fmt.Errorf("receive from %s: %w", q.url, err)
 	}
-	msgs := make([]Message, 0, len(out.Messages))
+	msgs := make([]taskqueue.Message, 0, len(out.Messages))
 	for _, m := range out.Messages {
-		var t Task
+		var t taskqueue.Task
 		_ = json.Unmarshal([]byte(aws.ToString(m.Body)), &t) // a bad body leaves t empty
 		n, _ := strconv.Atoi(m.Attributes[string(types.MessageSystemAttributeNameApproximateReceiveCount)])
-		msg := Message{Task: t, Receipt: aws.ToString(m.ReceiptHandle), ReceiveCount: n}
+		msg := taskqueue.Message{Task: t, Receipt: aws.ToString(m.ReceiptHandle), ReceiveCount: n}
 		if sent, err := strconv.ParseInt(m.Attributes[string(types.MessageSystemAttributeNameSentTimestamp)], 10, 64); err == nil {
 			msg.SentAt = time.UnixMilli(sent)
 		}
@@ -122,10 +98,11 @@ func (q *Queue) Receive(ctx context.Context, max int32, wait, visibility time.Du
 	return msgs, nil
 }
 
-// Extend keeps a message invisible for d from now.
-func (q *Queue) Extend(ctx context.Context, m Message, d time.Duration) error {
+// Extend keeps a message invisible for d (rounded up to whole seconds)
+// from now.
+func (q *Queue) Extend(ctx context.Context, m taskqueue.Message, d time.Duration) error {
 	_, err := q.client.ChangeMessageVisibility(ctx, &sqs.ChangeMessageVisibilityInput{
-		QueueUrl: aws.String(q.url), ReceiptHandle: aws.String(m.Receipt), VisibilityTimeout: int32(d / time.Second),
+		QueueUrl: aws.String(q.url), ReceiptHandle: aws.String(m.Receipt), VisibilityTimeout: int32(taskqueue.RoundUp(d) / time.Second),
 	})
 	if err != nil {
 		return fmt.Errorf("extend visibility of execution %s: %w", m.ExecutionID, err)
@@ -134,7 +111,7 @@ func (q *Queue) Extend(ctx context.Context, m Message, d time.Duration) error {
 }
 
 // Release makes a message visible again at once, for another worker.
-func (q *Queue) Release(ctx context.Context, m Message) error {
+func (q *Queue) Release(ctx context.Context, m taskqueue.Message) error {
 	return q.Extend(ctx, m, 0)
 }
 
@@ -157,7 +134,7 @@ func (q *Queue) Depth(ctx context.Context) (visible, inFlight int, err error) {
 }
 
 // DeleteAll removes handled messages, ten a request.
-func (q *Queue) DeleteAll(ctx context.Context, ms []Message) error {
+func (q *Queue) DeleteAll(ctx context.Context, ms []taskqueue.Message) error {
 	var errs []error
 	for len(ms) > 0 {
 		n := min(len(ms), 10)
@@ -179,7 +156,7 @@ func (q *Queue) DeleteAll(ctx context.Context, ms []Message) error {
 }
 
 // Delete removes a handled message.
-func (q *Queue) Delete(ctx context.Context, m Message) error {
+func (q *Queue) Delete(ctx context.Context, m taskqueue.Message) error {
 	_, err := q.client.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: aws.String(q.url), ReceiptHandle: aws.String(m.Receipt)})
 	if err != nil {
 		return fmt.Errorf("delete message of execution %s: %w", m.ExecutionID, err)

@@ -32,7 +32,8 @@ const MaxMessageBytes = 8 << 10
 
 const cutMarker = "… (cut)"
 
-// cut keeps s within MaxMessageBytes.
+// cut keeps s within MaxMessageBytes. Both stores cut what they are given
+// to write, and a Writer cuts what it buffers.
 func cut(s string) string {
 	if len(s) <= MaxMessageBytes {
 		return s
@@ -62,6 +63,29 @@ func sortKey(attempt, seq int) string {
 // task's lines one write per 64 KB.
 const MaxChunkBytes = 64 << 10
 
+// Sink is where a Writer writes: Write stores messages, in order, each
+// text cut to MaxMessageBytes. A batch written again as it was replaces
+// what it wrote: a Writer retries a failed write with the same batch, and
+// nothing is listed twice.
+type Sink interface {
+	Write(ctx context.Context, msgs []Message) error
+}
+
+// Log is the messages port: Write, and List, which returns an execution's
+// messages in order of attempt and sequence number, a page at a time (the
+// API's Messages). Store keeps them in DynamoDB, Memory in memory; the
+// conformance suite in messages/messagestest holds both to the same cases.
+type Log interface {
+	Sink
+	List(ctx context.Context, executionID, cursor string, limit int) (Page, error)
+}
+
+var _ Log = (*Store)(nil)
+
+// ErrInvalid is returned by Write for messages that cannot be stored (a
+// time JSON cannot encode): writing them again would not help.
+var ErrInvalid = errors.New("messages: not storable")
+
 // Store reads and writes messages in the catalog table.
 type Store struct {
 	db    *dynamodb.Client
@@ -88,14 +112,26 @@ type chunk struct {
 
 // Write stores messages, consecutive ones of an attempt packed into items
 // of up to MaxChunkBytes, with BatchWriteItem (25 items a call), retrying
-// what DynamoDB leaves unprocessed. Messages must come in order.
+// what DynamoDB leaves unprocessed. Messages must come in order. The same
+// batch gives the same items (same keys), so writing it again replaces
+// them.
 func (s *Store) Write(ctx context.Context, msgs []Message) error {
 	items, err := s.items(msgs)
 	if err != nil {
 		return err
 	}
-	_, err = s.put(ctx, items)
-	return err
+	for done := 0; done < len(items); {
+		end := min(done+25, len(items))
+		reqs := make([]types.WriteRequest, 0, end-done)
+		for _, it := range items[done:end] {
+			reqs = append(reqs, types.WriteRequest{PutRequest: &types.PutRequest{Item: it}})
+		}
+		if err := s.batch(ctx, reqs); err != nil {
+			return err
+		}
+		done = end
+	}
+	return nil
 }
 
 // items packs msgs into the items that store them: the same messages give
@@ -110,7 +146,7 @@ func (s *Store) items(msgs []Message) ([]map[string]types.AttributeValue, error)
 		first, last := msgs[0], msgs[n-1]
 		item, err := attributevalue.MarshalMap(chunk{Attempt: first.Attempt, First: first.Seq, Last: last.Seq, Body: body})
 		if err != nil {
-			return nil, fmt.Errorf("encode messages of execution %s: %w", first.ExecutionID, err)
+			return nil, fmt.Errorf("encode messages of execution %s: %w: %w", first.ExecutionID, ErrInvalid, err)
 		}
 		item[resources.CatalogPK] = &types.AttributeValueMemberS{Value: partition(first.ExecutionID)}
 		item[resources.CatalogSK] = &types.AttributeValueMemberS{Value: sortKey(last.Attempt, last.Seq)}
@@ -123,26 +159,9 @@ func (s *Store) items(msgs []Message) ([]map[string]types.AttributeValue, error)
 	return items, nil
 }
 
-// put writes items in order, 25 a call, and returns how many of the first
-// ones are surely written (on an error, those of the calls before it).
-func (s *Store) put(ctx context.Context, items []map[string]types.AttributeValue) (int, error) {
-	done := 0
-	for done < len(items) {
-		end := min(done+25, len(items))
-		reqs := make([]types.WriteRequest, 0, end-done)
-		for _, it := range items[done:end] {
-			reqs = append(reqs, types.WriteRequest{PutRequest: &types.PutRequest{Item: it}})
-		}
-		if err := s.batch(ctx, reqs); err != nil {
-			return done, err
-		}
-		done = end
-	}
-	return done, nil
-}
-
 // pack encodes the longest run of msgs of one execution and attempt that
-// fits in MaxChunkBytes (at least one message) and returns its length.
+// fits in MaxChunkBytes (at least one message), each text cut, and returns
+// its length.
 func pack(msgs []Message) (int, string, error) {
 	var b strings.Builder
 	b.WriteByte('[')
@@ -151,9 +170,10 @@ func pack(msgs []Message) (int, string, error) {
 		if m.ExecutionID != msgs[0].ExecutionID || m.Attempt != msgs[0].Attempt {
 			break
 		}
+		m.Message = cut(m.Message)
 		j, err := json.Marshal(m)
 		if err != nil {
-			return 0, "", fmt.Errorf("encode message %d of execution %s: %w", m.Seq, m.ExecutionID, err)
+			return 0, "", fmt.Errorf("encode message %d of execution %s: %w: %w", m.Seq, m.ExecutionID, ErrInvalid, err)
 		}
 		if n > 0 && b.Len()+len(j)+2 > MaxChunkBytes {
 			break
@@ -198,9 +218,7 @@ type Page = scaleouttype.MessagePage
 // List returns up to limit messages after the cursor (empty: from the
 // start), in order.
 func (s *Store) List(ctx context.Context, executionID, cursor string, limit int) (Page, error) {
-	if limit <= 0 || limit > 1000 {
-		limit = 1000
-	}
+	limit = pageLimit(limit)
 	afterAttempt, afterSeq := 0, 0
 	cond := "#pk = :pk AND begins_with(#sk, :msg)"
 	values := map[string]types.AttributeValue{
@@ -243,7 +261,7 @@ func (s *Store) List(ctx context.Context, executionID, cursor string, limit int)
 			}
 			for _, m := range msgs {
 				m.ExecutionID = executionID
-				if m.Attempt < afterAttempt || m.Attempt == afterAttempt && m.Seq <= afterSeq {
+				if !after(m, afterAttempt, afterSeq) {
 					continue // before the cursor, in the first chunk
 				}
 				if len(p.Messages) < limit {
@@ -256,13 +274,33 @@ func (s *Store) List(ctx context.Context, executionID, cursor string, limit int)
 		}
 		in.ExclusiveStartKey = out.LastEvaluatedKey
 	}
-	if n := len(p.Messages); n > 0 {
-		last := p.Messages[n-1]
-		p.Next = fmt.Sprintf("%d.%d", last.Attempt, last.Seq)
-	} else {
-		p.Next = cursor
-	}
+	p.Next = nextCursor(p.Messages, cursor)
 	return p, nil
+}
+
+// MaxPage is the most messages one List returns; a limit of 0 or more
+// asks for MaxPage.
+const MaxPage = 1000
+
+func pageLimit(limit int) int {
+	if limit <= 0 || limit > MaxPage {
+		return MaxPage
+	}
+	return limit
+}
+
+// after reports whether m comes after the cursor's message.
+func after(m Message, attempt, seq int) bool {
+	return m.Attempt > attempt || m.Attempt == attempt && m.Seq > seq
+}
+
+// nextCursor is the cursor after a page: its last message's, or the same
+// cursor for an empty page (to tail by asking again).
+func nextCursor(page []Message, cursor string) string {
+	if n := len(page); n > 0 {
+		return fmt.Sprintf("%d.%d", page[n-1].Attempt, page[n-1].Seq)
+	}
+	return cursor
 }
 
 // legacyItem is an item of one message, as written before chunks.
@@ -327,12 +365,13 @@ var ErrBadCursor = errors.New("messages: not a cursor from a previous page")
 // line every 100 ms costs one small item write a second.
 const DefaultFlushEvery = time.Second
 
-// Writer buffers one attempt's messages and writes them in batches: every
-// FlushEvery while there are any, at once when a full item (MaxChunkBytes)
-// is buffered, and on Close. A write that fails is kept and tried again
-// at the next flush (the same items, so nothing is written twice).
+// Writer buffers one attempt's messages and writes them to a Sink in
+// batches: every FlushEvery while there are any, at once when a full item
+// (MaxChunkBytes) is buffered, and on Close. A write that fails is kept
+// and tried again at the next flush, as the same batch (so nothing is
+// written twice).
 type Writer struct {
-	store   *Store
+	sink    Sink
 	id      string
 	attempt int
 	log     *slog.Logger
@@ -341,10 +380,10 @@ type Writer struct {
 	buf      []Message
 	bufBytes int
 	seq      int
-	// unwritten are packed items a flush could not write, oldest first;
+	// unwritten are batches a flush could not write, oldest first;
 	// pending counts the messages in them. Only the loop touches
 	// unwritten; pending is read by Add under mu.
-	unwritten []map[string]types.AttributeValue
+	unwritten [][]Message
 	pending   int
 	lastErr   error
 	kick      chan struct{}
@@ -367,8 +406,9 @@ type WriterOptions struct {
 	Logger      *slog.Logger
 }
 
-// NewWriter starts a writer for one attempt of an execution.
-func NewWriter(store *Store, executionID string, attempt int, o WriterOptions) *Writer {
+// NewWriter starts a writer for one attempt of an execution, writing to
+// sink (a Store, or Memory in tests).
+func NewWriter(sink Sink, executionID string, attempt int, o WriterOptions) *Writer {
 	if o.FlushEvery <= 0 {
 		o.FlushEvery = DefaultFlushEvery
 	}
@@ -378,13 +418,13 @@ func NewWriter(store *Store, executionID string, attempt int, o WriterOptions) *
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	w := &Writer{store: store, id: executionID, attempt: attempt, log: o.Logger,
+	w := &Writer{sink: sink, id: executionID, attempt: attempt, log: o.Logger,
 		kick: make(chan struct{}, 1), done: make(chan struct{}), quit: make(chan struct{}), maxBuf: o.MaxBuffered}
 	go w.loop(o.FlushEvery)
 	return w
 }
 
-// Add buffers one message; it never blocks on DynamoDB.
+// Add buffers one message; it never blocks on the sink.
 func (w *Writer) Add(m Message) {
 	m.Message = cut(m.Message)
 	w.mu.Lock()
@@ -438,44 +478,32 @@ func (w *Writer) flush() {
 	w.pending += len(batch)
 	w.mu.Unlock()
 	if len(batch) > 0 {
-		items, err := w.store.items(batch)
-		if err != nil {
-			// Not encodable: trying again would not help.
-			w.log.WarnContext(ctx, "could not encode messages", "execution_id", w.id, "count", len(batch), "error", err)
+		w.unwritten = append(w.unwritten, batch)
+	}
+	for len(w.unwritten) > 0 {
+		b := w.unwritten[0]
+		err := w.sink.Write(ctx, b)
+		if err != nil && !errors.Is(err, ErrInvalid) {
 			w.mu.Lock()
-			w.pending -= len(batch)
-			w.errs = append(w.errs, err)
+			w.lastErr = err
 			w.mu.Unlock()
-		} else {
-			w.unwritten = append(w.unwritten, items...)
+			w.log.WarnContext(ctx, "could not write messages; trying again at the next flush", "execution_id", w.id,
+				"batches", len(w.unwritten), "error", err)
+			return
+		}
+		w.unwritten = w.unwritten[1:]
+		w.mu.Lock()
+		w.pending -= len(b)
+		w.lastErr = nil
+		if err != nil {
+			// Not storable: trying again would not help.
+			w.errs = append(w.errs, err)
+		}
+		w.mu.Unlock()
+		if err != nil {
+			w.log.WarnContext(ctx, "could not encode messages", "execution_id", w.id, "count", len(b), "error", err)
 		}
 	}
-	if len(w.unwritten) == 0 {
-		return
-	}
-	n, err := w.store.put(ctx, w.unwritten)
-	written := 0
-	for _, it := range w.unwritten[:n] {
-		written += chunkLen(it)
-	}
-	w.unwritten = w.unwritten[n:]
-	w.mu.Lock()
-	w.pending -= written
-	w.lastErr = err
-	w.mu.Unlock()
-	if err != nil {
-		w.log.WarnContext(ctx, "could not write messages; trying again at the next flush", "execution_id", w.id,
-			"items", len(w.unwritten), "error", err)
-	}
-}
-
-// chunkLen is how many messages an item of items holds.
-func chunkLen(it map[string]types.AttributeValue) int {
-	var c chunk
-	if err := attributevalue.UnmarshalMap(it, &c); err != nil {
-		return 0
-	}
-	return c.Last - c.First + 1
 }
 
 // Close writes what is buffered and stops the writer. It reports messages

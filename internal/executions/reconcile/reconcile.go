@@ -7,8 +7,8 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/scaleout/scaleout/internal/aws/queue"
 	"github.com/scaleout/scaleout/internal/executions/execution"
+	"github.com/scaleout/scaleout/internal/executions/taskqueue"
 )
 
 // Store is where executions live (execstore.Store).
@@ -25,9 +25,9 @@ type Store interface {
 	Recover(ctx context.Context, e execution.Execution, now, deadSince time.Time) (execution.Execution, error)
 }
 
-// Enqueuer sends a pool's execution tasks (queue.Queue).
+// Enqueuer sends a pool's execution tasks (a taskqueue.Queue).
 type Enqueuer interface {
-	Send(ctx context.Context, t queue.Task) error
+	Send(ctx context.Context, t taskqueue.Task) error
 }
 
 // Config tunes the reconciler.
@@ -181,7 +181,7 @@ func (r *Reconciler) requeue(ctx context.Context, e execution.Execution, now tim
 		}
 		return fmt.Errorf("re-enqueue execution %s: %w", e.ID, err)
 	}
-	if err := q.Send(ctx, queue.Task{ExecutionID: e.ID, Pool: e.Pool}); err != nil {
+	if err := q.Send(ctx, taskqueue.Task{ExecutionID: e.ID, Pool: e.Pool}); err != nil {
 		// Recorded as enqueued but not sent: the next pass after
 		// PendingAfter sends it.
 		return fmt.Errorf("re-enqueue execution %s: %w", e.ID, err)
@@ -212,7 +212,7 @@ func (r *Reconciler) recover(ctx context.Context, e execution.Execution, now tim
 		rep.Ended++
 		return nil
 	}
-	if err := q.Send(ctx, queue.Task{ExecutionID: e.ID, Pool: e.Pool}); err != nil {
+	if err := q.Send(ctx, taskqueue.Task{ExecutionID: e.ID, Pool: e.Pool}); err != nil {
 		// Pending with enqueued_at now: a later pass sends it again.
 		return fmt.Errorf("enqueue recovered execution %s: %w", e.ID, err)
 	}

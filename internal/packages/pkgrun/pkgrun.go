@@ -79,7 +79,7 @@ var hostname = sync.OnceValue(func() string {
 // Runner runs executions' packages through the engine.
 type Runner struct {
 	Types    *task.Registry
-	Messages *messages.Store
+	Messages messages.Sink // a messages.Store; messages.Memory in tests
 	Logger   *slog.Logger
 	// Sealer opens the sensitive parameters the API sealed; without it an
 	// execution that has some fails, saying which key to give the worker.
