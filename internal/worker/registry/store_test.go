@@ -9,7 +9,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/scaleout/scaleout/internal/executions/leasetest"
+	"github.com/scaleout/scaleout/internal/testkit/testclock"
 	"github.com/scaleout/scaleout/internal/testkit/testenv"
 	"github.com/scaleout/scaleout/internal/worker/registry"
 	"github.com/scaleout/scaleout/scaleouttype"
@@ -19,14 +19,14 @@ func TestMain(m *testing.M) { testenv.Main(m) }
 
 type bundle struct {
 	store *registry.Store
-	clock *leasetest.Clock
+	clock *testclock.Clock
 	id    string // a worker id unique to the test
 }
 
 func setup(t *testing.T) bundle {
 	t.Helper()
 	env := testenv.AWS(t)
-	c := leasetest.NewClock()
+	c := testclock.New()
 	s := registry.NewStore(env.Clients.DynamoDB, env.Set.Catalog.Name)
 	s.Now = c.Now
 	return bundle{store: s, clock: c, id: testenv.Name("w")}

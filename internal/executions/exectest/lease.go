@@ -1,140 +1,20 @@
-// Package leasetest is the conformance suite of the lease rules: what every
-// store of executions and worker sessions must guarantee so that an
-// execution is never run by two attempts at once, never lost when a worker
-// dies, and never charged a package retry for a worker's death.
-//
-// A store runs it from a test of its own:
-//
-//	func TestLeaseRules(t *testing.T) {
-//		leasetest.Run(t, func(t *testing.T) leasetest.Harness { ... })
-//	}
-//
-// The DynamoDB store (package execstore with package workers' registry)
-// runs it against DynamoDB Local; a future store runs the same cases.
-package leasetest
+package exectest
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"sync"
-	"testing"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 
 	"github.com/scaleout/scaleout/internal/executions/execution"
-	"github.com/scaleout/scaleout/internal/worker"
 	"github.com/scaleout/scaleout/internal/worker/registry"
 )
 
-// Store is the execution side under test.
-type Store interface {
-	worker.Store
-	Create(ctx context.Context, e execution.Execution) error
-	Get(ctx context.Context, id string) (execution.Execution, error)
-	Stop(ctx context.Context, id string, now time.Time) (execution.Execution, error)
-	Recover(ctx context.Context, e execution.Execution, now, deadSince time.Time) (execution.Execution, error)
-}
-
-// Harness is one store under test, with its registry, whose clock the
-// suite moves (the registry must read the time from Clock).
-type Harness struct {
-	Store    Store
-	Registry worker.Registry
-	Clock    *Clock
-}
-
-// Clock is a clock the suite moves by hand.
-type Clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-// NewClock starts a clock at now, to the millisecond.
-func NewClock() *Clock { return &Clock{t: time.Now().UTC().Truncate(time.Millisecond)} }
-
-// Now is the clock's time.
-func (c *Clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-// Add moves the clock.
-func (c *Clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
-const lease = 30 * time.Second
-
-type suite struct {
-	t *testing.T
-	Harness
-	ctx context.Context
-}
-
-func (s suite) pending(retries, lostRetries int) execution.Execution {
-	s.t.Helper()
-	e := execution.Execution{
-		ID: uuid.Must(uuid.NewV7()).String(), Folder: "lease", Project: "rules", Package: s.t.Name(), Pool: "leasetest", // no reconciler of a shared table serves it
-		Status: execution.Pending, Definition: []byte(`{"name":"p","tasks":[{"name":"t","type":"sleep","with":{"duration":"0s"}}]}`),
-		Retries: retries, LostRetries: lostRetries, CreatedAt: s.Clock.Now(),
-	}
-	require.NoError(s.t, s.Store.Create(s.ctx, e))
-	return e
-}
-
-func (s suite) register(id string) (registry.Session, registry.SessionState) {
-	s.t.Helper()
-	_, sess, prev, err := s.Registry.Register(s.ctx, registry.Registration{ID: id, Machine: "m", Pools: []string{"leasetest"}, MaxTasks: 4}, lease)
-	require.NoError(s.t, err)
-	return sess, prev
-}
-
-// workerID is unique per test.
-func (s suite) workerID(name string) string { return fmt.Sprintf("%s-%s", name, uuid.NewString()[:8]) }
-
-func (s suite) renew(sess registry.Session, runs ...execution.Execution) error {
-	var rs []registry.Run
-	for _, e := range runs {
-		rs = append(rs, registry.Run{ExecutionID: e.ID, Attempt: e.Attempt})
-	}
-	_, err := s.Registry.Renew(s.ctx, sess, s.Clock.Now().Add(lease), rs, nil)
-	return err
-}
-
-// Run runs every rule against the stores newHarness makes (one per case;
-// they may share tables: every case uses fresh ids).
-func Run(t *testing.T, newHarness func(t *testing.T) Harness) {
-	cases := []struct {
-		name string
-		run  func(s suite)
-	}{
-		{"ClaimIsExclusive", claimIsExclusive},
-		{"WritesNeedTheLease", writesNeedTheLease},
-		{"LiveSessionIsNotTakenOver", liveSessionIsNotTakenOver},
-		{"DeadSessionIsTakenOverOnItsLostBudget", deadSessionIsTakenOver},
-		{"NoLostRetriesLeftEndsUnexpectedly", noLostRetriesLeft},
-		{"ExpiredSessionCannotRenew", expiredSessionCannotRenew},
-		{"RegistrationWaitsForALiveSessionAndHandsOverOrphans", registration},
-		{"StopReachesTheSession", stopReachesTheSession},
-		{"TakeoverRaceHasOneWinner", takeoverRace},
-		{"ReapRecoversRecordedRunsOnce", reap},
-		{"AbandonedAttemptIsRecovered", abandoned},
-		{"RetryAndReleaseBudgets", retryAndRelease},
-	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			t.Parallel()
-			h := newHarness(t)
-			c.run(suite{t: t, Harness: h, ctx: context.Background()})
-		})
-	}
-}
+// The lease rules: an execution is never run by two attempts at once,
+// never lost when a worker dies, and never charged a package retry for a
+// worker's death.
 
 func claimIsExclusive(s suite) {
 	e := s.pending(0, 2)
@@ -289,7 +169,7 @@ func registration(s suite) {
 	require.NoError(s.t, s.renew(a, claimed))
 	// The same id again while the lease runs: refused (two processes
 	// with one id would fence each other out).
-	_, _, _, err = s.Registry.Register(s.ctx, registry.Registration{ID: id, Machine: "m", Pools: []string{"leasetest"}, MaxTasks: 4}, lease)
+	_, _, _, err = s.Registry.Register(s.ctx, registry.Registration{ID: id, Machine: "m", Pools: []string{"exectest"}, MaxTasks: 4}, lease)
 	require.ErrorIs(s.t, err, registry.ErrSessionLive)
 	// After the lease: a new session, and the old one's runs handed over
 	// for recovery.
