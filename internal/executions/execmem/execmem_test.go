@@ -9,6 +9,7 @@ import (
 	"github.com/scaleout/scaleout/internal/executions/reconcile"
 	"github.com/scaleout/scaleout/internal/testkit/testclock"
 	"github.com/scaleout/scaleout/internal/worker"
+	"github.com/scaleout/scaleout/internal/worker/registry/registrytest"
 )
 
 // The ports the in-memory adapters serve, as the DynamoDB ones do.
@@ -28,5 +29,17 @@ func TestConformance(t *testing.T) {
 		clock := testclock.New()
 		s := execmem.New(clock.Now)
 		return exectest.Harness{Store: s, Registry: s.Registry(), Clock: clock}
+	})
+}
+
+// The in-memory registry passes the registries' conformance suite.
+func TestRegistryConformance(t *testing.T) {
+	registrytest.Run(t, func(t *testing.T, o registrytest.Options) registrytest.Harness {
+		clock := testclock.New()
+		r := execmem.New(clock.Now).Registry()
+		if o.Retention > 0 {
+			r.Retention = o.Retention
+		}
+		return registrytest.Harness{Registry: r, Clock: clock}
 	})
 }
