@@ -60,6 +60,7 @@ func Run(t *testing.T, newHarness func(t *testing.T) Harness) {
 		{"SizeLimits", sizeLimits},
 		{"FailOnlyPending", failOnlyPending},
 		{"Stop", stop},
+		{"StopWithoutItsSession", stopWithoutItsSession},
 		{"List", list},
 		{"ListFiltersAndPages", listFiltersAndPages},
 		{"ByStatus", byStatus},

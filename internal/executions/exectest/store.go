@@ -484,3 +484,32 @@ func finishSentTwice(s suite) {
 	_, err = s.Store.Finish(s.ctx, execution.Lease{ID: uuid.NewString(), WorkerID: "w", Session: "s", Attempt: 1}, res, now)
 	require.ErrorIs(s.t, err, execution.ErrLeaseLost, "no such execution")
 }
+
+// A running execution whose session was replaced (its worker restarted
+// after its lease ran out) is stopping all the same, though no session is
+// told; the recovery of the lost attempt ends it canceled.
+func stopWithoutItsSession(s suite) {
+	e := s.pending(0, 2)
+	id := s.workerID("a")
+	a, _ := s.register(id)
+	claimed, err := s.Store.Claim(s.ctx, e.ID, a, s.Clock.Now())
+	require.NoError(s.t, err)
+	require.NoError(s.t, s.renew(a, claimed))
+	s.Clock.Add(lease + time.Second)
+	_, prev := s.register(id)
+	require.Equal(s.t, a.ID, prev.ID)
+
+	stopped, err := s.Store.Stop(s.ctx, e.ID, s.Clock.Now())
+	require.NoError(s.t, err)
+	require.Equal(s.t, execution.Stopping, stopped.Status)
+	sig, err := s.Registry.Signals(s.ctx, id)
+	require.NoError(s.t, err)
+	require.Empty(s.t, sig.Stops, "the new session is not asked to stop its predecessor's run")
+
+	got, recovered, err := s.Store.Reap(s.ctx, prev, prev.Runs[0], s.Clock.Now())
+	require.NoError(s.t, err)
+	require.True(s.t, recovered)
+	require.Equal(s.t, execution.Canceled, got.Status)
+	require.Len(s.t, got.Attempts, 1)
+	require.Equal(s.t, execution.OutcomeLost, got.Attempts[0].Outcome)
+}
