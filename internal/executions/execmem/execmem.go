@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/scaleout/scaleout/internal/executions/execution"
-	"github.com/scaleout/scaleout/internal/worker/registry"
+	"github.com/scaleout/scaleout/internal/worker/registry/registrytype"
 	"github.com/scaleout/scaleout/scaleouttype"
 )
 
@@ -50,7 +50,7 @@ func New(now func() time.Time) *Store {
 	}
 	st := &state{now: now, executions: map[string]execution.Execution{}, idempotency: map[string]idemRecord{},
 		workers: map[string]*workerItem{}}
-	return &Store{st: st, reg: &Registry{st: st, Retention: registry.DefaultRetention}}
+	return &Store{st: st, reg: &Registry{st: st, Retention: registrytype.DefaultRetention}}
 }
 
 // Registry is the worker registry whose sessions hold this store's

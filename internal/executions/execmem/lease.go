@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/scaleout/scaleout/internal/executions/execution"
-	"github.com/scaleout/scaleout/internal/worker/registry"
+	"github.com/scaleout/scaleout/internal/worker/registry/registrytype"
 	"github.com/scaleout/scaleout/scaleouttype"
 )
 
@@ -26,7 +26,7 @@ func held(e execution.Execution) bool {
 // *execution.ConflictError whose Current has LeaseUntil set to that
 // session's lease; anything else a *execution.ConflictError holding the
 // stored execution.
-func (s *Store) Claim(_ context.Context, id string, sess registry.Session, now time.Time) (execution.Execution, error) {
+func (s *Store) Claim(_ context.Context, id string, sess registrytype.Session, now time.Time) (execution.Execution, error) {
 	s.st.mu.Lock()
 	defer s.st.mu.Unlock()
 	cur, ok := s.st.read(id)
@@ -57,7 +57,7 @@ func (s *Store) Claim(_ context.Context, id string, sess registry.Session, now t
 
 // expiredAt is when the attempt of cur, held by a session now dead as st
 // shows, was lost: its lease's end if st is still that session, else now.
-func expiredAt(cur execution.Execution, st registry.SessionState, now time.Time) time.Time {
+func expiredAt(cur execution.Execution, st registrytype.SessionState, now time.Time) time.Time {
 	if st.Exists && st.ID == cur.Session && st.LeaseUntil.Before(now) {
 		return st.LeaseUntil
 	}
@@ -73,7 +73,7 @@ var errTryAgain = errors.New("try again")
 // runs the next attempt itself (a takeover), with nil it goes back to
 // pending. It needs the stored execution still held by cur's attempt, in
 // a status the status table lets the operation leave.
-func (st *state) lost(cur execution.Execution, ss registry.SessionState, sess *registry.Session, now time.Time) (execution.Execution, error) {
+func (st *state) lost(cur execution.Execution, ss registrytype.SessionState, sess *registrytype.Session, now time.Time) (execution.Execution, error) {
 	rerun := execution.Pending
 	if sess != nil {
 		rerun = execution.Running
@@ -155,7 +155,7 @@ func (st *state) recover(cur execution.Execution, now, deadSince time.Time) (exe
 // Reap recovers run, an attempt the dead session ss recorded, unless the
 // execution moved on since (then it reports false): the run goes back to
 // pending or ends, as Recover does.
-func (s *Store) Reap(_ context.Context, ss registry.SessionState, run registry.Run, now time.Time) (execution.Execution, bool, error) {
+func (s *Store) Reap(_ context.Context, ss registrytype.SessionState, run registrytype.Run, now time.Time) (execution.Execution, bool, error) {
 	s.st.mu.Lock()
 	defer s.st.mu.Unlock()
 	cur, ok := s.st.read(run.ExecutionID)

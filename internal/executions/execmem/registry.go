@@ -10,7 +10,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/scaleout/scaleout/internal/worker/registry"
+	"github.com/scaleout/scaleout/internal/worker/registry/registrytype"
 	"github.com/scaleout/scaleout/scaleouttype"
 )
 
@@ -49,8 +49,8 @@ func (it *workerItem) expired(now time.Time) bool {
 	return it.expiresAt != 0 && it.expiresAt <= now.Unix()
 }
 
-func (it *workerItem) worker(now time.Time) registry.Worker {
-	w := registry.Worker{
+func (it *workerItem) worker(now time.Time) registrytype.Worker {
+	w := registrytype.Worker{
 		ID: it.id, DisplayName: it.displayName, Description: it.description, Tags: maps.Clone(it.tags), Enabled: it.enabled,
 		Machine: it.machine, Pools: slices.Clone(it.pools), MaxTasks: it.maxTasks, Version: it.version, Running: it.running,
 		RegisteredAt: it.registered, LastHeartbeat: it.heartbeat,
@@ -68,8 +68,8 @@ func (it *workerItem) worker(now time.Time) registry.Worker {
 	return w
 }
 
-func (it *workerItem) signals() registry.Signals {
-	sig := registry.Signals{Enabled: it.enabled, Session: it.session}
+func (it *workerItem) signals() registrytype.Signals {
+	sig := registrytype.Signals{Enabled: it.enabled, Session: it.session}
 	for _, id := range slices.Sorted(maps.Keys(it.stops)) {
 		sig.Stops = append(sig.Stops, id)
 	}
@@ -77,16 +77,16 @@ func (it *workerItem) signals() registry.Signals {
 }
 
 // sessionOf is worker id's session as stored (the lock held).
-func (st *state) sessionOf(id string) registry.SessionState {
+func (st *state) sessionOf(id string) registrytype.SessionState {
 	it, ok := st.workers[id]
 	if !ok {
-		return registry.SessionState{WorkerID: id}
+		return registrytype.SessionState{WorkerID: id}
 	}
-	ss := registry.SessionState{WorkerID: id, ID: it.session, LeaseUntil: it.leaseUntil,
+	ss := registrytype.SessionState{WorkerID: id, ID: it.session, LeaseUntil: it.leaseUntil,
 		SignedOff: !it.signedOff.IsZero() && !it.signedOff.Before(it.leaseUntil), Renewed: it.heartbeat,
 		Lease: it.lease, Exists: true}
 	for _, eid := range slices.Sorted(maps.Keys(it.runs)) {
-		ss.Runs = append(ss.Runs, registry.Run{ExecutionID: eid, Attempt: it.runs[eid]})
+		ss.Runs = append(ss.Runs, registrytype.Run{ExecutionID: eid, Attempt: it.runs[eid]})
 	}
 	return ss
 }
@@ -106,21 +106,21 @@ func (r *Registry) heartbeat(it *workerItem, now time.Time) {
 // lease runs for lease; it returns the worker, the session and the
 // worker's previous session as it was replaced (its Runs are for the
 // caller to recover, unless it signed off). A previous session whose lease
-// runs is registry.ErrSessionLive.
-func (r *Registry) Register(_ context.Context, reg registry.Registration, lease time.Duration) (registry.Worker, registry.Session, registry.SessionState, error) {
+// runs is registrytype.ErrSessionLive.
+func (r *Registry) Register(_ context.Context, reg registrytype.Registration, lease time.Duration) (registrytype.Worker, registrytype.Session, registrytype.SessionState, error) {
 	if err := reg.Validate(); err != nil {
-		return registry.Worker{}, registry.Session{}, registry.SessionState{}, err
+		return registrytype.Worker{}, registrytype.Session{}, registrytype.SessionState{}, err
 	}
 	if lease <= 0 {
-		return registry.Worker{}, registry.Session{}, registry.SessionState{}, fmt.Errorf("register worker %s: the lease must be positive, not %s", reg.ID, lease)
+		return registrytype.Worker{}, registrytype.Session{}, registrytype.SessionState{}, fmt.Errorf("register worker %s: the lease must be positive, not %s", reg.ID, lease)
 	}
 	r.st.mu.Lock()
 	defer r.st.mu.Unlock()
 	prev := r.st.sessionOf(reg.ID)
 	now := r.now()
 	if prev.ID != "" && prev.Holds(prev.ID, now) {
-		return registry.Worker{}, registry.Session{}, registry.SessionState{}, fmt.Errorf("register worker %s: %w until %s (session %s); another process with this id? "+
-			"give each worker its own SCALEOUT_WORKER_ID", reg.ID, registry.ErrSessionLive, prev.LeaseUntil.Format(time.RFC3339), prev.ID)
+		return registrytype.Worker{}, registrytype.Session{}, registrytype.SessionState{}, fmt.Errorf("register worker %s: %w until %s (session %s); another process with this id? "+
+			"give each worker its own SCALEOUT_WORKER_ID", reg.ID, registrytype.ErrSessionLive, prev.LeaseUntil.Format(time.RFC3339), prev.ID)
 	}
 	if prev.SignedOff {
 		prev.Runs = nil // it handed everything back
@@ -133,7 +133,7 @@ func (r *Registry) Register(_ context.Context, reg registry.Registration, lease 
 		}
 		r.st.workers[reg.ID] = it
 	}
-	sess := registry.Session{WorkerID: reg.ID, ID: uuid.NewString(), LeaseUntil: ms(now.Add(lease))}
+	sess := registrytype.Session{WorkerID: reg.ID, ID: uuid.NewString(), LeaseUntil: ms(now.Add(lease))}
 	it.machine, it.pools, it.maxTasks, it.version, it.running = reg.Machine, slices.Clone(reg.Pools), reg.MaxTasks, reg.Version, 0
 	it.session, it.leaseUntil, it.lease = sess.ID, sess.LeaseUntil, lease.Truncate(time.Millisecond)
 	it.runs, it.stops, it.signedOff = nil, map[string]bool{}, time.Time{}
@@ -144,20 +144,20 @@ func (r *Registry) Register(_ context.Context, reg registry.Registration, lease 
 // Renew extends sess's lease to until, records what it runs, removes the
 // stop requests it handled and returns the worker's signals. A session
 // that is not the worker's current one, or whose lease ran out, is
-// registry.ErrSessionLost; a removed worker's is scaleouttype.ErrNotFound.
-func (r *Registry) Renew(_ context.Context, sess registry.Session, until time.Time, runs []registry.Run, handled []string) (registry.Signals, error) {
+// registrytype.ErrSessionLost; a removed worker's is scaleouttype.ErrNotFound.
+func (r *Registry) Renew(_ context.Context, sess registrytype.Session, until time.Time, runs []registrytype.Run, handled []string) (registrytype.Signals, error) {
 	r.st.mu.Lock()
 	defer r.st.mu.Unlock()
 	now := r.now()
 	it, ok := r.st.workers[sess.WorkerID]
 	switch {
 	case !ok:
-		return registry.Signals{}, fmt.Errorf("renew session of worker %s: %w", sess.WorkerID, scaleouttype.ErrNotFound)
+		return registrytype.Signals{}, fmt.Errorf("renew session of worker %s: %w", sess.WorkerID, scaleouttype.ErrNotFound)
 	case it.session != sess.ID:
-		return registry.Signals{}, fmt.Errorf("renew session %s of worker %s: replaced by session %s: %w", sess.ID, sess.WorkerID, it.session, registry.ErrSessionLost)
+		return registrytype.Signals{}, fmt.Errorf("renew session %s of worker %s: replaced by session %s: %w", sess.ID, sess.WorkerID, it.session, registrytype.ErrSessionLost)
 	case !it.leaseUntil.After(now):
-		return registry.Signals{}, fmt.Errorf("renew session %s of worker %s: its lease ran out at %s: %w", sess.ID, sess.WorkerID,
-			it.leaseUntil.Format(time.RFC3339Nano), registry.ErrSessionLost)
+		return registrytype.Signals{}, fmt.Errorf("renew session %s of worker %s: its lease ran out at %s: %w", sess.ID, sess.WorkerID,
+			it.leaseUntil.Format(time.RFC3339Nano), registrytype.ErrSessionLost)
 	}
 	it.leaseUntil = ms(until)
 	it.runs = make(map[string]int, len(runs))
@@ -174,19 +174,19 @@ func (r *Registry) Renew(_ context.Context, sess registry.Session, until time.Ti
 
 // Signals reads whether worker id is enabled and which executions to stop
 // (scaleouttype.ErrNotFound for a removed worker).
-func (r *Registry) Signals(_ context.Context, id string) (registry.Signals, error) {
+func (r *Registry) Signals(_ context.Context, id string) (registrytype.Signals, error) {
 	r.st.mu.Lock()
 	defer r.st.mu.Unlock()
 	it, ok := r.st.workers[id]
 	if !ok {
-		return registry.Signals{}, fmt.Errorf("worker %s: %w", id, scaleouttype.ErrNotFound)
+		return registrytype.Signals{}, fmt.Errorf("worker %s: %w", id, scaleouttype.ErrNotFound)
 	}
 	return it.signals(), nil
 }
 
 // SessionOf reads worker id's current session; a worker with none stored
 // has a SessionState with Exists false.
-func (r *Registry) SessionOf(_ context.Context, id string) (registry.SessionState, error) {
+func (r *Registry) SessionOf(_ context.Context, id string) (registrytype.SessionState, error) {
 	r.st.mu.Lock()
 	defer r.st.mu.Unlock()
 	return r.st.sessionOf(id), nil
@@ -194,8 +194,8 @@ func (r *Registry) SessionOf(_ context.Context, id string) (registry.SessionStat
 
 // SignOff records that a worker stopped cleanly: offline at once, nothing
 // running, its session over (its lease cut to now).
-func (r *Registry) SignOff(_ context.Context, sess registry.Session) error {
-	if registry.ValidID(sess.WorkerID) != nil {
+func (r *Registry) SignOff(_ context.Context, sess registrytype.Session) error {
+	if registrytype.ValidID(sess.WorkerID) != nil {
 		return fmt.Errorf("worker %q: %w", sess.WorkerID, scaleouttype.ErrNotFound)
 	}
 	r.st.mu.Lock()
@@ -212,7 +212,7 @@ func (r *Registry) SignOff(_ context.Context, sess registry.Session) error {
 
 // live returns worker id unless it is unknown or expired (the lock held).
 func (r *Registry) live(what, id string, now time.Time) (*workerItem, error) {
-	if registry.ValidID(id) != nil {
+	if registrytype.ValidID(id) != nil {
 		return nil, fmt.Errorf("worker %q: %w", id, scaleouttype.ErrNotFound)
 	}
 	it, ok := r.st.workers[id]
@@ -226,41 +226,41 @@ func (r *Registry) live(what, id string, now time.Time) (*workerItem, error) {
 }
 
 // Get reads one worker.
-func (r *Registry) Get(_ context.Context, id string) (registry.Worker, error) {
+func (r *Registry) Get(_ context.Context, id string) (registrytype.Worker, error) {
 	r.st.mu.Lock()
 	defer r.st.mu.Unlock()
 	now := r.now()
 	it, err := r.live("worker", id, now)
 	if err != nil {
-		return registry.Worker{}, err
+		return registrytype.Worker{}, err
 	}
 	return it.worker(now), nil
 }
 
 // List returns every worker in id order.
-func (r *Registry) List(context.Context) ([]registry.Worker, error) {
+func (r *Registry) List(context.Context) ([]registrytype.Worker, error) {
 	r.st.mu.Lock()
 	defer r.st.mu.Unlock()
 	now := r.now()
-	list := []registry.Worker{}
+	list := []registrytype.Worker{}
 	for _, it := range r.st.workers {
 		if !it.expired(now) {
 			list = append(list, it.worker(now))
 		}
 	}
-	slices.SortFunc(list, func(a, b registry.Worker) int { return cmp.Compare(a.ID, b.ID) })
+	slices.SortFunc(list, func(a, b registrytype.Worker) int { return cmp.Compare(a.ID, b.ID) })
 	return list, nil
 }
 
 // SetEnabled enables or disables a worker; it learns of it at its next
 // signals read or renewal.
-func (r *Registry) SetEnabled(_ context.Context, id string, enabled bool) (registry.Worker, error) {
+func (r *Registry) SetEnabled(_ context.Context, id string, enabled bool) (registrytype.Worker, error) {
 	r.st.mu.Lock()
 	defer r.st.mu.Unlock()
 	now := r.now()
 	it, err := r.live("update worker", id, now)
 	if err != nil {
-		return registry.Worker{}, err
+		return registrytype.Worker{}, err
 	}
 	it.enabled = enabled
 	return it.worker(now), nil
@@ -268,16 +268,16 @@ func (r *Registry) SetEnabled(_ context.Context, id string, enabled bool) (regis
 
 // Update applies an administrator's changes to a worker (a nil field is
 // left as it is; an empty display name shows the id again).
-func (r *Registry) Update(_ context.Context, id string, c registry.Changes) (registry.Worker, error) {
+func (r *Registry) Update(_ context.Context, id string, c registrytype.Changes) (registrytype.Worker, error) {
 	if err := c.Validate(); err != nil {
-		return registry.Worker{}, err
+		return registrytype.Worker{}, err
 	}
 	r.st.mu.Lock()
 	defer r.st.mu.Unlock()
 	now := r.now()
 	it, err := r.live("update worker", id, now)
 	if err != nil {
-		return registry.Worker{}, err
+		return registrytype.Worker{}, err
 	}
 	if c.DisplayName != nil {
 		it.displayName = *c.DisplayName
@@ -295,7 +295,7 @@ func (r *Registry) Update(_ context.Context, id string, c registry.Changes) (reg
 }
 
 // Remove deletes an offline worker (signed off, or its lease ran out); an
-// online one is registry.ErrBusy: its session holds the lease its
+// online one is registrytype.ErrBusy: its session holds the lease its
 // executions run under.
 func (r *Registry) Remove(_ context.Context, id string) error {
 	r.st.mu.Lock()
@@ -307,7 +307,7 @@ func (r *Registry) Remove(_ context.Context, id string) error {
 	}
 	if it.leaseUntil.After(now) {
 		return fmt.Errorf("remove worker %s: %w: it is online (its session's lease runs until %s, %d executions running): "+
-			"stop its process, or disable it and wait until it is offline, then remove it", id, registry.ErrBusy,
+			"stop its process, or disable it and wait until it is offline, then remove it", id, registrytype.ErrBusy,
 			it.leaseUntil.UTC().Format(time.RFC3339), it.worker(now).Running)
 	}
 	delete(r.st.workers, id)

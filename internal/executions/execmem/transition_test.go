@@ -10,7 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/scaleout/scaleout/internal/executions/execution"
-	"github.com/scaleout/scaleout/internal/worker/registry"
+	"github.com/scaleout/scaleout/internal/worker/registry/registrytype"
 )
 
 // The store's writes agree with the status table, as execstore's
@@ -25,7 +25,7 @@ func TestTransitionConformance(t *testing.T) {
 	ctx := context.Background()
 	now := time.Now().UTC().Truncate(time.Millisecond)
 	s := New(func() time.Time { return now })
-	_, live, _, err := s.Registry().Register(ctx, registry.Registration{ID: "live", Machine: "m", Pools: []string{"default"}, MaxTasks: 1}, time.Hour)
+	_, live, _, err := s.Registry().Register(ctx, registrytype.Registration{ID: "live", Machine: "m", Pools: []string{"default"}, MaxTasks: 1}, time.Hour)
 	require.NoError(t, err)
 
 	// seed stores an execution in status st, held (whatever st) by the
@@ -70,7 +70,7 @@ func TestTransitionConformance(t *testing.T) {
 			_, err = s.Release(ctx, l, rec)
 		case execution.OpTakeOver:
 			s.st.mu.Lock()
-			_, err = s.st.lost(e, registry.SessionState{}, &live, now)
+			_, err = s.st.lost(e, registrytype.SessionState{}, &live, now)
 			s.st.mu.Unlock()
 		case execution.OpRecover:
 			_, err = s.Recover(ctx, e, now, now)

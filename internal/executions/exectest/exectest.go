@@ -12,7 +12,7 @@ import (
 	"github.com/scaleout/scaleout/internal/executions/execution"
 	"github.com/scaleout/scaleout/internal/testkit/testclock"
 	"github.com/scaleout/scaleout/internal/worker"
-	"github.com/scaleout/scaleout/internal/worker/registry"
+	"github.com/scaleout/scaleout/internal/worker/registry/registrytype"
 	"github.com/scaleout/scaleout/scaleouttype"
 )
 
@@ -114,24 +114,24 @@ func (s suite) pending(retries, lostRetries int) execution.Execution {
 	return e
 }
 
-func (s suite) register(id string) (registry.Session, registry.SessionState) {
+func (s suite) register(id string) (registrytype.Session, registrytype.SessionState) {
 	s.t.Helper()
-	_, sess, prev, err := s.Registry.Register(s.ctx, registry.Registration{ID: id, Machine: "m", Pools: []string{"exectest"}, MaxTasks: 4}, lease)
+	_, sess, prev, err := s.Registry.Register(s.ctx, registrytype.Registration{ID: id, Machine: "m", Pools: []string{"exectest"}, MaxTasks: 4}, lease)
 	require.NoError(s.t, err)
 	return sess, prev
 }
 
 // session registers a worker of its own and returns its session.
-func (s suite) session() registry.Session {
+func (s suite) session() registrytype.Session {
 	s.t.Helper()
 	sess, _ := s.register(s.workerID("w"))
 	return sess
 }
 
-func (s suite) renew(sess registry.Session, runs ...execution.Execution) error {
-	var rs []registry.Run
+func (s suite) renew(sess registrytype.Session, runs ...execution.Execution) error {
+	var rs []registrytype.Run
 	for _, e := range runs {
-		rs = append(rs, registry.Run{ExecutionID: e.ID, Attempt: e.Attempt})
+		rs = append(rs, registrytype.Run{ExecutionID: e.ID, Attempt: e.Attempt})
 	}
 	_, err := s.Registry.Renew(s.ctx, sess, s.Clock.Now().Add(lease), rs, nil)
 	return err

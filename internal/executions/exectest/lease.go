@@ -9,7 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/scaleout/scaleout/internal/executions/execution"
-	"github.com/scaleout/scaleout/internal/worker/registry"
+	"github.com/scaleout/scaleout/internal/worker/registry/registrytype"
 )
 
 // The lease rules: an execution is never run by two attempts at once,
@@ -23,7 +23,7 @@ func claimIsExclusive(s suite) {
 	var wins, conflicts int
 	var mu sync.Mutex
 	var wg sync.WaitGroup
-	for _, sess := range []registry.Session{a, b, a, b} {
+	for _, sess := range []registrytype.Session{a, b, a, b} {
 		wg.Go(func() {
 			_, err := s.Store.Claim(s.ctx, e.ID, sess, s.Clock.Now())
 			mu.Lock()
@@ -156,7 +156,7 @@ func expiredSessionCannotRenew(s suite) {
 	a, _ := s.register(s.workerID("a"))
 	require.NoError(s.t, s.renew(a))
 	s.Clock.Add(lease + time.Millisecond)
-	require.ErrorIs(s.t, s.renew(a), registry.ErrSessionLost, "a lease that ran out never comes back")
+	require.ErrorIs(s.t, s.renew(a), registrytype.ErrSessionLost, "a lease that ran out never comes back")
 }
 
 func registration(s suite) {
@@ -169,16 +169,16 @@ func registration(s suite) {
 	require.NoError(s.t, s.renew(a, claimed))
 	// The same id again while the lease runs: refused (two processes
 	// with one id would fence each other out).
-	_, _, _, err = s.Registry.Register(s.ctx, registry.Registration{ID: id, Machine: "m", Pools: []string{"exectest"}, MaxTasks: 4}, lease)
-	require.ErrorIs(s.t, err, registry.ErrSessionLive)
+	_, _, _, err = s.Registry.Register(s.ctx, registrytype.Registration{ID: id, Machine: "m", Pools: []string{"exectest"}, MaxTasks: 4}, lease)
+	require.ErrorIs(s.t, err, registrytype.ErrSessionLive)
 	// After the lease: a new session, and the old one's runs handed over
 	// for recovery.
 	s.Clock.Add(lease + time.Second)
 	b, prev := s.register(id)
 	require.NotEqual(s.t, a.ID, b.ID)
 	require.Equal(s.t, a.ID, prev.ID, "the replaced session, as it was")
-	require.Equal(s.t, []registry.Run{{ExecutionID: e.ID, Attempt: 1}}, prev.Runs)
-	require.ErrorIs(s.t, s.renew(a, claimed), registry.ErrSessionLost, "the old session is fenced out")
+	require.Equal(s.t, []registrytype.Run{{ExecutionID: e.ID, Attempt: 1}}, prev.Runs)
+	require.ErrorIs(s.t, s.renew(a, claimed), registrytype.ErrSessionLost, "the old session is fenced out")
 	// The new session's worker recovers what the old one held.
 	got, recovered, err := s.Store.Reap(s.ctx, prev, prev.Runs[0], s.Clock.Now())
 	require.NoError(s.t, err)
@@ -205,7 +205,7 @@ func stopReachesTheSession(s suite) {
 		return err == nil && len(sig.Stops) == 1 && sig.Stops[0] == e.ID
 	}, 5*time.Second, 50*time.Millisecond)
 	// Handled stop requests go at the next renewal.
-	_, err = s.Registry.Renew(s.ctx, a, s.Clock.Now().Add(lease), []registry.Run{{ExecutionID: e.ID, Attempt: claimed.Attempt}}, []string{e.ID})
+	_, err = s.Registry.Renew(s.ctx, a, s.Clock.Now().Add(lease), []registrytype.Run{{ExecutionID: e.ID, Attempt: claimed.Attempt}}, []string{e.ID})
 	require.NoError(s.t, err)
 	require.Eventually(s.t, func() bool {
 		sig, err := s.Registry.Signals(s.ctx, id)
@@ -223,7 +223,7 @@ func takeoverRace(s suite) {
 	_, err := s.Store.Claim(s.ctx, e.ID, a, s.Clock.Now())
 	require.NoError(s.t, err)
 	s.Clock.Add(lease + time.Second)
-	var sessions []registry.Session
+	var sessions []registrytype.Session
 	for i := range 4 {
 		sess, _ := s.register(s.workerID(fmt.Sprintf("t%d", i)))
 		sessions = append(sessions, sess)
@@ -259,7 +259,7 @@ func reap(s suite) {
 	st, err := s.Registry.SessionOf(s.ctx, id)
 	require.NoError(s.t, err)
 	require.True(s.t, st.Holds(a.ID, s.Clock.Now()))
-	require.Equal(s.t, []registry.Run{{ExecutionID: e.ID, Attempt: 1}}, st.Runs)
+	require.Equal(s.t, []registrytype.Run{{ExecutionID: e.ID, Attempt: 1}}, st.Runs)
 
 	s.Clock.Add(lease + time.Second)
 	st, err = s.Registry.SessionOf(s.ctx, id)

@@ -13,7 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/scaleout/scaleout/internal/executions/execution"
-	"github.com/scaleout/scaleout/internal/worker/registry"
+	"github.com/scaleout/scaleout/internal/worker/registry/registrytype"
 	"github.com/scaleout/scaleout/scaleouttype"
 )
 
@@ -405,7 +405,7 @@ func byStatus(s suite) {
 	// Eleven running: ten held by a session whose lease ran out an hour
 	// ago, one by a live one.
 	deadID := s.workerID("dead")
-	_, dead, _, err := s.Registry.Register(s.ctx, registry.Registration{ID: deadID, Machine: "m", Pools: []string{pool}, MaxTasks: 10}, time.Hour)
+	_, dead, _, err := s.Registry.Register(s.ctx, registrytype.Registration{ID: deadID, Machine: "m", Pools: []string{pool}, MaxTasks: 10}, time.Hour)
 	require.NoError(s.t, err)
 	for _, id := range made[:10] {
 		_, err := s.Store.Claim(s.ctx, id, dead, s.Clock.Now())

@@ -11,22 +11,22 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/scaleout/scaleout/internal/testkit/testclock"
-	"github.com/scaleout/scaleout/internal/worker/registry"
+	"github.com/scaleout/scaleout/internal/worker/registry/registrytype"
 	"github.com/scaleout/scaleout/scaleouttype"
 )
 
 // Registry is the worker registry under test: what the worker
 // (worker.Registry) and the API (api.Workers) ask of it.
 type Registry interface {
-	Register(ctx context.Context, r registry.Registration, lease time.Duration) (registry.Worker, registry.Session, registry.SessionState, error)
-	Renew(ctx context.Context, sess registry.Session, until time.Time, runs []registry.Run, handled []string) (registry.Signals, error)
-	Signals(ctx context.Context, id string) (registry.Signals, error)
-	SessionOf(ctx context.Context, id string) (registry.SessionState, error)
-	SignOff(ctx context.Context, sess registry.Session) error
-	List(ctx context.Context) ([]registry.Worker, error)
-	Get(ctx context.Context, id string) (registry.Worker, error)
-	SetEnabled(ctx context.Context, id string, enabled bool) (registry.Worker, error)
-	Update(ctx context.Context, id string, c registry.Changes) (registry.Worker, error)
+	Register(ctx context.Context, r registrytype.Registration, lease time.Duration) (registrytype.Worker, registrytype.Session, registrytype.SessionState, error)
+	Renew(ctx context.Context, sess registrytype.Session, until time.Time, runs []registrytype.Run, handled []string) (registrytype.Signals, error)
+	Signals(ctx context.Context, id string) (registrytype.Signals, error)
+	SessionOf(ctx context.Context, id string) (registrytype.SessionState, error)
+	SignOff(ctx context.Context, sess registrytype.Session) error
+	List(ctx context.Context) ([]registrytype.Worker, error)
+	Get(ctx context.Context, id string) (registrytype.Worker, error)
+	SetEnabled(ctx context.Context, id string, enabled bool) (registrytype.Worker, error)
+	Update(ctx context.Context, id string, c registrytype.Changes) (registrytype.Worker, error)
 	Remove(ctx context.Context, id string) error
 }
 
@@ -85,15 +85,15 @@ func (bundle) name(prefix string) string { return prefix + "-" + uuid.NewString(
 // lease is the cases' session lease.
 const lease = 15 * time.Second
 
-func (b bundle) register(t *testing.T, id string) registry.Worker {
+func (b bundle) register(t *testing.T, id string) registrytype.Worker {
 	t.Helper()
 	w, _ := b.registerSession(t, id)
 	return w
 }
 
-func (b bundle) registerSession(t *testing.T, id string) (registry.Worker, registry.Session) {
+func (b bundle) registerSession(t *testing.T, id string) (registrytype.Worker, registrytype.Session) {
 	t.Helper()
-	w, sess, _, err := b.reg.Register(context.Background(), registry.Registration{
+	w, sess, _, err := b.reg.Register(context.Background(), registrytype.Registration{
 		ID: id, Machine: "host-a", Pools: []string{"default", "etl"}, MaxTasks: 4, Version: "v1",
 		Tags: map[string]string{"zone": "a"},
 	}, lease)
@@ -101,11 +101,11 @@ func (b bundle) registerSession(t *testing.T, id string) (registry.Worker, regis
 	return w, sess
 }
 
-func (b bundle) renew(t *testing.T, sess registry.Session, running int) (registry.Signals, error) {
+func (b bundle) renew(t *testing.T, sess registrytype.Session, running int) (registrytype.Signals, error) {
 	t.Helper()
-	var runs []registry.Run
+	var runs []registrytype.Run
 	for i := range running {
-		runs = append(runs, registry.Run{ExecutionID: fmt.Sprintf("e%d", i), Attempt: 1})
+		runs = append(runs, registrytype.Run{ExecutionID: fmt.Sprintf("e%d", i), Attempt: 1})
 	}
 	return b.reg.Renew(context.Background(), sess, b.clock.Now().Add(lease), runs, nil)
 }
@@ -115,7 +115,7 @@ func registerCreatesThenKeepsAdminFields(t *testing.T, b bundle) {
 	first := b.clock.Now()
 
 	w, sess := b.registerSession(t, b.id)
-	require.Equal(t, registry.Worker{
+	require.Equal(t, registrytype.Worker{
 		ID: b.id, DisplayName: b.id, Description: "", Tags: map[string]string{"zone": "a"}, Enabled: true,
 		Machine: "host-a", Pools: []string{"default", "etl"}, MaxTasks: 4, Version: "v1", Running: 0,
 		RegisteredAt: first, LastHeartbeat: first, Online: true,
@@ -124,7 +124,7 @@ func registerCreatesThenKeepsAdminFields(t *testing.T, b bundle) {
 	// An administrator edits and disables it; it heartbeats, then restarts
 	// on another machine with another version and other tags.
 	name, desc := "ETL box", "nightly loads"
-	_, err := b.reg.Update(ctx, b.id, registry.Changes{DisplayName: &name, Description: &desc,
+	_, err := b.reg.Update(ctx, b.id, registrytype.Changes{DisplayName: &name, Description: &desc,
 		Tags: map[string]string{"team": "data"}})
 	require.NoError(t, err)
 	_, err = b.reg.SetEnabled(ctx, b.id, false)
@@ -134,11 +134,11 @@ func registerCreatesThenKeepsAdminFields(t *testing.T, b bundle) {
 	require.False(t, sig.Enabled)
 
 	b.clock.Add(time.Minute)
-	w, _, prev, err := b.reg.Register(ctx, registry.Registration{ID: b.id, Machine: "host-b", Pools: []string{"default"},
+	w, _, prev, err := b.reg.Register(ctx, registrytype.Registration{ID: b.id, Machine: "host-b", Pools: []string{"default"},
 		MaxTasks: 8, Version: "v2", Tags: map[string]string{"zone": "b"}}, lease)
 	require.NoError(t, err)
 	require.Len(t, prev.Runs, 3, "the killed session's runs are handed over")
-	require.Equal(t, registry.Worker{
+	require.Equal(t, registrytype.Worker{
 		ID: b.id, DisplayName: name, Description: desc, Tags: map[string]string{"team": "data"}, Enabled: false,
 		Machine: "host-b", Pools: []string{"default"}, MaxTasks: 8, Version: "v2", Running: 0,
 		RegisteredAt: first, LastHeartbeat: first.Add(time.Minute), Online: true,
@@ -176,10 +176,10 @@ func renew(t *testing.T, b bundle) {
 	require.NoError(t, err)
 	require.True(t, sig.Enabled)
 
-	require.ErrorIs(t, b.reg.Remove(ctx, b.id), registry.ErrBusy, "a live worker running executions is not removed")
+	require.ErrorIs(t, b.reg.Remove(ctx, b.id), registrytype.ErrBusy, "a live worker running executions is not removed")
 	_, err = b.renew(t, sess, 0)
 	require.NoError(t, err)
-	require.ErrorIs(t, b.reg.Remove(ctx, b.id), registry.ErrBusy, "nor an idle one while its lease runs")
+	require.ErrorIs(t, b.reg.Remove(ctx, b.id), registrytype.ErrBusy, "nor an idle one while its lease runs")
 	b.clock.Add(lease)
 	require.NoError(t, b.reg.Remove(ctx, b.id), "offline: removed")
 	_, err = b.renew(t, sess, 0)
@@ -210,7 +210,7 @@ func onlineFollowsTheLease(t *testing.T, b bundle) {
 		require.Equal(t, tc.online, w.Online, "after %s more", tc.advance)
 	}
 	_, err := b.renew(t, sess, 0)
-	require.ErrorIs(t, err, registry.ErrSessionLost, "a session whose lease ran out cannot come back")
+	require.ErrorIs(t, err, registrytype.ErrSessionLost, "a session whose lease ran out cannot come back")
 	w := b.register(t, b.id)
 	require.True(t, w.Online, "a new session brings it back online")
 }
@@ -218,7 +218,7 @@ func onlineFollowsTheLease(t *testing.T, b bundle) {
 func listIsOrderedAndComputesOnline(t *testing.T, b bundle) {
 	ctx := context.Background()
 	ids := []string{b.id + "-c", b.id + "-a", b.id + "-b"}
-	sessions := map[string]registry.Session{}
+	sessions := map[string]registrytype.Session{}
 	for _, id := range ids {
 		_, sessions[id] = b.registerSession(t, id)
 	}
@@ -229,7 +229,7 @@ func listIsOrderedAndComputesOnline(t *testing.T, b bundle) {
 
 	all, err := b.reg.List(ctx)
 	require.NoError(t, err)
-	var mine []registry.Worker
+	var mine []registrytype.Worker
 	for _, w := range all {
 		if strings.HasPrefix(w.ID, b.id+"-") {
 			mine = append(mine, w)
@@ -272,19 +272,19 @@ func update(t *testing.T, b bundle) {
 	b.register(t, b.id)
 	ptr := func(s string) *string { return &s }
 
-	w, err := b.reg.Update(ctx, b.id, registry.Changes{Description: ptr("only this")})
+	w, err := b.reg.Update(ctx, b.id, registrytype.Changes{Description: ptr("only this")})
 	require.NoError(t, err)
 	require.Equal(t, "only this", w.Description)
 	require.Equal(t, b.id, w.DisplayName, "fields not given stay")
 	require.Equal(t, map[string]string{"zone": "a"}, w.Tags)
 
-	w, err = b.reg.Update(ctx, b.id, registry.Changes{DisplayName: ptr("Box"), Tags: map[string]string{}})
+	w, err = b.reg.Update(ctx, b.id, registrytype.Changes{DisplayName: ptr("Box"), Tags: map[string]string{}})
 	require.NoError(t, err)
 	require.Equal(t, "Box", w.DisplayName)
 	require.Empty(t, w.Tags, "an empty map removes every tag")
 	require.Equal(t, "only this", w.Description)
 
-	w, err = b.reg.Update(ctx, b.id, registry.Changes{DisplayName: ptr("")})
+	w, err = b.reg.Update(ctx, b.id, registrytype.Changes{DisplayName: ptr("")})
 	require.NoError(t, err)
 	require.Equal(t, b.id, w.DisplayName, "an empty display name shows the id")
 }
@@ -295,7 +295,7 @@ func failurePaths(t *testing.T, b bundle) {
 	missing := b.name("missing")
 	b.register(t, b.id)
 	tags := map[string]string{}
-	for i := range registry.MaxTags + 1 {
+	for i := range registrytype.MaxTags + 1 {
 		tags[strings.Repeat("k", i+1)] = ""
 	}
 
@@ -306,7 +306,7 @@ func failurePaths(t *testing.T, b bundle) {
 		want    []string // parts of the message
 	}{
 		{"renew unknown", func() error {
-			_, err := b.reg.Renew(ctx, registry.Session{WorkerID: missing, ID: "s"}, b.clock.Now().Add(lease), nil, nil)
+			_, err := b.reg.Renew(ctx, registrytype.Session{WorkerID: missing, ID: "s"}, b.clock.Now().Add(lease), nil, nil)
 			return err
 		}, scaleouttype.ErrNotFound, nil},
 		{"signals unknown", func() error { _, err := b.reg.Signals(ctx, missing); return err }, scaleouttype.ErrNotFound, nil},
@@ -315,31 +315,31 @@ func failurePaths(t *testing.T, b bundle) {
 		{"enable unknown", func() error { _, err := b.reg.SetEnabled(ctx, missing, true); return err },
 			scaleouttype.ErrNotFound, nil},
 		{"update unknown", func() error {
-			_, err := b.reg.Update(ctx, missing, registry.Changes{Description: ptr("x")})
+			_, err := b.reg.Update(ctx, missing, registrytype.Changes{Description: ptr("x")})
 			return err
 		}, scaleouttype.ErrNotFound, nil},
 		{"remove unknown", func() error { return b.reg.Remove(ctx, missing) }, scaleouttype.ErrNotFound, nil},
-		{"update nothing", func() error { _, err := b.reg.Update(ctx, b.id, registry.Changes{}); return err },
-			registry.ErrInvalid, []string{"nothing to change"}},
+		{"update nothing", func() error { _, err := b.reg.Update(ctx, b.id, registrytype.Changes{}); return err },
+			registrytype.ErrInvalid, []string{"nothing to change"}},
 		{"update too long", func() error {
-			_, err := b.reg.Update(ctx, b.id, registry.Changes{
-				DisplayName: ptr(strings.Repeat("é", registry.MaxDisplayNameLength+1)),
-				Description: ptr(strings.Repeat("d", registry.MaxDescriptionLength+1)),
-				Tags:        map[string]string{"": "x", "k": strings.Repeat("v", registry.MaxTagValueLength+1)},
+			_, err := b.reg.Update(ctx, b.id, registrytype.Changes{
+				DisplayName: ptr(strings.Repeat("é", registrytype.MaxDisplayNameLength+1)),
+				Description: ptr(strings.Repeat("d", registrytype.MaxDescriptionLength+1)),
+				Tags:        map[string]string{"": "x", "k": strings.Repeat("v", registrytype.MaxTagValueLength+1)},
 			})
 			return err
-		}, registry.ErrInvalid, []string{"display name: 101 characters, at most 100", "description: 1001 characters",
+		}, registrytype.ErrInvalid, []string{"display name: 101 characters, at most 100", "description: 1001 characters",
 			"tag key \"\": must not be empty", "tag \"k\" value: 257 characters"}},
 		{"update control characters", func() error {
-			_, err := b.reg.Update(ctx, b.id, registry.Changes{DisplayName: ptr("a\x00b")})
+			_, err := b.reg.Update(ctx, b.id, registrytype.Changes{DisplayName: ptr("a\x00b")})
 			return err
-		}, registry.ErrInvalid, []string{"display name: contains a control character"}},
-		{"too many tags", func() error { _, err := b.reg.Update(ctx, b.id, registry.Changes{Tags: tags}); return err },
-			registry.ErrInvalid, []string{"51 tags: at most 50"}},
+		}, registrytype.ErrInvalid, []string{"display name: contains a control character"}},
+		{"too many tags", func() error { _, err := b.reg.Update(ctx, b.id, registrytype.Changes{Tags: tags}); return err },
+			registrytype.ErrInvalid, []string{"51 tags: at most 50"}},
 		{"register invalid", func() error {
-			_, _, _, err := b.reg.Register(ctx, registry.Registration{ID: "bad id", Pools: []string{""}}, lease)
+			_, _, _, err := b.reg.Register(ctx, registrytype.Registration{ID: "bad id", Pools: []string{""}}, lease)
 			return err
-		}, registry.ErrInvalid, []string{`id "bad id"`, "max tasks 0", "pool: must not be empty"}},
+		}, registrytype.ErrInvalid, []string{`id "bad id"`, "max tasks 0", "pool: must not be empty"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := tc.call()
@@ -373,15 +373,15 @@ func signOff(t *testing.T, b bundle) {
 	require.False(t, w.Online, "signed off: offline at once")
 	require.Equal(t, 0, w.Running)
 	_, err = b.renew(t, sess, 1)
-	require.ErrorIs(t, err, registry.ErrSessionLost, "a signed-off session is over")
+	require.ErrorIs(t, err, registrytype.ErrSessionLost, "a signed-off session is over")
 
-	_, _, prev, err := b.reg.Register(ctx, registry.Registration{ID: b.id, Machine: "m", Pools: []string{"default"}, MaxTasks: 2}, lease)
+	_, _, prev, err := b.reg.Register(ctx, registrytype.Registration{ID: b.id, Machine: "m", Pools: []string{"default"}, MaxTasks: 2}, lease)
 	require.NoError(t, err, "no need to wait for the lease: it signed off")
 	require.Empty(t, prev.Runs)
 	w, err = b.reg.Get(ctx, b.id)
 	require.NoError(t, err)
 	require.True(t, w.Online, "registered again: online")
-	require.ErrorIs(t, b.reg.SignOff(ctx, registry.Session{WorkerID: b.name("nobody"), ID: "s"}), scaleouttype.ErrNotFound)
+	require.ErrorIs(t, b.reg.SignOff(ctx, registrytype.Session{WorkerID: b.name("nobody"), ID: "s"}), scaleouttype.ErrNotFound)
 }
 
 // SessionOf tells whoever must decide whether an execution's holder is
@@ -391,13 +391,13 @@ func sessionOf(t *testing.T, b bundle) {
 	ctx := context.Background()
 	st, err := b.reg.SessionOf(ctx, b.id)
 	require.NoError(t, err)
-	require.Equal(t, registry.SessionState{WorkerID: b.id}, st, "no worker: no session")
+	require.Equal(t, registrytype.SessionState{WorkerID: b.id}, st, "no worker: no session")
 
 	start := b.clock.Now()
 	_, sess := b.registerSession(t, b.id)
 	st, err = b.reg.SessionOf(ctx, b.id)
 	require.NoError(t, err)
-	require.Equal(t, registry.SessionState{WorkerID: b.id, ID: sess.ID, LeaseUntil: start.Add(lease), Renewed: start, Lease: lease, Exists: true}, st)
+	require.Equal(t, registrytype.SessionState{WorkerID: b.id, ID: sess.ID, LeaseUntil: start.Add(lease), Renewed: start, Lease: lease, Exists: true}, st)
 	require.True(t, st.Holds(sess.ID, b.clock.Now()))
 
 	b.clock.Add(5 * time.Second)
@@ -405,14 +405,14 @@ func sessionOf(t *testing.T, b bundle) {
 	require.NoError(t, err)
 	st, err = b.reg.SessionOf(ctx, b.id)
 	require.NoError(t, err)
-	require.ElementsMatch(t, []registry.Run{{ExecutionID: "e0", Attempt: 1}, {ExecutionID: "e1", Attempt: 1}, {ExecutionID: "e2", Attempt: 1}}, st.Runs)
+	require.ElementsMatch(t, []registrytype.Run{{ExecutionID: "e0", Attempt: 1}, {ExecutionID: "e1", Attempt: 1}, {ExecutionID: "e2", Attempt: 1}}, st.Runs)
 	require.Equal(t, b.clock.Now(), st.Renewed)
 	require.Equal(t, b.clock.Now().Add(lease), st.LeaseUntil)
 	require.True(t, st.Records("e1", 1))
 	require.False(t, st.Records("e1", 2))
 	sig, err := b.reg.Signals(ctx, b.id)
 	require.NoError(t, err)
-	require.Equal(t, registry.Signals{Enabled: true, Session: sess.ID}, sig)
+	require.Equal(t, registrytype.Signals{Enabled: true, Session: sess.ID}, sig)
 
 	require.NoError(t, b.reg.SignOff(ctx, sess))
 	st, err = b.reg.SessionOf(ctx, b.id)
