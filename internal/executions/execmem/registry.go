@@ -69,11 +69,7 @@ func (it *workerItem) worker(now time.Time) registrytype.Worker {
 }
 
 func (it *workerItem) signals() registrytype.Signals {
-	sig := registrytype.Signals{Enabled: it.enabled, Session: it.session}
-	for _, id := range slices.Sorted(maps.Keys(it.stops)) {
-		sig.Stops = append(sig.Stops, id)
-	}
-	return sig
+	return registrytype.Signals{Enabled: it.enabled, Session: it.session, Stops: nilIfEmpty(slices.Sorted(maps.Keys(it.stops)))}
 }
 
 // sessionOf is worker id's session as stored (the lock held).
