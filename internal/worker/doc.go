@@ -36,7 +36,7 @@
 // attempts no session records, are the reconciler's (package reconcile).
 //
 // The worker declares the ports it needs (Store, Queue, Registry, Runner);
-// packages execstore, queue and workers are their DynamoDB and SQS adapters,
-// and package leasetest states the lease rules every Store and Registry
-// keeps.
+// packages execstore, queue and registry are their DynamoDB and SQS adapters,
+// package execmem the in-memory Store and Registry, and packages exectest
+// and registrytest state the rules every Store and Registry keeps.
 package worker

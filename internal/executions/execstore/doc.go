@@ -14,7 +14,8 @@
 // execution to its session's stop requests in the same transaction as
 // running -> stopping. Failed conditions come back as the domain errors of
 // package execution, with the stored item attached. The rules are package
-// leasetest's conformance suite, which this store runs.
+// exectest's conformance suite, which this store runs (as does package
+// execmem, the same in memory).
 //
 // The status part of every such condition comes from the status table,
 // execution.Transitions: each write names its operation and the status it

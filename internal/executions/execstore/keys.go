@@ -1,7 +1,6 @@
 package execstore
 
 import (
-	"fmt"
 	"strings"
 	"time"
 
@@ -15,9 +14,7 @@ import (
 // folder and day keys are set once, at create; the status key follows the
 // status (withStatusKey).
 
-func createdKey(created time.Time, id string) string {
-	return fmt.Sprintf("%013d#%s", created.UnixMilli(), id)
-}
+func createdKey(created time.Time, id string) string { return execution.CreatedKey(created, id) }
 
 func packageKey(ref, id string) string {
 	return resources.ShardKey(ref, resources.Shard(id, resources.ListShards))

@@ -2,11 +2,8 @@ package execstore
 
 import (
 	"context"
-	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"reflect"
 	"strconv"
 	"strings"
@@ -38,69 +35,9 @@ var ErrBadCursor = scaleouttype.ErrBadCursor
 // listDays), then at least a round for each such day.
 const listRounds = 40
 
-// cursor continues a listing below Key: a created_key (the last execution
-// looked at) or "<13-digit ms>~" (everything up to that millisecond).
-// Filter ties it to the filter it was made for; Lo is the lower bound of a
-// listing by day ("<13-digit ms>"), so that a default Since stays where
-// the first page put it.
-type cursor struct {
-	Key    string `json:"k"`
-	Filter uint32 `json:"f"`
-	Lo     string `json:"l,omitempty"`
-}
-
-func (c cursor) encode() string {
-	b, _ := json.Marshal(c)
-	return base64.RawURLEncoding.EncodeToString(b)
-}
-
-func decodeCursor(s string, fingerprint uint32) (cursor, error) {
-	var c cursor
-	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil || len(b) > 2048 || json.Unmarshal(b, &c) != nil || c.Filter != fingerprint || !validBound(c.Key) ||
-		c.Lo != "" && !validMS(c.Lo) {
-		return cursor{}, ErrBadCursor
-	}
-	return c, nil
-}
-
-// validMS reports whether s is a bound of 13 digits (milliseconds).
-func validMS(s string) bool {
-	if len(s) != 13 {
-		return false
-	}
-	_, err := strconv.ParseUint(s, 10, 64)
-	return err == nil
-}
-
-func validBound(k string) bool {
-	if len(k) < 14 {
-		return false
-	}
-	if _, err := strconv.ParseUint(k[:13], 10, 64); err != nil {
-		return false
-	}
-	return k[13:] == "~" || k[13] == '#' && len(k) > 14
-}
-
-// fingerprint identifies the filter a cursor belongs to.
-func fingerprint(f Filter) uint32 {
-	h := fnv.New32a()
-	for _, v := range []string{f.Folder, f.Project, f.Package, string(f.Status), f.Since.UTC().String(), f.Until.UTC().String()} {
-		_, _ = h.Write([]byte(v))
-		_, _ = h.Write([]byte{0})
-	}
-	return h.Sum32()
-}
-
-func matches(f Filter, e execution.Execution) bool {
-	return (f.Folder == "" || e.Folder == f.Folder) && (f.Project == "" || e.Project == f.Project) &&
-		(f.Package == "" || e.Package == f.Package) && (f.Status == "" || e.Status == f.Status)
-}
-
 // msBound is the bound that keeps every created_key of millisecond ms and
 // before.
-func msBound(ms int64) string { return fmt.Sprintf("%013d~", ms) }
+func msBound(ms int64) string { return execution.MSBound(ms) }
 
 // dayOf is the UTC day of a bound's millisecond.
 func dayOf(bound string) time.Time {
@@ -118,14 +55,12 @@ func dayOf(bound string) time.Time {
 // listRounds rounds of queries. By day, it visits only the days that have
 // executions (listDays), however wide the window.
 func (s *Store) List(ctx context.Context, f Filter, now time.Time) (Page, error) {
-	if f.Limit <= 0 || f.Limit > 1000 {
-		f.Limit = 100
-	}
-	fp := fingerprint(f) // of the filter as given, before the defaults
-	var from cursor
+	fp := execution.Fingerprint(f) // of the filter as given, before the defaults
+	f = execution.WithListDefaults(f, now)
+	var from execution.ListCursor
 	if f.Cursor != "" {
 		var err error
-		if from, err = decodeCursor(f.Cursor, fp); err != nil {
+		if from, err = execution.DecodeListCursor(f.Cursor, fp); err != nil {
 			return Page{}, err
 		}
 	}
@@ -140,18 +75,12 @@ func (s *Store) List(ctx context.Context, f Filter, now time.Time) (Page, error)
 		index, pkValue = resources.ByFolder, f.Folder
 	case f.Status != "" && !f.Status.Final():
 		index, pkValue, shards = resources.ByStatus, resources.ActiveKey, resources.StatusShards
-	default:
+	default: // execution.ByDay(f): WithListDefaults bounded it
 		index = resources.ByDay
-		if f.Until.IsZero() {
-			f.Until = now
-		}
-		if f.Since.IsZero() {
-			f.Since = minTime(f.Until, now).AddDate(0, 0, -30)
-		}
 	}
 	lo, hi := "0", "~"
 	if !f.Since.IsZero() {
-		lo = fmt.Sprintf("%013d", f.Since.UnixMilli())
+		lo = execution.MSKey(f.Since.UnixMilli())
 	}
 	if index == resources.ByDay && from.Lo != "" {
 		lo = from.Lo
@@ -166,7 +95,7 @@ func (s *Store) List(ctx context.Context, f Filter, now time.Time) (Page, error)
 	if hi <= lo {
 		return page, nil
 	}
-	next := cursor{Filter: fp}
+	next := execution.ListCursor{Filter: fp}
 	rounds := 0
 	var days []time.Time // by day: the days left to visit, newest first
 	if index == resources.ByDay {
@@ -238,7 +167,7 @@ func (s *Store) List(ctx context.Context, f Filter, now time.Time) (Page, error)
 				if err != nil {
 					return Page{}, err
 				}
-				if !matches(f, e) {
+				if !execution.Matches(f, e) {
 					continue
 				}
 				page.Executions = append(page.Executions, e)
@@ -251,7 +180,7 @@ func (s *Store) List(ctx context.Context, f Filter, now time.Time) (Page, error)
 		switch {
 		case len(page.Executions) == f.Limit || spent:
 			next.Key = hi
-			page.Next = next.encode()
+			page.Next = next.Encode()
 			return page, nil
 		case index != resources.ByDay:
 			return page, nil
@@ -263,17 +192,10 @@ func (s *Store) List(ctx context.Context, f Filter, now time.Time) (Page, error)
 		hi = min(hi, msBound(days[0].AddDate(0, 0, 1).UnixMilli()-1))
 		if rounds >= listRounds {
 			next.Key = hi
-			page.Next = next.encode()
+			page.Next = next.Encode()
 			return page, nil
 		}
 	}
-}
-
-func minTime(a, b time.Time) time.Time {
-	if a.Before(b) {
-		return a
-	}
-	return b
 }
 
 func pkName(index string) string {

@@ -2,7 +2,6 @@ package execstore
 
 import (
 	"errors"
-	"fmt"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
@@ -73,18 +72,13 @@ func valueSize(v types.AttributeValue) int {
 // execution.MaxSubmittedBytes, saying what takes the room.
 func checkSubmittedSize(e execution.Execution, av map[string]types.AttributeValue) error {
 	size := itemSize(av)
-	if size <= execution.MaxSubmittedBytes {
-		return nil
-	}
 	params := 0
 	for _, k := range []string{"parameters", "sealed_parameters"} {
 		if v, ok := av[k]; ok {
 			params += valueSize(v)
 		}
 	}
-	return fmt.Errorf("the execution would take %d bytes as stored (definition %d, parameters %d); at most %d (320 KiB) are "+
-		"taken at submission, so that its result always fits in its 400 KiB DynamoDB item: make the definition or the parameters smaller (%w)",
-		size, len(e.Definition), params, execution.MaxSubmittedBytes, execution.ErrTooLarge)
+	return execution.CheckSubmittedSize(e, size, params)
 }
 
 // tooLarge reports whether err is DynamoDB refusing a write that would

@@ -12,6 +12,11 @@
 // enables and disables them, edits their display name, description and
 // tags, and removes them.
 //
+// The registry's types and their rules (registration, changes, sessions)
+// are package registrytype's, shared with the in-memory registry (package
+// execmem); this package stores them in DynamoDB. Both pass package
+// registrytest's conformance suite.
+//
 // # Item layout (catalog table)
 //
 // One item per worker, spread over Shards partitions (List queries each):

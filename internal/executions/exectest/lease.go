@@ -1,140 +1,20 @@
-// Package leasetest is the conformance suite of the lease rules: what every
-// store of executions and worker sessions must guarantee so that an
-// execution is never run by two attempts at once, never lost when a worker
-// dies, and never charged a package retry for a worker's death.
-//
-// A store runs it from a test of its own:
-//
-//	func TestLeaseRules(t *testing.T) {
-//		leasetest.Run(t, func(t *testing.T) leasetest.Harness { ... })
-//	}
-//
-// The DynamoDB store (package execstore with package workers' registry)
-// runs it against DynamoDB Local; a future store runs the same cases.
-package leasetest
+package exectest
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"sync"
-	"testing"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 
 	"github.com/scaleout/scaleout/internal/executions/execution"
-	"github.com/scaleout/scaleout/internal/worker"
-	"github.com/scaleout/scaleout/internal/worker/registry"
+	"github.com/scaleout/scaleout/internal/worker/registry/registrytype"
 )
 
-// Store is the execution side under test.
-type Store interface {
-	worker.Store
-	Create(ctx context.Context, e execution.Execution) error
-	Get(ctx context.Context, id string) (execution.Execution, error)
-	Stop(ctx context.Context, id string, now time.Time) (execution.Execution, error)
-	Recover(ctx context.Context, e execution.Execution, now, deadSince time.Time) (execution.Execution, error)
-}
-
-// Harness is one store under test, with its registry, whose clock the
-// suite moves (the registry must read the time from Clock).
-type Harness struct {
-	Store    Store
-	Registry worker.Registry
-	Clock    *Clock
-}
-
-// Clock is a clock the suite moves by hand.
-type Clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-// NewClock starts a clock at now, to the millisecond.
-func NewClock() *Clock { return &Clock{t: time.Now().UTC().Truncate(time.Millisecond)} }
-
-// Now is the clock's time.
-func (c *Clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-// Add moves the clock.
-func (c *Clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
-const lease = 30 * time.Second
-
-type suite struct {
-	t *testing.T
-	Harness
-	ctx context.Context
-}
-
-func (s suite) pending(retries, lostRetries int) execution.Execution {
-	s.t.Helper()
-	e := execution.Execution{
-		ID: uuid.Must(uuid.NewV7()).String(), Folder: "lease", Project: "rules", Package: s.t.Name(), Pool: "leasetest", // no reconciler of a shared table serves it
-		Status: execution.Pending, Definition: []byte(`{"name":"p","tasks":[{"name":"t","type":"sleep","with":{"duration":"0s"}}]}`),
-		Retries: retries, LostRetries: lostRetries, CreatedAt: s.Clock.Now(),
-	}
-	require.NoError(s.t, s.Store.Create(s.ctx, e))
-	return e
-}
-
-func (s suite) register(id string) (registry.Session, registry.SessionState) {
-	s.t.Helper()
-	_, sess, prev, err := s.Registry.Register(s.ctx, registry.Registration{ID: id, Machine: "m", Pools: []string{"leasetest"}, MaxTasks: 4}, lease)
-	require.NoError(s.t, err)
-	return sess, prev
-}
-
-// workerID is unique per test.
-func (s suite) workerID(name string) string { return fmt.Sprintf("%s-%s", name, uuid.NewString()[:8]) }
-
-func (s suite) renew(sess registry.Session, runs ...execution.Execution) error {
-	var rs []registry.Run
-	for _, e := range runs {
-		rs = append(rs, registry.Run{ExecutionID: e.ID, Attempt: e.Attempt})
-	}
-	_, err := s.Registry.Renew(s.ctx, sess, s.Clock.Now().Add(lease), rs, nil)
-	return err
-}
-
-// Run runs every rule against the stores newHarness makes (one per case;
-// they may share tables: every case uses fresh ids).
-func Run(t *testing.T, newHarness func(t *testing.T) Harness) {
-	cases := []struct {
-		name string
-		run  func(s suite)
-	}{
-		{"ClaimIsExclusive", claimIsExclusive},
-		{"WritesNeedTheLease", writesNeedTheLease},
-		{"LiveSessionIsNotTakenOver", liveSessionIsNotTakenOver},
-		{"DeadSessionIsTakenOverOnItsLostBudget", deadSessionIsTakenOver},
-		{"NoLostRetriesLeftEndsUnexpectedly", noLostRetriesLeft},
-		{"ExpiredSessionCannotRenew", expiredSessionCannotRenew},
-		{"RegistrationWaitsForALiveSessionAndHandsOverOrphans", registration},
-		{"StopReachesTheSession", stopReachesTheSession},
-		{"TakeoverRaceHasOneWinner", takeoverRace},
-		{"ReapRecoversRecordedRunsOnce", reap},
-		{"AbandonedAttemptIsRecovered", abandoned},
-		{"RetryAndReleaseBudgets", retryAndRelease},
-	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			t.Parallel()
-			h := newHarness(t)
-			c.run(suite{t: t, Harness: h, ctx: context.Background()})
-		})
-	}
-}
+// The lease rules: an execution is never run by two attempts at once,
+// never lost when a worker dies, and never charged a package retry for a
+// worker's death.
 
 func claimIsExclusive(s suite) {
 	e := s.pending(0, 2)
@@ -143,7 +23,7 @@ func claimIsExclusive(s suite) {
 	var wins, conflicts int
 	var mu sync.Mutex
 	var wg sync.WaitGroup
-	for _, sess := range []registry.Session{a, b, a, b} {
+	for _, sess := range []registrytype.Session{a, b, a, b} {
 		wg.Go(func() {
 			_, err := s.Store.Claim(s.ctx, e.ID, sess, s.Clock.Now())
 			mu.Lock()
@@ -276,7 +156,7 @@ func expiredSessionCannotRenew(s suite) {
 	a, _ := s.register(s.workerID("a"))
 	require.NoError(s.t, s.renew(a))
 	s.Clock.Add(lease + time.Millisecond)
-	require.ErrorIs(s.t, s.renew(a), registry.ErrSessionLost, "a lease that ran out never comes back")
+	require.ErrorIs(s.t, s.renew(a), registrytype.ErrSessionLost, "a lease that ran out never comes back")
 }
 
 func registration(s suite) {
@@ -289,16 +169,16 @@ func registration(s suite) {
 	require.NoError(s.t, s.renew(a, claimed))
 	// The same id again while the lease runs: refused (two processes
 	// with one id would fence each other out).
-	_, _, _, err = s.Registry.Register(s.ctx, registry.Registration{ID: id, Machine: "m", Pools: []string{"leasetest"}, MaxTasks: 4}, lease)
-	require.ErrorIs(s.t, err, registry.ErrSessionLive)
+	_, _, _, err = s.Registry.Register(s.ctx, registrytype.Registration{ID: id, Machine: "m", Pools: []string{"exectest"}, MaxTasks: 4}, lease)
+	require.ErrorIs(s.t, err, registrytype.ErrSessionLive)
 	// After the lease: a new session, and the old one's runs handed over
 	// for recovery.
 	s.Clock.Add(lease + time.Second)
 	b, prev := s.register(id)
 	require.NotEqual(s.t, a.ID, b.ID)
 	require.Equal(s.t, a.ID, prev.ID, "the replaced session, as it was")
-	require.Equal(s.t, []registry.Run{{ExecutionID: e.ID, Attempt: 1}}, prev.Runs)
-	require.ErrorIs(s.t, s.renew(a, claimed), registry.ErrSessionLost, "the old session is fenced out")
+	require.Equal(s.t, []registrytype.Run{{ExecutionID: e.ID, Attempt: 1}}, prev.Runs)
+	require.ErrorIs(s.t, s.renew(a, claimed), registrytype.ErrSessionLost, "the old session is fenced out")
 	// The new session's worker recovers what the old one held.
 	got, recovered, err := s.Store.Reap(s.ctx, prev, prev.Runs[0], s.Clock.Now())
 	require.NoError(s.t, err)
@@ -325,7 +205,7 @@ func stopReachesTheSession(s suite) {
 		return err == nil && len(sig.Stops) == 1 && sig.Stops[0] == e.ID
 	}, 5*time.Second, 50*time.Millisecond)
 	// Handled stop requests go at the next renewal.
-	_, err = s.Registry.Renew(s.ctx, a, s.Clock.Now().Add(lease), []registry.Run{{ExecutionID: e.ID, Attempt: claimed.Attempt}}, []string{e.ID})
+	_, err = s.Registry.Renew(s.ctx, a, s.Clock.Now().Add(lease), []registrytype.Run{{ExecutionID: e.ID, Attempt: claimed.Attempt}}, []string{e.ID})
 	require.NoError(s.t, err)
 	require.Eventually(s.t, func() bool {
 		sig, err := s.Registry.Signals(s.ctx, id)
@@ -343,7 +223,7 @@ func takeoverRace(s suite) {
 	_, err := s.Store.Claim(s.ctx, e.ID, a, s.Clock.Now())
 	require.NoError(s.t, err)
 	s.Clock.Add(lease + time.Second)
-	var sessions []registry.Session
+	var sessions []registrytype.Session
 	for i := range 4 {
 		sess, _ := s.register(s.workerID(fmt.Sprintf("t%d", i)))
 		sessions = append(sessions, sess)
@@ -379,7 +259,7 @@ func reap(s suite) {
 	st, err := s.Registry.SessionOf(s.ctx, id)
 	require.NoError(s.t, err)
 	require.True(s.t, st.Holds(a.ID, s.Clock.Now()))
-	require.Equal(s.t, []registry.Run{{ExecutionID: e.ID, Attempt: 1}}, st.Runs)
+	require.Equal(s.t, []registrytype.Run{{ExecutionID: e.ID, Attempt: 1}}, st.Runs)
 
 	s.Clock.Add(lease + time.Second)
 	st, err = s.Registry.SessionOf(s.ctx, id)

@@ -1,4 +1,4 @@
-package registry
+package registrytype
 
 import (
 	"errors"
@@ -33,10 +33,9 @@ const (
 	MaxVersionLength     = 128
 )
 
-// Defaults of a Store.
-const (
-	DefaultRetention = 7 * 24 * time.Hour
-)
+// DefaultRetention is how long a registry keeps a worker after its last
+// heartbeat, unless told otherwise.
+const DefaultRetention = 7 * 24 * time.Hour
 
 // Worker is one registered worker.
 type Worker = scaleouttype.Worker
