@@ -94,7 +94,7 @@ func TestAPIRoleGrantsWhatTheAPICalls(t *testing.T) {
 // through these methods only.
 var apiPorts = []struct{ iface, pkg, typ string }{
 	{"Store", "internal/executions/execstore", "Store"},
-	{"Catalog", "internal/catalog", "Store"},
+	{"Catalog", "internal/catalog", "Catalog"},
 	{"Workers", "internal/worker/registry", "Store"},
 	{"Messages", "internal/executions/messages", "Store"},
 	{"Stats", "internal/stream/aggregate", "Store"},
