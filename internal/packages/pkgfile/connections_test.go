@@ -88,7 +88,9 @@ func TestConnections(t *testing.T) {
 			}
 			require.Error(t, err)
 			var got []string
-			for _, p := range err.(*pkgfile.ValidationError).Problems {
+			var verr *pkgfile.ValidationError
+			require.ErrorAs(t, err, &verr)
+			for _, p := range verr.Problems {
 				got = append(got, p.String())
 			}
 			require.Equal(t, tc.want, got, strings.Join(got, "\n"))
