@@ -107,3 +107,28 @@ func TestNoConnectionsNoSet(t *testing.T) {
 	require.Equal(t, "a: no connections", res.Error)
 	require.Nil(t, info.seen[0])
 }
+
+func TestConnectionsClosedWhenTheRunIsStopped(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	info := &conninfo{}
+	b.reg.MustRegister("conninfo", info)
+	plan := b.compile(t, `{"name": "c", "connections": {"db": {"kind": "mysql", "host": "h", "user": "u"}},
+		"tasks": [{"name": "a", "type": "conninfo", "with": {"connection": "db"}}, {"name": "b", "type": "slow", "after": [{"task": "a"}]}]}`)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan Result, 1)
+	go func() {
+		res, _ := Run(ctx, plan, RunOptions{})
+		done <- res
+	}()
+	waitFor(t, "task a to run", func() bool {
+		info.mu.Lock()
+		defer info.mu.Unlock()
+		return len(info.seen) == 1
+	})
+	cancel()
+	res := <-done
+	require.Equal(t, Canceled, res.Status)
+	_, err := info.seen[0].DB(context.Background(), "db")
+	require.ErrorIs(t, err, connection.ErrClosed)
+}
