@@ -27,6 +27,9 @@
 // of concurrency 4 with default settings running 4 long executions), and
 // the USD of a million executions at internal/aws/pricing's list prices, with and
 // without 10 running minutes each. Each component goes to stderr.
+// sql.task_overhead_ms is what a `SELECT 1` sql task adds to the bare
+// driver call on the same pool, on a PostgreSQL server the command starts
+// (internal/testkit/dbtest's; -sql=false skips it), median of 200.
 // The method and the per-call breakdown go to stderr; only `bench:` lines
 // go to stdout. -engine=false or -system=false skip a part.
 //
@@ -61,6 +64,7 @@ func main() {
 	engineFigures := flag.Bool("engine", true, "print the engine's figures")
 	streamFigures := flag.Bool("stream", true, "print the stream function's fold figures")
 	systemFigures := flag.Bool("system", true, "print the figures of the API and workers on the local stand-ins")
+	sqlFigures := flag.Bool("sql", true, "print the sql task's overhead over the bare driver call, on a PostgreSQL server of its own")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
@@ -72,6 +76,11 @@ func main() {
 		}
 		if *streamFigures {
 			runStream()
+		}
+		if *sqlFigures {
+			if err := runSQL(ctx); err != nil {
+				return err
+			}
 		}
 		if *systemFigures {
 			return runSystem(ctx)

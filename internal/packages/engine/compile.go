@@ -36,6 +36,7 @@ type Plan struct {
 	varTypes    map[string]pkgfile.Type
 	varInit     map[string]any
 	root        *scope
+	conns       []plannedConnection
 
 	// evalCache holds the programs compiled by Input.Eval, by source.
 	evalCache  sync.Map
@@ -105,6 +106,8 @@ type node struct {
 	items    *expression.Program
 	parallel bool
 	body     *scope
+	// txConn names the connection of a sequence's transaction.
+	txConn string
 }
 
 // Compile turns a package into a Plan. The package should have passed
@@ -148,6 +151,8 @@ func Compile(p *pkgfile.Package, types *task.Registry) (*Plan, error) {
 		plan.varInit[name] = cv
 	}
 	c.vars = plan.varTypes
+	plan.conns = c.compileConnections(p.Connections)
+	c.conns = p.Connections
 	plan.root = c.scope(p.Tasks, "")
 	if len(c.errs) > 0 {
 		return nil, fmt.Errorf("package %q cannot run:\n%w", p.Name, errors.Join(c.errs...))
@@ -158,6 +163,7 @@ func Compile(p *pkgfile.Package, types *task.Registry) (*Plan, error) {
 type compiler struct {
 	types *task.Registry
 	vars  map[string]pkgfile.Type
+	conns map[string]pkgfile.Connection
 	errs  []error
 }
 
@@ -298,6 +304,17 @@ func (c *compiler) node(sc *scope, n *node, t *pkgfile.Task, prefix string, inde
 		}
 		if len(t.Outputs) > 0 {
 			c.errf("%s: a %s has no outputs; remove `outputs`", where, t.Type)
+		}
+		if t.Transaction != nil {
+			_, declared := c.conns[t.Transaction.Connection]
+			switch {
+			case t.Type != Sequence:
+				c.errf("%s: only a sequence takes a transaction", where)
+			case !declared:
+				c.errf("%s: transaction: no connection %q in the package", where, t.Transaction.Connection)
+			default:
+				n.txConn = t.Transaction.Connection
+			}
 		}
 		n.body = c.scope(t.Tasks, prefix+t.Name+"/")
 		sc.needsTasks = sc.needsTasks || n.body.needsTasks

@@ -97,6 +97,25 @@
 // copy taken when the attempt starts; `when` and templates see the
 // variables as they are when evaluated.
 //
+// # Connections and transactions
+//
+// When the run starts, the package's connections have their fields
+// rendered (params and system values), are checked, and become one
+// connection.Set for the run, given to every task as Input.Connections:
+// each database pool opens the first time a task asks for it and is
+// shared by the run's tasks; the Set is closed when the run ends, a stop
+// included (running statements see their context end first). A
+// connection that does not resolve fails the package before any task
+// runs. Passwords join the redacted values whole.
+//
+// A sequence with `transaction: {connection: NAME}` gives the tasks inside
+// it (nested containers included) one transaction on that connection
+// (task.Transactions), begun when a task first asks, used by one task at
+// a time, committed when the sequence's scope succeeds (a failed commit
+// fails the sequence) and rolled back when it fails or the run stops. A
+// sequence inside another's transaction on the same connection joins it.
+// Input.Dir is RunOptions.Dir, the run's scratch directory.
+//
 // # Events and redaction
 //
 // Events (package and task start and end, skips, retries, each output
@@ -105,7 +124,8 @@
 // message, error and output line, every task path, and every string in
 // the Result, its Vars and its Outputs passes through a redactor that
 // replaces each sensitive value (RunOptions.Sensitive and the string
-// values of parameters declared sensitive) with "***". Expressions and
+// values of parameters declared sensitive, and connection passwords) with
+// "***". Expressions and
 // task types see the real values.
 //
 // # Cost

@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/scaleout/scaleout/internal/packages/connection"
 	"github.com/scaleout/scaleout/internal/packages/expression"
 	"github.com/scaleout/scaleout/internal/packages/pkgfile"
 	"github.com/scaleout/scaleout/internal/packages/task"
@@ -57,6 +58,12 @@ type RunOptions struct {
 	// run is canceled; 0 is DefaultCancelGrace. Tasks still running after
 	// it are reported canceled and left behind.
 	CancelGrace time.Duration
+	// Dir is the run's scratch directory, given to every task
+	// (task.Input.Dir); empty when there is none.
+	Dir string
+	// ConnectionLimits bound the pool of each of the package's database
+	// connections; zero fields take connection.Limits' defaults.
+	ConnectionLimits connection.Limits
 }
 
 var (
@@ -86,6 +93,15 @@ func Run(ctx context.Context, plan *Plan, opts RunOptions) (Result, error) {
 
 	r.mu.Lock()
 	r.root = r.newScope(plan.root, nil, -1, "", nil)
+	set, err := r.openConnections(opts.ConnectionLimits)
+	if err != nil {
+		r.mu.Unlock()
+		return r.failAtStart(started, fmt.Sprintf("connections: %v", err)), nil
+	}
+	if set != nil {
+		r.conns = set
+		defer r.closeConnections()
+	}
 	r.startScope(r.root)
 	r.drain()
 	r.wake(false)
@@ -120,12 +136,17 @@ func Run(ctx context.Context, plan *Plan, opts RunOptions) (Result, error) {
 }
 
 type run struct {
-	plan   *Plan
-	ctx    context.Context
-	now    func() time.Time
-	sleep  func(context.Context, time.Duration) error
-	red    redactor
-	params map[string]any
+	plan  *Plan
+	ctx   context.Context
+	now   func() time.Time
+	sleep func(context.Context, time.Duration) error
+	red   redactor
+	// secrets are what red masks.
+	secrets []string
+	params  map[string]any
+	dir     string
+	// conns is the run's connections; nil when the package declares none.
+	conns  *connection.Set
 	vars   varStore
 	system expression.SystemInfo
 
@@ -157,7 +178,7 @@ type run struct {
 }
 
 func newRun(plan *Plan, opts RunOptions) *run {
-	r := &run{plan: plan, now: opts.Now, sleep: opts.Sleep, sink: opts.Sink, system: opts.System, done: make(chan struct{})}
+	r := &run{plan: plan, now: opts.Now, sleep: opts.Sleep, sink: opts.Sink, system: opts.System, dir: opts.Dir, done: make(chan struct{})}
 	if r.now == nil {
 		r.now = time.Now
 	}
@@ -190,6 +211,7 @@ func newRun(plan *Plan, opts RunOptions) *run {
 			secrets = append(secrets, s)
 		}
 	}
+	r.secrets = secrets
 	r.red = newRedactor(secrets)
 	vars := maps.Clone(plan.varInit)
 	r.vars.p.Store(&vars)
@@ -298,6 +320,10 @@ type scopeRun struct {
 	nodes  []nodeRun
 	ended  int
 	tasks  map[string]any // the tasks view, when sc.needsTasks
+	// txs are the transactions of the sequences the scope is in, by
+	// connection; ownTx is the one this scope (a sequence's) ends.
+	txs   map[string]*seqTx
+	ownTx *seqTx
 }
 
 // containerRun is a started sequence or foreach.
@@ -318,6 +344,9 @@ func (r *run) newScope(sc *scope, parent *scopeRun, pnode int32, prefix string, 
 		} else {
 			sr.tasks = make(map[string]any, len(sc.nodes))
 		}
+	}
+	if parent != nil {
+		sr.txs = parent.txs
 	}
 	return sr
 }
@@ -549,6 +578,16 @@ func (r *run) startIteration(sr *scopeRun, i int32, path string) {
 func (r *run) startChild(sr *scopeRun, i int32, prefix string, item any) {
 	c := sr.nodes[i].cont
 	child := r.newScope(sr.sc.nodes[i].body, sr, i, prefix, item)
+	if name := sr.sc.nodes[i].txConn; name != "" && child.txs[name] == nil && r.conns != nil {
+		// A sequence inside another's transaction on the same connection
+		// joins it; otherwise it has its own.
+		child.ownTx = newSeqTx(r.ctx, r.conns, name)
+		child.txs = maps.Clone(child.txs)
+		if child.txs == nil {
+			child.txs = map[string]*seqTx{}
+		}
+		child.txs[name] = child.ownTx
+	}
 	c.children = append(c.children, child)
 	c.active++
 	r.startScope(child)
@@ -566,6 +605,35 @@ func (r *run) scopeDone(sr *scopeRun) {
 		if sr.nodes[f].cont != nil {
 			msg = sr.nodes[f].res.Error // a container's error names its own failed task
 		}
+	}
+	if tx := sr.ownTx; tx != nil {
+		// The transaction ends before the sequence does (its outcome may
+		// fail it), away from mu: ending it talks to the server.
+		sr.ownTx = nil
+		go func() {
+			err := tx.end(status == Succeeded)
+			r.mu.Lock()
+			defer r.mu.Unlock()
+			if r.finished || r.abandoned {
+				return
+			}
+			if err != nil && status == Succeeded {
+				status, msg = Failed, r.path(sr.parent, sr.pnode)+": "+err.Error()
+			}
+			r.scopeEnded(sr, status, msg)
+			r.drain()
+			r.wake(false)
+		}()
+		return
+	}
+	r.scopeEnded(sr, status, msg)
+}
+
+// scopeEnded ends the container of a scope run whose tasks all ended, or
+// the package. Called with mu held.
+func (r *run) scopeEnded(sr *scopeRun, status Status, msg string) {
+	if r.stopping && status == Succeeded {
+		status, msg = Canceled, r.stopReason
 	}
 	if sr.parent == nil {
 		r.status, r.reason = status, msg
@@ -949,6 +1017,13 @@ func (r *run) attempt(l *leafRun, attempt int) (out task.Output, err error) {
 		Vars:    cloneVars(r.vars.load()),
 		Eval:    l.eval,
 		Log:     attemptLog{l, attempt},
+		Dir:     r.dir,
+	}
+	switch {
+	case l.sr.txs != nil:
+		in.Connections = txConnections{Set: r.conns, txs: l.sr.txs}
+	case r.conns != nil:
+		in.Connections = r.conns
 	}
 	defer func() {
 		if p := recover(); p != nil {

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/scaleout/scaleout/internal/packages/connection"
 	"github.com/scaleout/scaleout/internal/packages/task"
 )
 
@@ -134,5 +135,22 @@ func fakeTypes() *task.Registry {
 	r.MustRegister("sleep", fakeType{required: []string{"duration"}, fields: map[string]func(any) error{"duration": isDuration}})
 	r.MustRegister("fail", fakeType{fields: map[string]func(any) error{"message": isString}})
 	r.MustRegister("set", fakeType{required: []string{"values"}, fields: map[string]func(any) error{"values": mapOf(isString)}})
+	return r
+}
+
+// fakeDatabaseType is a task type that names a database connection, as
+// the sql type does.
+type fakeDatabaseType struct{ fakeType }
+
+func (fakeDatabaseType) ConnectionKinds() []connection.Kind {
+	return []connection.Kind{connection.Postgres, connection.MySQL, connection.SQLServer}
+}
+
+// connectionTypes is fakeTypes with a "query" type that names a database
+// connection.
+func connectionTypes() *task.Registry {
+	r := fakeTypes()
+	r.MustRegister("query", fakeDatabaseType{fakeType{required: []string{"connection"},
+		fields: map[string]func(any) error{"connection": isString, "statement": isString}}})
 	return r
 }

@@ -96,7 +96,7 @@ func TestParseProblems(t *testing.T) {
 			name: "unknown fields and wrong kinds, all at once", file: "p.yaml",
 			doc: "nmae: x\nmax_parallel: four\ntimeout: 10 minutes\ntasks:\n  - name: a\n    type: exec\n    retry: {attempts: 1.5, backoff: -1s}\n    after: {task: b}\n    disabled: 'no'\n    outputs: {rows: 5}\n",
 			want: []string{
-				`1: nmae: unknown field (the fields here are name, description, parameters, variables, max_parallel, timeout, tasks); did you mean "name"?`,
+				`1: nmae: unknown field (the fields here are name, description, parameters, variables, connections, max_parallel, timeout, tasks); did you mean "name"?`,
 				`2: max_parallel: want a whole number, got "four"`,
 				`3: timeout: duration "10 minutes": write it as "30s", "10m" or "1h30m"`,
 				`7: tasks[0] "a".retry.attempts: want a whole number written without a decimal point or exponent, got 1.5`,
@@ -110,7 +110,7 @@ func TestParseProblems(t *testing.T) {
 			name: "the same in JSON", file: "p.json",
 			doc: "{\"nmae\": \"x\",\n \"max_parallel\": \"four\",\n \"tasks\": [\n  {\"name\": \"a\", \"type\": \"exec\",\n   \"retry\": {\"attempts\": 1.5}}]}",
 			want: []string{
-				`1: nmae: unknown field (the fields here are name, description, parameters, variables, max_parallel, timeout, tasks); did you mean "name"?`,
+				`1: nmae: unknown field (the fields here are name, description, parameters, variables, connections, max_parallel, timeout, tasks); did you mean "name"?`,
 				`2: max_parallel: want a whole number, got "four"`,
 				`5: tasks[0] "a".retry.attempts: want a whole number written without a decimal point or exponent, got 1.5`,
 			},

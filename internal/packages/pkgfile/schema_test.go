@@ -44,12 +44,14 @@ func TestSchemaMatchesTheGoTypes(t *testing.T) {
 	require.Equal(t, "https://json-schema.org/draft/2020-12/schema", schema.Schema)
 
 	for def, typ := range map[string]reflect.Type{
-		"package":    reflect.TypeFor[pkgfile.Package](),
-		"parameter":  reflect.TypeFor[pkgfile.Parameter](),
-		"variable":   reflect.TypeFor[pkgfile.Variable](),
-		"task":       reflect.TypeFor[pkgfile.Task](),
-		"constraint": reflect.TypeFor[pkgfile.Constraint](),
-		"retry":      reflect.TypeFor[pkgfile.Retry](),
+		"package":     reflect.TypeFor[pkgfile.Package](),
+		"parameter":   reflect.TypeFor[pkgfile.Parameter](),
+		"variable":    reflect.TypeFor[pkgfile.Variable](),
+		"task":        reflect.TypeFor[pkgfile.Task](),
+		"constraint":  reflect.TypeFor[pkgfile.Constraint](),
+		"retry":       reflect.TypeFor[pkgfile.Retry](),
+		"connection":  reflect.TypeFor[pkgfile.Connection](),
+		"transaction": reflect.TypeFor[pkgfile.Transaction](),
 	} {
 		d, ok := schema.Defs[def]
 		require.True(t, ok, "schema has no $defs/%s for %s", def, typ)
@@ -159,6 +161,17 @@ func TestSchemaAgreesWithValidate(t *testing.T) {
 		"null retry":            {"name: x\ntasks: [{name: a, type: fail, retry: null}]\n", false},
 		"output path":           {"name: x\nvariables: {v: {type: string}}\ntasks: [{name: a, type: fail, outputs: {v: 'a..b'}}]\n", false},
 		"output":                {"name: x\nvariables: {v: {type: string}}\ntasks: [{name: a, type: fail, outputs: {v: 'body.x-y.0'}}]\n", true},
+		"connections": {"name: x\nparameters: {pw: {type: string, sensitive: true}, host: {type: string}}\n" +
+			"connections: {db: {kind: postgres, host: '${params.host}', port: 5433, user: u, password: '${params.pw}', options: {sslmode: disable}}," +
+			" files: {kind: s3, bucket: b, region: us-east-1, endpoint: 'http://127.0.0.1:9000', path_style: true}}\n" +
+			"tasks: [{name: a, type: sequence, transaction: {connection: db}, tasks: [{name: c, type: fail}]}]\n", true},
+		"literal password":      {"name: x\nconnections: {db: {kind: postgres, host: h, user: u, password: hunter2}}\ntasks: [{name: a, type: fail}]\n", false},
+		"connection kind":       {"name: x\nconnections: {db: {kind: postgress, host: h, user: u}}\ntasks: [{name: a, type: fail}]\n", false},
+		"connection host":       {"name: x\nconnections: {db: {kind: mysql, user: u}}\ntasks: [{name: a, type: fail}]\n", false},
+		"s3 with a user":        {"name: x\nconnections: {f: {kind: s3, bucket: b, region: r, user: u}}\ntasks: [{name: a, type: fail}]\n", false},
+		"connection port":       {"name: x\nconnections: {db: {kind: mysql, host: h, user: u, port: 70000}}\ntasks: [{name: a, type: fail}]\n", false},
+		"connection field":      {"name: x\nconnections: {db: {kind: mysql, host: h, user: u, passwd: x}}\ntasks: [{name: a, type: fail}]\n", false},
+		"transaction on a task": {"name: x\nconnections: {db: {kind: mysql, host: h, user: u}}\ntasks: [{name: a, type: fail, transaction: {connection: db}}]\n", false},
 	}
 	for name, tc := range cases {
 		docs[name] = tc.doc

@@ -16,6 +16,7 @@ var (
 	packageType  = reflect.TypeFor[Package]()
 	durationType = reflect.TypeFor[Duration]()
 	taskType     = reflect.TypeFor[Task]()
+	scalarType   = reflect.TypeFor[Scalar]()
 )
 
 // checkShape compares a plain value with the Go type it must decode into
@@ -38,6 +39,14 @@ func checkShape(v any, t reflect.Type, at path, ps *problems) {
 			ps.add(at, `duration %q: write it as "30s", "10m" or "1h30m"`, clip(s))
 		case d < 0:
 			ps.add(at, "duration %q: must not be negative", s)
+		}
+		return
+	}
+	if t == scalarType {
+		switch v.(type) {
+		case string, json.Number, bool:
+		default:
+			ps.add(at, "want text, a number or true/false, got %s", describe(v))
 		}
 		return
 	}

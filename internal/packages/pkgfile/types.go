@@ -1,8 +1,10 @@
 package pkgfile
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/scaleout/scaleout/scaleouttype"
@@ -18,6 +20,9 @@ type Package struct {
 	Parameters map[string]Parameter `json:"parameters,omitempty"`
 	// Variables are set while the package runs (task outputs, set tasks).
 	Variables map[string]Variable `json:"variables,omitempty"`
+	// Connections are the package's named connections (SSIS's connection
+	// managers), which tasks name in their `connection` setting.
+	Connections map[string]Connection `json:"connections,omitempty"`
 	// MaxParallel caps how many tasks run at once in the whole package;
 	// 0 means the engine's default.
 	MaxParallel int `json:"max_parallel,omitempty"`
@@ -52,6 +57,62 @@ type Variable struct {
 	Description string `json:"description,omitempty"`
 }
 
+// Connection declares one named connection: a database (kind postgres,
+// mysql or sqlserver) or an S3 bucket (kind s3), the fields of
+// connection.Connection. Every field is text that may hold ${...}
+// interpolations of parameters and system values, resolved when the run
+// starts, so that each can come from a parameter (and so from a project
+// environment's variable bound to it). The password must: a literal one is
+// refused, and the parameters it names must be sensitive.
+type Connection struct {
+	Kind     string `json:"kind"`
+	Host     string `json:"host,omitempty"`
+	Port     Scalar `json:"port,omitempty"` // 0 or absent: the kind's default
+	Database string `json:"database,omitempty"`
+	User     string `json:"user,omitempty"`
+	Password string `json:"password,omitempty"`
+	// Options are the driver's own settings (sslmode, tls, encrypt, ...).
+	Options map[string]string `json:"options,omitempty"`
+
+	Bucket    string `json:"bucket,omitempty"`
+	Region    string `json:"region,omitempty"`
+	Endpoint  string `json:"endpoint,omitempty"` // an S3-compatible service's URL
+	PathStyle Scalar `json:"path_style,omitempty"`
+}
+
+// Scalar is a field written as text, a number or true/false (port: 5432,
+// path_style: true, or "${params.port}"), kept as its text.
+type Scalar string
+
+// UnmarshalJSON reads a string, a number or a boolean.
+func (s *Scalar) UnmarshalJSON(b []byte) error {
+	var v any
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	if err := dec.Decode(&v); err != nil {
+		return err
+	}
+	switch x := v.(type) {
+	case string:
+		*s = Scalar(x)
+	case json.Number:
+		*s = Scalar(x.String())
+	case bool:
+		*s = Scalar(strconv.FormatBool(x))
+	default:
+		return fmt.Errorf("want text, a number or true/false")
+	}
+	return nil
+}
+
+// Transaction puts a sequence's sql tasks on one connection in one
+// database transaction: committed when the sequence succeeds, rolled back
+// when it fails or the run stops.
+type Transaction struct {
+	// Connection names the package's database connection.
+	Connection string `json:"connection"`
+}
+
 // Task is one step of the control flow, or a container of steps.
 type Task struct {
 	Name string `json:"name"`
@@ -74,6 +135,9 @@ type Task struct {
 
 	// Containers (sequence, foreach) hold tasks of their own.
 	Tasks []Task `json:"tasks,omitempty"`
+	// Transaction is a sequence's transaction around its sql tasks on one
+	// connection.
+	Transaction *Transaction `json:"transaction,omitempty"`
 	// Items is foreach's list expression, for example '["eu", "us"]' or
 	// 'params.regions'.
 	Items string `json:"items,omitempty"`

@@ -60,7 +60,14 @@ var (
 //     parameters (params.X), declared variables (vars.X) and tasks of the
 //     package (tasks.X); a set task's values are keyed by declared
 //     variables;
-//   - limits: at most MaxTasks tasks and MaxDepth nested containers.
+//   - limits: at most MaxTasks tasks and MaxDepth nested containers;
+//   - connections: a known kind, the fields it needs and no field of the
+//     other kinds, literal ports and path_style, interpolations of params
+//     and system only (connections are resolved when the run starts), a
+//     password that comes from sensitive parameters (a literal one is
+//     refused); a task whose type names a connection (task.ConnectionUser)
+//     names one the package defines, of a kind the type works with; a
+//     sequence's transaction names a database connection.
 //
 // A foreach's `as`, when it is not "item", names a declared variable that
 // each iteration sets to its item (as SSIS maps a Foreach Loop's value to a
@@ -121,6 +128,9 @@ func validate(p *Package, types *task.Registry, ps *problems) {
 	}
 	if p.Timeout < 0 {
 		ps.add(path{}.key("timeout"), "must not be negative")
+	}
+	for _, name := range slices.Sorted(maps.Keys(p.Connections)) {
+		v.connection(path{}.key("connections").key(name), name, p.Connections[name])
 	}
 	tasksAt := path{}.key("tasks")
 	if len(p.Tasks) == 0 {
@@ -281,10 +291,16 @@ func (v *validator) task(t Task, at path, depth int) {
 		v.ps.add(at.key("tasks"), "only sequence and foreach hold tasks; %q is not a container", clip(t.Type))
 	}
 	v.foreachOnly(t, at)
+	if t.Transaction != nil {
+		v.ps.add(at.key("transaction"), "only a sequence takes a transaction (an sql task takes with.transaction: true)")
+	}
 	v.settings(t, at.key("with"))
 	if ok {
 		for _, err := range check(typ, t.With) {
 			v.ps.add(at.key("with"), "%s", err)
+		}
+		if user, uses := typ.(task.ConnectionUser); uses {
+			v.usesConnection(t, at.key("with").key("connection"), user.ConnectionKinds())
 		}
 	}
 }
@@ -310,7 +326,13 @@ func (v *validator) container(t Task, at path, depth int) {
 	}
 	if t.Type == Sequence {
 		v.foreachOnly(t, at)
+		if t.Transaction != nil {
+			v.transaction(t, at.key("transaction"))
+		}
 	} else {
+		if t.Transaction != nil {
+			v.ps.add(at.key("transaction"), "only a sequence takes a transaction: put the loop's body in a sequence with one")
+		}
 		if t.Items == "" {
 			v.ps.add(at.key("items"), `missing: give a list expression, such as '["eu", "us"]' or 'params.regions'`)
 		} else {

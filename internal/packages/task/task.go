@@ -61,6 +61,24 @@ type Connections interface {
 	DB(ctx context.Context, name string) (*sql.DB, error)
 }
 
+// ConnectionUser is a Type whose tasks name a connection in their
+// `connection` setting. Validation checks that the package defines the
+// connection named and that it is of one of ConnectionKinds.
+type ConnectionUser interface {
+	ConnectionKinds() []connection.Kind
+}
+
+// Transactions is what a run's Connections also give the tasks inside a
+// sequence that has a transaction: the transaction on the named connection,
+// begun on first use and ended (committed or rolled back) by the engine
+// when the sequence ends. ok is false when the task is in no transaction on
+// that connection. The transaction is the task's alone until release is
+// called (tasks of the sequence that run at once take turns); release must
+// be called once, when the task is done with it.
+type Transactions interface {
+	Tx(ctx context.Context, name string) (tx *sql.Tx, release func(), ok bool, err error)
+}
+
 // Log receives what a task reports while it runs.
 type Log interface {
 	// Output is one line of the task's output; stream is "stdout",

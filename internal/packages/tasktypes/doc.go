@@ -1,9 +1,10 @@
 // Package tasktypes holds the built-in task types of Scaleout packages:
 // exec (run a program), http (send a request), sleep (wait), fail (fail on
-// purpose) and set (set variables from expressions). Each implements
-// task.Type; Register adds them all to a task.Registry and NewRegistry
-// returns a registry holding them, so the engine knows them only by name
-// and more types (SQL, S3, data flow) plug in the same way.
+// purpose), set (set variables from expressions) and sql (run statements on
+// a database connection of the package, as SSIS's Execute SQL task). Each
+// implements task.Type; Register adds them all to a task.Registry and
+// NewRegistry returns a registry holding them, so the engine knows them
+// only by name and more types (S3, data flow) plug in the same way.
 //
 // # Settings
 //

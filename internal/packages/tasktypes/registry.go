@@ -18,7 +18,7 @@ type Isolation struct {
 	RunAs *RunAs
 }
 
-// Register adds the built-in types to r: exec, http, sleep, fail and set,
+// Register adds the built-in types to r: exec, http, sleep, fail, set and sql,
 // with the default Isolation. The error names any type whose name r had
 // already.
 func Register(r *task.Registry) error { return RegisterWith(r, Isolation{}) }
@@ -36,6 +36,7 @@ func RegisterWith(r *task.Registry, iso Isolation) error {
 		{"sleep", Sleep{}},
 		{"fail", Fail{}},
 		{"set", Set{}},
+		{"sql", SQL{}},
 	} {
 		errs = append(errs, r.Register(b.name, b.t))
 	}

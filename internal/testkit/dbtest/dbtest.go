@@ -307,3 +307,25 @@ func secret() string {
 	_, _ = rand.Read(b) // never fails on Linux
 	return hex.EncodeToString(b)
 }
+
+// Start starts a server of kind (KindPostgres or KindMariaDB) for a
+// program rather than a test, such as cmd/bench, and returns a fresh
+// database on it; stop stops the server and removes its folder. It honours
+// neither SkipEnv nor testing.TB: the caller decides what to do without a
+// server.
+func Start(kind string) (db Database, stop func() error, err error) {
+	s, err := serverOf(kind)
+	if err != nil {
+		return Database{}, nil, err
+	}
+	name := databaseName("program")
+	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
+	defer cancel()
+	if _, err := s.admin.ExecContext(ctx, "CREATE DATABASE "+s.quote(name)); err != nil {
+		_ = stopAll()
+		return Database{}, nil, fmt.Errorf("creating %s database %q: %w", kind, name, err)
+	}
+	db = s.db
+	db.Name = name
+	return db, stopAll, nil
+}
