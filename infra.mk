@@ -30,6 +30,12 @@
 #                       like the numbers ("etl=ec2"). MIN_TASKS, MAX_TASKS
 #                       then count instances
 #   INSTANCE_TYPE       an EC2 pool's instance type (default t4g.small)
+#   WORKER_IMAGE        a pool's worker image: stock (default: the Dockerfile
+#                       at the repository root), dir:<folder> (a folder with
+#                       a Dockerfile, built by deploy; examples/images) or
+#                       uri:<image> (pushed to ECR, or public); per pool
+#                       ("etl=dir:examples/images/dbt"). An EC2 pool with
+#                       one runs it with Docker (README "Worker images")
 # And for the whole installation:
 #   API_AUTH            iam (default: SigV4) or jwt: a JWT authorizer; then
 #   JWT_ISSUER          the issuer's https URL (Cognito: https://cognito-idp.
@@ -98,6 +104,7 @@ LOG_RETENTION_DAYS ?=
 NAT_GATEWAYS ?=
 WORKER_PLATFORM ?=
 INSTANCE_TYPE ?=
+WORKER_IMAGE ?=
 API_AUTH ?=
 JWT_ISSUER ?=
 JWT_AUDIENCE ?=
@@ -115,6 +122,7 @@ CDK_CONTEXT = --app bin/infra -c stage=$(STAGE) -c pools=$(POOLS) -c buildDir=bu
   $(call ctx,maxTasks,$(MAX_TASKS)) $(call ctx,alarmEmail,$(ALARM_EMAIL)) \
   $(call ctx,logRetentionDays,$(LOG_RETENTION_DAYS)) $(call ctx,natGateways,$(NAT_GATEWAYS)) \
   $(call ctx,workerPlatform,$(WORKER_PLATFORM)) $(call ctx,instanceType,$(INSTANCE_TYPE)) \
+  $(call ctx,workerImage,$(WORKER_IMAGE)) \
   $(call ctx,apiAuth,$(API_AUTH)) $(call ctx,jwtIssuer,$(JWT_ISSUER)) $(call ctx,jwtAudience,$(JWT_AUDIENCE)) \
   $(call ctx,jwtRoleClaim,$(JWT_ROLE_CLAIM)) $(call ctx,jwtRoles,$(JWT_ROLES)) \
   $(call ctx,apiThrottleRate,$(API_THROTTLE_RATE)) $(call ctx,apiThrottleBurst,$(API_THROTTLE_BURST)) \

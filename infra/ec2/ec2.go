@@ -13,7 +13,9 @@
 //
 // The unit needs iptables and ip6tables (dnf install iptables-nft): before
 // the worker starts, it drops scaleout-task's traffic to the metadata
-// endpoints.
+// endpoints. A pool with a worker image of its own runs it with Docker
+// under ContainerUnit instead, which drops the traffic of the image's
+// task user (TaskUID).
 package ec2
 
 import _ "embed"
@@ -23,6 +25,13 @@ import _ "embed"
 //go:embed scaleout-worker.service
 var WorkerUnit string
 
+// ContainerUnit is the unit that runs a worker image with Docker instead
+// of the binary (a pool whose workerImage is not the stock one),
+// installed at UnitPath too, with the image in ImageEnvironmentFile.
+//
+//go:embed scaleout-worker-container.service
+var ContainerUnit string
+
 // Where the unit expects its files.
 const (
 	// UnitPath is where the unit is installed.
@@ -31,11 +40,18 @@ const (
 	BinaryPath = "/usr/local/bin/scaleout-worker"
 	// EnvironmentFile holds the worker's settings, one KEY=value a line.
 	EnvironmentFile = "/etc/scaleout/worker.env"
+	// ImageEnvironmentFile names ContainerUnit's image: SCALEOUT_IMAGE and
+	// SCALEOUT_ECR_REGISTRY (empty for a public image).
+	ImageEnvironmentFile = "/etc/scaleout/image.env"
 	// TaskUser is the user exec tasks run as (SCALEOUT_TASK_USER), on an
 	// instance and in the worker image alike: not the worker's user, so
 	// that tasks cannot read its environment, and the user whose traffic
 	// to the metadata endpoints the unit's firewall rules drop.
 	TaskUser = "scaleout-task"
+	// TaskUID is TaskUser's uid in a worker image (the stock Dockerfile's
+	// and examples/images'): ContainerUnit's firewall rules match it,
+	// since the container's users are not the instance's.
+	TaskUID = 10002
 )
 
 // MetadataAddresses are where AWS hands out credentials: the unit drops

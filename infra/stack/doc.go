@@ -19,9 +19,11 @@
 // Settings come from CDK context (see SettingsFrom): stage, prefix, pools,
 // iamRoles (who may call the API, as SCALEOUT_IAM_ROLES), buildDir (the
 // Lambda bootstraps that `make build` writes), sourceDir (the Dockerfile),
-// the workers' size, scaling and platform per pool (workerCpu,
+// the workers' size, scaling, platform and image per pool (workerCpu,
 // workerMemory, workerConcurrency, minTasks, maxTasks, workerPlatform,
-// instanceType), apiAuth with jwtIssuer and jwtAudience, alarmEmail,
+// instanceType, workerImage: the stock image, a folder's Dockerfile built
+// as an image asset, or a pushed image; images.go, workerimages.go, and
+// dockerfile.go, which checks a folder's Dockerfile at synth time), apiAuth with jwtIssuer and jwtAudience, alarmEmail,
 // logRetentionDays and natGateways. The workers' environment is validated
 // like the functions'. The command in infra/ only wires them together;
 // infra.mk at the repository root builds it once to bin/infra and runs the

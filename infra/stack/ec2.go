@@ -55,7 +55,11 @@ func newWorkerBinary(scope constructs.Construct, set Settings) awss3assets.Asset
 // that is terminated anyway (a rolling update, a health check) stops the
 // worker with SIGTERM, which drains as on Fargate; an execution cut off is
 // recovered when the worker session's lease lapses.
-func (s *Stack) newWorkerGroup(w *Workers, set Settings, pool string, binary awss3assets.Asset) {
+//
+// A pool whose image is not the stock one (img.uri set) runs it with
+// Docker instead of the binary (newContainerUserData, ec2.ContainerUnit);
+// its instance role may pull that image, and only that one.
+func (s *Stack) newWorkerGroup(w *Workers, set Settings, pool string, binary awss3assets.Asset, img poolImage) {
 	cfg := set.Worker(pool)
 	name := set.Prefix + "-worker-" + pool
 	scope := constructs.NewConstruct(s.Stack, jsii.String("Worker-"+pool))
@@ -64,12 +68,24 @@ func (s *Stack) newWorkerGroup(w *Workers, set Settings, pool string, binary aws
 	role.AddManagedPolicy(awsiam.ManagedPolicy_FromAwsManagedPolicyName(jsii.String("AmazonSSMManagedInstanceCore")))
 	suppress(role, "AwsSolutions-IAM4", "AmazonSSMManagedInstanceCore is what the SSM agent needs for Session Manager access, which replaces SSH (no key pair, no inbound port)",
 		"Policy::arn:<AWS::Partition>:iam::aws:policy/AmazonSSMManagedInstanceCore")
-	// The binary's own object, not the whole assets bucket.
-	role.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-		Sid:       jsii.String("WorkerBinary"),
-		Actions:   jsii.Strings("s3:GetObject"),
-		Resources: &[]*string{binary.Bucket().ArnForObjects(binary.S3ObjectKey())},
-	}))
+	var userData awsec2.UserData
+	switch {
+	case img.uri == "":
+		// The binary's own object, not the whole assets bucket.
+		role.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:       jsii.String("WorkerBinary"),
+			Actions:   jsii.Strings("s3:GetObject"),
+			Resources: &[]*string{binary.Bucket().ArnForObjects(binary.S3ObjectKey())},
+		}))
+		userData = s.workerUserData(set, pool, binary)
+	default:
+		if img.grantPull != nil {
+			img.grantPull(role)
+			suppress(role, "AwsSolutions-IAM5", "ecr:GetAuthorizationToken takes no resource: AWS requires \"*\"; the pulls are scoped to the worker image's repository",
+				"Resource::*")
+		}
+		userData = s.containerUserData(set, pool, img)
+	}
 	// The worker keeps its instance out of scale-in while it runs
 	// executions (package scalein), in its own group only.
 	role.AddToPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
@@ -92,7 +108,7 @@ func (s *Stack) newWorkerGroup(w *Workers, set Settings, pool string, binary aws
 			CpuType: awsec2.AmazonLinuxCpuType_ARM_64,
 		}),
 		Role:          role,
-		UserData:      s.workerUserData(set, pool, binary),
+		UserData:      userData,
 		SecurityGroup: newWorkerSecurityGroup(scope, w, name),
 		// IMDSv2 only, and its answers go no further than one hop: no
 		// container or forwarded packet on the instance reaches it. (The
@@ -142,17 +158,6 @@ func (s *Stack) newWorkerGroup(w *Workers, set Settings, pool string, binary aws
 // the region, which ECS would set) and the systemd unit; the worker is
 // named after its instance.
 func (s *Stack) workerUserData(set Settings, pool string, binary awss3assets.Asset) awsec2.UserData {
-	env := s.workerEnvironment(set, pool)
-	env["AWS_REGION"] = *s.Region()
-	// The group whose scale-in the worker keeps its busy instance out of.
-	env["SCALEOUT_AUTOSCALING_GROUP"] = set.Prefix + "-worker-" + pool
-	// Named after the instance (IMDSv2), not host-pid: a new instance that
-	// gets a released address must not take an old worker's id.
-	env["SCALEOUT_WORKER_ID_FROM"] = workerid.FromEC2
-	var lines []string
-	for _, k := range slices.Sorted(maps.Keys(env)) {
-		lines = append(lines, k+"="+env[k])
-	}
 	ud := awsec2.UserData_ForLinux(nil)
 	ud.AddCommands(jsii.String("set -euo pipefail"), jsii.String("umask 022"))
 	ud.AddS3DownloadCommand(&awsec2.S3DownloadOptions{
@@ -167,12 +172,51 @@ func (s *Stack) workerUserData(set Settings, pool string, binary awss3assets.Ass
 		jsii.String("command -v iptables >/dev/null && command -v ip6tables >/dev/null || dnf install -y iptables-nft"),
 		jsii.String("chmod 0755 "+ec2.BinaryPath),
 		jsii.String("mkdir -p "+filepath.Dir(ec2.EnvironmentFile)),
-		jsii.String(writeFile(ec2.EnvironmentFile, strings.Join(lines, "\n")+"\n")),
+		jsii.String(writeFile(ec2.EnvironmentFile, s.instanceEnvironment(set, pool))),
 		jsii.String(writeFile(ec2.UnitPath, ec2.WorkerUnit)),
 		jsii.String("systemctl daemon-reload"),
 		jsii.String("systemctl enable --now "+filepath.Base(ec2.UnitPath)),
 	)
 	return ud
+}
+
+// containerUserData runs a pool's worker image on an instance: Docker and
+// iptables, the environment file workerUserData writes, the image's
+// (ec2.ImageEnvironmentFile) and ec2.ContainerUnit, which logs in to the
+// image's ECR registry, pulls the image and runs it on the host's network.
+func (s *Stack) containerUserData(set Settings, pool string, img poolImage) awsec2.UserData {
+	ud := awsec2.UserData_ForLinux(nil)
+	ud.AddCommands(
+		jsii.String("set -euo pipefail"), jsii.String("umask 022"),
+		jsii.String("command -v docker >/dev/null || dnf install -y docker"),
+		jsii.String("command -v iptables >/dev/null && command -v ip6tables >/dev/null || dnf install -y iptables-nft"),
+		jsii.String("systemctl enable --now docker.service"),
+		jsii.String("mkdir -p "+filepath.Dir(ec2.EnvironmentFile)),
+		jsii.String(writeFile(ec2.EnvironmentFile, s.instanceEnvironment(set, pool))),
+		jsii.String(writeFile(ec2.ImageEnvironmentFile, "SCALEOUT_IMAGE="+img.uri+"\nSCALEOUT_ECR_REGISTRY="+img.registry+"\n")),
+		jsii.String(writeFile(ec2.UnitPath, ec2.ContainerUnit)),
+		jsii.String("systemctl daemon-reload"),
+		jsii.String("systemctl enable --now "+filepath.Base(ec2.UnitPath)),
+	)
+	return ud
+}
+
+// instanceEnvironment is an EC2 worker's environment file: the Fargate
+// task's environment (workerEnvironment), the region, which ECS would set,
+// the group and the worker's name.
+func (s *Stack) instanceEnvironment(set Settings, pool string) string {
+	env := s.workerEnvironment(set, pool)
+	env["AWS_REGION"] = *s.Region()
+	// The group whose scale-in the worker keeps its busy instance out of.
+	env["SCALEOUT_AUTOSCALING_GROUP"] = set.Prefix + "-worker-" + pool
+	// Named after the instance (IMDSv2), not host-pid: a new instance that
+	// gets a released address must not take an old worker's id.
+	env["SCALEOUT_WORKER_ID_FROM"] = workerid.FromEC2
+	var lines []string
+	for _, k := range slices.Sorted(maps.Keys(env)) {
+		lines = append(lines, k+"="+env[k])
+	}
+	return strings.Join(lines, "\n") + "\n"
 }
 
 // writeFile is a shell command that writes content, verbatim, to path.

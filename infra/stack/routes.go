@@ -24,8 +24,10 @@ type Route struct {
 	// worker: by ECS (image pull, log driver, the agent) or at an
 	// instance's boot.
 	SDK string
-	// Fargate and EC2 say which platforms call it.
-	Fargate, EC2 bool
+	// Fargate and EC2 say which platforms call it; EC2Container that EC2
+	// pools call it when their workers run in a container (an image other
+	// than the stock one, pulled by Docker on the instance).
+	Fargate, EC2, EC2Container bool
 	// Why names the calls.
 	Why string
 }
@@ -45,8 +47,9 @@ var WorkerRoutes = []Route{
 	{ID: "Sqs", Endpoint: "sqs", SDK: "sqs", Fargate: true, EC2: true, Why: "the pool's queue"},
 	{ID: "Kms", Endpoint: "kms", SDK: "kms", Fargate: true, EC2: true,
 		Why: "kms:Decrypt opens the sensitive parameters the API sealed"},
-	{ID: "EcrApi", Endpoint: "ecr.api", Fargate: true, Why: "the image pull's authorization (the task's execution role)"},
-	{ID: "EcrDocker", Endpoint: "ecr.dkr", Fargate: true, Why: "the image pull"},
+	{ID: "EcrApi", Endpoint: "ecr.api", Fargate: true, EC2Container: true,
+		Why: "the image pull's authorization (the task's execution role; an instance's docker login)"},
+	{ID: "EcrDocker", Endpoint: "ecr.dkr", Fargate: true, EC2Container: true, Why: "the image pull"},
 	{ID: "Logs", Endpoint: "logs", Fargate: true, Why: "the awslogs log driver (the task's execution role)"},
 	{ID: "Ecs", Endpoint: "ecs", Fargate: true,
 		Why: "the ECS agent's task scale-in protection calls UpdateTaskProtection signed with the task role"},
@@ -85,7 +88,7 @@ const sdkCredentials = "the SDK's default credential chain links it for profiles
 func (s Settings) workerRoutes() []Route {
 	var out []Route
 	for _, r := range WorkerRoutes {
-		if (r.Fargate && s.onFargate()) || (r.EC2 && s.onEC2()) {
+		if (r.Fargate && s.onFargate()) || (r.EC2 && s.onEC2()) || (r.EC2Container && s.onEC2Container()) {
 			out = append(out, r)
 		}
 	}

@@ -71,6 +71,16 @@ const (
 	// (arm64) one (default t4g.small: 2 vCPU, 2 GiB). Per pool: "m7g.large"
 	// or "etl=c7g.xlarge".
 	ContextInstanceType = "instanceType"
+	// ContextWorkerImage is where a pool's worker image comes from: "stock"
+	// (default: the Dockerfile at the repository root), "dir:<folder>" (a
+	// folder holding a Dockerfile, built by `cdk deploy` as an image asset
+	// with the worker's sources as the build context "scaleout"; see
+	// examples/images) or "uri:<image>" (an image in ECR, which the
+	// workers' roles may pull, or in a public registry). Per pool like the
+	// numbers: "etl=dir:examples/images/dbt,sql=uri:public.ecr.aws/org/img:1".
+	// An EC2 pool with an image other than the stock one runs it with
+	// Docker on its instances (infra/ec2's container unit).
+	ContextWorkerImage = "workerImage"
 
 	// ContextAPIAuth is how API Gateway authorizes calls to the API: "iam"
 	// (default: SigV4-signed requests) or "jwt" (a JWT authorizer: bearer
@@ -140,6 +150,9 @@ type Worker struct {
 	Platform Platform
 	// InstanceType is an EC2 pool's instance type ("": DefaultInstanceType).
 	InstanceType string
+	// Image is where the pool's worker image comes from (zero: the stock
+	// image; see ContextWorkerImage).
+	Image Image
 }
 
 // Platform is where a pool's workers run (see ContextWorkerPlatform).
@@ -419,6 +432,18 @@ func SettingsFrom(get func(key string) any) (Settings, error) {
 		update(pool, func(w *Worker) { w.InstanceType = strings.TrimSpace(t) })
 		return nil
 	})
+	perPool(get(ContextWorkerImage), ContextWorkerImage, s.Pools, &errs, func(pool string, v any) error {
+		text, ok := v.(string)
+		if !ok {
+			return fmt.Errorf("give stock, dir:<folder> or uri:<image> as a string, got %T", v)
+		}
+		img, err := ParseImage(text)
+		if err != nil {
+			return err
+		}
+		update(pool, func(w *Worker) { w.Image = img })
+		return nil
+	})
 	if err := errors.Join(append(errs, s.Validate())...); err != nil {
 		return s, err
 	}
@@ -548,7 +573,7 @@ func (s Settings) config() (config.Config, error) {
 			if _, err := config.FromEnv(func(k string) string { return env[k] }); err != nil {
 				errs = append(errs, fmt.Errorf("worker of pool %q: %w", pool, err))
 			}
-			errs = append(errs, s.Worker(pool).validate(pool))
+			errs = append(errs, s.Worker(pool).validate(pool), s.Worker(pool).Image.validate(pool, s.NAT()))
 		}
 	}
 	for pool := range s.Workers {
@@ -574,14 +599,16 @@ func (s Settings) config() (config.Config, error) {
 		errs = append(errs, fmt.Errorf("context %q: %q is not one e-mail address", ContextAlarmEmail, e))
 	}
 	errs = append(errs, s.validateAPIAuth())
-	if s.onEC2() && !s.NoWorkers {
+	if s.onEC2Binary() && !s.NoWorkers {
 		if bin := filepath.Join(s.BuildDir, WorkerBinary); s.BuildDir != "" && !isFile(bin) {
 			errs = append(errs, fmt.Errorf("%s=ec2 needs the worker binary %s: build it with "+
 				"GOOS=linux GOARCH=arm64 CGO_ENABLED=0 go build -trimpath -ldflags='-s -w' -o %s ./cmd/scaleout-worker",
 				ContextWorkerPlatform, bin, bin))
 		}
 	}
-	if s.SourceDir != "" && s.onFargate() {
+	// The stock image builds from the repository root, and so do the
+	// images built from a folder (its named context "scaleout").
+	if s.SourceDir != "" && !s.NoWorkers && (s.onFargateStock() || s.imageFromDir()) {
 		if _, err := os.Stat(filepath.Join(s.SourceDir, "Dockerfile")); err != nil {
 			errs = append(errs, fmt.Errorf("no worker Dockerfile in %q: set the context value %s to the repository root", s.SourceDir, ContextSourceDir))
 		}
@@ -619,6 +646,47 @@ func (s Settings) validateAPIAuth() error {
 func (s Settings) onEC2() bool {
 	for _, pool := range s.Pools {
 		if s.Worker(pool).EC2() {
+			return true
+		}
+	}
+	return false
+}
+
+// onFargateStock reports whether a Fargate pool runs the stock image.
+func (s Settings) onFargateStock() bool {
+	for _, pool := range s.Pools {
+		if w := s.Worker(pool); !w.EC2() && w.Image.Stock() {
+			return true
+		}
+	}
+	return false
+}
+
+// imageFromDir reports whether a pool's image is built from a folder.
+func (s Settings) imageFromDir() bool {
+	for _, pool := range s.Pools {
+		if s.Worker(pool).Image.Kind == ImageDir {
+			return true
+		}
+	}
+	return false
+}
+
+// onEC2Container reports whether an EC2 pool runs its worker in a
+// container (an image other than the stock one).
+func (s Settings) onEC2Container() bool {
+	for _, pool := range s.Pools {
+		if w := s.Worker(pool); w.EC2() && !w.Image.Stock() {
+			return true
+		}
+	}
+	return false
+}
+
+// onEC2Binary reports whether an EC2 pool runs the worker binary.
+func (s Settings) onEC2Binary() bool {
+	for _, pool := range s.Pools {
+		if w := s.Worker(pool); w.EC2() && w.Image.Stock() {
 			return true
 		}
 	}

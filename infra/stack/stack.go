@@ -248,7 +248,9 @@ func New(scope constructs.Construct, id string, props Props) (*Stack, error) {
 	s.newWebhooks(set)
 
 	if !set.NoWorkers {
-		s.Workers = s.newWorkers(set)
+		if s.Workers, err = s.newWorkers(set); err != nil {
+			return nil, err
+		}
 	}
 	s.Monitoring = s.newMonitoring(set)
 

@@ -186,48 +186,60 @@ func gatewayEndpoints(set Settings) *map[string]*awsec2.GatewayVpcEndpointOption
 }
 
 // newWorkers defines the workers of each pool: a Fargate service in the
-// cluster, or an Auto Scaling group of EC2 instances (ec2.go).
-func (s *Stack) newWorkers(set Settings) *Workers {
+// cluster, or an Auto Scaling group of EC2 instances (ec2.go), running the
+// pool's image (the stock one unless workerImage names another).
+func (s *Stack) newWorkers(set Settings) (*Workers, error) {
 	w := &Workers{
 		Services: map[string]awsecs.FargateService{},
 		Groups:   map[string]awsautoscaling.AutoScalingGroup{},
 		Roles:    map[string]awsiam.Role{},
 	}
 	w.VPC, w.Endpoints = newVPC(s.Stack, set)
-	var image awsecs.ContainerImage
+	images, err := newPoolImages(s.Stack, set)
+	if err != nil {
+		return nil, err
+	}
+	var stock awsecs.ContainerImage
 	if set.onFargate() {
 		w.Cluster = awsecs.NewCluster(s.Stack, jsii.String("Cluster"), &awsecs.ClusterProps{
 			ClusterName:         jsii.String(set.Prefix + "-workers"),
 			Vpc:                 w.VPC,
 			ContainerInsightsV2: awsecs.ContainerInsights_ENABLED,
 		})
-		// One image for every pool, built from the repository's Dockerfile
-		// by `cdk deploy` (synth only hashes the folder: no Docker needed).
-		// The version is a build argument, so part of the asset's hash: it
-		// names the sources' last commit, so it changes with them only.
-		var buildArgs *map[string]*string
-		if set.Version != "" {
-			buildArgs = &map[string]*string{"VERSION": jsii.String(set.Version)}
+		if set.onFargateStock() {
+			// One stock image for every pool that runs it, built from the
+			// repository's Dockerfile by `cdk deploy` (synth only hashes the
+			// folder: no Docker needed).
+			// The version is a build argument, so part of the asset's hash: it
+			// names the sources' last commit, so it changes with them only.
+			var buildArgs *map[string]*string
+			if set.Version != "" {
+				buildArgs = &map[string]*string{"VERSION": jsii.String(set.Version)}
+			}
+			stock = awsecs.ContainerImage_FromAsset(jsii.String(set.SourceDir), &awsecs.AssetImageProps{
+				File:      jsii.String("Dockerfile"),
+				Platform:  awsecrassets.Platform_LINUX_ARM64(),
+				BuildArgs: buildArgs,
+			})
 		}
-		image = awsecs.ContainerImage_FromAsset(jsii.String(set.SourceDir), &awsecs.AssetImageProps{
-			File:      jsii.String("Dockerfile"),
-			Platform:  awsecrassets.Platform_LINUX_ARM64(),
-			BuildArgs: buildArgs,
-		})
 		output(s.Stack, "ClusterName", w.Cluster.ClusterName(), "ECS cluster of the worker services")
 	}
 	var binary awss3assets.Asset
-	if set.onEC2() {
+	if set.onEC2Binary() {
 		binary = newWorkerBinary(s.Stack, set)
 	}
 	for _, pool := range slices.Sorted(maps.Keys(s.Pools)) {
-		if set.Worker(pool).EC2() {
-			s.newWorkerGroup(w, set, pool, binary)
-		} else {
-			s.newWorkerService(w, set, pool, image)
+		img, custom := images[pool]
+		switch {
+		case set.Worker(pool).EC2():
+			s.newWorkerGroup(w, set, pool, binary, images[pool])
+		case custom:
+			s.newWorkerService(w, set, pool, img.ecs)
+		default:
+			s.newWorkerService(w, set, pool, stock)
 		}
 	}
-	return w
+	return w, nil
 }
 
 // newWorkerRole defines the role of a pool's workers, assumed by
