@@ -2,20 +2,15 @@ package worker_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 
 	"github.com/scaleout/scaleout/internal/executions/execution"
-	"github.com/scaleout/scaleout/internal/executions/taskqueue"
-	"github.com/scaleout/scaleout/internal/packages/pkgrun"
 	"github.com/scaleout/scaleout/internal/worker"
 )
 
@@ -35,52 +30,67 @@ func bigResult(status execution.Status) execution.Result {
 	return res
 }
 
-// submitNearlyFull submits an execution whose item leaves less room than
-// a result at its caps takes (as if it had gathered a long history), with
-// retries retries.
-func (b bundle) submitNearlyFull(t *testing.T, retries int) execution.Execution {
-	t.Helper()
-	ctx := context.Background()
-	e := execution.Execution{
-		ID: uuid.Must(uuid.NewV7()).String(), Folder: "f", Project: "p", Package: "worker-test", Pool: "other",
-		Status: execution.Pending, Definition: pkgrun.CommandDefinition("worker-test", []string{"true", strings.Repeat("d", 250_000)}),
-		Retries: retries, LostRetries: execution.DefaultLostRetries, CreatedAt: time.Now().UTC().Truncate(time.Millisecond),
-	}
-	require.NoError(t, b.store.Create(ctx, e))
-	// A filler attribute as long as DynamoDB takes, less room bytes: the
-	// claim adds about 100, an attempt record with its reason cut to 1 KiB
-	// more than what is left, a result that could not be recorded less.
-	const room = 950
-	fill := func(n int) error {
-		_, err := b.env.Clients.DynamoDB.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-			TableName:                 aws.String(b.env.Set.Executions.Name),
-			Key:                       map[string]types.AttributeValue{"id": &types.AttributeValueMemberS{Value: e.ID}},
-			UpdateExpression:          aws.String("SET filler = :f"),
-			ExpressionAttributeValues: map[string]types.AttributeValue{":f": &types.AttributeValueMemberS{Value: strings.Repeat("f", n)}},
-		})
-		return err
-	}
-	lo, hi := 0, execution.MaxItemBytes // fits, does not
-	for hi-lo > 1 {
-		mid := (lo + hi) / 2
-		if fill(mid) == nil {
-			lo = mid
-		} else {
-			hi = mid
-		}
-	}
-	require.NoError(t, fill(lo-room))
-	require.NoError(t, b.queue.Send(ctx, taskqueue.Task{ExecutionID: e.ID, Pool: "other"}))
-	return e
+// fullStore is a store whose executions have room for only room more
+// bytes, as an item near DynamoDB's size limit (it gathered a long
+// history): a result or an attempt record that takes more is refused with
+// execution.ErrTooLarge, as the DynamoDB store refuses it (that store's own
+// tests write such an item). Sizes are measured as what the write records:
+// the result as Finish keeps it, the attempt with its reason cut.
+type fullStore struct {
+	worker.Store
+	room int
 }
 
-// A result DynamoDB refuses as too large does not leave the execution
+func (s fullStore) refuse(id, what string, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	if len(b) <= s.room {
+		return nil
+	}
+	return fmt.Errorf("update execution %s: %w: %s of %d bytes, %d left in the item", id, execution.ErrTooLarge, what, len(b), s.room)
+}
+
+func (s fullStore) Finish(ctx context.Context, l execution.Lease, r execution.Result, now time.Time) (execution.Execution, error) {
+	if err := s.refuse(l.ID, "the result", r.Fit()); err != nil {
+		return execution.Execution{}, err
+	}
+	return s.Store.Finish(ctx, l, r, now)
+}
+
+func (s fullStore) Retry(ctx context.Context, l execution.Lease, rec execution.AttemptRecord, notBefore time.Time) (execution.Execution, error) {
+	kept := rec
+	kept.Reason = execution.Clip(kept.Reason, execution.MaxReasonBytes)
+	if err := s.refuse(l.ID, "the attempt record", kept); err != nil {
+		return execution.Execution{}, err
+	}
+	return s.Store.Retry(ctx, l, rec, notBefore)
+}
+
+// room is what is left in a nearly full execution: less than an attempt
+// record with its reason cut to MaxReasonBytes, more than a result that
+// says its own could not be recorded.
+const room = 950
+
+// startFull runs a worker on the bundle's store with its executions
+// nearly full.
+func (b bundle) startFull(t *testing.T, r worker.Runner, cfg worker.Config) {
+	t.Helper()
+	cfg.PollWait, cfg.Registry, cfg.Pools, cfg.Lease, cfg.Logger = time.Second, b.reg, []string{pool}, 3*time.Second, testLogger(t)
+	w, err := worker.New(fullStore{Store: b.store, room: room}, b.queue, r, cfg)
+	require.NoError(t, err)
+	b.run(t, w)
+}
+
+// A result the store refuses as too large does not leave the execution
 // running until its lease runs out on a live worker: it ends failed at
 // once, saying what the package did and why its result is not there.
 func TestResultTooLargeToRecordEndsFailed(t *testing.T) {
+	t.Parallel()
 	b := setup(t)
-	b.start(t, resultRunner{bigResult(execution.Succeeded)}, worker.Config{ID: "w-big"})
-	e := b.submitNearlyFull(t, 0)
+	b.startFull(t, resultRunner{bigResult(execution.Succeeded)}, worker.Config{ID: "w-big"})
+	e := b.submitWith(t, 0, "true")
 
 	got := b.waitStatus(t, e.ID, execution.Failed)
 	require.Equal(t, 1, got.Attempt, "ended by the attempt that ran it, not by a takeover")
@@ -96,10 +106,11 @@ func TestResultTooLargeToRecordEndsFailed(t *testing.T) {
 // A failed attempt that cannot be recorded for a retry ends the execution
 // failed, saying so, rather than leaving it to the reconciler.
 func TestAttemptTooLargeToRecordEndsFailed(t *testing.T) {
+	t.Parallel()
 	b := setup(t)
 	res := execution.Result{Status: execution.Failed, Error: strings.Repeat("R", 100_000)}
-	b.start(t, resultRunner{res}, worker.Config{ID: "w-retry", RetryBackoff: time.Millisecond})
-	e := b.submitNearlyFull(t, 3)
+	b.startFull(t, resultRunner{res}, worker.Config{ID: "w-retry", RetryBackoff: time.Millisecond})
+	e := b.submitWith(t, 3, "true")
 
 	got := b.waitStatus(t, e.ID, execution.Failed)
 	require.Equal(t, 1, got.Attempt)

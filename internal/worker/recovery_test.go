@@ -15,7 +15,6 @@ import (
 	"github.com/scaleout/scaleout/internal/executions/execution"
 	"github.com/scaleout/scaleout/internal/executions/taskqueue"
 	"github.com/scaleout/scaleout/internal/packages/pkgrun"
-	"github.com/scaleout/scaleout/internal/testkit/testenv"
 	"github.com/scaleout/scaleout/internal/worker"
 	"github.com/scaleout/scaleout/internal/worker/registry"
 )
@@ -24,13 +23,13 @@ import (
 func (b bundle) submitWith(t *testing.T, retries int, command ...string) execution.Execution {
 	t.Helper()
 	e := execution.Execution{
-		ID: uuid.Must(uuid.NewV7()).String(), Folder: "f", Project: "p", Package: "worker-test", Pool: "other",
+		ID: uuid.Must(uuid.NewV7()).String(), Folder: "f", Project: "p", Package: "worker-test", Pool: pool,
 		Status: execution.Pending, Definition: pkgrun.CommandDefinition("worker-test", command), Retries: retries, LostRetries: retries,
 		CreatedAt: time.Now().UTC().Truncate(time.Millisecond),
 	}
 	ctx := context.Background()
 	require.NoError(t, b.store.Create(ctx, e))
-	require.NoError(t, b.queue.Send(ctx, taskqueue.Task{ExecutionID: e.ID, Pool: "other"}))
+	require.NoError(t, b.queue.Send(ctx, taskqueue.Task{ExecutionID: e.ID, Pool: pool}))
 	return e
 }
 
@@ -38,8 +37,8 @@ func (b bundle) submitWith(t *testing.T, retries int, command ...string) executi
 // runs out in three seconds and nobody renews it.
 func (b bundle) lostWorker(t *testing.T, e execution.Execution) (execution.Execution, registry.Session) {
 	t.Helper()
-	_, sess, _, err := b.registry().Register(context.Background(), registry.Registration{ID: testenv.Name("dead"), Machine: "m",
-		Pools: []string{"other"}, MaxTasks: 1}, 3*time.Second)
+	_, sess, _, err := b.reg.Register(context.Background(), registry.Registration{ID: "dead", Machine: "m",
+		Pools: []string{pool}, MaxTasks: 1}, 3*time.Second)
 	require.NoError(t, err)
 	got, err := b.store.Claim(context.Background(), e.ID, sess, time.Now())
 	require.NoError(t, err)
@@ -50,6 +49,7 @@ func (b bundle) lostWorker(t *testing.T, e execution.Execution) (execution.Execu
 // that receives the message: a new attempt runs, the lost one is recorded,
 // and the dead worker can never write over the new attempt.
 func TestLostWorkerIsTakenOver(t *testing.T) {
+	t.Parallel()
 	b := setup(t)
 	e := b.submitWith(t, 1, "true")
 	lost, sess := b.lostWorker(t, e)
@@ -71,6 +71,7 @@ func TestLostWorkerIsTakenOver(t *testing.T) {
 }
 
 func TestLostWorkerWithoutRetriesEndsUnexpectedly(t *testing.T) {
+	t.Parallel()
 	b := setup(t)
 	e := b.submitWith(t, 0, "true")
 	_, sess := b.lostWorker(t, e)
@@ -87,6 +88,7 @@ func TestLostWorkerWithoutRetriesEndsUnexpectedly(t *testing.T) {
 // A failed package runs again after a backoff while retries are left; each
 // failed attempt is recorded and only the last failure fails the execution.
 func TestFailedPackageIsRetriedWithBackoff(t *testing.T) {
+	t.Parallel()
 	b := setup(t)
 	b.start(t, b.runner, worker.Config{ID: "w1", RetryBackoff: time.Second, RetryBackoffMax: 2 * time.Second})
 
@@ -118,6 +120,7 @@ func TestFailedPackageIsRetriedWithBackoff(t *testing.T) {
 // another worker runs it at once, not after a lease timeout, and the
 // release does not use a retry.
 func TestDrainReleasesRunningExecutions(t *testing.T) {
+	t.Parallel()
 	b := setup(t)
 	cmd, finish := waitFile(t)
 	stop1 := b.start(t, b.runner, worker.Config{ID: "w1", Grace: 500 * time.Millisecond})
@@ -166,10 +169,11 @@ func (f *flakyRegistry) Renew(ctx context.Context, sess registry.Session, until 
 // the lease runs out, so that it never runs alongside the attempt that
 // takes over.
 func TestUnrenewedLeaseStopsTheRun(t *testing.T) {
+	t.Parallel()
 	b := setup(t)
-	reg := &flakyRegistry{Registry: b.registry()}
+	reg := &flakyRegistry{Registry: b.reg}
 	r := blockingRunner{started: make(chan string, 1), ended: make(chan struct{})}
-	id := testenv.Name("w")
+	id := "w1"
 	b.start(t, r, worker.Config{ID: id, Registry: reg})
 
 	e := b.submitWith(t, 1, "ignored")
@@ -194,8 +198,8 @@ func TestUnrenewedLeaseStopsTheRun(t *testing.T) {
 	require.False(t, ended.Add(time.Second).Before(st.LeaseUntil), "it stopped only when its lease was about to run out")
 
 	// Another attempt takes over once the lease ran out.
-	_, sess, _, err := b.registry().Register(context.Background(), registry.Registration{ID: testenv.Name("w2"), Machine: "m",
-		Pools: []string{"other"}, MaxTasks: 1}, time.Minute)
+	_, sess, _, err := b.reg.Register(context.Background(), registry.Registration{ID: "w2", Machine: "m",
+		Pools: []string{pool}, MaxTasks: 1}, time.Minute)
 	require.NoError(t, err)
 	var next execution.Execution
 	require.Eventually(t, func() bool {

@@ -1,8 +1,6 @@
 package worker_test
 
 import (
-	"github.com/scaleout/scaleout/internal/testkit/proctest"
-
 	"context"
 	"log/slog"
 	"os"
@@ -13,23 +11,18 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
-	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/scaleout/scaleout/internal/aws/queue"
-	"github.com/scaleout/scaleout/internal/executions/execstore"
+	"github.com/scaleout/scaleout/internal/executions/execmem"
 	"github.com/scaleout/scaleout/internal/executions/execution"
 	"github.com/scaleout/scaleout/internal/executions/messages"
 	"github.com/scaleout/scaleout/internal/executions/taskqueue"
 	"github.com/scaleout/scaleout/internal/packages/pkgrun"
 	"github.com/scaleout/scaleout/internal/packages/tasktypes"
-	"github.com/scaleout/scaleout/internal/testkit/testenv"
+	"github.com/scaleout/scaleout/internal/testkit/proctest"
+	"github.com/scaleout/scaleout/internal/testkit/testclock"
 	"github.com/scaleout/scaleout/internal/worker"
 	"github.com/scaleout/scaleout/internal/worker/registry"
 	"github.com/scaleout/scaleout/internal/worker/scalein"
@@ -37,26 +30,35 @@ import (
 	"github.com/scaleout/scaleout/scaleouttype"
 )
 
-func TestMain(m *testing.M) { testenv.Main(m) }
+// pool is the pool the tests' workers serve.
+const pool = "default"
 
-// The worker tests share the "other" pool's queue, so they run one at a
-// time, and each leaves it empty.
+// Each test has its own store, registry, queue and message log, in memory
+// (their conformance suites hold them to the DynamoDB and SQS adapters'
+// rules), so the tests run in parallel and need no stand-ins. The workers
+// of one test share them, as the workers of one deployment share a table
+// and a queue.
 type bundle struct {
-	env    testenv.Env
-	store  *execstore.Store
-	queue  *queue.Queue
+	store  *execmem.Store
+	reg    *execmem.Registry
+	queue  *taskqueue.Memory
 	runner pkgrun.Runner
-	msgs   *messages.Store
+	msgs   *messages.Memory
 }
 
-func setup(t *testing.T) bundle {
+// setup returns a bundle whose registry reads time.Now.
+func setup(t *testing.T) bundle { return setupAt(t, nil) }
+
+// setupAt returns a bundle whose registry reads the time from now (nil:
+// time.Now).
+func setupAt(t *testing.T, now func() time.Time) bundle {
 	t.Helper()
-	env := testenv.AWS(t)
+	store := execmem.New(now)
 	b := bundle{
-		env:   env,
-		store: execstore.New(env.Clients.DynamoDB, env.Set.Executions.Name, env.Set.Catalog.Name),
-		queue: queue.New(env.Clients.SQS, env.Created.QueueURLs["other"]),
-		msgs:  messages.NewStore(env.Clients.DynamoDB, env.Set.Catalog.Name),
+		store: store,
+		reg:   store.Registry(),
+		queue: taskqueue.NewMemory(taskqueue.MemoryOptions{}),
+		msgs:  messages.NewMemory(),
 	}
 	b.runner = pkgrun.Runner{Types: tasktypes.NewRegistry(), Messages: b.msgs}
 	return b
@@ -65,13 +67,13 @@ func setup(t *testing.T) bundle {
 func (b bundle) submit(t *testing.T, command ...string) execution.Execution {
 	t.Helper()
 	e := execution.Execution{
-		ID: uuid.Must(uuid.NewV7()).String(), Folder: "f", Project: "p", Package: "worker-test", Pool: "other",
+		ID: uuid.Must(uuid.NewV7()).String(), Folder: "f", Project: "p", Package: "worker-test", Pool: pool,
 		Status: execution.Pending, Definition: pkgrun.CommandDefinition("worker-test", command),
 		LostRetries: execution.DefaultLostRetries, CreatedAt: time.Now().UTC().Truncate(time.Millisecond),
 	}
 	ctx := context.Background()
 	require.NoError(t, b.store.Create(ctx, e))
-	require.NoError(t, b.queue.Send(ctx, taskqueue.Task{ExecutionID: e.ID, Pool: "other"}))
+	require.NoError(t, b.queue.Send(ctx, taskqueue.Task{ExecutionID: e.ID, Pool: pool}))
 	return e
 }
 
@@ -86,18 +88,24 @@ func (b bundle) start(t *testing.T, r worker.Runner, cfg worker.Config) (stop fu
 func (b bundle) startWorker(t *testing.T, r worker.Runner, cfg worker.Config) (w *worker.Worker, stop func()) {
 	t.Helper()
 	cfg.PollWait = time.Second
-	cfg.Logger = slog.New(slog.NewTextHandler(testLog{t}, nil))
+	cfg.Logger = testLogger(t)
 	if cfg.Registry == nil {
-		cfg.Registry = b.registry()
+		cfg.Registry = b.reg
 	}
 	if len(cfg.Pools) == 0 {
-		cfg.Pools = []string{"other"}
+		cfg.Pools = []string{pool}
 	}
 	if cfg.Lease == 0 {
 		cfg.Lease = 3 * time.Second // renewed every second
 	}
 	w, err := worker.New(b.store, b.queue, r, cfg)
 	require.NoError(t, err)
+	return w, b.run(t, w)
+}
+
+// run runs w until the test ends (or stop is called).
+func (b bundle) run(t *testing.T, w *worker.Worker) (stop func()) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
@@ -116,8 +124,11 @@ func (b bundle) startWorker(t *testing.T, r worker.Runner, cfg worker.Config) (w
 		})
 	}
 	t.Cleanup(stop)
-	return w, stop
+	return stop
 }
+
+// testLogger shows the worker's log with the test's output when it fails.
+func testLogger(t *testing.T) *slog.Logger { return slog.New(slog.NewTextHandler(testLog{t}, nil)) }
 
 // testLog shows the worker's log with the test's output when it fails.
 type testLog struct{ t *testing.T }
@@ -139,20 +150,20 @@ func (b bundle) waitStatus(t *testing.T, id string, want execution.Status) execu
 	return e
 }
 
+// queueEmpty waits until no message is visible or in flight (a session's
+// watchdog, delayed until its lease would run out, is neither).
 func (b bundle) queueEmpty(t *testing.T) {
 	t.Helper()
 	require.EventuallyWithT(t, func(c *assert.CollectT) {
-		out, err := b.env.Clients.SQS.GetQueueAttributes(context.Background(), &sqs.GetQueueAttributesInput{
-			QueueUrl:       aws.String(b.queue.URL()),
-			AttributeNames: []sqstypes.QueueAttributeName{"ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"},
-		})
+		visible, inFlight, err := b.queue.Depth(context.Background())
 		require.NoError(c, err)
-		assert.Equal(c, "0", out.Attributes["ApproximateNumberOfMessages"])
-		assert.Equal(c, "0", out.Attributes["ApproximateNumberOfMessagesNotVisible"])
+		assert.Zero(c, visible, "visible")
+		assert.Zero(c, inFlight, "in flight")
 	}, 15*time.Second, 50*time.Millisecond, "messages left in the queue")
 }
 
 func TestRunsExecutionsToTheirEnd(t *testing.T) {
+	t.Parallel()
 	b := setup(t)
 	b.start(t, b.runner, worker.Config{ID: "w1", Concurrency: 2})
 	ok := b.submit(t, "sh", "-c", "echo done")
@@ -187,6 +198,7 @@ func TestRunsExecutionsToTheirEnd(t *testing.T) {
 
 // A message for an execution that already ended is dropped without a run.
 func TestDuplicateMessageIsDropped(t *testing.T) {
+	t.Parallel()
 	b := setup(t)
 	stop := b.start(t, b.runner, worker.Config{ID: "w1"})
 	e := b.submit(t, "true")
@@ -194,8 +206,8 @@ func TestDuplicateMessageIsDropped(t *testing.T) {
 	b.queueEmpty(t)
 	stop()
 
-	require.NoError(t, b.queue.Send(context.Background(), taskqueue.Task{ExecutionID: e.ID, Pool: "other"}))
-	require.NoError(t, b.queue.Send(context.Background(), taskqueue.Task{ExecutionID: uuid.NewString(), Pool: "other"}))
+	require.NoError(t, b.queue.Send(context.Background(), taskqueue.Task{ExecutionID: e.ID, Pool: pool}))
+	require.NoError(t, b.queue.Send(context.Background(), taskqueue.Task{ExecutionID: uuid.NewString(), Pool: pool}))
 	b.start(t, b.runner, worker.Config{ID: "w2"})
 	b.queueEmpty(t)
 	got, err := b.store.Get(context.Background(), e.ID)
@@ -206,6 +218,7 @@ func TestDuplicateMessageIsDropped(t *testing.T) {
 
 // On stop, running executions get the grace period to finish.
 func TestStopLetsRunningExecutionsFinish(t *testing.T) {
+	t.Parallel()
 	b := setup(t)
 	stop := b.start(t, b.runner, worker.Config{ID: "w1", Grace: 20 * time.Second})
 	e := b.submit(t, "sh", "-c", "sleep 1; echo finished")
@@ -217,6 +230,7 @@ func TestStopLetsRunningExecutionsFinish(t *testing.T) {
 }
 
 func TestConfigValidate(t *testing.T) {
+	t.Parallel()
 	_, err := worker.New(nil, nil, nil, worker.Config{Concurrency: -1, Lease: time.Second, PollWait: time.Minute})
 	require.Error(t, err)
 	for _, want := range []string{"concurrency -1", "lease 1s: give 3s to 12h", "poll wait 1m0s", "registry: required", "pools: name the pool"} {
@@ -243,56 +257,61 @@ func (r blockingRunner) Run(ctx context.Context, e execution.Execution) executio
 // process registered the same worker id after its lease ran out), every
 // run it held is cancelled at the next renewal and its result is never
 // written; another attempt takes the execution over.
+//
+// The worker and the registry read a clock the test moves: the lease runs
+// out when the test says, not after a wait.
 func TestLostSessionCancelsTheRun(t *testing.T) {
-	b := setup(t)
+	t.Parallel()
+	ctx := context.Background()
+	clock := testclock.New()
+	b := setupAt(t, clock.Now)
 	r := blockingRunner{started: make(chan string, 1), ended: make(chan struct{})}
-	id := testenv.Name("w")
-	b.start(t, r, worker.Config{ID: id})
+	id := "w1"
+	b.start(t, r, worker.Config{ID: id, Now: clock.Now})
 	e := b.submit(t, "ignored")
 	require.Equal(t, e.ID, <-r.started)
 	claimed := b.waitStatus(t, e.ID, execution.Running)
+	// A renewal recorded the run in the session and dropped its message:
+	// from now on only the session holds it.
+	b.queueEmpty(t)
 
-	_, err := b.env.Clients.DynamoDB.UpdateItem(context.Background(), &dynamodb.UpdateItemInput{
-		TableName:                 aws.String(b.env.Set.Catalog.Name),
-		Key:                       registry.Key(id),
-		UpdateExpression:          aws.String("SET #s = :s"),
-		ExpressionAttributeNames:  map[string]string{"#s": "session"},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":s": &types.AttributeValueMemberS{Value: "another-process"}},
-	})
+	// The lease runs out and another process registers the same worker id
+	// (then stops, so that the worker can register again).
+	clock.Add(time.Minute)
+	_, other, prev, err := b.reg.Register(ctx, registry.Registration{ID: id, Machine: "another-machine",
+		Pools: []string{pool}, MaxTasks: 1}, 3*time.Second)
 	require.NoError(t, err)
+	require.Equal(t, []registry.Run{{ExecutionID: e.ID, Attempt: claimed.Attempt}}, prev.Runs, "the replaced session held the run")
+	require.NoError(t, b.reg.SignOff(ctx, other))
 	select {
 	case <-r.ended:
 	case <-time.After(10 * time.Second):
 		t.Fatal("the run went on after its session was lost")
 	}
 	require.Never(t, func() bool {
-		got, err := b.store.Get(context.Background(), e.ID)
+		got, err := b.store.Get(ctx, e.ID)
 		// assert, not require: this runs in Never's goroutine. An error
 		// fails the test and ends the wait.
 		return !assert.NoError(t, err) || got.Status != execution.Running
 	}, 1500*time.Millisecond, 100*time.Millisecond, "the lost attempt must not write its result")
 
 	// Its session replaced, the attempt is taken over at once.
-	_, sess, _, err := b.registry().Register(context.Background(), registry.Registration{ID: testenv.Name("w9"), Machine: "m",
-		Pools: []string{"other"}, MaxTasks: 1}, time.Minute)
+	_, sess, _, err := b.reg.Register(ctx, registry.Registration{ID: "w9", Machine: "m",
+		Pools: []string{pool}, MaxTasks: 1}, time.Minute)
 	require.NoError(t, err)
-	next, err := b.store.Claim(context.Background(), e.ID, sess, time.Now())
+	next, err := b.store.Claim(ctx, e.ID, sess, clock.Now())
 	require.NoError(t, err)
 	require.Equal(t, claimed.Attempt+1, next.Attempt)
 	require.Equal(t, execution.OutcomeLost, next.Attempts[0].Outcome)
-	_, err = b.store.Finish(context.Background(), execution.LeaseOf(next), execution.Result{Status: execution.Succeeded}, time.Now())
+	_, err = b.store.Finish(ctx, execution.LeaseOf(next), execution.Result{Status: execution.Succeeded}, clock.Now())
 	require.NoError(t, err)
 	b.queueEmpty(t)
 }
 
-func (b bundle) registry() *registry.Store {
-	return registry.NewStore(b.env.Clients.DynamoDB, b.env.Set.Catalog.Name)
-}
-
 // registered is a worker configuration with the registry and fast heartbeats.
-func registered(reg *registry.Store, id string) worker.Config {
-	return worker.Config{ID: id, Registry: reg, Lease: 3 * time.Second,
-		Pools: []string{"other"}, Version: "test", Tags: map[string]string{"suite": "worker"}}
+func (b bundle) registered(id string) worker.Config {
+	return worker.Config{ID: id, Registry: b.reg, Lease: 3 * time.Second,
+		Pools: []string{pool}, Version: "test", Tags: map[string]string{"suite": "worker"}}
 }
 
 // waitFile is a package that runs until the test creates the returned file.
@@ -303,26 +322,26 @@ func waitFile(t *testing.T) (command []string, finish func()) {
 	}
 }
 
-func (b bundle) waitWorker(t *testing.T, reg *registry.Store, id string, ok func(registry.Worker) bool, msg string) {
+func (b bundle) waitWorker(t *testing.T, id string, ok func(registry.Worker) bool, msg string) {
 	t.Helper()
 	require.Eventually(t, func() bool {
-		w, err := reg.Get(context.Background(), id)
+		w, err := b.reg.Get(context.Background(), id)
 		return err == nil && ok(w)
 	}, 10*time.Second, 20*time.Millisecond, msg)
 }
 
 func TestRegistersAndHeartbeatsTheRunningCount(t *testing.T) {
+	t.Parallel()
 	b := setup(t)
-	reg := b.registry()
-	id := testenv.Name("w")
-	b.start(t, b.runner, registered(reg, id))
+	id := "w1"
+	b.start(t, b.runner, b.registered(id))
 
-	b.waitWorker(t, reg, id, func(w registry.Worker) bool { return w.Online }, "never registered")
-	w, err := reg.Get(context.Background(), id)
+	b.waitWorker(t, id, func(w registry.Worker) bool { return w.Online }, "never registered")
+	w, err := b.reg.Get(context.Background(), id)
 	require.NoError(t, err)
 	host, _ := os.Hostname()
 	require.Equal(t, host, w.Machine)
-	require.Equal(t, []string{"other"}, w.Pools)
+	require.Equal(t, []string{pool}, w.Pools)
 	require.Equal(t, 1, w.MaxTasks)
 	require.Equal(t, "test", w.Version)
 	require.Equal(t, map[string]string{"suite": "worker"}, w.Tags)
@@ -330,23 +349,23 @@ func TestRegistersAndHeartbeatsTheRunningCount(t *testing.T) {
 
 	cmd, finish := waitFile(t)
 	e := b.submit(t, cmd...)
-	b.waitWorker(t, reg, id, func(w registry.Worker) bool { return w.Running == 1 }, "running never 1")
+	b.waitWorker(t, id, func(w registry.Worker) bool { return w.Running == 1 }, "running never 1")
 	finish()
 	b.waitStatus(t, e.ID, execution.Succeeded)
-	b.waitWorker(t, reg, id, func(w registry.Worker) bool { return w.Running == 0 }, "running never back to 0")
+	b.waitWorker(t, id, func(w registry.Worker) bool { return w.Running == 0 }, "running never back to 0")
 	b.queueEmpty(t)
 }
 
 func TestDisabledWorkerTakesNoNewWork(t *testing.T) {
+	t.Parallel()
 	b := setup(t)
 	ctx := context.Background()
-	reg := b.registry()
-	id1, id2 := testenv.Name("w1"), testenv.Name("w2")
-	w1, _ := b.startWorker(t, b.runner, registered(reg, id1))
-	w2, stop2 := b.startWorker(t, b.runner, registered(reg, id2))
+	id1, id2 := "w1", "w2"
+	w1, _ := b.startWorker(t, b.runner, b.registered(id1))
+	w2, stop2 := b.startWorker(t, b.runner, b.registered(id2))
 	require.Eventually(t, func() bool { return w1.Accepting() && w2.Accepting() }, 10*time.Second, 20*time.Millisecond)
 
-	_, err := reg.SetEnabled(ctx, id1, false)
+	_, err := b.reg.SetEnabled(ctx, id1, false)
 	require.NoError(t, err)
 	require.Eventually(t, func() bool { return !w1.Accepting() }, 10*time.Second, 20*time.Millisecond,
 		"the heartbeat never told w1 it was disabled")
@@ -362,7 +381,7 @@ func TestDisabledWorkerTakesNoNewWork(t *testing.T) {
 
 	// w2 goes away; w1, enabled again, takes work again.
 	stop2()
-	_, err = reg.SetEnabled(ctx, id1, true)
+	_, err = b.reg.SetEnabled(ctx, id1, true)
 	require.NoError(t, err)
 	require.Eventually(t, w1.Accepting, 10*time.Second, 20*time.Millisecond)
 	e := b.waitStatus(t, b.submit(t, "true").ID, execution.Succeeded)
@@ -373,25 +392,25 @@ func TestDisabledWorkerTakesNoNewWork(t *testing.T) {
 // An online worker is not removed (its item holds the lease its runs are
 // under); once it stopped, it is.
 func TestOnlyAnOfflineWorkerIsRemoved(t *testing.T) {
+	t.Parallel()
 	b := setup(t)
 	ctx := context.Background()
-	reg := b.registry()
-	id := testenv.Name("w")
-	_, stop := b.startWorker(t, b.runner, registered(reg, id))
-	b.waitWorker(t, reg, id, func(w registry.Worker) bool { return w.Online }, "never registered")
+	id := "w1"
+	_, stop := b.startWorker(t, b.runner, b.registered(id))
+	b.waitWorker(t, id, func(w registry.Worker) bool { return w.Online }, "never registered")
 
 	cmd, finish := waitFile(t)
 	running := b.submit(t, cmd...)
 	b.waitStatus(t, running.ID, execution.Running)
-	require.ErrorIs(t, reg.Remove(ctx, id), registry.ErrBusy, "running an execution")
+	require.ErrorIs(t, b.reg.Remove(ctx, id), registry.ErrBusy, "running an execution")
 	finish()
 	b.waitStatus(t, running.ID, execution.Succeeded)
-	require.ErrorIs(t, reg.Remove(ctx, id), registry.ErrBusy, "idle, but online: a claim may not be recorded yet")
+	require.ErrorIs(t, b.reg.Remove(ctx, id), registry.ErrBusy, "idle, but online: a claim may not be recorded yet")
 
 	stop() // signs its session off
-	b.waitWorker(t, reg, id, func(w registry.Worker) bool { return !w.Online }, "offline after stopping")
-	require.NoError(t, reg.Remove(ctx, id))
-	_, err := reg.Get(ctx, id)
+	b.waitWorker(t, id, func(w registry.Worker) bool { return !w.Online }, "offline after stopping")
+	require.NoError(t, b.reg.Remove(ctx, id))
+	_, err := b.reg.Get(ctx, id)
 	require.ErrorIs(t, err, scaleouttype.ErrNotFound)
 	b.queueEmpty(t)
 }
@@ -415,6 +434,7 @@ func (f *fakeSampler) set(u registry.Usage) {
 }
 
 func TestCapacityHoldsNewWorkBack(t *testing.T) {
+	t.Parallel()
 	idle := registry.Usage{CPUPercent: 10, CPUKnown: true, FreeMemory: 4 << 30, MemoryKnown: true}
 	for _, tc := range []struct {
 		name string
@@ -424,6 +444,7 @@ func TestCapacityHoldsNewWorkBack(t *testing.T) {
 		{"memory under 100 MiB", registry.Usage{CPUPercent: 10, CPUKnown: true, FreeMemory: 50 << 20, MemoryKnown: true}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			b := setup(t)
 			ctx := context.Background()
 			sampler := &fakeSampler{u: tc.busy}
@@ -447,15 +468,17 @@ func TestCapacityHoldsNewWorkBack(t *testing.T) {
 }
 
 func TestRegistryConfigIsValidated(t *testing.T) {
-	_, err := worker.New(nil, nil, nil, worker.Config{ID: "bad id", Registry: &registry.Store{}, MaxCPU: 120})
+	t.Parallel()
+	_, err := worker.New(nil, nil, nil, worker.Config{ID: "bad id", Registry: execmem.New(nil).Registry(), MaxCPU: 120})
 	require.ErrorContains(t, err, "max CPU 120%")
-	_, err = worker.New(nil, nil, nil, worker.Config{ID: "bad id", Registry: &registry.Store{}, Pools: []string{"other"}})
+	_, err = worker.New(nil, nil, nil, worker.Config{ID: "bad id", Registry: execmem.New(nil).Registry(), Pools: []string{pool}})
 	require.ErrorIs(t, err, registry.ErrInvalid)
 }
 
 // A stop request reaches the running worker within seconds: the package's
 // processes are killed and the execution ends canceled.
 func TestStopRunningExecution(t *testing.T) {
+	t.Parallel()
 	b := setup(t)
 	b.start(t, b.runner, worker.Config{ID: "w1"})
 	pidFile := filepath.Join(t.TempDir(), "pid")
@@ -485,15 +508,16 @@ func TestStopRunningExecution(t *testing.T) {
 
 // An execution's timeout bounds its run: it fails with the reason.
 func TestExecutionTimeout(t *testing.T) {
+	t.Parallel()
 	b := setup(t)
 	b.start(t, b.runner, worker.Config{ID: "w1"})
 	e := execution.Execution{
-		ID: uuid.Must(uuid.NewV7()).String(), Folder: "f", Project: "p", Package: "worker-test", Pool: "other",
+		ID: uuid.Must(uuid.NewV7()).String(), Folder: "f", Project: "p", Package: "worker-test", Pool: pool,
 		Status: execution.Pending, Definition: pkgrun.CommandDefinition("slow", []string{"sleep", "30"}),
 		TimeoutMS: 300, CreatedAt: time.Now().UTC().Truncate(time.Millisecond),
 	}
 	require.NoError(t, b.store.Create(context.Background(), e))
-	require.NoError(t, b.queue.Send(context.Background(), taskqueue.Task{ExecutionID: e.ID, Pool: "other"}))
+	require.NoError(t, b.queue.Send(context.Background(), taskqueue.Task{ExecutionID: e.ID, Pool: pool}))
 	got := b.waitStatus(t, e.ID, execution.Failed)
 	require.Equal(t, "execution timeout after 300ms", got.Error)
 	b.queueEmpty(t)
@@ -502,6 +526,7 @@ func TestExecutionTimeout(t *testing.T) {
 // With a Protector, the worker's task is protected from scale-in while a
 // run goes (renewed before it expires) and released when it is idle again.
 func TestScaleInProtectionWhileRunning(t *testing.T) {
+	t.Parallel()
 	b := setup(t)
 	agent := agenttest.New(t)
 	started, finish := make(chan string, 1), make(chan struct{})
@@ -513,7 +538,7 @@ func TestScaleInProtectionWhileRunning(t *testing.T) {
 		}
 		return execution.Result{Status: execution.Succeeded}
 	})
-	b.start(t, runner, worker.Config{ID: testenv.Name("w"), Protector: scalein.ECSAgent{URI: agent.URI},
+	b.start(t, runner, worker.Config{ID: "w1", Protector: scalein.ECSAgent{URI: agent.URI},
 		ProtectFor: 400 * time.Millisecond})
 
 	// Idle: the first call, at start, clears any protection left over.
