@@ -30,6 +30,7 @@ import (
 	"github.com/scaleout/scaleout/internal/aws/resources"
 	"github.com/scaleout/scaleout/internal/executions/execstore"
 	ex "github.com/scaleout/scaleout/internal/executions/execution"
+	"github.com/scaleout/scaleout/internal/testkit/testlog"
 	"github.com/scaleout/scaleout/internal/wiring/assemble"
 	"github.com/scaleout/scaleout/internal/wiring/config"
 )
@@ -54,7 +55,7 @@ type poolStack struct {
 	queueURL string
 	dlqURL   string
 	bin      string // the worker binary
-	logs     *syncBuffer
+	logs     *testlog.Buffer
 	log      *slog.Logger
 }
 
@@ -63,7 +64,7 @@ type poolStack struct {
 // test ends.
 func startPoolStack(t *testing.T, ctx context.Context, name string) *poolStack {
 	t.Helper()
-	s := &poolStack{prefix: name + "-" + uuid.NewString()[:8], logs: &syncBuffer{}}
+	s := &poolStack{prefix: name + "-" + uuid.NewString()[:8], logs: &testlog.Buffer{}}
 	s.log = slog.New(slog.NewTextHandler(s.logs, nil))
 	s.env = map[string]string{
 		"SCALEOUT_PREFIX":     s.prefix,
@@ -232,13 +233,13 @@ func (s *poolStack) workerEnv(id string, extra map[string]string) []string {
 type poolWorker struct {
 	id     string
 	cmd    *exec.Cmd
-	logs   *syncBuffer
+	logs   *testlog.Buffer
 	exited chan struct{}
 	err    error // the Wait error, once exited is closed
 }
 
 func (s *poolStack) startWorker(id string, extra map[string]string) (*poolWorker, error) {
-	w := &poolWorker{id: id, logs: &syncBuffer{}, exited: make(chan struct{})}
+	w := &poolWorker{id: id, logs: &testlog.Buffer{}, exited: make(chan struct{})}
 	w.cmd = exec.Command(s.bin)
 	w.cmd.Env = s.workerEnv(id, extra)
 	w.cmd.Stdout, w.cmd.Stderr = w.logs, w.logs

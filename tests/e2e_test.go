@@ -2,7 +2,6 @@ package tests
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -13,7 +12,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -22,6 +20,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/scaleout/scaleout/internal/testkit/testenv"
+	"github.com/scaleout/scaleout/internal/testkit/testlog"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }
@@ -32,27 +31,10 @@ const token = "e2e-token-0123456789abcdef"
 type dev struct {
 	base string
 	cmd  *exec.Cmd
-	logs *syncBuffer
+	logs *testlog.Buffer
 	// exited is closed when the process ended; err is then its Wait error.
 	exited chan struct{}
 	err    error
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 func buildScaleout(t *testing.T) string {
@@ -101,7 +83,7 @@ func tokenOf(env []string) string {
 // API answers, and stops it as Ctrl-C does when the test ends.
 func runDev(t *testing.T, cmd *exec.Cmd, base string) *dev {
 	t.Helper()
-	d := &dev{base: base, cmd: cmd, logs: &syncBuffer{}, exited: make(chan struct{})}
+	d := &dev{base: base, cmd: cmd, logs: &testlog.Buffer{}, exited: make(chan struct{})}
 	d.cmd.Stdout = d.logs
 	d.cmd.Stderr = d.logs
 	require.NoError(t, d.cmd.Start())

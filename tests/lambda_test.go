@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/scaleout/scaleout/internal/testkit/testenv"
+	"github.com/scaleout/scaleout/internal/testkit/testlog"
 )
 
 // rieVersion pins the Lambda runtime interface emulator (AWS's own).
@@ -26,7 +27,7 @@ const rieVersion = "github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws
 // (-tags lambda.norpc), under the runtime interface emulator.
 type lambda struct {
 	url  string
-	logs *syncBuffer
+	logs *testlog.Buffer
 }
 
 func startLambda(t *testing.T, fn string, env ...string) *lambda {
@@ -43,7 +44,7 @@ func startLambda(t *testing.T, fn string, env ...string) *lambda {
 	require.NoError(t, err, "build %s: %s", fn, out)
 
 	addr, runtimeAddr := freeAddr(t), freeAddr(t)
-	l := &lambda{url: "http://" + addr + "/2015-03-31/functions/function/invocations", logs: &syncBuffer{}}
+	l := &lambda{url: "http://" + addr + "/2015-03-31/functions/function/invocations", logs: &testlog.Buffer{}}
 	cmd := exec.Command(filepath.Join(dir, "aws-lambda-rie"),
 		"--runtime-interface-emulator-address", addr, "--runtime-api-address", runtimeAddr, bootstrap)
 	cmd.Env = append(os.Environ(), env...)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/scaleout/scaleout/internal/testkit/testlog"
 	"github.com/scaleout/scaleout/localstack/standins"
 )
 
@@ -50,7 +51,7 @@ func TestSingleComputerSurvivesSIGKILL(t *testing.T) {
 	})
 	start := func() *dev {
 		addr := freeAddr(t)
-		d := &dev{base: "http://" + addr, logs: &syncBuffer{}, exited: make(chan struct{})}
+		d := &dev{base: "http://" + addr, logs: &testlog.Buffer{}, exited: make(chan struct{})}
 		d.cmd = exec.Command(bin, "dev", "--addr", addr, "--prefix", "restart", "--data", data)
 		d.cmd.Env = env
 		d.cmd.Stdout, d.cmd.Stderr = d.logs, d.logs

@@ -19,6 +19,7 @@ import (
 
 	"github.com/scaleout/scaleout/internal/testkit/clienttest"
 	"github.com/scaleout/scaleout/internal/testkit/testenv"
+	"github.com/scaleout/scaleout/internal/testkit/testlog"
 )
 
 // cli runs the API commands against one stack.
@@ -41,14 +42,14 @@ func (c cli) run(t *testing.T, args ...string) (string, string, error) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancel()
-	var out, errOut clienttest.SyncBuffer
+	var out, errOut testlog.Buffer
 	err := execute(ctx, &out, &errOut, c.args(args)...)
 	return out.String(), errOut.String(), err
 }
 
 // start runs the command in the background; wait returns its error.
-func (c cli) start(ctx context.Context, args ...string) (out, errOut *clienttest.SyncBuffer, wait func() error) {
-	out, errOut = &clienttest.SyncBuffer{}, &clienttest.SyncBuffer{}
+func (c cli) start(ctx context.Context, args ...string) (out, errOut *testlog.Buffer, wait func() error) {
+	out, errOut = &testlog.Buffer{}, &testlog.Buffer{}
 	done := make(chan error, 1)
 	go func() { done <- execute(ctx, out, errOut, c.args(args)...) }()
 	return out, errOut, func() error { return <-done }
@@ -74,7 +75,7 @@ func (c cli) startedID(t *testing.T, args ...string) string {
 }
 
 // eventually waits for the buffer to hold s and returns the first line.
-func eventually(t *testing.T, b *clienttest.SyncBuffer, s string) string {
+func eventually(t *testing.T, b *testlog.Buffer, s string) string {
 	t.Helper()
 	require.Eventually(t, func() bool { return strings.Contains(b.String(), s) }, time.Minute, 50*time.Millisecond,
 		"waiting for %q in:\n%s", s, b)

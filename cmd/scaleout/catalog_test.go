@@ -11,8 +11,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/scaleout/scaleout/internal/testkit/clienttest"
 	"github.com/scaleout/scaleout/internal/testkit/testenv"
+	"github.com/scaleout/scaleout/internal/testkit/testlog"
 )
 
 // runIn runs the command with stdin.
@@ -20,7 +20,7 @@ func (c cli) runIn(t *testing.T, stdin string, args ...string) (string, string, 
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancel()
-	var out, errOut clienttest.SyncBuffer
+	var out, errOut testlog.Buffer
 	root := newRoot()
 	root.SetArgs(c.args(args))
 	root.SetIn(strings.NewReader(stdin))

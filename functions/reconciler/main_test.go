@@ -21,11 +21,17 @@ import (
 	"github.com/scaleout/scaleout/internal/testkit/testenv"
 )
 
+// These tests are of the composition root: the handler builds its SDK
+// clients and looks its pools' queues up on the stand-ins, as it does on
+// AWS. The reconciler's own rules are tested on in-memory adapters in
+// internal/executions/reconcile. Each test has a pool of its own, so they
+// run in parallel.
 func TestMain(m *testing.M) { testenv.Main(m) }
 
 // The reconciler function's entry point, fed a scheduled event fixture:
 // one pass, which enqueues a stuck pending execution of its pool again.
 func TestReconcilerEntryPoint(t *testing.T) {
+	t.Parallel()
 	env := testenv.AWS(t)
 	ctx := context.Background()
 	// A pool of its own, so the pass touches nothing of other tests.
@@ -64,6 +70,7 @@ func TestReconcilerEntryPoint(t *testing.T) {
 // the pool's queue is deleted after the handler looked it up, so the stuck
 // execution's message cannot be sent again.
 func TestFailedPassFailsTheInvocation(t *testing.T) {
+	t.Parallel()
 	env := testenv.AWS(t)
 	ctx := context.Background()
 	pool := strings.ReplaceAll(testenv.Name("fail"), "-", "")
@@ -94,6 +101,7 @@ func TestFailedPassFailsTheInvocation(t *testing.T) {
 }
 
 func TestMissingSettingIsAnError(t *testing.T) {
+	t.Parallel()
 	_, err := newHandler(context.Background(), func(k string) string {
 		return map[string]string{"SCALEOUT_PREFIX": "bad prefix"}[k]
 	}, slog.New(slog.DiscardHandler))

@@ -78,6 +78,7 @@ func Run(t *testing.T, newHarness func(t *testing.T) Harness) {
 		{"TakeoverRaceHasOneWinner", takeoverRace},
 		{"ReapRecoversRecordedRunsOnce", reap},
 		{"AbandonedAttemptIsRecovered", abandoned},
+		{"RecoverAppliesTheLostAttemptRule", recoverLost},
 		{"RetryAndReleaseBudgets", retryAndRelease},
 	}
 	for _, c := range cases {

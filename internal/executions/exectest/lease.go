@@ -303,6 +303,83 @@ func abandoned(s suite) {
 	require.Equal(s.t, execution.Pending, got.Status)
 }
 
+// listed is e as ByStatus lists it (what the DynamoDB store's by_status
+// index projects): what the reconciler hands to Recover.
+func listed(e execution.Execution) execution.Execution {
+	return execution.Execution{
+		ID: e.ID, Status: e.Status, Pool: e.Pool, CreatedAt: e.CreatedAt, EnqueuedAt: e.EnqueuedAt, NotBefore: e.NotBefore,
+		Requeues: e.Requeues, Attempt: e.Attempt, WorkerID: e.WorkerID, Session: e.Session, StartedAt: e.StartedAt,
+		Retries: e.Retries, LostRetries: e.LostRetries, Attempts: e.Attempts,
+	}
+}
+
+// Recover, given what ByStatus lists, applies the lost-attempt rule to
+// attempts whose session died before deadSince, without running them:
+// pending again while the lost budget allows, else ended unexpectedly, or
+// canceled when being stopped. A session that died after deadSince is
+// left alone until deadSince passes its end.
+func recoverLost(s suite) {
+	claim := func(retries, lostRetries int) (execution.Execution, registrytype.Session) {
+		s.t.Helper()
+		e := s.pending(retries, lostRetries)
+		sess := s.session() // never renewed: dead after lease
+		got, err := s.Store.Claim(s.ctx, e.ID, sess, s.Clock.Now())
+		require.NoError(s.t, err)
+		return got, sess
+	}
+	get := func(id string) execution.Execution {
+		s.t.Helper()
+		got, err := s.Store.Get(s.ctx, id)
+		require.NoError(s.t, err)
+		return got
+	}
+	retry, _ := claim(0, 1)
+	noRetry, dead := claim(3, 0)
+	stopping, _ := claim(0, 2)
+	_, err := s.Store.Stop(s.ctx, stopping.ID, s.Clock.Now())
+	require.NoError(s.t, err)
+	stopping = get(stopping.ID)
+	deadAt := dead.LeaseUntil
+	s.Clock.Add(lease)
+	late, _ := claim(0, 1) // its session dies a lease after the others'
+	s.Clock.Add(lease - time.Second)
+	now := s.Clock.Now()
+	deadSince := now.Add(-10 * time.Second) // between the two deaths
+
+	got, err := s.Store.Recover(s.ctx, listed(retry), now, deadSince)
+	require.NoError(s.t, err)
+	require.Equal(s.t, execution.Pending, got.Status)
+	require.Equal(s.t, now, *got.EnqueuedAt, "enqueued again now")
+	require.Len(s.t, got.Attempts, 1)
+	require.Equal(s.t, execution.OutcomeLost, got.Attempts[0].Outcome)
+
+	got, err = s.Store.Recover(s.ctx, listed(noRetry), now, deadSince)
+	require.NoError(s.t, err, "an attempt that ends the execution is no conflict")
+	require.Equal(s.t, execution.EndedUnexpectedly, got.Status)
+	require.Equal(s.t, fmt.Sprintf("worker %s lost attempt 1 (its lease expired at %s); no lost-attempt retries left (lost_retries 0)",
+		dead.WorkerID, deadAt.UTC().Format(time.RFC3339Nano)), got.Error, "package retries (3) do not pay for a lost attempt")
+	require.Equal(s.t, got, get(noRetry.ID))
+
+	got, err = s.Store.Recover(s.ctx, listed(stopping), now, deadSince)
+	require.NoError(s.t, err)
+	require.Equal(s.t, execution.Canceled, got.Status)
+
+	_, err = s.Store.Recover(s.ctx, listed(late), now, deadSince)
+	var ce *execution.ConflictError
+	require.ErrorAs(s.t, err, &ce, "dead since after deadSince: a worker receiving its message may take it over")
+	require.Equal(s.t, execution.Running, get(late.ID).Status)
+	s.Clock.Add(12 * time.Second) // deadSince past its end
+	got, err = s.Store.Recover(s.ctx, listed(late), s.Clock.Now(), s.Clock.Now().Add(-10*time.Second))
+	require.NoError(s.t, err)
+	require.Equal(s.t, execution.Pending, got.Status)
+
+	_, err = s.Store.Recover(s.ctx, listed(retry), now, deadSince)
+	require.ErrorAs(s.t, err, &ce, "recovered once: the second reconciler conflicts")
+	next, err := s.Store.Claim(s.ctx, retry.ID, s.session(), s.Clock.Now())
+	require.NoError(s.t, err)
+	require.Equal(s.t, 2, next.Attempt, "the next worker runs it as attempt 2")
+}
+
 func retryAndRelease(s suite) {
 	e := s.pending(1, 2)
 	a, _ := s.register(s.workerID("a"))

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -19,6 +18,7 @@ import (
 
 	"github.com/scaleout/scaleout/internal/executions/messages"
 	"github.com/scaleout/scaleout/internal/testkit/testenv"
+	"github.com/scaleout/scaleout/internal/testkit/testlog"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }
@@ -177,7 +177,7 @@ func TestWriterRetriesAFailedWrite(t *testing.T) {
 	table := testenv.Name("messages-retry")
 	store := messages.NewStore(env.Clients.DynamoDB, table) // not created yet
 	id := uuid.NewString()
-	logs := &syncBuffer{}
+	logs := &testlog.Buffer{}
 	w := messages.NewWriter(store, id, 1, messages.WriterOptions{FlushEvery: 100 * time.Millisecond,
 		Logger: slog.New(slog.NewTextHandler(logs, nil))})
 	for i := range 3 {
@@ -225,21 +225,4 @@ func TestWriterReportsUnwritten(t *testing.T) {
 	w.Add(messages.Message{Kind: "output", Message: "lost"})
 	w.Add(messages.Message{Kind: "output", Message: "lost too"})
 	require.ErrorContains(t, w.Close(), "2 messages not written")
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

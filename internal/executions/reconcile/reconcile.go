@@ -182,8 +182,8 @@ func (r *Reconciler) requeue(ctx context.Context, e execution.Execution, now tim
 		return fmt.Errorf("re-enqueue execution %s: %w", e.ID, err)
 	}
 	if err := q.Send(ctx, taskqueue.Task{ExecutionID: e.ID, Pool: e.Pool}); err != nil {
-		// Recorded as enqueued but not sent: the next pass after
-		// PendingAfter sends it.
+		// Recorded as enqueued (and counted) but not sent: a pass
+		// after the doubled wait sends it.
 		return fmt.Errorf("re-enqueue execution %s: %w", e.ID, err)
 	}
 	log.InfoContext(ctx, "pending execution enqueued again", "pending_since", since)

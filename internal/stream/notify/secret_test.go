@@ -3,7 +3,6 @@ package notify_test
 import (
 	"context"
 	"errors"
-	"sync"
 	"testing"
 	"time"
 
@@ -13,22 +12,10 @@ import (
 
 	"github.com/scaleout/scaleout/internal/executions/execution"
 	"github.com/scaleout/scaleout/internal/stream/notify"
+	"github.com/scaleout/scaleout/internal/testkit/testclock"
 	"github.com/scaleout/scaleout/internal/testkit/testenv"
 	"github.com/scaleout/scaleout/localstack/secretstore"
 )
-
-// clock is a settable time.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 // secretsManager is the real SDK client pointed at the Secrets Manager
 // stand-in.
@@ -48,8 +35,8 @@ func TestRotatedSecretIsPickedUp(t *testing.T) {
 	store := secretstore.Start()
 	t.Cleanup(store.Close)
 	arn := store.Put("scaleout-dev-webhook", oldSecret)
-	clk := &clock{t: time.Now()}
-	src := &notify.CachedSecret{Fetch: notify.SecretsManagerSecret(secretsManager(store), arn), Now: clk.now}
+	clk := testclock.New()
+	src := &notify.CachedSecret{Fetch: notify.SecretsManagerSecret(secretsManager(store), arn), Now: clk.Now}
 	n, err := notify.New(notify.Config{
 		SecretSource: src,
 		Deliveries:   notify.NewDynamoStore(env.Clients.DynamoDB, env.Set.Catalog.Name),
@@ -72,11 +59,11 @@ func TestRotatedSecretIsPickedUp(t *testing.T) {
 
 	require.NoError(t, verify(oldSecret, send()))
 	store.Rotate(arn, newSecret)
-	clk.add(notify.DefaultSecretTTL - time.Second)
+	clk.Add(notify.DefaultSecretTTL - time.Second)
 	require.NoError(t, verify(oldSecret, send()), "within the TTL the cached secret signs")
 	require.EqualValues(t, 1, store.Reads(), "one read per TTL, not one per webhook")
 
-	clk.add(time.Second)
+	clk.Add(time.Second)
 	got := send()
 	require.NoError(t, verify(newSecret, got), "the rotated secret signs once the TTL ran out")
 	require.Error(t, verify(oldSecret, got))
@@ -87,7 +74,7 @@ func TestCachedSecret(t *testing.T) {
 	t.Parallel()
 	store := secretstore.Start()
 	t.Cleanup(store.Close)
-	clk := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	clk := testclock.New()
 	missing := "arn:aws:secretsmanager:us-east-1:000000000000:secret:missing-AbCdEf"
 	ctx := context.Background()
 
@@ -101,7 +88,7 @@ func TestCachedSecret(t *testing.T) {
 	src := &notify.CachedSecret{Fetch: func(ctx context.Context) ([]byte, error) {
 		fetches++
 		return read(ctx)
-	}, Now: clk.now, TTL: time.Minute}
+	}, Now: clk.Now, TTL: time.Minute}
 	v, err := src.Secret(ctx)
 	require.NoError(t, err)
 	require.Equal(t, "first-secret-0123456789", string(v))
@@ -109,7 +96,7 @@ func TestCachedSecret(t *testing.T) {
 	// A failed read after the TTL keeps the secret read before, and is
 	// tried again after RetryAfter (30 s), not on every webhook.
 	store.Delete(arn)
-	clk.add(time.Minute)
+	clk.Add(time.Minute)
 	for range 3 {
 		v, err = src.Secret(ctx)
 		require.NoError(t, err)
@@ -117,11 +104,11 @@ func TestCachedSecret(t *testing.T) {
 	}
 	require.Equal(t, 2, fetches, "one failed read, then none until RetryAfter")
 	read = notify.SecretsManagerSecret(secretsManager(store), store.Put("scaleout-dev-webhook", "second-secret-0123456789"))
-	clk.add(29 * time.Second)
+	clk.Add(29 * time.Second)
 	v, err = src.Secret(ctx)
 	require.NoError(t, err)
 	require.Equal(t, "first-secret-0123456789", string(v))
-	clk.add(time.Second)
+	clk.Add(time.Second)
 	v, err = src.Secret(ctx)
 	require.NoError(t, err)
 	require.Equal(t, "second-secret-0123456789", string(v))

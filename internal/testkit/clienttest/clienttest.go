@@ -12,12 +12,11 @@ import (
 	"encoding/hex"
 	"log/slog"
 	"os"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/scaleout/scaleout/internal/testkit/testenv"
+	"github.com/scaleout/scaleout/internal/testkit/testlog"
 	"github.com/scaleout/scaleout/internal/wiring/config"
 	"github.com/scaleout/scaleout/internal/wiring/devstack"
 )
@@ -32,7 +31,7 @@ type Stack struct {
 	// "idle" has no worker: what is sent there stays pending.
 	WorkerID string
 	// Logs holds the stack's log, shown when the test fails.
-	Logs *SyncBuffer
+	Logs *testlog.Buffer
 }
 
 // Options tune Start.
@@ -56,7 +55,7 @@ func Start(t testing.TB, o Options) *Stack {
 		Token:       "admin-" + hex.EncodeToString(key[:8]),
 		ReaderToken: "reader-" + hex.EncodeToString(key[8:16]),
 		WorkerID:    testenv.Name(o.Prefix + "-worker"),
-		Logs:        &SyncBuffer{},
+		Logs:        &testlog.Buffer{},
 	}
 	env := map[string]string{
 		"SCALEOUT_PREFIX":             o.Prefix,
@@ -106,24 +105,4 @@ func Start(t testing.TB, o Options) *Stack {
 		t.Fatalf("the stack was not ready after 2 minutes:\n%s", s.Logs.String())
 	}
 	return s
-}
-
-// SyncBuffer is a strings.Builder safe for concurrent writes.
-type SyncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-// Write appends p.
-func (b *SyncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-// String returns what was written.
-func (b *SyncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }
