@@ -23,6 +23,7 @@ import (
 	"github.com/scaleout/scaleout/internal/packages/tasktypes"
 	"github.com/scaleout/scaleout/internal/testkit/proctest"
 	"github.com/scaleout/scaleout/internal/testkit/testclock"
+	"github.com/scaleout/scaleout/internal/testkit/testlog"
 	"github.com/scaleout/scaleout/internal/worker"
 	"github.com/scaleout/scaleout/internal/worker/registry"
 	"github.com/scaleout/scaleout/internal/worker/scalein"
@@ -128,14 +129,8 @@ func (b bundle) run(t *testing.T, w *worker.Worker) (stop func()) {
 }
 
 // testLogger shows the worker's log with the test's output when it fails.
-func testLogger(t *testing.T) *slog.Logger { return slog.New(slog.NewTextHandler(testLog{t}, nil)) }
-
-// testLog shows the worker's log with the test's output when it fails.
-type testLog struct{ t *testing.T }
-
-func (l testLog) Write(p []byte) (int, error) {
-	l.t.Log(strings.TrimSuffix(string(p), "\n"))
-	return len(p), nil
+func testLogger(t *testing.T) *slog.Logger {
+	return slog.New(slog.NewTextHandler(testlog.Writer(t), nil))
 }
 
 func (b bundle) waitStatus(t *testing.T, id string, want execution.Status) execution.Execution {
