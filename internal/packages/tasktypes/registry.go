@@ -19,8 +19,7 @@ type Isolation struct {
 }
 
 // Register adds the built-in types to r: exec, http, sleep, fail, set, sql
-// and s3,
-// with the default Isolation. The error names any type whose name r had
+// and s3, with the default Isolation. The error names any type whose name r had
 // already.
 func Register(r *task.Registry) error { return RegisterWith(r, Isolation{}) }
 

@@ -133,6 +133,11 @@ type s3Client struct {
 	tm  *transfermanager.Client
 }
 
+// ConnectionKinds implements task.ConnectionUser: validation checks that
+// the package defines the connection a task names, and that it is an s3
+// one.
+func (*S3) ConnectionKinds() []connection.Kind { return []connection.Kind{connection.S3} }
+
 // Check implements task.Type.
 func (*S3) Check(with map[string]any) error {
 	_, s := readS3(with, true)

@@ -25,6 +25,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/scaleout/scaleout/internal/packages/connection"
+	"github.com/scaleout/scaleout/internal/packages/pkgfile"
 	"github.com/scaleout/scaleout/internal/packages/task"
 	"github.com/scaleout/scaleout/internal/testkit/testenv"
 	"github.com/scaleout/scaleout/localstack/s3standin"
@@ -459,4 +460,20 @@ func TestS3ClientsAreKept(t *testing.T) {
 	require.NoError(t, err)
 	require.NotSame(t, c1, c3)
 	require.Equal(t, int32(1), b.loads.Load())
+}
+
+// TestS3ConnectionIsValidated: a package's s3 task must name an s3
+// connection the package defines, before it runs.
+func TestS3ConnectionIsValidated(t *testing.T) {
+	t.Parallel()
+	_, err := pkgfile.Load([]byte(`name: p
+connections:
+  files: {kind: s3, bucket: b, region: us-east-1}
+  db: {kind: postgres, host: h, user: u}
+tasks:
+  - {name: a, type: s3, with: {connection: db, op: list}}
+  - {name: b, type: s3, with: {connection: filez, op: list}}
+`), "p.yaml", NewRegistry())
+	require.ErrorContains(t, err, `connection "db" is of kind postgres; a s3 task needs one of kind s3`)
+	require.ErrorContains(t, err, `unknown connection "filez" (known: db, files); did you mean "files"?`)
 }
