@@ -14,7 +14,9 @@ import (
 	"github.com/scaleout/scaleout/internal/packages/engine"
 	"github.com/scaleout/scaleout/internal/packages/expression"
 	"github.com/scaleout/scaleout/internal/packages/pkgfile"
+	"github.com/scaleout/scaleout/internal/packages/scratch"
 	"github.com/scaleout/scaleout/internal/packages/tasktypes"
+	"github.com/scaleout/scaleout/internal/wiring/config"
 )
 
 // exitError ends the command with a code and no further message.
@@ -71,7 +73,9 @@ func newPackageRun() *cobra.Command {
 		Use:   "run FILE [--param name=value]...",
 		Short: "Run a package file on this computer and show tasks as they start and end",
 		Long: `Run a package file on this computer through the same engine the workers use, showing
-tasks as they start and end and their output lines. Parameters are given as --param name=value
+tasks as they start and end and their output lines. The tasks get a scratch directory of
+their own (exec tasks start there), under $SCALEOUT_SCRATCH_DIR or the system's temporary
+directory, removed when the run ends. Parameters are given as --param name=value
 (lists as JSON or comma-separated). Sensitive parameter values are shown as ***.
 The exit status is 0 when the package succeeded, 1 when it failed, 130 when interrupted.`,
 		Args: cobra.ExactArgs(1),
@@ -100,12 +104,27 @@ The exit status is 0 when the package succeeded, 1 when it failed, 130 when inte
 			if err != nil {
 				return err
 			}
+			root, err := config.ScratchDir(os.Getenv)
+			if err != nil {
+				return err
+			}
+			id := "local-" + uuid.NewString()
+			dir, err := scratch.New(scratch.Options{Root: root}, id+"-1")
+			if err != nil {
+				return err
+			}
+			defer func() {
+				if err := dir.Remove(); err != nil {
+					fmt.Fprintln(cmd.ErrOrStderr(), "warning:", err)
+				}
+			}()
 			pr := &progress{out: cmd.OutOrStdout(), quiet: quiet}
 			machine, _ := os.Hostname()
 			res, err := engine.Run(cmd.Context(), plan, engine.RunOptions{
+				Dir:    dir.Path,
 				Params: values, Sensitive: pkgfile.Sensitive(p, values), Sink: pr,
 				// A local run is nobody's execution: its id says so.
-				System: expression.SystemInfo{ExecutionID: "local-" + uuid.NewString(), Attempt: 1, Package: p.Name,
+				System: expression.SystemInfo{ExecutionID: id, Attempt: 1, Package: p.Name,
 					Machine: machine, StartedAt: time.Now().UTC().Format(time.RFC3339)},
 			})
 			if err != nil {

@@ -196,3 +196,40 @@ func TestETLExampleRunsAsItsHeaderSays(t *testing.T) {
 	require.Equal(t, 1, exitCode(err), res)
 	require.Contains(t, res, "unexpected status 401 Unauthorized")
 }
+
+// TestPackageRunScratchDirectory runs tasks in a scratch directory of the
+// run's own, under SCALEOUT_SCRATCH_DIR, gone when the run ends, whether
+// it succeeded or failed.
+func TestPackageRunScratchDirectory(t *testing.T) {
+	root := filepath.Join(t.TempDir(), "runs")
+	t.Setenv("SCALEOUT_SCRATCH_DIR", root)
+	pkg := filepath.Join(t.TempDir(), "pkg.yaml")
+	for _, tc := range []struct {
+		name, exit string
+		code       int
+	}{{"succeeds", "0", 0}, {"fails", "3", 1}} {
+		require.NoError(t, os.WriteFile(pkg, []byte(`name: scratch
+tasks:
+  - name: here
+    type: exec
+    with: {command: [sh, -c, "pwd; echo made > f.txt; mkdir sub; exit `+tc.exit+`"]}
+  - name: there
+    type: exec
+    with: {command: [sh, -c, "pwd; cat ../f.txt"], dir: sub}
+    after: [{task: here}]
+`), 0o600))
+		out, _, err := run(t, "package", "run", pkg)
+		require.Equal(t, tc.code, exitCode(err), tc.name+": "+out)
+		require.Regexp(t, regexp.QuoteMeta(root+"/local-"), out, "the tasks start in the run's directory")
+		if tc.code == 0 {
+			require.Contains(t, out, "/sub\n", "a relative dir is inside it")
+			require.Contains(t, out, "there | made", "the next task sees the first one's file")
+		}
+		entries, err := os.ReadDir(root)
+		require.NoError(t, err)
+		require.Empty(t, entries, tc.name+": removed when the run ends")
+	}
+	t.Setenv("SCALEOUT_SCRATCH_DIR", "runs")
+	_, _, err := run(t, "package", "run", pkg)
+	require.ErrorContains(t, err, `SCALEOUT_SCRATCH_DIR="runs": give an absolute path`)
+}

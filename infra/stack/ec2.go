@@ -64,7 +64,7 @@ func (s *Stack) newWorkerGroup(w *Workers, set Settings, pool string, binary aws
 	name := set.Prefix + "-worker-" + pool
 	scope := constructs.NewConstruct(s.Stack, jsii.String("Worker-"+pool))
 
-	role := s.newWorkerRole(scope, "InstanceRole", name, pool, awsiam.NewServicePrincipal(jsii.String("ec2.amazonaws.com"), nil))
+	role := s.newWorkerRole(scope, "InstanceRole", name, pool, cfg.Buckets, awsiam.NewServicePrincipal(jsii.String("ec2.amazonaws.com"), nil))
 	role.AddManagedPolicy(awsiam.ManagedPolicy_FromAwsManagedPolicyName(jsii.String("AmazonSSMManagedInstanceCore")))
 	suppress(role, "AwsSolutions-IAM4", "AmazonSSMManagedInstanceCore is what the SSM agent needs for Session Manager access, which replaces SSH (no key pair, no inbound port)",
 		"Policy::arn:<AWS::Partition>:iam::aws:policy/AmazonSSMManagedInstanceCore")

@@ -42,8 +42,8 @@ type Route struct {
 var WorkerRoutes = []Route{
 	{ID: "DynamoDb", Endpoint: "dynamodb", Gateway: true, SDK: "dynamodb", Fargate: true, EC2: true,
 		Why: "executions, catalog, messages and worker sessions"},
-	{ID: "S3", Endpoint: "s3", Gateway: true, Fargate: true, EC2: true,
-		Why: "the image's layers (ECR keeps them in S3); the worker binary an instance downloads at boot"},
+	{ID: "S3", Endpoint: "s3", Gateway: true, SDK: "s3", Fargate: true, EC2: true,
+		Why: "s3 tasks on the pool's buckets; the image's layers (ECR keeps them in S3); the worker binary an instance downloads at boot"},
 	{ID: "Sqs", Endpoint: "sqs", SDK: "sqs", Fargate: true, EC2: true, Why: "the pool's queue"},
 	{ID: "Kms", Endpoint: "kms", SDK: "kms", Fargate: true, EC2: true,
 		Why: "kms:Decrypt opens the sensitive parameters the API sealed"},

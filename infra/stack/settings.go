@@ -81,6 +81,12 @@ const (
 	// An EC2 pool with an image other than the stock one runs it with
 	// Docker on its instances (infra/ec2's container unit).
 	ContextWorkerImage = "workerImage"
+	// ContextBuckets are the S3 buckets a pool's s3 tasks may use: the
+	// workers' role is granted list, get, put and delete on them and on
+	// nothing else (default none: no S3 grant). Names separated by spaces,
+	// per pool: "etl=landing-bucket archive-bucket" or a JSON object of
+	// lists, {"etl": ["landing-bucket"]}.
+	ContextBuckets = "buckets"
 
 	// ContextAPIAuth is how API Gateway authorizes calls to the API: "iam"
 	// (default: SigV4-signed requests) or "jwt" (a JWT authorizer: bearer
@@ -153,6 +159,9 @@ type Worker struct {
 	// Image is where the pool's worker image comes from (zero: the stock
 	// image; see ContextWorkerImage).
 	Image Image
+	// Buckets are the S3 buckets the pool's workers may list, read, write
+	// and delete in (s3 tasks); none: no S3 grant.
+	Buckets []string
 }
 
 // Platform is where a pool's workers run (see ContextWorkerPlatform).
@@ -444,6 +453,25 @@ func SettingsFrom(get func(key string) any) (Settings, error) {
 		update(pool, func(w *Worker) { w.Image = img })
 		return nil
 	})
+	perPool(get(ContextBuckets), ContextBuckets, s.Pools, &errs, func(pool string, v any) error {
+		var names []string
+		switch v := v.(type) {
+		case string:
+			names = strings.Fields(v)
+		case []any:
+			for _, b := range v {
+				name, ok := b.(string)
+				if !ok {
+					return fmt.Errorf("give bucket names, got %v", b)
+				}
+				names = append(names, strings.TrimSpace(name))
+			}
+		default:
+			return fmt.Errorf("give bucket names separated by spaces, or a list, got %v", v)
+		}
+		update(pool, func(w *Worker) { w.Buckets = names })
+		return nil // checked by Validate
+	})
 	if err := errors.Join(append(errs, s.Validate())...); err != nil {
 		return s, err
 	}
@@ -734,6 +762,9 @@ const maxTasks = 100
 // "g" after its generation (t4g, m7g, c7gn, r8gd, x2gd, im4gn, ...) or a1.
 var graviton = regexp.MustCompile(`^([a-z]+[0-9]+g[a-z]*|a1)\.[a-z0-9-]+$`)
 
+// bucketName matches S3's general purpose bucket names.
+var bucketName = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
+
 func (w Worker) validate(pool string) error {
 	var errs []error
 	switch w.Platform {
@@ -756,6 +787,12 @@ func (w Worker) validate(pool string) error {
 		}
 	default:
 		errs = append(errs, fmt.Errorf("pool %q: %s=%s: give fargate (the default) or ec2", pool, ContextWorkerPlatform, w.Platform))
+	}
+	for _, b := range w.Buckets {
+		if !bucketName.MatchString(b) || strings.Contains(b, "..") {
+			errs = append(errs, fmt.Errorf("pool %q: %s: %q is not an S3 bucket name (3-63 lower-case letters, digits, '.' and '-', "+
+				"starting and ending with a letter or digit)", pool, ContextBuckets, b))
+		}
 	}
 	if w.MinTasks < 0 || w.MaxTasks < 1 || w.MinTasks > w.MaxTasks || w.MaxTasks > maxTasks {
 		errs = append(errs, fmt.Errorf("pool %q: %s=%d, %s=%d: give 0 <= min <= max, 1 <= max <= %d",

@@ -180,6 +180,7 @@ func TestEC2AndJWTSettingsFrom(t *testing.T) {
 		context: map[string]any{
 			"pools": "default,etl", "buildDir": build, "iamRoles": "arn:aws:iam::1:role/a=admin",
 			"workerPlatform": "etl=EC2", "instanceType": "etl=m7g.large", "maxTasks": "etl=3",
+			"buckets": "etl=landing-bucket  archive.bucket",
 			"apiAuth": "jwt", "jwtIssuer": "https://issuer.example.com/", "jwtAudience": " a, b ",
 		},
 		want: stack.Settings{
@@ -187,7 +188,8 @@ func TestEC2AndJWTSettingsFrom(t *testing.T) {
 			IAMRoles: "arn:aws:iam::1:role/a=admin", BuildDir: build, SourceDir: root,
 			Workers: map[string]stack.Worker{
 				"default": stack.DefaultWorker,
-				"etl":     {CPU: 512, MemoryMiB: 1024, Concurrency: 4, MaxTasks: 3, Platform: stack.PlatformEC2, InstanceType: "m7g.large"},
+				"etl": {CPU: 512, MemoryMiB: 1024, Concurrency: 4, MaxTasks: 3, Platform: stack.PlatformEC2, InstanceType: "m7g.large",
+					Buckets: []string{"landing-bucket", "archive.bucket"}},
 			},
 			LogRetentionDays: 30,
 			APIAuth:          stack.APIAuthJWT, JWTIssuer: "https://issuer.example.com/", JWTAudience: []string{"a", "b"},
@@ -196,12 +198,13 @@ func TestEC2AndJWTSettingsFrom(t *testing.T) {
 		name: "JSON from cdk.json, every pool on EC2",
 		context: map[string]any{
 			"buildDir": build, "iamRoles": "arn:aws:iam::1:role/a=admin",
-			"workerPlatform": "ec2", "jwtAudience": []any{"a"}, "jwtIssuer": "https://issuer.example.com", "apiAuth": "jwt",
+			"workerPlatform": "ec2", "jwtAudience": []any{"a"}, "buckets": map[string]any{"default": []any{"raw-files"}}, "jwtIssuer": "https://issuer.example.com", "apiAuth": "jwt",
 		},
 		want: stack.Settings{
 			Stage: "dev", Prefix: "scaleout-dev", Pools: []string{"default"},
 			IAMRoles: "arn:aws:iam::1:role/a=admin", BuildDir: build, SourceDir: root,
-			Workers:          map[string]stack.Worker{"default": {CPU: 512, MemoryMiB: 1024, Concurrency: 4, MaxTasks: 4, Platform: stack.PlatformEC2}},
+			Workers: map[string]stack.Worker{"default": {CPU: 512, MemoryMiB: 1024, Concurrency: 4, MaxTasks: 4, Platform: stack.PlatformEC2,
+				Buckets: []string{"raw-files"}}},
 			LogRetentionDays: 30,
 			APIAuth:          stack.APIAuthJWT, JWTIssuer: "https://issuer.example.com", JWTAudience: []string{"a"},
 		},
@@ -224,12 +227,15 @@ func TestEC2SettingsReportEveryProblem(t *testing.T) {
 		"buildDir":       t.TempDir(),
 		"workerPlatform": "default=ec2,etl=lambda",
 		"instanceType":   "default=m7i.large,gpu=t4g.small",
+		"buckets":        "etl=Landing ok-bucket,nope=x",
 	}))
 	require.Error(t, err)
 	for _, want := range []string{
 		`pool "default": instanceType=m7i.large: give a Graviton (arm64) instance type`,
 		`pool "etl": workerPlatform=lambda: give fargate (the default) or ec2`,
 		`pool "gpu": instanceType=t4g.small applies to EC2 pools only: add -c workerPlatform=gpu=ec2`,
+		`pool "etl": buckets: "Landing" is not an S3 bucket name`,
+		`context "buckets": "nope" is not one of the pools`,
 		`workerPlatform=ec2 needs the worker binary`,
 		`go build -trimpath -ldflags='-s -w' -o `,
 	} {

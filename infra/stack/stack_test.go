@@ -133,7 +133,8 @@ func run(m *testing.M) (int, error) {
 	synth.options.settings.Prefix = "scaleout-options"
 	synth.options.settings.Workers = map[string]stack.Worker{
 		"default": stack.DefaultWorker,
-		"etl":     {Concurrency: 8, MinTasks: 0, MaxTasks: 6, Platform: stack.PlatformEC2, InstanceType: "c7g.large"},
+		"etl": {Concurrency: 8, MinTasks: 0, MaxTasks: 6, Platform: stack.PlatformEC2, InstanceType: "c7g.large",
+			Buckets: []string{"landing-bucket", "archive.bucket"}},
 	}
 	// One NAT gateway in each AZ (TestNATGatewayPerAZ).
 	nat := 2

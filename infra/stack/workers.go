@@ -245,8 +245,8 @@ func (s *Stack) newWorkers(set Settings) (*Workers, error) {
 // newWorkerRole defines the role of a pool's workers, assumed by
 // principal (ECS tasks or EC2 instances), with only the calls the worker
 // makes (packages worker, execstore, queue, messages, workers), on
-// resources named one by one.
-func (s *Stack) newWorkerRole(scope constructs.Construct, id, name, pool string, principal awsiam.IPrincipal) awsiam.Role {
+// resources named one by one, and the pool's S3 buckets (its s3 tasks').
+func (s *Stack) newWorkerRole(scope constructs.Construct, id, name, pool string, buckets []string, principal awsiam.IPrincipal) awsiam.Role {
 	role := awsiam.NewRole(scope, jsii.String(id), &awsiam.RoleProps{
 		AssumedBy:   principal,
 		Description: jsii.String("runs " + name),
@@ -269,6 +269,20 @@ func (s *Stack) newWorkerRole(scope constructs.Construct, id, name, pool string,
 		"dynamodb:ConditionCheckItem")
 	allow("PoolQueue", []*string{s.Pools[pool].QueueArn()},
 		"sqs:GetQueueUrl", "sqs:ReceiveMessage", "sqs:ChangeMessageVisibility", "sqs:DeleteMessage", "sqs:SendMessage")
+	// The pool's s3 tasks: its buckets only, none when it lists none.
+	if len(buckets) > 0 {
+		var arns, objects []*string
+		for _, b := range buckets {
+			arn := "arn:" + *awscdk.Aws_PARTITION() + ":s3:::" + b
+			arns = append(arns, jsii.String(arn))
+			objects = append(objects, jsii.String(arn+"/*"))
+		}
+		allow("PoolBuckets", arns, "s3:ListBucket", "s3:GetBucketLocation")
+		allow("PoolBucketObjects", objects, "s3:GetObject", "s3:PutObject", "s3:DeleteObject",
+			"s3:AbortMultipartUpload", "s3:ListMultipartUploadParts")
+		suppressMatching(role, "AwsSolutions-IAM5", "s3 tasks name their objects at run time: <bucket>/* is every object "+
+			"of a bucket the pool lists (the buckets setting), and no other bucket", `^Resource::arn:<AWS::Partition>:s3:::[a-z0-9.-]+/\*$`)
+	}
 	// Open the sensitive parameters the API sealed: decrypt only, and only
 	// with an execution parameter's encryption context (internal/executions/execution), so
 	// that these credentials, stolen, open no environment variable or
@@ -335,7 +349,7 @@ func (s *Stack) newWorkerService(w *Workers, set Settings, pool string, image aw
 		Retention:     retention(set),
 		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
 	})
-	role := s.newWorkerRole(scope, "TaskRole", name, pool, awsiam.NewServicePrincipal(jsii.String("ecs-tasks.amazonaws.com"), nil))
+	role := s.newWorkerRole(scope, "TaskRole", name, pool, cfg.Buckets, awsiam.NewServicePrincipal(jsii.String("ecs-tasks.amazonaws.com"), nil))
 	// The worker keeps its task out of scale-in while it runs executions
 	// (package scalein): the ECS agent calls UpdateTaskProtection with the
 	// task role, on the cluster's tasks only.

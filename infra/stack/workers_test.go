@@ -458,3 +458,66 @@ func TestWorkerImageIsStampedWithTheVersion(t *testing.T) {
 		require.Equal(t, map[string]string{"VERSION": synth.settings.Version}, img.Source.DockerBuildArgs)
 	}
 }
+
+// TestPoolBucketGrants: a pool that lists buckets may list, read, write
+// and delete in those and no others; a pool that lists none has no S3
+// grant at all (the first stack's pools: TestWorkerTaskRoles).
+func TestPoolBucketGrants(t *testing.T) {
+	sts := statementsIn(t, synth.options.json)
+	s3Grants := func(role string) map[string][]string {
+		got := map[string][]string{}
+		for _, st := range sts[role] {
+			for _, a := range list(st["Action"]) {
+				if !strings.HasPrefix(a.(string), "s3:") {
+					continue
+				}
+				for _, res := range list(st["Resource"]) {
+					if key := s3Resource(t, res); !strings.HasPrefix(key, "arn:aws:s3:::cdk-") { // an instance's binary: TestEC2InstanceRole
+						got[key] = append(got[key], a.(string))
+					}
+				}
+			}
+		}
+		for k := range got {
+			slices.Sort(got[k])
+		}
+		return got
+	}
+	objects := []string{"s3:AbortMultipartUpload", "s3:DeleteObject", "s3:GetObject", "s3:ListMultipartUploadParts", "s3:PutObject"}
+	buckets := []string{"s3:GetBucketLocation", "s3:ListBucket"}
+	etl := synth.options.settings.Prefix + "-worker-etl instance"
+	require.Contains(t, sts, etl)
+	require.Equal(t, map[string][]string{
+		"arn:aws:s3:::landing-bucket":   buckets,
+		"arn:aws:s3:::archive.bucket":   buckets,
+		"arn:aws:s3:::landing-bucket/*": objects,
+		"arn:aws:s3:::archive.bucket/*": objects,
+	}, s3Grants(etl))
+	def := synth.options.settings.Prefix + "-worker-default"
+	require.Contains(t, sts, def)
+	require.Empty(t, s3Grants(def), "no buckets, no S3")
+	for role := range statements(t) {
+		require.Empty(t, s3Grants(role), role)
+	}
+}
+
+// s3Resource writes an S3 ARN built with the partition as it reads in
+// the commercial partition.
+func s3Resource(t *testing.T, res any) string {
+	t.Helper()
+	if s, ok := res.(string); ok {
+		return s
+	}
+	join, ok := res.(obj)["Fn::Join"].([]any)
+	require.True(t, ok, "%v", res)
+	var b strings.Builder
+	for _, part := range join[1].([]any) {
+		if p, ok := part.(obj); ok {
+			require.Equal(t, obj{"Ref": "AWS::Partition"}, p)
+			b.WriteString("aws")
+			continue
+		}
+		b.WriteString(part.(string))
+	}
+	return b.String()
+}

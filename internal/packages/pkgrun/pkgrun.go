@@ -16,6 +16,7 @@ import (
 	"github.com/scaleout/scaleout/internal/packages/engine"
 	"github.com/scaleout/scaleout/internal/packages/expression"
 	"github.com/scaleout/scaleout/internal/packages/pkgfile"
+	"github.com/scaleout/scaleout/internal/packages/scratch"
 	"github.com/scaleout/scaleout/internal/packages/task"
 )
 
@@ -87,6 +88,10 @@ type Runner struct {
 	// FlushEvery is the longest a message waits before it is written
 	// (messages.WriterOptions); 0: messages.DefaultFlushEvery.
 	FlushEvery time.Duration
+	// Scratch is where each attempt's scratch directory is made (and
+	// whose it is); the zero value: under scratch.DefaultRoot(), the
+	// worker's.
+	Scratch scratch.Options
 }
 
 // Run implements worker.Runner. A package that cannot be loaded, compiled
@@ -115,8 +120,19 @@ func (r Runner) Run(ctx context.Context, e execution.Execution) execution.Result
 	if err != nil {
 		return fail(fmt.Errorf("parameters: %w", err))
 	}
+	dir, err := scratch.New(r.Scratch, fmt.Sprintf("%s-%d", e.ID, e.Attempt))
+	if err != nil {
+		return fail(err)
+	}
+	// Removed however the attempt ends: succeeded, failed or stopped.
+	defer func() {
+		if err := dir.Remove(); err != nil {
+			log.WarnContext(ctx, "the scratch directory was not removed", "execution_id", e.ID, "attempt", e.Attempt, "error", err)
+		}
+	}()
 	w := messages.NewWriter(r.Messages, e.ID, e.Attempt, messages.WriterOptions{Logger: log, FlushEvery: r.FlushEvery})
 	res, err := engine.Run(ctx, plan, engine.RunOptions{
+		Dir:       dir.Path,
 		Params:    params,
 		Sensitive: pkgfile.Sensitive(p, params),
 		System: expression.SystemInfo{

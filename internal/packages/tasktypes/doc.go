@@ -1,10 +1,12 @@
 // Package tasktypes holds the built-in task types of Scaleout packages:
 // exec (run a program), http (send a request), sleep (wait), fail (fail on
-// purpose), set (set variables from expressions) and sql (run statements on
-// a database connection of the package, as SSIS's Execute SQL task). Each
-// implements task.Type; Register adds them all to a task.Registry and
-// NewRegistry returns a registry holding them, so the engine knows them
-// only by name and more types (S3, data flow) plug in the same way.
+// purpose), set (set variables from expressions), sql (run statements on
+// a database connection of the package, as SSIS's Execute SQL task) and s3
+// (list, get, put, copy, move and delete objects of an s3 connection's
+// bucket). Each implements task.Type; Register adds them all to a
+// task.Registry and NewRegistry returns a registry holding them, so the
+// engine knows them only by name and more types (data flow) plug in the
+// same way.
 //
 // # Settings
 //
@@ -46,6 +48,13 @@
 //     {"values": {name: value}}; the engine writes each value into the
 //     variable of that name. The values are bare expressions, not ${...}
 //     templates.
+//   - s3 (S3): an operation (with.op) on the bucket of an s3 connection
+//     (task.Input.Connections): list (keys for foreach), get and put
+//     between the bucket and the run's scratch directory (task.Input.Dir,
+//     which paths cannot leave), copy, move, delete; one key, or the
+//     objects under a prefix matching a glob and newer than an age. Large
+//     objects go in parts through the SDK's transfer manager. Clients use
+//     the worker's AWS credentials and are kept per region and endpoint.
 //
 // # Errors
 //

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"maps"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -39,7 +40,8 @@ var InheritedEnv = []string{"PATH", "HOME", "LANG", "TMPDIR"}
 //	command        required  list: the program and its arguments, e.g. ["sh", "-c", "echo hi"];
 //	                         numbers and true/false are passed as their text
 //	env            optional  object: variables added to the inherited ones (see InheritedEnv)
-//	dir            optional  string: the working directory
+//	dir            optional  string: the working directory; relative to the run's scratch
+//	                         directory (task.Input.Dir), where the program starts when no dir is given
 //	timeout        optional  duration, e.g. "10m": kills the program (and its children)
 //	success_codes  optional  list of exit codes that mean success; default [0]
 //	output_limit   optional  bytes of stdout and of stderr kept in the output; default 65536
@@ -171,7 +173,7 @@ func (e *Exec) Run(ctx context.Context, in task.Input) (task.Output, error) {
 	}
 	start := time.Now()
 	res, err := program.Run(runCtx, x.argv, program.Options{
-		Dir:        x.dir,
+		Dir:        workDir(in.Dir, x.dir),
 		Env:        e.environment(x.env),
 		OutputCap:  x.outputLimit,
 		OnLine:     fwd.line,
@@ -203,6 +205,18 @@ func (e *Exec) Run(ctx context.Context, in task.Input) (task.Output, error) {
 			x.argv[0], res.ExitCode, codesText(x.successCodes), lastLine(res.Stderr))
 	}
 	return out, nil
+}
+
+// workDir is where a program starts: the task's dir, resolved against the
+// run's scratch directory when relative, else the scratch directory.
+func workDir(scratch, dir string) string {
+	switch {
+	case scratch == "" || filepath.IsAbs(dir):
+		return dir
+	case dir == "":
+		return scratch
+	}
+	return filepath.Join(scratch, dir)
 }
 
 // environment is the inherited variables plus the task's own.

@@ -18,8 +18,8 @@ type Isolation struct {
 	RunAs *RunAs
 }
 
-// Register adds the built-in types to r: exec, http, sleep, fail, set and sql,
-// with the default Isolation. The error names any type whose name r had
+// Register adds the built-in types to r: exec, http, sleep, fail, set, sql
+// and s3, with the default Isolation. The error names any type whose name r had
 // already.
 func Register(r *task.Registry) error { return RegisterWith(r, Isolation{}) }
 
@@ -37,6 +37,7 @@ func RegisterWith(r *task.Registry, iso Isolation) error {
 		{"fail", Fail{}},
 		{"set", Set{}},
 		{"sql", SQL{}},
+		{"s3", &S3{}},
 	} {
 		errs = append(errs, r.Register(b.name, b.t))
 	}

@@ -12,8 +12,8 @@ import (
 func TestNewRegistry(t *testing.T) {
 	t.Parallel()
 	r := NewRegistry()
-	require.Equal(t, []string{"exec", "fail", "foreach", "http", "sequence", "set", "sleep", "sql"}, r.Names())
-	for _, name := range []string{"exec", "http", "sleep", "fail", "set", "sql"} {
+	require.Equal(t, []string{"exec", "fail", "foreach", "http", "s3", "sequence", "set", "sleep", "sql"}, r.Names())
+	for _, name := range []string{"exec", "http", "sleep", "fail", "set", "sql", "s3"} {
 		typ, ok := r.Lookup(name)
 		require.True(t, ok, name)
 		require.NotNil(t, typ)

@@ -29,6 +29,11 @@ func Main(m *testing.M) {
 		os.Exit(1)
 	}
 	stack.Setenv()
+	if err := setenvS3(); err != nil {
+		fmt.Fprintln(os.Stderr, "testenv: cannot start the S3 stand-in:", err)
+		_ = stack.Stop()
+		os.Exit(1)
+	}
 	code := m.Run()
 	if err := stack.Stop(); err != nil {
 		fmt.Fprintln(os.Stderr, "testenv: stopping the stand-ins:", err)

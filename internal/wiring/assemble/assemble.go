@@ -25,6 +25,7 @@ import (
 	"github.com/scaleout/scaleout/internal/executions/messages"
 	"github.com/scaleout/scaleout/internal/executions/reconcile"
 	"github.com/scaleout/scaleout/internal/packages/pkgrun"
+	"github.com/scaleout/scaleout/internal/packages/scratch"
 	"github.com/scaleout/scaleout/internal/packages/tasktypes"
 	"github.com/scaleout/scaleout/internal/stream/aggregate"
 	"github.com/scaleout/scaleout/internal/stream/notify"
@@ -123,6 +124,11 @@ func Worker(ctx context.Context, cfg config.Config, c *awsconfig.Clients, log *s
 		Messages:   messages.NewStore(c.DynamoDB, set.Catalog.Name),
 		Logger:     log,
 		FlushEvery: cfg.MessageFlush,
+		Scratch:    scratch.Options{Root: cfg.ScratchDir},
+	}
+	if iso.RunAs != nil {
+		// Programs run as the task user write in their scratch directory.
+		runner.Scratch.Owner = &scratch.Owner{UID: int(iso.RunAs.UID), GID: int(iso.RunAs.GID)}
 	}
 	if cfg.KMSKeyID != "" || cfg.SecretKey != "" {
 		// The key that opens sensitive parameters the API sealed.

@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
@@ -119,6 +120,10 @@ type Config struct {
 	// (SCALEOUT_TASK_USER: a user name or uid:gid; empty: the worker's own
 	// user). The worker needs root, or CAP_SETUID, CAP_SETGID and CAP_KILL.
 	TaskUser string
+	// ScratchDir is where a worker makes each execution attempt's scratch
+	// directory, removed when the attempt ends (SCALEOUT_SCRATCH_DIR, an
+	// absolute path; empty: os.TempDir()/scaleout-runs).
+	ScratchDir string
 
 	// MessageFlush is the longest an execution's message waits in its
 	// worker before it is written (SCALEOUT_MESSAGE_FLUSH, default 1s,
@@ -158,6 +163,17 @@ type Config struct {
 	// the worker protects its instance from the group's scale-in while it
 	// runs executions.
 	AutoScalingGroup string
+}
+
+// ScratchDir reads SCALEOUT_SCRATCH_DIR, the root of the runs' scratch
+// directories (for the worker, and for `scaleout package run`): an
+// absolute path, or empty for the default.
+func ScratchDir(getenv func(string) string) (string, error) {
+	d := strings.TrimSpace(getenv("SCALEOUT_SCRATCH_DIR"))
+	if d != "" && !filepath.IsAbs(d) {
+		return "", fmt.Errorf("SCALEOUT_SCRATCH_DIR=%q: give an absolute path, such as /var/tmp/scaleout-runs", d)
+	}
+	return d, nil
 }
 
 // FromEnv reads the configuration through getenv (os.Getenv in mains) and
@@ -227,6 +243,10 @@ func FromEnv(getenv func(string) string) (Config, error) {
 			errs = append(errs, fmt.Errorf("SCALEOUT_MESSAGE_FLUSH=%q: give a duration from 100ms to 1m, such as 1s", v))
 		}
 		c.MessageFlush = d
+	}
+	var err error
+	if c.ScratchDir, err = ScratchDir(getenv); err != nil {
+		errs = append(errs, err)
 	}
 	for _, entry := range split(getenv("SCALEOUT_WORKER_TAGS")) {
 		k, v, _ := strings.Cut(entry, "=")

@@ -20,8 +20,12 @@ func TestFromEnvDefaults(t *testing.T) {
 	require.Equal(t, []string{"default"}, c.Pools)
 	require.Equal(t, 60*time.Second, c.Lease)
 	require.Equal(t, auth.Admin, c.Tokens["0123456789abcdef"].Role)
+	require.Empty(t, c.ScratchDir, "the scratch package's default")
 	_, err = c.Authenticator()
 	require.NoError(t, err)
+	c, err = FromEnv(env(map[string]string{"SCALEOUT_SCRATCH_DIR": "/var/tmp/runs"}))
+	require.NoError(t, err)
+	require.Equal(t, "/var/tmp/runs", c.ScratchDir)
 }
 
 func TestFromEnvReportsEveryProblem(t *testing.T) {
@@ -32,10 +36,12 @@ func TestFromEnvReportsEveryProblem(t *testing.T) {
 		"SCALEOUT_LEASE":              "soon",
 		"SCALEOUT_TOKENS":             "ci:root:abc",
 		"SCALEOUT_POLL_WAIT":          "1m",
+		"SCALEOUT_SCRATCH_DIR":        "runs",
 	}))
 	require.Error(t, err)
 	for _, want := range []string{
 		`resource prefix "bad prefix"`, "SCALEOUT_WORKER_CONCURRENCY", "SCALEOUT_LEASE", `role "root"`, "SCALEOUT_POLL_WAIT",
+		`SCALEOUT_SCRATCH_DIR="runs": give an absolute path`,
 	} {
 		require.ErrorContains(t, err, want)
 	}
