@@ -9,7 +9,6 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
@@ -17,18 +16,14 @@ import (
 	"github.com/scaleout/scaleout/internal/api"
 	"github.com/scaleout/scaleout/internal/api/auth"
 	"github.com/scaleout/scaleout/internal/api/openapitest"
-	"github.com/scaleout/scaleout/internal/aws/secrets"
-	"github.com/scaleout/scaleout/internal/catalog"
-	"github.com/scaleout/scaleout/internal/catalog/catalogmem"
 	"github.com/scaleout/scaleout/internal/executions/execmem"
 	"github.com/scaleout/scaleout/internal/executions/execution"
-	"github.com/scaleout/scaleout/internal/executions/messages"
 	"github.com/scaleout/scaleout/internal/executions/taskqueue"
-	"github.com/scaleout/scaleout/internal/packages/tasktypes"
 	"github.com/scaleout/scaleout/internal/stream/aggregate"
+	"github.com/scaleout/scaleout/internal/testkit/memapi"
 )
 
-// The API's tests run on the in-memory adapters of its ports (execmem,
+// The API's tests run on the in-memory adapters of its ports (memapi: execmem,
 // catalogmem, messages.Memory, taskqueue.Memory, aggregate.Memory), which
 // pass the same conformance suites as the DynamoDB and SQS ones: no
 // stand-ins, and each test has adapters of its own, so every test runs in
@@ -69,31 +64,12 @@ func setup(t testing.TB, opts ...func(*api.Deps)) bundle {
 		executorToken: {Name: "scheduler", Role: auth.Executor},
 	})
 	require.NoError(t, err)
-	store := execmem.New(time.Now)
-	sealer, err := secrets.NewLocalSealer(make([]byte, 32))
-	require.NoError(t, err)
-	types := tasktypes.NewRegistry()
-	cat, err := catalog.New(catalog.Config{Storage: catalogmem.New(), Types: types, Sealer: sealer})
-	require.NoError(t, err)
-	b := bundle{
-		store:   store,
-		workers: store.Registry(),
-		queues:  map[string]*taskqueue.Memory{"default": taskqueue.NewMemory(taskqueue.MemoryOptions{}), "api": taskqueue.NewMemory(taskqueue.MemoryOptions{})},
-		stats:   aggregate.NewMemory(),
-	}
-	deps := api.Deps{
-		Catalog:  cat,
-		Store:    store,
-		Workers:  b.workers,
-		Messages: messages.NewMemory(),
-		Types:    types,
-		Queues:   map[string]api.Enqueuer{"default": b.queues["default"], "api": b.queues["api"], "broken": brokenQueue{}},
-		Stats:    b.stats,
-		Auth:     authn,
-	}
+	deps, a := memapi.Deps(t, authn, "default", "api")
+	deps.Queues["broken"] = brokenQueue{}
 	for _, o := range opts {
 		o(&deps)
 	}
+	b := bundle{store: a.Store, workers: a.Workers, queues: a.Queues, stats: a.Stats}
 	b.server, err = api.New(deps)
 	require.NoError(t, err)
 	b.srv = httptest.NewServer(b.server)
