@@ -84,7 +84,8 @@ type Server struct {
 	lostRetries int
 }
 
-// Deps are what the server needs.
+// Deps are what the server needs: ports, each with a DynamoDB or SQS
+// adapter and an in-memory one, so none forces an AWS client on a caller.
 type Deps struct {
 	Store Store
 	// Catalog holds folders, projects and environments.

@@ -3,33 +3,32 @@ package api_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/google/uuid"
-	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/scaleout/scaleout/internal/api"
 	"github.com/scaleout/scaleout/internal/api/auth"
 	"github.com/scaleout/scaleout/internal/api/openapitest"
-	"github.com/scaleout/scaleout/internal/aws/queue"
-	"github.com/scaleout/scaleout/internal/aws/secrets"
-	"github.com/scaleout/scaleout/internal/catalog"
-	"github.com/scaleout/scaleout/internal/executions/execstore"
+	"github.com/scaleout/scaleout/internal/executions/execmem"
 	"github.com/scaleout/scaleout/internal/executions/execution"
-	"github.com/scaleout/scaleout/internal/executions/messages"
-	"github.com/scaleout/scaleout/internal/packages/tasktypes"
+	"github.com/scaleout/scaleout/internal/executions/taskqueue"
 	"github.com/scaleout/scaleout/internal/stream/aggregate"
-	"github.com/scaleout/scaleout/internal/testkit/testenv"
-	"github.com/scaleout/scaleout/internal/worker/registry"
+	"github.com/scaleout/scaleout/internal/testkit/memapi"
 )
 
-func TestMain(m *testing.M) { testenv.Main(m) }
+// The API's tests run on the in-memory adapters of its ports (memapi: execmem,
+// catalogmem, messages.Memory, taskqueue.Memory, aggregate.Memory), which
+// pass the same conformance suites as the DynamoDB and SQS ones: no
+// stand-ins, and each test has adapters of its own, so every test runs in
+// parallel. What is about DynamoDB itself (the queries a listing costs) is
+// execstore's test.
 
 const (
 	adminToken  = "admin-token-0123456789"
@@ -39,49 +38,43 @@ const (
 type bundle struct {
 	server *api.Server
 	srv    *httptest.Server
-	store  *execstore.Store
-	queue  *queue.Queue
-	env    testenv.Env
+	store  *execmem.Store
+	// workers is the store's registry, the API's Workers.
+	workers *execmem.Registry
+	// queues are the pools' queues: "default" and "api" (the "broken"
+	// pool's queue refuses every task).
+	queues map[string]*taskqueue.Memory
+	stats  *aggregate.Memory
 }
 
-// setup starts the API on the stand-ins; opts adjust its dependencies
-// (a clock, a metered store).
+// brokenQueue is a pool's queue that cannot be reached.
+type brokenQueue struct{}
+
+func (brokenQueue) Send(context.Context, taskqueue.Task) error {
+	return errors.New("send to the broken pool's queue: connection refused")
+}
+
+// setup starts the API on in-memory adapters of its own; opts adjust its
+// dependencies (a clock, other queues).
 func setup(t testing.TB, opts ...func(*api.Deps)) bundle {
 	t.Helper()
-	env := testenv.AWS(t)
 	authn, err := auth.NewBearerTokens(map[string]auth.Principal{
 		adminToken:    {Name: "ops", Role: auth.Admin},
 		readerToken:   {Name: "dash", Role: auth.Reader},
 		executorToken: {Name: "scheduler", Role: auth.Executor},
 	})
 	require.NoError(t, err)
-	store := execstore.New(env.Clients.DynamoDB, env.Set.Executions.Name, env.Set.Catalog.Name)
-	q := queue.New(env.Clients.SQS, env.Created.QueueURLs["default"])
-	broken := queue.New(env.Clients.SQS, strings.Replace(env.Created.QueueURLs["default"], "pool-default", "no-such-queue", 1))
-	key := make([]byte, 32)
-	sealer, err := secrets.NewLocalSealer(key)
-	require.NoError(t, err)
-	types := tasktypes.NewRegistry()
-	cat, err := catalog.New(catalog.Config{DB: env.Clients.DynamoDB, Table: env.Set.Catalog.Name, Types: types, Sealer: sealer})
-	require.NoError(t, err)
-	deps := api.Deps{
-		Catalog:  cat,
-		Store:    store,
-		Workers:  registry.NewStore(env.Clients.DynamoDB, env.Set.Catalog.Name),
-		Messages: messages.NewStore(env.Clients.DynamoDB, env.Set.Catalog.Name),
-		Types:    types,
-		Queues:   map[string]api.Enqueuer{"default": q, "broken": broken, "api": queue.New(env.Clients.SQS, env.Created.QueueURLs["api"])},
-		Stats:    aggregate.NewStore(env.Clients.DynamoDB, env.Set.Catalog.Name),
-		Auth:     authn,
-	}
+	deps, a := memapi.Deps(t, authn, "default", "api")
+	deps.Queues["broken"] = brokenQueue{}
 	for _, o := range opts {
 		o(&deps)
 	}
-	s, err := api.New(deps)
+	b := bundle{store: a.Store, workers: a.Workers, queues: a.Queues, stats: a.Stats}
+	b.server, err = api.New(deps)
 	require.NoError(t, err)
-	srv := httptest.NewServer(s)
-	t.Cleanup(srv.Close)
-	return bundle{server: s, srv: srv, store: store, queue: q, env: env}
+	b.srv = httptest.NewServer(b.server)
+	t.Cleanup(b.srv.Close)
+	return b
 }
 
 func do(t *testing.T, b bundle, method, path, token, body string, headers ...string) (int, map[string]any, http.Header) {
@@ -105,7 +98,7 @@ func do(t *testing.T, b bundle, method, path, token, body string, headers ...str
 func TestCreateAndGetExecution(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	pkg := testenv.Name("hello")
+	pkg := "hello"
 	code, out, hdr := do(t, b, "POST", "/v1/executions", adminToken,
 		`{"folder":"finance","package":"`+pkg+`","command":["sh","-c","echo hi"]}`)
 	require.Equal(t, http.StatusCreated, code, out)
@@ -124,16 +117,16 @@ func TestCreateAndGetExecution(t *testing.T) {
 	require.Equal(t, http.StatusOK, code)
 	require.Equal(t, out, got)
 
-	// The execution is on the queue.
-	require.EventuallyWithT(t, func(c *assert.CollectT) {
-		msgs, err := b.queue.Receive(context.Background(), 10, 0, 0)
-		require.NoError(c, err)
-		found := false
-		for _, m := range msgs {
-			found = found || m.ExecutionID == id
-		}
-		assert.True(c, found, "execution %s on the queue", id)
-	}, 10*time.Second, 50*time.Millisecond)
+	// The execution is on its pool's queue, and only it: the other
+	// request made one of its own.
+	msgs, err := b.queues["default"].Receive(context.Background(), 10, 0, 0)
+	require.NoError(t, err)
+	var queued []string
+	for _, m := range msgs {
+		require.Equal(t, "default", m.Pool)
+		queued = append(queued, m.ExecutionID)
+	}
+	require.ElementsMatch(t, []string{id, other["id"].(string)}, queued, "each execution on the queue once")
 }
 
 func TestClientMistakes(t *testing.T) {
@@ -290,14 +283,14 @@ func TestEnqueueFailureFailsTheExecution(t *testing.T) {
 func TestStats(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	status, out, _ := do(t, b, "GET", "/v1/stats?folder=f&package="+testenv.Name("p"), readerToken, "")
+	status, out, _ := do(t, b, "GET", "/v1/stats?folder=f&package=p", readerToken, "")
 	require.Equal(t, http.StatusOK, status, out)
 	require.Equal(t, "f", out["folder"])
 	require.Equal(t, "default", out["project"])
 	require.Equal(t, float64(0), out["counts"].(map[string]any)["succeeded"])
 }
 
-// The same Idempotency-Key twice gives one execution and one SQS message;
+// The same Idempotency-Key twice gives one execution and one queued task;
 // the same key with another body is a 409.
 func TestIdempotencyKey(t *testing.T) {
 	t.Parallel()
@@ -318,29 +311,17 @@ func TestIdempotencyKey(t *testing.T) {
 	code, out, _ = do(t, b, "POST", "/v1/executions", adminToken, body, "Idempotency-Key", "has space")
 	require.Equal(t, http.StatusBadRequest, code, out)
 
-	// One message on the queue for it (the "api" pool is this test's own).
-	q := queue.New(b.env.Clients.SQS, b.env.Created.QueueURLs["api"])
-	seen := 0
-	for range 20 {
-		msgs, err := q.Receive(context.Background(), 10, 0, 0)
-		require.NoError(t, err)
-		if len(msgs) == 0 {
-			break
-		}
-		for _, m := range msgs {
-			if m.ExecutionID == first["id"] {
-				seen++
-			}
-			require.NoError(t, q.Delete(context.Background(), m))
-		}
-	}
-	require.Equal(t, 1, seen)
+	// One message on the queue for it.
+	msgs, err := b.queues["api"].Receive(context.Background(), 10, 0, 0)
+	require.NoError(t, err)
+	require.Len(t, msgs, 1)
+	require.Equal(t, first["id"], msgs[0].ExecutionID)
 }
 
 func TestListAndStopExecutions(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	folder := testenv.Name("f")
+	folder := "f"
 	var ids []string
 	for i := range 3 {
 		code, out, _ := do(t, b, "POST", "/v1/executions", adminToken,

@@ -6,8 +6,6 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
-
-	"github.com/scaleout/scaleout/internal/testkit/testenv"
 )
 
 const greet = `name: greet
@@ -47,7 +45,7 @@ func problemsOf(t *testing.T, out map[string]any) []string {
 func TestBindingsChecked(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	folder := testenv.Name("bind")
+	folder := "bind"
 	base := "/v1/folders/" + folder
 	project := base + "/projects/daily"
 	code, out, _ := do(t, b, "POST", "/v1/folders", adminToken, mustJSON(t, map[string]any{"name": folder}))

@@ -15,4 +15,10 @@
 //
 // Every other route needs an authenticated caller whose role allows it.
 // Errors have one JSON shape: {"error": {"code": "...", "message": "..."}}.
+//
+// What the server reads and writes it reaches through ports (Deps), none
+// of which asks for an AWS client: internal/wiring/assemble passes the
+// DynamoDB and SQS adapters, the tests the in-memory ones (execmem,
+// catalogmem, messages.Memory, taskqueue.Memory, aggregate.Memory), which
+// pass the same conformance suites.
 package api

@@ -9,7 +9,7 @@ import (
 	"github.com/scaleout/scaleout/internal/catalog"
 	"github.com/scaleout/scaleout/internal/executions/execution"
 	"github.com/scaleout/scaleout/internal/packages/pkgfile"
-	"github.com/scaleout/scaleout/internal/worker/registry"
+	"github.com/scaleout/scaleout/internal/worker/registry/registrytype"
 	"github.com/scaleout/scaleout/scaleouttype"
 )
 
@@ -68,14 +68,14 @@ func toError(err error) *Error {
 		return e
 	case errors.Is(err, catalog.ErrInvalid):
 		return &Error{Status: http.StatusBadRequest, Code: scaleouttype.CodeInvalid, Message: err.Error()}
-	case errors.Is(err, registry.ErrInvalid):
+	case errors.Is(err, registrytype.ErrInvalid):
 		return &Error{Status: http.StatusBadRequest, Code: scaleouttype.CodeInvalidRequest, Message: err.Error()}
 	case errors.Is(err, execution.ErrTooLarge):
 		return &Error{Status: http.StatusBadRequest, Code: scaleouttype.CodeTooLarge, Message: err.Error()}
 	case errors.Is(err, scaleouttype.ErrNotFound):
 		return &Error{Status: http.StatusNotFound, Code: scaleouttype.CodeNotFound, Message: err.Error()}
 	case errors.Is(err, catalog.ErrExists), errors.Is(err, catalog.ErrNotEmpty), errors.Is(err, catalog.ErrConflict),
-		errors.As(err, &conflict), errors.Is(err, execution.ErrExists), errors.Is(err, registry.ErrBusy):
+		errors.As(err, &conflict), errors.Is(err, execution.ErrExists), errors.Is(err, registrytype.ErrBusy):
 		return &Error{Status: http.StatusConflict, Code: scaleouttype.CodeConflict, Message: err.Error()}
 	case errors.Is(err, scaleouttype.ErrThrottled):
 		return &Error{Status: http.StatusServiceUnavailable, Code: scaleouttype.CodeThrottled, Message: scaleouttype.ErrThrottled.Error()}

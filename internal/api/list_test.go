@@ -11,7 +11,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/scaleout/scaleout/internal/api"
-	"github.com/scaleout/scaleout/internal/testkit/testenv"
 )
 
 // getRaw answers a GET with its status and body, decoded with numbers kept
@@ -106,7 +105,7 @@ func TestEmptyListsAreArrays(t *testing.T) {
 	var doc map[string]any
 	require.NoError(t, json.Unmarshal(api.OpenAPI, &doc))
 
-	folder, project := testenv.Name("empty"), testenv.Name("p")
+	folder, project := "empty", "p"
 	code, out, _ := do(t, b, "POST", "/v1/folders", adminToken, `{"name":"`+folder+`"}`)
 	require.Equal(t, http.StatusCreated, code, out)
 	code, out, _ = do(t, b, "POST", "/v1/executions", adminToken, `{"folder":"`+folder+`","package":"x","command":["true"]}`)

@@ -3,7 +3,6 @@ package api_test
 import (
 	"context"
 	"net/http"
-	"net/http/httptest"
 	"strconv"
 	"testing"
 	"time"
@@ -12,55 +11,89 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/scaleout/scaleout/internal/api"
-	"github.com/scaleout/scaleout/internal/api/auth"
-	"github.com/scaleout/scaleout/internal/aws/queue"
-	"github.com/scaleout/scaleout/internal/aws/secrets"
-	"github.com/scaleout/scaleout/internal/catalog"
-	"github.com/scaleout/scaleout/internal/executions/execstore"
 	"github.com/scaleout/scaleout/internal/executions/execution"
-	"github.com/scaleout/scaleout/internal/executions/messages"
-	"github.com/scaleout/scaleout/internal/packages/tasktypes"
+	"github.com/scaleout/scaleout/internal/executions/taskqueue"
 	"github.com/scaleout/scaleout/internal/stream/aggregate"
-	"github.com/scaleout/scaleout/internal/testkit/testenv"
-	"github.com/scaleout/scaleout/internal/worker/registry"
+	"github.com/scaleout/scaleout/internal/worker/registry/registrytype"
 )
+
+// streamImage is an execution as the executions table's stream shows it:
+// the attributes of the item execstore writes, for those the stream's fold
+// reads (a missing one is a zero value, as in the item).
+func streamImage(e execution.Execution) map[string]events.DynamoDBAttributeValue {
+	ms := func(t time.Time) events.DynamoDBAttributeValue {
+		return events.NewNumberAttribute(strconv.FormatInt(t.UnixMilli(), 10))
+	}
+	im := map[string]events.DynamoDBAttributeValue{
+		"id": events.NewStringAttribute(e.ID), "folder": events.NewStringAttribute(e.Folder),
+		"project": events.NewStringAttribute(e.Project), "package": events.NewStringAttribute(e.Package),
+		"pool": events.NewStringAttribute(e.Pool), "status": events.NewStringAttribute(string(e.Status)),
+		"attempt": events.NewNumberAttribute(strconv.Itoa(e.Attempt)), "created_at": ms(e.CreatedAt),
+	}
+	for k, v := range map[string]string{"worker_id": e.WorkerID, "error": e.Error, "callback_url": e.CallbackURL} {
+		if v != "" {
+			im[k] = events.NewStringAttribute(v)
+		}
+	}
+	for k, t := range map[string]*time.Time{"started_at": e.StartedAt, "ended_at": e.EndedAt} {
+		if t != nil {
+			im[k] = ms(*t)
+		}
+	}
+	return im
+}
+
+// stream folds an execution's changes into the aggregates the way the
+// stream function does (aggregate.Handler): one record per change, on one
+// shard, with growing sequence numbers.
+type stream struct {
+	t     *testing.T
+	stats *aggregate.Memory
+	seq   int
+}
+
+// change folds the change from old to new (old nil: the insert).
+func (s *stream) change(old *execution.Execution, new execution.Execution) {
+	s.t.Helper()
+	s.seq++
+	rec := events.DynamoDBEventRecord{
+		EventID: strconv.Itoa(s.seq), EventName: string(events.DynamoDBOperationTypeInsert),
+		Change: events.DynamoDBStreamRecord{
+			SequenceNumber: strconv.Itoa(1000 + s.seq), ApproximateCreationDateTime: events.SecondsEpochTime{Time: time.Now()},
+			NewImage: streamImage(new), StreamViewType: "NEW_AND_OLD_IMAGES",
+		},
+	}
+	if old != nil {
+		rec.EventName = string(events.DynamoDBOperationTypeModify)
+		rec.Change.OldImage = streamImage(*old)
+	}
+	var ev events.DynamoDBTimeWindowEvent
+	ev.ShardID = "shardId-1"
+	ev.Records = []events.DynamoDBEventRecord{rec}
+	resp, err := aggregate.Handler{Store: s.stats}.Handle(context.Background(), ev)
+	require.NoError(s.t, err)
+	require.Empty(s.t, resp.BatchItemFailures)
+}
 
 // GET /v1/pools counts a worker's busy slots from the counts the stream
 // keeps, so a run that ended stops counting at once, not at the worker's
 // next session renewal (every lease/2) that records its runs in the
-// registry: here the registry still says 1 while the pool says 0.
+// registry: here the registry still says 1 while the pool says 0. The
+// execution goes through the store's own transitions (created by the API,
+// claimed and finished under the worker's session), and each change goes
+// through the stream's fold, as on AWS.
 func TestPoolsRunningFollowsTheEnd(t *testing.T) {
 	t.Parallel()
-	b := setup(t)
-	ctx := context.Background()
-	db, table := b.env.Clients.DynamoDB, b.env.Set.Catalog.Name
-	pool := testenv.Name("pool")
-	key := make([]byte, 32)
-	sealer, err := secrets.NewLocalSealer(key)
-	require.NoError(t, err)
-	types := tasktypes.NewRegistry()
-	cat, err := catalog.New(catalog.Config{DB: db, Table: table, Types: types, Sealer: sealer})
-	require.NoError(t, err)
-	authn, err := auth.NewBearerTokens(map[string]auth.Principal{readerToken: {Name: "dash", Role: auth.Reader}})
-	require.NoError(t, err)
-	reg := registry.NewStore(db, table)
-	stats := aggregate.NewStore(db, table)
-	s, err := api.New(api.Deps{
-		Catalog: cat, Store: execstore.New(db, b.env.Set.Executions.Name, table),
-		Workers: reg, Messages: messages.NewStore(db, table), Types: types, Stats: stats, Auth: authn,
-		Queues: map[string]api.Enqueuer{pool: queue.New(b.env.Clients.SQS, b.env.Created.QueueURLs["default"])},
+	const pool = "etl"
+	b := setup(t, func(d *api.Deps) {
+		d.Queues = map[string]api.Enqueuer{pool: taskqueue.NewMemory(taskqueue.MemoryOptions{})}
 	})
-	require.NoError(t, err)
-	srv := httptest.NewServer(s)
-	t.Cleanup(srv.Close)
-	b.srv = srv
+	ctx := context.Background()
+	feed := &stream{t: t, stats: b.stats}
 
-	// A worker of the pool whose session recorded one run at its renewal.
-	wid := testenv.Name("pools-worker")
-	_, sess, _, err := reg.Register(ctx, registry.Registration{ID: wid, Machine: "m", Pools: []string{pool}, MaxTasks: 2, Version: "test"}, time.Minute)
-	require.NoError(t, err)
-	exec := testenv.Name("run")
-	_, err = reg.Renew(ctx, sess, time.Now().Add(time.Minute), []registry.Run{{ExecutionID: exec, Attempt: 1}}, nil)
+	// A worker of the pool.
+	const wid = "pools-worker"
+	_, sess, _, err := b.workers.Register(ctx, registrytype.Registration{ID: wid, Machine: "m", Pools: []string{pool}, MaxTasks: 2, Version: "test"}, time.Minute)
 	require.NoError(t, err)
 
 	poolRunning := func() float64 {
@@ -78,55 +111,28 @@ func TestPoolsRunningFollowsTheEnd(t *testing.T) {
 		return out["running"].(float64)
 	}
 
-	// The stream: the execution recorded pending (from "": its insert),
-	// claimed by the worker, then ended. Without the insert the pending
-	// count would go below zero, which no real stream does and the
-	// document's Counts schema forbids.
-	shard, seq := testenv.Name("shard"), 0
-	fold := func(from, to execution.Status) {
-		t.Helper()
-		at := time.Now()
-		im := func(status execution.Status) map[string]events.DynamoDBAttributeValue {
-			ms := events.NewNumberAttribute(strconv.FormatInt(at.UnixMilli(), 10))
-			return map[string]events.DynamoDBAttributeValue{
-				"id": events.NewStringAttribute(exec), "folder": events.NewStringAttribute("f"),
-				"project": events.NewStringAttribute("p"), "package": events.NewStringAttribute("pkg"),
-				"pool": events.NewStringAttribute(pool), "worker_id": events.NewStringAttribute(wid),
-				"status": events.NewStringAttribute(string(status)), "created_at": ms, "started_at": ms, "ended_at": ms,
-			}
-		}
-		old, new := im(from), im(to)
-		delete(old, "ended_at")
-		if from == execution.Pending {
-			delete(old, "worker_id")
-			delete(old, "started_at")
-			delete(new, "ended_at")
-		}
-		op := events.DynamoDBOperationTypeModify
-		if from == "" {
-			old, op = nil, events.DynamoDBOperationTypeInsert
-			delete(new, "worker_id")
-			delete(new, "started_at")
-			delete(new, "ended_at")
-		}
-		seq++
-		var ev events.DynamoDBTimeWindowEvent
-		ev.ShardID = shard
-		ev.Records = []events.DynamoDBEventRecord{{
-			EventID: strconv.Itoa(seq), EventName: string(op),
-			Change: events.DynamoDBStreamRecord{
-				SequenceNumber: strconv.Itoa(1000 + seq), ApproximateCreationDateTime: events.SecondsEpochTime{Time: at},
-				OldImage: old, NewImage: new,
-			},
-		}}
-		resp, err := aggregate.Handler{Store: stats}.Handle(ctx, ev)
-		require.NoError(t, err)
-		require.Empty(t, resp.BatchItemFailures)
-	}
-	fold("", execution.Pending)
-	fold(execution.Pending, execution.Running)
+	// Recorded pending (the insert: without it the pending count would go
+	// below zero, which no real stream does and the document's Counts
+	// schema forbids), claimed by the worker, whose session records the
+	// run at its renewal, then ended.
+	code, out, _ := do(t, b, "POST", "/v1/executions", adminToken, `{"folder":"f","project":"p","package":"pkg","pool":"`+pool+`","command":["true"]}`)
+	require.Equal(t, http.StatusCreated, code, out)
+	pending, err := b.store.Get(ctx, out["id"].(string))
+	require.NoError(t, err)
+	feed.change(nil, pending)
+	require.Equal(t, 0.0, poolRunning(), "pending")
+
+	running, err := b.store.Claim(ctx, pending.ID, sess, time.Now())
+	require.NoError(t, err)
+	feed.change(&pending, running)
+	_, err = b.workers.Renew(ctx, sess, time.Now().Add(time.Minute), []registrytype.Run{{ExecutionID: running.ID, Attempt: running.Attempt}}, nil)
+	require.NoError(t, err)
 	require.Equal(t, 1.0, poolRunning(), "running")
-	fold(execution.Running, execution.Succeeded)
+	require.Equal(t, 1.0, registryRunning())
+
+	ended, err := b.store.Finish(ctx, execution.LeaseOf(running), execution.Result{Status: execution.Succeeded}, time.Now())
+	require.NoError(t, err)
+	feed.change(&running, ended)
 	require.Equal(t, 0.0, poolRunning(), "ended: the slot is free at once")
 	require.Equal(t, 1.0, registryRunning(), "the registry's figure waits for the next renewal")
 }

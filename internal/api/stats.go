@@ -11,7 +11,7 @@ import (
 
 	"github.com/scaleout/scaleout/internal/executions/execution"
 	"github.com/scaleout/scaleout/internal/stream/aggregate"
-	"github.com/scaleout/scaleout/internal/worker/registry"
+	"github.com/scaleout/scaleout/internal/worker/registry/registrytype"
 	"github.com/scaleout/scaleout/scaleouttype"
 )
 
@@ -145,7 +145,7 @@ func (s *Server) getPools(w http.ResponseWriter, r *http.Request) error {
 // until the next one; the worker writing its registry item at every end
 // instead would add a write per execution. Should the counts be
 // unreadable, the registry's figure is shown, and the API logs why.
-func (s *Server) busySlots(ctx context.Context, ws []registry.Worker) func(registry.Worker) int {
+func (s *Server) busySlots(ctx context.Context, ws []registrytype.Worker) func(registrytype.Worker) int {
 	var ids []string
 	for _, wk := range ws {
 		if wk.Online && wk.Enabled {
@@ -153,17 +153,17 @@ func (s *Server) busySlots(ctx context.Context, ws []registry.Worker) func(regis
 		}
 	}
 	if len(ids) == 0 {
-		return func(wk registry.Worker) int { return wk.Running }
+		return func(wk registrytype.Worker) int { return wk.Running }
 	}
 	stats, err := s.stats.Workers(ctx, ids)
 	if err != nil {
 		s.log.WarnContext(ctx, "worker counts unavailable; showing the registry's running figures", "error", err)
-		return func(wk registry.Worker) int { return wk.Running }
+		return func(wk registrytype.Worker) int { return wk.Running }
 	}
 	busy := make(map[string]int, len(stats))
 	for _, st := range stats {
 		// Counts folded out of order may dip below zero for a moment.
 		busy[st.Worker] = int(max(st.Counts[execution.Running]+st.Counts[execution.Stopping], 0))
 	}
-	return func(wk registry.Worker) int { return busy[wk.ID] }
+	return func(wk registrytype.Worker) int { return busy[wk.ID] }
 }

@@ -6,16 +6,16 @@ import (
 	"net/http"
 
 	"github.com/scaleout/scaleout/internal/api/auth"
-	"github.com/scaleout/scaleout/internal/worker/registry"
+	"github.com/scaleout/scaleout/internal/worker/registry/registrytype"
 	"github.com/scaleout/scaleout/scaleouttype"
 )
 
 // Workers is the Scale Out Manager's view of the workers.
 type Workers interface {
-	List(ctx context.Context) ([]registry.Worker, error)
-	Get(ctx context.Context, id string) (registry.Worker, error)
-	SetEnabled(ctx context.Context, id string, enabled bool) (registry.Worker, error)
-	Update(ctx context.Context, id string, c registry.Changes) (registry.Worker, error)
+	List(ctx context.Context) ([]registrytype.Worker, error)
+	Get(ctx context.Context, id string) (registrytype.Worker, error)
+	SetEnabled(ctx context.Context, id string, enabled bool) (registrytype.Worker, error)
+	Update(ctx context.Context, id string, c registrytype.Changes) (registrytype.Worker, error)
 	Remove(ctx context.Context, id string) error
 }
 
@@ -25,7 +25,7 @@ func (s *Server) listWorkers(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if list == nil {
-		list = []registry.Worker{}
+		list = []registrytype.Worker{}
 	}
 	writeJSON(w, http.StatusOK, scaleouttype.WorkerList{Workers: list})
 	return nil
@@ -68,7 +68,7 @@ func (s *Server) updateWorker(w http.ResponseWriter, r *http.Request) error {
 		return badRequest("give at least one of display_name, description or tags")
 	}
 	wk, err := s.workers.Update(r.Context(), r.PathValue("id"),
-		registry.Changes{DisplayName: req.DisplayName, Description: req.Description, Tags: req.Tags})
+		registrytype.Changes{DisplayName: req.DisplayName, Description: req.Description, Tags: req.Tags})
 	if err != nil {
 		return err
 	}

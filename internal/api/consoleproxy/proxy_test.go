@@ -15,12 +15,25 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/scaleout/scaleout/client"
+	"github.com/scaleout/scaleout/internal/api"
+	"github.com/scaleout/scaleout/internal/api/auth"
 	"github.com/scaleout/scaleout/internal/api/consoleproxy"
-	"github.com/scaleout/scaleout/internal/testkit/clienttest"
-	"github.com/scaleout/scaleout/internal/testkit/testenv"
+	"github.com/scaleout/scaleout/internal/testkit/memapi"
 )
 
-func TestMain(m *testing.M) { testenv.Main(m) }
+// startAPI runs the HTTP API (console included) on in-memory adapters and
+// returns its base URL; token is an admin's.
+func startAPI(t *testing.T, token string) string {
+	t.Helper()
+	authn, err := auth.NewBearerTokens(map[string]auth.Principal{token: {Name: "ops", Role: auth.Admin}})
+	require.NoError(t, err)
+	deps, _ := memapi.Deps(t, authn, "default")
+	s, err := api.New(deps)
+	require.NoError(t, err)
+	srv := httptest.NewServer(s)
+	t.Cleanup(srv.Close)
+	return srv.URL
+}
 
 // serve runs the proxy on a loopback port and returns its base URL.
 func serve(t *testing.T, o consoleproxy.Options) string {
@@ -54,11 +67,12 @@ func do(t *testing.T, method, url string, body string, header map[string]string)
 	return resp, string(b)
 }
 
-// The console and the API of a real stack through the proxy with a token:
-// the page's calls need none.
-func TestProxyToAStackWithAToken(t *testing.T) {
-	stack := clienttest.Start(t, clienttest.Options{Prefix: "proxy"})
-	base := serve(t, consoleproxy.Options{API: stack.URL, Token: stack.Token})
+// The console and the API (the real handler, on in-memory adapters)
+// through the proxy with a token: the page's calls need none.
+func TestProxyToTheAPIWithAToken(t *testing.T) {
+	t.Parallel()
+	const token = "admin-token-0123456789"
+	base := serve(t, consoleproxy.Options{API: startAPI(t, token), Token: token})
 
 	resp, body := do(t, "GET", base+"/ui/", "", nil)
 	require.Equal(t, http.StatusOK, resp.StatusCode)
@@ -101,7 +115,7 @@ func TestProxySignsWithSigV4(t *testing.T) {
 	var mu sync.Mutex
 	var seen []*http.Request
 	var bodies []string
-	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
 		mu.Lock()
 		seen, bodies = append(seen, r), append(bodies, string(b))
@@ -109,8 +123,8 @@ func TestProxySignsWithSigV4(t *testing.T) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = io.WriteString(w, `{"workers":[]}`)
 	}))
-	defer api.Close()
-	base := serve(t, consoleproxy.Options{API: api.URL, Signer: &client.SigV4{Credentials: staticCreds{}, Region: "eu-west-1"}})
+	defer upstream.Close()
+	base := serve(t, consoleproxy.Options{API: upstream.URL, Signer: &client.SigV4{Credentials: staticCreds{}, Region: "eu-west-1"}})
 
 	resp, _ := do(t, "GET", base+"/v1/workers?pool=etl", "", map[string]string{"Authorization": "Bearer from-the-page", "Cookie": "session=1"})
 	require.Equal(t, http.StatusOK, resp.StatusCode)
@@ -136,9 +150,9 @@ func TestProxySignsWithSigV4(t *testing.T) {
 // changes from its own page only.
 func TestProxyGuardsTheUsersAccess(t *testing.T) {
 	t.Parallel()
-	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) }))
-	defer api.Close()
-	base := serve(t, consoleproxy.Options{API: api.URL, Token: "t"})
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) }))
+	defer upstream.Close()
+	base := serve(t, consoleproxy.Options{API: upstream.URL, Token: "t"})
 
 	resp, body := do(t, "GET", base+"/v1/workers", "", map[string]string{"Host": "evil.example:80"})
 	require.Equal(t, http.StatusForbidden, resp.StatusCode, "a DNS-rebound page names another host")
@@ -154,8 +168,8 @@ func TestProxyGuardsTheUsersAccess(t *testing.T) {
 		o    consoleproxy.Options
 		want string
 	}{
-		{consoleproxy.Options{API: api.URL, Token: "t", Listen: "0.0.0.0:8081"}, "loopback only"},
-		{consoleproxy.Options{API: api.URL, Listen: "127.0.0.1:8081"}, "a token or a signer"},
+		{consoleproxy.Options{API: upstream.URL, Token: "t", Listen: "0.0.0.0:8081"}, "loopback only"},
+		{consoleproxy.Options{API: upstream.URL, Listen: "127.0.0.1:8081"}, "a token or a signer"},
 		{consoleproxy.Options{API: "execute-api", Token: "t", Listen: "127.0.0.1:8081"}, "base URL"},
 	} {
 		_, err := consoleproxy.New(tc.o)
