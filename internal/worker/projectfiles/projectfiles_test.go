@@ -199,7 +199,9 @@ func TestUnknownVersion(t *testing.T) {
 // hostile is a Source that gives paths the catalog refuses at deploy.
 type hostile map[string]string
 
-func (h hostile) Files(context.Context, string, string, int) (map[string]string, error) { return h, nil }
+func (h hostile) Files(context.Context, string, string, int) (map[string]string, error) {
+	return h, nil
+}
 
 // Paths that would leave the directory are refused, by the cache's own
 // checks and by writing through an os.Root (a symbolic link a task left
