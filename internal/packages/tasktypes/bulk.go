@@ -54,7 +54,7 @@ import (
 // server turns bad values into warnings rather than stop; SQL Server with
 // go-mssqldb's bulk copy (mssql.CopyIn), the file read here. Table, schema
 // and column names are always quoted by the server's rules ("" for
-// PostgreSQL, `` for MySQL, [] for SQL Server), never written bare. A bad
+// PostgreSQL, backticks for MySQL, [] for SQL Server), never written bare. A bad
 // row fails the task with the server's message, which names the line
 // (PostgreSQL) or row (MySQL); nothing is loaded then. A stop or the
 // timeout cancels the load on the server.

@@ -110,7 +110,7 @@ func TestBulkInsertLoads(t *testing.T) {
 		read := func() []row {
 			rs, err := db.QueryContext(ctx, "SELECT id, region, note, amount FROM "+q(hostile)+" ORDER BY id")
 			require.NoError(t, err)
-			defer rs.Close()
+			defer rs.Close() //nolint:errcheck // read only
 			var all []row
 			for rs.Next() {
 				var r row
