@@ -263,7 +263,9 @@ func (s *Stack) newWorkerRole(scope constructs.Construct, id, name, pool string,
 	allow("Executions", []*string{s.Executions.TableArn()},
 		"dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:Query")
 	// Task messages, the worker registry and the session it holds (renewals,
-	// the takeover's condition check on a dead session).
+	// the takeover's condition check on a dead session), and the project
+	// versions whose files its runs need (GetItem of the project and the
+	// version items).
 	allow("Catalog", []*string{s.Catalog.TableArn()},
 		"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:BatchWriteItem", "dynamodb:Query",
 		"dynamodb:ConditionCheckItem")

@@ -318,3 +318,25 @@ func (s *Catalog) SetReferences(ctx context.Context, folder, project string, ref
 	}
 	return fmt.Errorf("set references of project %s/%s: %d attempts lost to concurrent changes: %w", folder, project, changeAttempts, ErrConflict)
 }
+
+// Files returns the files a version of a project carries (its bundle's
+// Files: relative path to content), for the workers that run its
+// packages. The version must be one of the kept ones; a *NotFoundError
+// says which part is missing otherwise. An empty map when it carries none.
+func (s *Catalog) Files(ctx context.Context, folder, project string, version int) (map[string]string, error) {
+	if version < 1 {
+		return nil, invalid("version", "%d: give a version number (1 or more)", version)
+	}
+	p, err := s.project(ctx, folder, project)
+	if err != nil {
+		return nil, err
+	}
+	b, _, err := s.bundle(ctx, p, version)
+	if err != nil {
+		return nil, err
+	}
+	if b.Files == nil {
+		return map[string]string{}, nil
+	}
+	return b.Files, nil
+}

@@ -798,3 +798,38 @@ func testPatchBindingsRace(t *testing.T, newCatalog NewCatalog) {
 	require.NoError(t, err)
 	require.Len(t, p.Bindings, len(params))
 }
+
+// testFiles: each version's files, as deployed, for the workers; versions
+// no longer kept, unknown projects and bad versions are refused.
+func testFiles(t *testing.T, newCatalog NewCatalog) {
+	s, folder := setup(t, newCatalog, 2)
+	ctx := context.Background()
+	first := project(hello)
+	first.Files = map[string]string{"sql/load.sql": "select 1", "conf/a.txt": "a\n"}
+	_, err := s.Deploy(ctx, folder, "etl", first, "")
+	require.NoError(t, err)
+	second := project(hello)
+	second.Files = nil
+	_, err = s.Deploy(ctx, folder, "etl", second, "")
+	require.NoError(t, err)
+
+	files, err := s.Files(ctx, folder, "etl", 1)
+	require.NoError(t, err)
+	require.Equal(t, first.Files, files)
+	files, err = s.Files(ctx, folder, "etl", 2)
+	require.NoError(t, err)
+	require.Empty(t, files)
+	require.NotNil(t, files)
+
+	_, err = s.Deploy(ctx, folder, "etl", first, "")
+	require.NoError(t, err)
+	_, err = s.Files(ctx, folder, "etl", 1)
+	require.ErrorIs(t, err, scaleouttype.ErrNotFound, "version 1 is no longer kept (keep 2)")
+	_, err = s.Files(ctx, folder, "etl", 9)
+	require.ErrorIs(t, err, scaleouttype.ErrNotFound)
+	_, err = s.Files(ctx, folder, "elt", 3)
+	require.ErrorIs(t, err, scaleouttype.ErrNotFound)
+	require.ErrorContains(t, err, `"etl"`, "did you mean")
+	_, err = s.Files(ctx, folder, "etl", 0)
+	require.ErrorIs(t, err, catalog.ErrInvalid)
+}

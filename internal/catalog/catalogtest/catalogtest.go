@@ -36,6 +36,7 @@ func Run(t *testing.T, newCatalog NewCatalog) {
 		{"Resolve", testResolve},
 		{"SetBindingsChecks", testSetBindingsChecks},
 		{"PatchBindingsRace", testPatchBindingsRace},
+		{"Files", testFiles},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"slices"
 	"sync"
 	"time"
@@ -92,6 +94,17 @@ type Runner struct {
 	// whose it is); the zero value: under scratch.DefaultRoot(), the
 	// worker's.
 	Scratch scratch.Options
+	// Files, when set, puts the files of the project version an execution
+	// runs (Execution.ProjectVersion) into its scratch directory before
+	// the package starts (projectfiles.Cache). Nil, or an inline package
+	// (version 0): the directory starts empty.
+	Files ProjectFiles
+}
+
+// ProjectFiles puts a deployed project version's files into a run's
+// directory and returns their paths.
+type ProjectFiles interface {
+	Place(ctx context.Context, folder, project string, version int, dir string) ([]string, error)
 }
 
 // Run implements worker.Runner. A package that cannot be loaded, compiled
@@ -130,6 +143,11 @@ func (r Runner) Run(ctx context.Context, e execution.Execution) execution.Result
 			log.WarnContext(ctx, "the scratch directory was not removed", "execution_id", e.ID, "attempt", e.Attempt, "error", err)
 		}
 	}()
+	if r.Files != nil && e.ProjectVersion > 0 {
+		if err := r.placeFiles(ctx, e, dir.Path); err != nil {
+			return fail(err)
+		}
+	}
 	w := messages.NewWriter(r.Messages, e.ID, e.Attempt, messages.WriterOptions{Logger: log, FlushEvery: r.FlushEvery})
 	res, err := engine.Run(ctx, plan, engine.RunOptions{
 		Dir:       dir.Path,
@@ -149,6 +167,27 @@ func (r Runner) Run(ctx context.Context, e execution.Execution) execution.Result
 	}
 	tasks := summaries(res.Tasks)
 	return execution.Result{Status: status(res.Status), Error: res.Error, Tasks: tasks, TasksOmitted: len(res.Tasks) - len(tasks)}
+}
+
+// placeFiles puts the project's files into the run's directory, given to
+// the task user when there is one (as the directory is), so that its
+// programs may change them.
+func (r Runner) placeFiles(ctx context.Context, e execution.Execution, dir string) error {
+	paths, err := r.Files.Place(ctx, e.Folder, e.Project, e.ProjectVersion, dir)
+	if err != nil {
+		return err
+	}
+	if o := r.Scratch.Owner; o != nil && len(paths) > 0 {
+		// Best effort: without CAP_CHOWN they stay the worker's, readable
+		// by all.
+		_ = filepath.WalkDir(dir, func(p string, _ fs.DirEntry, err error) error {
+			if err == nil && p != dir {
+				_ = os.Lchown(p, o.UID, o.GID)
+			}
+			return nil
+		})
+	}
+	return nil
 }
 
 func toMessage(ev engine.Event) messages.Message {

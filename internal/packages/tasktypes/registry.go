@@ -18,8 +18,8 @@ type Isolation struct {
 	RunAs *RunAs
 }
 
-// Register adds the built-in types to r: exec, http, sleep, fail, set, sql
-// and s3, with the default Isolation. The error names any type whose name r had
+// Register adds the built-in types to r: exec, http, sleep, fail, set, sql,
+// s3 and bulk_insert, with the default Isolation. The error names any type whose name r had
 // already.
 func Register(r *task.Registry) error { return RegisterWith(r, Isolation{}) }
 
@@ -38,6 +38,7 @@ func RegisterWith(r *task.Registry, iso Isolation) error {
 		{"set", Set{}},
 		{"sql", SQL{}},
 		{"s3", &S3{}},
+		{"bulk_insert", BulkInsert{}},
 	} {
 		errs = append(errs, r.Register(b.name, b.t))
 	}

@@ -2,10 +2,12 @@ package assemble
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"runtime/debug"
 	"strings"
 	"time"
@@ -26,11 +28,13 @@ import (
 	"github.com/scaleout/scaleout/internal/executions/reconcile"
 	"github.com/scaleout/scaleout/internal/packages/pkgrun"
 	"github.com/scaleout/scaleout/internal/packages/scratch"
+	"github.com/scaleout/scaleout/internal/packages/task"
 	"github.com/scaleout/scaleout/internal/packages/tasktypes"
 	"github.com/scaleout/scaleout/internal/stream/aggregate"
 	"github.com/scaleout/scaleout/internal/stream/notify"
 	"github.com/scaleout/scaleout/internal/wiring/config"
 	"github.com/scaleout/scaleout/internal/worker"
+	"github.com/scaleout/scaleout/internal/worker/projectfiles"
 	"github.com/scaleout/scaleout/internal/worker/registry"
 	"github.com/scaleout/scaleout/internal/worker/scalein"
 	"github.com/scaleout/scaleout/internal/worker/workerid"
@@ -140,6 +144,11 @@ func Worker(ctx context.Context, cfg config.Config, c *awsconfig.Clients, log *s
 	} else if log != nil {
 		log.Warn("no SCALEOUT_KMS_KEY_ID or SCALEOUT_SECRET_KEY: executions with sensitive parameters will fail on this worker")
 	}
+	files, err := ProjectFiles(cfg, c, runner.Types, runner.Sealer, log)
+	if err != nil {
+		return nil, err
+	}
+	runner.Files = files
 	id, err := workerid.Detect(ctx, workerid.Options{
 		ID: cfg.WorkerID, From: cfg.WorkerIDFrom, ECSMetadataURI: cfg.ECSMetadataURI, IMDSEndpoint: cfg.IMDSEndpoint,
 	})
@@ -176,6 +185,38 @@ func Worker(ctx context.Context, cfg config.Config, c *awsconfig.Clients, log *s
 		MaxReceives:     def.MaxReceiveCount,
 		Protector:       protector,
 	})
+}
+
+// ProjectFiles is the worker's cache of deployed project versions' files,
+// read from the catalog table (GetItem on its project and version items)
+// and kept under SCALEOUT_SCRATCH_DIR/project-files (default
+// projectfiles.DefaultRoot()), so that each run's scratch directory holds
+// the files of the version it runs. sealer may be nil: reading files opens
+// nothing sealed.
+func ProjectFiles(cfg config.Config, c *awsconfig.Clients, types *task.Registry, sealer secrets.Sealer, log *slog.Logger) (*projectfiles.Cache, error) {
+	if sealer == nil {
+		sealer = noSealer{}
+	}
+	cat, err := catalog.New(catalog.Config{DB: c.DynamoDB, Table: cfg.Resources().Catalog.Name, Types: types, Sealer: sealer, Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	o := projectfiles.Options{Logger: log}
+	if cfg.ScratchDir != "" {
+		o.Root = filepath.Join(cfg.ScratchDir, "project-files")
+	}
+	return projectfiles.New(cat, o)
+}
+
+// noSealer is the catalog's sealer on a worker with no key: the worker
+// reads project files only, which are not sealed.
+type noSealer struct{}
+
+var errNoKey = errors.New("this worker has no key for sensitive values (SCALEOUT_SECRET_KEY or SCALEOUT_KMS_KEY_ID)")
+
+func (noSealer) Seal(context.Context, []byte, map[string]string) (string, error) { return "", errNoKey }
+func (noSealer) Open(context.Context, string, map[string]string) ([]byte, error) {
+	return nil, errNoKey
 }
 
 // Isolation is how a worker keeps packages from its identity
