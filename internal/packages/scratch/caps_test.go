@@ -129,7 +129,7 @@ func copyFile(t *testing.T, from, to string) {
 	t.Helper()
 	in, err := os.Open(from)
 	require.NoError(t, err)
-	defer in.Close()
+	defer in.Close() //nolint:errcheck // only read
 	out, err := os.OpenFile(to, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o755)
 	require.NoError(t, err)
 	_, err = io.Copy(out, in)
