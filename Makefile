@@ -38,7 +38,9 @@ run: ## Run all of Scaleout locally on the stand-ins: API on 127.0.0.1:8080, a w
 .PHONY: test
 test: browser-deps readme-deps database-deps ## Run every test (starts the stand-ins on test ports and stops them after)
 	@$(TEST_PORTS) $(GO) run ./cmd/scaleout standins up >/dev/null
-	@$(TEST_PORTS) $(GO) test -count=1 ./... ; rc=$$?; \
+	@# -timeout: a few packages build the worker binary as the image and make do (cold, every
+	@# dependency); on a busy 2-core machine that alone can pass go test's default 10 minutes.
+	@$(TEST_PORTS) $(GO) test -count=1 -timeout 30m ./... ; rc=$$?; \
 	  $(TEST_PORTS) $(GO) run ./cmd/scaleout standins down; exit $$rc
 
 # The OpenAPI linter is pinned by tools/openapi/package-lock.json and
