@@ -62,6 +62,11 @@ type Execution struct {
 	// ProjectVersion is the deployed project version run (0: an inline
 	// definition or command).
 	ProjectVersion int `json:"project_version,omitempty"`
+	// ProjectUID names the incarnation of the project that version
+	// belongs to: a project deleted and deployed again under the same name
+	// numbers its versions anew, and the worker must not take the new
+	// version 1's files for the old one's. Internal, never shown.
+	ProjectUID string `json:"-"`
 	// Retries is how many more attempts an execution whose package failed
 	// may get (0: none).
 	Retries int `json:"retries,omitempty"`

@@ -472,11 +472,11 @@ func (s *Server) createExecution(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	prep, projectVersion, err := s.prepare(r.Context(), req)
+	prep, version, err := s.prepare(r.Context(), req)
 	if err != nil {
 		return err
 	}
-	e, err := s.newExecution(req, prep, projectVersion)
+	e, err := s.newExecution(req, prep, version)
 	if err != nil {
 		return err
 	}
@@ -532,33 +532,35 @@ func readCreateRequest(w http.ResponseWriter, r *http.Request) (req scaleouttype
 // prepare finds what the request runs: the package of a deployed project,
 // resolved with its environment and bindings (and the project's version),
 // or a definition or command of its own, checked.
-func (s *Server) prepare(ctx context.Context, req scaleouttype.CreateExecutionRequest) (prep pkgrun.Prepared, projectVersion int, err error) {
+func (s *Server) prepare(ctx context.Context, req scaleouttype.CreateExecutionRequest) (prep pkgrun.Prepared, version pkgrun.ProjectVersion, err error) {
 	if fromCatalog(req) {
 		if req.Project == "" || req.Package == "" {
-			return prep, 0, badRequest(`give "project" and "package" of a deployed project (and "folder"), or a "definition", or a "command"`)
+			return prep, version, badRequest(`give "project" and "package" of a deployed project (and "folder"), or a "definition", or a "command"`)
 		}
-		res, err := s.catalog.Resolve(ctx, orDefault(req.Folder, "default"), req.Project, req.Package, req.Environment, req.Parameters)
+		folder := orDefault(req.Folder, "default")
+		res, err := s.catalog.Resolve(ctx, folder, req.Project, req.Package, req.Environment, req.Parameters)
 		if err != nil {
-			return prep, 0, err
+			return prep, version, err
 		}
-		return pkgrun.Prepared{Definition: res.Definition, Params: res.Params, Sensitive: res.Sensitive}, res.ProjectVersion, nil
+		return pkgrun.Prepared{Definition: res.Definition, Params: res.Params, Sensitive: res.Sensitive},
+			pkgrun.ProjectVersion{Folder: folder, Project: req.Project, Version: res.ProjectVersion, UID: res.ProjectUID}, nil
 	}
 	if req.Environment != nil {
-		return prep, 0, badRequest("environment: only an execution of a deployed project (no definition or command) takes an environment")
+		return prep, version, badRequest("environment: only an execution of a deployed project (no definition or command) takes an environment")
 	}
 	text, err := definitionText(req)
 	if err != nil {
-		return prep, 0, err
+		return prep, version, err
 	}
 	if prep, err = pkgrun.Prepare(s.types, text, req.Parameters); err != nil {
-		return prep, 0, invalidPackage(err)
+		return prep, version, invalidPackage(err)
 	}
-	return prep, 0, nil
+	return prep, version, nil
 }
 
 // newExecution builds the pending execution the request asks for, with
 // the defaults filled in, and checks it.
-func (s *Server) newExecution(req scaleouttype.CreateExecutionRequest, prep pkgrun.Prepared, projectVersion int) (execution.Execution, error) {
+func (s *Server) newExecution(req scaleouttype.CreateExecutionRequest, prep pkgrun.Prepared, version pkgrun.ProjectVersion) (execution.Execution, error) {
 	var pkgName struct {
 		Name string `json:"name"`
 	}
@@ -574,7 +576,8 @@ func (s *Server) newExecution(req scaleouttype.CreateExecutionRequest, prep pkgr
 		Parameters:     prep.Params,
 		Sensitive:      prep.Sensitive,
 		CreatedAt:      s.now().UTC().Truncate(time.Millisecond),
-		ProjectVersion: projectVersion,
+		ProjectVersion: version.Version,
+		ProjectUID:     version.UID,
 		Retries:        req.Retries,
 		LostRetries:    s.lostRetries,
 		CallbackURL:    req.CallbackURL,

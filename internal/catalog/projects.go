@@ -323,13 +323,22 @@ func (s *Catalog) SetReferences(ctx context.Context, folder, project string, ref
 // Files: relative path to content), for the workers that run its
 // packages. The version must be one of the kept ones; a *NotFoundError
 // says which part is missing otherwise. An empty map when it carries none.
-func (s *Catalog) Files(ctx context.Context, folder, project string, version int) (map[string]string, error) {
+//
+// uid, when not empty, is the project incarnation the version must belong
+// to (Resolved.ProjectUID, kept with the execution): once a project is
+// deleted and deployed again, its version 1 is another bundle, and Files
+// says the execution's version is gone rather than hand over the new one.
+func (s *Catalog) Files(ctx context.Context, folder, project string, version int, uid string) (map[string]string, error) {
 	if version < 1 {
 		return nil, invalid("version", "%d: give a version number (1 or more)", version)
 	}
 	p, err := s.project(ctx, folder, project)
 	if err != nil {
 		return nil, err
+	}
+	if uid != "" && p.UID != uid {
+		return nil, fmt.Errorf("%w: the project was deleted and deployed again since the execution was created; run it again",
+			notFound("version", fmt.Sprintf("%s/%s version %d", folder, project, version)))
 	}
 	b, _, err := s.bundle(ctx, p, version)
 	if err != nil {

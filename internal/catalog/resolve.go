@@ -26,6 +26,8 @@ type Resolved struct {
 	Sensitive []string
 	// ProjectVersion is the version the package came from.
 	ProjectVersion int
+	// ProjectUID names the project's incarnation (see Files).
+	ProjectUID string
 }
 
 // Resolve finds a package of a project's latest version and binds its
@@ -136,5 +138,5 @@ func (s *Catalog) Resolve(ctx context.Context, folder, project, pkg string, env 
 		}
 	}
 	slices.Sort(sensitive)
-	return Resolved{Definition: canonical, Params: params, Sensitive: sensitive, ProjectVersion: v.Version}, nil
+	return Resolved{Definition: canonical, Params: params, Sensitive: sensitive, ProjectVersion: v.Version, ProjectUID: p.UID}, nil
 }

@@ -72,6 +72,7 @@ type item struct {
 	Sensitive      []string                `dynamodbav:"sensitive,omitempty,stringset"`
 	Sealed         map[string]string       `dynamodbav:"sealed_parameters,omitempty"`
 	ProjectVersion int                     `dynamodbav:"project_version,omitempty"`
+	ProjectUID     string                  `dynamodbav:"project_uid,omitempty"`
 	Retries        int                     `dynamodbav:"retries,omitempty"`
 	LostRetries    int                     `dynamodbav:"lost_retries"`
 	TimeoutMS      int64                   `dynamodbav:"timeout_ms,omitempty"`
@@ -130,7 +131,7 @@ func fromMS(v int64) *time.Time {
 func toItem(e execution.Execution, retention time.Duration) (item, error) {
 	it := item{
 		ID: e.ID, Folder: e.Folder, Project: e.Project, Package: e.Package, Pool: e.Pool,
-		Status: string(e.Status), Definition: string(e.Definition), Sensitive: e.Sensitive, Sealed: e.SealedParameters, ProjectVersion: e.ProjectVersion, Retries: e.Retries, LostRetries: e.LostRetries, TimeoutMS: e.TimeoutMS,
+		Status: string(e.Status), Definition: string(e.Definition), Sensitive: e.Sensitive, Sealed: e.SealedParameters, ProjectVersion: e.ProjectVersion, ProjectUID: e.ProjectUID, Retries: e.Retries, LostRetries: e.LostRetries, TimeoutMS: e.TimeoutMS,
 		Attempt: e.Attempt, WorkerID: e.WorkerID, Session: e.Session, CreatedAt: ms(e.CreatedAt), Error: e.Error, Tasks: e.Tasks, TasksOmitted: e.TasksOmitted, CallbackURL: e.CallbackURL,
 		PackageKey: packageKey(e.Ref(), e.ID), FolderKey: folderKey(e.Folder, e.ID), DayKey: dayKey(e.CreatedAt, e.ID),
 		StatusKey: statusKey(e.ID, e.Status), CreatedKey: createdKey(e.CreatedAt, e.ID),
@@ -166,7 +167,7 @@ func Decode(av map[string]types.AttributeValue) (execution.Execution, error) {
 	created := time.UnixMilli(it.CreatedAt).UTC()
 	e := execution.Execution{
 		ID: it.ID, Folder: it.Folder, Project: it.Project, Package: it.Package, Pool: it.Pool,
-		Status: execution.Status(it.Status), Sensitive: it.Sensitive, SealedParameters: it.Sealed, ProjectVersion: it.ProjectVersion, Retries: it.Retries, LostRetries: it.LostRetries, TimeoutMS: it.TimeoutMS, Attempt: it.Attempt,
+		Status: execution.Status(it.Status), Sensitive: it.Sensitive, SealedParameters: it.Sealed, ProjectVersion: it.ProjectVersion, ProjectUID: it.ProjectUID, Retries: it.Retries, LostRetries: it.LostRetries, TimeoutMS: it.TimeoutMS, Attempt: it.Attempt,
 		WorkerID: it.WorkerID, Session: it.Session, CreatedAt: created,
 		StartedAt: fromMS(it.StartedAt), EndedAt: fromMS(it.EndedAt), Error: it.Error, Tasks: it.Tasks, TasksOmitted: it.TasksOmitted,
 		EnqueuedAt: fromMS(it.EnqueuedAt), NotBefore: fromMS(it.NotBefore), Requeues: it.Requeues, CallbackURL: it.CallbackURL,

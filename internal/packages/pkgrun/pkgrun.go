@@ -101,10 +101,22 @@ type Runner struct {
 	Files ProjectFiles
 }
 
+// ProjectVersion names a deployed project version: its folder, project,
+// number, and the project's incarnation (Execution.ProjectUID; empty: any).
+type ProjectVersion struct {
+	Folder, Project string
+	Version         int
+	UID             string
+}
+
+func (v ProjectVersion) String() string {
+	return fmt.Sprintf("%s/%s version %d", v.Folder, v.Project, v.Version)
+}
+
 // ProjectFiles puts a deployed project version's files into a run's
 // directory and returns their paths.
 type ProjectFiles interface {
-	Place(ctx context.Context, folder, project string, version int, dir string) ([]string, error)
+	Place(ctx context.Context, v ProjectVersion, dir string) ([]string, error)
 }
 
 // Run implements worker.Runner. A package that cannot be loaded, compiled
@@ -173,7 +185,7 @@ func (r Runner) Run(ctx context.Context, e execution.Execution) execution.Result
 // the task user when there is one (as the directory is), so that its
 // programs may change them.
 func (r Runner) placeFiles(ctx context.Context, e execution.Execution, dir string) error {
-	paths, err := r.Files.Place(ctx, e.Folder, e.Project, e.ProjectVersion, dir)
+	paths, err := r.Files.Place(ctx, ProjectVersion{Folder: e.Folder, Project: e.Project, Version: e.ProjectVersion, UID: e.ProjectUID}, dir)
 	if err != nil {
 		return err
 	}

@@ -13,12 +13,16 @@ import (
 	"slices"
 	"strings"
 	"sync"
+
+	"github.com/scaleout/scaleout/internal/packages/pkgrun"
 )
 
 // Source gives the files of a deployed project version: relative path
-// ("sql/load.sql") to content. catalog.Catalog is one.
+// ("sql/load.sql") to content. uid, when not empty, is the project's
+// incarnation the version must belong to (a version of a project deleted
+// since is not found). catalog.Catalog is one.
 type Source interface {
-	Files(ctx context.Context, folder, project string, version int) (map[string]string, error)
+	Files(ctx context.Context, folder, project string, version int, uid string) (map[string]string, error)
 }
 
 // DefaultMaxBytes bounds the cache when Options.MaxBytes is 0: 64 MiB, at
@@ -42,12 +46,10 @@ type Options struct {
 	Logger *slog.Logger
 }
 
-type key struct {
-	folder, project string
-	version         int
-}
-
-func (k key) String() string { return fmt.Sprintf("%s/%s version %d", k.folder, k.project, k.version) }
+// key is a cached version: the project's incarnation (UID) is part of
+// it, so a project deleted and deployed again never gets the old one's
+// files for its version of the same number.
+type key = pkgrun.ProjectVersion
 
 // entry is one cached version: its files under dir.
 type entry struct {
@@ -139,11 +141,10 @@ func (c *Cache) Close() error { return os.RemoveAll(c.dir) }
 // scratch directory), fetching them the first time. Version 0 (a package
 // sent inline, with no project) has none: Place does nothing. It returns
 // the paths written, sorted.
-func (c *Cache) Place(ctx context.Context, folder, project string, version int, dir string) ([]string, error) {
-	if version == 0 {
+func (c *Cache) Place(ctx context.Context, k pkgrun.ProjectVersion, dir string) ([]string, error) {
+	if k.Version == 0 {
 		return nil, nil
 	}
-	k := key{folder, project, version}
 	e, files, err := c.get(ctx, k)
 	if err != nil {
 		return nil, fmt.Errorf("project files of %s: %w", k, err)
@@ -217,7 +218,7 @@ func (c *Cache) get(ctx context.Context, k key) (*entry, map[string]string, erro
 // load fetches a version and writes it under the cache's directory; a nil
 // entry with the files when it is too large to keep.
 func (c *Cache) load(ctx context.Context, k key, seq int) (*entry, map[string]string, error) {
-	files, err := c.src.Files(ctx, k.folder, k.project, k.version)
+	files, err := c.src.Files(ctx, k.Folder, k.Project, k.Version, k.UID)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/scaleout/scaleout/internal/aws/secrets"
 	"github.com/scaleout/scaleout/internal/catalog"
 	"github.com/scaleout/scaleout/internal/catalog/catalogmem"
+	"github.com/scaleout/scaleout/internal/packages/pkgrun"
 	"github.com/scaleout/scaleout/internal/packages/tasktypes"
 	"github.com/scaleout/scaleout/internal/worker/projectfiles"
 	"github.com/scaleout/scaleout/scaleouttype"
@@ -78,7 +79,7 @@ func TestFetchedOncePerVersion(t *testing.T) {
 	ctx := t.Context()
 
 	first, second := t.TempDir(), t.TempDir()
-	paths, err := c.Place(ctx, "f", "p", v, first)
+	paths, err := c.Place(ctx, pkgrun.ProjectVersion{Folder: "f", Project: "p", Version: v}, first)
 	require.NoError(t, err)
 	require.Equal(t, []string{"conf/deep/a.txt", "sql/x.sql", "top.csv"}, paths)
 	require.Equal(t, files, read(t, first))
@@ -87,7 +88,7 @@ func TestFetchedOncePerVersion(t *testing.T) {
 	// The first run changes its copy: the next gets the version as deployed.
 	require.NoError(t, os.WriteFile(filepath.Join(first, "sql", "x.sql"), []byte("DROP TABLE t"), 0o644))
 	require.NoError(t, os.Remove(filepath.Join(first, "top.csv")))
-	_, err = c.Place(ctx, "f", "p", v, second)
+	_, err = c.Place(ctx, pkgrun.ProjectVersion{Folder: "f", Project: "p", Version: v}, second)
 	require.NoError(t, err)
 	require.Equal(t, files, read(t, second))
 	require.Equal(t, 1, c.Fetches(), "a hit does not fetch")
@@ -98,16 +99,16 @@ func TestFetchedOncePerVersion(t *testing.T) {
 	// A new version is fetched; the old one is still cached.
 	v2 := deploy(t, cat, map[string]string{"sql/x.sql": "SELECT 2"})
 	third := t.TempDir()
-	_, err = c.Place(ctx, "f", "p", v2, third)
+	_, err = c.Place(ctx, pkgrun.ProjectVersion{Folder: "f", Project: "p", Version: v2}, third)
 	require.NoError(t, err)
 	require.Equal(t, map[string]string{"sql/x.sql": "SELECT 2"}, read(t, third))
-	_, err = c.Place(ctx, "f", "p", v, t.TempDir())
+	_, err = c.Place(ctx, pkgrun.ProjectVersion{Folder: "f", Project: "p", Version: v}, t.TempDir())
 	require.NoError(t, err)
 	require.Equal(t, 2, c.Fetches())
 
 	// An inline package (version 0) has no files and fetches nothing.
 	empty := t.TempDir()
-	paths, err = c.Place(ctx, "f", "p", 0, empty)
+	paths, err = c.Place(ctx, pkgrun.ProjectVersion{Folder: "f", Project: "p", Version: 0}, empty)
 	require.NoError(t, err)
 	require.Empty(t, paths)
 	require.Empty(t, read(t, empty))
@@ -123,7 +124,7 @@ func TestConcurrentRunsShareOneFetch(t *testing.T) {
 	for range 16 {
 		wg.Go(func() {
 			dir := t.TempDir()
-			_, err := c.Place(t.Context(), "f", "p", v, dir)
+			_, err := c.Place(t.Context(), pkgrun.ProjectVersion{Folder: "f", Project: "p", Version: v}, dir)
 			require.NoError(t, err)
 			require.Equal(t, map[string]string{"sql/x.sql": "SELECT 1"}, read(t, dir))
 		})
@@ -145,7 +146,7 @@ func TestEviction(t *testing.T) {
 	ctx := t.Context()
 	place := func(v int) {
 		t.Helper()
-		_, err := c.Place(ctx, "f", "p", v, t.TempDir())
+		_, err := c.Place(ctx, pkgrun.ProjectVersion{Folder: "f", Project: "p", Version: v}, t.TempDir())
 		require.NoError(t, err)
 	}
 	entries := func() int {
@@ -170,10 +171,10 @@ func TestEviction(t *testing.T) {
 	// A version larger than the whole cache is placed but not kept.
 	huge := deploy(t, cat, map[string]string{"h.txt": strings.Repeat("y", 2000)})
 	dir := t.TempDir()
-	_, err := c.Place(ctx, "f", "p", huge, dir)
+	_, err := c.Place(ctx, pkgrun.ProjectVersion{Folder: "f", Project: "p", Version: huge}, dir)
 	require.NoError(t, err)
 	require.Len(t, read(t, dir)["h.txt"], 2000)
-	_, err = c.Place(ctx, "f", "p", huge, t.TempDir())
+	_, err = c.Place(ctx, pkgrun.ProjectVersion{Folder: "f", Project: "p", Version: huge}, t.TempDir())
 	require.NoError(t, err)
 	require.Equal(t, 6, c.Fetches())
 	require.LessOrEqual(t, c.Size(), int64(1300))
@@ -184,22 +185,59 @@ func TestUnknownVersion(t *testing.T) {
 	cat := newCatalog(t)
 	deploy(t, cat, nil)
 	c := newCache(t, cat, 0)
-	_, err := c.Place(t.Context(), "f", "p", 7, t.TempDir())
+	_, err := c.Place(t.Context(), pkgrun.ProjectVersion{Folder: "f", Project: "p", Version: 7}, t.TempDir())
 	require.ErrorIs(t, err, scaleouttype.ErrNotFound)
 	require.ErrorContains(t, err, "project files of f/p version 7")
-	_, err = c.Place(t.Context(), "f", "q", 1, t.TempDir())
+	_, err = c.Place(t.Context(), pkgrun.ProjectVersion{Folder: "f", Project: "q", Version: 1}, t.TempDir())
 	require.ErrorIs(t, err, scaleouttype.ErrNotFound)
 	// Errors are not cached: once deployed, the version is found.
 	_, err = cat.Deploy(t.Context(), "f", "q", catalog.Bundle{Packages: map[string]string{"p": pkg}, Files: map[string]string{"a": "b"}}, "")
 	require.NoError(t, err)
-	_, err = c.Place(t.Context(), "f", "q", 1, t.TempDir())
+	_, err = c.Place(t.Context(), pkgrun.ProjectVersion{Folder: "f", Project: "q", Version: 1}, t.TempDir())
 	require.NoError(t, err)
+}
+
+// A project deleted and deployed again numbers its versions anew: an
+// execution of the old version 1 never gets the new version 1's files,
+// from the cache or from the catalog, and one of the new version gets its
+// own.
+func TestRedeployedProjectIsAnotherVersion(t *testing.T) {
+	t.Parallel()
+	cat := newCatalog(t)
+	ctx := t.Context()
+	deploy(t, cat, map[string]string{"sql/x.sql": "SELECT 'old'"})
+	old, err := cat.Resolve(ctx, "f", "p", "p", nil, nil)
+	require.NoError(t, err)
+	require.NotEmpty(t, old.ProjectUID)
+	oldV := pkgrun.ProjectVersion{Folder: "f", Project: "p", Version: old.ProjectVersion, UID: old.ProjectUID}
+	c := newCache(t, cat, 0)
+	dir := t.TempDir()
+	_, err = c.Place(ctx, oldV, dir)
+	require.NoError(t, err)
+	require.Equal(t, map[string]string{"sql/x.sql": "SELECT 'old'"}, read(t, dir))
+
+	require.NoError(t, cat.DeleteProject(ctx, "f", "p"))
+	deploy(t, cat, map[string]string{"sql/x.sql": "SELECT 'new'"})
+	cur, err := cat.Resolve(ctx, "f", "p", "p", nil, nil)
+	require.NoError(t, err)
+	require.Equal(t, old.ProjectVersion, cur.ProjectVersion, "numbered anew")
+	require.NotEqual(t, old.ProjectUID, cur.ProjectUID)
+
+	dir = t.TempDir()
+	_, err = c.Place(ctx, pkgrun.ProjectVersion{Folder: "f", Project: "p", Version: cur.ProjectVersion, UID: cur.ProjectUID}, dir)
+	require.NoError(t, err)
+	require.Equal(t, map[string]string{"sql/x.sql": "SELECT 'new'"}, read(t, dir), "not the cached old version 1")
+
+	c2 := newCache(t, cat, 0)
+	_, err = c2.Place(ctx, oldV, t.TempDir())
+	require.ErrorIs(t, err, scaleouttype.ErrNotFound)
+	require.ErrorContains(t, err, "deleted and deployed again")
 }
 
 // hostile is a Source that gives paths the catalog refuses at deploy.
 type hostile map[string]string
 
-func (h hostile) Files(context.Context, string, string, int) (map[string]string, error) {
+func (h hostile) Files(context.Context, string, string, int, string) (map[string]string, error) {
 	return h, nil
 }
 
@@ -213,7 +251,7 @@ func TestPathsStayInside(t *testing.T) {
 		parent := t.TempDir()
 		dir := filepath.Join(parent, "run")
 		require.NoError(t, os.Mkdir(dir, 0o700))
-		_, err := c.Place(t.Context(), "f", "p", 1, dir)
+		_, err := c.Place(t.Context(), pkgrun.ProjectVersion{Folder: "f", Project: "p", Version: 1}, dir)
 		require.ErrorContains(t, err, "not a clean relative path", "%q", p)
 		require.NoFileExists(t, filepath.Join(parent, "escape.txt"))
 	}
@@ -223,7 +261,7 @@ func TestPathsStayInside(t *testing.T) {
 	c := newCache(t, hostile{"link/x.txt": "x"}, 0)
 	dir := t.TempDir()
 	require.NoError(t, os.Symlink(outside, filepath.Join(dir, "link")))
-	_, err := c.Place(t.Context(), "f", "p", 1, dir)
+	_, err := c.Place(t.Context(), pkgrun.ProjectVersion{Folder: "f", Project: "p", Version: 1}, dir)
 	require.Error(t, err)
 	require.NoFileExists(t, filepath.Join(outside, "x.txt"))
 }
