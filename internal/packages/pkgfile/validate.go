@@ -311,6 +311,9 @@ func (v *validator) task(t Task, at path, depth int) {
 		if user, uses := typ.(task.ConnectionUser); uses {
 			v.usesConnection(t, at.key("with").key("connection"), user.ConnectionKinds())
 		}
+		if namer, names := typ.(task.ConnectionNamer); names {
+			v.namedConnections(t, at.key("with"), namer)
+		}
 	}
 }
 
