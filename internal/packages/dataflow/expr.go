@@ -64,10 +64,8 @@ func compileRow(src string, schema *arrow.Schema, roots map[string]any) (RowExpr
 	for k, v := range roots {
 		env[k] = v
 	}
-	opts := []expr.Option{expr.MaxNodes(2000)}
 	var colNames []string
 	if schema == nil {
-		opts = append(opts, expr.AllowUndefinedVariables())
 		env[rowRoot] = map[string]any{}
 	} else {
 		row := make(map[string]any, schema.NumFields())
@@ -80,7 +78,10 @@ func compileRow(src string, schema *arrow.Schema, roots map[string]any) (RowExpr
 		}
 		env[rowRoot] = row
 	}
-	opts = append(opts, expr.Env(env))
+	opts := []expr.Option{expr.Env(env), expr.MaxNodes(2000)}
+	if schema == nil {
+		opts = append(opts, expr.AllowUndefinedVariables()) // after Env, which makes names strict
+	}
 	prog, err := expr.Compile(src, opts...)
 	if err != nil {
 		return nil, explainCompile(src, err, colNames)
