@@ -1,7 +1,6 @@
 package dataflow_test
 
 import (
-	"errors"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -85,7 +84,7 @@ components:`+src+`
   - {name: sink, type: collect, input: nowhere}
 `)
 	var fe *task.FieldError
-	require.True(t, errors.As(err, &fe))
+	require.ErrorAs(t, err, &fe)
 	require.Equal(t, []any{"components", 1}, fe.Path)
 }
 

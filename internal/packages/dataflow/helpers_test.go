@@ -206,8 +206,8 @@ func TestBudget(t *testing.T) {
 	done := make(chan error)
 	go func() { done <- b.Reserve(ctx, 50) }()
 	select {
-	case <-done:
-		t.Fatal("Reserve did not wait for the bytes")
+	case err := <-done:
+		t.Fatalf("Reserve did not wait for the bytes (%v)", err)
 	case <-time.After(20 * time.Millisecond):
 	}
 	b.Release(60)

@@ -1,6 +1,7 @@
 package pkgfile
 
 import (
+	"errors"
 	"fmt"
 	"maps"
 	"regexp"
@@ -471,7 +472,8 @@ func check(typ task.Type, with map[string]any) (errs []checkProblem) {
 			}
 			return
 		}
-		if fe, ok := err.(*task.FieldError); ok {
+		var fe *task.FieldError
+		if errors.As(err, &fe) {
 			errs = append(errs, checkProblem{path: fe.Path, msg: fe.Error()})
 			return
 		}

@@ -69,7 +69,7 @@ func TestDataflowProblemsHaveTheirComponentsLine(t *testing.T) {
 	t.Parallel()
 	_, err := pkgfile.Load([]byte(dataflowPackage), "p.yaml", dataflowTypes())
 	var verr *pkgfile.ValidationError
-	require.True(t, errors.As(err, &verr), "%v", err)
+	require.ErrorAs(t, err, &verr)
 	lines := map[int]string{}
 	for _, p := range verr.Problems {
 		lines[p.Line] += p.Message
