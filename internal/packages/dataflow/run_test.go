@@ -32,3 +32,22 @@ components:
 	require.Equal(t, map[string]any{"path": "src.out", "rows": []any{map[string]any{"id": int64(1), "name": "a"}, map[string]any{"id": int64(2), "name": "b"}}}, res.Output["tap"])
 	require.Positive(t, res.Output["memory_peak_bytes"])
 }
+
+func TestValuesOneColumnRowsAndRejectedSourceRows(t *testing.T) {
+	t.Parallel()
+	res := dataflowtest.MustRun(t, `
+components:
+  - name: src
+    type: values
+    settings: {columns: [{name: id, type: int64}], rows: [1, 2, 3]}
+  - {name: sink, type: collect, input: src}
+`)
+	require.Equal(t, []any{int64(1), int64(2), int64(3)}, res.Collected("sink").Column("id"))
+	err := dataflowtest.Check(t, `
+components:
+  - name: src
+    type: values
+    settings: {columns: [{name: id, type: int64}], rows: [1, x]}
+`)
+	require.ErrorContains(t, err, `component "src" (values): settings.rows[1]: column "id": "x" is not an integer`)
+}

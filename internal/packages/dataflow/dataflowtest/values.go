@@ -19,6 +19,7 @@ import (
 //
 //	columns     required  [{name: id, type: int64}, ...]
 //	rows        required  a list of rows, each a list of values in column order or an object by column name
+//	                      (with one column, the value alone)
 //	repeat      sends the rows this many times (default 1; -1: until the flow stops)
 //	fail_after  fails the component after sending this many rows
 type Values struct{}
@@ -83,7 +84,11 @@ func rowValues(schema *arrow.Schema, r any) ([]any, error) {
 			out[idx[0]] = v
 		}
 	default:
-		return nil, fmt.Errorf("want a list or an object, not %T", r)
+		if len(out) != 1 {
+			return nil, fmt.Errorf("want a list or an object, not %T", r)
+		}
+		out[0] = r // one column: the value alone
+
 	}
 	for j, v := range out {
 		b := array.NewBuilder(memory.DefaultAllocator, schema.Field(j).Type)
