@@ -79,6 +79,7 @@ func TestDataflowProblemsHaveTheirComponentsLine(t *testing.T) {
 	require.Contains(t, lines[22], `connection "lake" is of kind s3; a dataflow task needs one of kind postgres`)
 	require.Contains(t, lines[23], `component "sink" (collect): input "srcc": no component "srcc"; did you mean "src"?`)
 	require.Len(t, verr.Problems, 4, "%v", err)
+	require.Contains(t, err.Error(), `p.yaml:23: tasks[0] "flow".with.components[4] "sink": component "sink" (collect)`)
 }
 
 func TestDataflowRun(t *testing.T) {

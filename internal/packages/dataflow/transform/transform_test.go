@@ -235,3 +235,19 @@ components:` + source + `
 		})
 	}
 }
+
+func TestUnreadOutputIsCountedAndDropped(t *testing.T) {
+	t.Parallel()
+	res := dataflowtest.MustRun(t, `
+components:`+source+`
+  - name: split
+    type: conditional_split
+    input: src
+    settings: {cases: [{name: big, expression: "qty >= 3"}]}
+  - {name: big, type: collect, input: split.big}
+`, use)
+	require.Equal(t, []any{int64(1), int64(3)}, res.Collected("big").Column("id"))
+	paths := res.Output["paths"].(map[string]any)
+	require.Equal(t, int64(2), paths["split.default"])
+	require.Equal(t, int64(2), res.Output["rows_written"])
+}
