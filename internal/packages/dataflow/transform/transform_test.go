@@ -7,6 +7,7 @@ import (
 
 	"github.com/scaleout/scaleout/internal/packages/dataflow/dataflowtest"
 	"github.com/scaleout/scaleout/internal/packages/dataflow/transform"
+	"github.com/scaleout/scaleout/internal/packages/task"
 )
 
 var use = dataflowtest.Use(transform.Register)
@@ -90,6 +91,7 @@ components:` + source + `
 	res := dataflowtest.Run(t, graph("fail"), use)
 	require.ErrorContains(t, res.Err, `component "derive" (derived_column): column "total"`)
 	require.ErrorContains(t, res.Err, "on_error is fail")
+	require.ErrorIs(t, res.Err, task.ErrPermanent, "a failing row fails every attempt")
 
 	res = dataflowtest.MustRun(t, graph("ignore"), use)
 	require.Equal(t, []any{int64(1), int64(3)}, res.Collected("sink").Column("id"))
