@@ -3,8 +3,10 @@ package dataflow_test
 import (
 	"testing"
 
+	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/stretchr/testify/require"
 
+	"github.com/scaleout/scaleout/internal/packages/dataflow"
 	"github.com/scaleout/scaleout/internal/packages/dataflow/dataflowtest"
 )
 
@@ -50,4 +52,18 @@ components:
     settings: {columns: [{name: id, type: int64}], rows: [1, x]}
 `)
 	require.ErrorContains(t, err, `component "src" (values): settings.rows[1]: column "id": "x" is not an integer`)
+}
+
+func TestRowsFromGo(t *testing.T) {
+	t.Parallel()
+	schema := dataflow.Schema([]dataflow.Column{{Name: "day", Type: arrow.FixedWidthTypes.Date32}, {Name: "n", Type: arrow.PrimitiveTypes.Int32}})
+	res := dataflowtest.MustRun(t, `
+components:
+  - {name: src, type: days}
+  - {name: sink, type: collect, input: src}
+`, dataflowtest.Rows("days", schema, [][]any{{"2024-01-02", 1}, {nil, int64(2)}}, 2))
+	got := res.Collected("sink")
+	require.Equal(t, int64(4), got.Count())
+	require.Equal(t, []any{int64(1), int64(2), int64(1), int64(2)}, got.Column("n"))
+	require.Nil(t, got.Column("day")[1])
 }
