@@ -333,7 +333,9 @@ func (pc *PlanContext) Dir() string {
 // declared type). While checking, a nil schema means unknown columns:
 // only the syntax is checked and the RowExpr must not be evaluated.
 // Errors name the expression, not the component: wrap them with
-// pc.Errorf or Settings.Errorf.
+// pc.Errorf or Settings.Errorf. On a row, an expression that fails while
+// a column it reads is null gives null (as SQL: price * qty is null when
+// price is); `price ?? 0` chooses another value.
 func (pc *PlanContext) CompileRow(src string, schema *arrow.Schema) (RowExpr, error) {
 	return compileRow(src, schema, pc.env.rootValues())
 }

@@ -184,6 +184,9 @@ func (e *rowExpr) Eval(batch arrow.RecordBatch, i int) (any, error) {
 		}
 	}
 	v, err := expr.Run(e.prog, e.env)
+	if err != nil && e.readsNull() {
+		return nil, nil // as in SQL, an operation on a null is null
+	}
 	if err != nil {
 		return nil, fmt.Errorf("expression %q: %s", e.src, strings.Join(strings.Fields(err.Error()), " "))
 	}
@@ -213,4 +216,22 @@ func normalize(v any) any {
 		return float64(x)
 	}
 	return v
+}
+
+// readsNull reports whether a column the expression read on this row is
+// null.
+func (e *rowExpr) readsNull() bool {
+	for _, c := range e.cols {
+		if e.env[c.name] == nil {
+			return true
+		}
+	}
+	if e.whole {
+		for _, v := range e.row {
+			if v == nil {
+				return true
+			}
+		}
+	}
+	return false
 }
