@@ -3,6 +3,7 @@ package tasktypes
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -97,7 +98,7 @@ components:
     settings: {columns: [{name: x, expression: "id * params.factor + vars.offset", type: int64}]}
   - {name: count, type: row_count, input: derive, settings: {variable: counted}}
 `), &with))
-	in, _ := input(with)
+	in, log := input(with)
 	in.Dir = t.TempDir()
 	in.Vars = map[string]any{"offset": 100}
 	in.Eval = func(e string) (any, error) {
@@ -109,6 +110,9 @@ components:
 	out, err := Dataflow{Registry: dataflowtest.Registry(transform.Register)}.Run(context.Background(), in)
 	require.NoError(t, err)
 	require.Equal(t, int64(3), out["counted"])
+	lines := log.Lines()
+	require.NotEmpty(t, lines)
+	require.Equal(t, "dataflow: count.out=3 derive.out=3 src.out=3; rows_read=3 rows_written=0 rows_rejected=0 memory_peak_bytes="+fmt.Sprint(out["memory_peak_bytes"]), lines[len(lines)-1].line)
 	require.Equal(t, int64(3), out["rows_read"])
 	require.Equal(t, map[string]any{"path": "derive.out", "rows": []any{
 		map[string]any{"id": int64(1), "x": int64(103)}, map[string]any{"id": int64(2), "x": int64(106)},
