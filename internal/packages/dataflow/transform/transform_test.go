@@ -254,3 +254,22 @@ components:`+source+`
 	require.Equal(t, int64(2), paths["split.default"])
 	require.Equal(t, int64(2), res.Output["rows_written"])
 }
+
+func TestConditionalSplitRejectsRowsItCannotRoute(t *testing.T) {
+	t.Parallel()
+	res := dataflowtest.MustRun(t, `
+components:`+source+`
+  - name: split
+    type: conditional_split
+    input: src
+    on_error: redirect
+    settings: {cases: [{name: dear, expression: "float(price) > 3"}]}
+  - {name: dear, type: collect, input: split.dear}
+  - {name: rest, type: collect, input: split.default}
+  - {name: bad, type: collect, input: split.error}
+`, use)
+	require.Equal(t, []any{int64(3)}, res.Collected("dear").Column("id"))
+	require.Equal(t, []any{int64(1), int64(4)}, res.Collected("rest").Column("id"), "a null price routes to the default")
+	require.Equal(t, []any{int64(2)}, res.Collected("bad").Column("id"))
+	require.Contains(t, res.Collected("bad").Column("error_reason")[0], `case "dear": expression "float(price) > 3"`)
+}
