@@ -96,7 +96,7 @@ memory_limit: 64MiB
 components:
   - name: src
     type: values
-    settings: {columns: [{name: id, type: int64}], rows: [[1]], repeat: "${params.n}"}
+    settings: {columns: [{name: id, type: int64}], rows: "${params.rows}", repeat: "${params.n}"}
   - name: derive
     type: derived_column
     input: src

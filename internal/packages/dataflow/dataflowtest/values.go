@@ -42,8 +42,16 @@ func (Values) Plan(pc *dataflow.PlanContext) (*dataflow.Plan, error) {
 	}
 	repeat := s.Int("repeat", 1, -1, 1<<40)
 	failAfter := s.Int("fail_after", -1, 0, 1<<40)
+	if err := s.Err(); err != nil {
+		return nil, err
+	}
 	if !okCols || !okRows {
-		return nil, s.Err()
+		// Not known until the run (${...} while checking).
+		p := &dataflow.Plan{Outputs: []dataflow.OutputSpec{{Name: dataflow.DefaultOutputName}}}
+		if okCols {
+			p.Outputs[0].Schema = dataflow.Schema(cols)
+		}
+		return p, nil
 	}
 	schema := dataflow.Schema(cols)
 	rows := make([][]any, 0, len(raw))
