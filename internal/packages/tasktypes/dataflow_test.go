@@ -31,10 +31,13 @@ func (dbSource) Plan(pc *dataflow.PlanContext) (*dataflow.Plan, error) {
 	return &dataflow.Plan{Outputs: []dataflow.OutputSpec{{Name: "out"}}}, pc.Settings.Err()
 }
 
+func dataflowTypesRegistry() *dataflow.Registry {
+	return dataflowtest.Registry(transform.Register, func(r *dataflow.Registry) { r.MustRegister("db_source", dbSource{}) })
+}
+
 func dataflowTypes() *task.Registry {
-	reg := dataflowtest.Registry(transform.Register, func(r *dataflow.Registry) { r.MustRegister("db_source", dbSource{}) })
 	types := task.NewRegistry()
-	types.MustRegister("dataflow", Dataflow{Registry: reg})
+	types.MustRegister("dataflow", Dataflow{Registry: dataflowTypesRegistry()})
 	types.MustRegister("sql", SQL{})
 	return types
 }
