@@ -1,6 +1,7 @@
 package pkgfile
 
 import (
+	"errors"
 	"fmt"
 	"maps"
 	"regexp"
@@ -298,13 +299,16 @@ func (v *validator) task(t Task, at path, depth int) {
 	}
 	v.settings(t, at.key("with"))
 	if ok {
-		for _, err := range check(typ, t.With) {
-			v.ps.add(at.key("with"), "%s", err)
+		for _, c := range check(typ, t.With) {
+			v.ps.add(withPath(at.key("with"), t.With, c.path), "%s", c.msg)
 		}
 		if user, uses := typ.(task.ConnectionUser); uses {
 			for _, setting := range connectionSettings {
 				v.usesConnection(t, setting, at.key("with").key(setting), user.ConnectionKinds())
 			}
+		}
+		if namer, names := typ.(task.ConnectionNamer); names {
+			v.namedConnections(t, at.key("with"), namer)
 		}
 	}
 }
@@ -434,12 +438,46 @@ func (v *validator) refs(at path, refs []expression.Ref) {
 	}
 }
 
+// withPath extends at (a task's `with`) by steps, keys and list indexes
+// into with; a list element that is an object with a name is labelled
+// with it, as tasks are (components[1] "derive").
+func withPath(at path, with map[string]any, steps []any) path {
+	var cur any = with
+	for _, step := range steps {
+		switch x := step.(type) {
+		case string:
+			at = at.key(x)
+			m, _ := cur.(map[string]any)
+			cur = m[x]
+		case int:
+			label := ""
+			if l, ok := cur.([]any); ok && x >= 0 && x < len(l) {
+				cur = l[x]
+				if m, ok := cur.(map[string]any); ok {
+					label, _ = m["name"].(string)
+				}
+			} else {
+				cur = nil
+			}
+			at = at.index(x, label)
+		}
+	}
+	return at
+}
+
+// checkProblem is one problem a task type's Check found, at path under
+// the task's `with` (a *task.FieldError's) or at `with` itself.
+type checkProblem struct {
+	path []any
+	msg  string
+}
+
 // check runs a task type's Check, one problem per joined error; a panic
 // in it is reported, not raised.
-func check(typ task.Type, with map[string]any) (errs []string) {
+func check(typ task.Type, with map[string]any) (errs []checkProblem) {
 	defer func() {
 		if r := recover(); r != nil {
-			errs = append(errs, fmt.Sprintf("the task type's check failed: %v", r))
+			errs = append(errs, checkProblem{msg: fmt.Sprintf("the task type's check failed: %v", r)})
 		}
 	}()
 	if with == nil {
@@ -456,7 +494,12 @@ func check(typ task.Type, with map[string]any) (errs []string) {
 			}
 			return
 		}
-		errs = append(errs, err.Error())
+		var fe *task.FieldError
+		if errors.As(err, &fe) {
+			errs = append(errs, checkProblem{path: fe.Path, msg: fe.Error()})
+			return
+		}
+		errs = append(errs, checkProblem{msg: err.Error()})
 	}
 	flatten(typ.Check(with))
 	return errs
