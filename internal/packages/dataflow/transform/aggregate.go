@@ -18,19 +18,20 @@ import (
 // by columns and computes aggregations per group, as SSIS's Aggregate
 // transformation (or SQL's GROUP BY).
 //
-//   - name: totals
-//     type: aggregate
-//     input: read
-//     settings:
-//     group_by: [region, product]    # none: one row for the whole input
-//     aggregations:
-//   - {function: count, as: orders}                 # count(*)
-//   - {function: count, column: coupon}             # rows where coupon is not null
-//   - {function: count_distinct, column: customer, as: customers}
-//   - {function: sum, column: amount, as: total}
-//   - {function: avg, column: amount}               # named avg_amount
-//   - {function: min, column: day}
-//   - {function: max, column: day, as: last_day}
+//	components:
+//	  - name: totals
+//	    type: aggregate
+//	    input: read
+//	    settings:
+//	      group_by: [region, product]    # none: one row for the whole input
+//	      aggregations:
+//	        - {function: count, as: orders}                 # count(*)
+//	        - {function: count, column: coupon}             # rows where coupon is not null
+//	        - {function: count_distinct, column: customer, as: customers}
+//	        - {function: sum, column: amount, as: total}
+//	        - {function: avg, column: amount}               # named avg_amount
+//	        - {function: min, column: day}
+//	        - {function: max, column: day, as: last_day}
 //
 // Its one output, "out", has the group_by columns (their input types)
 // then one column per aggregation, named by `as` (default: count for

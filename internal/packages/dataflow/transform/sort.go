@@ -17,14 +17,15 @@ import (
 // Sort is the sort component type: it orders its input's rows by one or
 // more columns, as SSIS's Sort transformation.
 //
-//   - name: sorted
-//     type: sort
-//     input: read
-//     settings:
-//     columns:                       # the sort keys, most significant first
-//   - {column: region}           # order: asc (default) | desc
-//   - {column: amount, order: desc, nulls: last}   # nulls: last for asc, first for desc by default
-//     remove_duplicates: true        # keep the first row of each distinct key (default false)
+//	components:
+//	  - name: sorted
+//	    type: sort
+//	    input: read
+//	    settings:
+//	      columns:                       # the sort keys, most significant first
+//	        - {column: region}           # order: asc (default) | desc
+//	        - {column: amount, order: desc, nulls: last}   # nulls: last for asc, first for desc by default
+//	      remove_duplicates: true        # keep the first row of each distinct key (default false)
 //
 // Its one output, "out", has the input's columns; rows leave in BatchRows
 // batches once the whole input has arrived. The sort is stable: rows with
