@@ -22,9 +22,9 @@ type fileRows struct {
 	schema *arrow.Schema
 	paths  []string
 
-	f    *os.File
-	name string
-	line int64
+	f       *os.File
+	name    string
+	line    int64
 	readRow func() ([]any, error) // the open file's reader
 }
 
