@@ -43,8 +43,14 @@ type settingsRoot struct {
 // NewSettings reads m (nil for none) as the settings of a component;
 // checking is true at validation time.
 func NewSettings(m map[string]any, checking bool) *Settings {
+	return newSettingsAt("settings", m, checking)
+}
+
+// newSettingsAt is NewSettings for an object at path ("" for a task's
+// `with` itself).
+func newSettingsAt(path string, m map[string]any, checking bool) *Settings {
 	root := &settingsRoot{checking: checking}
-	return root.node("settings", m)
+	return root.node(path, m)
 }
 
 func (r *settingsRoot) node(path string, m map[string]any) *Settings {
@@ -61,7 +67,12 @@ func (s *Settings) Checking() bool { return s.root.checking }
 func (s *Settings) Path() string { return s.path }
 
 // Field is the path of key under these settings, for messages.
-func (s *Settings) Field(key string) string { return s.path + "." + key }
+func (s *Settings) Field(key string) string {
+	if s.path == "" {
+		return key
+	}
+	return s.path + "." + key
+}
 
 // Known declares keys these settings accept without reading them.
 func (s *Settings) Known(keys ...string) {
@@ -98,7 +109,11 @@ func (s *Settings) Errorf(key, format string, args ...any) {
 	if key != "" {
 		at = s.Field(key)
 	}
-	s.root.errs = append(s.root.errs, fmt.Errorf("%s: %s", at, fmt.Sprintf(format, args...)))
+	msg := fmt.Sprintf(format, args...)
+	if at != "" {
+		msg = at + ": " + msg
+	}
+	s.root.errs = append(s.root.errs, errors.New(msg))
 }
 
 // problem records that key's value v is wrong.
