@@ -205,13 +205,13 @@ type group struct {
 
 // Run reads the whole input into groups, then sends one row per group.
 func (r *aggregateRunner) Run(ctx context.Context, rt dataflow.Runtime) error {
-	held := &holding{budget: rt.Memory(), what: "the aggregate's groups"}
+	held := &holding{budget: rt.Memory(), what: "the groups"}
 	defer held.release()
 	groups := map[string]*group{}
 	var order []*group
 	var key []byte
 	in := rt.Inputs()[0]
-	detail := func() string { return fmt.Sprintf("%d groups so far", len(order)) }
+	detail := func() string { return fmt.Sprintf("%d groups", len(order)) }
 	for {
 		batch, err := in.Recv(ctx)
 		if errors.Is(err, io.EOF) {

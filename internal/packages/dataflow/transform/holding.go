@@ -12,7 +12,7 @@ import (
 // budget has no more.
 type holding struct {
 	budget   dataflow.Budget
-	what     string // what is held, for messages: "the reference table"
+	what     string // what is held, for messages: "the groups"
 	reserved int64
 	used     int64
 }
@@ -35,12 +35,8 @@ func (h *holding) grow(n int64, detail func() string) error {
 		h.reserved = h.used
 		return nil
 	}
-	return fmt.Errorf("%s does not fit in memory_limit %s: it needs %s so far (%s); raise memory_limit or %s",
-		h.what, formatBytes(h.budget.Limit()), formatBytes(h.used), detail(), h.advice())
-}
-
-func (h *holding) advice() string {
-	return "give it fewer rows (filter or group upstream)"
+	return fmt.Errorf("holding %s: %w (%s): %s held with %s; raise memory_limit, or give it fewer rows (filter or group upstream)",
+		h.what, dataflow.ErrMemoryLimit, formatBytes(h.budget.Limit()), formatBytes(h.used), detail())
 }
 
 // release gives every reserved byte back.

@@ -215,7 +215,7 @@ type lookupRunner struct {
 
 // Run loads the reference, then streams the input through it.
 func (r *lookupRunner) Run(ctx context.Context, rt dataflow.Runtime) error {
-	tbl := &refTable{held: &holding{budget: rt.Memory(), what: "the lookup's reference table"}, index: map[string]refRow{}}
+	tbl := &refTable{held: &holding{budget: rt.Memory(), what: "the reference table"}, index: map[string]refRow{}}
 	defer tbl.release()
 	if err := r.load(ctx, rt, tbl); err != nil {
 		return err
