@@ -352,10 +352,9 @@ func (s *sorter) mergeRuns(ctx context.Context, out dataflow.Output) error {
 		if err := errors.Join(err, rw.close(s.spill, err == nil)); err != nil {
 			return err
 		}
-		merged := s.spill.runs
-		// The merged run holds the earliest rows: it goes last in the
-		// queue but first in order, so put it before the rest.
-		s.spill.runs = append(merged, rest...)
+		// The merged run holds the earliest rows: it goes first, before
+		// the rest.
+		s.spill.runs = append(s.spill.runs, rest...)
 		if err := removeFiles(group); err != nil {
 			return err
 		}

@@ -169,11 +169,12 @@ func TestSortSpills(t *testing.T) {
 		dedupe bool
 		keys   []refKey
 	}{
-		{name: "stable", rows: 120_000, limit: "256KiB", keys: []refKey{{col: 1}, {col: 2, desc: true, nullsFirst: true}}},
-		{name: "many runs", rows: 60_000, limit: "16KiB", keys: []refKey{{col: 3, desc: true}}},
-		{name: "remove duplicates", rows: 80_000, limit: "128KiB", dedupe: true, keys: []refKey{{col: 2}, {col: 1, nullsFirst: true}}},
+		{name: "stable", rows: 60_000, limit: "128KiB", keys: []refKey{{col: 1}, {col: 2, desc: true, nullsFirst: true}}},
+		{name: "many runs", rows: 50_000, limit: "16KiB", keys: []refKey{{col: 3, desc: true}}},
+		{name: "remove duplicates", rows: 40_000, limit: "64KiB", dedupe: true, keys: []refKey{{col: 2}, {col: 1, nullsFirst: true}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			gen := sortRows(7, tc.rows, 40)
 			b := newBench(t)
 			b.source("gen", genSource{schema: sortInput, gen: gen})
