@@ -315,6 +315,9 @@ func (v *validator) task(t Task, at path, depth int) {
 				v.usesConnection(t, setting, at.key("with").key(setting), user.ConnectionKinds())
 			}
 		}
+		if namer, names := typ.(task.ConnectionNamer); names {
+			v.namedConnections(t, at.key("with"), namer)
+		}
 	}
 }
 

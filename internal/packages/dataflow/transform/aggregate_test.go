@@ -126,7 +126,7 @@ func TestAggregateRandom(t *testing.T) {
 			if len(got) != len(want) {
 				t.Fatalf("%d groups, want %d", len(got), len(want))
 			}
-			names := fieldNames(b.out.schemas["got"])
+			names := columnNames(b.out.schemas["got"])
 			if strings.Join(names, ",") != "region,store,rows,count_qty,customers,sum_qty,avg_price,min_day,max_customer" {
 				t.Errorf("columns %v", names)
 			}

@@ -7,7 +7,6 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 
 	"github.com/scaleout/scaleout/internal/packages/dataflow"
-	"github.com/scaleout/scaleout/internal/suggest"
 )
 
 // findColumn is the index of the column name in schema; when there is
@@ -17,16 +16,16 @@ func findColumn(s *dataflow.Settings, key string, schema *arrow.Schema, name, wh
 	if idx := schema.FieldIndices(name); len(idx) > 0 {
 		return idx[0]
 	}
-	names := fieldNames(schema)
+	names := columnNames(schema)
 	msg := fmt.Sprintf("%s has no column %q", where, name)
-	if near := suggest.Closest(name, names); near != "" {
+	if near := closest(name, names); near != "" {
 		msg += fmt.Sprintf("; did you mean %q?", near)
 	}
 	s.Errorf(key, "%s (columns: %s)", msg, strings.Join(names, ", "))
 	return -1
 }
 
-func fieldNames(schema *arrow.Schema) []string {
+func columnNames(schema *arrow.Schema) []string {
 	names := make([]string, schema.NumFields())
 	for i, f := range schema.Fields() {
 		names[i] = f.Name
@@ -35,9 +34,4 @@ func fieldNames(schema *arrow.Schema) []string {
 }
 
 // didYouMean is `; did you mean "x"?` when one of known is close to s.
-func didYouMean(s string, known []string) string {
-	if near := suggest.Closest(s, known); near != "" {
-		return fmt.Sprintf("; did you mean %q?", near)
-	}
-	return ""
-}
+func didYouMean(s string, known []string) string { return suggest(s, known) }

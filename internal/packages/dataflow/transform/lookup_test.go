@@ -93,7 +93,7 @@ func lookupCases(t *testing.T, newB func(t *testing.T) *bench, reference map[str
 		wantMatch, wantNo := expectLookup(generated(orders), false)
 		assertRowsEqual(t, b.out.get("matched"), wantMatch)
 		assertRowsEqual(t, b.out.get("unmatched"), wantNo)
-		if got := strings.Join(fieldNames(b.out.schemas["matched"]), ","); got != "id,customer_id,amount,customer,region" {
+		if got := strings.Join(columnNames(b.out.schemas["matched"]), ","); got != "id,customer_id,amount,customer,region" {
 			t.Errorf("match columns %s", got)
 		}
 		paths, _ := out["paths"].(map[string]any)
