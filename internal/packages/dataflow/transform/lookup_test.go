@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 
@@ -186,6 +187,7 @@ func TestLookupPostgres(t *testing.T) {
 	// The query's columns are typed from the server (id is an int4 joined
 	// to an int64 column).
 	lookupCases(t, newB, map[string]any{"connection": "warehouse", "query": "SELECT id, name, region, since FROM customers;"})
+	lookupSince(t, newB)
 
 	t.Run("declared columns", func(t *testing.T) {
 		b := newB(t)
@@ -222,6 +224,67 @@ func TestLookupPostgres(t *testing.T) {
 		}
 		if len(b.warned) != 1 || !strings.Contains(b.warned[0], "10 reference rows have a key an earlier row has") {
 			t.Errorf("warnings %q, want one about 10 duplicate keys", b.warned)
+		}
+	})
+}
+
+// TestLookupMariaDB types a MariaDB query's columns (INT, VARCHAR, DATE)
+// and runs the no_match behaviours against it.
+func TestLookupMariaDB(t *testing.T) {
+	db := dbtest.MariaDB(t)
+	admin := db.Open(t)
+	_, err := admin.ExecContext(t.Context(), "CREATE TABLE customers (id INT PRIMARY KEY, name VARCHAR(40), region VARCHAR(10), since DATE)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for id, c := range lookupCustomers() {
+		if _, err := admin.ExecContext(t.Context(), "INSERT INTO customers VALUES (?, ?, ?, '2025-01-01')", id, c.name, c.region); err != nil {
+			t.Fatal(err)
+		}
+	}
+	set, err := connection.NewSet([]connection.Connection{{Name: "warehouse", Kind: connection.MySQL,
+		Host: db.Host, Port: db.Port, Database: db.Name, User: db.User, Password: connection.Secret(db.Password)}}, connection.Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = set.Close() })
+	newB := func(t *testing.T) *bench {
+		b := newBench(t)
+		b.conns = set
+		return b
+	}
+	lookupCases(t, newB, map[string]any{"connection": "warehouse", "query": "SELECT id, name, region, since FROM customers"})
+	lookupSince(t, newB)
+}
+
+// lookupSince returns the customers' since (a DATE column typed from
+// the server) and checks every match has it.
+func lookupSince(t *testing.T, newB func(t *testing.T) *bench) {
+	t.Run("date column", func(t *testing.T) {
+		b := newB(t)
+		b.source("gen", genSource{schema: lookupInput, gen: lookupOrders(60)})
+		_, err := b.run(t.Context(), graph(128, nil,
+			comp("read", "gen", "", nil),
+			comp("look", "lookup", "read", map[string]any{
+				"connection": "warehouse", "query": "SELECT id, since FROM customers",
+				"join": lookupJoin(), "return": []any{map[string]any{"column": "since"}}, "no_match": "redirect",
+			}),
+			comp("matched", "collect", "look.match", nil)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f := b.out.schemas["matched"].Field(3); f.Type.ID() != arrow.DATE32 {
+			t.Errorf("since is typed %s, want a date", f.Type)
+		}
+		want := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+		rows := b.out.get("matched")
+		if len(rows) == 0 {
+			t.Fatal("no row matched")
+		}
+		for _, row := range rows {
+			if got, ok := row[3].(time.Time); !ok || !got.Equal(want) {
+				t.Fatalf("row %v: since is %v, want %s", row, row[3], want)
+			}
 		}
 	})
 }
