@@ -186,16 +186,7 @@ func (v *validator) namedConnections(t Task, with path, namer task.ConnectionNam
 		if ref.Name == "" || isTemplate(ref.Name) {
 			continue
 		}
-		at := with
-		for _, step := range ref.Path {
-			switch x := step.(type) {
-			case string:
-				at = at.key(x)
-			case int:
-				at = at.index(x, "")
-			}
-		}
-		v.connectionOfKind(t, at, ref.Name, ref.Kinds)
+		v.connectionOfKind(t, withPath(with, t.With, ref.Path), ref.Name, ref.Kinds)
 	}
 }
 

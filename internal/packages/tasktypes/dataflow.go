@@ -2,7 +2,10 @@ package tasktypes
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/scaleout/scaleout/internal/packages/dataflow"
@@ -67,7 +70,26 @@ func (d Dataflow) Run(ctx context.Context, in task.Input) (task.Output, error) {
 	if err != nil {
 		return nil, err
 	}
-	return flow.Run(ctx, env)
+	out, err := flow.Run(ctx, env)
+	if in.Log != nil && out != nil {
+		in.Log.Output("", statsLine(out))
+	}
+	return out, err
+}
+
+// statsLine sums a run's statistics up in one line of the task's output,
+// which the execution's messages keep: rows per path, then the totals.
+func statsLine(out task.Output) string {
+	var b strings.Builder
+	b.WriteString("dataflow:")
+	if paths, ok := out["paths"].(map[string]any); ok {
+		for _, p := range slices.Sorted(maps.Keys(paths)) {
+			fmt.Fprintf(&b, " %s=%v", p, paths[p])
+		}
+	}
+	fmt.Fprintf(&b, "; rows_read=%v rows_written=%v rows_rejected=%v memory_peak_bytes=%v",
+		out["rows_read"], out["rows_written"], out["rows_rejected"], out["memory_peak_bytes"])
+	return b.String()
 }
 
 // logLines writes log lines as the task's output lines.

@@ -14,31 +14,26 @@ import (
 var closest = suggestpkg.Closest
 
 // checkFits reports whether v can be appended to a column of type t,
-// with the reason when not.
+// with the reason when not; the common cases are told without a builder.
 func checkFits(v any, t arrow.DataType) error {
-	if v == nil {
+	id := t.ID()
+	switch v.(type) {
+	case nil:
 		return nil
-	}
-	switch t.ID() {
-	case arrow.STRING:
-		return nil
-	case arrow.INT64, arrow.FLOAT64:
-		switch v.(type) {
-		case int64, float64:
-			if t.ID() == arrow.FLOAT64 {
-				return nil
-			}
-			if _, isInt := v.(int64); isInt {
-				return nil
-			}
-		case bool:
-			if t.ID() == arrow.FLOAT64 {
-				break
-			}
+	case int64:
+		if id == arrow.INT64 || id == arrow.FLOAT64 || id == arrow.STRING {
 			return nil
 		}
-	case arrow.BOOL:
-		if _, ok := v.(bool); ok {
+	case float64:
+		if id == arrow.FLOAT64 || id == arrow.STRING {
+			return nil
+		}
+	case string:
+		if id == arrow.STRING {
+			return nil
+		}
+	case bool:
+		if id == arrow.BOOL || id == arrow.STRING {
 			return nil
 		}
 	}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/scaleout/scaleout/internal/packages/dataflow/dataflowtest"
 	"github.com/scaleout/scaleout/internal/packages/dataflow/transform"
+	"github.com/scaleout/scaleout/internal/packages/task"
 )
 
 var use = dataflowtest.Use(transform.Register)
@@ -59,16 +60,17 @@ components:`+source+`
     type: collect
     input: derive.error
 `, use)
-	require.Equal(t, []any{int64(1), int64(3)}, res.Collected("sink").Column("id"))
-	require.Equal(t, []any{10.0, 30.0}, res.Collected("sink").Column("total"))
+	// Row 4's price is null: its total is null, as in SQL, not an error.
+	require.Equal(t, []any{int64(1), int64(3), int64(4)}, res.Collected("sink").Column("id"))
+	require.Equal(t, []any{10.0, 30.0, nil}, res.Collected("sink").Column("total"))
 	bad := res.Collected("bad")
-	require.Equal(t, []any{int64(2), int64(4)}, bad.Column("id"))
-	require.Equal(t, []any{"derive", "derive"}, bad.Column("error_component"))
-	for _, r := range bad.Column("error_reason") {
-		require.Contains(t, r, `column "total"`)
-	}
-	require.Equal(t, int64(2), res.Output["rows_rejected"])
-	require.Equal(t, int64(2), res.Output["paths"].(map[string]any)["derive.error"])
+	require.Equal(t, []any{int64(2)}, bad.Column("id"))
+	require.Equal(t, []any{"x"}, bad.Column("price"))
+	require.Equal(t, []any{"derive"}, bad.Column("error_component"))
+	require.Len(t, bad.Column("error_reason"), 1)
+	require.Contains(t, bad.Column("error_reason")[0], `column "total": expression "float(price) * qty"`)
+	require.Equal(t, int64(1), res.Output["rows_rejected"])
+	require.Equal(t, int64(1), res.Output["paths"].(map[string]any)["derive.error"])
 }
 
 func TestDerivedColumnFailAndIgnore(t *testing.T) {
@@ -90,10 +92,11 @@ components:` + source + `
 	res := dataflowtest.Run(t, graph("fail"), use)
 	require.ErrorContains(t, res.Err, `component "derive" (derived_column): column "total"`)
 	require.ErrorContains(t, res.Err, "on_error is fail")
+	require.ErrorIs(t, res.Err, task.ErrPermanent, "a failing row fails every attempt")
 
 	res = dataflowtest.MustRun(t, graph("ignore"), use)
-	require.Equal(t, []any{int64(1), int64(3)}, res.Collected("sink").Column("id"))
-	require.Equal(t, int64(2), res.Output["rows_rejected"])
+	require.Equal(t, []any{int64(1), int64(3), int64(4)}, res.Collected("sink").Column("id"))
+	require.Equal(t, int64(1), res.Output["rows_rejected"])
 }
 
 func TestConditionalSplit(t *testing.T) {
@@ -234,4 +237,39 @@ components:` + source + `
 			}
 		})
 	}
+}
+
+func TestUnreadOutputIsCountedAndDropped(t *testing.T) {
+	t.Parallel()
+	res := dataflowtest.MustRun(t, `
+components:`+source+`
+  - name: split
+    type: conditional_split
+    input: src
+    settings: {cases: [{name: big, expression: "qty >= 3"}]}
+  - {name: big, type: collect, input: split.big}
+`, use)
+	require.Equal(t, []any{int64(1), int64(3)}, res.Collected("big").Column("id"))
+	paths := res.Output["paths"].(map[string]any)
+	require.Equal(t, int64(2), paths["split.default"])
+	require.Equal(t, int64(2), res.Output["rows_written"])
+}
+
+func TestConditionalSplitRejectsRowsItCannotRoute(t *testing.T) {
+	t.Parallel()
+	res := dataflowtest.MustRun(t, `
+components:`+source+`
+  - name: split
+    type: conditional_split
+    input: src
+    on_error: redirect
+    settings: {cases: [{name: dear, expression: "float(price) > 3"}]}
+  - {name: dear, type: collect, input: split.dear}
+  - {name: rest, type: collect, input: split.default}
+  - {name: bad, type: collect, input: split.error}
+`, use)
+	require.Equal(t, []any{int64(3)}, res.Collected("dear").Column("id"))
+	require.Equal(t, []any{int64(1), int64(4)}, res.Collected("rest").Column("id"), "a null price routes to the default")
+	require.Equal(t, []any{int64(2)}, res.Collected("bad").Column("id"))
+	require.Contains(t, res.Collected("bad").Column("error_reason")[0], `case "dear": expression "float(price) > 3"`)
 }
