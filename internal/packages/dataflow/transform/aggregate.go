@@ -226,6 +226,7 @@ func (r *aggregateRunner) Run(ctx context.Context, rt dataflow.Runtime) error {
 			return err
 		}
 	}
+	rt.Log().Info("aggregate grouped its input", "groups", len(order), "bytes_held", held.used, "memory_limit", rt.Memory().Limit())
 	if len(r.groupCols) == 0 && len(order) == 0 {
 		order = append(order, r.newGroup(nil, 0))
 	}

@@ -116,3 +116,45 @@ components:
 		}
 	}
 }
+
+// TestSortFailsWhileMerging: a consumer failing while a spilled sort
+// merges its runs ends the flow with its error, every batch released
+// (dataflowtest checks) and the runs removed.
+func TestSortFailsWhileMerging(t *testing.T) {
+	for _, consumer := range []string{"fail_after: 700", "stop_after: 700"} {
+		t.Run(consumer, func(t *testing.T) {
+			dir := t.TempDir()
+			res := dataflowtest.Run(t, `
+batch_rows: 100
+memory_limit: 16KiB
+components:
+  - name: orders
+    type: values
+    settings:
+      columns: [{name: id, type: int64}, {name: name, type: string}]
+      rows: [[3, "three things"], [1, "one thing"], [2, "two things"], [5, "five things"]]
+      repeat: 2500
+  - name: sorted
+    type: sort
+    input: orders
+    settings: {columns: [{column: name}, {column: id, order: desc}]}
+  - name: got
+    type: collect
+    input: sorted
+    settings: {`+consumer+`}
+`, dataflowtest.Use(builtin.Register), dataflowtest.WithEnv(dataflow.Env{Dir: dir}))
+			if strings.HasPrefix(consumer, "fail") && res.Err == nil {
+				t.Error("the flow succeeded with a failing consumer")
+			}
+			if strings.HasPrefix(consumer, "stop") && res.Err != nil {
+				t.Errorf("a consumer that stops early failed the flow: %v", res.Err)
+			}
+			if n := res.Collected("got").Count(); n < 700 {
+				t.Errorf("the consumer got %d rows before it ended, want 700", n)
+			}
+			if left, _ := os.ReadDir(dir); len(left) > 0 {
+				t.Errorf("the scratch directory still holds %v", left)
+			}
+		})
+	}
+}

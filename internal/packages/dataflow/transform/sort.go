@@ -167,11 +167,13 @@ func (r *sortRunner) Run(ctx context.Context, rt dataflow.Runtime) (err error) {
 	}
 	out := rt.Output(dataflow.DefaultOutputName)
 	if s.spill == nil {
+		rt.Log().Info("sort holds its whole input", "rows", s.rows, "bytes_held", s.reserved, "memory_limit", rt.Memory().Limit())
 		return s.emitHeld(ctx, out)
 	}
 	if err := s.writeRun(ctx); err != nil {
 		return err
 	}
+	rt.Log().Info("sort merges its runs", "rows", s.rows, "runs", len(s.spill.runs), "memory_limit", rt.Memory().Limit())
 	return s.mergeRuns(ctx, out)
 }
 
