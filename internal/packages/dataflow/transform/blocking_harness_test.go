@@ -144,7 +144,7 @@ func (d collectDest) run(ctx context.Context, rt dataflow.Runtime) error {
 
 // bench is one flow to run: sources by name, then the graph.
 type bench struct {
-	t       *testing.T
+	t       testing.TB
 	reg     *dataflow.Registry
 	out     *collected
 	dir     string
@@ -155,7 +155,7 @@ type bench struct {
 	timeout time.Duration
 }
 
-func newBench(t *testing.T) *bench {
+func newBench(t testing.TB) *bench {
 	reg := dataflow.NewRegistry()
 	RegisterBlocking(reg)
 	out := &collected{rows: map[string][][]any{}, schemas: map[string]*arrow.Schema{}}

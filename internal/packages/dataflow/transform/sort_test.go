@@ -241,3 +241,18 @@ func TestSortStop(t *testing.T) {
 		t.Errorf("the scratch directory still holds %v", left)
 	}
 }
+
+// BenchmarkSortSpill sorts 200000 rows with memory_limit a tenth of
+// them.
+func BenchmarkSortSpill(b *testing.B) {
+	for b.Loop() {
+		bt := newBench(b)
+		bt.source("gen", genSource{schema: sortInput, gen: sortRows(5, 200_000, 100)})
+		if _, err := bt.run(b.Context(), graph(10_000, "2MiB",
+			comp("read", "gen", "", nil),
+			comp("sorted", "sort", "read", map[string]any{"columns": []any{map[string]any{"column": "x"}}}),
+			comp("got", "collect", "sorted", nil))); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
