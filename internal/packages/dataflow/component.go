@@ -93,7 +93,9 @@ import (
 // the task's output carries them (see Stats): paths {"read.out": N, ...},
 // rows_read (sent by components without inputs), rows_written (received
 // by components without outputs), rows_rejected, memory_peak_bytes,
-// and tap when one is asked for.
+// memory_held_peak_bytes (the Budget's peak), components (rows in, out
+// and rejected per component), and tap when one is asked for (see
+// stats.go).
 
 // ErrorOutputName is the output a redirecting component sends rejected
 // rows to: path "comp.error".

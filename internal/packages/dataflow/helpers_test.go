@@ -217,3 +217,13 @@ func TestBudget(t *testing.T) {
 	require.ErrorIs(t, b.Reserve(short, 60), ErrMemoryLimit)
 	require.Equal(t, int64(50), b.Used())
 }
+
+func TestBudgetPeak(t *testing.T) {
+	t.Parallel()
+	b := newBudget(1000)
+	require.True(t, b.TryReserve(300))
+	require.True(t, b.TryReserve(400))
+	b.Release(700)
+	require.True(t, b.TryReserve(100))
+	require.Equal(t, int64(700), b.Peak())
+}

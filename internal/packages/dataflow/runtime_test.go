@@ -211,3 +211,43 @@ components:
 	require.Less(t, large, 2*small, "memory grew with the rows")
 	require.Less(t, large, int64(64<<20))
 }
+
+type panicky struct{ inPlan bool }
+
+func (panicky) Info() dataflow.Info { return dataflow.Info{Doc: "panics", MinInputs: 1, MaxInputs: 1} }
+func (p panicky) Plan(pc *dataflow.PlanContext) (*dataflow.Plan, error) {
+	if p.inPlan {
+		panic("planning went wrong")
+	}
+	return &dataflow.Plan{Runner: p}, nil
+}
+
+func (panicky) Run(context.Context, dataflow.Runtime) error {
+	var s []int
+	_ = s[3]
+	return nil
+}
+
+func TestAPanickingComponentFailsTheFlowNotTheProcess(t *testing.T) {
+	t.Parallel()
+	p := &probe{batches: -1}
+	use := dataflowtest.Use(func(r *dataflow.Registry) {
+		r.MustRegister("probe_source", probeSource{p})
+		r.MustRegister("panics_running", panicky{})
+		r.MustRegister("panics_planning", panicky{inPlan: true})
+	})
+	res := dataflowtest.Run(t, `
+components:
+  - {name: src, type: probe_source}
+  - {name: bad, type: panics_running, input: src}
+`, use)
+	require.ErrorContains(t, res.Err, `component "bad" (panics_running): failed unexpectedly: runtime error: index out of range`)
+	require.Zero(t, p.open.Load())
+
+	err := dataflowtest.Check(t, `
+components:
+  - {name: src, type: probe_source}
+  - {name: bad, type: panics_planning, input: src}
+`, use)
+	require.ErrorContains(t, err, `component "bad" (panics_planning): planning failed: planning went wrong`)
+}

@@ -20,7 +20,8 @@ import (
 // components' types.
 //
 // Output: paths (rows per path, "comp.output": n), rows_read,
-// rows_written, rows_rejected, memory_peak_bytes, components (per
+// rows_written, rows_rejected, memory_peak_bytes (batches),
+// memory_held_peak_bytes (what sort, aggregate and lookup held), components (per
 // component: type, rows_in, rows_out, rows_rejected), tap when asked for,
 // and the results components add (row_count's variable): map them into
 // the package's variables with the task's `outputs`.
