@@ -67,6 +67,10 @@ components:
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("totals %v, want %v", got, want)
 	}
+	held, _ := res.Output["memory_held_peak_bytes"].(int64)
+	if held <= 0 || held > 64<<10 {
+		t.Errorf("memory_held_peak_bytes is %v, want some bytes within memory_limit 64KiB", res.Output["memory_held_peak_bytes"])
+	}
 	if n := res.Collected("unmatched").Count(); n != 2*repeat {
 		t.Errorf("%d rows without a customer, want %d", n, 2*repeat)
 	}
