@@ -12,6 +12,7 @@ import (
 // Register adds every built-in component type to r.
 func Register(r *dataflow.Registry) {
 	transform.Register(r)
+	transform.RegisterBlocking(r)
 }
 
 var (
