@@ -31,8 +31,11 @@ RUN CGO_ENABLED=0 GOOS=$TARGETOS GOARCH=$TARGETARCH \
 # worker's environment (/proc/1/environ: the ECS credentials URI). To start
 # tasks as another user and stop them, the worker's binary holds
 # CAP_SETUID, CAP_SETGID and CAP_KILL as file capabilities (set after the
-# COPY, which may not keep them); a setuid child keeps none across its
-# exec. Only the scaleout group may run the binary, so no task can run it
+# COPY, which may not keep them); to hand each run's scratch directory to
+# the task user (CAP_CHOWN), write in it (s3 gets) and remove whatever the
+# task left there, read-only, unreadable or sticky directories included
+# (CAP_DAC_OVERRIDE, CAP_FOWNER), it holds those three too. A setuid child
+# keeps none across its exec. Only the scaleout group may run the binary, so no task can run it
 # to get them.
 FROM public.ecr.aws/docker/library/alpine:3.22
 RUN apk add --no-cache ca-certificates tzdata \
@@ -44,7 +47,7 @@ COPY --from=build /out/scaleout-worker /usr/local/bin/scaleout-worker
 RUN apk add --no-cache --virtual .setcap libcap-setcap \
  && chown root:scaleout /usr/local/bin/scaleout-worker \
  && chmod 0750 /usr/local/bin/scaleout-worker \
- && setcap cap_kill,cap_setgid,cap_setuid=ep /usr/local/bin/scaleout-worker \
+ && setcap cap_chown,cap_dac_override,cap_fowner,cap_kill,cap_setgid,cap_setuid=ep /usr/local/bin/scaleout-worker \
  && apk del .setcap
 ENV SCALEOUT_TASK_USER=scaleout-task
 USER 10001:10001

@@ -3,14 +3,19 @@ package main
 import (
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
+	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 
 	"github.com/spf13/cobra"
 
 	"github.com/scaleout/scaleout/internal/wiring/config"
 	"github.com/scaleout/scaleout/internal/wiring/devstack"
+	"github.com/scaleout/scaleout/localstack/s3standin"
 	"github.com/scaleout/scaleout/localstack/standins"
 )
 
@@ -84,6 +89,11 @@ reboot: executions that were running are recovered when it comes back (their wor
 is dead), pending ones run (the reconciler sends their messages again). --in-memory keeps
 nothing, for tests.
 
+It serves S3 for the s3 tasks on 127.0.0.1:$SCALEOUT_S3_PORT (default 9325; or reuses the
+stand-in 'scaleout standins up' started there) and points the worker at it with
+AWS_ENDPOINT_URL_S3; an s3 connection needs no endpoint to reach it. Its buckets and
+objects are in memory, even with --data: gone when it stops.
+
 The API needs a bearer token: SCALEOUT_TOKEN, or one made once, kept with the key that
 seals sensitive values and the webhook secret in localstack/.standins/dev-secrets.json
 (the user's alone), and printed.
@@ -134,6 +144,9 @@ With AWS_ENDPOINT_URL set (LocalStack), no stand-ins are started.`,
 					} else {
 						fmt.Fprintf(out, "Data: %s (kept across restarts)\n", dataDir)
 					}
+					if s3 := devstack.S3Endpoint(); s3 != "" {
+						fmt.Fprintf(out, "S3: %s (AWS_ENDPOINT_URL_S3 for the s3 tasks; its buckets and objects are in memory)\n", s3)
+					}
 					if generated {
 						fmt.Fprintf(out, "API token (kept in %s; set SCALEOUT_TOKEN to choose your own):\n  export SCALEOUT_TOKEN=%s\n",
 							filepath.Join(standins.DefaultDir(), devstack.SecretsFile), os.Getenv("SCALEOUT_TOKEN"))
@@ -158,7 +171,7 @@ With AWS_ENDPOINT_URL set (LocalStack), no stand-ins are started.`,
 func newStandins() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "standins",
-		Short: "Install, start and stop the local AWS stand-ins (DynamoDB Local, SQS emulator)",
+		Short: "Install, start and stop the local AWS stand-ins (DynamoDB Local, SQS emulator, S3)",
 	}
 	up := &cobra.Command{
 		Use:   "up",
@@ -166,7 +179,12 @@ func newStandins() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil))
-			s, err := standins.Start(cmd.Context(), standins.Options{Logger: log})
+			exe, err := os.Executable()
+			if err != nil {
+				return fmt.Errorf("find this program, to run the S3 stand-in: %w", err)
+			}
+			s, err := standins.Start(cmd.Context(), standins.Options{Logger: log,
+				S3Command: []string{exe, "standins", standins.S3ServeCommand}})
 			if err != nil {
 				return err
 			}
@@ -179,7 +197,7 @@ func newStandins() *cobra.Command {
 	var all bool
 	down := &cobra.Command{
 		Use:   "down",
-		Short: "Stop the stand-ins on the configured ports (SCALEOUT_DYNAMODB_PORT, SCALEOUT_SQS_PORT), whoever started them",
+		Short: "Stop the stand-ins on the configured ports (SCALEOUT_DYNAMODB_PORT, SCALEOUT_SQS_PORT, SCALEOUT_S3_PORT), whoever started them",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil))
@@ -190,6 +208,34 @@ func newStandins() *cobra.Command {
 		},
 	}
 	down.Flags().BoolVar(&all, "all", false, "stop every stand-in recorded in the stand-ins folder, on any port")
-	cmd.AddCommand(up, down)
+	cmd.AddCommand(up, down, newServeS3())
+	return cmd
+}
+
+// newServeS3 is the S3 stand-in's process, as `standins up` starts it:
+// hidden, since `standins up` and `dev` are how it is meant to start.
+func newServeS3() *cobra.Command {
+	var port int
+	cmd := &cobra.Command{
+		Use:    standins.S3ServeCommand,
+		Short:  "Serve the S3 stand-in on 127.0.0.1 until stopped (in memory)",
+		Hidden: true,
+		Args:   cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if port < 1 || port > 65535 {
+				return fmt.Errorf("--port %d is not a TCP port: give one from 1 to 65535", port)
+			}
+			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGTERM, os.Interrupt)
+			defer stop()
+			srv, err := s3standin.Start(ctx, s3standin.Options{Addr: net.JoinHostPort(standins.DefaultHost, strconv.Itoa(port))})
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "S3 stand-in serving %s (in memory)\n", srv.URL)
+			<-ctx.Done()
+			return srv.Close()
+		},
+	}
+	cmd.Flags().IntVar(&port, "port", standins.DefaultS3Port, "port to listen on")
 	return cmd
 }

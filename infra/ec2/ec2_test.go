@@ -125,7 +125,7 @@ func TestUnitKeepsTasksFromTheInstanceRole(t *testing.T) {
 		require.Contains(t, pre, a, "no rule for %s", a)
 		require.Regexp(t, tool+` -w -I OUTPUT -d ("\$\$a"|`+a+`) -m owner --uid-owner `+ec2.TaskUser+` -j REJECT`, pre)
 	}
-	require.Contains(t, lines, "CapabilityBoundingSet=CAP_SETUID CAP_SETGID CAP_KILL")
+	require.Contains(t, lines, "CapabilityBoundingSet=CAP_SETUID CAP_SETGID CAP_KILL CAP_CHOWN CAP_DAC_OVERRIDE CAP_FOWNER")
 	require.Contains(t, lines, "NoNewPrivileges=yes")
 	require.Contains(t, lines, "ProtectSystem=strict")
 	require.NotContains(t, ec2.WorkerUnit, "DynamicUser=yes")

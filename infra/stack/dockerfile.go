@@ -12,6 +12,17 @@ import (
 	"github.com/scaleout/scaleout/infra/ec2"
 )
 
+// workerCaps are the worker binary's file capabilities in an image: to
+// start and stop exec tasks as the task user (cap_kill, cap_setgid,
+// cap_setuid), and to hand it each run's scratch directory and remove what
+// it left there (scratchCaps).
+const workerCaps = "cap_chown,cap_dac_override,cap_fowner,cap_kill,cap_setgid,cap_setuid"
+
+// scratchCaps are the capabilities the scratch directory needs: chown it
+// to the task user, write in it, and remove what the task left there
+// whatever its modes (read-only, unreadable, sticky).
+var scratchCaps = []string{"cap_chown", "cap_dac_override", "cap_fowner"}
+
 // instruction is one Dockerfile instruction: its keyword in upper case
 // and its arguments, continuation lines joined.
 type instruction struct {
@@ -107,6 +118,8 @@ func CheckWorkerDockerfile(text string) error {
 	final := all[last+1:]
 	var binary, entrypoint, user, taskUser string
 	var setcap, userLine bool
+	var missingCaps []string
+	var capsLine int
 	var entryLine int
 	taskUsers := map[string]bool{}
 	createUser := regexp.MustCompile(`\b(useradd|adduser)\b[^&;|]*`)
@@ -142,6 +155,12 @@ func CheckWorkerDockerfile(text string) error {
 		case "RUN":
 			if strings.Contains(in.args, "setcap") && strings.Contains(in.args, "cap_setuid") && strings.Contains(in.args, "cap_setgid") {
 				setcap = true
+				for _, c := range scratchCaps {
+					if !strings.Contains(in.args, c) {
+						missingCaps = append(missingCaps, c)
+					}
+				}
+				capsLine = in.line
 			}
 			for _, m := range createUser.FindAllString(in.args, -1) {
 				if regexp.MustCompile(`(^|\s)(-u|--uid)[ =]?` + strconv.Itoa(ec2.TaskUID) + `(\s|$)`).MatchString(m) {
@@ -162,8 +181,13 @@ func CheckWorkerDockerfile(text string) error {
 		problem(entryLine, "ENTRYPOINT runs %s, not the worker binary the image copies to %s", entrypoint, binary)
 	}
 	if binary != "" && !setcap {
-		problem(0, "the worker binary gets no capabilities: add RUN setcap cap_kill,cap_setgid,cap_setuid=ep %s (after the COPY), "+
-			"which start and stop exec tasks as the task user", binary)
+		problem(0, "the worker binary gets no capabilities: add RUN setcap %s=ep %s (after the COPY), "+
+			"which start and stop exec tasks as the task user, hand it each run's scratch directory and remove what it left there", workerCaps, binary)
+	}
+	if setcap && len(missingCaps) > 0 {
+		problem(capsLine, "setcap gives the worker binary no %s: without them it cannot hand the task user each run's scratch directory "+
+			"(cap_chown) or remove what the task left there (cap_dac_override, cap_fowner); give setcap %s=ep",
+			strings.Join(missingCaps, ", "), workerCaps)
 	}
 	switch u, _, _ := strings.Cut(user, ":"); {
 	case !userLine:

@@ -83,7 +83,7 @@ func TestExampleImagesAreLikeTheStockOne(t *testing.T) {
 		}
 		require.Contains(t, stock, "-u 10001 -G scaleout ", "the stock image's ids are the examples'")
 		require.Contains(t, stock, "-u 10002 -G scaleout-task ")
-		require.Contains(t, text, "setcap cap_kill,cap_setgid,cap_setuid=ep /usr/local/bin/scaleout-worker", name)
+		require.Contains(t, text, "setcap cap_chown,cap_dac_override,cap_fowner,cap_kill,cap_setgid,cap_setuid=ep /usr/local/bin/scaleout-worker", name)
 		require.Contains(t, text, "docker build --platform linux/arm64 --build-context scaleout=. -t scaleout-worker-"+name+" examples/images/"+name, name)
 	}
 }
@@ -107,8 +107,12 @@ func TestCheckWorkerDockerfileFindsEachProblem(t *testing.T) {
 		{"no user", "USER 10001:10001", "", "no USER: the worker would run as root"},
 		{"no task user", "ENV SCALEOUT_TASK_USER=scaleout-task ", "ENV ", "no ENV SCALEOUT_TASK_USER"},
 		{"task user's uid", "--uid 10002", "--uid 10003", "SCALEOUT_TASK_USER=scaleout-task is not created with uid 10002"},
-		{"no capabilities", "&& setcap cap_kill,cap_setgid,cap_setuid=ep /usr/local/bin/scaleout-worker \\\n", "",
+		{"no capabilities", "&& setcap cap_chown,cap_dac_override,cap_fowner,cap_kill,cap_setgid,cap_setuid=ep /usr/local/bin/scaleout-worker \\\n", "",
 			"the worker binary gets no capabilities"},
+		{"capabilities of before", "setcap cap_chown,cap_dac_override,cap_fowner,cap_kill,", "setcap cap_kill,",
+			"setcap gives the worker binary no cap_chown, cap_dac_override, cap_fowner: without them it cannot hand the task user each run's scratch directory"},
+		{"no removal", "cap_dac_override,cap_fowner,", "",
+			"setcap gives the worker binary no cap_dac_override, cap_fowner"},
 		{"secret env", "ENV PIP_NO_CACHE_DIR=1", "ENV PIP_NO_CACHE_DIR=1 DB_PASSWORD=hunter2", "ENV DB_PASSWORD: a secret"},
 		{"secret arg", "ARG VERSION=", "ARG VERSION=\nARG GITHUB_TOKEN", "ARG GITHUB_TOKEN: a secret"},
 		{"access key", "ARG VERSION=", "ARG VERSION=\nRUN echo AKIAABCDEFGHIJKLMNOP > /k", "RUN holds an AWS access key id"},

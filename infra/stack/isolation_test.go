@@ -69,7 +69,7 @@ func TestWorkersRunTasksAsTaskUser(t *testing.T) {
 	dockerfile := string(b)
 	require.Regexp(t, `adduser -S -D -H -u 10002 -G `+ec2.TaskUser+` -h /tmp -s /sbin/nologin `+ec2.TaskUser, dockerfile)
 	require.Regexp(t, `(?m)^USER 10001:10001$`, dockerfile, "the worker is not the task user")
-	require.Regexp(t, regexp.QuoteMeta("setcap cap_kill,cap_setgid,cap_setuid=ep /usr/local/bin/scaleout-worker"), dockerfile)
+	require.Regexp(t, regexp.QuoteMeta("setcap cap_chown,cap_dac_override,cap_fowner,cap_kill,cap_setgid,cap_setuid=ep /usr/local/bin/scaleout-worker"), dockerfile)
 	require.Regexp(t, `(?m)^ENV SCALEOUT_TASK_USER=`+ec2.TaskUser+`$`, dockerfile)
 }
 

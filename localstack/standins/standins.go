@@ -24,6 +24,8 @@ const (
 	EnvDynamoDBPort = "SCALEOUT_DYNAMODB_PORT"
 	// EnvSQSPort overrides the default SQS (fauxqs) port when Options.SQSPort is zero.
 	EnvSQSPort = "SCALEOUT_SQS_PORT"
+	// EnvS3Port overrides the default S3 stand-in port when Options.S3Port is zero.
+	EnvS3Port = "SCALEOUT_S3_PORT"
 )
 
 // Defaults for Options.
@@ -31,6 +33,7 @@ const (
 	DefaultHost         = "127.0.0.1"
 	DefaultDynamoDBPort = 8000
 	DefaultSQSPort      = 9324
+	DefaultS3Port       = 9325
 	DefaultStartTimeout = 60 * time.Second
 )
 
@@ -38,6 +41,7 @@ const (
 const (
 	ServiceDynamoDB = "dynamodb"
 	ServiceSQS      = "sqs"
+	ServiceS3       = "s3"
 )
 
 // Region and credentials that Env exports and the readiness checks use. The stand-ins accept any.
@@ -60,6 +64,14 @@ type Options struct {
 	DynamoDBPort int
 	// SQSPort is fauxqs's port. Default: $SCALEOUT_SQS_PORT, else 9324.
 	SQSPort int
+	// S3Port is the S3 stand-in's port. Default: $SCALEOUT_S3_PORT, else 9325.
+	S3Port int
+	// S3Command, when set, is the program and arguments that serve the S3
+	// stand-in (localstack/s3standin) as a process of its own, to which
+	// Start adds "--port N": `scaleout standins up` gives its own binary's
+	// `standins serve-s3`. Empty: Start leaves S3 alone (`scaleout dev`
+	// serves it in its own process, tests in theirs).
+	S3Command []string
 	// StartTimeout bounds the wait for each started process to answer. Default 60 s.
 	StartTimeout time.Duration
 	// Logger receives progress (install, start, reuse, stop). Default: discard.
@@ -105,15 +117,32 @@ func (o Options) withDefaults() (Options, error) {
 			errs = append(errs, err)
 		}
 	}
+	if o.S3Port == 0 {
+		if o.S3Port, err = portFromEnv(EnvS3Port, DefaultS3Port); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	if o.DynamoDBPort < 0 || o.DynamoDBPort > 65535 {
 		errs = append(errs, fmt.Errorf("DynamoDBPort %d is not a TCP port (1-65535)", o.DynamoDBPort))
 	}
 	if o.SQSPort < 0 || o.SQSPort > 65535 {
 		errs = append(errs, fmt.Errorf("SQSPort %d is not a TCP port (1-65535)", o.SQSPort))
 	}
+	if o.S3Port < 0 || o.S3Port > 65535 {
+		errs = append(errs, fmt.Errorf("S3Port %d is not a TCP port (1-65535)", o.S3Port))
+	}
 	if o.DynamoDBPort == o.SQSPort && o.DynamoDBPort > 0 {
 		errs = append(errs, fmt.Errorf("DynamoDB and SQS both set to port %d: give them different ports (%s, %s)",
 			o.SQSPort, EnvDynamoDBPort, EnvSQSPort))
+	}
+	for _, other := range []struct {
+		name, env string
+		port      int
+	}{{"DynamoDB", EnvDynamoDBPort, o.DynamoDBPort}, {"SQS", EnvSQSPort, o.SQSPort}} {
+		if o.S3Port == other.port && o.S3Port > 0 {
+			errs = append(errs, fmt.Errorf("%s and S3 both set to port %d: give them different ports (%s, %s)",
+				other.name, o.S3Port, other.env, EnvS3Port))
+		}
 	}
 	if o.StartTimeout == 0 {
 		o.StartTimeout = DefaultStartTimeout
@@ -125,6 +154,10 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	return o, errors.Join(errs...)
 }
+
+// WithDefaults returns o with its defaults and the environment's ports
+// filled in, or every invalid setting at once.
+func (o Options) WithDefaults() (Options, error) { return o.withDefaults() }
 
 func portFromEnv(name string, def int) (int, error) {
 	v, ok := os.LookupEnv(name)
@@ -181,6 +214,9 @@ func goModDeclares(path, module string) bool {
 type Stack struct {
 	DynamoDBEndpoint string // e.g. "http://127.0.0.1:8000"
 	SQSEndpoint      string // e.g. "http://127.0.0.1:9324"
+	// S3Endpoint is the S3 stand-in's, e.g. "http://127.0.0.1:9325", when
+	// Start was given an S3Command; else empty.
+	S3Endpoint string
 
 	dir     string
 	logger  *slog.Logger
@@ -190,20 +226,25 @@ type Stack struct {
 	leases []lease // stand-ins with a pid file that this Stack uses
 }
 
-// Started names the services (ServiceDynamoDB, ServiceSQS) that this Stack's Start launched; the
+// Started names the services (ServiceDynamoDB, ServiceSQS, ServiceS3) that this Stack's Start launched; the
 // others were already running and were reused.
 func (s *Stack) Started() []string { return slices.Clone(s.started) }
 
 // Env returns the variables that point the AWS SDK (config.LoadDefaultConfig) at the stack, as "K=V".
 func (s *Stack) Env() []string {
-	return []string{
+	env := []string{
 		"AWS_ENDPOINT_URL_DYNAMODB=" + s.DynamoDBEndpoint,
 		"AWS_ENDPOINT_URL_DYNAMODB_STREAMS=" + s.DynamoDBEndpoint,
 		"AWS_ENDPOINT_URL_SQS=" + s.SQSEndpoint,
-		"AWS_ACCESS_KEY_ID=" + AccessKeyID,
-		"AWS_SECRET_ACCESS_KEY=" + SecretAccessKey,
-		"AWS_REGION=" + Region,
 	}
+	if s.S3Endpoint != "" {
+		env = append(env, "AWS_ENDPOINT_URL_S3="+s.S3Endpoint)
+	}
+	return append(env,
+		"AWS_ACCESS_KEY_ID="+AccessKeyID,
+		"AWS_SECRET_ACCESS_KEY="+SecretAccessKey,
+		"AWS_REGION="+Region,
+	)
 }
 
 // Setenv sets Env's variables in this process, except those already set, so a user's settings win.
@@ -268,14 +309,18 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 		{svc: services[ServiceDynamoDB], port: o.DynamoDBPort, endpoint: s.DynamoDBEndpoint},
 		{svc: services[ServiceSQS], port: o.SQSPort, endpoint: s.SQSEndpoint},
 	}
+	if len(o.S3Command) > 0 {
+		s.S3Endpoint = endpoint(o.Host, o.S3Port)
+		plans = append(plans, &plan{svc: services[ServiceS3], port: o.S3Port, endpoint: s.S3Endpoint})
+	}
 
-	// Look at both ports before starting anything, so a taken port fails fast and leaves nothing behind.
+	// Look at every port before starting anything, so a taken port fails fast and leaves nothing behind.
 	needStart := false
 	for _, p := range plans {
 		if err := inspect(ctx, o, p); err != nil {
 			return nil, fmt.Errorf("standins: %w", err)
 		}
-		needStart = needStart || p.start
+		needStart = needStart || (p.start && p.svc.npm)
 	}
 	if needStart {
 		if err := ensureInstalled(ctx, o.Dir, o.Logger); err != nil {
@@ -413,7 +458,7 @@ func StopPorts(o Options) error {
 	if err != nil {
 		return fmt.Errorf("standins: %w", err)
 	}
-	ports := map[string]int{ServiceDynamoDB: o.DynamoDBPort, ServiceSQS: o.SQSPort}
+	ports := map[string]int{ServiceDynamoDB: o.DynamoDBPort, ServiceSQS: o.SQSPort, ServiceS3: o.S3Port}
 	return stopRecordedIn(o.Dir, o.Logger, func(name string, port int) bool { return ports[name] == port })
 }
 

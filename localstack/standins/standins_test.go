@@ -340,10 +340,41 @@ func TestStartWithoutJava(t *testing.T) {
 func TestBadPortVariable(t *testing.T) {
 	t.Setenv(standins.EnvDynamoDBPort, "eighty")
 	t.Setenv(standins.EnvSQSPort, "70000")
+	t.Setenv(standins.EnvS3Port, "-1")
 	_, err := standins.Start(t.Context(), standins.Options{Dir: t.TempDir()})
 	require.Error(t, err)
 	require.Contains(t, err.Error(), `SCALEOUT_DYNAMODB_PORT="eighty" is not a TCP port`)
 	require.Contains(t, err.Error(), `SCALEOUT_SQS_PORT="70000" is not a TCP port`)
+	require.Contains(t, err.Error(), `SCALEOUT_S3_PORT="-1" is not a TCP port`)
+
+	_, err = standins.Start(t.Context(), standins.Options{Dir: t.TempDir(), DynamoDBPort: 8001, SQSPort: 9001, S3Port: 9001})
+	require.ErrorContains(t, err, "SQS and S3 both set to port 9001: give them different ports (SCALEOUT_SQS_PORT, SCALEOUT_S3_PORT)")
+}
+
+// With an S3Command (as `scaleout standins up` gives), Start runs the S3
+// stand-in as a process of its own beside the others, Env names it, and
+// StopPorts (`scaleout standins down`) stops it with them.
+func TestStartsTheS3StandIn(t *testing.T) {
+	o := setup(t)
+	bin := filepath.Join(t.TempDir(), "scaleout")
+	out, err := exec.Command("go", "build", "-o", bin, "../../cmd/scaleout").CombinedOutput()
+	require.NoError(t, err, "go build: %s", out)
+	o.S3Port = freePorts(t, 1)[0]
+	o.S3Command = []string{bin, "standins", standins.S3ServeCommand}
+
+	s, err := standins.Start(t.Context(), o)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = standins.StopPorts(o) })
+	want := "http://127.0.0.1:" + strconv.Itoa(o.S3Port)
+	require.Equal(t, want, s.S3Endpoint)
+	require.Contains(t, s.Env(), "AWS_ENDPOINT_URL_S3="+want)
+	require.Contains(t, s.Started(), standins.ServiceS3)
+	require.NoError(t, standins.CheckS3(t.Context(), want, 5*time.Second))
+
+	require.NoError(t, standins.StopPorts(o))
+	require.Eventually(t, func() bool { return standins.CheckS3(t.Context(), want, time.Second) != nil },
+		10*time.Second, 50*time.Millisecond, "the S3 stand-in stops with the others")
+	requireDownSoon(t, s)
 }
 
 func TestDefaultDir(t *testing.T) {

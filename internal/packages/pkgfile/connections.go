@@ -162,10 +162,16 @@ func (v *validator) password(at path, s string) {
 	}
 }
 
-// usesConnection checks a task's literal `connection` setting: the package
-// defines it, and it is of a kind the task type works with.
-func (v *validator) usesConnection(t Task, at path, kinds []connection.Kind) {
-	name, ok := t.With["connection"].(string)
+// connectionSettings are the settings in which a task whose type is a
+// task.ConnectionUser names a connection: its own, and another one a copy
+// or move goes to (the s3 task's to_connection).
+var connectionSettings = []string{"connection", "to_connection"}
+
+// usesConnection checks a task's literal connection setting (one of
+// connectionSettings): the package defines it, and it is of a kind the
+// task type works with.
+func (v *validator) usesConnection(t Task, setting string, at path, kinds []connection.Kind) {
+	name, ok := t.With[setting].(string)
 	if !ok || name == "" || isTemplate(name) {
 		return // missing or of the wrong type: the type's Check says so
 	}

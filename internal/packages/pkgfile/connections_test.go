@@ -64,6 +64,20 @@ func TestConnections(t *testing.T) {
 		{"unknown connection", head + "connections: {sales: {kind: postgres, host: h, user: u}, stock: {kind: mysql, host: h, user: u}}\n" +
 			"tasks: [{name: a, type: query, with: {connection: sale}}]\n",
 			[]string{`tasks[0] "a".with.connection: unknown connection "sale" (known: sales, stock); did you mean "sales"?`}},
+		{"to_connection, known and of the right kind", head + "connections: {in: {kind: s3, bucket: a, region: r}, out: {kind: s3, bucket: b, region: r}}\n" +
+			"tasks: [{name: a, type: objects, with: {connection: in, to_connection: out, key: k}}]\n", nil},
+		{"to_connection unknown, of the wrong kind, or of an unknown kind", "name: x\n" +
+			"parameters: {pw: {type: string, sensitive: true}, k: {type: string}}\n" +
+			"connections: {inbox: {kind: s3, bucket: a, region: r}, archive: {kind: s3, bucket: b, region: r},\n" +
+			"  db: {kind: postgres, host: h, user: u}, any: {kind: '${params.k}', host: h, user: u}}\n" +
+			"tasks: [{name: a, type: objects, with: {connection: inbox, to_connection: archiv, key: k}},\n" +
+			"  {name: b, type: objects, with: {connection: inbox, to_connection: db, key: k}},\n" +
+			"  {name: c, type: objects, with: {connection: inbox, to_connection: any, key: k}},\n" +
+			"  {name: d, type: objects, with: {connection: inbox, to_connection: '${params.k}', key: k}}]\n",
+			[]string{
+				`tasks[0] "a".with.to_connection: unknown connection "archiv" (known: any, archive, db, inbox); did you mean "archive"?`,
+				`tasks[1] "b".with.to_connection: connection "db" is of kind postgres; a objects task needs one of kind s3`,
+			}},
 		{"no connections at all", head + "tasks: [{name: a, type: query, with: {connection: sales}}]\n",
 			[]string{`tasks[0] "a".with.connection: unknown connection "sales": the package defines no connections; declare it under connections`}},
 		{"connection of the wrong kind", head + "connections: {files: {kind: s3, bucket: b, region: r}}\n" +

@@ -147,10 +147,18 @@ func (fakeDatabaseType) ConnectionKinds() []connection.Kind {
 }
 
 // connectionTypes is fakeTypes with a "query" type that names a database
-// connection.
+// connection and an "objects" type that names s3 ones.
 func connectionTypes() *task.Registry {
 	r := fakeTypes()
 	r.MustRegister("query", fakeDatabaseType{fakeType{required: []string{"connection"},
 		fields: map[string]func(any) error{"connection": isString, "statement": isString}}})
+	r.MustRegister("objects", fakeStorageType{fakeType{required: []string{"connection"},
+		fields: map[string]func(any) error{"connection": isString, "to_connection": isString, "key": isString}}})
 	return r
 }
+
+// fakeStorageType is a task type that names s3 connections, in connection
+// and to_connection, as the s3 type does.
+type fakeStorageType struct{ fakeType }
+
+func (fakeStorageType) ConnectionKinds() []connection.Kind { return []connection.Kind{connection.S3} }

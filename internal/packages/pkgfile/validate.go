@@ -66,7 +66,9 @@ var (
 //     and system only (connections are resolved when the run starts), a
 //     password that comes from sensitive parameters (a literal one is
 //     refused); a task whose type names a connection (task.ConnectionUser)
-//     names one the package defines, of a kind the type works with; a
+//     names one the package defines, of a kind the type works with, in
+//     with.connection and in with.to_connection (an s3 copy's or move's
+//     other bucket) alike; a
 //     sequence's transaction names a database connection.
 //
 // A foreach's `as`, when it is not "item", names a declared variable that
@@ -300,7 +302,9 @@ func (v *validator) task(t Task, at path, depth int) {
 			v.ps.add(at.key("with"), "%s", err)
 		}
 		if user, uses := typ.(task.ConnectionUser); uses {
-			v.usesConnection(t, at.key("with").key("connection"), user.ConnectionKinds())
+			for _, setting := range connectionSettings {
+				v.usesConnection(t, setting, at.key("with").key(setting), user.ConnectionKinds())
+			}
 		}
 	}
 }

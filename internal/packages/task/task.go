@@ -62,8 +62,9 @@ type Connections interface {
 }
 
 // ConnectionUser is a Type whose tasks name a connection in their
-// `connection` setting. Validation checks that the package defines the
-// connection named and that it is of one of ConnectionKinds.
+// `connection` setting (and in `to_connection`, where the type takes one).
+// Validation checks that the package defines each connection named and
+// that it is of one of ConnectionKinds.
 type ConnectionUser interface {
 	ConnectionKinds() []connection.Kind
 }

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strconv"
 	"sync"
 	"time"
 
@@ -17,6 +18,7 @@ import (
 	"github.com/scaleout/scaleout/internal/stream/streampoll"
 	"github.com/scaleout/scaleout/internal/wiring/assemble"
 	"github.com/scaleout/scaleout/internal/wiring/config"
+	"github.com/scaleout/scaleout/localstack/s3standin"
 	"github.com/scaleout/scaleout/localstack/standins"
 )
 
@@ -30,6 +32,44 @@ type Options struct {
 	StandIns standins.Options
 	// Ready, if set, is called with the API's base URL once everything runs.
 	Ready func(baseURL string)
+}
+
+// S3Endpoint is where the s3 tasks of the stack's worker send their
+// requests once Run has started: the S3 stand-in it serves, or the one the
+// environment names. Empty before.
+func S3Endpoint() string { return os.Getenv(envS3Endpoint) }
+
+const envS3Endpoint = "AWS_ENDPOINT_URL_S3"
+
+// serveS3 serves S3 for the worker's s3 tasks, unless the environment
+// already points S3 somewhere (AWS_ENDPOINT_URL_S3, or AWS_ENDPOINT_URL for
+// LocalStack): an in-process S3 stand-in on the stand-ins' host and S3 port
+// (SCALEOUT_S3_PORT, default 9325), or the one `scaleout standins up`
+// started there. It sets AWS_ENDPOINT_URL_S3 for the worker's SDK clients;
+// 127.0.0.1 being an address, the SDK then names buckets in the path.
+// Its buckets and objects are in memory (see localstack/s3standin): close
+// ends them.
+func serveS3(ctx context.Context, so standins.Options, log *slog.Logger) (closeS3 func() error, err error) {
+	closeS3 = func() error { return nil }
+	if os.Getenv(envS3Endpoint) != "" || os.Getenv("AWS_ENDPOINT_URL") != "" {
+		return closeS3, nil
+	}
+	so, err = so.WithDefaults()
+	if err != nil {
+		return nil, err
+	}
+	addr := net.JoinHostPort(so.Host, strconv.Itoa(so.S3Port))
+	srv, err := s3standin.Start(ctx, s3standin.Options{Addr: addr})
+	if err != nil {
+		url := "http://" + addr
+		if cerr := standins.CheckS3(ctx, url, 5*time.Second); cerr != nil {
+			return nil, fmt.Errorf("%w; nothing there answers as S3 either (set %s to a free port)", err, standins.EnvS3Port)
+		}
+		log.InfoContext(ctx, "reusing the S3 stand-in running there", "s3", url)
+		return closeS3, os.Setenv(envS3Endpoint, url)
+	}
+	log.InfoContext(ctx, "S3 stand-in ready (in memory: its buckets and objects are gone when this stops)", "s3", srv.URL)
+	return srv.Close, os.Setenv(envS3Endpoint, srv.URL)
 }
 
 // usesExternalEndpoints reports whether the environment already points the
@@ -78,6 +118,15 @@ func Run(ctx context.Context, o Options) (err error) {
 		stack.Setenv()
 		log.Info("stand-ins ready", "dynamodb", stack.DynamoDBEndpoint, "sqs", stack.SQSEndpoint)
 	}
+	closeS3, err := serveS3(ctx, o.StandIns, log.With("component", "standins"))
+	if err != nil {
+		return fmt.Errorf("serve S3: %w", err)
+	}
+	defer func() {
+		if serr := closeS3(); serr != nil {
+			err = errors.Join(err, fmt.Errorf("stop the S3 stand-in: %w", serr))
+		}
+	}()
 
 	clients, err := awsconfig.Load(ctx)
 	if err != nil {

@@ -6,7 +6,7 @@
 // only (textContent), never as HTML.
 
 import * as api from "./api.js";
-import { FINAL, STATUSES, ago, between, clock, duration, full, ref, shortID, splitCommand, statusLabel } from "./format.js";
+import { FINAL, STATUSES, ago, between, clock, definitionTasks, describeConnection, duration, full, ref, shortID, splitCommand, statusLabel } from "./format.js";
 
 const POLL_MS = 2000;
 const PAGE = 50; // executions per "Show more"
@@ -690,10 +690,36 @@ function renderExecution(e) {
       el("td", {}, statusBadge(a.outcome)), el("td", { class: "wrap", text: a.reason || "" })))
     : [el("tr", {}, el("td", { class: "empty", colspan: 6, text: "None: this is the first attempt." }))]));
 
+  renderDefinition(e);
+
   const params = Object.entries(e.parameters || {});
   $("exec-params").replaceChildren(...(params.length
     ? params.map(([k, v]) => el("div", {}, el("dt", { class: "mono", text: k }), el("dd", { class: "mono", text: typeof v === "string" ? v : JSON.stringify(v) })))
     : [el("div", { class: "muted", text: "No parameters." })]));
+}
+
+// renderDefinition shows what the package is: its tasks (type and what
+// each does) and its connections (kind and where; never a password). The
+// definition does not change, so it is drawn once per execution.
+function renderDefinition(e) {
+  const def = e.definition;
+  const card = $("exec-package");
+  if (card.dataset.for === e.id) return;
+  card.dataset.for = e.id;
+  card.hidden = !def;
+  if (!def) return;
+  const tasks = definitionTasks(def);
+  $("exec-definition").replaceChildren(...(tasks.length
+    ? tasks.map((t) => el("tr", { "data-task": t.name, "data-type": t.type },
+      el("td", { class: `mono depth-${Math.min(t.depth, 4)}`, text: t.name }),
+      el("td", {}, el("span", { class: "tag", text: t.type }), t.disabled ? el("span", { class: "sub", text: "disabled" }) : null),
+      el("td", { class: "wrap", text: t.what })))
+    : [el("tr", {}, el("td", { class: "empty", colspan: 3, text: "No tasks." }))]));
+  const conns = Object.entries(def.connections || {}).sort(([a], [b]) => a.localeCompare(b));
+  $("exec-connections-block").hidden = conns.length === 0;
+  $("exec-connections").replaceChildren(...conns.map(([name, c]) => el("tr", { "data-connection": name, "data-kind": c.kind },
+    el("td", { class: "mono", text: name }), el("td", {}, el("span", { class: "tag", text: c.kind })),
+    el("td", { class: "wrap mono", text: describeConnection(c) }))));
 }
 
 async function loadMessages(d) {

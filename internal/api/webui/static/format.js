@@ -120,3 +120,114 @@ export function splitCommand(line) {
   if (inWord) words.push(word);
   return words;
 }
+
+// ---------------------------------------------------------------- packages
+
+// clip shortens text to n characters, on one line.
+function clip(s, n = 120) {
+  const one = String(s).replace(/\s+/g, " ").trim();
+  return one.length > n ? `${one.slice(0, n - 1)}…` : one;
+}
+
+// text shows a setting's value: strings as they are, the rest as JSON.
+function text(v) {
+  return typeof v === "string" ? v : JSON.stringify(v);
+}
+
+// describeTask says in one line what a task of a package definition does,
+// from its type and settings (with): the sql task's connection, statement
+// or file and result; the s3 task's operation, connection, objects and
+// where they go; an exec task's command. Settings hold no passwords
+// (connections do, and describeConnection leaves them out).
+export function describeTask(t) {
+  const w = t.with || {};
+  const parts = [];
+  const add = (label, v) => {
+    if (v !== undefined && v !== null && v !== "") parts.push(label ? `${label} ${clip(text(v), 80)}` : clip(text(v), 80));
+  };
+  switch (t.type) {
+    case "sql": {
+      add("on", w.connection);
+      if (w.file !== undefined) add("file", w.file);
+      else if (Array.isArray(w.statements)) parts.push(`${w.statements.length} statement${w.statements.length === 1 ? "" : "s"}: ${clip(text(w.statements[0]?.statement ?? w.statements[0]), 80)}`);
+      else add("", w.statement);
+      if (w.result && w.result !== "none") add("→", w.result);
+      if (w.transaction === true) parts.push("in a transaction");
+      break;
+    }
+    case "s3": {
+      add("", w.op);
+      add("on", w.connection);
+      add("key", w.key);
+      add("prefix", w.prefix);
+      add("glob", w.glob);
+      add("newer than", w.newer_than);
+      add("from", w.from);
+      add("to", w.to);
+      add("to key", w.to_key);
+      add("to prefix", w.to_prefix);
+      add("to connection", w.to_connection);
+      add("limit", w.limit);
+      break;
+    }
+    case "exec":
+      add("", Array.isArray(w.command) ? w.command.map(text).join(" ") : w.command);
+      break;
+    case "http":
+      add("", `${w.method || "GET"} ${w.url || ""}`);
+      break;
+    case "sleep":
+      add("", w.duration);
+      break;
+    case "fail":
+      add("", w.message);
+      break;
+    case "set":
+      add("", Object.keys(w.values || {}).join(", "));
+      break;
+    case "sequence":
+      if (t.transaction?.connection) add("transaction on", t.transaction.connection);
+      break;
+    case "foreach":
+      add("over", t.items);
+      if (t.parallel) parts.push("in parallel");
+      break;
+    default:
+      add("", Object.keys(w).join(", "));
+  }
+  return parts.join(" · ");
+}
+
+// definitionTasks flattens a package definition's tasks, containers' tasks
+// after them: [{name, depth, type, what, disabled}].
+export function definitionTasks(def, depth = 0) {
+  const out = [];
+  for (const t of (def && def.tasks) || []) {
+    out.push({ name: t.name, depth, type: t.type, what: describeTask(t), disabled: t.disabled === true });
+    out.push(...definitionTasks(t, depth + 1));
+  }
+  return out;
+}
+
+// describeConnection says where a connection goes: a database's user,
+// host, port and database, with its options; an s3 connection's bucket,
+// region and endpoint. Never its password: only whether it has one.
+export function describeConnection(c) {
+  if (!c) return "";
+  if (c.kind === "s3") {
+    const parts = [`bucket ${text(c.bucket ?? "")}`];
+    if (c.region) parts.push(`region ${text(c.region)}`);
+    if (c.endpoint) parts.push(`endpoint ${text(c.endpoint)}`);
+    if (c.path_style === true || c.path_style === "true") parts.push("path style");
+    return parts.join(" · ");
+  }
+  let where = text(c.host ?? "");
+  if (c.port !== undefined && c.port !== "") where += `:${text(c.port)}`;
+  if (c.database) where += `/${text(c.database)}`;
+  if (c.user) where = `${text(c.user)}@${where}`;
+  const parts = [where];
+  const opts = Object.entries(c.options || {});
+  if (opts.length) parts.push(opts.map(([k, v]) => `${k}=${text(v)}`).join(" "));
+  if (c.password) parts.push("password from a sensitive parameter");
+  return parts.join(" · ");
+}
