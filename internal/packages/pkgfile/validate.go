@@ -298,8 +298,17 @@ func (v *validator) task(t Task, at path, depth int) {
 	}
 	v.settings(t, at.key("with"))
 	if ok {
-		for _, err := range check(typ, t.With) {
-			v.ps.add(at.key("with"), "%s", err)
+		for _, c := range check(typ, t.With) {
+			where := at.key("with")
+			for _, step := range c.path {
+				switch x := step.(type) {
+				case string:
+					where = where.key(x)
+				case int:
+					where = where.index(x, "")
+				}
+			}
+			v.ps.add(where, "%s", c.msg)
 		}
 		if user, uses := typ.(task.ConnectionUser); uses {
 			for _, setting := range connectionSettings {
@@ -434,12 +443,19 @@ func (v *validator) refs(at path, refs []expression.Ref) {
 	}
 }
 
+// checkProblem is one problem a task type's Check found, at path under
+// the task's `with` (a *task.FieldError's) or at `with` itself.
+type checkProblem struct {
+	path []any
+	msg  string
+}
+
 // check runs a task type's Check, one problem per joined error; a panic
 // in it is reported, not raised.
-func check(typ task.Type, with map[string]any) (errs []string) {
+func check(typ task.Type, with map[string]any) (errs []checkProblem) {
 	defer func() {
 		if r := recover(); r != nil {
-			errs = append(errs, fmt.Sprintf("the task type's check failed: %v", r))
+			errs = append(errs, checkProblem{msg: fmt.Sprintf("the task type's check failed: %v", r)})
 		}
 	}()
 	if with == nil {
@@ -456,7 +472,11 @@ func check(typ task.Type, with map[string]any) (errs []string) {
 			}
 			return
 		}
-		errs = append(errs, err.Error())
+		if fe, ok := err.(*task.FieldError); ok {
+			errs = append(errs, checkProblem{path: fe.Path, msg: fe.Error()})
+			return
+		}
+		errs = append(errs, checkProblem{msg: err.Error()})
 	}
 	flatten(typ.Check(with))
 	return errs

@@ -1,0 +1,28 @@
+// Package builtin gathers the component types every dataflow task knows:
+// each component package's Register is called here.
+package builtin
+
+import (
+	"sync"
+
+	"github.com/scaleout/scaleout/internal/packages/dataflow"
+)
+
+// Register adds every built-in component type to r.
+func Register(r *dataflow.Registry) {
+	_ = r // component packages add their Register calls here
+}
+
+var (
+	once sync.Once
+	reg  *dataflow.Registry
+)
+
+// Registry is the registry of the built-in component types, made once.
+func Registry() *dataflow.Registry {
+	once.Do(func() {
+		reg = dataflow.NewRegistry()
+		Register(reg)
+	})
+	return reg
+}
