@@ -6,11 +6,12 @@ import (
 	"sync"
 
 	"github.com/scaleout/scaleout/internal/packages/dataflow"
+	"github.com/scaleout/scaleout/internal/packages/dataflow/fileio"
 )
 
 // Register adds every built-in component type to r.
 func Register(r *dataflow.Registry) {
-	_ = r // component packages add their Register calls here
+	fileio.Register(r)
 }
 
 var (
