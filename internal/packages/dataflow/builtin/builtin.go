@@ -7,11 +7,13 @@ import (
 
 	"github.com/scaleout/scaleout/internal/packages/dataflow"
 	"github.com/scaleout/scaleout/internal/packages/dataflow/fileio"
+	"github.com/scaleout/scaleout/internal/packages/dataflow/sqlio"
 )
 
 // Register adds every built-in component type to r.
 func Register(r *dataflow.Registry) {
 	fileio.Register(r)
+	sqlio.Register(r)
 }
 
 var (
