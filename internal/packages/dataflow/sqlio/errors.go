@@ -32,6 +32,10 @@ var mssqlRowErrors = map[int32]bool{
 // writing the rows one by one tells which row; other errors (the
 // connection, a missing table, permissions) fail the component.
 func isRowError(err error) bool {
+	var ve *valueError
+	if errors.As(err, &ve) {
+		return true
+	}
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) {
 		// Class 22: data exception; class 23: integrity constraint violation.

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"time"
 
@@ -42,11 +43,15 @@ func newPGCopy(_ context.Context, conn *sql.Conn, parts []string, m mapping) (*p
 	return &pgCopy{conn: conn, table: pgx.Identifier(parts), m: m}, nil
 }
 
-func (p *pgCopy) copy(ctx context.Context, src pgx.CopyFromSource) error {
-	return p.conn.Raw(func(dc any) error {
+func (p *pgCopy) copy(ctx context.Context, src *batchRows) error {
+	err := p.conn.Raw(func(dc any) error {
 		_, err := dc.(*stdlib.Conn).Conn().CopyFrom(ctx, p.table, p.m.names(), src)
 		return err
 	})
+	if err != nil && src.valueErr != nil {
+		return src.valueErr
+	}
+	return err
 }
 
 func (p *pgCopy) stream(ctx context.Context, in dataflow.Input) error {
@@ -84,6 +89,9 @@ type batchRows struct {
 	cells   []pgCell
 	recv    func() (arrow.RecordBatch, error)
 	recvErr error
+	// valueErr is the value pgx could not take from a cell (the COPY
+	// fails with it, as the server's cancellation).
+	valueErr error
 }
 
 func newBatchRows(m mapping) *batchRows {
@@ -94,7 +102,7 @@ func newBatchRows(m mapping) *batchRows {
 func (s *batchRows) set(batch arrow.RecordBatch, lo, hi int) {
 	s.batch, s.row, s.hi = batch, lo-1, hi
 	for j, c := range s.m.in {
-		s.cells[j] = newPGCell(batch.Column(c), s.m.table[j].dbType)
+		s.cells[j] = newPGCell(batch.Column(c), s.m.table[j], &s.valueErr)
 	}
 }
 
@@ -168,11 +176,12 @@ func textTarget(dbType string) bool {
 	return false
 }
 
-func newPGCell(arr arrow.Array, dbType string) pgCell {
+func newPGCell(arr arrow.Array, col tableColumn, fail *error) pgCell {
+	dbType := col.dbType
 	var v pgValue
 	switch a := arr.(type) {
 	case *array.String:
-		v = &pgString{a: a}
+		v = &pgString{a: a, name: col.name, fail: fail}
 	case *array.Int64:
 		v = &pgInt[int64]{vals: a.Int64Values()}
 	case *array.Int32:
@@ -198,17 +207,93 @@ func newPGCell(arr arrow.Array, dbType string) pgCell {
 	return pgCell{arr: arr, v: v}
 }
 
+// pgString is a string column; going into a column of another type it
+// is parsed, and a value that does not parse fails its row (valueError).
 type pgString struct {
-	a   *array.String
-	row int
+	a    *array.String
+	name string
+	row  int
+	fail *error
 }
 
 func (v *pgString) at(row int) { v.row = row }
+func (v *pgString) s() string  { return v.a.Value(v.row) }
 func (v *pgString) TextValue() (pgtype.Text, error) {
-	return pgtype.Text{String: v.a.Value(v.row), Valid: true}, nil
+	return pgtype.Text{String: v.s(), Valid: true}, nil
 }
-func (v *pgString) Value() (driver.Value, error) { return v.a.Value(v.row), nil }
-func (v *pgString) BytesValue() ([]byte, error)  { return []byte(v.a.Value(v.row)), nil }
+func (v *pgString) Value() (driver.Value, error) { return v.s(), nil }
+func (v *pgString) BytesValue() ([]byte, error)  { return []byte(v.s()), nil }
+
+func (v *pgString) bad(want string) error {
+	err := &valueError{column: v.name, value: v.s(), want: want}
+	*v.fail = err
+	return err
+}
+
+func (v *pgString) Int64Value() (pgtype.Int8, error) {
+	n, err := strconv.ParseInt(strings.TrimSpace(v.s()), 10, 64)
+	if err != nil {
+		return pgtype.Int8{}, v.bad("an integer")
+	}
+	return pgtype.Int8{Int64: n, Valid: true}, nil
+}
+
+func (v *pgString) Float64Value() (pgtype.Float8, error) {
+	f, err := strconv.ParseFloat(strings.TrimSpace(v.s()), 64)
+	if err != nil {
+		return pgtype.Float8{}, v.bad("a number")
+	}
+	return pgtype.Float8{Float64: f, Valid: true}, nil
+}
+
+func (v *pgString) NumericValue() (pgtype.Numeric, error) {
+	var n pgtype.Numeric
+	if err := n.Scan(strings.TrimSpace(v.s())); err != nil || !n.Valid {
+		return pgtype.Numeric{}, v.bad("a number")
+	}
+	return n, nil
+}
+
+func (v *pgString) BoolValue() (pgtype.Bool, error) {
+	b, err := strconv.ParseBool(strings.TrimSpace(v.s()))
+	if err != nil {
+		return pgtype.Bool{}, v.bad("true or false")
+	}
+	return pgtype.Bool{Bool: b, Valid: true}, nil
+}
+
+func (v *pgString) time() (time.Time, error) {
+	var n nullTime
+	if err := n.parse(strings.TrimSpace(v.s())); err != nil {
+		return time.Time{}, v.bad("a date or time (2006-01-02, RFC 3339)")
+	}
+	return n.Time, nil
+}
+
+func (v *pgString) DateValue() (pgtype.Date, error) {
+	t, err := v.time()
+	return pgtype.Date{Time: t, Valid: err == nil}, err
+}
+
+func (v *pgString) TimestampValue() (pgtype.Timestamp, error) {
+	t, err := v.time()
+	return pgtype.Timestamp{Time: t, Valid: err == nil}, err
+}
+
+func (v *pgString) TimestamptzValue() (pgtype.Timestamptz, error) {
+	t, err := v.time()
+	return pgtype.Timestamptz{Time: t, Valid: err == nil}, err
+}
+
+// valueError is a value the database cannot take into its column, found
+// before it was sent: its row fails (on_error applies).
+type valueError struct {
+	column, value, want string
+}
+
+func (e *valueError) Error() string {
+	return fmt.Sprintf("column %q: %q is not %s", e.column, e.value, e.want)
+}
 
 type pgInt[T int64 | int32 | int16] struct {
 	vals []T

@@ -324,3 +324,54 @@ components:
 		assert.Contains(t, err.Error(), "settings.query: required")
 	})
 }
+
+func TestDestinationConvertsToTheColumnsTypes(t *testing.T) {
+	t.Parallel()
+	each(t, func(t *testing.T, s server, env dataflow.Env, db *sql.DB) {
+		exec(t, db, "CREATE TABLE conv (code "+s.text+", amount numeric(12,2), at "+s.ts+", n integer, f real)")
+		dataflowtest.MustRun(t, `
+components:
+  - name: v
+    type: values
+    settings:
+      columns: [{name: code, type: int64}, {name: amount, type: float64}, {name: at, type: date}, {name: n, type: int16}, {name: f, type: float64}]
+      rows: [[42, 12.5, "2024-03-04", 7, 0.5], [null, null, null, null, null]]
+  - {name: write, type: sql_destination, input: v, settings: {connection: db, table: conv}}
+`, use(), dataflowtest.WithEnv(env))
+		var code, amount sql.NullString
+		var at sql.NullTime
+		var n sql.NullInt64
+		var f sql.NullFloat64
+		require.NoError(t, db.QueryRowContext(t.Context(), "SELECT code, amount, at, n, f FROM conv WHERE code IS NOT NULL").Scan(&code, &amount, &at, &n, &f))
+		assert.Equal(t, "42", code.String, "an integer into a text column")
+		assert.Equal(t, "12.50", amount.String)
+		assert.Equal(t, time.Date(2024, 3, 4, 0, 0, 0, 0, time.UTC), at.Time.UTC())
+		assert.Equal(t, int64(7), n.Int64)
+		assert.InDelta(t, 0.5, f.Float64, 1e-9)
+		var nulls int
+		require.NoError(t, db.QueryRowContext(t.Context(), "SELECT COUNT(*) FROM conv WHERE code IS NULL AND amount IS NULL AND at IS NULL").Scan(&nulls))
+		assert.Equal(t, 1, nulls)
+	})
+}
+
+func TestDestinationRejectsTextTheColumnCannotTake(t *testing.T) {
+	t.Parallel()
+	each(t, func(t *testing.T, s server, env dataflow.Env, db *sql.DB) {
+		exec(t, db, "CREATE TABLE c2 (n integer, day date)")
+		res := dataflowtest.MustRun(t, `
+components:
+  - {name: v, type: values, settings: {columns: [{name: n, type: string}, {name: day, type: string}], rows: [["5", "2024-01-02"], ["x", "2024-01-03"], ["6", "2024-01-04"]]}}
+  - {name: write, type: sql_destination, input: v, on_error: redirect, settings: {connection: db, table: c2}}
+  - {name: bad, type: collect, input: write.error}
+`, use(), dataflowtest.WithEnv(env))
+		bad := res.Collected("bad").Maps()
+		require.Len(t, bad, 1)
+		assert.Equal(t, "x", bad[0]["n"])
+		want := map[connection.Kind]string{connection.Postgres: `column "n": "x" is not an integer`, connection.MySQL: "Incorrect integer value: 'x'"}[s.kind]
+		assert.Contains(t, bad[0][dataflow.ErrorReasonColumn], want)
+		var n, sum int
+		require.NoError(t, db.QueryRowContext(t.Context(), "SELECT COUNT(*), SUM(n) FROM c2").Scan(&n, &sum))
+		assert.Equal(t, 2, n)
+		assert.Equal(t, 11, sum)
+	})
+}
