@@ -16,7 +16,8 @@ import (
 )
 
 // ProjectFile names the optional file of a project folder that declares
-// the project's parameters (project.yaml, or .yml or .json).
+// the project's parameters and connections (project.yaml, or .yml or
+// .json).
 const ProjectFile = "project.yaml"
 
 // ReadBundle builds the bundle to deploy from a project folder:
@@ -24,7 +25,9 @@ const ProjectFile = "project.yaml"
 //   - every *.yaml, *.yml and *.json file at its top is a package, named by
 //     its `name:` or else by the file's name without the extension;
 //   - project.yaml (or project.yml, project.json), if there is one, holds
-//     the project's parameters as `parameters: {name: {type: ...}}`;
+//     the project's parameters as `parameters: {name: {type: ...}}` and
+//     its connections, which every package has as its own, as
+//     `connections: {name: {kind: postgres, host: ...}}`;
 //   - every other file, in subfolders too, goes with the packages as a
 //     file of the project ("sql/load.sql"); names starting with "." are
 //     left out.
@@ -56,11 +59,11 @@ func ReadBundle(fsys fs.FS) (scaleouttype.Bundle, error) {
 		top := !strings.Contains(p, "/")
 		switch {
 		case top && slices.Contains([]string{"project.yaml", "project.yml", "project.json"}, p):
-			params, err := projectParameters(data)
+			pf, err := readProjectFile(data)
 			if err != nil {
 				errs = append(errs, fmt.Errorf("%s: %w", p, err))
 			}
-			b.Parameters = params
+			b.Parameters, b.Connections = pf.Parameters, pf.Connections
 		case top && (ext == ".yaml" || ext == ".yml" || ext == ".json"):
 			name := packageName(data, strings.TrimSuffix(p, ext))
 			if other, dup := from[name]; dup {
@@ -97,26 +100,47 @@ func packageName(data []byte, def string) string {
 	return def
 }
 
-// projectParameters reads project.yaml: `parameters:` and nothing else.
-func projectParameters(data []byte) (map[string]scaleouttype.Parameter, error) {
+// projectFile is what project.yaml declares.
+type projectFile struct {
+	Parameters  map[string]scaleouttype.Parameter  `json:"parameters"`
+	Connections map[string]scaleouttype.Connection `json:"connections"`
+}
+
+// readProjectFile reads project.yaml: `parameters:` and `connections:`,
+// nothing else. The server validates what they hold.
+func readProjectFile(data []byte) (projectFile, error) {
+	var pf projectFile
 	var doc map[string]any
 	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return nil, fmt.Errorf("not valid YAML or JSON: %w", err)
+		return pf, fmt.Errorf("not valid YAML or JSON: %w", err)
 	}
 	for k := range doc {
-		if k != "parameters" {
-			return nil, fmt.Errorf("unknown field %q: the project file holds `parameters:` only", k)
+		if k != "parameters" && k != "connections" {
+			return pf, fmt.Errorf("unknown field %q: the project file holds `parameters:` and `connections:` only", k)
 		}
 	}
-	raw, err := json.Marshal(doc["parameters"])
+	var errs []error
+	if v, ok := doc["parameters"]; ok {
+		if err := decodeStrict(v, &pf.Parameters); err != nil {
+			errs = append(errs, fmt.Errorf("parameters: write `name: {type: string|int|float|bool|datetime|list, required, default, sensitive, description}`: %w", err))
+		}
+	}
+	if v, ok := doc["connections"]; ok {
+		if err := decodeStrict(v, &pf.Connections); err != nil {
+			errs = append(errs, fmt.Errorf("connections: write `name: {kind: postgres|mysql|sqlserver|s3, host, port, database, user, password, options, bucket, region, endpoint, path_style}`: %w", err))
+		}
+	}
+	return pf, errors.Join(errs...)
+}
+
+// decodeStrict decodes a YAML value into out through JSON, refusing
+// unknown fields.
+func decodeStrict(v any, out any) error {
+	raw, err := json.Marshal(v)
 	if err != nil {
-		return nil, fmt.Errorf("parameters: %w", err)
+		return err
 	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
-	var params map[string]scaleouttype.Parameter
-	if err := dec.Decode(&params); err != nil {
-		return nil, fmt.Errorf("parameters: write `name: {type: string|int|float|bool|datetime|list, required, default, sensitive, description}`: %w", err)
-	}
-	return params, nil
+	return dec.Decode(out)
 }

@@ -92,10 +92,11 @@ func TestNewSigV4Region(t *testing.T) {
 func TestReadBundle(t *testing.T) {
 	t.Parallel()
 	fsys := fstest.MapFS{
-		"hello.yaml":        {Data: []byte("name: greet\ntasks: []\n")},
-		"load.yml":          {Data: []byte("tasks: []\n")},
-		"other.json":        {Data: []byte(`{"name": "other", "tasks": []}`)},
-		"project.yaml":      {Data: []byte("parameters:\n  date: {type: string, required: true}\n")},
+		"hello.yaml": {Data: []byte("name: greet\ntasks: []\n")},
+		"load.yml":   {Data: []byte("tasks: []\n")},
+		"other.json": {Data: []byte(`{"name": "other", "tasks": []}`)},
+		"project.yaml": {Data: []byte("parameters:\n  date: {type: string, required: true}\n" +
+			"connections:\n  dw: {kind: postgres, host: db, port: 5432, user: etl, password: \"${params.pw}\"}\n")},
 		"sql/load.sql":      {Data: []byte("select 1;\n")},
 		"README.md":         {Data: []byte("# notes\n")},
 		".git/config":       {Data: []byte("[core]\n")},
@@ -111,6 +112,8 @@ func TestReadBundle(t *testing.T) {
 		"other": `{"name": "other", "tasks": []}`,
 	}, b.Packages)
 	require.Equal(t, map[string]pkgfile.Parameter{"date": {Type: pkgfile.String, Required: true}}, b.Parameters)
+	require.Equal(t, map[string]pkgfile.Connection{"dw": {Kind: "postgres", Host: "db", Port: "5432", User: "etl", Password: "${params.pw}"}},
+		b.Connections, "project connections, the port's number kept as text")
 	require.Equal(t, map[string]string{
 		"sql/load.sql":    "select 1;\n",
 		"README.md":       "# notes\n",
@@ -126,6 +129,10 @@ func TestReadBundle(t *testing.T) {
 	_, err = client.ReadBundle(fstest.MapFS{"a.yaml": {Data: []byte("tasks: []\n")},
 		"project.yaml": {Data: []byte("parameters:\n  d: {type: string, requird: true}\n")}})
 	require.ErrorContains(t, err, "requird")
+	_, err = client.ReadBundle(fstest.MapFS{"a.yaml": {Data: []byte("tasks: []\n")},
+		"project.yaml": {Data: []byte("connections:\n  dw: {kind: postgres, hots: db}\n")}})
+	require.ErrorContains(t, err, "connections: write")
+	require.ErrorContains(t, err, "hots")
 }
 
 // Answers that do not come from Scaleout (a gateway, a proxy) still make

@@ -1,6 +1,12 @@
 package scaleouttype
 
-import "time"
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"time"
+)
 
 // ParamType is the type of a parameter or variable.
 type ParamType string
@@ -12,6 +18,54 @@ type Parameter struct {
 	Default     any       `json:"default,omitempty"`
 	Sensitive   bool      `json:"sensitive,omitempty"`
 	Description string    `json:"description,omitempty"`
+}
+
+// Connection declares one named connection, of a package or of a project:
+// a database (kind postgres, mysql or sqlserver) or an S3 bucket (kind s3).
+// Every field is text that may hold ${...} interpolations of parameters and
+// system values, resolved when the run starts, so that each can come from
+// a parameter (and so from a project environment's variable bound to it).
+// The password must: a literal one is refused, and the parameters it names
+// must be sensitive.
+type Connection struct {
+	Kind     string `json:"kind"`
+	Host     string `json:"host,omitempty"`
+	Port     Scalar `json:"port,omitempty"` // 0 or absent: the kind's default
+	Database string `json:"database,omitempty"`
+	User     string `json:"user,omitempty"`
+	Password string `json:"password,omitempty"`
+	// Options are the driver's own settings (sslmode, tls, encrypt, ...).
+	Options map[string]string `json:"options,omitempty"`
+
+	Bucket    string `json:"bucket,omitempty"`
+	Region    string `json:"region,omitempty"`
+	Endpoint  string `json:"endpoint,omitempty"` // an S3-compatible service's URL
+	PathStyle Scalar `json:"path_style,omitempty"`
+}
+
+// Scalar is a field written as text, a number or true/false (port: 5432,
+// path_style: true, or "${params.port}"), kept as its text.
+type Scalar string
+
+// UnmarshalJSON reads a string, a number or a boolean.
+func (s *Scalar) UnmarshalJSON(b []byte) error {
+	var v any
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	if err := dec.Decode(&v); err != nil {
+		return err
+	}
+	switch x := v.(type) {
+	case string:
+		*s = Scalar(x)
+	case json.Number:
+		*s = Scalar(x.String())
+	case bool:
+		*s = Scalar(strconv.FormatBool(x))
+	default:
+		return fmt.Errorf("want text, a number or true/false")
+	}
+	return nil
 }
 
 // Folder holds projects and environments.
@@ -73,8 +127,12 @@ type Project struct {
 	ProjectSummary
 	RestoredFrom int                  `json:"restored_from,omitempty"`
 	Parameters   map[string]Parameter `json:"parameters,omitempty"`
-	Packages     []PackageInfo        `json:"packages"`
-	Files        []string             `json:"files,omitempty"`
+	// Connections are the project's connections, as deployed: their
+	// fields' text, ${...} and all (a password is always a reference to
+	// a sensitive parameter, never a value).
+	Connections map[string]Connection `json:"connections,omitempty"`
+	Packages    []PackageInfo         `json:"packages"`
+	Files       []string              `json:"files,omitempty"`
 	// References and Bindings are the project's configuration, kept
 	// across deploys.
 	References []EnvRef          `json:"references"`
@@ -91,6 +149,12 @@ type Bundle struct {
 	// as its own parameters, unless it declares one of the same name,
 	// whose declaration then wins for that package.
 	Parameters map[string]Parameter `json:"parameters,omitempty"`
+	// Connections are the project's connections (SSIS's project
+	// connection managers). Every package has them as its own, unless it
+	// declares one of the same name, whose declaration then wins for that
+	// package. Their fields may read the project's parameters, and a
+	// password must come from a sensitive one.
+	Connections map[string]Connection `json:"connections,omitempty"`
 	// Files maps a relative path ("sql/load.sql") to a small text file's
 	// content, at most MaxFilesSize in all. Larger files will go to S3.
 	Files map[string]string `json:"files,omitempty"`

@@ -40,6 +40,10 @@ tasks:
       - name: insert
         type: sql
         with: {connection: warehouse, statement: "INSERT INTO orders SELECT * FROM staging", result: rows_affected}
+  - name: stage
+    type: bulk_insert
+    after: [{task: fetch}]
+    with: {connection: warehouse, file: data/orders.csv, schema: stage, table: orders, columns: [id, amount]}
 `
 	e := post(t, d, map[string]any{"definition": def, "parameters": map[string]any{"db_password": secret}})
 	got := waitFinal(t, d, e.ID)
@@ -58,7 +62,8 @@ tasks:
 		`document.querySelector('#exec-definition tr[data-task="fetch"][data-type="s3"]')?.textContent.includes("get · on inbox · glob incoming/*.csv · newer than 24h · to data/")`+
 			` && document.querySelector('#exec-definition tr[data-task="load"][data-type="sequence"]')?.textContent.includes("transaction on warehouse")`+
 			` && document.querySelector('#exec-definition tr[data-task="insert"][data-type="sql"] td.depth-1')`+
-			` && document.querySelector('#exec-definition tr[data-task="insert"]').textContent.includes("on warehouse · INSERT INTO orders SELECT * FROM staging · → rows_affected")`,
+			` && document.querySelector('#exec-definition tr[data-task="insert"]').textContent.includes("on warehouse · INSERT INTO orders SELECT * FROM staging · → rows_affected")`+
+			` && document.querySelector('#exec-definition tr[data-task="stage"][data-type="bulk_insert"]')?.textContent.includes("data/orders.csv · into stage.orders · on warehouse · columns id, amount")`,
 		30*time.Second)
 	p.waitFor("the connections show by kind and where they go",
 		`document.querySelector('#exec-connections tr[data-connection="warehouse"][data-kind="postgres"]')?.textContent.includes("loader@db.example.internal:5433/sales · sslmode=require · password from a sensitive parameter")`+

@@ -24,7 +24,8 @@ if it does not exist. The project is named after DIR unless --project names it.
 A project folder holds:
   *.yaml, *.yml, *.json   packages (at the folder's top), each named by its "name:"
                           or else by its file name
-  project.yaml            optional: the project's parameters, as "parameters: {...}"
+  project.yaml            optional: the project's parameters and connections, as
+                          "parameters: {...}" and "connections: {...}"
   anything else           files the packages use ("sql/load.sql"), sent with them;
                           names starting with "." are left out
 

@@ -123,6 +123,19 @@ func showProject(cmd *cobra.Command, p catalog.Project) error {
 		return err
 	}
 	fmt.Fprintln(out)
+	if len(p.Connections) > 0 {
+		// The project's connections, as written: where they point, never a
+		// password (only ever a ${params.X} reference anyway).
+		t = newTable(out, "CONNECTION", "KIND", "WHERE", "USER")
+		for _, name := range slices.Sorted(maps.Keys(p.Connections)) {
+			c := p.Connections[name]
+			t.row(name, c.Kind, connectionWhere(c), c.User)
+		}
+		if err := t.flush(); err != nil {
+			return err
+		}
+		fmt.Fprintln(out)
+	}
 	t = newTable(out, "PARAMETER", "OF", "TYPE", "DEFAULT", "REQUIRED", "BOUND TO")
 	n := 0
 	params := func(of string, ps map[string]pkgfile.Parameter) {
@@ -166,6 +179,29 @@ func showProject(cmd *cobra.Command, p catalog.Project) error {
 		fmt.Fprintf(out, "bindings of parameters no package declares: %s\n", strings.Join(stale, ", "))
 	}
 	return nil
+}
+
+// connectionWhere is where a connection points: host:port/database, or
+// s3://bucket with its region or endpoint.
+func connectionWhere(c pkgfile.Connection) string {
+	if c.Kind == "s3" {
+		w := "s3://" + c.Bucket
+		if c.Region != "" {
+			w += " (" + c.Region + ")"
+		}
+		if c.Endpoint != "" {
+			w += " at " + c.Endpoint
+		}
+		return w
+	}
+	w := c.Host
+	if c.Port != "" {
+		w += ":" + string(c.Port)
+	}
+	if c.Database != "" {
+		w += "/" + c.Database
+	}
+	return w
 }
 
 // refsText shows references as FOLDER/ENVIRONMENT.

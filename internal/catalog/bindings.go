@@ -170,7 +170,7 @@ func (s *Catalog) checkBindings(ctx context.Context, p ProjectRecord, bindings m
 		decls[name] = nil
 	}
 	for _, name := range slices.Sorted(maps.Keys(b.Packages)) {
-		def, ps := loadPackage(name, b.Packages[name], b.Parameters, s.types, false)
+		def, ps := loadPackage(name, b.Packages[name], declsOf(b), s.types, false)
 		if len(ps) > 0 {
 			return nil, fmt.Errorf("project %s version %d no longer validates: %w", what, v.Version, ps.err())
 		}

@@ -19,6 +19,7 @@ import (
 )
 
 // Bundle is what a deploy sends: a project's packages, its parameters and
+// connections, and the small files its packages need.
 type Bundle = scaleouttype.Bundle
 
 // check validates every part of the bundle and lists every problem, those
@@ -38,13 +39,22 @@ func checkBundle(b Bundle, types *task.Registry) (problems, []string) {
 			valid[name] = decl
 		}
 	}
+	conns := map[string]pkgfile.Connection{}
+	for _, name := range slices.Sorted(maps.Keys(b.Connections)) {
+		one := map[string]pkgfile.Connection{name: b.Connections[name]}
+		if err := pkgfile.ValidateConnections(one, valid); err != nil {
+			ps = append(ps, fromPkgfile("", err, nil)...)
+			continue
+		}
+		conns[name] = b.Connections[name]
+	}
 	names := slices.Sorted(maps.Keys(b.Packages))
 	for _, name := range names {
 		if !ValidName(name) {
 			ps.add("", fmt.Sprintf("packages[%q]", clip(name)), "package name: use 1-128 letters, digits, '.', '_' or '-', starting with a letter or digit")
 			continue
 		}
-		_, pps := loadPackage(name, b.Packages[name], valid, types, true)
+		_, pps := loadPackage(name, b.Packages[name], projectDecls{params: valid, conns: conns}, types, true)
 		ps = append(ps, pps...)
 	}
 	total := 0
@@ -100,11 +110,23 @@ func typeNames() string {
 	return strings.Join(s, ", ")
 }
 
-// loadPackage parses a package's text, adds the project's parameters it
-// does not declare, and validates the result. With lines, problems found by
-// validation get their line in the file (by validating the file alone as
-// well).
-func loadPackage(name, text string, project map[string]pkgfile.Parameter, types *task.Registry, lines bool) (*pkgfile.Package, problems) {
+// projectDecls are what a project declares for all its packages: its
+// parameters and its connections.
+type projectDecls struct {
+	params map[string]pkgfile.Parameter
+	conns  map[string]pkgfile.Connection
+}
+
+// declsOf are a stored (so valid) bundle's project declarations.
+func declsOf(b Bundle) projectDecls {
+	return projectDecls{params: b.Parameters, conns: b.Connections}
+}
+
+// loadPackage parses a package's text, adds the project's parameters and
+// connections it does not declare, and validates the result. With lines,
+// problems found by validation get their line in the file (by validating
+// the file alone as well).
+func loadPackage(name, text string, project projectDecls, types *task.Registry, lines bool) (*pkgfile.Package, problems) {
 	var ps problems
 	p, err := pkgfile.Parse([]byte(text), name)
 	if err != nil {
@@ -114,12 +136,20 @@ func loadPackage(name, text string, project map[string]pkgfile.Parameter, types 
 		ps.add(name, "name", "the file names the package %q, the bundle %q: use the same name", clip(p.Name), name)
 	}
 	p.Name = name
-	if p.Parameters == nil && len(project) > 0 {
+	if p.Parameters == nil && len(project.params) > 0 {
 		p.Parameters = map[string]pkgfile.Parameter{}
 	}
-	for k, decl := range project {
+	for k, decl := range project.params {
 		if _, ok := p.Parameters[k]; !ok {
 			p.Parameters[k] = decl
+		}
+	}
+	if p.Connections == nil && len(project.conns) > 0 {
+		p.Connections = map[string]pkgfile.Connection{}
+	}
+	for k, c := range project.conns {
+		if _, ok := p.Connections[k]; !ok {
+			p.Connections[k] = c
 		}
 	}
 	if err := pkgfile.Validate(p, types); err != nil {

@@ -196,7 +196,7 @@ func (s *Catalog) DescribeProject(ctx context.Context, folder, project string) (
 	if err != nil {
 		return Project{}, err
 	}
-	out := Project{ProjectSummary: p.summary(), RestoredFrom: v.RestoredFrom, Parameters: b.Parameters,
+	out := Project{ProjectSummary: p.summary(), RestoredFrom: v.RestoredFrom, Parameters: b.Parameters, Connections: b.Connections,
 		Files: slices.Sorted(maps.Keys(b.Files)), References: p.References, Bindings: p.Bindings}
 	if out.References == nil {
 		out.References = []EnvRef{}

@@ -15,8 +15,9 @@ import (
 // Resolved is what an execution needs from the catalog.
 type Resolved struct {
 	// Definition is the package as canonical JSON, the project's
-	// parameters merged in (see Bundle.Parameters), and parameters bound
-	// to sensitive environment variables marked sensitive.
+	// parameters and connections merged in (see Bundle.Parameters and
+	// Bundle.Connections), and parameters bound to sensitive environment
+	// variables marked sensitive.
 	Definition json.RawMessage
 	// Params are the bound values: a given value wins over an
 	// environment-bound one, which wins over the default.
@@ -56,7 +57,7 @@ func (s *Catalog) Resolve(ctx context.Context, folder, project, pkg string, env 
 	if !ok {
 		return Resolved{}, notFoundNear("package", folder+"/"+project+"/"+pkg, pkg, slices.Collect(maps.Keys(b.Packages)), true)
 	}
-	def, ps := loadPackage(pkg, text, b.Parameters, s.types, false)
+	def, ps := loadPackage(pkg, text, declsOf(b), s.types, false)
 	if len(ps) > 0 {
 		return Resolved{}, fmt.Errorf("project %s/%s version %d no longer validates: %w", folder, project, v.Version, ps.err())
 	}

@@ -37,6 +37,7 @@ func Run(t *testing.T, newCatalog NewCatalog) {
 		{"SetBindingsChecks", testSetBindingsChecks},
 		{"PatchBindingsRace", testPatchBindingsRace},
 		{"Files", testFiles},
+		{"ProjectConnections", testProjectConnections},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

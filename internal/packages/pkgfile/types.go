@@ -1,10 +1,8 @@
 package pkgfile
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
-	"strconv"
 	"time"
 
 	"github.com/scaleout/scaleout/scaleouttype"
@@ -57,53 +55,13 @@ type Variable struct {
 	Description string `json:"description,omitempty"`
 }
 
-// Connection declares one named connection: a database (kind postgres,
-// mysql or sqlserver) or an S3 bucket (kind s3), the fields of
-// connection.Connection. Every field is text that may hold ${...}
-// interpolations of parameters and system values, resolved when the run
-// starts, so that each can come from a parameter (and so from a project
-// environment's variable bound to it). The password must: a literal one is
-// refused, and the parameters it names must be sensitive.
-type Connection struct {
-	Kind     string `json:"kind"`
-	Host     string `json:"host,omitempty"`
-	Port     Scalar `json:"port,omitempty"` // 0 or absent: the kind's default
-	Database string `json:"database,omitempty"`
-	User     string `json:"user,omitempty"`
-	Password string `json:"password,omitempty"`
-	// Options are the driver's own settings (sslmode, tls, encrypt, ...).
-	Options map[string]string `json:"options,omitempty"`
+// Connection declares one named connection: see scaleouttype.Connection,
+// which a project's connections share.
+type Connection = scaleouttype.Connection
 
-	Bucket    string `json:"bucket,omitempty"`
-	Region    string `json:"region,omitempty"`
-	Endpoint  string `json:"endpoint,omitempty"` // an S3-compatible service's URL
-	PathStyle Scalar `json:"path_style,omitempty"`
-}
-
-// Scalar is a field written as text, a number or true/false (port: 5432,
-// path_style: true, or "${params.port}"), kept as its text.
-type Scalar string
-
-// UnmarshalJSON reads a string, a number or a boolean.
-func (s *Scalar) UnmarshalJSON(b []byte) error {
-	var v any
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.UseNumber()
-	if err := dec.Decode(&v); err != nil {
-		return err
-	}
-	switch x := v.(type) {
-	case string:
-		*s = Scalar(x)
-	case json.Number:
-		*s = Scalar(x.String())
-	case bool:
-		*s = Scalar(strconv.FormatBool(x))
-	default:
-		return fmt.Errorf("want text, a number or true/false")
-	}
-	return nil
-}
+// Scalar is a field written as text, a number or true/false, kept as its
+// text: see scaleouttype.Scalar.
+type Scalar = scaleouttype.Scalar
 
 // Transaction puts a sequence's sql tasks on one connection in one
 // database transaction: committed when the sequence succeeds, rolled back

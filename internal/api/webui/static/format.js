@@ -136,7 +136,7 @@ function text(v) {
 
 // describeTask says in one line what a task of a package definition does,
 // from its type and settings (with): the sql task's connection, statement
-// or file and result; the s3 task's operation, connection, objects and
+// or file and result; bulk_insert's file, table and connection; the s3 task's operation, connection, objects and
 // where they go; an exec task's command. Settings hold no passwords
 // (connections do, and describeConnection leaves them out).
 export function describeTask(t) {
@@ -170,6 +170,12 @@ export function describeTask(t) {
       add("limit", w.limit);
       break;
     }
+    case "bulk_insert":
+      add("", w.file);
+      add("into", w.schema ? `${text(w.schema)}.${text(w.table)}` : w.table);
+      add("on", w.connection);
+      if (Array.isArray(w.columns)) add("columns", w.columns.map(text).join(", "));
+      break;
     case "exec":
       add("", Array.isArray(w.command) ? w.command.map(text).join(" ") : w.command);
       break;
