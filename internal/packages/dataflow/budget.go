@@ -89,6 +89,13 @@ func (b *budget) Used() int64 {
 	return b.used
 }
 
+// Peak is the most bytes reserved at once.
+func (b *budget) Peak() int64 {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.peak
+}
+
 // countingAllocator counts the bytes its base allocator holds and their
 // peak.
 type countingAllocator struct {

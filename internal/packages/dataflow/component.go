@@ -93,7 +93,9 @@ import (
 // the task's output carries them (see Stats): paths {"read.out": N, ...},
 // rows_read (sent by components without inputs), rows_written (received
 // by components without outputs), rows_rejected, memory_peak_bytes,
-// and tap when one is asked for.
+// memory_held_peak_bytes (the Budget's peak), components (rows in, out
+// and rejected per component), and tap when one is asked for (see
+// stats.go).
 
 // ErrorOutputName is the output a redirecting component sends rejected
 // rows to: path "comp.error".
@@ -333,7 +335,9 @@ func (pc *PlanContext) Dir() string {
 // declared type). While checking, a nil schema means unknown columns:
 // only the syntax is checked and the RowExpr must not be evaluated.
 // Errors name the expression, not the component: wrap them with
-// pc.Errorf or Settings.Errorf.
+// pc.Errorf or Settings.Errorf. On a row, an expression that fails while
+// a column it reads is null gives null (as SQL: price * qty is null when
+// price is); `price ?? 0` chooses another value.
 func (pc *PlanContext) CompileRow(src string, schema *arrow.Schema) (RowExpr, error) {
 	return compileRow(src, schema, pc.env.rootValues())
 }
@@ -358,5 +362,14 @@ type RowExpr interface {
 //   - Settings: typed getters (String, Int, Bool, Strings, Columns, ...)
 //     that record problems with the field's name; Settings.Err at the end
 //     also reports unknown settings with a did-you-mean.
+//   - Schema(columns) builds a schema from declared columns; TextSchema
+//     makes every column utf8 (a source's ErrorColumns); ParseBytes reads
+//     sizes such as "64MiB".
 //   - ResolveFiles(dir, spec): one file, a list, or a glob, inside the
-//     scratch directory.
+//     scratch directory; ResolveFile(dir, name) for a file to write.
+//   - ConnectionUser (connections.go): a type whose components name a
+//     connection in settings.connection lists the kinds it accepts, and
+//     package validation checks the name.
+//
+// Output.Send is safe to call from several goroutines of one component
+// (union_all reads its inputs at once); Recv on one Input is not.

@@ -64,10 +64,8 @@ func compileRow(src string, schema *arrow.Schema, roots map[string]any) (RowExpr
 	for k, v := range roots {
 		env[k] = v
 	}
-	opts := []expr.Option{expr.MaxNodes(2000)}
 	var colNames []string
 	if schema == nil {
-		opts = append(opts, expr.AllowUndefinedVariables())
 		env[rowRoot] = map[string]any{}
 	} else {
 		row := make(map[string]any, schema.NumFields())
@@ -80,7 +78,10 @@ func compileRow(src string, schema *arrow.Schema, roots map[string]any) (RowExpr
 		}
 		env[rowRoot] = row
 	}
-	opts = append(opts, expr.Env(env))
+	opts := []expr.Option{expr.Env(env), expr.MaxNodes(2000)}
+	if schema == nil {
+		opts = append(opts, expr.AllowUndefinedVariables()) // after Env, which makes names strict
+	}
 	prog, err := expr.Compile(src, opts...)
 	if err != nil {
 		return nil, explainCompile(src, err, colNames)
@@ -183,6 +184,9 @@ func (e *rowExpr) Eval(batch arrow.RecordBatch, i int) (any, error) {
 		}
 	}
 	v, err := expr.Run(e.prog, e.env)
+	if err != nil && e.readsNull() {
+		return nil, nil // as in SQL, an operation on a null is null
+	}
 	if err != nil {
 		return nil, fmt.Errorf("expression %q: %s", e.src, strings.Join(strings.Fields(err.Error()), " "))
 	}
@@ -212,4 +216,22 @@ func normalize(v any) any {
 		return float64(x)
 	}
 	return v
+}
+
+// readsNull reports whether a column the expression read on this row is
+// null.
+func (e *rowExpr) readsNull() bool {
+	for _, c := range e.cols {
+		if e.env[c.name] == nil {
+			return true
+		}
+	}
+	if e.whole {
+		for _, v := range e.row {
+			if v == nil {
+				return true
+			}
+		}
+	}
+	return false
 }

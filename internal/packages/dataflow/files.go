@@ -122,7 +122,7 @@ func inside(dir, name string) (string, error) {
 	}
 	p = filepath.Clean(p)
 	if !within(base, p) {
-		return "", fmt.Errorf("file %q is outside the scratch directory: name files relative to it, without ..", name)
+		return "", fmt.Errorf("file %q is outside the scratch directory: name files relative to it, without \"..\" steps", name)
 	}
 	return p, nil
 }

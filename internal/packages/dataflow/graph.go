@@ -53,7 +53,7 @@ type ComponentSpec struct {
 }
 
 // Runtime's own output keys, which component results must not take.
-var runtimeKeys = []string{"paths", "rows_read", "rows_written", "rows_rejected", "memory_peak_bytes", "tap", "components"}
+var runtimeKeys = []string{"paths", "rows_read", "rows_written", "rows_rejected", "memory_peak_bytes", "memory_held_peak_bytes", "tap", "components"}
 
 var componentName = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
 

@@ -7,6 +7,8 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+
+	"github.com/scaleout/scaleout/internal/packages/task"
 )
 
 // Reject applies the component's on_error to one failed row.
@@ -18,7 +20,8 @@ func (c *compRun) Reject(ctx context.Context, row []any, reason string) error {
 	case OnErrorRedirect:
 		return c.redirect(ctx, row, reason)
 	}
-	return fmt.Errorf("%s (on_error is fail: set on_error: ignore to drop such rows or redirect to send them to %s.error)", reason, c.n.spec.Name)
+	// The same rows fail the same way again: retrying cannot help.
+	return fmt.Errorf("%s (on_error is fail: set on_error: ignore to drop such rows or redirect to send them to %s.error): %w", reason, c.n.spec.Name, task.ErrPermanent)
 }
 
 // RejectRow is Reject for row i of batch, whose schema is ErrorColumns.

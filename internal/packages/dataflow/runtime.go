@@ -118,9 +118,13 @@ type pathState struct {
 
 // link carries one path's batches to one input.
 type link struct {
-	ch   chan arrow.RecordBatch
-	done chan struct{} // closed when the consumer returns
+	ch       chan arrow.RecordBatch
+	done     chan struct{} // closed when the consumer returns
+	producer *compRun
 }
+
+// errNoReaders ends a component whose every reader has finished early.
+var errNoReaders = errors.New("every component reading its outputs has finished")
 
 func newFlowRun(f *Flow, env Env) *flowRun {
 	fr := &flowRun{flow: f, env: env, alloc: newCountingAllocator(env.Allocator), budget: newBudget(f.Graph.MemoryLimit)}
@@ -144,7 +148,10 @@ func newFlowRun(f *Flow, env Env) *flowRun {
 		mk := func(name string, schema *arrow.Schema) *outputImpl {
 			p := &pathState{name: n.spec.Name + "." + name, schema: schema, fromSrc: len(n.inputs) == 0, errorOut: name == ErrorOutputName}
 			for _, e := range n.consumer[name] {
-				p.links = append(p.links, links[e])
+				l := links[e]
+				l.producer = c
+				c.liveLinks.Add(1)
+				p.links = append(p.links, l)
 			}
 			if t := f.Graph.Tap; t != nil && t.Path == p.name {
 				p.tap = &tapState{max: t.Rows}
@@ -169,6 +176,9 @@ func newFlowRun(f *Flow, env Env) *flowRun {
 // the paths still hold.
 func (fr *flowRun) run(ctx context.Context) error {
 	g, gctx := errgroup.WithContext(ctx)
+	for _, c := range fr.comps {
+		c.ctx, c.cancel = context.WithCancelCause(gctx)
+	}
 	for _, c := range fr.comps {
 		g.Go(func() error { return c.run(gctx) })
 	}
@@ -198,13 +208,23 @@ type compRun struct {
 
 	rowsIn   atomic.Int64
 	rejected atomic.Int64
-	errRows  *array.RecordBuilder // pending redirected rows
+	// liveLinks counts the inputs reading this component that have not
+	// finished; at zero the component is stopped (cancel, errNoReaders).
+	liveLinks atomic.Int32
+	ctx       context.Context //nolint:containedctx // the component's own, made before it starts
+	cancel    context.CancelCauseFunc
+	errRows   *array.RecordBuilder // pending redirected rows
 }
 
-func (c *compRun) run(ctx context.Context) (err error) {
+func (c *compRun) run(parent context.Context) (err error) {
+	ctx := c.ctx
+	defer c.cancel(nil)
 	defer func() {
 		for _, in := range c.inputs {
 			close(in.link.done)
+			if p := in.link.producer; p != nil && p.liveLinks.Add(-1) == 0 {
+				p.cancel(errNoReaders)
+			}
 		}
 		for _, o := range c.allOutputs() {
 			for _, l := range o.path.links {
@@ -219,6 +239,9 @@ func (c *compRun) run(ctx context.Context) (err error) {
 	if c.errRows != nil {
 		c.errRows.Release()
 		c.errRows = nil
+	}
+	if err != nil && parent.Err() == nil && errors.Is(context.Cause(ctx), errNoReaders) {
+		return nil // nobody reads its rows any more: done
 	}
 	if err != nil {
 		return fmt.Errorf("%s: %w", c.n.spec.label(), err)

@@ -603,3 +603,14 @@ func clip(s string, n int) string {
 	}
 	return s[:n] + "…"
 }
+
+// TextSchema is schema with every column utf8: the ErrorColumns of a
+// source that rejects rows it could not type (the raw text goes to the
+// error path).
+func TextSchema(schema *arrow.Schema) *arrow.Schema {
+	fields := make([]arrow.Field, schema.NumFields())
+	for i, f := range schema.Fields() {
+		fields[i] = arrow.Field{Name: f.Name, Type: arrow.BinaryTypes.String, Nullable: true}
+	}
+	return arrow.NewSchema(fields, nil)
+}

@@ -13,6 +13,7 @@ import (
 //	rows_written:      rows destinations (components without outputs) received
 //	rows_rejected:     rows any component rejected (failed, ignored or redirected)
 //	memory_peak_bytes: the most bytes the flow's batches held at once
+//	memory_held_peak_bytes: the most bytes components held at once through the Budget (sort, aggregate, lookup)
 //	components:        {"name": {"type", "rows_in", "rows_out", "rows_rejected"}}
 //	tap:               {"path": "derive.out", "rows": [{column: value}, ...]} when asked for
 //
@@ -52,12 +53,13 @@ func (fr *flowRun) stats() task.Output {
 		comps[c.n.spec.Name] = map[string]any{"type": c.n.spec.Type, "rows_in": in, "rows_out": out, "rows_rejected": rej}
 	}
 	o := task.Output{
-		"paths":             paths,
-		"rows_read":         read,
-		"rows_written":      written,
-		"rows_rejected":     rejected,
-		"memory_peak_bytes": fr.alloc.Peak(),
-		"components":        comps,
+		"paths":                  paths,
+		"rows_read":              read,
+		"rows_written":           written,
+		"rows_rejected":          rejected,
+		"memory_peak_bytes":      fr.alloc.Peak(),
+		"memory_held_peak_bytes": fr.budget.Peak(),
+		"components":             comps,
 	}
 	if tap == nil && fr.flow.Graph.Tap != nil {
 		tap = map[string]any{"path": fr.flow.Graph.Tap.Path, "rows": []any{}}

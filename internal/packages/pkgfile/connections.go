@@ -8,6 +8,7 @@ import (
 
 	"github.com/scaleout/scaleout/internal/packages/connection"
 	"github.com/scaleout/scaleout/internal/packages/expression"
+	"github.com/scaleout/scaleout/internal/packages/task"
 )
 
 // connectionField is one text field of a connection declaration.
@@ -175,6 +176,23 @@ func (v *validator) usesConnection(t Task, setting string, at path, kinds []conn
 	if !ok || name == "" || isTemplate(name) {
 		return // missing or of the wrong type: the type's Check says so
 	}
+	v.connectionOfKind(t, at, name, kinds)
+}
+
+// namedConnections checks the connections a task's settings name in other
+// places than `connection` (task.ConnectionNamer).
+func (v *validator) namedConnections(t Task, with path, namer task.ConnectionNamer) {
+	for _, ref := range namer.NamedConnections(t.With) {
+		if ref.Name == "" || isTemplate(ref.Name) {
+			continue
+		}
+		v.connectionOfKind(t, withPath(with, t.With, ref.Path), ref.Name, ref.Kinds)
+	}
+}
+
+// connectionOfKind checks that the package defines the connection name,
+// of one of kinds (any when empty).
+func (v *validator) connectionOfKind(t Task, at path, name string, kinds []connection.Kind) {
 	c, ok := v.connectionNamed(at, name)
 	if !ok || isTemplate(c.Kind) || len(kinds) == 0 || slices.Contains(kinds, connection.Kind(c.Kind)) {
 		return

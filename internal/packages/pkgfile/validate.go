@@ -1,6 +1,7 @@
 package pkgfile
 
 import (
+	"errors"
 	"fmt"
 	"maps"
 	"regexp"
@@ -299,21 +300,15 @@ func (v *validator) task(t Task, at path, depth int) {
 	v.settings(t, at.key("with"))
 	if ok {
 		for _, c := range check(typ, t.With) {
-			where := at.key("with")
-			for _, step := range c.path {
-				switch x := step.(type) {
-				case string:
-					where = where.key(x)
-				case int:
-					where = where.index(x, "")
-				}
-			}
-			v.ps.add(where, "%s", c.msg)
+			v.ps.add(withPath(at.key("with"), t.With, c.path), "%s", c.msg)
 		}
 		if user, uses := typ.(task.ConnectionUser); uses {
 			for _, setting := range connectionSettings {
 				v.usesConnection(t, setting, at.key("with").key(setting), user.ConnectionKinds())
 			}
+		}
+		if namer, names := typ.(task.ConnectionNamer); names {
+			v.namedConnections(t, at.key("with"), namer)
 		}
 	}
 }
@@ -443,6 +438,33 @@ func (v *validator) refs(at path, refs []expression.Ref) {
 	}
 }
 
+// withPath extends at (a task's `with`) by steps, keys and list indexes
+// into with; a list element that is an object with a name is labelled
+// with it, as tasks are (components[1] "derive").
+func withPath(at path, with map[string]any, steps []any) path {
+	var cur any = with
+	for _, step := range steps {
+		switch x := step.(type) {
+		case string:
+			at = at.key(x)
+			m, _ := cur.(map[string]any)
+			cur = m[x]
+		case int:
+			label := ""
+			if l, ok := cur.([]any); ok && x >= 0 && x < len(l) {
+				cur = l[x]
+				if m, ok := cur.(map[string]any); ok {
+					label, _ = m["name"].(string)
+				}
+			} else {
+				cur = nil
+			}
+			at = at.index(x, label)
+		}
+	}
+	return at
+}
+
 // checkProblem is one problem a task type's Check found, at path under
 // the task's `with` (a *task.FieldError's) or at `with` itself.
 type checkProblem struct {
@@ -472,7 +494,8 @@ func check(typ task.Type, with map[string]any) (errs []checkProblem) {
 			}
 			return
 		}
-		if fe, ok := err.(*task.FieldError); ok {
+		var fe *task.FieldError
+		if errors.As(err, &fe) {
 			errs = append(errs, checkProblem{path: fe.Path, msg: fe.Error()})
 			return
 		}

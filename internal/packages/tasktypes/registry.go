@@ -19,7 +19,7 @@ type Isolation struct {
 }
 
 // Register adds the built-in types to r: exec, http, sleep, fail, set, sql,
-// s3 and bulk_insert, with the default Isolation. The error names any type whose name r had
+// s3, bulk_insert and dataflow, with the default Isolation. The error names any type whose name r had
 // already.
 func Register(r *task.Registry) error { return RegisterWith(r, Isolation{}) }
 
@@ -39,6 +39,7 @@ func RegisterWith(r *task.Registry, iso Isolation) error {
 		{"sql", SQL{}},
 		{"s3", &S3{}},
 		{"bulk_insert", BulkInsert{}},
+		{"dataflow", Dataflow{}},
 	} {
 		errs = append(errs, r.Register(b.name, b.t))
 	}

@@ -12,7 +12,7 @@ import (
 func TestNewRegistry(t *testing.T) {
 	t.Parallel()
 	r := NewRegistry()
-	require.Equal(t, []string{"bulk_insert", "exec", "fail", "foreach", "http", "s3", "sequence", "set", "sleep", "sql"}, r.Names())
+	require.Equal(t, []string{"bulk_insert", "dataflow", "exec", "fail", "foreach", "http", "s3", "sequence", "set", "sleep", "sql"}, r.Names())
 	for _, name := range []string{"exec", "http", "sleep", "fail", "set", "sql", "s3"} {
 		typ, ok := r.Lookup(name)
 		require.True(t, ok, name)

@@ -8,10 +8,12 @@ import (
 	"github.com/scaleout/scaleout/internal/packages/dataflow"
 	"github.com/scaleout/scaleout/internal/packages/dataflow/fileio"
 	"github.com/scaleout/scaleout/internal/packages/dataflow/sqlio"
+	"github.com/scaleout/scaleout/internal/packages/dataflow/transform"
 )
 
 // Register adds every built-in component type to r.
 func Register(r *dataflow.Registry) {
+	transform.Register(r)
 	fileio.Register(r)
 	sqlio.Register(r)
 }

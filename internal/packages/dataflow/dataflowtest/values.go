@@ -19,6 +19,7 @@ import (
 //
 //	columns     required  [{name: id, type: int64}, ...]
 //	rows        required  a list of rows, each a list of values in column order or an object by column name
+//	                      (with one column, the value alone)
 //	repeat      sends the rows this many times (default 1; -1: until the flow stops)
 //	fail_after  fails the component after sending this many rows
 type Values struct{}
@@ -41,8 +42,16 @@ func (Values) Plan(pc *dataflow.PlanContext) (*dataflow.Plan, error) {
 	}
 	repeat := s.Int("repeat", 1, -1, 1<<40)
 	failAfter := s.Int("fail_after", -1, 0, 1<<40)
+	if err := s.Err(); err != nil {
+		return nil, err
+	}
 	if !okCols || !okRows {
-		return nil, s.Err()
+		// Not known until the run (${...} while checking).
+		p := &dataflow.Plan{Outputs: []dataflow.OutputSpec{{Name: dataflow.DefaultOutputName}}}
+		if okCols {
+			p.Outputs[0].Schema = dataflow.Schema(cols)
+		}
+		return p, nil
 	}
 	schema := dataflow.Schema(cols)
 	rows := make([][]any, 0, len(raw))
@@ -83,7 +92,11 @@ func rowValues(schema *arrow.Schema, r any) ([]any, error) {
 			out[idx[0]] = v
 		}
 	default:
-		return nil, fmt.Errorf("want a list or an object, not %T", r)
+		if len(out) != 1 {
+			return nil, fmt.Errorf("want a list or an object, not %T", r)
+		}
+		out[0] = r // one column: the value alone
+
 	}
 	for j, v := range out {
 		b := array.NewBuilder(memory.DefaultAllocator, schema.Field(j).Type)
