@@ -208,17 +208,13 @@ func (b *batcher) send(ctx context.Context, out dataflow.Output) error {
 // release frees the builders (and any rows not sent).
 func (b *batcher) release() { b.rb.Release() }
 
-// stringSchema is a schema of the same names, every column a string: the
-// columns of a text source's rejected rows.
+// stringSchema is dataflow.TextSchema, nil for an unknown schema: the
+// columns of rejected rows, as text.
 func stringSchema(s *arrow.Schema) *arrow.Schema {
 	if s == nil {
 		return nil
 	}
-	fields := make([]arrow.Field, s.NumFields())
-	for i, f := range s.Fields() {
-		fields[i] = arrow.Field{Name: f.Name, Type: arrow.BinaryTypes.String, Nullable: true}
-	}
-	return arrow.NewSchema(fields, nil)
+	return dataflow.TextSchema(s)
 }
 
 // rejectRow is a row's texts as Reject takes them (nil for null or

@@ -388,3 +388,17 @@ components:
 	_, err = b.Client.HeadObject(t.Context(), &s3.HeadObjectInput{Bucket: aws.String(b.Bucket), Key: aws.String("out/endless.parquet")})
 	assert.Error(t, err, "a stopped flow leaves no object")
 }
+
+func TestValidationKnowsTheS3Connection(t *testing.T) {
+	t.Parallel()
+	reg := dataflowtest.Registry(func(r *dataflow.Registry) { fileio.RegisterWith(r, clients()) })
+	refs := dataflow.NamedConnections(reg, dataflowtest.Graph(t, `
+components:
+  - {name: r, type: csv_source, settings: {connection: files, key: a.csv}}
+  - {name: w, type: parquet_destination, input: r, settings: {connection: out, key: b.parquet}}
+`))
+	require.Len(t, refs, 2)
+	for _, r := range refs {
+		assert.Equal(t, []connection.Kind{connection.S3}, r.Kinds, r.Name)
+	}
+}

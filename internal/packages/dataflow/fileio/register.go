@@ -1,6 +1,7 @@
 package fileio
 
 import (
+	"github.com/scaleout/scaleout/internal/packages/connection"
 	"github.com/scaleout/scaleout/internal/packages/dataflow"
 	"github.com/scaleout/scaleout/internal/packages/s3client"
 )
@@ -35,3 +36,25 @@ func Types(clients *s3client.Clients) map[string]dataflow.Type {
 		"parquet_destination": &ParquetDestination{Clients: clients},
 	}
 }
+
+// s3Kinds are the connections file components name: s3 ones.
+var s3Kinds = []connection.Kind{connection.S3}
+
+// ConnectionKinds implement dataflow.ConnectionUser: package validation
+// checks that `connection` names an s3 connection of the package.
+func (*CSVSource) ConnectionKinds() []connection.Kind { return s3Kinds }
+
+// ConnectionKinds implements dataflow.ConnectionUser.
+func (*JSONLSource) ConnectionKinds() []connection.Kind { return s3Kinds }
+
+// ConnectionKinds implements dataflow.ConnectionUser.
+func (*ParquetSource) ConnectionKinds() []connection.Kind { return s3Kinds }
+
+// ConnectionKinds implements dataflow.ConnectionUser.
+func (*CSVDestination) ConnectionKinds() []connection.Kind { return s3Kinds }
+
+// ConnectionKinds implements dataflow.ConnectionUser.
+func (*JSONLDestination) ConnectionKinds() []connection.Kind { return s3Kinds }
+
+// ConnectionKinds implements dataflow.ConnectionUser.
+func (*ParquetDestination) ConnectionKinds() []connection.Kind { return s3Kinds }

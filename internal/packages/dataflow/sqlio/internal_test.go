@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/scaleout/scaleout/internal/packages/connection"
+	"github.com/scaleout/scaleout/internal/packages/dataflow"
 )
 
 func TestMSSQLCopyStatement(t *testing.T) {
@@ -102,4 +103,11 @@ func TestQuotingAndTables(t *testing.T) {
 		_, err := splitTable(bad)
 		assert.Error(t, err, bad)
 	}
+}
+
+func TestConnectionKinds(t *testing.T) {
+	t.Parallel()
+	var _ dataflow.ConnectionUser = Source{}
+	var _ dataflow.ConnectionUser = Destination{}
+	assert.Equal(t, []connection.Kind{connection.Postgres, connection.MySQL, connection.SQLServer}, Destination{}.ConnectionKinds())
 }

@@ -122,16 +122,13 @@ func describe(ctx context.Context, d dialect, db *sql.DB, cfg sourceConfig) (*ar
 	return arrow.NewSchema(fields, nil), nil
 }
 
-// stringSchema is the schema of rejected rows: the same names, strings.
+// stringSchema is dataflow.TextSchema, nil for an unknown schema: the
+// columns of rejected rows, as text.
 func stringSchema(s *arrow.Schema) *arrow.Schema {
 	if s == nil {
 		return nil
 	}
-	fields := make([]arrow.Field, s.NumFields())
-	for i, f := range s.Fields() {
-		fields[i] = arrow.Field{Name: f.Name, Type: arrow.BinaryTypes.String, Nullable: true}
-	}
-	return arrow.NewSchema(fields, nil)
+	return dataflow.TextSchema(s)
 }
 
 type sourceRunner struct {
