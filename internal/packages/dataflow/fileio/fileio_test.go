@@ -402,3 +402,27 @@ components:
 		assert.Equal(t, []connection.Kind{connection.S3}, r.Kinds, r.Name)
 	}
 }
+
+func TestLargeS3ObjectsStreamInBatches(t *testing.T) {
+	t.Parallel()
+	const rows = 20_000
+	b, env := s3Env(t)
+	putObject(t, b, "in/big.csv", []byte(bigCSV(rows)))
+	dataflowtest.MustRun(t, `
+batch_rows: 1000
+components:
+  - {name: read, type: csv_source, settings: {connection: files, key: in/big.csv, columns: [{name: id, type: int64}, {name: name, type: string}, {name: amount, type: float64}]}}
+  - {name: write, type: parquet_destination, input: read, settings: {connection: files, key: out/big.parquet, row_group_rows: 3000, compression: zstd}}
+`, use(), env)
+	res := dataflowtest.MustRun(t, `
+batch_rows: 1000
+tap: {path: read, rows: 3}
+components:
+  - {name: read, type: parquet_source, settings: {connection: files, key: "out/*.parquet", columns: [id, name]}}
+  - {name: out, type: collect, input: read, settings: {keep: false}}
+`, use(), env)
+	c := res.Collected("out")
+	assert.Equal(t, int64(rows), c.Count())
+	assert.GreaterOrEqual(t, c.Batches(), rows/1000, "several row groups, read in batches by ranges")
+	assert.EqualValues(t, rows, res.Output["rows_read"])
+}

@@ -33,7 +33,9 @@ const DefaultInsertRows = 1000
 //
 // PostgreSQL gets COPY (with on_error fail, one COPY for the whole input:
 // all rows or none), MySQL and MariaDB multi-row INSERTs kept under the
-// server's max_allowed_packet, SQL Server the bulk copy protocol. With
+// server's max_allowed_packet (each statement all or none; the statements
+// before a failing one stay), SQL Server the bulk copy protocol (with
+// on_error fail, one bulk copy for the whole input). With
 // on_error ignore or redirect, each batch is written in one statement and
 // when the database refuses it for a row (a constraint, a value it
 // cannot take), the batch is written again row by row and each refused row
