@@ -37,14 +37,58 @@ type column struct {
 var timeLayouts = []string{time.RFC3339Nano, "2006-01-02 15:04:05.999999999Z07:00",
 	"2006-01-02 15:04:05.999999999", "2006-01-02T15:04:05.999999999", "2006-01-02"}
 
-func parseTime(s string) (time.Time, bool) {
+func parseTime(s string) (time.Time, bool) { return parseTimeHint(s, new(int)) }
+
+// parseTimeHint is parseTime trying first the layout that read the
+// column's last value (*hint), as a column's values share one layout.
+func parseTimeHint(s string, hint *int) (time.Time, bool) {
 	s = strings.TrimSpace(s)
-	for _, l := range timeLayouts {
+	if t, ok := parseDate(s); ok {
+		return t, true
+	}
+	if t, err := time.Parse(timeLayouts[*hint], s); err == nil {
+		return t.UTC(), true
+	}
+	for i, l := range timeLayouts {
+		if i == *hint {
+			continue
+		}
 		if t, err := time.Parse(l, s); err == nil {
+			*hint = i
 			return t.UTC(), true
 		}
 	}
 	return time.Time{}, false
+}
+
+// parseDate reads a bare 2006-01-02 without time.Parse, the common case
+// of date columns (trying layouts in turn costs an error each).
+func parseDate(s string) (time.Time, bool) {
+	if len(s) != 10 || s[4] != '-' || s[7] != '-' {
+		return time.Time{}, false
+	}
+	num := func(part string) (int, bool) {
+		n := 0
+		for i := range len(part) {
+			c := part[i]
+			if c < '0' || c > '9' {
+				return 0, false
+			}
+			n = n*10 + int(c-'0')
+		}
+		return n, true
+	}
+	y, ok1 := num(s[:4])
+	m, ok2 := num(s[5:7])
+	d, ok3 := num(s[8:])
+	if !ok1 || !ok2 || !ok3 || m < 1 || m > 12 || d < 1 || d > 31 {
+		return time.Time{}, false
+	}
+	t := time.Date(y, time.Month(m), d, 0, 0, 0, 0, time.UTC)
+	if t.Day() != d { // 2023-02-30
+		return time.Time{}, false
+	}
+	return t, true
 }
 
 // newColumn is the parser of a column of type t, or an error for a type
@@ -119,8 +163,9 @@ func newColumn(name string, t arrow.DataType) (column, error) {
 		c.put = func(b array.Builder, c *cell) { b.(*array.Date32Builder).Append(arrow.Date32FromTime(c.t)) }
 	case arrow.TIMESTAMP:
 		unit := t.(*arrow.TimestampType).Unit
+		hint := new(int)
 		c.parse = func(s string, c *cell) error {
-			v, ok := parseTime(s)
+			v, ok := parseTimeHint(s, hint)
 			if !ok {
 				return fmt.Errorf("%q is not a timestamp (write RFC 3339, 2006-01-02T15:04:05Z, or 2006-01-02 15:04:05)", s)
 			}
