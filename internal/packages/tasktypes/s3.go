@@ -15,9 +15,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/feature/s3/transfermanager"
-	tmtypes "github.com/aws/aws-sdk-go-v2/feature/s3/transfermanager/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go"
@@ -25,6 +23,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/scaleout/scaleout/internal/packages/connection"
+	"github.com/scaleout/scaleout/internal/packages/s3client"
 	"github.com/scaleout/scaleout/internal/packages/task"
 )
 
@@ -32,13 +31,10 @@ import (
 const (
 	// DefaultS3PartSize is the part size of multipart uploads and
 	// downloads, and the size from which an object goes in parts.
-	DefaultS3PartSize = 8 << 20
+	DefaultS3PartSize = s3client.DefaultPartSize
 	// DefaultS3Concurrency is how many objects one task transfers at once
 	// (each large one in parts, several parts at once).
 	DefaultS3Concurrency = 4
-	// maxS3Clients bounds the clients kept (one per region, endpoint and
-	// addressing style): past it they are built again.
-	maxS3Clients = 64
 )
 
 // S3 is the s3 task type: it lists, gets, puts, copies, moves and deletes
@@ -118,19 +114,12 @@ type S3 struct {
 	// DefaultS3Concurrency.
 	Concurrency int
 
-	mu      sync.Mutex
-	cfg     *aws.Config
-	clients map[s3ClientKey]*s3Client
-}
+	// Clients are the S3 clients, shared with other types that reach S3;
+	// nil: the type builds its own, from LoadConfig and PartSize, on first
+	// use.
+	Clients *s3client.Clients
 
-type s3ClientKey struct {
-	region, endpoint string
-	pathStyle        bool
-}
-
-type s3Client struct {
-	api *s3.Client
-	tm  *transfermanager.Client
+	mu sync.Mutex
 }
 
 // ConnectionKinds implements task.ConnectionUser: validation checks that
@@ -176,7 +165,7 @@ func (t *S3) Run(ctx context.Context, in task.Input) (task.Output, error) {
 // bucket is the named s3 connection and a client of it.
 type bucket struct {
 	conn connection.Connection
-	*s3Client
+	*s3client.Client
 }
 
 func (t *S3) bucket(ctx context.Context, in task.Input, name string) (bucket, error) {
@@ -195,55 +184,19 @@ func (t *S3) bucket(ctx context.Context, in task.Input, name string) (bucket, er
 	if err != nil {
 		return bucket{}, err
 	}
-	return bucket{conn: c, s3Client: cl}, nil
+	return bucket{conn: c, Client: cl}, nil
 }
 
-// client returns the client of c's region, endpoint and style, built the
-// first time.
-func (t *S3) client(ctx context.Context, c connection.Connection) (*s3Client, error) {
+// client returns the client of c's region, endpoint and style, from the
+// shared Clients when the type has them, else from its own.
+func (t *S3) client(ctx context.Context, c connection.Connection) (*s3client.Client, error) {
 	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.cfg == nil {
-		load := t.LoadConfig
-		if load == nil {
-			load = func(ctx context.Context) (aws.Config, error) { return config.LoadDefaultConfig(ctx) }
-		}
-		cfg, err := load(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("loading the worker's AWS configuration for S3: %w", err)
-		}
-		t.cfg = &cfg
+	if t.Clients == nil {
+		t.Clients = &s3client.Clients{LoadConfig: t.LoadConfig, PartSize: t.PartSize}
 	}
-	k := s3ClientKey{c.Region, c.Endpoint, c.PathStyle}
-	if cl := t.clients[k]; cl != nil {
-		return cl, nil
-	}
-	if t.clients == nil || len(t.clients) >= maxS3Clients {
-		t.clients = map[s3ClientKey]*s3Client{}
-	}
-	api := s3.NewFromConfig(*t.cfg, func(o *s3.Options) {
-		o.Region = c.Region
-		if c.Endpoint != "" {
-			o.BaseEndpoint = aws.String(c.Endpoint)
-		}
-		o.UsePathStyle = c.PathStyle
-		// S3-compatible services often send no checksum back: not a
-		// problem to log on every download.
-		o.DisableLogOutputChecksumValidationSkipped = true
-	})
-	part := t.PartSize
-	if part <= 0 {
-		part = DefaultS3PartSize
-	}
-	tm := transfermanager.New(api, func(o *transfermanager.Options) {
-		o.PartSizeBytes, o.MultipartUploadThreshold = part, part
-		// Byte ranges, not part numbers: they split any large object,
-		// however it was uploaded, and S3-compatible services serve them.
-		o.GetObjectType = tmtypes.GetObjectRanges
-	})
-	cl := &s3Client{api: api, tm: tm}
-	t.clients[k] = cl
-	return cl, nil
+	cs := t.Clients
+	t.mu.Unlock()
+	return cs.For(ctx, c)
 }
 
 // s3Run is one attempt of an s3 task.
@@ -279,7 +232,7 @@ func (r *s3Run) matching(ctx context.Context, limit int) (objs []types.Object, t
 	if x.newer.set() {
 		cutoff = x.newer.cutoff(r.now)
 	}
-	pages := s3.NewListObjectsV2Paginator(r.src.api, &s3.ListObjectsV2Input{
+	pages := s3.NewListObjectsV2Paginator(r.src.API, &s3.ListObjectsV2Input{
 		Bucket: aws.String(r.src.conn.Bucket), Prefix: aws.String(prefix),
 	})
 	for pages.HasMorePages() {
@@ -427,7 +380,7 @@ func (r *s3Run) download(ctx context.Context, root *os.Root, key, file string) (
 	if err != nil {
 		return 0, permanent(fmt.Errorf("getting %q: %w", key, err))
 	}
-	out, err := r.src.tm.DownloadObject(ctx, &transfermanager.DownloadObjectInput{
+	out, err := r.src.Transfer.DownloadObject(ctx, &transfermanager.DownloadObjectInput{
 		Bucket: aws.String(r.src.conn.Bucket), Key: aws.String(key), WriterAt: f,
 	})
 	err = errors.Join(err, f.Close())
@@ -538,7 +491,7 @@ func (r *s3Run) upload(ctx context.Context, root *os.Root, file, key string) (in
 	if err != nil {
 		return 0, fmt.Errorf("putting %q: %w", file, err)
 	}
-	if _, err := r.src.tm.UploadObject(ctx, &transfermanager.UploadObjectInput{
+	if _, err := r.src.Transfer.UploadObject(ctx, &transfermanager.UploadObjectInput{
 		Bucket: aws.String(r.src.conn.Bucket), Key: aws.String(key), Body: f,
 	}); err != nil {
 		return 0, r.s3Error(ctx, err, "put", key)
@@ -588,7 +541,7 @@ func (r *s3Run) copy(ctx context.Context, move bool) (task.Output, error) {
 	for i, j := range jobs {
 		g.Go(func() error {
 			keys[i] = j.to
-			_, err := dst.api.CopyObject(gctx, &s3.CopyObjectInput{
+			_, err := dst.API.CopyObject(gctx, &s3.CopyObjectInput{
 				Bucket:     aws.String(dst.conn.Bucket),
 				Key:        aws.String(j.to),
 				CopySource: aws.String(r.src.conn.Bucket + "/" + escapeKey(j.from)),
@@ -599,7 +552,7 @@ func (r *s3Run) copy(ctx context.Context, move bool) (task.Output, error) {
 			if !move {
 				return nil
 			}
-			if _, err := r.src.api.DeleteObject(gctx, &s3.DeleteObjectInput{
+			if _, err := r.src.API.DeleteObject(gctx, &s3.DeleteObjectInput{
 				Bucket: aws.String(r.src.conn.Bucket), Key: aws.String(j.from),
 			}); err != nil {
 				return r.s3Error(gctx, err, "delete (the move's second half: the copy is made)", j.from)
@@ -631,7 +584,7 @@ func (r *s3Run) delete(ctx context.Context) (task.Output, error) {
 		for i, o := range batch {
 			ids[i] = types.ObjectIdentifier{Key: o.Key}
 		}
-		out, err := r.src.api.DeleteObjects(ctx, &s3.DeleteObjectsInput{
+		out, err := r.src.API.DeleteObjects(ctx, &s3.DeleteObjectsInput{
 			Bucket: aws.String(r.src.conn.Bucket), Delete: &types.Delete{Objects: ids, Quiet: aws.Bool(true)},
 		})
 		if err != nil {

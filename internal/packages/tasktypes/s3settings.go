@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/scaleout/scaleout/internal/packages/s3client"
 	"github.com/scaleout/scaleout/internal/suggest"
 )
 
@@ -234,64 +235,12 @@ func scratchPath(p string, glob bool) error {
 	return nil
 }
 
-// globRegexp compiles a glob over whole object keys: * matches within one
-// "/"-separated part, ** across parts, ? one character other than "/",
-// and [abc], [a-z] and [!abc] one of a set.
-func globRegexp(g string) (*regexp.Regexp, error) {
-	var b strings.Builder
-	b.WriteString("^")
-	for i := 0; i < len(g); i++ {
-		switch c := g[i]; c {
-		case '*':
-			if i+1 < len(g) && g[i+1] == '*' {
-				b.WriteString(".*")
-				i++
-			} else {
-				b.WriteString("[^/]*")
-			}
-		case '?':
-			b.WriteString("[^/]")
-		case '[':
-			end := strings.IndexByte(g[i+1:], ']')
-			if end < 0 {
-				return nil, fmt.Errorf("a [ is not closed with ]")
-			}
-			class := g[i+1 : i+1+end]
-			if class == "" || class == "!" {
-				return nil, fmt.Errorf("an empty [] matches nothing")
-			}
-			if class[0] == '!' {
-				class = "^" + class[1:]
-			}
-			b.WriteString("[" + strings.ReplaceAll(class, `\`, `\\`) + "]")
-			i += end + 1
-		case '\\':
-			if i+1 < len(g) {
-				i++
-				b.WriteString(regexp.QuoteMeta(string(g[i])))
-			} else {
-				b.WriteString(`\\`)
-			}
-		default:
-			b.WriteString(regexp.QuoteMeta(string(c)))
-		}
-	}
-	b.WriteString("$")
-	re, err := regexp.Compile(b.String())
-	if err != nil {
-		return nil, fmt.Errorf("not a valid glob: %w", err)
-	}
-	return re, nil
-}
+// globRegexp compiles a glob over whole object keys (see s3client.Glob).
+func globRegexp(g string) (*regexp.Regexp, error) { return s3client.Glob(g) }
 
-// globLiteral is the part of a glob before its first wildcard: listing
-// that prefix finds every key the glob can match.
-func globLiteral(g string) string {
-	if i := strings.IndexAny(g, "*?[\\"); i >= 0 {
-		return g[:i]
-	}
-	return g
-}
+// globLiteral is the part of a glob before its first wildcard (see
+// s3client.GlobPrefix).
+func globLiteral(g string) string { return s3client.GlobPrefix(g) }
 
 // folderOf is s up to and including its last "/": the part of a prefix
 // or glob that keys are named relative to when they land in a directory.

@@ -6,6 +6,8 @@ import (
 	"sync"
 
 	"github.com/scaleout/scaleout/internal/packages/dataflow"
+	"github.com/scaleout/scaleout/internal/packages/dataflow/fileio"
+	"github.com/scaleout/scaleout/internal/packages/dataflow/sqlio"
 	"github.com/scaleout/scaleout/internal/packages/dataflow/transform"
 )
 
@@ -13,6 +15,8 @@ import (
 func Register(r *dataflow.Registry) {
 	transform.Register(r)
 	transform.RegisterBlocking(r)
+	fileio.Register(r)
+	sqlio.Register(r)
 }
 
 var (
