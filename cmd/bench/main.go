@@ -61,10 +61,18 @@ func (noop) Check(map[string]any) error                           { return nil }
 func (noop) Run(context.Context, task.Input) (task.Output, error) { return nil, nil }
 
 func main() {
+	if dir := os.Getenv(rssChildEnv); dir != "" {
+		if err := rssChild(context.Background(), dir); err != nil {
+			fmt.Fprintln(os.Stderr, "bench: dataflow peak RSS flow:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	engineFigures := flag.Bool("engine", true, "print the engine's figures")
 	streamFigures := flag.Bool("stream", true, "print the stream function's fold figures")
 	systemFigures := flag.Bool("system", true, "print the figures of the API and workers on the local stand-ins")
 	sqlFigures := flag.Bool("sql", true, "print the sql task's overhead over the bare driver call, on a PostgreSQL server of its own")
+	dataflowFigures := flag.Bool("dataflow", true, "print the dataflow task's figures, on a PostgreSQL server of its own")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
@@ -79,6 +87,14 @@ func main() {
 		}
 		if *sqlFigures {
 			if err := runSQL(ctx); err != nil {
+				return err
+			}
+		}
+		if *dataflowFigures {
+			if err := runDataflow(ctx); err != nil {
+				return err
+			}
+			if err := runPeakRSS(ctx); err != nil {
 				return err
 			}
 		}
