@@ -23,8 +23,9 @@ import (
 
 // The dataflow figures' sizes and rounds.
 const (
-	dataflowRows   = 1_000_000 // rows of the CSV file loaded into PostgreSQL
-	dataflowRounds = 3         // rounds of each load (interleaved) and of the Parquet export
+	dataflowRows = 1_000_000 // rows of the CSV file loaded into PostgreSQL
+	loadRounds   = 5         // rounds of each load, interleaved
+	exportRounds = 3         // rounds of the Parquet export
 )
 
 // The tables the loads write. flow_t has the derived column (gross) the
@@ -44,12 +45,12 @@ const csvColumns = `[{name: id, type: int64}, {name: name, type: string}, {name:
 //   - dataflow.csv_to_postgres_rows_per_s: a 1,000,000-row CSV file
 //     (id, name, amount, day) loaded by a dataflow task run as the engine
 //     runs it (csv_source -> derived_column adding gross = amount * 1.2 ->
-//     sql_destination, which uses COPY), median of 3;
+//     sql_destination, which uses COPY), median of loadRounds;
 //   - dataflow.copy_ratio: that over the rows/s of psql's \copy of the same
-//     file into a table of the same columns minus gross, median of 3, the
-//     two loads interleaved on freshly truncated tables;
+//     file into a table of the same columns minus gross, median of
+//     loadRounds, the two loads interleaved on freshly truncated tables;
 //   - dataflow.postgres_to_parquet_rows_per_s: sql_source (SELECT of the
-//     loaded table) -> parquet_destination, median of 3;
+//     loaded table) -> parquet_destination, median of exportRounds;
 //   - dataflow.peak_rss_mb: see runPeakRSS.
 func runDataflow(ctx context.Context) error {
 	dir, err := os.MkdirTemp("", "scaleout-bench-dataflow-")
@@ -133,7 +134,7 @@ func runDataflow(ctx context.Context) error {
 		return el, count("psql_t")
 	}
 	var flows, copies []time.Duration
-	for range dataflowRounds {
+	for range loadRounds {
 		f, err := flowLoad()
 		if err != nil {
 			return err
@@ -146,7 +147,7 @@ func runDataflow(ctx context.Context) error {
 	}
 	flowRate, copyRate := rowsPerSecond(dataflowRows, median(flows)), rowsPerSecond(dataflowRows, median(copies))
 	fmt.Fprintf(os.Stderr, "# dataflow: %d rows CSV -> PostgreSQL, median of %d interleaved: flow %v (%s), %s %v (%s)\n",
-		dataflowRows, dataflowRounds, durations(flows), median(flows).Round(time.Millisecond),
+		dataflowRows, loadRounds, durations(flows), median(flows).Round(time.Millisecond),
 		how, durations(copies), median(copies).Round(time.Millisecond))
 	fmt.Printf("bench: dataflow.csv_to_postgres_rows_per_s %.0f rows/s\n", flowRate)
 	if how != "psql" {
@@ -157,7 +158,7 @@ func runDataflow(ctx context.Context) error {
 
 	export := exportGraph()
 	var exports []time.Duration
-	for i := range dataflowRounds {
+	for i := range exportRounds {
 		start := time.Now()
 		out, err := runDataflowTask(ctx, set, dir, export)
 		el := time.Since(start)
@@ -175,7 +176,7 @@ func runDataflow(ctx context.Context) error {
 		exports = append(exports, el)
 	}
 	fmt.Fprintf(os.Stderr, "# dataflow: %d rows PostgreSQL -> Parquet, median of %d: %v\n",
-		dataflowRows, dataflowRounds, durations(exports))
+		dataflowRows, exportRounds, durations(exports))
 	fmt.Printf("bench: dataflow.postgres_to_parquet_rows_per_s %.0f rows/s\n", rowsPerSecond(dataflowRows, median(exports)))
 	return nil
 }
