@@ -84,7 +84,7 @@ readme-deps: ## Install curl and jq, which the README's examples (and so the REA
 	@bash tools/readme/install.sh
 
 .PHONY: bench
-bench: ## Print performance and cost figures as `bench: NAME VALUE UNIT` lines: engine overhead, the sql task's overhead over the bare driver call, dispatch latency and floor, throughput, calls, DynamoDB units, SQS requests and USD per execution and per running minute (about 5 min)
+bench: ## Print performance and cost figures as `bench: NAME VALUE UNIT` lines: engine overhead, the sql task's overhead over the bare driver call, the dataflow task's CSV -> PostgreSQL rate against psql's copy, PostgreSQL -> Parquet rate and peak RSS, dispatch latency and floor, throughput, calls, DynamoDB units, SQS requests and USD per execution and per running minute (about 6 min)
 	$(GO) run ./cmd/bench
 
 .PHONY: standins-up

@@ -30,8 +30,25 @@
 // sql.task_overhead_ms is what a `SELECT 1` sql task adds to the bare
 // driver call on the same pool, on a PostgreSQL server the command starts
 // (internal/testkit/dbtest's; -sql=false skips it), median of 200.
+// The dataflow task's figures (-dataflow=false skips them) run on a
+// PostgreSQL server of the command's own and a temporary directory:
+//   - dataflow.csv_to_postgres_rows_per_s: a generated 1,000,000-row CSV
+//     file (id, name, amount, day) loaded by a dataflow task
+//     (csv_source -> derived_column -> sql_destination, COPY), median of 5;
+//   - dataflow.copy_ratio: that over the rows/s of psql's \copy of the same
+//     file, the two loads interleaved on truncated tables, median of 5
+//     (target >= 0.8; without psql, pgx's COPY FROM STDIN of the file, and
+//     the line says so);
+//   - dataflow.postgres_to_parquet_rows_per_s: sql_source (the loaded table)
+//     -> parquet_destination, median of 3;
+//   - dataflow.peak_rss_mb: the peak RSS of a child process (this command,
+//     re-run with SCALEOUT_BENCH_DATAFLOW_RSS_DIR set) streaming a
+//     10,000,000-row CSV file through csv_source -> derived_column ->
+//     row_count, from its rusage (target <= 256).
+//
 // The method and the per-call breakdown go to stderr; only `bench:` lines
-// go to stdout. -engine=false or -system=false skip a part.
+// go to stdout. -engine=false, -sql=false, -dataflow=false or -system=false
+// skip a part.
 //
 //	go run ./cmd/bench
 package main
@@ -61,10 +78,18 @@ func (noop) Check(map[string]any) error                           { return nil }
 func (noop) Run(context.Context, task.Input) (task.Output, error) { return nil, nil }
 
 func main() {
+	if dir := os.Getenv(rssChildEnv); dir != "" {
+		if err := rssChild(context.Background(), dir); err != nil {
+			fmt.Fprintln(os.Stderr, "bench: dataflow peak RSS flow:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	engineFigures := flag.Bool("engine", true, "print the engine's figures")
 	streamFigures := flag.Bool("stream", true, "print the stream function's fold figures")
 	systemFigures := flag.Bool("system", true, "print the figures of the API and workers on the local stand-ins")
 	sqlFigures := flag.Bool("sql", true, "print the sql task's overhead over the bare driver call, on a PostgreSQL server of its own")
+	dataflowFigures := flag.Bool("dataflow", true, "print the dataflow task's figures, on a PostgreSQL server of its own")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
@@ -79,6 +104,14 @@ func main() {
 		}
 		if *sqlFigures {
 			if err := runSQL(ctx); err != nil {
+				return err
+			}
+		}
+		if *dataflowFigures {
+			if err := runDataflow(ctx); err != nil {
+				return err
+			}
+			if err := runPeakRSS(ctx); err != nil {
 				return err
 			}
 		}

@@ -39,6 +39,10 @@ type rowExpr struct {
 	env   map[string]any
 	row   map[string]any
 	names []string // every column, for `row`
+	// vm runs prog, reused from row to row (Eval is called by one
+	// goroutine: it also reuses env): expr.Run would make a VM and its
+	// stack for every row.
+	vm vm.VM
 }
 
 type colRef struct {
@@ -183,7 +187,7 @@ func (e *rowExpr) Eval(batch arrow.RecordBatch, i int) (any, error) {
 			e.row[n] = Value(batch.Column(j), i)
 		}
 	}
-	v, err := expr.Run(e.prog, e.env)
+	v, err := e.vm.Run(e.prog, e.env)
 	if err != nil && e.readsNull() {
 		return nil, nil // as in SQL, an operation on a null is null
 	}

@@ -34,7 +34,10 @@ type pgCopy struct {
 func newPGCopy(_ context.Context, conn *sql.Conn, parts []string, m mapping) (*pgCopy, error) {
 	ok := false
 	_ = conn.Raw(func(dc any) error {
-		_, ok = dc.(*stdlib.Conn)
+		var c *stdlib.Conn
+		if c, ok = dc.(*stdlib.Conn); ok {
+			useFloatNumeric(c.Conn())
+		}
 		return nil
 	})
 	if !ok {
