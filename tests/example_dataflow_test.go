@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"os/exec"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -197,20 +198,31 @@ func TestExampleDataflowS3ToPostgres(t *testing.T) {
 	require.NotZero(t, want["large_orders"])
 	require.NotZero(t, want["orders"])
 
+	// The README's two commands, as written, with the test's bucket and
+	// database in the parameters.
+	deployArgs, runArgs, wantOut := readmeDataflowCommands(t)
 	bin := buildScaleout(t)
 	dev := startDev(t, bin)
-	folder := testenv.Name("demo")
-	deploy := exec.CommandContext(ctx, bin, "deploy", dataflowExample, "--folder", folder)
-	deploy.Env = append(os.Environ(), "SCALEOUT_ENDPOINT="+dev.base, "SCALEOUT_TOKEN="+token)
+	cliEnv := append(os.Environ(), "SCALEOUT_ENDPOINT="+dev.base, "SCALEOUT_TOKEN="+token)
+	deploy := exec.CommandContext(ctx, bin, deployArgs...)
+	deploy.Dir, deploy.Env = "..", cliEnv
 	out, err := deploy.CombinedOutput()
 	require.NoError(t, err, "%s", out)
-	require.Contains(t, string(out), "deployed "+folder+"/dataflow-s3-to-postgres version 1 (")
+	require.Contains(t, string(out), "deployed demo/dataflow-s3-to-postgres version 1 (")
 
-	e := post(t, dev, map[string]any{"folder": folder, "project": "dataflow-s3-to-postgres", "package": "load-orders", "parameters": map[string]any{
-		"bucket": bucket.Bucket, "s3_endpoint": bucket.Endpoint, "path_style": true, "region": standins.Region,
-		"db_host": d.Host, "db_port": d.Port, "db_name": d.Name, "db_user": d.User, "db_password": d.Password, "db_sslmode": "disable",
-		"large_amount": large,
-	}})
+	params := map[string]string{
+		"bucket": bucket.Bucket, "prefix": "incoming/", "s3_endpoint": bucket.Endpoint, "path_style": "true", "region": standins.Region,
+		"db_host": d.Host, "db_port": strconv.Itoa(d.Port), "db_name": d.Name, "db_user": d.User, "db_password": d.Password,
+		"db_sslmode": "disable", "large_amount": strconv.FormatFloat(large, 'f', -1, 64),
+	}
+	run := exec.CommandContext(ctx, bin, withParams(t, runArgs, params)...)
+	run.Dir, run.Env = "..", cliEnv
+	out, err = run.CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	assert.NoError(t, matchOutput(wantOut, string(out), token), "the README's output of `scaleout run`")
+	id := regexp.MustCompile(`^execution (\S+) `).FindStringSubmatch(string(out))
+	require.NotNil(t, id, "%s", out)
+	e := execution{ID: id[1]}
 	got := waitFinal(t, dev, e.ID)
 	msgs := messages(t, dev, e.ID)
 	require.Equal(t, "succeeded", got.Status, "%s\n%v", got.Error, msgs)
@@ -301,6 +313,71 @@ func TestExampleDataflowS3ToPostgres(t *testing.T) {
 	assert.Contains(t, stats, fmt.Sprintf("read.error=%d ", wantByComponent["read"]))
 	assert.Contains(t, stats, fmt.Sprintf("rows_rejected=%d ", wantByComponent["read"]+wantByComponent["convert"]),
 		"rows_rejected counts the rows components rejected; a lookup's no_match is an output")
+}
+
+// readmeDataflowCommands are the commands of the README's "Example: a
+// data flow from S3 to PostgreSQL" (their arguments after `scaleout`) and
+// the output it shows for the run.
+func readmeDataflowCommands(t *testing.T) (deploy, run, output []string) {
+	t.Helper()
+	text, err := os.ReadFile("../README.md")
+	require.NoError(t, err)
+	const heading = "### Example: a data flow from S3 to PostgreSQL"
+	var section []string
+	in := false
+	for _, line := range strings.Split(string(text), "\n") {
+		switch {
+		case line == heading:
+			in = true
+		case in && (strings.HasPrefix(line, "## ") || strings.HasPrefix(line, "### ")):
+			in = false
+		case in:
+			section = append(section, line)
+		}
+	}
+	require.NotEmpty(t, section, "README.md has no section %q", heading)
+	// parseReadme reads the blocks of "## " sections: the subsection as one.
+	blocks, err := parseReadme("## "+strings.TrimPrefix(heading, "### ")+"\n"+strings.Join(section, "\n"), []string{strings.TrimPrefix(heading, "### ")})
+	require.NoError(t, err)
+	require.Len(t, blocks, 1, "the section's shell blocks")
+	require.Len(t, blocks[0].Segments, 1, "the section's commands and output")
+	seg := blocks[0].Segments[0]
+	var cmds [][]string
+	for _, line := range strings.Split(strings.ReplaceAll(seg.Code, "\\\n", " "), "\n") {
+		if f := strings.Fields(line); len(f) > 0 {
+			require.Equal(t, "scaleout", f[0], "README.md:%d: %s", seg.Line, line)
+			cmds = append(cmds, f[1:])
+		}
+	}
+	require.Len(t, cmds, 2, "README.md:%d: a deploy and a run", seg.Line)
+	require.Equal(t, "deploy", cmds[0][0])
+	require.Equal(t, "run", cmds[1][0])
+	return cmds[0], cmds[1], seg.Expected
+}
+
+// withParams gives run's --param flags the values of params (each one the
+// README names must be there) and adds the params it does not name.
+func withParams(t *testing.T, run []string, params map[string]string) []string {
+	t.Helper()
+	out := slices.Clone(run)
+	given := map[string]bool{}
+	for i := 0; i < len(out)-1; i++ {
+		if out[i] != "--param" {
+			continue
+		}
+		k, _, ok := strings.Cut(out[i+1], "=")
+		require.True(t, ok, "--param %s", out[i+1])
+		v, known := params[k]
+		require.True(t, known, "the README gives parameter %s, which the test does not", k)
+		out[i+1] = k + "=" + v
+		given[k] = true
+	}
+	for _, k := range slices.Sorted(maps.Keys(params)) {
+		if !given[k] {
+			out = append(out, "--param", k+"="+params[k])
+		}
+	}
+	return out
 }
 
 // loadedSum is the sum of the amounts of the lines that load, as
