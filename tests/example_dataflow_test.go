@@ -1,8 +1,10 @@
 package tests
 
 import (
+	"bytes"
 	"database/sql"
 	"encoding/csv"
+	"encoding/json"
 	"fmt"
 	"io"
 	"maps"
@@ -18,8 +20,10 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/santhosh-tekuri/jsonschema/v6"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/scaleout/scaleout/client"
 	"github.com/scaleout/scaleout/internal/packages/pkgfile"
@@ -100,18 +104,32 @@ func orderFiles(rng *rand.Rand, customers []int64, large float64, files, rows in
 	return out, lines
 }
 
-// validateProject checks the example's packages as `scaleout package
-// validate` checks a file, and with what the project gives them, as the
-// API does when the folder is deployed: the project's parameters and
-// connections are the packages' own.
+// validateProject checks the example's packages against the package
+// schema, and as `scaleout package validate` checks a file but with what
+// the project gives them, as the API does when the folder is deployed:
+// the project's parameters and connections are the packages' own.
 func validateProject(t *testing.T, dir string) {
 	t.Helper()
 	b, err := client.ReadBundle(os.DirFS(dir))
 	require.NoError(t, err)
 	require.NoError(t, pkgfile.ValidateConnections(b.Connections, b.Parameters))
 	require.NotEmpty(t, b.Files["sql/create.sql"])
+	schemaDoc, err := jsonschema.UnmarshalJSON(bytes.NewReader(pkgfile.Schema()))
+	require.NoError(t, err)
+	compiler := jsonschema.NewCompiler()
+	compiler.DefaultDraft(jsonschema.Draft2020)
+	require.NoError(t, compiler.AddResource("schema.json", schemaDoc))
+	schema, err := compiler.Compile("schema.json")
+	require.NoError(t, err)
 	types := tasktypes.NewRegistry()
 	for name, text := range b.Packages {
+		var tree any
+		require.NoError(t, yaml.Unmarshal([]byte(text), &tree), "package %s", name)
+		asJSON, err := json.Marshal(tree)
+		require.NoError(t, err)
+		doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(asJSON))
+		require.NoError(t, err)
+		require.NoError(t, schema.Validate(doc), "package %s and the schema its editors check it with", name)
 		p, err := pkgfile.Parse([]byte(text), name)
 		require.NoError(t, err)
 		p.Parameters = mergeDecl(p.Parameters, b.Parameters)
