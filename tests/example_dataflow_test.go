@@ -148,12 +148,14 @@ func mergeDecl[T any](own, project map[string]T) map[string]T {
 	return out
 }
 
-// The data flow example, end to end: validated, deployed with `scaleout
-// deploy` through the API, run by scaleout dev's worker against the S3
-// stand-in and a PostgreSQL server of the test's own. The order files'
-// rows are in the tables the split chose, the bad rows are in the error
-// file with the component that refused them and why, and the row counts
-// reached the package's variables.
+// The data flow example, end to end: validated, then deployed and run
+// with the README's two commands as written (`scaleout deploy`, `scaleout
+// run --wait`, the test's bucket and database as the parameters) by
+// scaleout dev's worker against the S3 stand-in and a PostgreSQL server of
+// the test's own, the run's output matching the README's. The order
+// files' rows are in the tables the split chose, the bad rows are in the
+// error file with the component that refused them and why, and the row
+// counts reached the package's variables.
 func TestExampleDataflowS3ToPostgres(t *testing.T) {
 	validateProject(t, dataflowExample)
 	d := postgres(t)
