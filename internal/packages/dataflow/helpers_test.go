@@ -18,7 +18,7 @@ func TestSettingsGettersAndProblems(t *testing.T) {
 	s := NewSettings(map[string]any{
 		"file": "a.csv", "header": "yes", "skip": 3, "limit": -1, "mode": "apend",
 		"columns": []any{map[string]any{"name": "id", "type": "int"}, map[string]any{"name": "id", "type": "decimal"}, "x"},
-		"size":    "2MiB", "filez": 1, "later": "${params.x}",
+		"size":    "2MiB", "filez": 1, "later": "${params.x}", "null_value": nil,
 	}, true)
 	f, ok := s.String("file")
 	require.True(t, ok)
@@ -36,6 +36,8 @@ func TestSettingsGettersAndProblems(t *testing.T) {
 	require.Equal(t, arrow.PrimitiveTypes.Int64, cols[0].Type)
 	_, ok = s.RequiredString("table", "sales")
 	require.False(t, ok)
+	_, ok = s.String("null_value")
+	require.False(t, ok, "a null reads as absent")
 	err := s.Err()
 	require.Error(t, err)
 	for _, want := range []string{
@@ -47,6 +49,7 @@ func TestSettingsGettersAndProblems(t *testing.T) {
 		`settings.columns[2] "x": want an object, not a string`,
 		`settings.table: required: e.g. sales`,
 		`settings.filez: unknown setting: did you mean "file"?`,
+		`settings.null_value: is null (YAML reads an unquoted null, ~ or an empty value as null): quote the text, as 'NULL', or leave the setting out`,
 	} {
 		require.ErrorContains(t, err, want)
 	}

@@ -140,6 +140,14 @@ func (s *Settings) Err() error {
 		}
 		sort.Strings(unknown)
 		known := slices.Sorted(slices.Values(n.known))
+		// A null is never a value: YAML reads an unquoted null, ~ or an
+		// empty value as null, and a setting that silently became absent
+		// (null_value: NULL) changes what a flow does without a word.
+		for _, k := range known {
+			if v, present := n.m[k]; present && v == nil {
+				errs = append(errs, fmt.Errorf("%s: is null (YAML reads an unquoted null, ~ or an empty value as null): quote the text, as 'NULL', or leave the setting out", n.Field(k)))
+			}
+		}
 		for _, k := range unknown {
 			msg := "unknown setting"
 			if near := suggest.Closest(k, known); near != "" {
