@@ -17,9 +17,11 @@ type DataFlowStats struct {
 	// Tap holds the first rows of the tapped path (with: tap), when one
 	// was asked for.
 	Tap *TapRows `json:"tap,omitempty" dynamodbav:",omitempty"`
-	// Truncated is true when paths or the tap were left out to keep the
+	// PathsOmitted counts the paths left out of Paths to keep the
 	// execution small; the task's output line in the messages has every
 	// path.
+	PathsOmitted int `json:"paths_omitted,omitempty" dynamodbav:",omitempty"`
+	// Truncated is true when paths or the tap were left out.
 	Truncated bool `json:"truncated,omitempty" dynamodbav:",omitempty"`
 }
 
@@ -41,23 +43,36 @@ type TapRows struct {
 }
 
 // DataStatistic is one row of an execution's data statistics: the rows a
-// data flow task sent along one path (GET /v1/executions/{id}/data-statistics).
+// dataflow task sent along one path.
 type DataStatistic struct {
 	Task string `json:"task"`
 	Path string `json:"path"`
 	Rows int64  `json:"rows"`
 }
 
-// DataStatistics lists an execution's rows per path, task by task, from
-// its task summaries.
-func (e Execution) DataStatistics() []DataStatistic {
-	out := []DataStatistic{}
+// DataStatistics are an execution's rows per path, task by task, as GET
+// /v1/executions/{id}/data-statistics answers (SSISDB's
+// execution_data_statistics).
+type DataStatistics struct {
+	ExecutionID string          `json:"execution_id"`
+	Statistics  []DataStatistic `json:"statistics"`
+	// Truncated is true when a task's paths were not all kept
+	// (DataFlowStats.PathsOmitted) or task summaries were omitted (the
+	// execution's tasks_omitted): the list may then be incomplete.
+	Truncated bool `json:"truncated,omitempty"`
+}
+
+// DataStatistics lists e's rows per path from its task summaries, in
+// task order then path order.
+func (e Execution) DataStatistics() DataStatistics {
+	out := DataStatistics{ExecutionID: e.ID, Statistics: []DataStatistic{}, Truncated: e.TasksOmitted > 0}
 	for _, t := range e.Tasks {
 		if t.DataFlow == nil {
 			continue
 		}
+		out.Truncated = out.Truncated || t.DataFlow.PathsOmitted > 0
 		for _, p := range t.DataFlow.Paths {
-			out = append(out, DataStatistic{Task: t.Path, Path: p.Path, Rows: p.Rows})
+			out.Statistics = append(out.Statistics, DataStatistic{Task: t.Path, Path: p.Path, Rows: p.Rows})
 		}
 	}
 	return out

@@ -523,7 +523,7 @@ func dataFlowStatisticsKept(s suite) {
 	require.NoError(s.t, err)
 	flow := &execution.DataFlowStats{
 		Paths:    []execution.PathRows{{Path: "read.out", Rows: 1 << 40}, {Path: "split.rest", Rows: 0}},
-		RowsRead: 1 << 40, RowsWritten: 3, RowsRejected: 2, MemoryPeakBytes: 65536,
+		RowsRead: 1 << 40, RowsWritten: 3, RowsRejected: 2, MemoryPeakBytes: 65536, PathsOmitted: 3, Truncated: true,
 		Tap: &execution.TapRows{Path: "read.out", Columns: []string{"id", "name", "at"},
 			Rows: []json.RawMessage{json.RawMessage(`[9007199254740993,"a",null]`), json.RawMessage(`[2,"***",true]`)}, Truncated: true},
 	}
@@ -538,6 +538,6 @@ func dataFlowStatisticsKept(s suite) {
 	require.Equal(s.t, done, got)
 	require.Nil(s.t, got.Tasks[0].DataFlow)
 	require.Equal(s.t, flow, got.Tasks[1].DataFlow)
-	require.Equal(s.t, []scaleouttype.DataStatistic{{Task: "flow", Path: "read.out", Rows: 1 << 40}, {Task: "flow", Path: "split.rest", Rows: 0}},
-		got.DataStatistics())
+	require.Equal(s.t, scaleouttype.DataStatistics{ExecutionID: e.ID, Statistics: []scaleouttype.DataStatistic{
+		{Task: "flow", Path: "read.out", Rows: 1 << 40}, {Task: "flow", Path: "split.rest", Rows: 0}}, Truncated: true}, got.DataStatistics())
 }

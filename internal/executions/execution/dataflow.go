@@ -19,7 +19,8 @@ type TapRows = scaleouttype.TapRows
 // FitDataFlow returns a copy of d of at most max bytes as JSON (nil when
 // even its totals do not fit): the tap keeps at most MaxTapRows rows of at
 // most MaxTapBytes in all, then, while d is too large, the tap goes, then
-// the paths past the room; whatever was left out sets Truncated.
+// the paths past the room (counted in PathsOmitted); whatever was left
+// out sets Truncated.
 func FitDataFlow(d *DataFlowStats, max int) *DataFlowStats {
 	if d == nil {
 		return nil
@@ -66,6 +67,7 @@ func FitDataFlow(d *DataFlowStats, max int) *DataFlowStats {
 		size += n
 		c.Paths = append(c.Paths, p)
 	}
+	c.PathsOmitted += len(paths) - len(c.Paths)
 	return &c
 }
 

@@ -57,6 +57,7 @@ func TestFitDataFlowDropsTheTapThenPaths(t *testing.T) {
 	got := FitDataFlow(d, whole-1)
 	require.Nil(t, got.Tap, "the tap goes first")
 	require.True(t, got.Truncated)
+	require.Zero(t, got.PathsOmitted)
 	require.Len(t, got.Paths, 10)
 
 	got = FitDataFlow(flow(500, 0, 0), MaxDataFlowBytes)
@@ -64,6 +65,7 @@ func TestFitDataFlowDropsTheTapThenPaths(t *testing.T) {
 	require.LessOrEqual(t, jsonSize(got), MaxDataFlowBytes)
 	require.Greater(t, jsonSize(got), MaxDataFlowBytes-40, "as many paths as fit")
 	require.Equal(t, flow(500, 0, 0).Paths[:len(got.Paths)], got.Paths, "the first paths")
+	require.Equal(t, 500, len(got.Paths)+got.PathsOmitted)
 	require.Equal(t, int64(7), got.RowsRead, "the totals stay")
 
 	require.Nil(t, FitDataFlow(d, 20), "not even the totals fit")
