@@ -719,7 +719,7 @@ function renderDataFlows(tasks) {
     if (!rows.length) rows.push(el("tr", {}, el("td", { class: "empty", colspan: 2, text: "No paths." })));
     const block = el("div", { class: "dataflow", "data-task": t.path },
       el("h3", {}, el("span", { class: "mono", text: t.path }), " ", statusBadge(t.status)),
-      el("p", { class: "totals", text: `${count(d.rows_read)} rows read · ${count(d.rows_written)} written · ${count(d.rows_rejected)} rejected · batches held at most ${bytes(d.memory_peak_bytes)}` }),
+      el("p", { class: "totals", text: `${count(d.rows_read)} rows read · ${count(d.rows_written)} written · ${count(d.rows_rejected)} rejected · batches held at most ${bytes(d.memory_peak_bytes)}${d.truncated ? " · some statistics left out for room" : ""}` }),
       el("table", { class: "table paths" },
         el("thead", {}, el("tr", {}, el("th", { text: "Path" }), el("th", { class: "num", text: "Rows" }))),
         el("tbody", {}, ...rows)));
