@@ -109,3 +109,28 @@ func TestRunCutsALongTap(t *testing.T) {
 	require.Less(t, len(fit.Tap.Rows), execution.MaxTapRows, "cut to MaxTapBytes")
 	require.Len(t, fit.Paths, 4, "the paths stay")
 }
+
+// A dataflow task that fails keeps the statistics of what it did, and
+// the summary of a task that never ran has none.
+func TestRunKeepsAFailedDataFlowsStatistics(t *testing.T) {
+	t.Parallel()
+	def := strings.NewReplacer(`printf 'id,name\n1,a\n2,b\n3,c\n4321,d\n' > in.csv`, `printf 'id,name\n1,a\nx,b\n' > in.csv`).Replace(flowDefinition) + `
+  - name: after
+    type: exec
+    after: [{task: flow}]
+    with: {command: ["true"]}
+`
+	prep, err := pkgrun.Prepare(tasktypes.NewRegistry(), []byte(def), nil)
+	require.NoError(t, err)
+	r := pkgrun.Runner{Types: tasktypes.NewRegistry(), Messages: messages.NewMemory(), Scratch: scratch.Options{Root: t.TempDir()}}
+	res := r.Run(t.Context(), execution.Execution{ID: uuid.Must(uuid.NewV7()).String(), Attempt: 1, Package: "flow", Definition: prep.Definition})
+	require.Equal(t, execution.Failed, res.Status)
+	require.Len(t, res.Tasks, 3)
+	require.Equal(t, "failed", res.Tasks[1].Status)
+	require.Contains(t, res.Tasks[1].Error, `"x"`)
+	d := res.Tasks[1].DataFlow
+	require.NotNil(t, d, "what the failed flow did")
+	require.Len(t, d.Paths, 4)
+	require.Equal(t, "skipped", res.Tasks[2].Status)
+	require.Nil(t, res.Tasks[2].DataFlow)
+}
