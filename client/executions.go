@@ -55,6 +55,14 @@ func (c *Client) GetExecution(ctx context.Context, id string, opts ...CallOption
 	return e, err
 }
 
+// DataStatistics returns the rows each dataflow task of the execution sent
+// along each path (GET /v1/executions/{id}/data-statistics).
+func (c *Client) DataStatistics(ctx context.Context, id string, opts ...CallOption) (scaleouttype.DataStatistics, error) {
+	var d scaleouttype.DataStatistics
+	err := c.do(ctx, request{method: http.MethodGet, path: "/v1/executions/" + escape(id) + "/data-statistics", out: &d}, opts...)
+	return d, err
+}
+
 // ListExecutions returns one page of executions, newest first. Every field
 // of f is optional; Next of the page continues it (as f.Cursor, with the
 // same filters).

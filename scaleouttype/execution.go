@@ -132,6 +132,8 @@ type TaskSummary struct {
 	Attempts   int    `json:"attempts"`
 	DurationMS int64  `json:"duration_ms"`
 	Error      string `json:"error,omitempty"`
+	// DataFlow holds a dataflow task's statistics (nil for other tasks).
+	DataFlow *DataFlowStats `json:"data_flow,omitempty" dynamodbav:",omitempty"`
 }
 
 // Redacted returns e as callers may see it: sensitive parameter values

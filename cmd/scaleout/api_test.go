@@ -97,6 +97,7 @@ func TestAPICommands(t *testing.T) {
 		t.Run("Credentials", func(t *testing.T) { t.Parallel(); testCredentials(t, c) })
 		t.Run("Catalog", func(t *testing.T) { t.Parallel(); testCatalogCommands(t, c) })
 		t.Run("Console", func(t *testing.T) { t.Parallel(); testConsole(t, c) })
+		t.Run("DataFlowShow", func(t *testing.T) { t.Parallel(); testDataFlowShow(t, c) })
 	})
 	t.Run("Dashboard", func(t *testing.T) { testDashboard(t, c) })
 	t.Run("Workers", func(t *testing.T) { testWorkersCommands(t, c) })

@@ -175,9 +175,11 @@ func showExecution(cmd *cobra.Command, e execution.Execution) error {
 		for _, ts := range e.Tasks {
 			t.row(ts.Path, ts.Status, strconv.Itoa(ts.Attempts), human(time.Duration(ts.DurationMS)*time.Millisecond), ts.Error)
 		}
-		return t.flush()
+		if err := t.flush(); err != nil {
+			return err
+		}
 	}
-	return nil
+	return showDataFlows(out, e.Tasks)
 }
 
 func newExecutionsStop(r *remote) *cobra.Command {

@@ -179,6 +179,7 @@ func (s *Server) executionRoutes() []Route {
 		{"GET", "/v1/executions/{id}", auth.Reader, s.getExecution},
 		{"POST", "/v1/executions/{id}/stop", auth.Executor, s.stopExecution},
 		{"GET", "/v1/executions/{id}/messages", auth.Reader, s.getMessages},
+		{"GET", "/v1/executions/{id}/data-statistics", auth.Reader, s.getDataStatistics},
 		{"GET", "/v1/stats", auth.Reader, s.getStats},
 		{"GET", "/v1/dashboard", auth.Reader, s.getDashboard},
 		{"GET", "/v1/pools", auth.Reader, s.getPools},
@@ -647,17 +648,33 @@ func (s *Server) pools() []string {
 }
 
 func (s *Server) getExecution(w http.ResponseWriter, r *http.Request) error {
-	id := r.PathValue("id")
-	if _, err := uuid.Parse(id); err != nil {
-		return &Error{Status: http.StatusNotFound, Code: scaleouttype.CodeNotFound, Message: fmt.Sprintf("execution %q: not a valid execution id "+
-			"(a whole UUID such as 01a2149a-6c1e-7a55-9d0f-2b7c4d8e9f10, as POST /v1/executions answered)", id)}
-	}
-	e, err := s.store.Get(r.Context(), id)
+	e, err := s.execution(r)
 	if err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusOK, e.Redacted())
 	return nil
+}
+
+// getDataStatistics answers GET /v1/executions/{id}/data-statistics: the
+// rows each dataflow task sent along each path, from the same record.
+func (s *Server) getDataStatistics(w http.ResponseWriter, r *http.Request) error {
+	e, err := s.execution(r)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, e.DataStatistics())
+	return nil
+}
+
+// execution reads the execution the request's path names.
+func (s *Server) execution(r *http.Request) (execution.Execution, error) {
+	id := r.PathValue("id")
+	if _, err := uuid.Parse(id); err != nil {
+		return execution.Execution{}, &Error{Status: http.StatusNotFound, Code: scaleouttype.CodeNotFound, Message: fmt.Sprintf("execution %q: not a valid execution id "+
+			"(a whole UUID such as 01a2149a-6c1e-7a55-9d0f-2b7c4d8e9f10, as POST /v1/executions answered)", id)}
+	}
+	return s.store.Get(r.Context(), id)
 }
 
 // listExecutions answers GET /v1/executions?folder=&project=&package=

@@ -11,6 +11,7 @@
 //	POST /v1/executions/{id}/stop  cancel a pending one, stop a running one (executor)
 //	GET  /v1/executions/{id}    one execution (reader)
 //	GET  /v1/executions/{id}/messages  its messages, paged and tail-able (reader)
+//	GET  /v1/executions/{id}/data-statistics  its data flows' rows per path (reader)
 //	GET  /v1/stats              counts by status of one package (reader)
 //
 // Every other route needs an authenticated caller whose role allows it.

@@ -61,3 +61,30 @@ func TestBudget(t *testing.T) {
 	t.Logf("largest execution at its end: %d bytes of %d", size, execution.MaxItemBytes)
 	require.Less(t, size, execution.MaxItemBytes-10<<10, "with room for the released attempts and the size estimate's error")
 }
+
+// Task summaries holding data flow statistics at their caps take about
+// as much of the item as their JSON (what Result.Fit counts), so TestBudget's
+// room holds for them too.
+func TestBudgetWithDataFlows(t *testing.T) {
+	t.Parallel()
+	var res execution.Result
+	for i := range 300 {
+		flow := &execution.DataFlowStats{RowsRead: 1 << 40, RowsWritten: 1 << 40, RowsRejected: 1 << 40, MemoryPeakBytes: 1 << 40,
+			Tap: &execution.TapRows{Path: strings.Repeat("c", 100) + ".out", Columns: []string{"a", "b", "c"}}}
+		for j := range 60 {
+			flow.Paths = append(flow.Paths, execution.PathRows{Path: fmt.Sprintf("p%d.out", j), Rows: 1 << 40})
+		}
+		for range 200 {
+			flow.Tap.Rows = append(flow.Tap.Rows, []byte(`[1,2,3]`))
+		}
+		res.Tasks = append(res.Tasks, execution.TaskSummary{Path: fmt.Sprintf("t%d", i), Status: "succeeded", Attempts: 1, DurationMS: 1, DataFlow: flow})
+	}
+	res = res.Fit()
+	require.NotNil(t, res.Tasks[0].DataFlow)
+	require.NotNil(t, res.Tasks[0].DataFlow.Tap)
+	av, err := attributevalue.Marshal(res.Tasks)
+	require.NoError(t, err)
+	size := valueSize(av)
+	t.Logf("task summaries with data flows: %d bytes in the item, at most %d as JSON", size, execution.MaxTasksBytes)
+	require.Less(t, size, execution.MaxTasksBytes+4<<10)
+}

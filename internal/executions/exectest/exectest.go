@@ -66,6 +66,7 @@ func Run(t *testing.T, newHarness func(t *testing.T) Harness) {
 		{"ByStatus", byStatus},
 		{"MarkEnqueuedOnce", markEnqueued},
 		{"FinishSentTwice", finishSentTwice},
+		{"DataFlowStatisticsKept", dataFlowStatisticsKept},
 		// The lease rules.
 		{"ClaimIsExclusive", claimIsExclusive},
 		{"WritesNeedTheLease", writesNeedTheLease},

@@ -513,3 +513,31 @@ func stopWithoutItsSession(s suite) {
 	require.Len(s.t, got.Attempts, 1)
 	require.Equal(s.t, execution.OutcomeLost, got.Attempts[0].Outcome)
 }
+
+// A dataflow task's statistics, tap included, are kept with its summary
+// as given (the JSON of the tap's rows too), and a summary without
+// statistics has none.
+func dataFlowStatisticsKept(s suite) {
+	e := s.pending(0, 2)
+	claimed, err := s.Store.Claim(s.ctx, e.ID, s.session(), s.Clock.Now())
+	require.NoError(s.t, err)
+	flow := &execution.DataFlowStats{
+		Paths:    []execution.PathRows{{Path: "read.out", Rows: 1 << 40}, {Path: "split.rest", Rows: 0}},
+		RowsRead: 1 << 40, RowsWritten: 3, RowsRejected: 2, MemoryPeakBytes: 65536, PathsOmitted: 3, Truncated: true,
+		Tap: &execution.TapRows{Path: "read.out", Columns: []string{"id", "name", "at"},
+			Rows: []json.RawMessage{json.RawMessage(`[9007199254740993,"a",null]`), json.RawMessage(`[2,"***",true]`)}, Truncated: true},
+	}
+	res := execution.Result{Status: execution.Succeeded, Tasks: []execution.TaskSummary{
+		{Path: "write", Status: "succeeded", Attempts: 1},
+		{Path: "flow", Status: "succeeded", Attempts: 1, DataFlow: flow},
+	}}
+	done, err := s.Store.Finish(s.ctx, execution.LeaseOf(claimed), res, s.Clock.Now())
+	require.NoError(s.t, err)
+	got, err := s.Store.Get(s.ctx, e.ID)
+	require.NoError(s.t, err)
+	require.Equal(s.t, done, got)
+	require.Nil(s.t, got.Tasks[0].DataFlow)
+	require.Equal(s.t, flow, got.Tasks[1].DataFlow)
+	require.Equal(s.t, scaleouttype.DataStatistics{ExecutionID: e.ID, Statistics: []scaleouttype.DataStatistic{
+		{Task: "flow", Path: "read.out", Rows: 1 << 40}, {Task: "flow", Path: "split.rest", Rows: 0}}, Truncated: true}, got.DataStatistics())
+}

@@ -42,6 +42,16 @@ const (
 	MaxTasksBytes = 32 << 10
 	// MaxReasonBytes caps the reason of an attempt record.
 	MaxReasonBytes = 1 << 10
+	// MaxDataFlowBytes caps one task summary's data flow statistics, as
+	// JSON; they count in MaxTasksBytes, after every kept summary's own
+	// fields (a summary is never left out for its statistics).
+	MaxDataFlowBytes = 6 << 10
+	// MaxTapRows caps the tap rows kept in a data flow's statistics.
+	MaxTapRows = 100
+	// MaxTapBytes caps those rows, as JSON, in all.
+	MaxTapBytes = 3 << 10
+	// MaxTapValueBytes caps one text value of a tap row.
+	MaxTapValueBytes = 256
 )
 
 // ErrTooLarge matches a write that would make an execution larger than
@@ -95,7 +105,9 @@ func validSuffix(s string, n int) string {
 // Fit returns r cut to what an execution keeps: the error to
 // MaxErrorBytes; at most MaxTaskSummaries task summaries of at most
 // MaxTasksBytes in all (as JSON), each with its path and error cut; the
-// summaries left out are added to TasksOmitted.
+// summaries left out are added to TasksOmitted. Data flow statistics take
+// the room the kept summaries leave, each cut to MaxDataFlowBytes
+// (FitDataFlow), in task order.
 func (r Result) Fit() Result {
 	r.Error = Clip(r.Error, MaxErrorBytes)
 	if len(r.Tasks) == 0 {
@@ -106,12 +118,26 @@ func (r Result) Fit() Result {
 	for _, t := range r.Tasks {
 		t.Path = Clip(t.Path, MaxTaskPathBytes)
 		t.Error = Clip(t.Error, MaxTaskErrorBytes)
+		flow := t.DataFlow
+		t.DataFlow = nil
 		b, _ := json.Marshal(t)
 		if len(tasks) == MaxTaskSummaries || size+len(b)+1 > MaxTasksBytes {
 			break
 		}
 		size += len(b) + 1
+		t.DataFlow = flow
 		tasks = append(tasks, t)
+	}
+	const key = len(`,"data_flow":`)
+	for i := range tasks {
+		if tasks[i].DataFlow == nil {
+			continue
+		}
+		f := FitDataFlow(tasks[i].DataFlow, min(MaxDataFlowBytes, MaxTasksBytes-size-key))
+		if f != nil {
+			size += key + jsonSize(f)
+		}
+		tasks[i].DataFlow = f
 	}
 	r.TasksOmitted += len(r.Tasks) - len(tasks)
 	r.Tasks = tasks

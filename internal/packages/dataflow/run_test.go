@@ -31,7 +31,7 @@ components:
 	require.Equal(t, int64(3), res.Output["rows_read"])
 	require.Equal(t, int64(3), res.Output["rows_written"])
 	require.Equal(t, map[string]any{"src.out": int64(3)}, res.Output["paths"])
-	require.Equal(t, map[string]any{"path": "src.out", "rows": []any{map[string]any{"id": int64(1), "name": "a"}, map[string]any{"id": int64(2), "name": "b"}}}, res.Output["tap"])
+	require.Equal(t, map[string]any{"path": "src.out", "columns": []any{"id", "name"}, "rows": []any{map[string]any{"id": int64(1), "name": "a"}, map[string]any{"id": int64(2), "name": "b"}}}, res.Output["tap"])
 	require.Positive(t, res.Output["memory_peak_bytes"])
 }
 

@@ -399,14 +399,21 @@ func (o *outputImpl) Send(ctx context.Context, b arrow.RecordBatch) error {
 
 // tapState keeps the first rows of a path.
 type tapState struct {
-	mu   sync.Mutex
-	max  int
-	rows []map[string]any
+	mu      sync.Mutex
+	max     int
+	columns []string // the path's columns, in its schema's order
+	rows    []map[string]any
 }
 
 func (t *tapState) keep(b arrow.RecordBatch) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if t.columns == nil {
+		t.columns = []string{}
+		for _, f := range b.Schema().Fields() {
+			t.columns = append(t.columns, f.Name)
+		}
+	}
 	for i := 0; i < int(b.NumRows()) && len(t.rows) < t.max; i++ {
 		row := make(map[string]any, b.NumCols())
 		for j, f := range b.Schema().Fields() {

@@ -15,7 +15,7 @@ import (
 //	memory_peak_bytes: the most bytes the flow's batches held at once
 //	memory_held_peak_bytes: the most bytes components held at once through the Budget (sort, aggregate, lookup)
 //	components:        {"name": {"type", "rows_in", "rows_out", "rows_rejected"}}
-//	tap:               {"path": "derive.out", "rows": [{column: value}, ...]} when asked for
+//	tap:               {"path": "derive.out", "columns": [name, ...], "rows": [{column: value}, ...]} when asked for
 //
 // and every key a component set with SetResult.
 func (fr *flowRun) stats() task.Output {
@@ -40,8 +40,12 @@ func (fr *flowRun) stats() task.Output {
 				for i, r := range t.rows {
 					rows[i] = r
 				}
+				cols := make([]any, len(t.columns))
+				for i, c := range t.columns {
+					cols[i] = c
+				}
 				t.mu.Unlock()
-				tap = map[string]any{"path": o.path.name, "rows": rows}
+				tap = map[string]any{"path": o.path.name, "columns": cols, "rows": rows}
 			}
 		}
 		in := c.rowsIn.Load()
@@ -62,7 +66,7 @@ func (fr *flowRun) stats() task.Output {
 		"components":             comps,
 	}
 	if tap == nil && fr.flow.Graph.Tap != nil {
-		tap = map[string]any{"path": fr.flow.Graph.Tap.Path, "rows": []any{}}
+		tap = map[string]any{"path": fr.flow.Graph.Tap.Path, "columns": []any{}, "rows": []any{}}
 	}
 	if tap != nil {
 		o["tap"] = tap

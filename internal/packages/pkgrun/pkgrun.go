@@ -161,10 +161,11 @@ func (r Runner) Run(ctx context.Context, e execution.Execution) execution.Result
 		}
 	}
 	w := messages.NewWriter(r.Messages, e.ID, e.Attempt, messages.WriterOptions{Logger: log, FlushEvery: r.FlushEvery})
+	sensitive := pkgfile.Sensitive(p, params)
 	res, err := engine.Run(ctx, plan, engine.RunOptions{
 		Dir:       dir.Path,
 		Params:    params,
-		Sensitive: pkgfile.Sensitive(p, params),
+		Sensitive: sensitive,
 		System: expression.SystemInfo{
 			ExecutionID: e.ID, Attempt: e.Attempt, Folder: e.Folder, Project: e.Project, Package: e.Package,
 			Pool: e.Pool, WorkerID: e.WorkerID, Machine: hostname(), StartedAt: time.Now().UTC().Format(time.RFC3339),
@@ -177,7 +178,7 @@ func (r Runner) Run(ctx context.Context, e execution.Execution) execution.Result
 	if err != nil {
 		return fail(err)
 	}
-	tasks := summaries(res.Tasks)
+	tasks := summaries(res.Tasks, pkgfile.NewRedactor(sensitive))
 	return execution.Result{Status: status(res.Status), Error: res.Error, Tasks: tasks, TasksOmitted: len(res.Tasks) - len(tasks)}
 }
 
@@ -219,7 +220,9 @@ func status(s engine.Status) execution.Status {
 	return execution.Failed
 }
 
-func summaries(tasks []engine.TaskResult) []execution.TaskSummary {
+// summaries are the tasks' summaries, with a dataflow task's statistics
+// (red redacts the tap's values).
+func summaries(tasks []engine.TaskResult, red *pkgfile.Redactor) []execution.TaskSummary {
 	n := min(len(tasks), execution.MaxTaskSummaries)
 	out := make([]execution.TaskSummary, 0, n)
 	for _, t := range tasks[:n] {
@@ -227,12 +230,19 @@ func summaries(tasks []engine.TaskResult) []execution.TaskSummary {
 		if !t.Started.IsZero() && !t.Ended.IsZero() {
 			d = t.Ended.Sub(t.Started)
 		}
-		out = append(out, execution.TaskSummary{
+		s := execution.TaskSummary{
 			Path: t.Path, Status: string(t.Status), Attempts: t.Attempts, DurationMS: d.Milliseconds(), Error: t.Error,
-		})
+		}
+		if t.Type == dataflowType {
+			s.DataFlow = dataFlowStats(t.Outputs, red)
+		}
+		out = append(out, s)
 	}
 	return out
 }
+
+// dataflowType is the task type whose output holds data flow statistics.
+const dataflowType = "dataflow"
 
 // ErrInvalid matches a package or parameters that do not validate.
 var ErrInvalid = pkgfile.ErrInvalid

@@ -22,9 +22,11 @@ import (
 // Output: paths (rows per path, "comp.output": n), rows_read,
 // rows_written, rows_rejected, memory_peak_bytes (batches),
 // memory_held_peak_bytes (what sort, aggregate and lookup held), components (per
-// component: type, rows_in, rows_out, rows_rejected), tap when asked for,
-// and the results components add (row_count's variable): map them into
-// the package's variables with the task's `outputs`.
+// component: type, rows_in, rows_out, rows_rejected), tap when asked for
+// (path, columns, rows), and the results components add (row_count's
+// variable): map them into the package's variables with the task's
+// `outputs`. The worker keeps paths, the totals and the tap with the
+// task's summary in the execution (its data_flow).
 type Dataflow struct {
 	// Registry holds the component types; nil means package builtin's.
 	Registry *dataflow.Registry

@@ -117,7 +117,7 @@ components:
 	require.NotEmpty(t, lines)
 	require.Equal(t, "dataflow: count.out=3 derive.out=3 src.out=3; rows_read=3 rows_written=0 rows_rejected=0 memory_peak_bytes="+fmt.Sprint(out["memory_peak_bytes"]), lines[len(lines)-1].line)
 	require.Equal(t, int64(3), out["rows_read"])
-	require.Equal(t, map[string]any{"path": "derive.out", "rows": []any{
+	require.Equal(t, map[string]any{"path": "derive.out", "columns": []any{"id", "x"}, "rows": []any{
 		map[string]any{"id": int64(1), "x": int64(103)}, map[string]any{"id": int64(2), "x": int64(106)},
 	}}, out["tap"])
 }

@@ -6,7 +6,7 @@
 // only (textContent), never as HTML.
 
 import * as api from "./api.js";
-import { FINAL, STATUSES, ago, between, clock, definitionTasks, describeConnection, duration, full, ref, shortID, splitCommand, statusLabel } from "./format.js";
+import { FINAL, STATUSES, ago, between, bytes, cell, clock, count, definitionTasks, describeConnection, duration, full, ref, shortID, splitCommand, statusLabel } from "./format.js";
 
 const POLL_MS = 2000;
 const PAGE = 50; // executions per "Show more"
@@ -590,6 +590,8 @@ function openExecution(id) {
     $("exec-facts").replaceChildren();
     $("exec-stages").replaceChildren();
     $("exec-tasks").replaceChildren();
+    $("exec-dataflows").replaceChildren();
+    $("exec-dataflow").hidden = true;
     $("exec-attempts").replaceChildren();
     $("exec-params").replaceChildren();
     $("exec-error").hidden = true;
@@ -682,6 +684,8 @@ function renderExecution(e) {
       el("td", { class: "wrap", text: t.error || "" })))
     : [el("tr", {}, el("td", { class: "empty", colspan: 5, text: FINAL.has(e.status) ? "No task ran." : "Tasks show when the package ends." }))]));
 
+  renderDataFlows(tasks);
+
   const attempts = e.attempts || [];
   $("exec-attempts").replaceChildren(...(attempts.length
     ? attempts.map((a) => el("tr", {},
@@ -696,6 +700,47 @@ function renderExecution(e) {
   $("exec-params").replaceChildren(...(params.length
     ? params.map(([k, v]) => el("div", {}, el("dt", { class: "mono", text: k }), el("dd", { class: "mono", text: typeof v === "string" ? v : JSON.stringify(v) })))
     : [el("div", { class: "muted", text: "No parameters." })]));
+}
+
+// renderDataFlows shows, for each dataflow task, the rows each path
+// carried (as SSIS's data statistics), the totals, and the tapped rows as
+// a small table when the task asked for a tap.
+function renderDataFlows(tasks) {
+  const flows = tasks.filter((t) => t.data_flow);
+  $("exec-dataflow").hidden = flows.length === 0;
+  $("exec-dataflows").replaceChildren(...flows.map((t) => {
+    const d = t.data_flow;
+    const paths = d.paths || [];
+    const rows = paths.map((p) => el("tr", { "data-path": p.path },
+      el("td", { class: "mono", text: p.path }), el("td", { class: "num", text: count(p.rows) })));
+    if (d.paths_omitted) {
+      rows.push(el("tr", {}, el("td", { class: "empty", colspan: 2, text: `${d.paths_omitted} more paths: the task's last message has them all.` })));
+    }
+    if (!rows.length) rows.push(el("tr", {}, el("td", { class: "empty", colspan: 2, text: "No paths." })));
+    const block = el("div", { class: "dataflow", "data-task": t.path },
+      el("h3", {}, el("span", { class: "mono", text: t.path }), " ", statusBadge(t.status)),
+      el("p", { class: "totals", text: `${count(d.rows_read)} rows read · ${count(d.rows_written)} written · ${count(d.rows_rejected)} rejected · batches held at most ${bytes(d.memory_peak_bytes)}${d.truncated ? " · some statistics left out for room" : ""}` }),
+      el("table", { class: "table paths" },
+        el("thead", {}, el("tr", {}, el("th", { text: "Path" }), el("th", { class: "num", text: "Rows" }))),
+        el("tbody", {}, ...rows)));
+    if (d.tap) block.append(tapTable(d.tap));
+    return block;
+  }));
+}
+
+// tapTable shows a tap's first rows under its columns.
+function tapTable(tap) {
+  const cols = tap.columns || [];
+  const rows = tap.rows || [];
+  const note = `First ${rows.length} row${rows.length === 1 ? "" : "s"} of ${tap.path}${tap.truncated ? " (cut to fit)" : ""}`;
+  return el("div", { class: "tap", "data-tap": tap.path },
+    el("p", { class: "sub", text: note }),
+    el("div", { class: "tap-scroll" },
+      el("table", { class: "table" },
+        el("thead", {}, el("tr", {}, ...cols.map((c) => el("th", { class: "mono", text: c })))),
+        el("tbody", {}, ...(rows.length
+          ? rows.map((r) => el("tr", {}, ...cols.map((_, i) => el("td", { class: r[i] === null ? "mono null" : "mono", text: cell(r[i]) }))))
+          : [el("tr", {}, el("td", { class: "empty", colspan: Math.max(1, cols.length), text: "No rows went along the path." }))])))));
 }
 
 // renderDefinition shows what the package is: its tasks (type and what

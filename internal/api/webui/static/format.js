@@ -24,6 +24,32 @@ export function duration(ms) {
   return `${Math.floor(h / 24)} d ${h % 24} h`;
 }
 
+// bytes shows a byte count as "512 B", "1.5 KiB", "256.0 MiB".
+export function bytes(n) {
+  if (n === null || n === undefined || Number.isNaN(n)) return "–";
+  if (n < 1024) return `${n} B`;
+  const units = ["KiB", "MiB", "GiB", "TiB"];
+  let v = n / 1024;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return `${v.toFixed(1)} ${units[i]}`;
+}
+
+// count shows a row count with thousands separated: "1,234,567".
+export function count(n) {
+  return typeof n === "number" ? n.toLocaleString("en-US") : "–";
+}
+
+// cell shows one value of a tapped row: null as "NULL", texts as they are,
+// the rest as JSON.
+export function cell(v) {
+  if (v === null || v === undefined) return "NULL";
+  return typeof v === "string" ? v : JSON.stringify(v);
+}
+
 // between is the duration from a to b (ISO times or Dates), or null.
 export function between(a, b) {
   if (!a || !b) return null;
